@@ -1,0 +1,214 @@
+"""The contract between the sync service and a CRM connector.
+
+The service never names a CRM: it asks the registry for a connector by name, and talks to it only
+through :class:`Connector`. Errors are a small family the service can act on without knowing which
+CRM raised them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+
+from mapping.records import CrmRecord
+
+
+# --------------------------------------------------------------------------------------- errors
+class CrmError(Exception):
+    """A CRM call failed. ``code`` is the CRM's own error code (``INVALID_SESSION_ID``, ``RATE_LIMIT``).
+
+    Messages never carry credentials.
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, code: str = "CRM_ERROR", status: int | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.details = details
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class AuthExpired(CrmError):
+    """The access token is no longer valid and could not be refreshed."""
+
+
+class AuthFailed(CrmError):
+    """The credentials were rejected (bad client id/secret, revoked refresh token)."""
+
+
+class RateLimited(CrmError):
+    """The CRM asked us to slow down; ``retry_after`` seconds is its hint (0 when it gave none)."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float = 0.0, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class QuotaReached(CrmError):
+    """The configured share of the CRM's daily API quota is used up: stop and resume later."""
+
+    def __init__(self, message: str, *, used: int | None = None, limit: int | None = None,
+                 **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.used = used
+        self.limit = limit
+
+
+class TransientError(CrmError):
+    """A failure worth retrying after a pause (503, lock contention, connection reset)."""
+
+    retryable = True
+
+
+class ConfigError(CrmError):
+    """The connection is set up wrongly (unknown object, missing field, bad settings)."""
+
+
+# ------------------------------------------------------------------------------------ data types
+@dataclass(frozen=True, slots=True)
+class CrmStage:
+    """One real stage of the CRM, for the map's coverage report and the mapping editor."""
+
+    object: str  # "opportunity", "lead", "deal", "contact"
+    value: str  # API value (what the map names)
+    label: str
+    order: int
+    pipeline: str | None = None
+    pipeline_label: str | None = None
+    is_closed: bool = False
+    is_won: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FieldUpdate:
+    """Write-back values for one record, keyed by the canonical names in ``WRITEBACK_FIELDS``.
+
+    Values are ``str`` (stage, persona, action), ``bool`` (stalled), ``datetime`` (dates) or None
+    (clear the field). The connector converts them to the CRM's types and field names.
+    """
+
+    object: str
+    id: str
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The CRM's verdict on one :class:`FieldUpdate`."""
+
+    object: str
+    id: str
+    ok: bool
+    error_code: str | None = None
+    message: str | None = None
+    retryable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedField:
+    """One write-back field the connector made sure exists; ``created`` is False if it was there."""
+
+    object: str
+    name: str
+    label: str
+    created: bool
+
+
+@dataclass(slots=True)
+class ApiUsage:
+    """API calls this connector instance has made, and the CRM's quota where it reports one."""
+
+    calls: int = 0
+    by_route: dict[str, int] = field(default_factory=dict)
+    quota_used: int | None = None
+    quota_limit: int | None = None
+
+    def count(self, route: str) -> None:
+        self.calls += 1
+        self.by_route[route] = self.by_route.get(route, 0) + 1
+
+
+# ------------------------------------------------------------------------------------- protocol
+#: Called during long work with (what, done, total-or-None), e.g. ("opportunity", 4000, 10000).
+Progress = Callable[[str, int, int | None], None]
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """What the sync service needs of a CRM."""
+
+    crm: str
+    #: The largest number of records one write call may carry.
+    write_batch_size: int
+    usage: ApiUsage
+
+    def objects(self) -> Sequence[str]:
+        """The object kinds this connector pulls, in the order it pulls them."""
+
+    def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
+             progress: Progress | None = None) -> Iterator[CrmRecord]:
+        """Records modified at or after ``since`` (all when None), or only ``ids`` per object kind.
+
+        Yields records as pages arrive, so memory stays flat on large orgs.
+        """
+
+    def stages(self) -> list[CrmStage]:
+        """Every real stage value of every object the connector classifies, in CRM order."""
+
+    def provision(self) -> list[ProvisionedField]:
+        """Create the write-back fields (and grant access to them); a second run changes nothing."""
+
+    def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None
+             ) -> list[WriteResult]:
+        """Write ``updates`` in the largest batches the API allows; one result per update."""
+
+    def record_url(self, object: str, id: str) -> str | None:
+        """Where a person opens this record in the CRM."""
+
+
+# ------------------------------------------------------------------------------------- registry
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One setting a connector's install form asks for."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    default: str | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    """A connector plug-in: its name, the settings it needs, and how to build it from them.
+
+    ``factory(settings, on_tokens)`` returns a :class:`Connector`; ``on_tokens`` is called with
+    the new token settings whenever the connector refreshes its access token, so the service can
+    store them.
+    """
+
+    name: str
+    label: str
+    settings: tuple[SettingSpec, ...]
+    factory: Callable[[Mapping[str, Any], Callable[[dict[str, Any]], None] | None], Connector]
+
+
+def batched(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Split ``items`` into lists of at most ``size``."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,1 @@
+"""Fixtures for the hubspot tests (filled in by that area)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the salesforce tests (filled in by that area)."""

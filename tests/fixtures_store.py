@@ -1,0 +1,1 @@
+"""Fixtures for the store tests (filled in by that area)."""
