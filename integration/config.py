@@ -1,0 +1,114 @@
+"""Service configuration: every setting comes from an environment variable, read here and only here.
+
+Defaults are safe for a laptop: a SQLite file under ``./var``, a Fernet key generated once into the
+data folder (mode 0600) when none is given, the service bound to 127.0.0.1.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+from cryptography.fernet import Fernet
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}: must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name}: must not be negative, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}: must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = field(default="", repr=False)
+    session_secret: str = field(default="", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    sync_interval_seconds: int = 300
+    stall_interval_seconds: int = 3600
+    worker_tick_seconds: float = 2.0
+    lease_seconds: int = 600
+    outbox_max_attempts: int = 5
+    outbox_backoff_seconds: float = 30.0
+    webhook_max_age_seconds: int = 300
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'journey.sqlite3').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL the CRMs and browsers reach the service at (OAuth callbacks, webhooks)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """A copy with some settings changed (tests, CLI flags)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _key_file(data_dir: Path, name: str, make: callable) -> str:
+    """Read a key kept in the data folder, creating it (mode 0600) on first use."""
+    path = data_dir / name
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: ``os.environ``). Raises ValueError on bad values."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("JOURNEY_DATA_DIR", "var"))
+    secret_key = env.get("JOURNEY_SECRET_KEY") or _key_file(
+        data_dir, "secret.key", lambda: Fernet.generate_key().decode())
+    try:
+        Fernet(secret_key.encode())
+    except ValueError:
+        raise ValueError("JOURNEY_SECRET_KEY: must be a Fernet key (32 url-safe base64 bytes)") from None
+    session_secret = env.get("JOURNEY_SESSION_SECRET") or _key_file(
+        data_dir, "session.key", lambda: os.urandom(32).hex())
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("JOURNEY_DATABASE_URL", ""),
+        secret_key=secret_key,
+        session_secret=session_secret,
+        host=env.get("JOURNEY_HOST", "127.0.0.1"),
+        port=_int(env, "JOURNEY_PORT", 8000),
+        public_url=env.get("JOURNEY_PUBLIC_URL", ""),
+        sync_interval_seconds=_int(env, "JOURNEY_SYNC_INTERVAL", 300),
+        stall_interval_seconds=_int(env, "JOURNEY_STALL_INTERVAL", 3600),
+        worker_tick_seconds=_float(env, "JOURNEY_WORKER_TICK", 2.0),
+        lease_seconds=_int(env, "JOURNEY_LEASE_SECONDS", 600),
+        outbox_max_attempts=_int(env, "JOURNEY_OUTBOX_MAX_ATTEMPTS", 5),
+        outbox_backoff_seconds=_float(env, "JOURNEY_OUTBOX_BACKOFF", 30.0),
+        webhook_max_age_seconds=_int(env, "JOURNEY_WEBHOOK_MAX_AGE", 300),
+        log_level=env.get("JOURNEY_LOG_LEVEL", "INFO"),
+    )

@@ -1,0 +1,202 @@
+"""The service's tables. Every row that belongs to a customer carries its tenant or connection id.
+
+Schema changes go through alembic (``integration/store/migrations``); these models are the source
+the migrations are written from.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from integration.store.types import UTCDateTime, utcnow
+
+
+
+class Tenant(SQLModel, table=True):
+    """A customer installation: owns connections, tokens and users."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """An admin API token; only its SHA-256 digest is kept."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    name: str
+    token_hash: str = Field(unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the web pages with a password."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    email: str = Field(unique=True, index=True)
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Connection(SQLModel, table=True):
+    """One connected CRM account (a Salesforce org or a HubSpot portal) of a tenant."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    name: str
+    crm: str
+    settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    secrets: str = Field(default="", sa_column=Column(Text, nullable=False))
+    account_id: Optional[str] = Field(default=None, index=True)
+    watermark: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    sync_interval_seconds: int = 300
+    map_version_synced: Optional[int] = None
+    last_sync_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last_stall_pass_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: Optional[str] = None
+    lease_expires_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MapVersion(SQLModel, table=True):
+    """One saved version of a connection's journey map: the map's changelog."""
+
+    __table_args__ = (UniqueConstraint("connection_id", "version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    version: int
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    author: str
+    comment: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RecordState(SQLModel, table=True):
+    """A CRM record's latest snapshot, its journey state, and the write-back values the CRM holds."""
+
+    __table_args__ = (
+        UniqueConstraint("connection_id", "object", "crm_id"),
+        Index("ix_recordstate_conn_stage", "connection_id", "stage"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    object: str
+    crm_id: str
+    name: Optional[str] = None
+    crm_stage: Optional[str] = None
+    pipeline: Optional[str] = None
+    stage: str
+    persona: Optional[str] = None
+    owner_id: Optional[str] = None
+    amount: Optional[float] = None
+    stalled: bool = False
+    days_over: int = 0
+    entered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    record: dict = Field(sa_column=Column(JSON, nullable=False))
+    state: dict = Field(sa_column=Column(JSON, nullable=False))
+    crm_values: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    modified_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class JourneyEvent(SQLModel, table=True):
+    """A record's move into a journey stage: the source of funnel and time-in-stage analytics."""
+
+    __table_args__ = (Index("ix_journeyevent_record", "connection_id", "object", "crm_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    object: str
+    crm_id: str
+    seq: int
+    from_stage: Optional[str] = None
+    to_stage: str
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    exited_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    crm_stages: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class SyncRun(SQLModel, table=True):
+    """One unit of work on a connection (sync, stall pass, outbox flush) and what it did."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    kind: str = "sync"
+    status: str = "queued"
+    full: bool = False
+    dry_run: bool = False
+    requested_by: str = "schedule"
+    started_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    finished_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    read: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    api_calls: int = 0
+    duration_ms: int = 0
+    quota_used: Optional[int] = None
+    quota_limit: Optional[int] = None
+    errors: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    message: Optional[str] = Field(default=None, sa_column=Column(Text))
+    progress: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class OutboxItem(SQLModel, table=True):
+    """A planned write-back waiting for, or failed at, the CRM. Nothing planned is lost.
+
+    ``status``: pending (due at ``next_attempt_at``), sending (handed to the CRM, outcome unknown
+    until confirmed), done, parked (gave up after the attempt limit; an admin may retry).
+    """
+
+    __table_args__ = (Index("ix_outbox_conn_status", "connection_id", "status", "next_attempt_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    object: str
+    crm_id: str
+    values: dict = Field(sa_column=Column(JSON, nullable=False))
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error_code: Optional[str] = None
+    last_error_message: Optional[str] = Field(default=None, sa_column=Column(Text))
+    run_id: Optional[int] = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A CRM notification received (HubSpot event, Salesforce outbound message), de-duplicated."""
+
+    __table_args__ = (UniqueConstraint("connection_id", "event_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    event_id: str
+    object: str
+    crm_id: str
+    kind: str = ""
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PendingRecord(SQLModel, table=True):
+    """A record a webhook named, waiting for a targeted sync."""
+
+    __table_args__ = (UniqueConstraint("connection_id", "object", "crm_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    object: str
+    crm_id: str
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,131 @@
+"""The write-back outbox: planned CRM updates survive crashes and CRM failures.
+
+An item moves pending -> sending -> (deleted when the CRM confirms) or back to pending with a
+backoff, or to parked after the attempt limit. Items left in ``sending`` by a dead process are
+reconciled against the CRM before anything is sent again, so no update is applied twice.
+"""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping, Sequence
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, select
+
+from integration.store.models import OutboxItem
+from integration.store.types import utcnow
+from integration.store.values import values_from_json, values_to_json
+
+OPEN = ("pending", "sending", "parked")
+
+
+def enqueue(session: Session, connection_id: int, object: str, crm_id: str,
+            values: Mapping[str, Any], run_id: int | None = None) -> None:
+    """Plan ``values`` for one record, replacing any plan not yet handed to the CRM.
+
+    The newest plan was computed against the CRM's latest values, so it supersedes older pending
+    or parked ones; an item in flight (``sending``) is left alone and a new item queued after it.
+    """
+    session.exec(delete(OutboxItem).where(
+        OutboxItem.connection_id == connection_id, OutboxItem.object == object,
+        OutboxItem.crm_id == crm_id, OutboxItem.status.in_(("pending", "parked"))))
+    session.add(OutboxItem(connection_id=connection_id, object=object, crm_id=crm_id,
+                           values=values_to_json(values), run_id=run_id))
+
+
+def cancel(session: Session, connection_id: int, object: str, crm_id: str) -> None:
+    """Drop a record's waiting plans: the CRM already holds what we want."""
+    session.exec(delete(OutboxItem).where(
+        OutboxItem.connection_id == connection_id, OutboxItem.object == object,
+        OutboxItem.crm_id == crm_id, OutboxItem.status.in_(("pending", "parked"))))
+
+
+def claim_due(session: Session, connection_id: int, limit: int,
+              now: datetime | None = None) -> list[OutboxItem]:
+    """Mark up to ``limit`` due pending items as ``sending`` and return them (committed first)."""
+    now = now or utcnow()
+    items = list(session.exec(
+        select(OutboxItem).where(OutboxItem.connection_id == connection_id,
+                                 OutboxItem.status == "pending",
+                                 OutboxItem.next_attempt_at <= now)
+        .order_by(OutboxItem.id).limit(limit)))
+    for item in items:
+        item.status = "sending"
+        item.updated_at = now
+        session.add(item)
+    session.commit()
+    return items
+
+
+def in_flight(session: Session, connection_id: int) -> list[OutboxItem]:
+    """Items a previous process handed to the CRM without recording the outcome."""
+    return list(session.exec(select(OutboxItem).where(OutboxItem.connection_id == connection_id,
+                                                      OutboxItem.status == "sending")
+                             .order_by(OutboxItem.id)))
+
+
+def item_values(item: OutboxItem) -> dict[str, Any]:
+    """An item's planned values with datetimes restored."""
+    return values_from_json(item.values)
+
+
+def mark_done(session: Session, items: Iterable[OutboxItem]) -> None:
+    """The CRM confirmed these: remove them."""
+    ids = [i.id for i in items]
+    if ids:
+        session.exec(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
+
+
+def mark_failed(session: Session, item: OutboxItem, *, code: str, message: str,
+                max_attempts: int, backoff_seconds: float, now: datetime | None = None,
+                count_attempt: bool = True) -> str:
+    """Record a failure; retry later with exponential backoff and jitter, or park. Returns the status."""
+    now = now or utcnow()
+    if count_attempt:
+        item.attempts += 1
+    item.last_error_code = code
+    item.last_error_message = message[:2000]
+    if item.attempts >= max_attempts:
+        item.status = "parked"
+    else:
+        delay = backoff_seconds * (2 ** max(item.attempts - 1, 0))
+        item.status = "pending"
+        item.next_attempt_at = now + timedelta(seconds=delay * random.uniform(0.8, 1.2))
+    item.updated_at = now
+    session.add(item)
+    return item.status
+
+
+def release(session: Session, items: Sequence[OutboxItem]) -> None:
+    """Put claimed items back to pending, unchanged (the call never reached a verdict)."""
+    for item in items:
+        item.status = "pending"
+        session.add(item)
+
+
+def list_items(session: Session, connection_id: int, status: str | None = None,
+               limit: int = 200) -> list[OutboxItem]:
+    """Open items of a connection, optionally of one status, oldest first."""
+    query = select(OutboxItem).where(OutboxItem.connection_id == connection_id)
+    query = query.where(OutboxItem.status == status) if status else query.where(
+        OutboxItem.status.in_(OPEN))
+    return list(session.exec(query.order_by(OutboxItem.id).limit(limit)))
+
+
+def counts(session: Session, connection_id: int) -> dict[str, int]:
+    """Open items by status."""
+    rows = session.exec(select(OutboxItem.status, func.count()).where(
+        OutboxItem.connection_id == connection_id).group_by(OutboxItem.status))
+    return {status: n for status, n in rows}
+
+
+def retry_parked(session: Session, connection_id: int, ids: Sequence[int] | None = None,
+                 now: datetime | None = None) -> int:
+    """Give parked items a fresh set of attempts, due now. Returns how many."""
+    query = (update(OutboxItem)
+             .where(OutboxItem.connection_id == connection_id, OutboxItem.status == "parked")
+             .values(status="pending", attempts=0, next_attempt_at=now or utcnow()))
+    if ids is not None:
+        query = query.where(OutboxItem.id.in_(list(ids)))
+    return session.execute(query).rowcount

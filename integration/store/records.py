@@ -1,0 +1,91 @@
+"""Record journey states, journey events, and the queue of records webhooks asked to re-sync."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterator, Mapping, Sequence
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from integration.store.models import JourneyEvent, PendingRecord, RecordState
+from integration.store.types import utcnow
+
+
+def get_state(session: Session, connection_id: int, object: str, crm_id: str) -> RecordState | None:
+    """One record's stored state."""
+    return session.exec(select(RecordState).where(
+        RecordState.connection_id == connection_id, RecordState.object == object,
+        RecordState.crm_id == crm_id)).first()
+
+
+def states_by_key(session: Session, connection_id: int,
+                  keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], RecordState]:
+    """Stored states for (object, crm_id) keys, in one query per object kind."""
+    found: dict[tuple[str, str], RecordState] = {}
+    by_object: dict[str, list[str]] = {}
+    for obj, crm_id in keys:
+        by_object.setdefault(obj, []).append(crm_id)
+    for obj, ids in by_object.items():
+        for row in session.exec(select(RecordState).where(
+                RecordState.connection_id == connection_id, RecordState.object == obj,
+                RecordState.crm_id.in_(ids))):
+            found[(obj, row.crm_id)] = row
+    return found
+
+
+def iter_states(session: Session, connection_id: int, chunk: int = 1000) -> Iterator[RecordState]:
+    """Every stored state of a connection, in id order, a chunk at a time."""
+    last_id = 0
+    while True:
+        rows = list(session.exec(select(RecordState).where(
+            RecordState.connection_id == connection_id, RecordState.id > last_id)
+            .order_by(RecordState.id).limit(chunk)))
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def replace_events(session: Session, connection_id: int, object: str, crm_id: str,
+                   events: Sequence[Mapping[str, Any]]) -> None:
+    """Store a record's journey (one row per stage entered), replacing what was there."""
+    session.exec(delete(JourneyEvent).where(
+        JourneyEvent.connection_id == connection_id, JourneyEvent.object == object,
+        JourneyEvent.crm_id == crm_id))
+    for seq, ev in enumerate(events):
+        session.add(JourneyEvent(connection_id=connection_id, object=object, crm_id=crm_id,
+                                 seq=seq, **ev))
+
+
+def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:
+    """A record's journey events in order."""
+    return list(session.exec(select(JourneyEvent).where(
+        JourneyEvent.connection_id == connection_id, JourneyEvent.object == object,
+        JourneyEvent.crm_id == crm_id).order_by(JourneyEvent.seq)))
+
+
+def queue_records(session: Session, connection_id: int, keys: Sequence[tuple[str, str]],
+                  now: datetime | None = None) -> int:
+    """Ask for a targeted sync of these records; a record already queued is queued once."""
+    queued = {(r.object, r.crm_id) for r in session.exec(select(PendingRecord).where(
+        PendingRecord.connection_id == connection_id))}
+    added = 0
+    for key in dict.fromkeys(keys):
+        if key not in queued:
+            session.add(PendingRecord(connection_id=connection_id, object=key[0], crm_id=key[1],
+                                      requested_at=now or utcnow()))
+            added += 1
+    return added
+
+
+def take_queued(session: Session, connection_id: int, limit: int = 1000) -> list[PendingRecord]:
+    """Queued records, oldest first (removed by :func:`drop_queued` once synced)."""
+    return list(session.exec(select(PendingRecord).where(PendingRecord.connection_id == connection_id)
+                             .order_by(PendingRecord.id).limit(limit)))
+
+
+def drop_queued(session: Session, rows: Sequence[PendingRecord]) -> None:
+    """Forget queued records that were synced."""
+    ids = [r.id for r in rows]
+    if ids:
+        session.exec(delete(PendingRecord).where(PendingRecord.id.in_(ids)))
