@@ -1,0 +1,71 @@
+"""The journey map file: parse and check it (YAML or JSON), write it back, and the packaged default."""
+from __future__ import annotations
+
+from importlib import resources
+from os import PathLike
+from pathlib import Path as FilePath
+from typing import Any
+
+import yaml
+
+from mapping.model import JourneyMap
+from mapping.problems import MapProblem, MapValidationError, in_reading_order, locate
+from mapping.validate import map_issues
+from mapping.yamldoc import read_document
+
+_DEFAULT_MAP = "b2b_default.yaml"
+
+
+def parse_map(text: str, *, source: str = "<map>") -> JourneyMap:
+    """Parse and check map text (YAML, or JSON); raise :class:`MapValidationError` with every problem.
+
+    ``source`` names the text in error messages (a file path, ``<upload>``...).
+    """
+    doc = read_document(text)
+    if doc.problems and doc.data is None:
+        raise MapValidationError(doc.problems, source=source)
+    if doc.data is None:
+        raise MapValidationError([MapProblem("", "the map is empty")], source=source)
+    problems = [*doc.problems, *locate(map_issues(doc.data), doc.lines)]
+    if problems:
+        raise MapValidationError(in_reading_order(problems), source=source)
+    return JourneyMap.model_validate(doc.data)
+
+
+def map_from_dict(data: Any, *, source: str = "<map>") -> JourneyMap:
+    """Check already-parsed map data and build the map; raise :class:`MapValidationError` if wrong."""
+    problems = locate(map_issues(data), {})
+    if problems:
+        raise MapValidationError(problems, source=source)
+    return JourneyMap.model_validate(data)
+
+
+def load_map_file(path: str | PathLike[str]) -> JourneyMap:
+    """Read and parse a map file; messages start with the file path and line (``maps/b2b.yaml:12: ...``)."""
+    try:
+        text = FilePath(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise MapValidationError([MapProblem("", f"cannot read the map file: {reason}")],
+                                 source=str(path)) from exc
+    return parse_map(text, source=str(path))
+
+
+def map_to_dict(jmap: JourneyMap) -> dict[str, Any]:
+    """The map as plain data in the file's shape (keys left out where they hold nothing)."""
+    return jmap.model_dump(mode="json", exclude_none=True)
+
+
+def map_to_yaml(jmap: JourneyMap) -> str:
+    """The map as YAML text; ``parse_map(map_to_yaml(m)) == m``."""
+    return yaml.safe_dump(map_to_dict(jmap), sort_keys=False, allow_unicode=True, width=120)
+
+
+def default_map_text() -> str:
+    """The text of the packaged default B2B map (with its comments)."""
+    return resources.files("mapping.defaults").joinpath(_DEFAULT_MAP).read_text(encoding="utf-8")
+
+
+def default_map() -> JourneyMap:
+    """The packaged default B2B map."""
+    return parse_map(default_map_text(), source=f"mapping/defaults/{_DEFAULT_MAP}")

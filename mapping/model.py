@@ -1,0 +1,228 @@
+"""The journey map: ordered journey stages, exits, CRM stage sources, persona and action rules.
+
+The models describe the shape of a valid map; :mod:`mapping.validate` adds the checks that need the
+whole map (unique keys, references between sections) and turns every failure into a located problem.
+Build maps with :func:`mapping.mapfile.parse_map` or :func:`mapping.mapfile.map_from_dict`.
+"""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
+
+from mapping.records import CANONICAL_FIELDS
+
+#: The journey key of a record whose CRM stage the map does not name (or that has no stage).
+UNMAPPED = "unmapped"
+UNMAPPED_LABEL = "Unmapped"
+
+#: Persona condition operators, in the order the documentation lists them.
+OPERATORS: tuple[str, ...] = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "exists")
+
+#: Prefix of persona condition fields that read a raw CRM field instead of a canonical one.
+CRM_FIELD_PREFIX = "crm."
+
+_KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _check_key(value: str) -> str:
+    if not _KEY_PATTERN.fullmatch(value):
+        raise ValueError(f"{value!r} must be a lowercase identifier (a-z, 0-9 and _, starting with a letter)")
+    if value == UNMAPPED:
+        raise ValueError(f"{UNMAPPED!r} is reserved for records the map does not place")
+    return value
+
+
+def _check_days(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError("must be a positive number")
+    if value != int(value):
+        raise ValueError("must be a whole number of days")
+    return int(value)
+
+
+def _check_operator(value: str) -> str:
+    if value not in OPERATORS:
+        raise ValueError(f"unknown operator {value!r} (use one of {', '.join(OPERATORS)})")
+    return value
+
+
+def _check_condition_field(value: str) -> str:
+    if value in CANONICAL_FIELDS or (value.startswith(CRM_FIELD_PREFIX) and len(value) > len(CRM_FIELD_PREFIX)):
+        return value
+    raise ValueError(f"unknown field {value!r} (use one of {', '.join(CANONICAL_FIELDS)}, "
+                     f"or {CRM_FIELD_PREFIX}<FieldName> for a raw CRM field)")
+
+
+Key = Annotated[str, AfterValidator(_check_key)]
+Days = Annotated[int, BeforeValidator(_check_days)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class Stage(_Frozen):
+    """A journey stage. ``expected_days`` None means the stage never stalls."""
+
+    key: Key
+    label: str
+    expected_days: Days | None = None
+    goal: str | None = None
+
+
+class Exit(_Frozen):
+    """A terminal outcome that is not a stage (lost, converted); exits never stall."""
+
+    key: Key
+    label: str
+
+
+class Source(_Frozen):
+    """How one CRM object's stage field maps to journey keys.
+
+    ``stages`` maps CRM stage values to journey keys; ``pipelines`` does the same per pipeline id.
+    With both, a pipeline's own mapping wins and ``stages`` serves every pipeline.
+    """
+
+    field: str
+    stages: dict[str, str] | None = None
+    pipelines: dict[str, dict[str, str]] | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_mapping(self) -> Source:
+        if self.stages is None and self.pipelines is None:
+            raise ValueError("needs 'stages' or 'pipelines'")
+        return self
+
+    def lookup(self, value: str, pipeline: str | None) -> str | None:
+        """The journey key for a CRM stage value, or None when this source does not name it."""
+        if self.pipelines and pipeline in self.pipelines:
+            key = self.pipelines[pipeline].get(value)
+            if key is not None:
+                return key
+        return self.stages.get(value) if self.stages else None
+
+
+class Condition(_Frozen):
+    """One persona condition: ``<field> <op> <value>`` on a canonical field or ``crm.<FieldName>``."""
+
+    field: Annotated[str, AfterValidator(_check_condition_field)]
+    op: Annotated[str, AfterValidator(_check_operator)]
+    value: Any = None
+
+
+class PersonaRule(_Frozen):
+    """A persona and the conditions that must all hold for a record to have it.
+
+    A persona key may appear in several rules (with the same label): any of them matching gives it.
+    """
+
+    key: Key
+    label: str
+    when: list[Condition]
+
+
+class ActionRule(_Frozen):
+    """A next best action; each key left out (None) matches anything."""
+
+    action: str
+    stage: str | None = None
+    persona: str | None = None
+    stalled: bool | None = None
+    crm: str | None = None
+    object: str | None = None
+
+
+class JourneyMap(_Frozen):
+    """A whole journey map. Construct through :mod:`mapping.mapfile` so that every rule is checked."""
+
+    version: Literal[1]
+    name: str
+    stages: list[Stage]
+    exits: list[Exit] = []
+    sources: dict[str, dict[str, Source]] = {}
+    personas: list[PersonaRule] = []
+    default_persona: Key = "general"
+    default_persona_label: str | None = None
+    actions: list[ActionRule] = []
+
+    @cached_property
+    def stage_keys(self) -> tuple[str, ...]:
+        """Journey stage keys, earliest first (exits not included)."""
+        return tuple(stage.key for stage in self.stages)
+
+    @cached_property
+    def _stage_positions(self) -> dict[str, int]:
+        return {key: index for index, key in enumerate(self.stage_keys)}
+
+    @cached_property
+    def _labels(self) -> dict[str, str]:
+        labels = {UNMAPPED: UNMAPPED_LABEL}
+        labels.update((exit_.key, exit_.label) for exit_ in self.exits)
+        labels.update((stage.key, stage.label) for stage in self.stages)
+        return labels
+
+    @cached_property
+    def _persona_labels(self) -> dict[str, str]:
+        default_label = self.default_persona_label or self.default_persona.replace("_", " ").capitalize()
+        labels = {self.default_persona: default_label}
+        for rule in reversed(self.personas):
+            labels[rule.key] = rule.label
+        return labels
+
+    @cached_property
+    def _expected_days(self) -> dict[str, int | None]:
+        return {stage.key: stage.expected_days for stage in self.stages}
+
+    @cached_property
+    def exit_keys(self) -> frozenset[str]:
+        """Keys of the map's exits."""
+        return frozenset(exit_.key for exit_ in self.exits)
+
+    @cached_property
+    def persona_keys(self) -> frozenset[str]:
+        """Every persona key a record can get, the default persona included."""
+        return frozenset(self._persona_labels)
+
+    def stage_index(self, key: str) -> int | None:
+        """Position of a journey stage in the map (0 = earliest); None for exits and unknown keys."""
+        return self._stage_positions.get(key)
+
+    def is_exit(self, key: str) -> bool:
+        """Whether ``key`` names one of the map's exits."""
+        return key in self.exit_keys
+
+    def label(self, key: str) -> str:
+        """The label of a stage or exit key (``unmapped`` included); KeyError for unknown keys."""
+        return self._labels[key]
+
+    def expected_days(self, key: str) -> int | None:
+        """Expected days in a stage; None for exits, unmapped and stages that never stall."""
+        return self._expected_days.get(key)
+
+    def persona_label(self, key: str) -> str:
+        """The label of a persona key (the default persona included); KeyError for unknown keys."""
+        return self._persona_labels[key]
+
+    def source(self, crm: str, object_: str, stage_object: str | None = None) -> Source | None:
+        """The source that classifies a record of ``crm``/``object_``.
+
+        A record whose stage follows another object (``stage_object``) uses its own object's source
+        when the map has one, and the followed object's source otherwise.
+        """
+        objects = self.sources.get(crm, {})
+        found = objects.get(object_)
+        if found is None and stage_object is not None:
+            found = objects.get(stage_object)
+        return found
+
+    def lookup(self, crm: str, source_object: str, value: str | None,
+               pipeline: str | None = None) -> str | None:
+        """The journey key (stage or exit) that a CRM stage value maps to, or None if unmapped."""
+        source = self.sources.get(crm, {}).get(source_object)
+        if source is None or value is None:
+            return None
+        return source.lookup(value, pipeline)
