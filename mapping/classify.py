@@ -1,0 +1,65 @@
+"""Classification: where a record stands on the journey map right now."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from mapping.actions import next_best_action
+from mapping.model import UNMAPPED, JourneyMap
+from mapping.persona import match_persona
+from mapping.records import CrmRecord
+from mapping.timeline import EnteredAtSource, is_stalled, journey_runs
+from mapping.timeutil import as_utc, whole_days
+
+
+@dataclass(frozen=True, slots=True)
+class JourneyState:
+    """A record's place on the journey map at one moment.
+
+    ``stage`` is a journey stage or exit key, or ``"unmapped"`` when the map does not name the
+    record's CRM stage (``crm_stage`` then holds the raw value, None when the record has no stage).
+    ``entered_at_source`` says which datum dated the entry: the stage history, the CRM's
+    stage-entered date field, or the record's creation date.
+    """
+
+    crm: str
+    object: str
+    id: str
+    crm_stage: str | None
+    pipeline: str | None
+    stage: str
+    stage_label: str
+    is_exit: bool
+    stage_index: int | None
+    entered_at: datetime | None
+    entered_at_source: EnteredAtSource | None
+    days_in_stage: int
+    expected_days: int | None
+    stalled: bool
+    days_over: int
+    persona: str
+    persona_label: str
+    next_best_action: str | None
+    unmapped: bool
+
+
+def classify(record: CrmRecord, jmap: JourneyMap, now: datetime) -> JourneyState:
+    """Place ``record`` on ``jmap`` as of ``now`` (an aware datetime; naive is taken as UTC)."""
+    now = as_utc(now)
+    current = journey_runs(record, jmap, now)[-1]
+    stage = current.stage
+    unmapped = stage == UNMAPPED
+    days = whole_days(current.entered_at, now)
+    expected = jmap.expected_days(stage)
+    stalled = is_stalled(jmap, stage, days)
+    persona = match_persona(record, jmap)
+    return JourneyState(
+        crm=record.crm, object=record.object, id=record.id, crm_stage=record.stage_value,
+        pipeline=record.pipeline, stage=stage, stage_label=jmap.label(stage), is_exit=jmap.is_exit(stage),
+        stage_index=jmap.stage_index(stage), entered_at=current.entered_at,
+        entered_at_source=current.source, days_in_stage=days, expected_days=expected, stalled=stalled,
+        days_over=days - expected if stalled else 0, persona=persona,
+        persona_label=jmap.persona_label(persona),
+        next_best_action=None if unmapped else next_best_action(jmap, record, stage, persona, stalled),
+        unmapped=unmapped,
+    )

@@ -1,0 +1,117 @@
+"""JSON-safe dictionaries for records and journey states, so the store can re-classify offline.
+
+Datetimes become ISO 8601 strings. Inside the free-form mappings (``fields``, ``raw``,
+``writeback``) a value's type is not known from the schema, so datetimes, dates and decimals there
+are tagged (``{"$datetime": "..."}``) to come back as the same type: the round trip is exact.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from mapping.classify import JourneyState
+from mapping.records import CrmRecord, StageChange
+
+_TAGS: dict[str, tuple[type, Callable[[Any], str], Callable[[str], Any]]] = {
+    # datetime before date: a datetime is also a date.
+    "$datetime": (datetime, datetime.isoformat, datetime.fromisoformat),
+    "$date": (date, date.isoformat, date.fromisoformat),
+    "$decimal": (Decimal, str, Decimal),
+}
+
+
+def record_to_dict(record: CrmRecord) -> dict[str, Any]:
+    """A JSON-safe dict of ``record``; :func:`record_from_dict` gives back an equal record."""
+    return {
+        "crm": record.crm,
+        "object": record.object,
+        "id": record.id,
+        "stage_value": record.stage_value,
+        "created_at": record.created_at.isoformat(),
+        "modified_at": record.modified_at.isoformat(),
+        "stage_object": record.stage_object,
+        "pipeline": record.pipeline,
+        "name": record.name,
+        "history": [{"value": change.value, "entered_at": change.entered_at.isoformat()}
+                    for change in record.history],
+        "stage_entered_at": _iso_or_none(record.stage_entered_at),
+        "fields": _encode(record.fields, "fields"),
+        "raw": _encode(record.raw, "raw"),
+        "writeback": _encode(record.writeback, "writeback"),
+        "url": record.url,
+    }
+
+
+def record_from_dict(data: Mapping[str, Any]) -> CrmRecord:
+    """The record that :func:`record_to_dict` wrote."""
+    return CrmRecord(
+        crm=data["crm"],
+        object=data["object"],
+        id=data["id"],
+        stage_value=data["stage_value"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+        modified_at=datetime.fromisoformat(data["modified_at"]),
+        stage_object=data.get("stage_object"),
+        pipeline=data.get("pipeline"),
+        name=data.get("name"),
+        history=tuple(StageChange(item["value"], datetime.fromisoformat(item["entered_at"]))
+                      for item in data.get("history", ())),
+        stage_entered_at=_datetime_or_none(data.get("stage_entered_at")),
+        fields=_decode(data.get("fields", {})),
+        raw=_decode(data.get("raw", {})),
+        writeback=_decode(data.get("writeback", {})),
+        url=data.get("url"),
+    )
+
+
+def state_to_dict(state: JourneyState) -> dict[str, Any]:
+    """A JSON-safe dict of ``state``; :func:`state_from_dict` gives back an equal state."""
+    data = asdict(state)
+    data["entered_at"] = _iso_or_none(state.entered_at)
+    return data
+
+
+def state_from_dict(data: Mapping[str, Any]) -> JourneyState:
+    """The state that :func:`state_to_dict` wrote."""
+    return JourneyState(**{**data, "entered_at": _datetime_or_none(data.get("entered_at"))})
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _datetime_or_none(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
+
+
+def _encode(value: Any, path: str) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    for tag, (kind, write, _) in _TAGS.items():
+        if isinstance(value, kind):
+            return {tag: write(value)}
+    if isinstance(value, Mapping):
+        return {_key(key, path): _encode(item, f"{path}.{key}") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(item, f"{path}[{index}]") for index, item in enumerate(value)]
+    raise TypeError(f"{path}: cannot store a value of type {type(value).__name__}")
+
+
+def _key(key: Any, path: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"{path}: keys must be strings, not {type(key).__name__}")
+    return key
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (tag, text), = value.items()
+            if tag in _TAGS and isinstance(text, str):
+                return _TAGS[tag][2](text)
+        return {key: _decode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item) for item in value]
+    return value

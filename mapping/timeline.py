@@ -1,0 +1,122 @@
+"""A record's path through the journey map, built from its stage history.
+
+One rule serves both the current classification and the timeline: consecutive history entries whose
+CRM stages map to the same journey key form a run, and a run starts at its first entry. A backward
+move (or any other stage in between) ends a run, so coming back starts a new one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from mapping.model import UNMAPPED, JourneyMap
+from mapping.records import CrmRecord, StageChange
+from mapping.timeutil import as_utc, whole_days
+
+EnteredAtSource = Literal["history", "stage_date_field", "created_date"]
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Consecutive time in one journey key: when it started, from which datum, and the CRM stages seen."""
+
+    stage: str
+    entered_at: datetime
+    source: EnteredAtSource
+    crm_stages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineSpan:
+    """One span of a record's journey; ``exited_at`` is None for the current span."""
+
+    stage: str
+    label: str
+    entered_at: datetime
+    exited_at: datetime | None
+    days: int
+    stalled: bool
+    crm_stages: tuple[str, ...]
+
+
+def ordered_history(record: CrmRecord, now: datetime) -> list[StageChange]:
+    """History oldest first, in UTC, never after ``now``.
+
+    Entries with the same timestamp are ordered by whether they hold the current stage (last), then
+    by value, so the order the CRM returned them in never changes the outcome.
+    """
+    now = as_utc(now)
+    current = record.stage_value
+
+    def order(change: StageChange) -> tuple[datetime, bool, str]:
+        return as_utc(change.entered_at), change.value == current, change.value
+
+    return [StageChange(change.value, min(as_utc(change.entered_at), now))
+            for change in sorted(record.history, key=order)]
+
+
+def journey_runs(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[Run]:
+    """The record's runs, oldest first; the last one is always its current journey key.
+
+    When the history does not end in the current journey key (or is missing), the current run starts
+    at the CRM's stage-entered date, else at the record's creation, but never before the last
+    recorded change (the record can only have entered its current stage after that; the run is
+    then dated from history).
+    """
+    now = as_utc(now)
+    source = jmap.source(record.crm, record.object, record.stage_object)
+
+    def journey_key(value: str | None) -> str:
+        found = source.lookup(value, record.pipeline) if source is not None and value is not None else None
+        return found if found is not None else UNMAPPED
+
+    runs: list[Run] = []
+    history = ordered_history(record, now)
+    for change in history:
+        key = journey_key(change.value)
+        if runs and runs[-1].stage == key:
+            last = runs[-1]
+            if change.value not in last.crm_stages:
+                runs[-1] = Run(key, last.entered_at, "history", last.crm_stages + (change.value,))
+        else:
+            runs.append(Run(key, change.entered_at, "history", (change.value,)))
+
+    current_key = journey_key(record.stage_value)
+    current_stages = (record.stage_value,) if record.stage_value is not None else ()
+    if runs and runs[-1].stage == current_key:
+        last = runs[-1]
+        if record.stage_value is not None and record.stage_value not in last.crm_stages:
+            runs[-1] = Run(current_key, last.entered_at, "history", last.crm_stages + current_stages)
+        return runs
+    entered_at, how = _fallback_entry(record, now)
+    if history and entered_at < history[-1].entered_at:
+        entered_at, how = history[-1].entered_at, "history"
+    runs.append(Run(current_key, entered_at, how, current_stages))
+    return runs
+
+
+def _fallback_entry(record: CrmRecord, now: datetime) -> tuple[datetime, EnteredAtSource]:
+    if record.stage_entered_at is not None:
+        return min(as_utc(record.stage_entered_at), now), "stage_date_field"
+    return min(as_utc(record.created_at), now), "created_date"
+
+
+def timeline(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[TimelineSpan]:
+    """The record's journey through the map, oldest span first; the last span is the current one."""
+    now = as_utc(now)
+    runs = journey_runs(record, jmap, now)
+    spans = []
+    for run, following in zip(runs, [*runs[1:], None]):
+        exited_at = following.entered_at if following is not None else None
+        days = whole_days(run.entered_at, exited_at or now)
+        spans.append(TimelineSpan(stage=run.stage, label=jmap.label(run.stage), entered_at=run.entered_at,
+                                  exited_at=exited_at, days=days, stalled=is_stalled(jmap, run.stage, days),
+                                  crm_stages=run.crm_stages))
+    return spans
+
+
+def is_stalled(jmap: JourneyMap, key: str, days: int) -> bool:
+    """Whether ``days`` in journey key ``key`` exceed its expected days (exits and unmapped never stall)."""
+    expected = jmap.expected_days(key)
+    return expected is not None and days > expected
