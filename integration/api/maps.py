@@ -1,0 +1,122 @@
+"""Journey maps of a connection: current, versions, save, validate, coverage, preview."""
+from __future__ import annotations
+
+import json
+
+from flask import g, jsonify, request
+
+from connectors.base import CrmError
+from integration.api import bp
+from integration.api.auth import require_tenant
+from integration.api.errors import ApiError
+from integration.api.helpers import caller_connection, int_arg, json_body, services
+from integration.maps import MapRejected, apply_map, check_map, map_coverage, preview_map
+from integration.store.maps import list_map_versions, map_version
+from integration.sync.maps import connection_map
+from mapping import JourneyMap, map_to_dict, map_to_yaml
+
+
+def problems_detail(problems) -> list[dict]:
+    """Validation problems as JSON."""
+    return [{"path": p.path, "message": p.message, "line": p.line} for p in problems]
+
+
+def map_from_body(body: dict) -> tuple[JourneyMap, str]:
+    """The map a request carries, as ``{"document": "<yaml or json text>"}`` or ``{"map": {...}}``."""
+    if isinstance(body.get("document"), str):
+        text = body["document"]
+    elif isinstance(body.get("map"), dict):
+        text = json.dumps(body["map"])
+    else:
+        raise ApiError(422, "INVALID_MAP", "send the map as 'document' (YAML/JSON text) or 'map' (object)",
+                       [{"path": "document", "message": "required", "line": None}])
+    try:
+        return check_map(text, source="request"), text
+    except MapRejected as exc:
+        raise ApiError(422, "INVALID_MAP", f"the map has {len(exc.problems)} problem(s)",
+                       problems_detail(exc.problems)) from None
+
+
+def version_to_dict(row, with_document: bool = False) -> dict:
+    data = {"version": row.version, "author": row.author, "comment": row.comment,
+            "created_at": row.created_at}
+    if with_document:
+        data["document"] = row.document
+    return data
+
+
+@bp.get("/connections/<ref>/map")
+@require_tenant
+def map_current(ref: str):
+    """The journey map in force."""
+    with services().session() as session:
+        conn = caller_connection(session, ref)
+        jmap, version = connection_map(session, conn.id)
+        return jsonify({"version": version, "map": map_to_dict(jmap), "document": map_to_yaml(jmap)})
+
+
+@bp.put("/connections/<ref>/map")
+@require_tenant
+def map_save(ref: str):
+    """Save a new map version with a comment (422 with every problem if invalid)."""
+    body = json_body()
+    jmap, _ = map_from_body(body)
+    author = body.get("author") or g.get("user_email") or f"api:tenant-{g.tenant_id}"
+    with services().session() as session:
+        conn = caller_connection(session, ref)
+        row = apply_map(session, conn.id, map_to_yaml(jmap), author=str(author),
+                        comment=str(body.get("comment") or ""))
+        return jsonify(version_to_dict(row)), 201
+
+
+@bp.get("/connections/<ref>/map/versions")
+@require_tenant
+def map_versions(ref: str):
+    """Every saved map version, newest first."""
+    with services().session() as session:
+        conn = caller_connection(session, ref)
+        return jsonify({"versions": [version_to_dict(v) for v in list_map_versions(session, conn.id)]})
+
+
+@bp.get("/connections/<ref>/map/versions/<int:version>")
+@require_tenant
+def map_version_show(ref: str, version: int):
+    """One map version with its document."""
+    with services().session() as session:
+        conn = caller_connection(session, ref)
+        row = map_version(session, conn.id, version)
+        if row is None:
+            raise ApiError(404, "NOT_FOUND", f"no map version {version}")
+        return jsonify(version_to_dict(row, with_document=True))
+
+
+@bp.post("/maps/validate")
+@require_tenant
+def map_validate():
+    """Validate a map without saving it."""
+    jmap, _ = map_from_body(json_body())
+    return jsonify({"valid": True, "name": jmap.name, "stages": len(jmap.stages)})
+
+
+@bp.get("/connections/<ref>/map/coverage")
+@require_tenant
+def map_coverage_view(ref: str):
+    """The CRM's real stages against the map: which are unmapped."""
+    with services().session() as session:
+        conn_id = caller_connection(session, ref).id
+    try:
+        return jsonify(map_coverage(services(), conn_id))
+    except CrmError as exc:
+        raise ApiError(502, exc.code, str(exc)) from None
+
+
+@bp.post("/connections/<ref>/map/preview")
+@require_tenant
+def map_preview(ref: str):
+    """Dry run a map over the stored records: what would change."""
+    body = json_body(required=False)
+    jmap = map_from_body(body)[0] if ("document" in body or "map" in body) else None
+    with services().session() as session:
+        conn = caller_connection(session, ref)
+        return jsonify(preview_map(session, conn.id, jmap,
+                                   sample=int_arg("sample", 20, low=0, high=200)))

@@ -1,0 +1,15 @@
+"""The ``journey`` command. Every subcommand has ``--help``; long work shows progress on a terminal."""
+from __future__ import annotations
+
+import click
+
+from integration.cli import connections, db, demo, maps, records, sandbox, serve, sync
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Journey Sync: place CRM records on one customer-journey map and write it back."""
+
+
+for module in (db, maps, records, sandbox, connections, sync, serve, demo):
+    module.register(main)

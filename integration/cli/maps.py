@@ -1,0 +1,107 @@
+"""``journey map``: validate, show, apply, preview and check coverage of journey maps."""
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+
+from integration.cli.common import echo_json, parse_as_of, services_from_env, tenant_id
+from integration.maps import MapRejected, apply_map, map_coverage, preview_map
+from integration.store.connections import NotFound, get_connection
+from integration.sync.maps import connection_map
+from mapping import MapValidationError, load_map_file, map_to_yaml
+
+
+def register(main: click.Group) -> None:
+    main.add_command(map_group)
+
+
+@click.group("map")
+def map_group() -> None:
+    """Journey map files and the map in force for a connection."""
+
+
+def _load(path: str):
+    try:
+        return load_map_file(path)
+    except MapValidationError as exc:
+        for problem in exc.problems:
+            click.echo(f"{path}: {problem}", err=True)
+        raise SystemExit(1) from None
+
+
+@map_group.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def validate(file: str) -> None:
+    """Check a map file; print a summary, or every problem with its path (exit 1)."""
+    if not Path(file).is_file():
+        raise click.ClickException(f"{file}: no such file")
+    jmap = _load(file)
+    sources = sum(len(objs) for objs in jmap.sources.values())
+    click.echo(f"{file}: ok: '{jmap.name}', {len(jmap.stages)} stages, {len(jmap.exits)} exits, "
+               f"{sources} sources, {len(jmap.personas)} personas, {len(jmap.actions)} actions")
+
+
+@map_group.command("show")
+@click.argument("connection")
+def show(connection: str) -> None:
+    """Print the map in force for CONNECTION as YAML."""
+    services = services_from_env()
+    with services.session() as session:
+        conn = _connection(session, services, connection)
+        jmap, version = connection_map(session, conn.id)
+    click.echo(f"# {conn.name}: " + (f"map version {version}" if version else "default map"))
+    click.echo(map_to_yaml(jmap))
+
+
+@map_group.command("apply")
+@click.argument("connection")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--comment", "-m", default="", help="What changed and why (kept in the changelog).")
+def apply(connection: str, file: str, comment: str) -> None:
+    """Store FILE as the new map version of CONNECTION (takes effect on the next sync)."""
+    services = services_from_env()
+    text = Path(file).read_text(encoding="utf-8")
+    with services.session() as session:
+        conn = _connection(session, services, connection)
+        try:
+            row = apply_map(session, conn.id, text, author=getpass.getuser(), comment=comment,
+                            source=file)
+        except MapRejected as exc:
+            for problem in exc.problems:
+                click.echo(f"{file}: {problem}", err=True)
+            raise SystemExit(1) from None
+    click.echo(f"{conn.name}: map version {row.version} saved; the next sync applies it")
+
+
+@map_group.command("preview")
+@click.argument("connection")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--as-of", help="Evaluate at this ISO-8601 instant instead of now.")
+@click.option("--sample", default=10, show_default=True, help="Example rows to show.")
+def preview(connection: str, file: str | None, as_of: str | None, sample: int) -> None:
+    """Dry run FILE (default: the current map) over CONNECTION's stored records; nothing is saved."""
+    services = services_from_env()
+    jmap = _load(file) if file else None
+    with services.session() as session:
+        conn = _connection(session, services, connection)
+        report = preview_map(session, conn.id, jmap, now=parse_as_of(as_of), sample=sample)
+    echo_json(report)
+
+
+@map_group.command("coverage")
+@click.argument("connection")
+def coverage(connection: str) -> None:
+    """Which of the CRM's real stages the map in force leaves unmapped (reads the CRM)."""
+    services = services_from_env()
+    with services.session() as session:
+        conn = _connection(session, services, connection)
+    echo_json(map_coverage(services, conn.id))
+
+
+def _connection(session, services, ref: str):
+    try:
+        return get_connection(session, tenant_id(services), ref)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None

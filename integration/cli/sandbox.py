@@ -1,0 +1,37 @@
+"""``journey sandbox``: run a local CRM sandbox seeded from a file."""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+
+import click
+
+from connectors.seedfile import SeedError
+from integration.sandboxes import SANDBOXES, make_sandbox
+
+
+def register(main: click.Group) -> None:
+    main.add_command(sandbox)
+
+
+@click.command("sandbox")
+@click.argument("crm", type=click.Choice(sorted(SANDBOXES)))
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False), help="Seed file (JSON).")
+@click.option("--port", default=0, show_default=True, help="Port (0 picks a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+def sandbox(crm: str, seed: str | None, port: int, host: str) -> None:
+    """Serve a local CRM that speaks the real API, until interrupted; prints its details as JSON."""
+    try:
+        box = make_sandbox(crm, seed, host=host, port=port)
+    except SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    box.start()
+    try:
+        click.echo(json.dumps(box.info()), nl=True)
+        stop.wait()
+    finally:
+        box.stop()

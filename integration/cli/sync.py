@@ -1,0 +1,39 @@
+"""``journey sync``: one sync of one connection, with a JSON summary as the last line."""
+from __future__ import annotations
+
+import click
+
+from integration.cli.common import (TerminalProgress, echo_json, parse_as_of, services_from_env,
+                                    tenant_id)
+from integration.store.connections import NotFound, get_connection
+from integration.sync.engine import sync_connection
+
+
+def register(main: click.Group) -> None:
+    main.add_command(sync_cmd)
+
+
+@click.command("sync")
+@click.argument("connection")
+@click.option("--full", is_flag=True, help="Read every record, not only those changed since the last sync.")
+@click.option("--dry-run", is_flag=True, help="Classify and plan, but store and write nothing.")
+@click.option("--as-of", help="Evaluate stalls at this ISO-8601 instant instead of now.")
+def sync_cmd(connection: str, full: bool, dry_run: bool, as_of: str | None) -> None:
+    """Pull CONNECTION's changed records, classify them and write back what changed.
+
+    Exits 1 when the run failed; the last line is always the JSON summary
+    (read, changed, written, failed, api_calls, ...).
+    """
+    services = services_from_env()
+    with services.session() as session:
+        try:
+            conn = get_connection(session, tenant_id(services), connection)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
+    progress = TerminalProgress()
+    summary = sync_connection(services, conn.id, full=full, dry_run=dry_run,
+                              now=parse_as_of(as_of), progress=progress)
+    progress.close()
+    echo_json(summary.to_dict())
+    if summary.status == "failed":
+        raise SystemExit(1)

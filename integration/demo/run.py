@@ -1,0 +1,132 @@
+"""``journey demo``: both sandboxes seeded with the demo book, connected, provisioned, mapped,
+synced, and the service served with the worker running."""
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+from cryptography.fernet import Fernet
+from werkzeug.serving import make_server
+
+from integration.app import create_app
+from integration.config import Settings
+from integration.connecting import connect, provision
+from integration.demo.seed import demo_seed
+from integration.maps import apply_map
+from integration.sandboxes import make_sandbox, sandbox_settings
+from integration.services import Services, build_services
+from integration.store.db import upgrade
+from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
+from integration.store.types import utcnow
+from integration.sync.engine import sync_connection
+from integration.worker import Worker
+from mapping import default_map_text
+
+DEMO_USER = "admin@demo.example"
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class Demo:
+    """A running demo: its services, sandboxes, and what a person needs to sign in."""
+
+    services: Services
+    sandboxes: dict[str, Any]
+    connections: dict[str, int]
+    token: str
+    password: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        for box in self.sandboxes.values():
+            box.stop()
+
+
+def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
+                 sync_interval_seconds: int = 60) -> Demo:
+    """Set up everything the demo serves. Wipes ``data_dir`` first: the demo starts fresh."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    now = utcnow()
+    seed_path = data_dir / "demo-seed.json"
+    seed_path.write_text(json.dumps(demo_seed(now), indent=1))
+    settings = Settings(data_dir=data_dir, secret_key=Fernet.generate_key().decode(),
+                        session_secret=secrets.token_hex(32), port=port,
+                        sync_interval_seconds=sync_interval_seconds, stall_interval_seconds=600,
+                        worker_tick_seconds=1.0, outbox_backoff_seconds=5.0)
+    upgrade(settings.resolved_database_url)
+    services = build_services(settings)
+    boxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in ("salesforce", "hubspot")}
+    password = secrets.token_urlsafe(9)
+    connections: dict[str, int] = {}
+    with services.session() as session:
+        tenant = get_or_create_tenant(session, "demo")
+        token = issue_token(session, tenant.id, "demo")
+        create_user(session, tenant.id, DEMO_USER, password)
+        for crm, box in boxes.items():
+            info = box.info()
+            account = info.get("org_id") or info.get("portal_id")
+            conn = connect(session, services, tenant_id=tenant.id, name=f"{crm}-demo", crm=crm,
+                           values=sandbox_settings(crm, info), account_id=str(account),
+                           sync_interval_seconds=sync_interval_seconds)
+            apply_map(session, conn.id, default_map_text(), author="demo",
+                      comment="Default B2B journey map")
+            connections[crm] = conn.id
+    demo = Demo(services, boxes, connections, token, password)
+    for crm, connection_id in connections.items():
+        fields = provision(services, connection_id)
+        result = sync_connection(services, connection_id, full=True, requested_by="demo",
+                                 progress=progress)
+        demo.summary[crm] = {"fields_created": sum(f.created for f in fields),
+                             **{k: v for k, v in result.to_dict().items()
+                                if k in ("status", "read", "changed", "written", "failed",
+                                         "unmapped", "api_calls", "duration_ms", "stages")}}
+    base = settings.base_url
+    _subscribe(boxes, base)
+    return demo
+
+
+def _subscribe(boxes: dict[str, Any], base: str) -> None:
+    """Point the sandboxes' change notifications at this service, as a CRM admin would."""
+    hs = boxes["hubspot"].info()
+    requests.post(f"{hs['base_url']}/__sandbox__/webhooks", timeout=5, json={
+        "targetUrl": f"{base}/webhooks/hubspot",
+        "subscriptions": ["deal.propertyChange", "contact.propertyChange"],
+        "propertyNames": ["dealstage", "lifecyclestage", "amount"]}).raise_for_status()
+    sf = boxes["salesforce"].info()
+    requests.post(f"{sf['instance_url']}/__sandbox__/outbound", timeout=5,
+                  json={"url": f"{base}/webhooks/salesforce"},
+                  verify=sf["ca_file"]).raise_for_status()
+
+
+def serve_demo(demo: Demo, echo: Callable[[str], None]) -> None:
+    """Serve the app and run the worker until interrupted."""
+    settings = demo.services.settings
+    app = create_app(settings, demo.services, migrate=False)
+    server = make_server(settings.host, settings.port, app, threaded=True)
+    worker = Worker(demo.services)
+    thread = threading.Thread(target=worker.run, name="journey-worker", daemon=True)
+    thread.start()
+    echo(f"\nJourney Sync demo is running at {settings.base_url}/")
+    echo(f"  sign in:        {DEMO_USER} / {demo.password}")
+    echo(f"  API token:      {demo.token}")
+    echo(f"  API document:   {settings.base_url}/api/v1/openapi.json")
+    for crm, box in demo.sandboxes.items():
+        info = box.info()
+        echo(f"  {crm} sandbox: {info.get('instance_url') or info.get('base_url')}")
+    echo("Ctrl-C stops.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop.set()
+        server.shutdown()
+        demo.stop()

@@ -1,0 +1,69 @@
+"""Map versions as the service sees them: apply (validate and store), preview, coverage.
+
+The CLI, the REST API and the web pages all go through these, so a map is checked the same way
+whichever door it comes in by.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from integration.services import Services
+from integration.store.connections import connection_by_id
+from integration.store.maps import save_map_version
+from integration.store.models import MapVersion
+from integration.store.records import iter_states
+from integration.store.types import utcnow
+from integration.sync.maps import connection_map
+from mapping import JourneyMap, MapValidationError, coverage, map_to_yaml, parse_map, preview
+from mapping.coverage import StageRef
+from mapping.serialize import record_from_dict, state_from_dict
+
+
+class MapRejected(ValueError):
+    """A map failed validation; ``problems`` lists every problem (nothing was saved)."""
+
+    def __init__(self, problems: list[Any]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the map")
+        self.problems = problems
+
+
+def check_map(text: str, source: str = "<map>") -> JourneyMap:
+    """Parse and validate map text. Raises :class:`MapRejected` with every problem."""
+    try:
+        return parse_map(text, source=source)
+    except MapValidationError as exc:
+        raise MapRejected(list(exc.problems)) from None
+
+
+def apply_map(session: Session, connection_id: int, text: str, *, author: str, comment: str = "",
+              source: str = "<map>") -> MapVersion:
+    """Validate ``text`` and store it as the connection's next map version (normalised YAML)."""
+    jmap = check_map(text, source)
+    return save_map_version(session, connection_id, map_to_yaml(jmap), author=author,
+                            comment=comment)
+
+
+def preview_map(session: Session, connection_id: int, jmap: JourneyMap | None, *,
+                now: datetime | None = None, sample: int = 20) -> dict[str, Any]:
+    """Dry run ``jmap`` (default: the map in force) over the stored records. Saves nothing."""
+    if jmap is None:
+        jmap, _ = connection_map(session, connection_id)
+    pairs = ((record_from_dict(row.record), state_from_dict(row.state))
+             for row in iter_states(session, connection_id))
+    return preview(pairs, jmap, now or utcnow(), sample=sample).to_dict()
+
+
+def map_coverage(services: Services, connection_id: int,
+                 jmap: JourneyMap | None = None) -> dict[str, Any]:
+    """The CRM's real stages against the map: mapped, unmapped, and map entries the CRM lacks."""
+    with services.session() as session:
+        conn = connection_by_id(session, connection_id)
+        if jmap is None:
+            jmap, _ = connection_map(session, connection_id)
+    connector = services.open_connector(conn)
+    refs = [StageRef(object=s.object, value=s.value, label=s.label, pipeline=s.pipeline,
+                     is_closed=s.is_closed, is_won=s.is_won) for s in connector.stages()]
+    return coverage(jmap, conn.crm, refs).to_dict()

@@ -1,0 +1,63 @@
+"""The process-wide context every unit of work receives: settings, database, secrets, connectors.
+
+Built once per process (web app, worker, CLI) and passed down; nothing here is a module global, so
+the same functions run unchanged in a web request, the embedded worker, or a task queue.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from connectors import registry
+from connectors.base import Connector
+from integration.config import Settings
+from integration.store.connections import connection_config, store_tokens
+from integration.store.db import make_engine, session_scope
+from integration.store.models import Connection
+from integration.store.secrets import SecretBox
+
+
+@dataclass
+class Services:
+    """What a unit of work needs; see :func:`build_services`."""
+
+    settings: Settings
+    engine: Engine
+    box: SecretBox
+    #: Objects shared by every connector of one CRM account in this process (rate budgets).
+    shared: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A session that commits on success."""
+        return session_scope(self.engine)
+
+    def shared_object(self, key: str, make: Any) -> Any:
+        """The object kept under ``key``, made by ``make()`` on first use (thread-safe)."""
+        with self._lock:
+            if key not in self.shared:
+                self.shared[key] = make()
+            return self.shared[key]
+
+    def open_connector(self, conn: Connection) -> Connector:
+        """A connector for ``conn`` whose token refreshes are written back to the store."""
+        connection_id = conn.id
+
+        def on_tokens(tokens: dict[str, Any]) -> None:
+            with self.session() as session:
+                store_tokens(session, self.box, connection_id, tokens)
+
+        config = connection_config(self.box, conn)
+        config.setdefault("_shared", self.shared_object)
+        return registry.spec(conn.crm).factory(config, on_tokens)
+
+
+def build_services(settings: Settings) -> Services:
+    """Connect to the configured database and prepare the secret box."""
+    return Services(settings=settings, engine=make_engine(settings.resolved_database_url),
+                    box=SecretBox(settings.secret_key))

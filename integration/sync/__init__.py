@@ -1,0 +1,1 @@
+"""The sync engine: plain functions keyed by connection id (see engine, flush, reevaluate)."""

@@ -1,0 +1,189 @@
+"""One sync of one connection: pull -> classify -> plan -> outbox -> push -> record the run.
+
+The functions here take a :class:`~integration.services.Services` and a connection id and keep no
+state of their own between calls, so they run the same in the CLI, the embedded worker or a task
+queue. A sync that dies at any point is finished by the next one: records are stored page by page,
+the watermark moves only after a complete pull, and the outbox resumes (see ``flush``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from connectors.base import Connector, CrmError, QuotaReached
+from integration.services import Services
+from integration.store import records as record_store
+from integration.store.connections import connection_by_id
+from integration.store.models import SyncRun
+from integration.store.types import utcnow
+from integration.sync.flush import flush_outbox
+from integration.sync.journal import judge, save_record
+from integration.sync.maps import connection_map
+from integration.sync.reevaluate import reevaluate
+from mapping.records import CrmRecord
+
+#: Records stored per database transaction while pulling.
+PAGE = 500
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class SyncSummary:
+    """What a run did; the CLI prints it as JSON and the store keeps it on the run row."""
+
+    run_id: int | None
+    status: str = "succeeded"
+    read: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    unmapped: int = 0
+    api_calls: int = 0
+    duration_ms: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    message: str | None = None
+    stages: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def count_error(self, code: str, n: int = 1) -> None:
+        self.errors[code] = self.errors.get(code, 0) + n
+
+
+def sync_connection(services: Services, connection_id: int, *, full: bool = False,
+                    dry_run: bool = False, now: datetime | None = None,
+                    ids: Mapping[str, Sequence[str]] | None = None, run_id: int | None = None,
+                    requested_by: str = "cli", progress: Progress | None = None) -> SyncSummary:
+    """Sync one connection and record the run. Never raises for CRM failures: they land in the run.
+
+    ``ids`` limits the pull to those records (webhook-driven targeted sync; the watermark stays).
+    ``dry_run`` classifies and plans without storing or writing anything.
+    """
+    started = time.monotonic()
+    now = now or utcnow()
+    with services.session() as session:
+        conn = connection_by_id(session, connection_id)
+        run = _open_run(session, connection_id, run_id, full=full, dry_run=dry_run,
+                        requested_by=requested_by)
+        jmap, map_version = connection_map(session, connection_id)
+        since = None if (full or ids) else conn.watermark
+        map_changed = map_version != conn.map_version_synced
+    summary = SyncSummary(run_id=run.id)
+    connector = services.open_connector(conn)
+    try:
+        newest = _pull_and_plan(services, connector, connection_id, jmap, now, since=since, ids=ids,
+                                dry_run=dry_run, run_id=run.id, summary=summary, progress=progress)
+        if not dry_run:
+            with services.session() as session:
+                conn = connection_by_id(session, connection_id)
+                if ids is None and newest is not None:
+                    conn.watermark = max(newest, conn.watermark) if conn.watermark else newest
+                conn.last_sync_at = now
+                session.add(conn)
+            if map_changed and ids is None:
+                # A new map re-classifies every stored record, not only those the CRM changed.
+                reevaluate(services, connection_id, now=now, refresh_events=True)
+                with services.session() as session:
+                    conn = connection_by_id(session, connection_id)
+                    conn.map_version_synced = map_version
+                    session.add(conn)
+            flushed = flush_outbox(services, connection_id, connector, now=now, progress=progress)
+            summary.written += flushed.written
+            summary.failed += flushed.failed
+            for code, n in flushed.errors.items():
+                summary.count_error(code, n)
+            if flushed.stopped:
+                summary.status = "paused" if flushed.quota else "partial"
+                summary.message = flushed.stopped
+        if summary.failed and summary.status == "succeeded":
+            summary.status = "partial"
+    except QuotaReached as exc:
+        summary.status, summary.message = "paused", str(exc)
+        summary.count_error(exc.code)
+    except CrmError as exc:
+        summary.status, summary.message = "failed", str(exc)
+        summary.count_error(exc.code)
+    summary.api_calls = connector.usage.calls
+    summary.duration_ms = int((time.monotonic() - started) * 1000)
+    _close_run(services, run.id, summary, connector)
+    return summary
+
+
+def _pull_and_plan(services: Services, connector: Connector, connection_id: int, jmap: Any,
+                   now: datetime, *, since: datetime | None,
+                   ids: Mapping[str, Sequence[str]] | None, dry_run: bool, run_id: int | None,
+                   summary: SyncSummary, progress: Progress | None) -> datetime | None:
+    """Pull records page by page, classify and plan each, store them. Returns the newest stamp."""
+    newest: datetime | None = None
+    page: list[CrmRecord] = []
+
+    def store_page() -> None:
+        _plan_page(services, connection_id, page, jmap, now, dry_run=dry_run, run_id=run_id,
+                   summary=summary)
+        page.clear()
+
+    for record in connector.pull(since, ids=ids, progress=progress):
+        summary.read += 1
+        if newest is None or record.modified_at > newest:
+            newest = record.modified_at
+        page.append(record)
+        if len(page) >= PAGE:
+            store_page()
+    if page:
+        store_page()
+    return newest
+
+
+def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord], jmap: Any,
+               now: datetime, *, dry_run: bool, run_id: int | None, summary: SyncSummary) -> None:
+    page = list(page)
+    with services.session() as session:
+        rows = record_store.states_by_key(session, connection_id, [(r.object, r.id) for r in page])
+        for record in page:
+            crm_values = dict(record.writeback)
+            verdict = judge(record, jmap, now, crm_values)
+            summary.stages[verdict.state.stage] = summary.stages.get(verdict.state.stage, 0) + 1
+            if verdict.state.unmapped:
+                summary.unmapped += 1
+            if verdict.changes:
+                summary.changed += 1
+            if not dry_run:
+                save_record(session, connection_id, record, verdict, jmap, now,
+                            row=rows.get((record.object, record.id)), crm_values=crm_values,
+                            refresh_events=True, run_id=run_id)
+        if dry_run:
+            session.rollback()
+
+
+def _open_run(session: Any, connection_id: int, run_id: int | None, **fields: Any) -> SyncRun:
+    run = session.get(SyncRun, run_id) if run_id is not None else None
+    if run is None or run.connection_id != connection_id:
+        run = SyncRun(connection_id=connection_id, kind="sync", **fields)
+    else:
+        for key, value in fields.items():
+            setattr(run, key, value)
+    run.status = "running"
+    run.started_at = utcnow()
+    session.add(run)
+    session.commit()
+    return run
+
+
+def _close_run(services: Services, run_id: int, summary: SyncSummary, connector: Connector) -> None:
+    with services.session() as session:
+        run = session.get(SyncRun, run_id)
+        run.status = summary.status
+        run.finished_at = utcnow()
+        for name in ("read", "changed", "written", "failed", "api_calls", "duration_ms"):
+            setattr(run, name, getattr(summary, name))
+        run.errors = dict(summary.errors)
+        run.message = summary.message
+        run.quota_used = connector.usage.quota_used
+        run.quota_limit = connector.usage.quota_limit
+        run.progress = {"stages": summary.stages, "unmapped": summary.unmapped}
+        session.add(run)
+

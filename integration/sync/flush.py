@@ -1,0 +1,137 @@
+"""Sending the outbox to the CRM in the connector's largest batches.
+
+Items are marked ``sending`` (committed) before the CRM call. If the process dies during the call,
+the next flush finds them still ``sending`` and asks the CRM what it holds before sending again,
+so an update is never applied twice and never lost.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from connectors.base import Connector, CrmError, FieldUpdate, QuotaReached
+from integration.services import Services
+from integration.store import outbox
+from integration.store.models import OutboxItem
+from integration.store.records import states_by_key
+from integration.store.types import utcnow
+from integration.store.values import values_from_json, values_to_json
+from mapping import plan_writeback
+
+Progress = Callable[[str, int, int | None], None]
+
+#: Batches handed to the connector per claim; the connector splits them by its API's limit.
+BATCHES_PER_CLAIM = 5
+
+
+@dataclass
+class FlushResult:
+    """What one flush did."""
+
+    written: int = 0
+    failed: int = 0
+    parked: int = 0
+    reconciled: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None
+    quota: bool = False
+
+
+def flush_outbox(services: Services, connection_id: int, connector: Connector, *,
+                 now: datetime | None = None, progress: Progress | None = None) -> FlushResult:
+    """Reconcile items left in flight, then push every due item. Never raises for CRM errors."""
+    now = now or utcnow()
+    result = FlushResult()
+    try:
+        _reconcile(services, connection_id, connector, now, result)
+        while True:
+            with services.session() as session:
+                items = outbox.claim_due(session, connection_id,
+                                         connector.write_batch_size * BATCHES_PER_CLAIM, now)
+            if not items:
+                break
+            try:
+                results = connector.push([FieldUpdate(i.object, i.crm_id, outbox.item_values(i))
+                                          for i in items], progress=progress)
+            except CrmError:
+                with services.session() as session:
+                    outbox.release(session, [session.merge(i) for i in items])
+                raise
+            _record_results(services, connection_id, items, results, now, result)
+    except QuotaReached as exc:
+        result.stopped, result.quota = str(exc), True
+        _count(result, exc.code)
+    except CrmError as exc:
+        result.stopped = str(exc)
+        _count(result, exc.code)
+    return result
+
+
+def _record_results(services: Services, connection_id: int, items: Sequence[OutboxItem],
+                    results: Sequence[Any], now: datetime, result: FlushResult) -> None:
+    by_key = {(r.object, r.id): r for r in results}
+    settings = services.settings
+    confirmed: list[OutboxItem] = []
+    with services.session() as session:
+        rows = states_by_key(session, connection_id, [(i.object, i.crm_id) for i in items])
+        for item in items:
+            item = session.merge(item)
+            verdict = by_key.get((item.object, item.crm_id))
+            if verdict is not None and verdict.ok:
+                confirmed.append(item)
+                row = rows.get((item.object, item.crm_id))
+                if row is not None:
+                    row.crm_values = {**(row.crm_values or {}), **item.values}
+                    session.add(row)
+                continue
+            code = verdict.error_code if verdict else "NO_RESULT"
+            message = (verdict.message if verdict else None) or "the CRM returned no result"
+            status = outbox.mark_failed(session, item, code=code or "ERROR", message=message,
+                                        max_attempts=settings.outbox_max_attempts,
+                                        backoff_seconds=settings.outbox_backoff_seconds, now=now)
+            result.failed += 1
+            result.parked += status == "parked"
+            _count(result, code or "ERROR")
+        outbox.mark_done(session, confirmed)
+    result.written += len(confirmed)
+
+
+def _reconcile(services: Services, connection_id: int, connector: Connector, now: datetime,
+               result: FlushResult) -> None:
+    """Settle items a dead process left in ``sending`` by reading the CRM's current values."""
+    with services.session() as session:
+        items = outbox.in_flight(session, connection_id)
+    if not items:
+        return
+    wanted: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        wanted[item.object].append(item.crm_id)
+    current = {(r.object, r.id): dict(r.writeback) for r in connector.pull(None, ids=dict(wanted))}
+    with services.session() as session:
+        confirmed = []
+        for item in items:
+            item = session.merge(item)
+            values = values_from_json(item.values)
+            held = current.get((item.object, item.crm_id))
+            desired = {k: v for k, v in values.items() if k != "journey_updated_at"}
+            if held is not None and not plan_writeback(desired, held, now):
+                confirmed.append(item)
+            else:
+                item.status = "pending"
+                session.add(item)
+        rows = states_by_key(session, connection_id, [(i.object, i.crm_id) for i in confirmed])
+        for item in confirmed:
+            row = rows.get((item.object, item.crm_id))
+            if row is not None:
+                row.crm_values = values_to_json({**values_from_json(row.crm_values or {}),
+                                                 **current[(item.object, item.crm_id)]})
+                session.add(row)
+        outbox.mark_done(session, confirmed)
+    result.reconciled += len(confirmed)
+
+
+def _count(result: FlushResult, code: str | None) -> None:
+    key = code or "ERROR"
+    result.errors[key] = result.errors.get(key, 0) + 1

@@ -1,0 +1,58 @@
+"""Re-classifying stored records without reading the CRM.
+
+Time alone turns a record stalled, and a new map changes many records at once; both are handled
+by one pass over the stored snapshots that queues write-backs only where the CRM's values differ
+from what the map now wants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from integration.services import Services
+from integration.store.connections import connection_by_id
+from integration.store.records import iter_states
+from integration.store.types import utcnow
+from integration.sync.journal import judge, save_record, stored_crm_values
+from integration.sync.maps import connection_map
+from mapping.serialize import record_from_dict
+
+#: The state fields whose change is worth a database write.
+_TRACKED = ("stage", "stalled", "persona", "next_best_action", "days_over")
+
+
+@dataclass
+class ReevaluateResult:
+    """What a pass found."""
+
+    examined: int = 0
+    updated: int = 0
+    queued: int = 0
+    turned_stalled: int = 0
+
+
+def reevaluate(services: Services, connection_id: int, *, now: datetime | None = None,
+               refresh_events: bool = False) -> ReevaluateResult:
+    """Re-classify every stored record of a connection at ``now``; queue the write-backs needed."""
+    now = now or utcnow()
+    result = ReevaluateResult()
+    with services.session() as session:
+        jmap, _ = connection_map(session, connection_id)
+        for row in iter_states(session, connection_id):
+            result.examined += 1
+            record = record_from_dict(row.record)
+            verdict = judge(record, jmap, now, stored_crm_values(row))
+            state = verdict.state
+            moved = any(getattr(state, f) != row.state.get(f) for f in _TRACKED)
+            if not (moved or verdict.changes or refresh_events):
+                continue
+            result.updated += 1
+            result.queued += bool(verdict.changes)
+            result.turned_stalled += bool(state.stalled and not row.stalled)
+            save_record(session, connection_id, record, verdict, jmap, now, row=row,
+                        crm_values=stored_crm_values(row), refresh_events=refresh_events,
+                        run_id=None)
+        conn = connection_by_id(session, connection_id)
+        conn.last_stall_pass_at = now
+        session.add(conn)
+    return result
