@@ -1,0 +1,69 @@
+"""Salesforce record ids: 15-character case-sensitive ids and their 18-character checksummed form."""
+from __future__ import annotations
+
+import itertools
+import string
+import threading
+
+#: Key prefixes of the objects the sandbox serves (the first three characters of every id).
+KEY_PREFIXES: dict[str, str] = {
+    "Account": "001",
+    "Contact": "003",
+    "User": "005",
+    "Opportunity": "006",
+    "OpportunityHistory": "008",
+    "OpportunityContactRole": "00K",
+    "Lead": "00Q",
+    "Organization": "00D",
+    "CustomField": "00N",
+    "OpportunityStage": "01J",
+    "FieldPermissions": "01k",
+    "PermissionSet": "0PS",
+    "PermissionSetAssignment": "0Pa",
+}
+
+_ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_SUFFIX_CHARS = string.ascii_uppercase + "012345"
+
+
+def checksum_suffix(id15: str) -> str:
+    """The three characters Salesforce appends to a 15-character id to make it case-insensitive."""
+    suffix = ""
+    for chunk in (id15[0:5], id15[5:10], id15[10:15]):
+        bits = sum(1 << i for i, ch in enumerate(chunk) if "A" <= ch <= "Z")
+        suffix += _SUFFIX_CHARS[bits]
+    return suffix
+
+
+def to18(record_id: str) -> str:
+    """Normalise a 15- or 18-character id to 18 characters (other strings are returned unchanged)."""
+    if len(record_id) == 15 and record_id.isalnum():
+        return record_id + checksum_suffix(record_id)
+    return record_id
+
+
+def looks_like_id(value: str) -> bool:
+    """True when ``value`` has the shape of a Salesforce id (15 or 18 alphanumerics, valid checksum)."""
+    if len(value) == 15:
+        return value.isalnum()
+    return len(value) == 18 and value.isalnum() and checksum_suffix(value[:15]) == value[15:]
+
+
+class IdFactory:
+    """Makes new ids per object with the object's key prefix and a pod-like middle part."""
+
+    def __init__(self, pod: str = "5g") -> None:
+        self._pod = pod
+        self._counters: dict[str, itertools.count] = {}
+        self._lock = threading.Lock()
+
+    def new(self, sobject: str) -> str:
+        """A fresh 18-character id for ``sobject``."""
+        with self._lock:
+            n = next(self._counters.setdefault(sobject, itertools.count(1)))
+        body = ""
+        for _ in range(6):
+            n, digit = divmod(n, len(_ALPHABET))
+            body = _ALPHABET[digit] + body
+        id15 = f"{KEY_PREFIXES[sobject]}{self._pod}0000{body}"
+        return id15 + checksum_suffix(id15)

@@ -1,0 +1,388 @@
+"""The sandbox org's data: records in memory, the write path with Salesforce's validation rules,
+stage history, custom fields and field-level security.
+
+Every method that touches data takes the org's lock, so the threaded HTTP server can share one Org.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Callable
+
+from connectors.salesforce.sandbox.ids import IdFactory, looks_like_id, to18
+from connectors.salesforce.sandbox.schema import (
+    STOCK_OPPORTUNITY_STAGES, CUSTOM_FIELD_TYPES, FieldDef, ObjectDef, build_schema, custom_field,
+    seeded_custom_field,
+)
+from connectors.salesforce.sandbox.seed import SalesforceSeed, parse_seed
+from connectors.salesforce.sandbox.values import ValueTypeError, from_json, now_utc
+
+INTEGRATION_USERNAME = "integration@journey-sync.sandbox"
+_SEEDED_KINDS = (("accounts", "Account"), ("opportunities", "Opportunity"), ("leads", "Lead"),
+                 ("contacts", "Contact"))
+
+
+class RequestError(Exception):
+    """A whole request Salesforce refuses: ``status`` and ``[{message, errorCode, fields}]`` body."""
+
+    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+    def body(self) -> list[dict[str, Any]]:
+        item: dict[str, Any] = {"message": self.message, "errorCode": self.code}
+        if self.fields is not None:
+            item["fields"] = self.fields
+        return [item]
+
+
+def record_error(code: str, message: str, fields: list[str] | None = None) -> dict[str, Any]:
+    """One entry of a per-record ``errors`` list (``statusCode``, ``message``, ``fields``)."""
+    return {"statusCode": code, "message": message, "fields": fields or []}
+
+
+class Org:
+    """An org: schema, records, stage history and permission sets, with a seed loaded."""
+
+    def __init__(self, seed: dict[str, Any] | None = None, *, clock: Callable[[], datetime] = now_utc) -> None:
+        parsed = parse_seed(seed, STOCK_OPPORTUNITY_STAGES)
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.ids = IdFactory()
+        self.org_id = to18(parsed.org_id) if parsed.org_id else self.ids.new("Organization")
+        stages = sorted(parsed.opportunity_stages or (), key=lambda s: s.SortOrder)
+        self.schema: dict[str, ObjectDef] = build_schema(tuple(s.ApiName or s.MasterLabel for s in stages))
+        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
+        #: (child object, reference field) -> parent id -> child ids, for subqueries and history.
+        self.children: dict[tuple[str, str], dict[str, list[str]]] = {}
+        self.seeded_fields: set[str] = set()
+        self.locked_ids: set[str] = set()
+        self.stage_listeners: list[Callable[[str], None]] = []
+        self.user_id = self._insert("User", {"Username": INTEGRATION_USERNAME, "LastName": "Integration",
+                                             "FirstName": "Journey Sync", "IsActive": True})
+        for stage in stages:
+            self._insert("OpportunityStage", {
+                "MasterLabel": stage.MasterLabel, "ApiName": stage.ApiName or stage.MasterLabel,
+                "IsActive": stage.IsActive, "SortOrder": stage.SortOrder, "IsClosed": stage.IsClosed,
+                "IsWon": stage.IsWon, "DefaultProbability": stage.DefaultProbability,
+                "ForecastCategoryName": stage.ForecastCategoryName or _forecast_category(stage.IsClosed, stage.IsWon),
+            })
+        self._load(parsed)
+
+    # ------------------------------------------------------------------------------ seeding
+    def _load(self, seed: SalesforceSeed) -> None:
+        for kind, sobject in _SEEDED_KINDS:
+            for rec in getattr(seed, kind):
+                for name, sample in rec.custom.items():
+                    self._ensure_seeded_field(sobject, name, sample)
+        for kind, sobject in _SEEDED_KINDS:
+            for rec in getattr(seed, kind):
+                self._load_record(sobject, rec)
+        for role in seed.opportunity_contact_roles:
+            self._insert("OpportunityContactRole", {
+                "OpportunityId": to18(role.OpportunityId), "ContactId": to18(role.ContactId),
+                "Role": role.Role, "IsPrimary": role.IsPrimary})
+
+    def _ensure_seeded_field(self, sobject: str, name: str, sample: Any) -> None:
+        obj = self.schema[sobject]
+        if name not in obj.fields:
+            obj.fields[name] = seeded_custom_field(name, sample)
+            for record in self.records[sobject].values():
+                record.setdefault(name, obj.fields[name].default)
+        self.seeded_fields.add(f"{sobject}.{name}")
+
+    def _load_record(self, sobject: str, rec: Any) -> None:
+        obj = self.schema[sobject]
+        data = rec.model_dump(exclude={"history", "custom"}, exclude_none=True)
+        created = data.pop("CreatedDate", None) or self.clock()
+        modified = data.pop("LastModifiedDate", None)
+        history = getattr(rec, "history", None) or []
+        if modified is None:
+            modified = max([created] + [h.CreatedDate for h in history])
+        values = {k: to18(v) if obj.fields[k].type in ("id", "reference") else v for k, v in data.items()}
+        for name, value in rec.custom.items():
+            values[name] = from_json(obj.fields[name].type, value)
+        owner = values.get("OwnerId")
+        if owner and owner not in self.records["User"] and looks_like_id(owner):
+            self._insert("User", {"LastName": f"Owner {owner[-6:]}", "Username": f"{owner}@sandbox"}, owner)
+        if sobject in ("Lead", "Contact"):
+            values["Name"] = " ".join(p for p in (values.get("FirstName"), values.get("LastName")) if p)
+        record_id = self._insert(sobject, values, values.pop("Id", None), created=created, modified=modified)
+        if sobject == "Opportunity":
+            entries = [(h.StageName, h.CreatedDate) for h in history] or [(rec.StageName, created)]
+            for stage, when in entries:
+                self._add_history(self.records["Opportunity"][record_id], stage, when)
+            self._derive_stage_fields(self.records["Opportunity"][record_id], len(entries) > 1)
+
+    # ---------------------------------------------------------------------------- low level
+    def _insert(self, sobject: str, values: dict[str, Any], record_id: str | None = None, *,
+                created: datetime | None = None, modified: datetime | None = None) -> str:
+        obj = self.schema[sobject]
+        new_id = to18(record_id) if record_id else self._fresh_id(sobject)
+        now = self.clock()
+        record = {name: f.default for name, f in obj.fields.items()}
+        record.update(values)
+        record.update({"Id": new_id, "CreatedDate": created or now, "LastModifiedDate": modified or created or now,
+                       "SystemModstamp": modified or created or now, "CreatedById": self._user_or_none(),
+                       "LastModifiedById": self._user_or_none()})
+        self.records[sobject][new_id] = record
+        self._index(obj, record)
+        return new_id
+
+    def _index(self, obj: ObjectDef, record: dict[str, Any], only: set[str] | None = None) -> None:
+        for name, f in obj.fields.items():
+            if f.type == "reference" and record.get(name) and (only is None or name in only):
+                self.children.setdefault((obj.name, name), {}).setdefault(record[name], []).append(record["Id"])
+
+    def child_ids(self, sobject: str, field: str, parent_id: str) -> list[str]:
+        """Ids of ``sobject`` records whose ``field`` points at ``parent_id``, oldest first."""
+        return self.children.get((sobject, field), {}).get(parent_id, [])
+
+    def _user_or_none(self) -> str | None:
+        return getattr(self, "user_id", None)
+
+    def _fresh_id(self, sobject: str) -> str:
+        while True:
+            candidate = self.ids.new(sobject)
+            if candidate not in self.records[sobject]:
+                return candidate
+
+    def stage(self, value: str) -> dict[str, Any] | None:
+        """The OpportunityStage record whose API name is ``value``."""
+        return next((s for s in self.records["OpportunityStage"].values() if s["ApiName"] == value), None)
+
+    def _add_history(self, opp: dict[str, Any], stage_name: str, when: datetime) -> None:
+        self._insert("OpportunityHistory", {
+            "OpportunityId": opp["Id"], "StageName": stage_name, "Amount": opp.get("Amount"),
+            "CloseDate": opp.get("CloseDate"), "Probability": (self.stage(stage_name) or {}).get("DefaultProbability"),
+        }, created=when, modified=when)
+
+    def _derive_stage_fields(self, opp: dict[str, Any], changed: bool) -> None:
+        stage = self.stage(opp["StageName"]) or {}
+        opp["IsClosed"] = bool(stage.get("IsClosed"))
+        opp["IsWon"] = bool(stage.get("IsWon"))
+        if opp.get("Probability") is None or changed:
+            opp["Probability"] = stage.get("DefaultProbability")
+        opp["ForecastCategoryName"] = stage.get("ForecastCategoryName")
+        if changed:
+            rows = self.records["OpportunityHistory"]
+            opp["LastStageChangeDate"] = max(rows[i]["CreatedDate"] for i in self.child_ids(
+                "OpportunityHistory", "OpportunityId", opp["Id"]))
+
+    # ------------------------------------------------------------------ field-level security
+    def granted_fields(self) -> dict[str, bool]:
+        """``Object.Field`` -> editable, for custom fields the integration user may see."""
+        assigned = {a["PermissionSetId"] for a in self.records["PermissionSetAssignment"].values()
+                    if a["AssigneeId"] == self.user_id}
+        granted = {name: True for name in self.seeded_fields}
+        for perm in self.records["FieldPermissions"].values():
+            if perm["ParentId"] in assigned and perm["PermissionsRead"]:
+                granted[perm["Field"]] = granted.get(perm["Field"], False) or bool(perm["PermissionsEdit"])
+        return granted
+
+    def visible_field(self, obj: ObjectDef, name: str, granted: dict[str, bool] | None = None) -> FieldDef | None:
+        """The field ``name`` of ``obj`` if the API user can see it (custom fields need FLS)."""
+        f = obj.field_named(name)
+        if f is None or not f.custom:
+            return f
+        granted = self.granted_fields() if granted is None else granted
+        return f if f"{obj.name}.{f.name}" in granted else None
+
+    def visible_fields(self, obj: ObjectDef) -> list[FieldDef]:
+        """Every field of ``obj`` the API user can see, in schema order."""
+        granted = self.granted_fields()
+        return [f for f in obj.fields.values() if self.visible_field(obj, f.name, granted) is not None]
+
+    # ------------------------------------------------------------------------------ objects
+    def sobject(self, name: str, *, tooling: bool = False) -> ObjectDef:
+        """The object called ``name`` (case-insensitive) on the data or Tooling API."""
+        for obj in self.schema.values():
+            if obj.name.lower() == name.lower() and obj.tooling == tooling:
+                return obj
+        raise RequestError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def get(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """One record, or 404 NOT_FOUND."""
+        record = self.records[sobject].get(to18(record_id))
+        if record is None or record.get("IsDeleted"):
+            raise RequestError(404, "NOT_FOUND", "The requested resource does not exist")
+        return record
+
+    # ----------------------------------------------------------------------------- writing
+    def convert_values(self, obj: ObjectDef, body: dict[str, Any]) -> dict[str, Any]:
+        """Typed values for a write body, or RequestError for unknown fields and bad JSON types."""
+        granted = self.granted_fields()
+        converted = {}
+        for name, value in body.items():
+            if name in ("attributes", "Id"):
+                continue
+            f = self.visible_field(obj, name, granted)
+            if f is None:
+                raise RequestError(400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}")
+            try:
+                converted[f.name] = from_json(f.type, value)
+            except ValueTypeError as exc:
+                raise RequestError(400, "JSON_PARSER_ERROR",
+                                   f"{exc} or request may be missing a required field") from None
+        return converted
+
+    def check_values(self, obj: ObjectDef, values: dict[str, Any], *, creating: bool) -> list[dict[str, Any]]:
+        """Per-record validation errors for typed ``values`` (empty when the write may go ahead)."""
+        granted = self.granted_fields()
+        errors = []
+        not_writable = []
+        for name, value in values.items():
+            f = obj.fields[name]
+            writable = f.createable if creating else f.updateable
+            if f.custom and not granted.get(f"{obj.name}.{name}", False):
+                writable = False
+            if not writable:
+                not_writable.append(name)
+                continue
+            if value is None and not f.nillable:
+                errors.append(record_error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]", [name]))
+            elif f.type == "picklist" and f.restricted and value is not None and value not in f.picklist:
+                errors.append(record_error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                           f"{f.label}: bad value for restricted picklist field: {value}", [name]))
+            elif f.length and isinstance(value, str) and len(value) > f.length:
+                errors.append(record_error("STRING_TOO_LONG",
+                                           f"{f.label}: data value too large: {value[:40]} (max length={f.length})",
+                                           [name]))
+        if not_writable:
+            errors.insert(0, record_error(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(not_writable)}. Please check the security settings "
+                "of this field and verify that it is read/write for your profile or permission set.",
+                not_writable))
+        if creating:
+            missing = [n for n, f in obj.fields.items()
+                       if not f.nillable and f.createable and f.default is None and values.get(n) is None
+                       and n not in values]
+            if missing:
+                errors.append(record_error("REQUIRED_FIELD_MISSING",
+                                           f"Required fields are missing: [{', '.join(missing)}]", missing))
+        return errors
+
+    def target_error(self, obj: ObjectDef, record_id: Any) -> dict[str, Any] | None:
+        """The per-record error for updating ``record_id`` of ``obj``, or None if it may be updated."""
+        if not record_id:
+            return record_error("MISSING_ARGUMENT", "Id not specified in an update call")
+        if not isinstance(record_id, str) or not looks_like_id(record_id) or not record_id.startswith(obj.key_prefix):
+            return record_error("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"])
+        record = self.records[obj.name].get(to18(record_id))
+        if record is None:
+            return record_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        if record.get("IsDeleted"):
+            return record_error("ENTITY_IS_DELETED", "entity is deleted")
+        if record["Id"] in self.locked_ids:
+            return record_error("UNABLE_TO_LOCK_ROW",
+                                f"unable to obtain exclusive access to this record or 1 records: {record['Id']}")
+        return None
+
+    def apply_update(self, obj: ObjectDef, record_id: str, values: dict[str, Any]) -> None:
+        """Write validated ``values``; bumps the modification stamps and records stage changes."""
+        record = self.records[obj.name][to18(record_id)]
+        old_stage = record.get("StageName")
+        moved = {n for n, v in values.items() if obj.fields[n].type == "reference" and v != record.get(n)}
+        for name in moved:
+            if record.get(name):
+                self.child_ids(obj.name, name, record[name]).remove(record["Id"])
+        record.update(values)
+        self._index(obj, record, moved)
+        now = self.clock()
+        record["LastModifiedDate"] = now
+        record["SystemModstamp"] = now
+        record["LastModifiedById"] = self.user_id
+        if obj.name in ("Lead", "Contact") and ({"FirstName", "LastName"} & values.keys()):
+            record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
+        if obj.name == "Opportunity" and "StageName" in values and values["StageName"] != old_stage:
+            self._add_history(record, values["StageName"], now)
+            self._derive_stage_fields(record, True)
+            for listener in self.stage_listeners:
+                listener(record["Id"])
+
+    def apply_create(self, obj: ObjectDef, values: dict[str, Any]) -> str:
+        """Insert a validated record; an opportunity gets its first history row."""
+        record_id = self._insert(obj.name, values)
+        record = self.records[obj.name][record_id]
+        if obj.name in ("Lead", "Contact"):
+            record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
+        if obj.name == "Opportunity":
+            self._add_history(record, record["StageName"], record["CreatedDate"])
+            self._derive_stage_fields(record, False)
+        if obj.name == "FieldPermissions":
+            self._check_field_permission(record)
+        return record_id
+
+    def create_errors(self, obj: ObjectDef, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Validation errors for creating a record of ``obj`` (rules of the object included)."""
+        errors = self.check_values(obj, values, creating=True)
+        if errors or obj.name != "FieldPermissions":
+            return errors
+        target = str(values.get("Field", ""))
+        sobject, _, name = target.partition(".")
+        field = self.schema.get(sobject, None)
+        if field is None or name not in field.fields or values.get("SobjectType") != sobject:
+            return [record_error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                 f"Field Name: bad value for restricted picklist field: {target}", ["Field"])]
+        for existing in self.records["FieldPermissions"].values():
+            if existing["ParentId"] == values.get("ParentId") and existing["Field"] == target:
+                return [record_error("DUPLICATE_VALUE",
+                                     f"duplicate value found: <unknown> duplicates value on record with id: "
+                                     f"{existing['Id']}")]
+        return []
+
+    def _check_field_permission(self, record: dict[str, Any]) -> None:
+        if record["PermissionsEdit"] and not record["PermissionsRead"]:
+            record["PermissionsRead"] = True
+
+    # ------------------------------------------------------------------------ tooling API
+    def create_custom_field(self, body: dict[str, Any]) -> str:
+        """Create a custom field from a Tooling API ``CustomField`` body; returns the new 00N id."""
+        full_name = body.get("FullName")
+        metadata = body.get("Metadata")
+        if not isinstance(full_name, str) or not isinstance(metadata, dict):
+            raise RequestError(400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [FullName, Metadata]", [])
+        sobject, _, name = full_name.partition(".")
+        if sobject not in self.schema or self.schema[sobject].tooling or not name.endswith("__c") or len(name) <= 3:
+            raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION",
+                               f"FullName: invalid custom field name {full_name!r} (expected Object.Name__c)",
+                               ["FullName"])
+        if metadata.get("type") not in CUSTOM_FIELD_TYPES:
+            raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION",
+                               f"Metadata.type: unsupported field type {metadata.get('type')!r}", ["Metadata"])
+        if metadata.get("type") == "Text" and not metadata.get("length"):
+            raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION", "Length: You must enter a value", ["Metadata"])
+        obj = self.schema[sobject]
+        if obj.field_named(name) is not None:
+            raise RequestError(400, "DUPLICATE_DEVELOPER_NAME",
+                               f"There is already a field named {name[:-3]} on {sobject}.", [])
+        new_field = custom_field(name, metadata)
+        obj.fields[name] = replace(new_field, name=name)
+        for record in self.records[sobject].values():
+            record.setdefault(name, new_field.default)
+        return self._insert("CustomField", {"DeveloperName": name[:-3], "TableEnumOrId": sobject,
+                                            "FullName": full_name})
+
+    # --------------------------------------------------------------------------- simulation
+    def move(self, record_id: str, stage_name: str) -> dict[str, Any]:
+        """A rep changes an opportunity's stage: validated like an API update, history added."""
+        obj = self.schema["Opportunity"]
+        error = self.target_error(obj, record_id)
+        if error is None:
+            errors = self.check_values(obj, {"StageName": stage_name}, creating=False)
+            error = errors[0] if errors else None
+        if error is not None:
+            raise RequestError(400, error["statusCode"], error["message"], error["fields"])
+        self.apply_update(obj, record_id, {"StageName": stage_name})
+        return self.records["Opportunity"][to18(record_id)]
+
+
+def _forecast_category(is_closed: bool, is_won: bool) -> str:
+    if is_won:
+        return "Closed"
+    return "Omitted" if is_closed else "Pipeline"

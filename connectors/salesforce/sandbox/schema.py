@@ -1,0 +1,273 @@
+"""The sandbox org's schema: objects, fields, relationships and their describe shapes.
+
+Field types use Salesforce's describe names (``id``, ``string``, ``picklist``, ``datetime``...).
+Custom fields are added at run time through the Tooling API; they are part of the schema at once
+but stay invisible to the API user until field-level security grants them (see ``org.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from connectors.salesforce.sandbox.ids import KEY_PREFIXES
+
+STOCK_OPPORTUNITY_STAGES: tuple[dict[str, Any], ...] = (
+    {"MasterLabel": "Prospecting", "SortOrder": 1, "IsClosed": False, "IsWon": False, "DefaultProbability": 10},
+    {"MasterLabel": "Qualification", "SortOrder": 2, "IsClosed": False, "IsWon": False, "DefaultProbability": 10},
+    {"MasterLabel": "Needs Analysis", "SortOrder": 3, "IsClosed": False, "IsWon": False, "DefaultProbability": 20},
+    {"MasterLabel": "Value Proposition", "SortOrder": 4, "IsClosed": False, "IsWon": False, "DefaultProbability": 50},
+    {"MasterLabel": "Id. Decision Makers", "SortOrder": 5, "IsClosed": False, "IsWon": False, "DefaultProbability": 60},
+    {"MasterLabel": "Perception Analysis", "SortOrder": 6, "IsClosed": False, "IsWon": False, "DefaultProbability": 70},
+    {"MasterLabel": "Proposal/Price Quote", "SortOrder": 7, "IsClosed": False, "IsWon": False, "DefaultProbability": 75},
+    {"MasterLabel": "Negotiation/Review", "SortOrder": 8, "IsClosed": False, "IsWon": False, "DefaultProbability": 90},
+    {"MasterLabel": "Closed Won", "SortOrder": 9, "IsClosed": True, "IsWon": True, "DefaultProbability": 100},
+    {"MasterLabel": "Closed Lost", "SortOrder": 10, "IsClosed": True, "IsWon": False, "DefaultProbability": 0},
+)
+
+LEAD_STATUSES: tuple[str, ...] = (
+    "Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """One field of an sObject, with what describe and the write path need to know."""
+
+    name: str
+    type: str
+    label: str
+    updateable: bool = True
+    createable: bool = True
+    nillable: bool = True
+    custom: bool = False
+    length: int = 0
+    picklist: tuple[str, ...] = ()
+    restricted: bool = False
+    reference_to: str | None = None
+    relationship_name: str | None = None
+    default: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRelationship:
+    """A child relationship usable in a subquery: ``(SELECT ... FROM <name>)``."""
+
+    name: str
+    child: str
+    field: str
+
+
+@dataclass(slots=True)
+class ObjectDef:
+    """One sObject: its fields by API name and its child relationships by name."""
+
+    name: str
+    label: str
+    fields: dict[str, FieldDef]
+    children: dict[str, ChildRelationship] = field(default_factory=dict)
+    tooling: bool = False
+
+    @property
+    def key_prefix(self) -> str:
+        return KEY_PREFIXES[self.name]
+
+    def parent_relationship(self, name: str) -> FieldDef | None:
+        """The reference field whose relationship is called ``name`` (case-insensitive)."""
+        for f in self.fields.values():
+            if f.relationship_name and f.relationship_name.lower() == name.lower():
+                return f
+        return None
+
+    def field_named(self, name: str) -> FieldDef | None:
+        """The field called ``name``, matched case-insensitively like SOQL does."""
+        exact = self.fields.get(name)
+        if exact is not None:
+            return exact
+        lowered = name.lower()
+        return next((f for n, f in self.fields.items() if n.lower() == lowered), None)
+
+
+def _f(name: str, type_: str, label: str | None = None, **kw: Any) -> FieldDef:
+    return FieldDef(name=name, type=type_, label=label or name, **kw)
+
+
+def _ref(name: str, target: str, relationship: str, **kw: Any) -> FieldDef:
+    return FieldDef(name=name, type="reference", label=name, reference_to=target,
+                    relationship_name=relationship, length=18, **kw)
+
+
+def _system_fields() -> list[FieldDef]:
+    ro = {"updateable": False, "createable": False}
+    return [
+        _f("Id", "id", updateable=False, createable=False, nillable=False, length=18),
+        _f("IsDeleted", "boolean", **ro, nillable=False, default=False),
+        _f("CreatedDate", "datetime", **ro, nillable=False),
+        _ref("CreatedById", "User", "CreatedBy", **ro),
+        _f("LastModifiedDate", "datetime", **ro, nillable=False),
+        _ref("LastModifiedById", "User", "LastModifiedBy", **ro),
+        _f("SystemModstamp", "datetime", **ro, nillable=False),
+    ]
+
+
+def _object(name: str, label: str, fields: list[FieldDef], *, children: tuple[ChildRelationship, ...] = (),
+            tooling: bool = False) -> ObjectDef:
+    all_fields = _system_fields() + fields
+    return ObjectDef(name=name, label=label, fields={f.name: f for f in all_fields},
+                     children={c.name: c for c in children}, tooling=tooling)
+
+
+def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
+    """The standard objects the sandbox serves, with ``stage_names`` as the StageName picklist."""
+    ro = {"updateable": False, "createable": False}
+    objects = [
+        _object("Account", "Account", [
+            _f("Name", "string", length=255, nillable=False),
+            _f("Industry", "picklist", length=255),
+            _f("NumberOfEmployees", "int"),
+            _f("BillingCountry", "string", length=80),
+            _ref("OwnerId", "User", "Owner"),
+        ]),
+        _object("Opportunity", "Opportunity", [
+            _ref("AccountId", "Account", "Account"),
+            _f("Name", "string", length=120, nillable=False),
+            _f("StageName", "picklist", "Stage", length=255, nillable=False, picklist=stage_names,
+               restricted=True),
+            _f("Amount", "currency"),
+            _f("Probability", "percent"),
+            _f("CloseDate", "date", "Close Date", nillable=False),
+            _f("Type", "picklist", length=255),
+            _f("LeadSource", "picklist", "Lead Source", length=255),
+            _f("IsClosed", "boolean", **ro, nillable=False, default=False),
+            _f("IsWon", "boolean", **ro, nillable=False, default=False),
+            _f("ForecastCategoryName", "picklist", length=255),
+            _ref("OwnerId", "User", "Owner"),
+            _f("LastStageChangeDate", "datetime", **ro),
+        ], children=(
+            ChildRelationship("OpportunityHistories", "OpportunityHistory", "OpportunityId"),
+            ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
+        )),
+        _object("OpportunityHistory", "Opportunity History", [
+            _ref("OpportunityId", "Opportunity", "Opportunity", **ro),
+            _f("StageName", "picklist", length=255, **ro),
+            _f("Amount", "currency", **ro),
+            _f("Probability", "percent", **ro),
+            _f("CloseDate", "date", **ro),
+        ]),
+        _object("OpportunityStage", "Opportunity Stage", [
+            _f("MasterLabel", "string", length=255, **ro),
+            _f("ApiName", "string", length=255, **ro),
+            _f("IsActive", "boolean", **ro),
+            _f("SortOrder", "int", **ro),
+            _f("IsClosed", "boolean", **ro),
+            _f("IsWon", "boolean", **ro),
+            _f("ForecastCategoryName", "picklist", length=255, **ro),
+            _f("DefaultProbability", "percent", **ro),
+        ]),
+        _object("OpportunityContactRole", "Opportunity Contact Role", [
+            _ref("OpportunityId", "Opportunity", "Opportunity", nillable=False),
+            _ref("ContactId", "Contact", "Contact", nillable=False),
+            _f("Role", "picklist", length=255),
+            _f("IsPrimary", "boolean", nillable=False, default=False),
+        ]),
+        _object("Lead", "Lead", [
+            _f("FirstName", "string", length=40),
+            _f("LastName", "string", length=80, nillable=False),
+            _f("Name", "string", length=121, **ro),
+            _f("Title", "string", length=128),
+            _f("Company", "string", length=255, nillable=False),
+            _f("Email", "email", length=80),
+            _f("Country", "string", length=80),
+            _f("Industry", "picklist", length=255),
+            _f("NumberOfEmployees", "int"),
+            _f("LeadSource", "picklist", "Lead Source", length=255),
+            _f("Status", "picklist", "Status", length=255, nillable=False, picklist=LEAD_STATUSES,
+               restricted=True, default=LEAD_STATUSES[0]),
+            _f("IsConverted", "boolean", nillable=False, default=False),
+            _ref("OwnerId", "User", "Owner"),
+        ]),
+        _object("Contact", "Contact", [
+            _ref("AccountId", "Account", "Account"),
+            _f("FirstName", "string", length=40),
+            _f("LastName", "string", length=80, nillable=False),
+            _f("Name", "string", length=121, **ro),
+            _f("Title", "string", length=128),
+            _f("Email", "email", length=80),
+            _f("MailingCountry", "string", length=80),
+            _f("LeadSource", "picklist", "Lead Source", length=255),
+            _ref("OwnerId", "User", "Owner"),
+        ], children=(
+            ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
+        )),
+        _object("User", "User", [
+            _f("Username", "string", length=80, nillable=False),
+            _f("Name", "string", length=121, **ro),
+            _f("FirstName", "string", length=40),
+            _f("LastName", "string", length=80, nillable=False),
+            _f("Email", "email", length=128),
+            _f("IsActive", "boolean", default=True),
+        ]),
+        _object("PermissionSet", "Permission Set", [
+            _f("Name", "string", length=80, nillable=False),
+            _f("Label", "string", length=80, nillable=False),
+        ]),
+        _object("PermissionSetAssignment", "Permission Set Assignment", [
+            _ref("AssigneeId", "User", "Assignee", nillable=False),
+            _ref("PermissionSetId", "PermissionSet", "PermissionSet", nillable=False),
+        ]),
+        _object("FieldPermissions", "Field Permissions", [
+            _ref("ParentId", "PermissionSet", "Parent", nillable=False),
+            _f("SobjectType", "picklist", length=255, nillable=False),
+            _f("Field", "string", length=255, nillable=False),
+            _f("PermissionsRead", "boolean", default=False),
+            _f("PermissionsEdit", "boolean", default=False),
+        ]),
+        _object("CustomField", "Custom Field", [
+            _f("DeveloperName", "string", length=40, **ro),
+            _f("TableEnumOrId", "string", length=40, **ro),
+            _f("FullName", "string", length=255, **ro),
+        ], tooling=True),
+    ]
+    return {o.name: o for o in objects}
+
+
+#: Metadata types accepted for a Tooling API ``CustomField`` and the describe type they become.
+CUSTOM_FIELD_TYPES: dict[str, str] = {
+    "Text": "string",
+    "TextArea": "textarea",
+    "LongTextArea": "textarea",
+    "Checkbox": "boolean",
+    "DateTime": "datetime",
+    "Date": "date",
+    "Number": "double",
+    "Picklist": "picklist",
+}
+
+
+def custom_field(name: str, metadata: dict[str, Any]) -> FieldDef:
+    """A :class:`FieldDef` for a Tooling API ``CustomField`` body's ``Metadata``."""
+    describe_type = CUSTOM_FIELD_TYPES[metadata["type"]]
+    values: tuple[str, ...] = ()
+    restricted = False
+    if describe_type == "picklist":
+        value_set = metadata.get("valueSet") or {}
+        definition = value_set.get("valueSetDefinition") or {}
+        values = tuple(v["fullName"] for v in definition.get("value", []))
+        restricted = bool(value_set.get("restricted"))
+    length = int(metadata.get("length") or (255 if describe_type in ("string", "picklist") else 0))
+    default: Any = None
+    if describe_type == "boolean":
+        default = str(metadata.get("defaultValue", "false")).lower() == "true"
+    return FieldDef(name=name, type=describe_type, label=metadata.get("label") or name, custom=True,
+                    length=length, picklist=values, restricted=restricted,
+                    nillable=describe_type != "boolean", default=default)
+
+
+def seeded_custom_field(name: str, sample: Any) -> FieldDef:
+    """A custom field that a seed names, typed from a sample value (text, checkbox or datetime)."""
+    if isinstance(sample, bool):
+        return replace(custom_field(name, {"type": "Checkbox"}), label=name)
+    if isinstance(sample, (int, float)):
+        return replace(custom_field(name, {"type": "Number"}), label=name)
+    if isinstance(sample, str) and len(sample) >= 19 and sample[4] == "-" and sample[10] == "T":
+        return replace(custom_field(name, {"type": "DateTime"}), label=name)
+    return replace(custom_field(name, {"type": "Text", "length": 255}), label=name)
