@@ -1,1 +1,77 @@
-"""Fixtures for the store tests (filled in by that area)."""
+"""Store fixtures: each test module gets a fresh database on SQLite and on a real PostgreSQL.
+
+PostgreSQL comes from JOURNEY_TEST_POSTGRES_URL (default: the local server's ``test`` database);
+each module creates its own database next to it and drops it afterwards. Without a server the
+PostgreSQL cases skip with the reason, unless JOURNEY_REQUIRE_POSTGRES=1 (CI) makes them fail.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from integration.config import Settings
+from integration.services import build_services
+from integration.store.db import upgrade
+from tests.support import require_or_skip
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_database(tag: str):
+    """Create a throwaway database; return (url, drop)."""
+    base = os.environ.get("JOURNEY_TEST_POSTGRES_URL", DEFAULT_PG)
+    name = f"journey_{tag}_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the server is absent or refuses us
+        require_or_skip("postgres", f"no PostgreSQL at {make_url(base).render_as_string(hide_password=True)}: "
+                        f"{type(exc).__name__}")
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def db_url(request, tmp_path_factory):
+    """A migrated, empty database URL: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = Path(tmp_path_factory.mktemp("db")) / "journey.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield url
+        return
+    url, drop = _postgres_database(request.module.__name__.rsplit(".", 1)[-1][:20])
+    upgrade(url)
+    yield url
+    drop()
+
+
+def make_settings(db_url: str, data_dir: Path, **overrides) -> Settings:
+    """Settings for a test service on ``db_url``."""
+    return Settings(data_dir=data_dir, database_url=db_url,
+                    secret_key=Fernet.generate_key().decode(), session_secret="test-session",
+                    **overrides)
+
+
+@pytest.fixture(scope="module")
+def services(db_url, tmp_path_factory):
+    """Services (engine, secret box) on the module's database."""
+    svc = build_services(make_settings(db_url, tmp_path_factory.mktemp("data"),
+                                       outbox_backoff_seconds=0.0))
+    yield svc
+    svc.engine.dispose()

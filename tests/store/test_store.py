@@ -1,0 +1,190 @@
+"""The store on SQLite and PostgreSQL: migrations, secrets at rest, tenancy, outbox, leases."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import select
+
+from integration.store import outbox
+from integration.store.connections import (NotFound, acquire_lease, connection_config,
+                                           create_connection, delete_connection, get_connection,
+                                           release_lease, store_tokens)
+from integration.store.db import current_revision, upgrade
+from integration.store.maps import current_map_version, list_map_versions, save_map_version
+from integration.store.models import OutboxItem, RecordState
+from integration.store.secrets import SecretBox
+from integration.store.tenancy import (authenticate_user, create_user, get_or_create_tenant,
+                                       issue_token, tenant_for_token)
+
+SECRET = "00Dxx!AQ-very-secret-access-token"
+
+
+@pytest.fixture()
+def tenant(services):
+    with services.session() as s:
+        return get_or_create_tenant(s, f"t-{datetime.now().timestamp()}")
+
+
+@pytest.fixture()
+def conn(services, tenant):
+    with services.session() as s:
+        return create_connection(s, services.box, tenant_id=tenant.id, name="sf", crm="salesforce",
+                                 settings={"instance_url": "https://x.example"},
+                                 secrets={"access_token": SECRET})
+
+
+def test_migrations_create_every_table_and_rerun_is_a_no_op(services, db_url):
+    tables = set(inspect(services.engine).get_table_names())
+    assert {"tenant", "apitoken", "user", "connection", "mapversion", "recordstate",
+            "journeyevent", "syncrun", "outboxitem", "webhookdelivery",
+            "pendingrecord"} <= tables
+    before = current_revision(services.engine)
+    upgrade(db_url)
+    assert current_revision(services.engine) == before == "0001"
+
+
+def test_credentials_are_encrypted_at_rest(services, conn):
+    with services.engine.connect() as c:
+        raw = c.execute(text("SELECT secrets, settings FROM connection WHERE id = :i"),
+                        {"i": conn.id}).one()
+    assert SECRET not in str(raw.secrets) and SECRET not in str(raw.settings)
+    with services.session() as s:
+        stored = get_connection(s, conn.tenant_id, "sf")
+        assert connection_config(services.box, stored)["access_token"] == SECRET
+    with pytest.raises(ValueError, match="JOURNEY_SECRET_KEY") as err:
+        SecretBox(__import__("cryptography.fernet").fernet.Fernet.generate_key().decode()).open(stored.secrets)
+    assert SECRET not in str(err.value)
+    assert SECRET not in repr(services.box)
+
+
+def test_refreshed_tokens_are_merged_into_the_encrypted_secrets(services, conn):
+    with services.session() as s:
+        store_tokens(s, services.box, conn.id, {"access_token": "new-token"})
+    with services.session() as s:
+        config = connection_config(services.box, get_connection(s, conn.tenant_id, conn.id))
+    assert config["access_token"] == "new-token"
+    assert config["instance_url"] == "https://x.example"
+
+
+def test_connections_are_scoped_to_their_tenant(services, conn):
+    with services.session() as s:
+        other = get_or_create_tenant(s, "someone-else")
+        with pytest.raises(NotFound):
+            get_connection(s, other.id, "sf")
+        with pytest.raises(NotFound):
+            get_connection(s, other.id, conn.id)
+        assert get_connection(s, conn.tenant_id, str(conn.id)).name == "sf"
+
+
+def test_tokens_are_stored_as_digests_and_resolve_to_their_tenant(services, tenant):
+    with services.session() as s:
+        token = issue_token(s, tenant.id)
+    with services.engine.connect() as c:
+        hashes = [r[0] for r in c.execute(text("SELECT token_hash FROM apitoken"))]
+    assert token not in hashes
+    with services.session() as s:
+        assert tenant_for_token(s, token) == tenant.id
+        assert tenant_for_token(s, token + "x") is None
+
+
+def test_users_sign_in_with_their_password_only(services, tenant):
+    with services.session() as s:
+        create_user(s, tenant.id, f"Rev.Ops{tenant.id}@Example.com", "correct horse")
+    with services.session() as s:
+        # emails are matched case-insensitively
+        assert authenticate_user(s, f"rev.ops{tenant.id}@example.com",
+                                 "correct horse").tenant_id == tenant.id
+        assert authenticate_user(s, f"rev.ops{tenant.id}@example.com", "wrong") is None
+
+
+def test_map_versions_are_numbered_and_all_kept(services, conn):
+    with services.session() as s:
+        for n in range(3):
+            save_map_version(s, conn.id, f"version: 1\nname: m{n}\n", author="ana", comment=f"c{n}")
+    with services.session() as s:
+        assert current_map_version(s, conn.id).version == 3
+        assert [v.comment for v in list_map_versions(s, conn.id)] == ["c2", "c1", "c0"]
+
+
+def test_outbox_plan_supersedes_waiting_plan_but_not_one_in_flight(services, conn):
+    with services.session() as s:
+        outbox.enqueue(s, conn.id, "opportunity", "A", {"journey_stage": "Awareness"})
+        outbox.enqueue(s, conn.id, "opportunity", "A", {"journey_stage": "Decision"})
+    with services.session() as s:
+        items = outbox.claim_due(s, conn.id, 10)
+        assert [(i.crm_id, i.values["journey_stage"], i.status) for i in items] == [
+            ("A", "Decision", "sending")]
+        outbox.enqueue(s, conn.id, "opportunity", "A", {"journey_stage": "Purchase"})
+    with services.session() as s:
+        statuses = sorted(i.status for i in outbox.list_items(s, conn.id))
+        assert statuses == ["pending", "sending"]
+
+
+def test_outbox_failures_back_off_then_park_and_can_be_retried(services, conn):
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with services.session() as s:
+        outbox.enqueue(s, conn.id, "lead", "L", {"persona": "x"})
+    with services.session() as s:
+        item = [i for i in outbox.list_items(s, conn.id) if i.crm_id == "L"][0]
+        statuses = [outbox.mark_failed(s, item, code="UNABLE_TO_LOCK_ROW", message="locked",
+                                       max_attempts=3, backoff_seconds=10, now=now)
+                    for _ in range(3)]
+        assert statuses == ["pending", "pending", "parked"]
+        assert item.last_error_code == "UNABLE_TO_LOCK_ROW"
+    with services.session() as s:
+        assert outbox.retry_parked(s, conn.id) == 1
+        item = s.get(OutboxItem, item.id)
+        assert (item.status, item.attempts) == ("pending", 0)
+
+
+def test_backoff_grows_exponentially(services, conn):
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with services.session() as s:
+        outbox.enqueue(s, conn.id, "lead", "B", {"persona": "x"})
+    with services.session() as s:
+        item = [i for i in outbox.list_items(s, conn.id) if i.crm_id == "B"][0]
+        delays = []
+        for _ in range(3):
+            outbox.mark_failed(s, item, code="E", message="m", max_attempts=9,
+                               backoff_seconds=100, now=now)
+            delays.append((item.next_attempt_at - now).total_seconds())
+    assert 80 <= delays[0] <= 120 and 160 <= delays[1] <= 240 and 320 <= delays[2] <= 480
+
+
+def test_only_one_owner_holds_a_lease_until_it_expires(services, conn):
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with services.session() as s:
+        assert acquire_lease(s, conn.id, "w1", 60, now)
+        assert not acquire_lease(s, conn.id, "w2", 60, now + timedelta(seconds=30))
+        assert acquire_lease(s, conn.id, "w2", 60, now + timedelta(seconds=61))
+        release_lease(s, conn.id, "w1")  # no longer w1's: must not free it
+        assert not acquire_lease(s, conn.id, "w3", 60, now + timedelta(seconds=62))
+        release_lease(s, conn.id, "w2")
+        assert acquire_lease(s, conn.id, "w3", 60, now + timedelta(seconds=62))
+
+
+def test_datetimes_come_back_aware_in_utc(services, conn):
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    with services.session() as s:
+        s.add(RecordState(connection_id=conn.id, object="deal", crm_id="1", stage="awareness",
+                          record={}, state={}, entered_at=moment))
+    with services.session() as s:
+        row = s.exec(select(RecordState).where(RecordState.connection_id == conn.id,
+                                               RecordState.crm_id == "1")).one()
+        assert row.entered_at == moment and row.entered_at.tzinfo is not None
+        assert row.entered_at.utcoffset() == timedelta(0)
+
+
+def test_deleting_a_connection_removes_its_rows(services, tenant):
+    with services.session() as s:
+        c = create_connection(s, services.box, tenant_id=tenant.id, name="gone", crm="hubspot",
+                              settings={}, secrets={})
+        outbox.enqueue(s, c.id, "deal", "9", {"persona": "p"})
+        save_map_version(s, c.id, "x", author="a")
+    with services.session() as s:
+        delete_connection(s, get_connection(s, tenant.id, "gone"))
+    with services.session() as s:
+        assert outbox.list_items(s, c.id) == []
+        assert current_map_version(s, c.id) is None
