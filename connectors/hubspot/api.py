@@ -1,0 +1,176 @@
+"""One authenticated HubSpot session: cached client APIs, token refresh, budget, retries, counts.
+
+Every HTTP call the connector makes goes through :meth:`HubSpotSession.call`, which waits for a slot
+of the portal's :class:`RateBudget`, counts the call in :class:`ApiUsage`, refreshes the OAuth
+token before it expires or once after a 401, and retries 429/5xx a bounded number of times.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+import requests
+import urllib3
+from hubspot import HubSpot
+from hubspot import oauth as hs_oauth
+from hubspot.crm import contacts as hs_contacts, deals as hs_deals
+from hubspot.crm import pipelines as hs_pipelines, properties as hs_properties
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+from connectors.base import ApiUsage, AuthExpired, AuthFailed, ConfigError, RateLimited
+
+from .errors import translate
+from .properties import parse_hubspot_datetime, to_hubspot_datetime
+from .ratelimit import RateBudget
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+#: Refresh this long before the access token expires.
+REFRESH_MARGIN = timedelta(seconds=60)
+MAX_ATTEMPTS = 6
+MAX_WAIT_SECONDS = 30.0
+REQUEST_TIMEOUT = (10, 60)
+
+_API_EXCEPTIONS = tuple({module.ApiException for module in (hs_deals, hs_contacts, hs_properties, hs_pipelines,
+                                                      hs_oauth)})
+
+
+def _wait(state: Any) -> float:
+    """Back off: at least the server's hint, doubling per attempt, capped."""
+    exc = state.outcome.exception()
+    hint = getattr(exc, "retry_after", 0.0)
+    return min(MAX_WAIT_SECONDS, max(hint, 0.5 * 2 ** (state.attempt_number - 1)))
+
+
+class HubSpotSession:
+    """Client APIs bound to one portal's credentials."""
+
+    def __init__(self, settings: Mapping[str, Any], on_tokens: Callable[[dict[str, Any]], None] | None,
+                 budget: RateBudget, usage: ApiUsage) -> None:
+        self.base_url = str(settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+        self._access_token = settings.get("access_token")
+        if not self._access_token:
+            raise ConfigError("HubSpot settings need an access_token", code="BAD_SETTING")
+        self._refresh_token = settings.get("refresh_token")
+        self._client_id = settings.get("client_id")
+        self._client_secret = settings.get("client_secret")
+        expires = settings.get("expires_at")
+        self._expires_at = (expires if isinstance(expires, datetime) else
+                            parse_hubspot_datetime(expires) if expires else None)
+        self._on_tokens = on_tokens
+        self.budget = budget
+        self.usage = usage
+        self._lock = threading.Lock()
+        client = HubSpot(access_token=self._access_token, host=self.base_url,
+                         retry=urllib3.Retry(total=0, raise_on_status=False))
+        crm = client.crm
+        self.apis: dict[str, Any] = {
+            "deals.basic": crm.deals.basic_api, "deals.batch": crm.deals.batch_api,
+            "deals.search": crm.deals.search_api,
+            "contacts.basic": crm.contacts.basic_api, "contacts.batch": crm.contacts.batch_api,
+            "contacts.search": crm.contacts.search_api,
+            "properties": crm.properties.core_api, "groups": crm.properties.groups_api,
+            "pipelines": crm.pipelines.pipelines_api,
+        }
+        self._tokens_api = client.oauth.tokens_api
+
+    def __repr__(self) -> str:
+        return f"HubSpotSession(base_url={self.base_url!r})"
+
+    @property
+    def can_refresh(self) -> bool:
+        return bool(self._refresh_token and self._client_id and self._client_secret)
+
+    # ------------------------------------------------------------------------------ tokens
+    def _install(self, access_token: str) -> None:
+        self._access_token = access_token
+        for api in self.apis.values():
+            api.api_client.configuration.access_token = access_token
+
+    def refresh(self) -> None:
+        """Trade the refresh token for a new access token and tell ``on_tokens``."""
+        if not self.can_refresh:
+            raise AuthExpired("HubSpot access token expired and no refresh token is configured",
+                              code="EXPIRED_AUTHENTICATION", status=401)
+        self.budget.acquire()
+        self.usage.count("POST /oauth/v1/token")
+        try:
+            response = self._tokens_api.create(
+                grant_type="refresh_token", refresh_token=self._refresh_token,
+                client_id=self._client_id, client_secret=self._client_secret,
+                _request_timeout=REQUEST_TIMEOUT)
+        except _API_EXCEPTIONS as exc:
+            error = translate(exc.status or 0, exc.body, exc.headers, "token refresh")
+            if exc.status == 400:
+                raise AuthFailed(error.message, code=error.code, status=400) from None
+            raise error from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise translate(0, None, None, f"token refresh ({type(exc).__name__})") from None
+        self._refresh_token = response.refresh_token or self._refresh_token
+        self._expires_at = datetime.now(timezone.utc) + timedelta(seconds=response.expires_in)
+        self._install(response.access_token)
+        if self._on_tokens:
+            self._on_tokens({"access_token": response.access_token,
+                             "refresh_token": self._refresh_token,
+                             "expires_at": to_hubspot_datetime(self._expires_at)})
+
+    def _refresh_if_due(self) -> None:
+        with self._lock:
+            if (self._expires_at and self.can_refresh
+                    and self._expires_at - REFRESH_MARGIN <= datetime.now(timezone.utc)):
+                self.refresh()
+
+    # ------------------------------------------------------------------------------- calls
+    def _once(self, route: str, fn: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any], search: bool) -> Any:
+        self.budget.acquire(search=search)
+        self.usage.count(route)
+        try:
+            return fn(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+        except _API_EXCEPTIONS as exc:
+            error = translate(exc.status or 0, exc.body, exc.headers, route)
+        except urllib3.exceptions.HTTPError as exc:
+            error = translate(0, None, None, f"{route} ({type(exc).__name__})")
+        if isinstance(error, RateLimited):
+            self.budget.hold(error.retry_after,
+                             search=(error.details or {}).get("policyName") == "SECONDLY")
+        raise error
+
+    def call(self, route: str, api: str, method: str, *args: Any, search: bool = False,
+             **kwargs: Any) -> Any:
+        """Call ``self.apis[api].<method>(*args, **kwargs)`` within budget, with bounded retries.
+
+        ``route`` names the call in usage counts and error messages (``POST /crm/v3/...``).
+        A 401 refreshes the token once (when possible) and tries again.
+        """
+        self._refresh_if_due()
+        fn = getattr(self.apis[api], method)
+        refreshed = False
+        while True:
+            try:
+                for attempt in Retrying(retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
+                                        stop=stop_after_attempt(MAX_ATTEMPTS), wait=_wait,
+                                        reraise=True):
+                    with attempt:
+                        return self._once(route, fn, args, kwargs, search)
+            except (AuthExpired, AuthFailed) as exc:
+                if refreshed or exc.status != 401 or not self.can_refresh:
+                    raise
+                with self._lock:
+                    self.refresh()
+                refreshed = True
+
+    def raw_get(self, route: str, path: str) -> dict[str, Any]:
+        """GET an endpoint the client library does not cover (account details)."""
+        self._refresh_if_due()
+        self.budget.acquire()
+        self.usage.count(route)
+        try:
+            response = requests.get(self.base_url + path, timeout=REQUEST_TIMEOUT,
+                                    headers={"Authorization": f"Bearer {self._access_token}"})
+        except requests.RequestException as exc:
+            raise translate(0, None, None, f"{route} ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            raise translate(response.status_code, response.text, response.headers, route)
+        return response.json()
+

@@ -1,0 +1,291 @@
+"""``HubSpotConnector``: pull deals and contacts, list stages, provision and push write-back values."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, Progress,
+                             ProvisionedField, WriteResult, batched)
+from mapping.records import CrmRecord, StageChange
+
+from .api import HubSpotSession
+from .properties import (GROUP_LABEL, GROUP_NAME, MODIFIED_PROPERTY, NAME_PROPERTIES, OBJECT_PATHS,
+                         OBJECT_TYPE_IDS, OBJECTS, STAGE_PROPERTY, PropertyMap, to_hubspot_value)
+from .ratelimit import RateBudget
+from .records import current_stage_entered, history_from_entries, stage_date_properties, to_record
+
+SEARCH_PAGE = 200
+BATCH_READ = 100
+BATCH_READ_WITH_HISTORY = 50
+WRITE_BATCH = 100
+RETRYABLE_CATEGORIES = frozenset({"RATE_LIMITS", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR", "LOCKED"})
+
+
+def _ms(moment: datetime) -> str:
+    return str(int(moment.timestamp() * 1000))
+
+
+class HubSpotConnector:
+    """The HubSpot side of Journey Sync, built on hubspot-api-client (see ``connectors.base``).
+
+    ``settings``: ``base_url`` (default https://api.hubapi.com), ``access_token``, and for OAuth
+    ``refresh_token``, ``client_id``, ``client_secret``, ``expires_at``; optional ``portal_id`` and
+    ``property_names`` (canonical name -> property name). ``on_tokens`` receives refreshed tokens.
+    ``rate_budget`` is shared by every connector of the portal in the process.
+    """
+
+    crm = "hubspot"
+    write_batch_size = WRITE_BATCH
+
+    def __init__(self, settings: Mapping[str, Any],
+                 on_tokens: Callable[[dict[str, Any]], None] | None = None, *,
+                 rate_budget: RateBudget | None = None) -> None:
+        self.usage = ApiUsage()
+        self.names = PropertyMap(settings.get("property_names"))
+        self.session = HubSpotSession(settings, on_tokens, rate_budget or RateBudget(), self.usage)
+        portal = settings.get("portal_id")
+        self._portal_id: str | None = str(portal) if portal else None
+        self._stage_values: dict[str, list[str]] = {}
+
+    def __repr__(self) -> str:
+        return f"HubSpotConnector(base_url={self.session.base_url!r})"
+
+    def objects(self) -> Sequence[str]:
+        """Deals, then contacts."""
+        return list(OBJECTS)
+
+    # --------------------------------------------------------------------------------- stages
+    def _pipelines(self) -> list[Any]:
+        response = self.session.call("GET /crm/v3/pipelines/deals", "pipelines", "get_all", "deals")
+        return sorted(response.results, key=lambda p: p.display_order)
+
+    def _lifecycle_options(self) -> list[Any]:
+        prop = self.session.call("GET /crm/v3/properties/contacts/lifecyclestage", "properties",
+                                 "get_by_name", "contacts", "lifecyclestage")
+        return sorted(prop.options or [], key=lambda o: o.display_order or 0)
+
+    def stages(self) -> list[CrmStage]:
+        """Deal pipeline stages (closed/won from stage metadata), then contact lifecycle stages."""
+        result = []
+        for pipeline in self._pipelines():
+            for stage in sorted(pipeline.stages, key=lambda s: s.display_order):
+                metadata = stage.metadata or {}
+                closed = metadata.get("isClosed") == "true"
+                won = closed and float(metadata.get("probability") or 0) >= 1.0
+                result.append(CrmStage("deal", stage.id, stage.label, stage.display_order,
+                                       pipeline.id, pipeline.label, closed, won))
+        for option in self._lifecycle_options():
+            result.append(CrmStage("contact", option.value, option.label, option.display_order or 0))
+        self._stage_values = {obj: [s.value for s in result if s.object == obj] for obj in OBJECTS}
+        return result
+
+    def _stages_of(self, obj: str) -> list[str]:
+        if obj not in self._stage_values:
+            self.stages()
+        return self._stage_values[obj]
+
+    # ---------------------------------------------------------------------------------- pull
+    def _read_properties(self, obj: str) -> list[str]:
+        base = [STAGE_PROPERTY[obj], MODIFIED_PROPERTY[obj], "createdate", "hs_object_id",
+                *NAME_PROPERTIES[obj], *(["pipeline"] if obj == "deal" else [])]
+        base += self.names.field_properties(obj).values()
+        base += [p.name for p in self.names.writeback_properties(obj)]
+        base += stage_date_properties(self._stages_of(obj))
+        return list(dict.fromkeys(base))
+
+    def _histories(self, obj: str, ids: list[str]) -> dict[str, tuple[StageChange, ...]]:
+        """Stage history from ``propertiesWithHistory``, 50 records a call (HubSpot's cap)."""
+        path = OBJECT_PATHS[obj]
+        stage = STAGE_PROPERTY[obj]
+        histories = {}
+        for chunk in batched(ids, BATCH_READ_WITH_HISTORY):
+            response = self.session.call(
+                f"POST /crm/v3/objects/{path}/batch/read", f"{path}.batch", "read",
+                batch_read_input_simple_public_object_id={
+                    "inputs": [{"id": i} for i in chunk], "properties": [stage],
+                    "propertiesWithHistory": [stage]})
+            for item in response.results:
+                entries = (item.properties_with_history or {}).get(stage) or []
+                histories[str(item.id)] = history_from_entries(entries)
+        return histories
+
+    def _records(self, obj: str, items: list[Any]) -> Iterator[CrmRecord]:
+        """Records of one page; history costs extra calls only where stage dates are missing."""
+        lacking = [str(i.id) for i in items if current_stage_entered(obj, i.properties or {}) is None]
+        histories = self._histories(obj, lacking) if lacking else {}
+        for item in items:
+            yield to_record(obj, item, self.names, histories.get(str(item.id)),
+                            self.record_url(obj, str(item.id)))
+
+    def _search_pages(self, obj: str, since: datetime | None) -> Iterator[tuple[list[Any], int]]:
+        """Pages sorted by id; each page restarts the query after the last id seen, so a walk
+        never reaches the 10,000-result cap of one search query."""
+        path = OBJECT_PATHS[obj]
+        properties = self._read_properties(obj)
+        last_id: str | None = None
+        while True:
+            filters = []
+            if since is not None:
+                filters.append({"propertyName": MODIFIED_PROPERTY[obj], "operator": "GTE",
+                                "value": _ms(since)})
+            if last_id is not None:
+                filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
+            page = self.session.call(
+                f"POST /crm/v3/objects/{path}/search", f"{path}.search", "do_search", search=True,
+                public_object_search_request={
+                    "filterGroups": [{"filters": filters}] if filters else [],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": properties, "limit": SEARCH_PAGE})
+            yield page.results, page.total
+            if not page.results or not (page.paging and page.paging.next):
+                return
+            last_id = str(page.results[-1].id)
+
+    def _id_pages(self, obj: str, ids: Sequence[str]) -> Iterator[tuple[list[Any], int]]:
+        path = OBJECT_PATHS[obj]
+        properties = self._read_properties(obj)
+        for chunk in batched(list(dict.fromkeys(ids)), BATCH_READ):
+            response = self.session.call(
+                f"POST /crm/v3/objects/{path}/batch/read", f"{path}.batch", "read",
+                batch_read_input_simple_public_object_id={
+                    "inputs": [{"id": i} for i in chunk], "properties": properties,
+                    "propertiesWithHistory": []})
+            yield response.results, len(ids)
+
+    def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
+             progress: Progress | None = None) -> Iterator[CrmRecord]:
+        """Deals and contacts modified at or after ``since`` (all when None), or only ``ids``."""
+        for obj in OBJECTS:
+            if ids is not None and obj not in ids:
+                continue
+            pages = self._id_pages(obj, ids[obj]) if ids is not None else self._search_pages(obj, since)
+            done = 0
+            for items, total in pages:
+                yield from self._records(obj, items)
+                done += len(items)
+                if progress:
+                    progress(obj, done, total)
+
+    # ----------------------------------------------------------------------------- provision
+    def provision(self) -> list[ProvisionedField]:
+        """Create the ``journey`` group and the write-back properties on deals and contacts."""
+        provisioned = []
+        for obj in OBJECTS:
+            path = OBJECT_PATHS[obj]
+            groups = self.session.call(f"GET /crm/v3/properties/{path}/groups", "groups", "get_all",
+                                       path)
+            if GROUP_NAME not in {g.name for g in groups.results}:
+                self._create_tolerating_conflict(
+                    f"POST /crm/v3/properties/{path}/groups", "groups", path,
+                    property_group_create={"name": GROUP_NAME, "label": GROUP_LABEL, "displayOrder": -1})
+            existing = {p.name for p in self.session.call(
+                f"GET /crm/v3/properties/{path}", "properties", "get_all", path).results}
+            for definition in self.names.writeback_properties(obj):
+                created = definition.name not in existing and self._create_tolerating_conflict(
+                    f"POST /crm/v3/properties/{path}", "properties", path,
+                    property_create=definition.create_body())
+                provisioned.append(ProvisionedField(obj, definition.name, definition.label, created))
+        return provisioned
+
+    def _create_tolerating_conflict(self, route: str, api: str, path: str, **body: Any) -> bool:
+        """Create; False when HubSpot says it already exists (another process won the race)."""
+        try:
+            self.session.call(route, api, "create", path, **body)
+        except CrmError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    # ---------------------------------------------------------------------------------- push
+    def _properties_for(self, obj: str, values: Mapping[str, Any]) -> dict[str, str]:
+        properties = {}
+        for canonical, value in values.items():
+            name = self.names.name(obj, canonical)
+            if name is None or canonical not in {p.canonical for p in self.names.writeback_properties(obj)}:
+                raise ConfigError(f"cannot write {canonical!r}: not a write-back field",
+                                  code="UNKNOWN_FIELD")
+            properties[name] = to_hubspot_value(value)
+        return properties
+
+    def _write_batch(self, obj: str, batch: list[FieldUpdate]) -> list[WriteResult]:
+        path = OBJECT_PATHS[obj]
+        inputs = [{"id": u.id, "properties": self._properties_for(obj, u.values)} for u in batch]
+        try:
+            response = self.session.call(
+                f"POST /crm/v3/objects/{path}/batch/update", f"{path}.batch", "update",
+                batch_input_simple_public_object_batch_input={"inputs": inputs})
+        except CrmError as exc:
+            if exc.retryable or exc.status in (401, 403) or exc.status is None:
+                raise
+            # HubSpot rejected the whole batch (400): every record carries the reason.
+            return [WriteResult(obj, u.id, False, exc.code, exc.message) for u in batch]
+        failed: dict[str, tuple[str, str]] = {}
+        for error in getattr(response, "errors", None) or []:
+            for record_id in (error.context or {}).get("ids") or []:
+                failed[str(record_id)] = (error.category, error.message)
+        written = {str(item.id) for item in response.results}
+        results = []
+        for update in batch:
+            if update.id in failed:
+                category, message = failed[update.id]
+                results.append(WriteResult(obj, update.id, False, category, message,
+                                           retryable=category in RETRYABLE_CATEGORIES))
+            elif update.id in written:
+                results.append(WriteResult(obj, update.id, True))
+            else:
+                results.append(WriteResult(obj, update.id, False, "NO_RESULT",
+                                           "HubSpot returned neither a result nor an error",
+                                           retryable=True))
+        return results
+
+    def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None
+             ) -> list[WriteResult]:
+        """Batch-update 100 records a call; 207 partial failures come back per record."""
+        by_object: dict[str, list[FieldUpdate]] = {}
+        for update in updates:
+            by_object.setdefault(update.object, []).append(update)
+        results: dict[tuple[str, str], WriteResult] = {}
+        for obj, items in by_object.items():
+            if obj not in OBJECTS:
+                for u in items:
+                    results[(obj, u.id)] = WriteResult(obj, u.id, False, "UNKNOWN_OBJECT",
+                                                       f"HubSpot connector has no object {obj!r}")
+                continue
+            done = 0
+            for batch in _unique_batches(items, WRITE_BATCH):
+                for result in self._write_batch(obj, batch):
+                    results[(obj, result.id)] = result
+                done += len(batch)
+                if progress:
+                    progress(obj, done, len(items))
+        return [results[(u.object, u.id)] for u in updates]
+
+    # ---------------------------------------------------------------------------------- urls
+    def portal_id(self) -> str:
+        """The portal (hub) id, from settings or asked once of HubSpot."""
+        if self._portal_id is None:
+            details = self.session.raw_get("GET /account-info/v3/details", "/account-info/v3/details")
+            self._portal_id = str(details["portalId"])
+        return self._portal_id
+
+    def record_url(self, object: str, id: str) -> str | None:
+        """``https://app.hubspot.com/contacts/{portal}/record/{type id}/{id}``."""
+        if object not in OBJECT_TYPE_IDS:
+            return None
+        return f"https://app.hubspot.com/contacts/{self.portal_id()}/record/{OBJECT_TYPE_IDS[object]}/{id}"
+
+
+def _unique_batches(items: Iterable[FieldUpdate], size: int) -> Iterator[list[FieldUpdate]]:
+    """Batches of at most ``size`` without a repeated id (HubSpot rejects duplicates in a batch);
+    a later update of the same record goes to a later batch, so order is kept."""
+    batch: list[FieldUpdate] = []
+    ids: set[str] = set()
+    for item in items:
+        if len(batch) == size or item.id in ids:
+            yield batch
+            batch, ids = [], set()
+        batch.append(item)
+        ids.add(item.id)
+    if batch:
+        yield batch

@@ -1,0 +1,146 @@
+"""The CRM search endpoint's semantics: filter groups, operators, one sort, offset paging, caps."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .store import ObjectStore, Portal, Record
+from .wire import parse_datetime_value, validation_error
+
+MAX_LIMIT = 200
+MAX_RESULTS = 10_000
+MAX_GROUPS = 5
+MAX_FILTERS_PER_GROUP = 6
+MAX_FILTERS = 18
+OPERATORS = {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
+             "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
+QUERY_PROPERTIES = {"deals": ("dealname",), "contacts": ("email", "firstname", "lastname", "company")}
+
+Key = Callable[[str], Any]
+
+
+def _key_for(portal: Portal, store: ObjectStore, name: str) -> Key:
+    """How values of ``name`` compare: numbers numerically, dates as instants, text without case."""
+    definition = store.properties.get(name)
+    kind = definition.type if definition else "datetime"  # stage-calculated dates
+    if name == "hs_object_id" or kind == "number":
+        return float
+    if kind in ("datetime", "date"):
+        return lambda text: parse_datetime_value(text).timestamp()
+    return lambda text: text.lower()
+
+
+def _compile_filter(portal: Portal, store: ObjectStore, spec: dict[str, Any]
+                    ) -> Callable[[Record], bool]:
+    name = spec.get("propertyName")
+    operator = spec.get("operator")
+    if not name or operator not in OPERATORS:
+        raise validation_error(f"Invalid filter: propertyName and a known operator are required, "
+                               f"got {spec!r}")
+    if not portal.knows(store, name):
+        raise validation_error(f"Property {name!r} does not exist on {store.type.name}",
+                               subCategory="UNKNOWN_PROPERTY")
+    key = _key_for(portal, store, name)
+
+    def current(record: Record) -> str | None:
+        return record.id if name == "hs_object_id" else portal.value(store, record, name)
+
+    if operator in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
+        wanted = operator == "HAS_PROPERTY"
+        return lambda record: (current(record) not in (None, "")) == wanted
+    try:
+        if operator in ("IN", "NOT_IN"):
+            values = spec.get("values")
+            if not isinstance(values, list) or not values:
+                raise validation_error(f"Filter on {name} with {operator} needs a 'values' list")
+            # String IN filters match only lower-case values, as HubSpot documents.
+            is_text = store.properties.get(name) is not None and store.properties[name].type == "string"
+            wanted_set = {v if is_text else key(str(v)) for v in values}
+            inside = operator == "IN"
+            return lambda record: (v := current(record)) is not None and (
+                (key(v) in wanted_set) == inside)
+        value = spec.get("value")
+        if value is None:
+            raise validation_error(f"Filter on {name} with {operator} needs a 'value'")
+        target = key(str(value))
+        if operator == "BETWEEN":
+            if spec.get("highValue") is None:
+                raise validation_error(f"Filter on {name} with BETWEEN needs a 'highValue'")
+            high = key(str(spec["highValue"]))
+            return lambda record: (v := current(record)) is not None and target <= key(v) <= high
+        if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            token = str(value).lower().strip("*")
+            has = operator == "CONTAINS_TOKEN"
+            return lambda record: ((token in (current(record) or "").lower()) == has)
+    except ValueError:
+        raise validation_error(f"Filter value {spec.get('value')!r} is not valid for {name}") from None
+    compare = {"EQ": lambda a: a == target, "NEQ": lambda a: a != target,
+               "LT": lambda a: a < target, "LTE": lambda a: a <= target,
+               "GT": lambda a: a > target, "GTE": lambda a: a >= target}[operator]
+    return lambda record: (v := current(record)) not in (None, "") and compare(key(v))
+
+
+def _parse_sort(sorts: Any) -> tuple[str, bool] | None:
+    if not sorts:
+        return None
+    if not isinstance(sorts, list) or len(sorts) > 1:
+        raise validation_error("Only one sort is allowed")
+    sort = sorts[0]
+    if isinstance(sort, str):
+        return (sort[1:], True) if sort.startswith("-") else (sort, False)
+    if isinstance(sort, dict) and sort.get("propertyName"):
+        direction = sort.get("direction", "ASCENDING")
+        if direction not in ("ASCENDING", "DESCENDING"):
+            raise validation_error(f"Invalid sort direction {direction!r}")
+        return sort["propertyName"], direction == "DESCENDING"
+    raise validation_error(f"Invalid sort {sort!r}")
+
+
+def search(portal: Portal, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Answer ``POST /crm/v3/objects/{type}/search`` with a CollectionResponseWithTotal body."""
+    with portal.lock:
+        store = portal.store(object_type)
+        limit = body.get("limit", 10)
+        if not isinstance(limit, int) or not 0 < limit <= MAX_LIMIT:
+            raise validation_error(f"limit must be between 1 and {MAX_LIMIT}, got {limit!r}")
+        try:
+            offset = int(body.get("after") or 0)
+        except (TypeError, ValueError):
+            raise validation_error(f"Invalid 'after' value {body.get('after')!r}") from None
+        if offset >= MAX_RESULTS:
+            raise validation_error(
+                f"Search results are limited to {MAX_RESULTS}: 'after' {offset} is past the last "
+                "result a query may page to. Narrow the query (filter on a property) instead.",
+                subCategory="SEARCH_RESULT_LIMIT_EXCEEDED")
+        groups = body.get("filterGroups") or []
+        if len(groups) > MAX_GROUPS or any(len(g.get("filters") or []) > MAX_FILTERS_PER_GROUP
+                                           for g in groups) \
+                or sum(len(g.get("filters") or []) for g in groups) > MAX_FILTERS:
+            raise validation_error(f"Too many filters: at most {MAX_GROUPS} groups of "
+                                   f"{MAX_FILTERS_PER_GROUP}, {MAX_FILTERS} in all")
+        compiled = [[_compile_filter(portal, store, f) for f in g.get("filters") or []]
+                    for g in groups]
+        query = (body.get("query") or "").lower()
+        matches = [r for r in store.records.values()
+                   if (not compiled or any(all(f(r) for f in group) for group in compiled))
+                   and (not query or any(query in (r.values.get(p) or "").lower()
+                                         for p in QUERY_PROPERTIES[store.type.name]))]
+        sort = _parse_sort(body.get("sorts"))
+        if sort:
+            name, descending = sort
+            key = _key_for(portal, store, name)
+            with_value = [(key(v), int(r.id), r) for r in matches
+                          if (v := (r.id if name == "hs_object_id" else portal.value(store, r, name)))]
+            without = [r for r in matches if not (r.id if name == "hs_object_id"
+                                                   else portal.value(store, r, name))]
+            with_value.sort(key=lambda t: (t[0], t[1]), reverse=descending)
+            matches = [t[2] for t in with_value] + without
+        else:
+            matches.sort(key=lambda r: (r.created, int(r.id)))
+        page = matches[offset:offset + limit]
+        response: dict[str, Any] = {
+            "total": len(matches),
+            "results": [portal.render(store, r, body.get("properties")) for r in page],
+        }
+        if offset + limit < len(matches):
+            response["paging"] = {"next": {"after": str(offset + limit)}}
+        return response

@@ -1,0 +1,341 @@
+"""The portal's data in memory: records with full property history, schema, pipelines.
+
+Every write goes through :meth:`Portal.update`, which validates the whole input the way HubSpot
+does, records a history entry per changed property, bumps the modification stamp and reports the
+changes (for webhooks). All methods take the portal lock, so the threaded server stays consistent.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable
+
+from .schema import (CONTACTS, DEALS, FIELD_TYPES, LIFECYCLE_STAGES, OBJECT_TYPES, ObjectType,
+                     PropertyDef, builtin_groups, builtin_properties)
+from .seed import HubSpotSeed, ObjectSeed, property_text
+from .wire import HubSpotHttpError, iso_ms, now_utc, parse_datetime_value, validation_error
+
+STAGE_DATE = re.compile(r"^hs_v2_date_(entered|exited)_(.+)$")
+ALWAYS_RETURNED = ("hs_object_id", "createdate")
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One value a property held, from when, set by what."""
+
+    value: str
+    timestamp: datetime
+    source_type: str
+    source_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"value": self.value, "timestamp": iso_ms(self.timestamp),
+                                "sourceType": self.source_type}
+        if self.source_id:
+            body["sourceId"] = self.source_id
+        return body
+
+
+@dataclass
+class Record:
+    """One CRM object: current values (strings) and each property's history, oldest first."""
+
+    id: str
+    created: datetime
+    updated: datetime
+    values: dict[str, str] = field(default_factory=dict)
+    history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A property change that subscribers hear about."""
+
+    object_type: ObjectType
+    object_id: str
+    property_name: str
+    value: str
+    source: str
+    occurred_at: datetime
+
+
+@dataclass
+class RecordFailure:
+    """A 207 entry for one input of a batch."""
+
+    id: str
+    category: str
+    message: str
+
+
+class ObjectStore:
+    """Records, property definitions and property groups of one object type."""
+
+    def __init__(self, object_type: ObjectType, created_at: datetime) -> None:
+        self.type = object_type
+        self.records: dict[str, Record] = {}
+        self.properties: dict[str, PropertyDef] = {p.name: p for p in builtin_properties(object_type)}
+        self.groups: dict[str, dict[str, Any]] = {g["name"]: g for g in builtin_groups(object_type)}
+        self.created_at = iso_ms(created_at)
+
+
+def _invalid(name: str, code: str, message: str) -> dict[str, Any]:
+    return {"isValid": False, "message": message, "error": code, "name": name,
+            "localizedErrorMessage": message}
+
+
+class Portal:
+    """One HubSpot account: its id, pipelines, object stores and the stage-date switch."""
+
+    def __init__(self, seed: HubSpotSeed, *, stage_dates: bool = True,
+                 on_change: Callable[[list[Change]], None] | None = None) -> None:
+        self.lock = threading.RLock()
+        self.portal_id = seed.portal_id
+        self.stage_dates = stage_dates
+        self.on_change = on_change or (lambda changes: None)
+        self.started = now_utc()
+        self.pipelines = [p.model_dump() for p in seed.deal_pipelines]
+        self.stores = {t.name: ObjectStore(t, self.started) for t in (DEALS, CONTACTS)}
+        self.record_failures: dict[tuple[str, str], tuple[str, str]] = {}
+        self._ids = {DEALS.name: itertools.count(18000000001), CONTACTS.name: itertools.count(101)}
+        for record in seed.deals:
+            self._load(self.stores[DEALS.name], record, seed)
+        for record in seed.contacts:
+            self._load(self.stores[CONTACTS.name], record, seed)
+
+    # ------------------------------------------------------------------------------ loading
+    def _next_id(self, store: ObjectStore, seed_ids: set[str]) -> str:
+        while True:
+            candidate = str(next(self._ids[store.type.name]))
+            if candidate not in store.records and candidate not in seed_ids:
+                return candidate
+
+    def _load(self, store: ObjectStore, seed_record: ObjectSeed, seed: HubSpotSeed) -> None:
+        kind = seed.deals if store.type is DEALS else seed.contacts
+        seed_ids = {r.id for r in kind if r.id}
+        record_id = seed_record.id or self._next_id(store, seed_ids)
+        values = {k: v for k, v in ((k, property_text(v)) for k, v in seed_record.properties.items())
+                  if v is not None}
+        created = parse_datetime_value(values["createdate"]) if "createdate" in values else self.started
+        if store.type is DEALS:
+            values.setdefault("pipeline", self.pipelines[0]["id"])
+        for name in values:
+            if name not in store.properties and not STAGE_DATE.match(name):
+                store.properties[name] = PropertyDef(name, name, "string", "text",
+                                                     store.type.default_group,
+                                                     hubspot_defined=False)
+        history = {name: [HistoryEntry(value, created, "CRM_UI")] for name, value in values.items()}
+        for name, entries in seed_record.history.items():
+            history[name] = [HistoryEntry(e.value, e.timestamp, e.sourceType) for e in entries]
+        last_change = max((entries[-1].timestamp for entries in history.values()), default=created)
+        modified = values.get(store.type.modified_property)
+        updated = parse_datetime_value(modified) if modified else max(created, last_change)
+        values["createdate"] = iso_ms(created)
+        values[store.type.modified_property] = iso_ms(updated)
+        values["hs_object_id"] = record_id
+        store.records[record_id] = Record(record_id, created, updated, values, history)
+
+    # ------------------------------------------------------------------------------ lookups
+    def store(self, object_type: str) -> ObjectStore:
+        """The store for a path's object type (``deals``, ``0-3``...); 400 for unknown types."""
+        if object_type not in OBJECT_TYPES:
+            raise HubSpotHttpError(400, "VALIDATION_ERROR",
+                                   f"Unable to infer object type from: {object_type}")
+        return self.stores[OBJECT_TYPES[object_type].name]
+
+    def stage_ids(self, object_type: ObjectType) -> set[str]:
+        """Every stage value the stage property may hold."""
+        if object_type is DEALS:
+            return {s["id"] for p in self.pipelines for s in p["stages"]}
+        return {o["value"] for o in LIFECYCLE_STAGES}
+
+    def knows(self, store: ObjectStore, name: str) -> bool:
+        """Whether ``name`` is a property of the portal (stage-calculated ones only when enabled)."""
+        if name in store.properties:
+            return True
+        match = STAGE_DATE.match(name)
+        return bool(match and self.stage_dates and match.group(2) in self.stage_ids(store.type))
+
+    # ------------------------------------------------------------------------------ reading
+    def value(self, store: ObjectStore, record: Record, name: str) -> str | None:
+        """A property's value, computing stage-calculated properties from the stage history."""
+        match = STAGE_DATE.match(name)
+        if not match or name in store.properties:
+            return record.values.get(name)
+        entries = record.history.get(store.type.stage_property, [])
+        which, stage = match.groups()
+        moment = stage_date(entries, stage, entered=which == "entered")
+        return iso_ms(moment) if moment else None
+
+    def render(self, store: ObjectStore, record: Record, properties: Iterable[str] | None,
+               with_history: Iterable[str] | None = None) -> dict[str, Any]:
+        """A ``SimplePublicObject`` body: asked-for properties (null when unset), unknown ones left out."""
+        names = list(properties or store.type.default_properties)
+        names += [n for n in (*ALWAYS_RETURNED, store.type.modified_property) if n not in names]
+        body: dict[str, Any] = {
+            "id": record.id,
+            "properties": {n: self.value(store, record, n) for n in names if self.knows(store, n)},
+            "createdAt": iso_ms(record.created), "updatedAt": iso_ms(record.updated),
+            "archived": False,
+        }
+        if with_history:
+            body["propertiesWithHistory"] = {
+                n: [e.to_json() for e in reversed(record.history.get(n, []))]
+                for n in with_history if n in store.properties
+            }
+        return body
+
+    # ------------------------------------------------------------------------------ writing
+    def _check_value(self, store: ObjectStore, record: Record | None, name: str, raw: Any,
+                     pipeline: str | None) -> tuple[str, dict[str, Any] | None]:
+        """The stored text for ``raw`` and None, or ("", the PropertyValidationResult)."""
+        definition = store.properties.get(name)
+        if definition is None:
+            return "", _invalid(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+        if definition.read_only:
+            return "", _invalid(name, "READ_ONLY_VALUE",
+                                f"{name} is a read only property; its value cannot be set.")
+        text = "" if raw is None else (json.dumps(raw) if not isinstance(raw, str) else raw)
+        if text == "":
+            return "", None
+        try:
+            if definition.type == "number":
+                float(text)
+            elif definition.type in ("datetime", "date"):
+                moment = parse_datetime_value(text)
+                if definition.type == "date" and (moment.hour, moment.minute, moment.second) != (0, 0, 0):
+                    return "", _invalid(name, "INVALID_DATE",
+                                        f"{text} is not a valid date for {name}: not midnight UTC")
+                text = iso_ms(moment)
+        except ValueError:
+            return "", _invalid(name, "INVALID_" + definition.type.upper(),
+                                f"{text} was not a valid {definition.type}.")
+        if definition.type == "bool":
+            if text.lower() not in ("true", "false"):
+                return "", _invalid(name, "INVALID_OPTION", f'"{text}" was not one of the allowed '
+                                    "options: [true, false]")
+            text = text.lower()
+        if definition.type == "enumeration" and not definition.external_options:
+            allowed = [o["value"] for o in definition.options]
+            if any(part not in allowed for part in text.split(";")):
+                return "", _invalid(name, "INVALID_OPTION", f'"{text}" was not one of the allowed '
+                                    f"options: [{', '.join(allowed)}]")
+        if name == DEALS.stage_property and store.type is DEALS:
+            pipeline_id = pipeline or (record.values.get("pipeline") if record else None)
+            stages = [s["id"] for p in self.pipelines if p["id"] == pipeline_id for s in p["stages"]]
+            if text not in stages:
+                return "", _invalid(name, "INVALID_OPTION", f"{text} is not a valid dealstage for "
+                                    f"pipeline {pipeline_id}")
+        return text, None
+
+    def validate(self, store: ObjectStore, record: Record | None, properties: dict[str, Any]
+                 ) -> dict[str, str]:
+        """Check every input value; raise HubSpot's 400 listing each invalid property."""
+        pipeline = properties.get("pipeline") if store.type is DEALS else None
+        clean: dict[str, str] = {}
+        problems = []
+        for name, raw in properties.items():
+            text, problem = self._check_value(store, record, name, raw, pipeline)
+            if problem:
+                problems.append(problem)
+            else:
+                clean[name] = text
+        if problems:
+            raise validation_error(
+                "Property values were not valid: " + json.dumps(problems, separators=(",", ":")),
+                errors=[{"message": p["message"], "code": p["error"],
+                         "context": {"propertyName": [p["name"]]}} for p in problems])
+        return clean
+
+    def apply(self, store: ObjectStore, record: Record, clean: dict[str, str], *, source: str,
+              source_id: str | None) -> list[Change]:
+        """Write validated values; history and the modification stamp move only on real change."""
+        moment = now_utc()
+        changes = []
+        for name, text in clean.items():
+            if record.values.get(name, "") == text:
+                continue
+            if text:
+                record.values[name] = text
+            else:
+                record.values.pop(name, None)
+            record.history.setdefault(name, []).append(HistoryEntry(text, moment, source, source_id))
+            changes.append(Change(store.type, record.id, name, text, source, moment))
+        if changes:
+            record.updated = moment
+            record.values[store.type.modified_property] = iso_ms(moment)
+        return changes
+
+    def update(self, object_type: str, inputs: list[tuple[str, dict[str, Any]]], *,
+               source: str = "INTEGRATION", source_id: str | None = None
+               ) -> tuple[list[dict[str, Any]], list[RecordFailure]]:
+        """Validate all inputs (a 400 rejects the whole batch), then write the ones that exist."""
+        with self.lock:
+            store = self.store(object_type)
+            planned = []
+            failures = []
+            for record_id, properties in inputs:
+                record = store.records.get(record_id)
+                clean = self.validate(store, record, properties)
+                injected = self.record_failures.get((store.type.name, record_id))
+                if record is None:
+                    failures.append(RecordFailure(record_id, "OBJECT_NOT_FOUND",
+                                                  f"Could not get some {store.type.label} objects, "
+                                                  "they may be deleted or not exist. Check that "
+                                                  "ids are valid."))
+                elif injected:
+                    failures.append(RecordFailure(record_id, *injected))
+                else:
+                    planned.append((record, clean))
+            changes = []
+            results = []
+            for record, clean in planned:
+                changes += self.apply(store, record, clean, source=source, source_id=source_id)
+                results.append(self.render(store, record, list(clean)))
+        if changes:
+            self.on_change(changes)
+        return results, failures
+
+
+def stage_date(entries: list[HistoryEntry], stage: str, *, entered: bool) -> datetime | None:
+    """When the record last entered (or last left) ``stage``, from the stage's value history."""
+    ordered = sorted(entries, key=lambda e: e.timestamp)
+    result = None
+    for previous, entry in zip([None, *ordered], ordered):
+        if entered and entry.value == stage and (previous is None or previous.value != stage):
+            result = entry.timestamp
+        if not entered and previous is not None and previous.value == stage and entry.value != stage:
+            result = entry.timestamp
+    return result
+
+
+def validate_property_create(store: ObjectStore, body: dict[str, Any]) -> PropertyDef:
+    """A ``PropertyCreate`` body checked as HubSpot does; 409 when the name is taken."""
+    missing = [k for k in ("name", "label", "type", "fieldType", "groupName") if not body.get(k)]
+    if missing:
+        raise validation_error(f"Invalid input JSON: missing required fields {missing}")
+    name, ptype, field_type = body["name"], body["type"], body["fieldType"]
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise validation_error(f"Property name {name!r} must be lowercase letters, digits and "
+                               "underscores, starting with a letter")
+    if ptype not in FIELD_TYPES or field_type not in FIELD_TYPES[ptype]:
+        raise validation_error(f"Invalid fieldType {field_type!r} for property type {ptype!r}")
+    if body["groupName"] not in store.groups:
+        raise validation_error(f"Property group {body['groupName']!r} does not exist")
+    options = body.get("options") or []
+    if ptype in ("enumeration", "bool") and field_type != "calculation_equation" and not options:
+        raise validation_error(f"Properties of type {ptype} require options")
+    if name in store.properties or STAGE_DATE.match(name):
+        raise HubSpotHttpError(409, "OBJECT_ALREADY_EXISTS",
+                               f"Property named '{name}' already exists.")
+    return PropertyDef(
+        name, body["label"], ptype, field_type, body["groupName"],
+        options=[{"label": o.get("label", ""), "value": o.get("value", ""),
+                  "displayOrder": o.get("displayOrder", i), "hidden": bool(o.get("hidden")),
+                  "description": o.get("description", "")} for i, o in enumerate(options)],
+        description=body.get("description", ""), hubspot_defined=False,
+        display_order=body.get("displayOrder", -1))

@@ -1,0 +1,96 @@
+"""Incoming HubSpot webhooks: signature v3 verification and event parsing."""
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from hubspot.utils.signature import Signature
+
+#: HubSpot's rule: reject requests whose timestamp is older than five minutes.
+MAX_AGE_MS = 5 * 60 * 1000
+REQUIRED_EVENT_KEYS = ("eventId", "subscriptionType", "objectId")
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One event of a webhook batch."""
+
+    event_id: int
+    subscription_type: str
+    object_id: str
+    property_name: str | None = None
+    property_value: str | None = None
+    portal_id: int | None = None
+    app_id: int | None = None
+    subscription_id: int | None = None
+    occurred_at_ms: int | None = None
+    attempt_number: int = 0
+    change_source: str | None = None
+
+    @property
+    def object(self) -> str:
+        """The object kind (``deal``, ``contact``) from ``deal.propertyChange``."""
+        return self.subscription_type.split(".", 1)[0]
+
+
+def verify_signature_v3(client_secret: str, method: str, uri: str, body: bytes, signature: str | None,
+                        timestamp_ms: str | int | None, now: float | None = None) -> bool:
+    """True when ``signature`` is HubSpot's v3 signature of the request and is under 5 minutes old.
+
+    ``uri`` is the full URL HubSpot called; ``now`` is epoch seconds (default: the clock).
+    Forged, stale, future-dated or malformed input gives False; the comparison is constant-time.
+    """
+    if not signature or timestamp_ms is None or not client_secret:
+        return False
+    try:
+        stamp = int(timestamp_ms)
+        text = body.decode("utf-8")
+    except (TypeError, ValueError):
+        return False
+    current_ms = (time.time() if now is None else now) * 1000
+    if not -MAX_AGE_MS < current_ms - stamp <= MAX_AGE_MS:
+        return False
+    expected = Signature.get_signature(client_secret, text, "v3", uri, method.upper(), str(stamp))
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def verify_webhook(request: Any, client_secret: str, now: float | None = None) -> bool:
+    """:func:`verify_signature_v3` for a werkzeug/Flask request (``request.url`` is the URI)."""
+    return verify_signature_v3(client_secret, request.method, request.url, request.get_data(),
+                               request.headers.get("X-HubSpot-Signature-v3"),
+                               request.headers.get("X-HubSpot-Request-Timestamp"), now)
+
+
+def _event(index: int, raw: Any) -> WebhookEvent:
+    if not isinstance(raw, dict):
+        raise ValueError(f"webhook body[{index}]: each event must be a JSON object")
+    missing = [k for k in REQUIRED_EVENT_KEYS if k not in raw]
+    if missing:
+        raise ValueError(f"webhook body[{index}]: missing {', '.join(missing)}")
+    if not isinstance(raw["subscriptionType"], str) or "." not in raw["subscriptionType"]:
+        raise ValueError(f"webhook body[{index}].subscriptionType: expected '<object>.<event>', "
+                         f"got {raw['subscriptionType']!r}")
+    try:
+        return WebhookEvent(
+            event_id=int(raw["eventId"]), subscription_type=raw["subscriptionType"],
+            object_id=str(int(raw["objectId"])), property_name=raw.get("propertyName"),
+            property_value=None if raw.get("propertyValue") is None else str(raw["propertyValue"]),
+            portal_id=raw.get("portalId"), app_id=raw.get("appId"),
+            subscription_id=raw.get("subscriptionId"), occurred_at_ms=raw.get("occurredAt"),
+            attempt_number=int(raw.get("attemptNumber") or 0), change_source=raw.get("changeSource"))
+    except (TypeError, ValueError):
+        raise ValueError(f"webhook body[{index}]: eventId and objectId must be integers") from None
+
+
+def parse_events(body: bytes) -> list[WebhookEvent]:
+    """The events of a webhook request body (a JSON array); ValueError says what is wrong."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"webhook body: not valid JSON ({exc})") from None
+    if not isinstance(data, list):
+        raise ValueError("webhook body: expected a JSON array of events")
+    return [_event(i, raw) for i, raw in enumerate(data)]
