@@ -188,6 +188,21 @@ class SettingSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class OAuthSpec:
+    """How a CRM's OAuth install flow runs, for the service's install pages.
+
+    ``app`` holds the OAuth app's settings (client_id, client_secret, login or base URL...) from the
+    service's configuration. ``authorize_url(app, redirect_uri, state)`` is where to send the admin;
+    ``exchange(app, code, redirect_uri)`` trades the returned code for connection settings (the
+    values of the connector's ``SettingSpec`` names, tokens included) plus ``account_id``.
+    """
+
+    app_settings: tuple[str, ...]
+    authorize_url: Callable[[Mapping[str, Any], str, str], str]
+    exchange: Callable[[Mapping[str, Any], str, str], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorSpec:
     """A connector plug-in: its name, the settings it needs, and how to build it from them.
 
@@ -200,6 +215,7 @@ class ConnectorSpec:
     label: str
     settings: tuple[SettingSpec, ...]
     factory: Callable[[Mapping[str, Any], Callable[[dict[str, Any]], None] | None], Connector]
+    oauth: OAuthSpec | None = None
 
 
 def batched(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -55,6 +55,8 @@ class Settings:
     outbox_backoff_seconds: float = 30.0
     webhook_max_age_seconds: int = 300
     log_level: str = "INFO"
+    #: OAuth apps by CRM name, from JOURNEY_OAUTH_<CRM>_<SETTING> (e.g. JOURNEY_OAUTH_HUBSPOT_CLIENT_ID).
+    oauth_apps: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def resolved_database_url(self) -> str:
@@ -81,6 +83,16 @@ def _key_file(data_dir: Path, name: str, make: callable) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _oauth_apps(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    apps: dict[str, dict[str, str]] = {}
+    for name, value in env.items():
+        if name.startswith("JOURNEY_OAUTH_") and value:
+            crm, _, setting = name[len("JOURNEY_OAUTH_"):].partition("_")
+            if setting:
+                apps.setdefault(crm.lower(), {})[setting.lower()] = value
+    return apps
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -111,4 +123,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         outbox_backoff_seconds=_float(env, "JOURNEY_OUTBOX_BACKOFF", 30.0),
         webhook_max_age_seconds=_int(env, "JOURNEY_WEBHOOK_MAX_AGE", 300),
         log_level=env.get("JOURNEY_LOG_LEVEL", "INFO"),
+        oauth_apps=_oauth_apps(env),
     )

@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures_salesforce",
     "tests.fixtures_hubspot",
     "tests.fixtures_store",
+    "tests.fixtures_service",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,27 +107,54 @@ def _subscribe(boxes: dict[str, Any], base: str) -> None:
                   verify=sf["ca_file"]).raise_for_status()
 
 
+@dataclass
+class RunningService:
+    """The web app and the worker, running in background threads."""
+
+    base_url: str
+    server: Any
+    worker: Worker
+    threads: list[threading.Thread]
+
+    def stop(self) -> None:
+        self.worker.stop.set()
+        self.server.shutdown()
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+
+def start_service(services: Services, *, run_worker: bool = True) -> RunningService:
+    """Serve the app on the configured host and port, and run the worker, in the background."""
+    settings = services.settings
+    app = create_app(settings, services, migrate=False)
+    server = make_server(settings.host, settings.port, app, threaded=True)
+    worker = Worker(services)
+    threads = [threading.Thread(target=server.serve_forever, name="journey-web", daemon=True)]
+    if run_worker:
+        threads.append(threading.Thread(target=worker.run, name="journey-worker", daemon=True))
+    for thread in threads:
+        thread.start()
+    port = server.server_port
+    return RunningService(f"http://{settings.host}:{port}", server, worker, threads)
+
+
 def serve_demo(demo: Demo, echo: Callable[[str], None]) -> None:
     """Serve the app and run the worker until interrupted."""
-    settings = demo.services.settings
-    app = create_app(settings, demo.services, migrate=False)
-    server = make_server(settings.host, settings.port, app, threaded=True)
-    worker = Worker(demo.services)
-    thread = threading.Thread(target=worker.run, name="journey-worker", daemon=True)
-    thread.start()
-    echo(f"\nJourney Sync demo is running at {settings.base_url}/")
+    running = start_service(demo.services)
+    base = running.base_url
+    echo(f"\nJourney Sync demo is running at {base}/")
     echo(f"  sign in:        {DEMO_USER} / {demo.password}")
     echo(f"  API token:      {demo.token}")
-    echo(f"  API document:   {settings.base_url}/api/v1/openapi.json")
+    echo(f"  API document:   {base}/api/v1/openapi.json")
     for crm, box in demo.sandboxes.items():
         info = box.info()
         echo(f"  {crm} sandbox: {info.get('instance_url') or info.get('base_url')}")
     echo("Ctrl-C stops.")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        stop.wait()
     finally:
-        worker.stop.set()
-        server.shutdown()
+        running.stop()
         demo.stop()
