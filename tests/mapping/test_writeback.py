@@ -1,0 +1,65 @@
+"""Write-back: desired values from a state, and a plan holding only real changes."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from mapping import WRITEBACK_FIELDS, classify, desired_writeback, plan_writeback
+from tests.mapping.helpers import NOW, days_ago, opportunity, small_map
+
+ENTERED = datetime(2026, 10, 24, 12, 0, 0, 250000, tzinfo=timezone.utc)
+
+
+def desired() -> dict:
+    return {"journey_stage": "Consideration", "persona": "Big buyer", "next_best_action": "Re-engage",
+            "stalled": True, "stage_entered_at": ENTERED}
+
+
+def test_desired_writeback_holds_labels_and_the_entry_date():
+    state = classify(opportunity("Qualification", ("Qualification", 30), fields={"amount": 500000}), small_map(), NOW)
+    values = desired_writeback(state)
+    assert values == {"journey_stage": "Consideration", "persona": "Big buyer", "next_best_action": "Re-engage",
+                      "stalled": True, "stage_entered_at": days_ago(30)}
+    assert set(values) == set(WRITEBACK_FIELDS) - {"journey_updated_at"}
+
+
+def test_unmapped_records_have_no_desired_writeback():
+    state = classify(opportunity("Closed Won"), small_map(), NOW)
+    assert desired_writeback(state) is None
+    assert plan_writeback(None, {"journey_stage": "Decision"}, NOW) == {}
+
+
+def test_everything_differs_on_a_fresh_record():
+    assert plan_writeback(desired(), {}, NOW) == {**desired(), "journey_updated_at": NOW}
+
+
+def test_crm_representations_of_equal_values_plan_nothing():
+    held = {"journey_stage": "Consideration", "persona": "Big buyer", "next_best_action": "Re-engage",
+            "stalled": "true", "stage_entered_at": "2026-10-24T14:00:00.000+0200",
+            "journey_updated_at": "2026-11-01T00:00:00Z"}
+    assert plan_writeback(desired(), held, NOW) == {}
+
+
+@pytest.mark.parametrize("key, held, differs", [
+    ("stalled", "false", True),
+    ("stalled", "TRUE", False),
+    ("stalled", False, True),
+    ("stage_entered_at", ENTERED.replace(microsecond=0), False),
+    ("stage_entered_at", ENTERED + timedelta(seconds=1), True),
+    ("stage_entered_at", "2026-10-24T12:00:00Z", False),
+    ("stage_entered_at", None, True),
+    ("journey_stage", "Decision", True),
+    ("journey_stage", None, True),
+])
+def test_only_real_differences_are_planned(key, held, differs):
+    current = {**desired(), key: held}
+    plan = plan_writeback(desired(), current, NOW)
+    assert plan == ({key: desired()[key], "journey_updated_at": NOW} if differs else {})
+
+
+def test_an_empty_string_equals_none():
+    wanted = {**desired(), "next_best_action": None}
+    assert plan_writeback(wanted, {**desired(), "next_best_action": ""}, NOW) == {}
+    assert plan_writeback(wanted, {**desired(), "next_best_action": "Call"}, NOW) == {
+        "next_best_action": None, "journey_updated_at": NOW}
