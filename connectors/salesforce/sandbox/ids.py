@@ -17,6 +17,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Organization": "00D",
     "CustomField": "00N",
     "OpportunityStage": "01J",
+    "LeadStatus": "01J",
     "FieldPermissions": "01k",
     "PermissionSet": "0PS",
     "PermissionSetAssignment": "0Pa",
@@ -43,10 +44,11 @@ def to18(record_id: str) -> str:
 
 
 def looks_like_id(value: str) -> bool:
-    """True when ``value`` has the shape of a Salesforce id (15 or 18 alphanumerics, valid checksum)."""
-    if len(value) == 15:
-        return value.isalnum()
-    return len(value) == 18 and value.isalnum() and checksum_suffix(value[:15]) == value[15:]
+    """True when ``value`` has the shape of a Salesforce id: 15 or 18 ASCII letters and digits.
+
+    The checksum of 18-character ids is not enforced: hand-written seed ids rarely carry a valid one.
+    """
+    return len(value) in (15, 18) and value.isascii() and value.isalnum()
 
 
 class IdFactory:

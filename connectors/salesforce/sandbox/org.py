@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from connectors.salesforce.sandbox.ids import IdFactory, looks_like_id, to18
 from connectors.salesforce.sandbox.schema import (
-    STOCK_OPPORTUNITY_STAGES, CUSTOM_FIELD_TYPES, FieldDef, ObjectDef, build_schema, custom_field,
+    LEAD_STATUSES, STOCK_OPPORTUNITY_STAGES, CUSTOM_FIELD_TYPES, FieldDef, ObjectDef, build_schema, custom_field,
     seeded_custom_field,
 )
 from connectors.salesforce.sandbox.seed import SalesforceSeed, parse_seed
@@ -49,7 +49,7 @@ class Org:
     """An org: schema, records, stage history and permission sets, with a seed loaded."""
 
     def __init__(self, seed: dict[str, Any] | None = None, *, clock: Callable[[], datetime] = now_utc) -> None:
-        parsed = parse_seed(seed, STOCK_OPPORTUNITY_STAGES)
+        parsed = parse_seed(seed, STOCK_OPPORTUNITY_STAGES, LEAD_STATUSES)
         self.lock = threading.RLock()
         self.clock = clock
         self.ids = IdFactory()
@@ -71,6 +71,9 @@ class Org:
                 "IsWon": stage.IsWon, "DefaultProbability": stage.DefaultProbability,
                 "ForecastCategoryName": stage.ForecastCategoryName or _forecast_category(stage.IsClosed, stage.IsWon),
             })
+        for order, status in enumerate(LEAD_STATUSES, start=1):
+            self._insert("LeadStatus", {"MasterLabel": status, "ApiName": status, "SortOrder": order,
+                                        "IsConverted": status == "Closed - Converted", "IsDefault": order == 1})
         self._load(parsed)
 
     # ------------------------------------------------------------------------------ seeding

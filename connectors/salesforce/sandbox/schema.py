@@ -163,6 +163,13 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             _f("ForecastCategoryName", "picklist", length=255, **ro),
             _f("DefaultProbability", "percent", **ro),
         ]),
+        _object("LeadStatus", "Lead Status", [
+            _f("MasterLabel", "string", length=255, **ro),
+            _f("ApiName", "string", length=255, **ro),
+            _f("SortOrder", "int", **ro),
+            _f("IsConverted", "boolean", **ro),
+            _f("IsDefault", "boolean", **ro),
+        ]),
         _object("OpportunityContactRole", "Opportunity Contact Role", [
             _ref("OpportunityId", "Opportunity", "Opportunity", nillable=False),
             _ref("ContactId", "Contact", "Contact", nillable=False),

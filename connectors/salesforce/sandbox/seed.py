@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from connectors.salesforce.sandbox.ids import looks_like_id, to18
+from connectors.salesforce.sandbox.ids import KEY_PREFIXES, looks_like_id, to18
 from connectors.seedfile import SeedError, format_validation_error
 
 
@@ -130,7 +130,8 @@ class _SeedFile(_Strict):
     salesforce: SalesforceSeed
 
 
-def parse_seed(seed: dict[str, Any] | None, stock_stages: tuple[dict[str, Any], ...]) -> SalesforceSeed:
+def parse_seed(seed: dict[str, Any] | None, stock_stages: tuple[dict[str, Any], ...],
+               lead_statuses: tuple[str, ...]) -> SalesforceSeed:
     """Validate ``seed`` (the value of the file's ``salesforce`` key). Raises :class:`SeedError`."""
     try:
         parsed = _SeedFile.model_validate({"salesforce": seed or {}}).salesforce
@@ -138,7 +139,7 @@ def parse_seed(seed: dict[str, Any] | None, stock_stages: tuple[dict[str, Any], 
         raise SeedError(_strip_source(format_validation_error("", exc))) from None
     if parsed.opportunity_stages is None:
         parsed.opportunity_stages = [SeedStage(**s) for s in stock_stages]
-    problems = _cross_record_problems(parsed)
+    problems = _cross_record_problems(parsed, lead_statuses)
     if problems:
         raise SeedError("\n".join(problems))
     return parsed
@@ -148,13 +149,14 @@ def _strip_source(text: str) -> str:
     return "\n".join(line.removeprefix(": ") for line in text.splitlines())
 
 
-def _cross_record_problems(seed: SalesforceSeed) -> list[str]:
+def _cross_record_problems(seed: SalesforceSeed, lead_statuses: tuple[str, ...]) -> list[str]:
     problems: list[str] = []
     stage_values = {s.ApiName or s.MasterLabel for s in seed.opportunity_stages or ()}
     if seed.org_id is not None and not looks_like_id(seed.org_id):
         problems.append(f"salesforce.org_id: {seed.org_id!r} is not a 15- or 18-character id")
     ids_by_kind: dict[str, set[str]] = {}
-    for kind in ("accounts", "opportunities", "leads", "contacts"):
+    for kind, sobject in (("accounts", "Account"), ("opportunities", "Opportunity"), ("leads", "Lead"),
+                          ("contacts", "Contact")):
         seen: set[str] = set()
         for i, rec in enumerate(getattr(seed, kind)):
             if rec.Id is None:
@@ -162,6 +164,9 @@ def _cross_record_problems(seed: SalesforceSeed) -> list[str]:
             where = f"salesforce.{kind}[{i}].Id"
             if not looks_like_id(rec.Id):
                 problems.append(f"{where}: {rec.Id!r} is not a 15- or 18-character Salesforce id")
+            elif not rec.Id.startswith(KEY_PREFIXES[sobject]):
+                problems.append(f"{where}: {rec.Id!r} does not start with the {sobject} key prefix "
+                                f"{KEY_PREFIXES[sobject]!r}")
             elif to18(rec.Id) in seen:
                 problems.append(f"{where}: duplicate id {rec.Id!r}")
             seen.add(to18(rec.Id))
@@ -174,6 +179,10 @@ def _cross_record_problems(seed: SalesforceSeed) -> list[str]:
         if opp.AccountId is not None and to18(opp.AccountId) not in ids_by_kind["accounts"]:
             problems.append(f"{where}.AccountId: no account with id {opp.AccountId!r} in the seed")
         problems.extend(_history_problems(where, opp, stage_values))
+    for i, lead in enumerate(seed.leads):
+        if lead.Status not in lead_statuses:
+            problems.append(f"salesforce.leads[{i}].Status: {lead.Status!r} is not a lead status "
+                            f"(known: {', '.join(lead_statuses)})")
     for i, contact in enumerate(seed.contacts):
         if contact.AccountId is not None and to18(contact.AccountId) not in ids_by_kind["accounts"]:
             problems.append(f"salesforce.contacts[{i}].AccountId: no account with id "

@@ -1,0 +1,143 @@
+"""One authenticated line to Salesforce: simple-salesforce over a TLS session we control, with
+bounded token refresh, jittered retries (tenacity), call counting and the API quota ceiling."""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Callable, Iterator, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from connectors.base import ApiUsage, AuthExpired, CrmError, QuotaReached, TransientError
+from connectors.salesforce.errors import translate
+from connectors.salesforce.oauth import refresh_access_token
+from connectors.salesforce.settings import SalesforceSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+QUERY_BATCH = "batchSize=2000"
+
+
+class SalesforceClient:
+    """Calls Salesforce for the connector; every HTTP call is counted in ``usage``."""
+
+    def __init__(self, settings: SalesforceSettings, usage: ApiUsage,
+                 on_tokens: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.settings = settings
+        self.usage = usage
+        self._on_tokens = on_tokens
+        self.session = requests.Session()
+        # A REQUESTS_CA_BUNDLE in the environment would otherwise override ``verify``.
+        self.session.trust_env = False
+        self.session.verify = settings.ca_file or True
+        self._access_token = settings.access_token.get_secret_value()
+        self.sf = Salesforce(instance_url=settings.instance_url, session_id=self._access_token,
+                             session=self.session, version=settings.api_version)
+        self.ceiling_stop: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<SalesforceClient {self.settings.instance_url} v{self.settings.api_version}>"
+
+    # --------------------------------------------------------------------------- calls
+    def query(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Every page of ``soql``'s result, following ``nextRecordsUrl``."""
+        page = self.call("GET query/", lambda: self.sf.query(soql, headers={"Sforce-Query-Options": QUERY_BATCH},
+                                                             timeout=self.settings.timeout_seconds))
+        yield page
+        while not page.get("done", True):
+            page = self.more(page["nextRecordsUrl"])
+            yield page
+
+    def more(self, next_records_url: str) -> dict[str, Any]:
+        """The page at a ``nextRecordsUrl`` (of a query or of a nested child result)."""
+        return self.call("GET query/{locator}", lambda: self.sf.query_more(
+            next_records_url, identifier_is_url=True, timeout=self.settings.timeout_seconds))
+
+    def tooling_query(self, soql: str) -> list[dict[str, Any]]:
+        """All records of a Tooling API query (small results: one page)."""
+        page = self.call("GET tooling/query/", lambda: self.sf.restful(
+            "tooling/query/", params={"q": soql}, timeout=self.settings.timeout_seconds))
+        return list(page["records"]) if page else []
+
+    def rest(self, route: str, path: str, method: str = "GET", **kwargs: Any) -> Any:
+        """A REST call relative to ``/services/data/vXX.X/`` (``route`` names it in the counters)."""
+        return self.call(route, lambda: self.sf.restful(path, method=method,
+                                                        timeout=self.settings.timeout_seconds, **kwargs))
+
+    def userinfo(self) -> dict[str, Any]:
+        """The OAuth ``userinfo`` of the connected user (``user_id``, ``organization_id``...)."""
+        return self.call("GET oauth2/userinfo", lambda: self.sf.oauth2("userinfo"))
+
+    # ----------------------------------------------------------------------- machinery
+    def check_ceiling(self) -> None:
+        """Raise QuotaReached when the configured share of the daily quota is used."""
+        used, limit = self.usage.quota_used, self.usage.quota_limit
+        if used is None or not limit:
+            return
+        ceiling = math.floor(limit * self.settings.quota_share)
+        if used >= ceiling:
+            self.ceiling_stop = (f"stopped at the configured ceiling of {self.settings.quota_share:.0%} of the "
+                                 f"daily Salesforce API quota: {used} of {limit} calls used")
+            log.warning("salesforce: %s", self.ceiling_stop)
+            raise QuotaReached(self.ceiling_stop, used=used, limit=limit, code="QUOTA_CEILING")
+
+    def call(self, route: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (one HTTP call) with retries on transient errors and bounded token refresh."""
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, CrmError) and e.retryable),
+            wait=wait_random_exponential(multiplier=self.settings.retry_wait_seconds,
+                                         max=self.settings.retry_max_wait_seconds),
+            stop=stop_after_attempt(self.settings.retry_attempts), reraise=True,
+            before_sleep=lambda state: log.info("salesforce: retrying %s after %s", route,
+                                                state.outcome.exception() if state.outcome else None))
+        return retrying(self._with_refresh, route, fn)
+
+    def _with_refresh(self, route: str, fn: Callable[[], T]) -> T:
+        refreshes = 0
+        while True:
+            try:
+                return self._once(route, fn)
+            except AuthExpired:
+                if refreshes >= self.settings.max_refreshes or not self._can_refresh():
+                    raise
+                refreshes += 1
+                self.refresh()
+
+    def _once(self, route: str, fn: Callable[[], T]) -> T:
+        self.check_ceiling()
+        self.usage.count(route)
+        try:
+            result = fn()
+        except SalesforceError as exc:
+            raise translate(exc, what=route, usage=(self.usage.quota_used, self.usage.quota_limit)) from None
+        except requests.RequestException as exc:
+            raise TransientError(f"Salesforce {route} failed: {type(exc).__name__}", code="CONNECTION_ERROR") from None
+        usage = self.sf.api_usage.get("api-usage")
+        if usage is not None:
+            self.usage.quota_used, self.usage.quota_limit = usage.used, usage.total
+        return result
+
+    def _can_refresh(self) -> bool:
+        return self.settings.refresh_token is not None and self.settings.client_id is not None
+
+    def refresh(self) -> None:
+        """Get a new access token with the refresh token and hand it to simple-salesforce."""
+        if self.settings.refresh_token is None or self.settings.client_id is None:
+            raise AuthExpired("the Salesforce session expired and no refresh token is configured",
+                              code="INVALID_SESSION_ID")
+        self.usage.count("POST oauth2/token")
+        secret = self.settings.client_secret.get_secret_value() if self.settings.client_secret else None
+        body = refresh_access_token(self.settings.login_url, self.settings.client_id, secret,
+                                    self.settings.refresh_token.get_secret_value(), self.session)
+        self._access_token = body["access_token"]
+        self.sf.session_id = self._access_token
+        self.sf.headers["Authorization"] = "Bearer " + self._access_token
+        log.info("salesforce: access token refreshed")
+        if self._on_tokens is not None:
+            tokens = {"access_token": self._access_token}
+            if body.get("refresh_token"):
+                tokens["refresh_token"] = body["refresh_token"]
+            self._on_tokens(tokens)

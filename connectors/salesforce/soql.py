@@ -1,0 +1,67 @@
+"""The SOQL the connector sends, built from the object, the watermark and the write-back fields."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+#: Object kind -> Salesforce object name.
+SOBJECTS = {"opportunity": "Opportunity", "lead": "Lead", "contact": "Contact"}
+
+#: Standard fields read for each object kind (persona fields, stage, stamps).
+BASE_FIELDS: dict[str, tuple[str, ...]] = {
+    "opportunity": ("Id", "Name", "StageName", "Amount", "Type", "LeadSource", "OwnerId", "CloseDate",
+                    "Probability", "IsClosed", "IsWon", "CreatedDate", "LastModifiedDate", "SystemModstamp",
+                    "LastStageChangeDate", "AccountId", "Account.Name", "Account.Industry",
+                    "Account.NumberOfEmployees", "Account.BillingCountry"),
+    "lead": ("Id", "Name", "Status", "IsConverted", "Title", "Company", "LeadSource", "Country", "Industry",
+             "NumberOfEmployees", "OwnerId", "CreatedDate", "LastModifiedDate", "SystemModstamp"),
+    "contact": ("Id", "Name", "Title", "LeadSource", "MailingCountry", "OwnerId", "AccountId", "Account.Name",
+                "Account.Industry", "Account.NumberOfEmployees", "Account.BillingCountry", "CreatedDate",
+                "LastModifiedDate", "SystemModstamp"),
+}
+
+HISTORY_SUBQUERY = "(SELECT StageName, CreatedDate FROM OpportunityHistories ORDER BY CreatedDate)"
+CONTACT_ROLES_SUBQUERY = ("(SELECT OpportunityId, Opportunity.StageName, Opportunity.LastModifiedDate, "
+                          "Opportunity.LastStageChangeDate FROM OpportunityContactRoles)")
+#: Ids per ``Id IN (...)`` clause: keeps the query URL far below Salesforce's 16,384-character limit.
+IDS_PER_QUERY = 300
+
+
+def literal_datetime(value: datetime) -> str:
+    """A SOQL datetime literal (unquoted, UTC)."""
+    if value.tzinfo is None:
+        raise ValueError("watermarks must be timezone-aware datetimes")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quote(value: str) -> str:
+    """A SOQL string literal."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def id_list(ids: Iterable[str]) -> str:
+    """``('a','b')`` for an ``IN`` clause."""
+    return "(" + ",".join(quote(i) for i in ids) + ")"
+
+
+def select(kind: str, extra_fields: Sequence[str], *, where: str | None) -> str:
+    """The pull query of ``kind`` with ``extra_fields`` (write-back fields that exist), oldest first."""
+    fields = list(BASE_FIELDS[kind]) + [f for f in extra_fields if f not in BASE_FIELDS[kind]]
+    if kind == "opportunity":
+        fields.append(HISTORY_SUBQUERY)
+    elif kind == "contact":
+        fields.append(CONTACT_ROLES_SUBQUERY)
+    clause = f" WHERE {where}" if where else ""
+    return f"SELECT {', '.join(fields)} FROM {SOBJECTS[kind]}{clause} ORDER BY SystemModstamp, Id"
+
+
+def since_clause(since: datetime | None) -> str | None:
+    """``SystemModstamp >= <since>`` (inclusive), or None for a full pull."""
+    return None if since is None else f"SystemModstamp >= {literal_datetime(since)}"
+
+
+def chunks(ids: Sequence[str], size: int = IDS_PER_QUERY) -> Iterable[Sequence[str]]:
+    """``ids`` in slices of at most ``size``."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
