@@ -53,7 +53,6 @@ class Settings:
     lease_seconds: int = 600
     outbox_max_attempts: int = 5
     outbox_backoff_seconds: float = 30.0
-    webhook_max_age_seconds: int = 300
     log_level: str = "INFO"
     #: OAuth apps by CRM name, from JOURNEY_OAUTH_<CRM>_<SETTING> (e.g. JOURNEY_OAUTH_HUBSPOT_CLIENT_ID).
     oauth_apps: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
@@ -121,7 +120,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=_int(env, "JOURNEY_LEASE_SECONDS", 600),
         outbox_max_attempts=_int(env, "JOURNEY_OUTBOX_MAX_ATTEMPTS", 5),
         outbox_backoff_seconds=_float(env, "JOURNEY_OUTBOX_BACKOFF", 30.0),
-        webhook_max_age_seconds=_int(env, "JOURNEY_WEBHOOK_MAX_AGE", 300),
         log_level=env.get("JOURNEY_LOG_LEVEL", "INFO"),
         oauth_apps=_oauth_apps(env),
     )

@@ -49,8 +49,7 @@ def _hubspot_connection(portal_id: Any, body: bytes) -> Connection:
     for conn in candidates:
         secret = connection_config(services.box, conn).get("client_secret")
         if secret and verify_signature_v3(secret, request.method, _signed_uri(), body, signature,
-                                          timestamp,
-                                          max_age_seconds=services.settings.webhook_max_age_seconds):
+                                          timestamp):
             return conn
     raise ApiError(401, "BAD_SIGNATURE",
                    "missing, forged or stale X-HubSpot-Signature-v3 for this portal")
@@ -67,8 +66,8 @@ def hubspot_webhook():
     if not events:
         return jsonify({"queued": 0})
     conn = _hubspot_connection(events[0].portal_id, body)
-    fresh = _record_deliveries(conn.id, [(str(e.event_id), HUBSPOT_OBJECTS.get(
-        e.subscription_type.split(".")[0], ""), str(e.object_id), e.subscription_type)
+    fresh = _record_deliveries(conn.id, [
+        (str(e.event_id), HUBSPOT_OBJECTS.get(e.object, ""), e.object_id, e.subscription_type)
         for e in events if e.portal_id == events[0].portal_id])
     with _services().session() as session:
         queued = queue_records(session, conn.id, [(obj, oid) for obj, oid in fresh if obj])

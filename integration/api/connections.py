@@ -10,7 +10,7 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, int_arg, json_body, services
-from integration.connecting import InvalidSettings, connect, provision
+from integration.connecting import InvalidSettings, connect, provision, split_settings
 from integration.status import connection_status, run_to_dict
 from integration.store import outbox
 from integration.store.connections import delete_connection, list_connections
@@ -54,6 +54,11 @@ def connections_create():
     problems = {k: "required" for k in ("name", "crm") if not body.get(k)}
     if body.get("crm") and body["crm"] not in registry.names():
         problems["crm"] = f"unknown CRM; known: {', '.join(registry.names())}"
+    elif body.get("crm"):
+        try:
+            split_settings(registry.spec(body["crm"]), body.get("settings") or {})
+        except InvalidSettings as exc:
+            problems.update({f"settings.{k}": v for k, v in exc.problems.items()})
     interval = body.get("sync_interval_seconds")
     if interval is not None and (not isinstance(interval, int) or interval < 60):
         problems["sync_interval_seconds"] = "must be a whole number of seconds, at least 60"
@@ -65,9 +70,6 @@ def connections_create():
                            crm=body["crm"], values=body.get("settings") or {},
                            sync_interval_seconds=interval, account_id=body.get("account_id"))
             result = connection_to_dict(conn)
-    except InvalidSettings as exc:
-        raise ApiError(422, "INVALID_CONNECTION", "the connection is not valid",
-                       {f"settings.{k}": v for k, v in exc.problems.items()}) from None
     except IntegrityError:
         raise ApiError(409, "CONFLICT", f"a connection named {body['name']!r} exists") from None
     return jsonify(result), 201

@@ -1,0 +1,48 @@
+"""Run every benchmark and write their figures to bench/RESULTS.md (``make bench``)."""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+MODULES = ["bench.bench_classify", "bench.bench_salesforce", "bench.bench_hubspot", "bench.bench_sync"]
+
+
+def main() -> None:
+    """Run each benchmark's ``main([])``, echo its output, and record it in RESULTS.md."""
+    sections = []
+    for name in MODULES:
+        buffer = io.StringIO()
+        started = time.monotonic()
+        with contextlib.redirect_stdout(_Tee(sys.stdout, buffer)):
+            print(f"== {name}")
+            importlib.import_module(name).main([])
+        sections.append((name, buffer.getvalue(), time.monotonic() - started))
+    out = Path(__file__).with_name("RESULTS.md")
+    lines = ["# Benchmark results", "",
+             f"Latest run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+             f"{platform.python_implementation()} {platform.python_version()} "
+             "(2 cores, the project's standard machine). Regenerate with `make bench`.", ""]
+    for name, text, seconds in sections:
+        lines += [f"## {name} ({seconds:.0f} s)", "", "```", text.rstrip(), "```", ""]
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for stream in self.streams:
+            stream.write(text)
+        return len(text)
+
+
+if __name__ == "__main__":
+    main()

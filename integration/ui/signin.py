@@ -1,0 +1,79 @@
+"""Sign-in and sign-out: a web user with a password, or an admin token; a fresh session either way."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from integration.api.auth import csrf_ok
+from integration.api.helpers import services
+from integration.status import connection_status
+from integration.store.connections import list_connections
+from integration.store.tenancy import authenticate_user, tenant_for_token
+from integration.ui import bp
+from integration.ui.access import page_context, signed_in
+
+
+@bp.context_processor
+def _layout():
+    return page_context()
+
+
+@bp.errorhandler(HTTPException)
+def _error_page(exc: HTTPException):
+    return render_template("error.html", error=exc), exc.code
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never send a freshly signed-in user to another host."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("ui.home")
+
+
+def _check_credentials(form) -> tuple[int | None, str | None]:
+    """(tenant id, user email) for a password or an admin token; (None, None) when neither matches."""
+    with services().session() as db:
+        if form.get("token"):
+            return tenant_for_token(db, form["token"].strip()), None
+        user = authenticate_user(db, form.get("email", ""), form.get("password", ""))
+        return (user.tenant_id, user.email) if user else (None, None)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    """Show the sign-in form; on a valid password or admin token start a new session."""
+    error = None
+    if request.method == "POST":
+        if not csrf_ok():
+            error = "The form had expired. Please sign in again."
+        else:
+            tenant_id, email = _check_credentials(request.form)
+            if tenant_id is not None:
+                session.clear()
+                session["tenant_id"] = tenant_id
+                if email:
+                    session["user_email"] = email
+                return redirect(_safe_next(request.args.get("next")))
+            error = "That email and password, or that admin token, did not match an account."
+    return render_template("signin.html", error=error, email=request.form.get("email", "")), (
+        401 if error else 200)
+
+
+@bp.post("/sign-out")
+@signed_in
+def sign_out():
+    """End the session."""
+    session.clear()
+    return redirect(url_for("ui.sign_in"))
+
+
+@bp.get("/")
+@signed_in
+def home():
+    """The start page: every connection with its health at a glance, and where to go next."""
+    with services().session() as db:
+        rows = [{"conn": c, "status": connection_status(db, c.id)}
+                for c in list_connections(db, g.tenant_id)]
+    return render_template("home.html", rows=rows)
