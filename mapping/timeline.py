@@ -48,12 +48,8 @@ def ordered_history(record: CrmRecord, now: datetime) -> list[StageChange]:
     """
     now = as_utc(now)
     current = record.stage_value
-
-    def order(change: StageChange) -> tuple[datetime, bool, str]:
-        return as_utc(change.entered_at), change.value == current, change.value
-
-    return [StageChange(change.value, min(as_utc(change.entered_at), now))
-            for change in sorted(record.history, key=order)]
+    ordered = sorted((as_utc(change.entered_at), change.value == current, change.value) for change in record.history)
+    return [StageChange(value, min(moment, now)) for moment, _, value in ordered]
 
 
 def journey_runs(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[Run]:
