@@ -10,7 +10,7 @@ import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from mapping.records import CANONICAL_FIELDS
 
@@ -137,11 +137,15 @@ class ActionRule(_Frozen):
 
 
 class JourneyMap(_Frozen):
-    """A whole journey map. Construct through :mod:`mapping.mapfile` so that every rule is checked."""
+    """A whole journey map. Construct through :mod:`mapping.mapfile` so that every rule is checked.
+
+    To derive a changed map, edit ``map_to_dict(jmap)`` and call ``map_from_dict``: ``model_copy``
+    would skip the checks and carry over the cached lookups of the original.
+    """
 
     version: Literal[1]
     name: str
-    stages: list[Stage]
+    stages: Annotated[list[Stage], Field(min_length=1)]
     exits: list[Exit] = []
     sources: dict[str, dict[str, Source]] = {}
     personas: list[PersonaRule] = []

@@ -27,6 +27,7 @@ _MESSAGES = {
     "dict_type": "must be a mapping",
     "model_type": "must be a mapping",
     "model_attributes_type": "must be a mapping",
+    "too_short": "must not be empty",
 }
 
 
@@ -99,17 +100,21 @@ def _key_issues(data: dict) -> Iterator[Issue]:
 
 def _reference_issues(data: dict) -> Iterator[Issue]:
     journey_keys = _stage_and_exit_keys(data)
+    # With no readable stage list every reference would be reported too; the list's own problem says enough.
+    stages_readable = isinstance(data.get("stages"), list) and bool(data["stages"])
     sources = data.get("sources")
     crms = set(sources) if isinstance(sources, dict) else set()
     for path, target in _source_targets(sources):
-        if isinstance(target, str) and target not in journey_keys:
+        if stages_readable and isinstance(target, str) and target not in journey_keys:
             yield path, f"unknown stage {target!r}"
     personas = {item["key"] for _, item in _dicts(data, "personas") if isinstance(item.get("key"), str)}
-    personas.add(data.get("default_persona", "general"))
+    personas.add(data.get("default_persona", JourneyMap.model_fields["default_persona"].default))
     for index, rule in _dicts(data, "actions"):
         checks = (("stage", journey_keys, "stage"), ("persona", personas, "persona"), ("crm", crms, "CRM"))
         for key, known, what in checks:
             value = rule.get(key)
+            if key == "stage" and not stages_readable:
+                continue
             if isinstance(value, str) and value not in known:
                 yield ("actions", index, key), f"unknown {what} {value!r}"
 

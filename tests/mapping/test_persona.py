@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from mapping import Condition, default_map
+from mapping import Condition, default_map, map_from_dict, map_to_dict
 from mapping.persona import condition_holds, field_value, match_persona
 from tests.mapping.helpers import opportunity, small_map
 
@@ -77,10 +77,10 @@ def test_default_map_personas_first_match_wins(fields, title, expected):
 
 
 def test_all_conditions_of_a_rule_must_hold():
-    jmap = small_map()
-    data_rule = jmap.personas[0].model_copy(update={"when": [
-        Condition(field="amount", op="gte", value=100000), Condition(field="crm.Type", op="eq", value="New Customer")]})
-    both = jmap.model_copy(update={"personas": [data_rule]})
+    data = map_to_dict(small_map())
+    data["personas"][0]["when"] = [{"field": "amount", "op": "gte", "value": 100000},
+                                   {"field": "crm.Type", "op": "eq", "value": "New Customer"}]
+    both = map_from_dict(data)
     record = opportunity("Prospecting", fields={"amount": 200000}, raw={"Type": "Renewal"})
     assert match_persona(record, both) == "general"
     assert match_persona(replace(record, raw={"Type": "New Customer"}), both) == "big"
