@@ -72,24 +72,25 @@ def journey_runs(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[Run
     for change in history:
         key = journey_key(change.value)
         if runs and runs[-1].stage == key:
-            last = runs[-1]
-            if change.value not in last.crm_stages:
-                runs[-1] = Run(key, last.entered_at, "history", last.crm_stages + (change.value,))
+            runs[-1] = _with_crm_stage(runs[-1], change.value)
         else:
             runs.append(Run(key, change.entered_at, "history", (change.value,)))
 
     current_key = journey_key(record.stage_value)
-    current_stages = (record.stage_value,) if record.stage_value is not None else ()
     if runs and runs[-1].stage == current_key:
-        last = runs[-1]
-        if record.stage_value is not None and record.stage_value not in last.crm_stages:
-            runs[-1] = Run(current_key, last.entered_at, "history", last.crm_stages + current_stages)
+        runs[-1] = _with_crm_stage(runs[-1], record.stage_value)
         return runs
     entered_at, how = _fallback_entry(record, now)
     if history and entered_at < history[-1].entered_at:
         entered_at, how = history[-1].entered_at, "history"
-    runs.append(Run(current_key, entered_at, how, current_stages))
+    runs.append(_with_crm_stage(Run(current_key, entered_at, how, ()), record.stage_value))
     return runs
+
+
+def _with_crm_stage(run: Run, value: str | None) -> Run:
+    if value is None or value in run.crm_stages:
+        return run
+    return Run(run.stage, run.entered_at, run.source, run.crm_stages + (value,))
 
 
 def _fallback_entry(record: CrmRecord, now: datetime) -> tuple[datetime, EnteredAtSource]:

@@ -25,6 +25,13 @@ def read_document(text: str) -> Document:
     YAML refuses tabs as indentation, which JSON allows, so JSON that YAML cannot read is read
     again as JSON before the error is reported.
     """
+    try:
+        return _read_yaml(text)
+    except yaml.YAMLError as exc:
+        return _read_json(text) if text.lstrip().startswith(("{", "[")) else _yaml_failure(exc)
+
+
+def _read_yaml(text: str) -> Document:
     doc = Document()
     loader = yaml.SafeLoader(text)
     try:
@@ -32,14 +39,15 @@ def read_document(text: str) -> Document:
         if node is not None:
             _index(node, (), doc)
             doc.data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        return _read_json(text) if text.lstrip().startswith(("{", "[")) else _yaml_failure(exc)
     finally:
         loader.dispose()
     return doc
 
 
-def _yaml_failure(exc: yaml.MarkedYAMLError) -> Document:
+def _yaml_failure(exc: yaml.YAMLError) -> Document:
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        # Reader errors (control characters, bad encoding) carry no line mark, only their own message.
+        return Document(problems=[MapProblem("", f"malformed YAML: {exc}")])
     mark = exc.problem_mark or exc.context_mark
     reason = ", ".join(part for part in (exc.context, exc.problem) if part)
     line = mark.line + 1 if mark is not None else None

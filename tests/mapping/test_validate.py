@@ -70,6 +70,17 @@ def test_malformed_yaml_gives_the_line():
     assert problem.line == 5
 
 
+def test_control_characters_are_a_problem_not_a_crash():
+    (problem,) = problems_of("version: 1\nname: x\x00\n")
+    assert problem.message.startswith("malformed YAML: unacceptable character #x0000")
+
+
+def test_several_yaml_documents_are_rejected():
+    (problem,) = problems_of(SMALL_MAP_YAML + "---\nversion: 1\n")
+    assert problem.message.startswith("malformed YAML: expected a single document")
+    assert problem.line == 33
+
+
 def test_malformed_json_gives_the_line():
     (problem,) = problems_of('{\n  "version": 1,\n  "name": "x",,\n}')
     assert problem.message.startswith("malformed JSON")
