@@ -266,8 +266,9 @@ def create_app(org: Org, engine: QueryEngine, tokens: TokenAuthority, faults: Fa
         except (ValueError, TypeError) as exc:
             return _json({"error": str(exc)}, 400)
         if "lock_ids" in changes:
+            times = changes.get("lock_times")
             with org.lock:
-                org.locked_ids = {str(i) for i in changes["lock_ids"] or ()}
+                org.locked_ids = {to18(str(i)): None if times is None else int(times) for i in changes["lock_ids"] or ()}
         return _json({**faults.snapshot(), "lock_ids": sorted(org.locked_ids)})
 
     @app.post("/__sandbox__/expire-tokens")

@@ -44,10 +44,10 @@ class Faults:
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``changes`` from ``POST /__sandbox__/faults`` (unknown keys are refused)."""
         allowed = {"latency_ms": float, "error_503_share": float, "daily_quota": int, "api_used": int}
-        unknown = sorted(set(changes) - allowed.keys() - {"lock_ids"})
+        unknown = sorted(set(changes) - allowed.keys() - {"lock_ids", "lock_times"})
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(allowed))}, lock_ids")
+                             f"{', '.join(sorted(allowed))}, lock_ids, lock_times")
         with self._lock:
             for key, kind in allowed.items():
                 if key in changes:

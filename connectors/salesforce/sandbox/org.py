@@ -60,7 +60,8 @@ class Org:
         #: (child object, reference field) -> parent id -> child ids, for subqueries and history.
         self.children: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.seeded_fields: set[str] = set()
-        self.locked_ids: set[str] = set()
+        #: Record id -> how many more writes fail with UNABLE_TO_LOCK_ROW (None: all of them).
+        self.locked_ids: dict[str, int | None] = {}
         self.stage_listeners: list[Callable[[str], None]] = []
         self.user_id = self._insert("User", {"Username": INTEGRATION_USERNAME, "LastName": "Integration",
                                              "FirstName": "Journey Sync", "IsActive": True})
@@ -281,10 +282,22 @@ class Org:
             return record_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
         if record.get("IsDeleted"):
             return record_error("ENTITY_IS_DELETED", "entity is deleted")
-        if record["Id"] in self.locked_ids:
+        if self._still_locked(record["Id"]):
             return record_error("UNABLE_TO_LOCK_ROW",
                                 f"unable to obtain exclusive access to this record or 1 records: {record['Id']}")
         return None
+
+    def _still_locked(self, record_id: str) -> bool:
+        if record_id not in self.locked_ids:
+            return False
+        remaining = self.locked_ids[record_id]
+        if remaining is None:
+            return True
+        if remaining <= 0:
+            del self.locked_ids[record_id]
+            return False
+        self.locked_ids[record_id] = remaining - 1
+        return True
 
     def apply_update(self, obj: ObjectDef, record_id: str, values: dict[str, Any]) -> None:
         """Write validated ``values``; bumps the modification stamps and records stage changes."""

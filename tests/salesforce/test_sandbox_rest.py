@@ -1,0 +1,242 @@
+"""sObject reads and writes, composite collections, describe, Tooling fields, limits and faults."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession, SalesforceGeneralError, SalesforceMalformedRequest, SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
+
+from tests.fixtures_salesforce import LEAD_ANA, OPP_ACME, OPP_GLOBEX, OPP_WON, sf_control, sf_seed
+from tests.salesforce.helpers import api, bearer, http, simple_sf
+
+
+@pytest.fixture()
+def box(make_sf_sandbox):
+    """A fresh sandbox per test: these tests write."""
+    return make_sf_sandbox(sf_seed())
+
+
+def _stamp(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def test_versions_and_resources_need_no_guessing(box):
+    session = http(box)
+    versions = session.get(f"{box.instance_url}/services/data/").json()
+    assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
+    resources = session.get(api(box, ""), headers=bearer(box)).json()
+    assert resources["query"] == "/services/data/v59.0/query"
+    assert session.get(api(box, "", version="20.0"), headers=bearer(box)).status_code == 404
+    assert simple_sf(box, version="58.0").query("SELECT Id FROM Lead")["totalSize"] == 1
+
+
+def test_patch_bumps_stamps_and_a_stage_change_writes_history(box):
+    sf = simple_sf(box)
+    before = sf.Opportunity.get(OPP_GLOBEX)
+    assert sf.Opportunity.update(OPP_GLOBEX, {"StageName": "Qualification", "Amount": 30000}) == 204
+    after = sf.Opportunity.get(OPP_GLOBEX)
+    assert _stamp(after["SystemModstamp"]) > _stamp(before["SystemModstamp"])
+    assert after["LastModifiedDate"] == after["SystemModstamp"] == after["LastStageChangeDate"]
+    assert after["Probability"] == 10.0 and after["Amount"] == 30000.0
+    rows = sf.query(f"SELECT StageName, CreatedDate FROM OpportunityHistory WHERE OpportunityId = '{OPP_GLOBEX}' "
+                    "ORDER BY CreatedDate")["records"]
+    assert [r["StageName"] for r in rows] == ["Prospecting", "Qualification"]
+    assert rows[-1]["CreatedDate"] == after["LastStageChangeDate"]
+    sf.Opportunity.update(OPP_GLOBEX, {"Amount": 31000})
+    assert sf.query(f"SELECT Id FROM OpportunityHistory WHERE OpportunityId = '{OPP_GLOBEX}'")["totalSize"] == 2
+
+
+def test_single_record_errors(box):
+    sf = simple_sf(box)
+    with pytest.raises(SalesforceMalformedRequest) as bad_value:
+        sf.Opportunity.update(OPP_ACME, {"StageName": "Won-ish"})
+    assert bad_value.value.content == [{"message": "Stage: bad value for restricted picklist field: Won-ish",
+                                        "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                                        "fields": ["StageName"]}]
+    with pytest.raises(SalesforceMalformedRequest) as unknown:
+        sf.Opportunity.update(OPP_ACME, {"Foo__c": "x"})
+    assert unknown.value.content == [{"message": "No such column 'Foo__c' on sobject of type Opportunity",
+                                      "errorCode": "INVALID_FIELD"}]
+    with pytest.raises(SalesforceMalformedRequest) as read_only:
+        sf.Opportunity.update(OPP_ACME, {"IsWon": True})
+    assert read_only.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    with pytest.raises(SalesforceResourceNotFound) as missing:
+        sf.Opportunity.get("0065g00000NoNeXAAF")
+    assert missing.value.content == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    with pytest.raises(SalesforceMalformedRequest) as lead:
+        sf.Lead.update(LEAD_ANA, {"Status": "Hot"})
+    assert lead.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_create_returns_the_new_id_and_starts_history(box):
+    sf = simple_sf(box)
+    created = sf.Opportunity.create({"Name": "Fresh", "StageName": "Prospecting", "CloseDate": "2027-02-01"})
+    assert created["success"] is True and created["errors"] == [] and created["id"].startswith("006")
+    assert sf.Opportunity.get(created["id"])["IsClosed"] is False
+    with pytest.raises(SalesforceMalformedRequest) as missing:
+        sf.Opportunity.create({"Name": "No stage"})
+    assert missing.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert "StageName" in missing.value.content[0]["message"]
+
+
+def _records(*pairs):
+    return [{"attributes": {"type": "Opportunity"}, "Id": i, **values} for i, values in pairs]
+
+
+def test_composite_returns_one_verdict_per_record(box):
+    sf = simple_sf(box)
+    answer = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": _records(
+        (OPP_ACME, {"Amount": 1}),
+        ("0065g00000NoNeXAAF", {"Amount": 2}),
+        ("not-an-id", {"Amount": 3}),
+        (LEAD_ANA, {"Amount": 4}),
+        (OPP_GLOBEX, {"StageName": "Nope"}),
+    )})
+    assert answer[0] == {"id": OPP_ACME, "success": True, "errors": []}
+    assert [a["errors"][0]["statusCode"] for a in answer[1:]] == [
+        "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID", "MALFORMED_ID", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"]
+    assert answer[4]["errors"][0]["fields"] == ["StageName"]
+    assert sf.Opportunity.get(OPP_ACME)["Amount"] == 1.0
+
+
+def test_composite_all_or_none_rolls_everything_back(box):
+    sf = simple_sf(box)
+    answer = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": True, "records": _records(
+        (OPP_ACME, {"Amount": 1}), (OPP_GLOBEX, {"StageName": "Nope"}))})
+    assert answer[0]["success"] is False
+    assert answer[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    assert sf.Opportunity.get(OPP_ACME)["Amount"] == 180000.0
+
+
+def test_composite_refuses_more_than_200_records_and_bad_bodies(box):
+    sf = simple_sf(box)
+    with pytest.raises(SalesforceMalformedRequest) as too_many:
+        sf.restful("composite/sobjects", method="PATCH",
+                   json={"allOrNone": False, "records": _records(*[(OPP_ACME, {"Amount": i}) for i in range(201)])})
+    assert too_many.value.content[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+    with pytest.raises(SalesforceMalformedRequest) as untyped:
+        sf.restful("composite/sobjects", method="PATCH", json={"records": [{"Id": OPP_ACME, "Amount": 1}]})
+    assert untyped.value.content[0]["errorCode"] == "INVALID_TYPE"
+    with pytest.raises(SalesforceMalformedRequest) as bad_json:
+        sf.restful("composite/sobjects", method="PATCH", json={"records": _records((OPP_ACME, {"CloseDate": 5}))})
+    assert bad_json.value.content[0]["errorCode"] == "JSON_PARSER_ERROR"
+    assert sf.Opportunity.get(OPP_ACME)["Amount"] == 180000.0
+
+
+def test_lock_errors_on_chosen_records_clear_after_the_given_attempts(box):
+    sf = simple_sf(box)
+    sf_control(box, "faults", {"lock_ids": [OPP_WON], "lock_times": 1})
+    body = {"allOrNone": False, "records": _records((OPP_WON, {"Amount": 1}), (OPP_ACME, {"Amount": 1}))}
+    first = sf.restful("composite/sobjects", method="PATCH", json=body)
+    assert first[0]["errors"] == [{"statusCode": "UNABLE_TO_LOCK_ROW", "fields": [],
+                                   "message": f"unable to obtain exclusive access to this record or 1 records: {OPP_WON}"}]
+    assert first[1]["success"] is True
+    assert all(r["success"] for r in sf.restful("composite/sobjects", method="PATCH", json=body))
+
+
+def test_describe_lists_picklists_and_children(box):
+    sf = simple_sf(box)
+    describe = sf.Opportunity.describe()
+    stage = next(f for f in describe["fields"] if f["name"] == "StageName")
+    assert [p["value"] for p in stage["picklistValues"]][:2] == ["Prospecting", "Qualification"]
+    assert stage["restrictedPicklist"] is True
+    assert {"childSObject": "OpportunityHistory", "field": "OpportunityId",
+            "relationshipName": "OpportunityHistories"}.items() <= next(
+        r for r in describe["childRelationships"] if r["relationshipName"] == "OpportunityHistories").items()
+    status = next(f for f in sf.Lead.describe()["fields"] if f["name"] == "Status")
+    assert [p["value"] for p in status["picklistValues"]] == [
+        "Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.restful("sobjects/Widget__c/describe")
+
+
+def test_custom_fields_stay_invisible_until_field_level_security_grants_them(box):
+    sf = simple_sf(box)
+    body = {"FullName": "Opportunity.Journey_Stage__c",
+            "Metadata": {"label": "Journey Stage", "type": "Text", "length": 80}}
+    created = sf.restful("tooling/sobjects/CustomField/", method="POST", json=body)
+    assert created["id"].startswith("00N") and created["success"] is True
+    with pytest.raises(SalesforceMalformedRequest) as duplicate:
+        sf.restful("tooling/sobjects/CustomField/", method="POST", json=body)
+    assert duplicate.value.content[0]["errorCode"] == "DUPLICATE_DEVELOPER_NAME"
+    with pytest.raises(SalesforceMalformedRequest) as hidden:
+        sf.query("SELECT Journey_Stage__c FROM Opportunity")
+    assert hidden.value.content[0]["errorCode"] == "INVALID_FIELD"
+    assert "Journey_Stage__c" not in {f["name"] for f in sf.Opportunity.describe()["fields"]}
+    user_id = sf.oauth2("userinfo")["user_id"]
+    perm_set = sf.PermissionSet.create({"Name": "Journey", "Label": "Journey"})["id"]
+    sf.PermissionSetAssignment.create({"AssigneeId": user_id, "PermissionSetId": perm_set})
+    sf.FieldPermissions.create({"ParentId": perm_set, "SobjectType": "Opportunity",
+                                "Field": "Opportunity.Journey_Stage__c", "PermissionsRead": True,
+                                "PermissionsEdit": False})
+    assert sf.query("SELECT Journey_Stage__c FROM Opportunity")["totalSize"] == 3
+    with pytest.raises(SalesforceMalformedRequest) as read_only:
+        sf.Opportunity.update(OPP_ACME, {"Journey_Stage__c": "decision"})
+    assert read_only.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    (perm,) = sf.query(f"SELECT Id FROM FieldPermissions WHERE ParentId = '{perm_set}'")["records"]
+    sf.FieldPermissions.update(perm["Id"], {"PermissionsEdit": True})
+    sf.Opportunity.update(OPP_ACME, {"Journey_Stage__c": "decision"})
+    assert sf.Opportunity.get(OPP_ACME)["Journey_Stage__c"] == "decision"
+    existing = sf.restful("tooling/query/", params={
+        "q": "SELECT DeveloperName, TableEnumOrId FROM CustomField WHERE TableEnumOrId = 'Opportunity'"})
+    assert [(r["DeveloperName"], r["TableEnumOrId"]) for r in existing["records"]] == [("Journey_Stage", "Opportunity")]
+
+
+def test_every_response_reports_usage_and_the_quota_ends_in_403(make_sf_sandbox):
+    box = make_sf_sandbox(sf_seed(), daily_quota=3)
+    session = http(box)
+    first = session.get(api(box, "limits/"), headers=bearer(box))
+    assert first.headers["Sforce-Limit-Info"] == "api-usage=1/3"
+    assert first.json()["DailyApiRequests"] == {"Max": 3, "Remaining": 2}
+    sf = simple_sf(box)
+    sf.query("SELECT Id FROM Lead")
+    assert sf.api_usage["api-usage"].used == 2
+    sf.query("SELECT Id FROM Lead")
+    with pytest.raises(SalesforceRefusedRequest) as refused:
+        sf.query("SELECT Id FROM Lead")
+    assert refused.value.content == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+    assert sf_control(box, "counters")["api_usage"] == {"used": 3, "limit": 3}
+
+
+def test_unknown_and_expired_tokens_get_invalid_session_id(make_sf_sandbox):
+    box = make_sf_sandbox(sf_seed())
+    with pytest.raises(SalesforceExpiredSession) as unknown:
+        simple_sf(box, token="00D!forged").query("SELECT Id FROM Lead")
+    assert unknown.value.content == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+    sf = simple_sf(box)
+    sf.query("SELECT Id FROM Lead")
+    assert sf_control(box, "expire-tokens", {})["expired"] >= 1
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT Id FROM Lead")
+    assert sf_control(box, "counters")["api_usage"]["used"] == 1
+
+
+def test_injected_503s_and_counters_by_route(make_sf_sandbox):
+    box = make_sf_sandbox(sf_seed())
+    sf = simple_sf(box)
+    sf.query("SELECT Id FROM Lead")
+    sf.Lead.get(LEAD_ANA)
+    counters = sf_control(box, "counters")
+    assert counters["by_route"] == {"GET query/": 1, "GET sobjects/<name>/<record_id>": 1}
+    sf_control(box, "faults", {"error_503_share": 1.0, "latency_ms": 1})
+    with pytest.raises(SalesforceGeneralError) as unavailable:
+        sf.query("SELECT Id FROM Lead")
+    assert unavailable.value.status == 503
+    assert unavailable.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
+    reset = sf_control(box, "counters/reset", {})
+    assert (reset["total"], reset["error_503_share"], reset["latency_ms"]) == (0, 1.0, 1.0)
+    bad = http(box).post(f"{box.instance_url}/__sandbox__/faults", json={"latency": 5})
+    assert bad.status_code == 400 and "unknown fault setting(s): latency" in bad.json()["error"]
+
+
+def test_move_simulates_a_rep_changing_the_stage(box):
+    moved = sf_control(box, "move", {"Id": OPP_GLOBEX, "StageName": "Closed Lost"})
+    assert moved["StageName"] == "Closed Lost"
+    record = simple_sf(box).Opportunity.get(OPP_GLOBEX)
+    assert (record["IsClosed"], record["IsWon"], record["SystemModstamp"]) == (True, False, moved["SystemModstamp"])
+    bad = http(box).post(f"{box.instance_url}/__sandbox__/move", json={"Id": OPP_GLOBEX, "StageName": "Lost"})
+    assert bad.status_code == 400
+    assert bad.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
