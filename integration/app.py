@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(crm_bp)
+    app.register_blueprint(__import__("integration.ui", fromlist=["bp"]).bp)
     metrics.init_app(app)
 
     @app.get("/healthz")

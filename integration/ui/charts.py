@@ -1,0 +1,143 @@
+"""Chart geometry for the pages' inline SVG: bars and ranges in pixels, numbers written as text.
+
+The templates in ``templates/charts.html`` draw what these functions lay out, so every chart reads
+without hovering: each bar carries its figure, each range its median, quartiles and target.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+#: Drawing area: a label column, then the bars; the SVG's viewBox scales it to the page width.
+LABEL_WIDTH = 170
+BAR_SPACE = 400
+WIDTH = 760
+ROW_HEIGHT = 36
+#: Range rows hold the box and a line of figures under it.
+RANGE_ROW_HEIGHT = 48
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: its label, length in pixels, and the text written beside it."""
+
+    label: str
+    y: int
+    width: float
+    text: str
+    tone: str = "main"
+    x: float = 0.0
+
+
+@dataclass(frozen=True)
+class Range:
+    """One stage's spread of days: quartile box, median tick, target tick (None when absent)."""
+
+    label: str
+    y: int
+    x25: float | None
+    x75: float | None
+    median: float | None
+    target: float | None
+    late: bool
+    text: str
+
+
+@dataclass
+class Chart:
+    """A laid-out chart: ``rows`` (bars or ranges), its height and optional axis ticks."""
+
+    rows: list[Any]
+    height: int
+    ticks: list[tuple[float, str]] = field(default_factory=list)
+    width: int = WIDTH
+    label_width: int = LABEL_WIDTH
+
+
+def _scale(value: float, top: float) -> float:
+    return round(BAR_SPACE * value / top, 1) if top > 0 else 0.0
+
+
+def _percent(ratio: float | None) -> str:
+    return "" if ratio is None else f"{ratio * 100:.0f}%"
+
+
+def funnel_chart(stages: Sequence[dict[str, Any]]) -> Chart:
+    """The funnel: records reaching each stage, with the conversion from the stage before."""
+    top = max((s["reached"] for s in stages), default=0)
+    rows = []
+    for i, stage in enumerate(stages):
+        conversion = _percent(stage["conversion"])
+        text = f"{stage['reached']:,}" + (f"  ·  {conversion} of previous" if conversion else "")
+        rows.append(Bar(stage["label"], i * ROW_HEIGHT, _scale(stage["reached"], top), text))
+    return Chart(rows, len(rows) * ROW_HEIGHT)
+
+
+def count_chart(items: Iterable[tuple[str, int]], tone: str = "main") -> Chart:
+    """Plain bars for counts (records per stage, stalled per owner...)."""
+    items = list(items)
+    top = max((n for _, n in items), default=0)
+    rows = [Bar(label, i * ROW_HEIGHT, _scale(n, top), f"{n:,}", tone)
+            for i, (label, n) in enumerate(items)]
+    return Chart(rows, len(rows) * ROW_HEIGHT)
+
+
+def before_after_chart(stages: Sequence[dict[str, Any]]) -> Chart:
+    """Two bars per stage: records there now and records there under the previewed map."""
+    top = max((max(s["before"], s["after"]) for s in stages), default=0)
+    rows = []
+    for i, stage in enumerate(stages):
+        y = i * ROW_HEIGHT * 2
+        delta = stage["after"] - stage["before"]
+        change = f"  ({delta:+,})" if delta else ""
+        rows.append(Bar(stage["label"], y, _scale(stage["before"], top),
+                        f"now {stage['before']:,}", "before"))
+        rows.append(Bar("", y + ROW_HEIGHT - 8, _scale(stage["after"], top),
+                        f"after {stage['after']:,}{change}", "after"))
+    return Chart(rows, len(stages) * ROW_HEIGHT * 2)
+
+
+def _ticks(top: float) -> list[tuple[float, str]]:
+    step = next((s for s in (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if top / s <= 6), 2000)
+    return [(_scale(d, top), f"{d} d") for d in range(0, int(top) + 1, step)]
+
+
+def days_chart(stages: Sequence[dict[str, Any]]) -> Chart:
+    """Time in stage: the p25–p75 box, the median and the expected days of every stage."""
+    top = max([v for s in stages for v in (s.get("p75"), s.get("median"), s.get("expected_days"))
+               if v is not None] or [0]) * 1.1
+    rows = []
+    for i, s in enumerate(stages):
+        expected = s.get("expected_days")
+        if s["median"] is None:
+            text = "no records yet"
+        else:
+            text = (f"median {s['median']:g} d · middle half {s['p25']:g}–{s['p75']:g} d"
+                    f" · {s['count']:,} spans")
+        text += f" · expected {expected} d" if expected else " · never stalls"
+        late = s["median"] is not None and expected is not None and s["median"] > expected
+        rows.append(Range(
+            s["label"], i * RANGE_ROW_HEIGHT,
+            _scale(s["p25"], top) if s["p25"] is not None else None,
+            _scale(s["p75"], top) if s["p75"] is not None else None,
+            _scale(s["median"], top) if s["median"] is not None else None,
+            _scale(expected, top) if expected else None, late, text))
+    return Chart(rows, len(rows) * RANGE_ROW_HEIGHT + 18, _ticks(top) if top else [])
+
+
+def timeline_chart(spans: Sequence[dict[str, Any]], now: datetime) -> Chart:
+    """One record's journey on a time axis: a bar per span from entry to exit, stalled spans marked."""
+    if not spans:
+        return Chart([], 0)
+    start = min(s["entered_at"] for s in spans)
+    total = max(((s["exited_at"] or now) - start).total_seconds() for s in spans) or 1.0
+    rows = []
+    for i, s in enumerate(spans):
+        x = _scale((s["entered_at"] - start).total_seconds(), total)
+        width = max(_scale(((s["exited_at"] or now) - s["entered_at"]).total_seconds(), total), 2.0)
+        text = f"{s['days']:,} d" + ("  ·  stalled" if s["stalled"] else "") + (
+            "" if s["exited_at"] else "  ·  now")
+        rows.append(Bar(s["label"], i * ROW_HEIGHT, width, text,
+                        "late" if s["stalled"] else "main", x))
+    return Chart(rows, len(rows) * ROW_HEIGHT)

@@ -1,0 +1,96 @@
+"""The journey dashboard (funnel, time in stage, stalled records, filters) and the record page."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import abort, render_template, request
+from sqlmodel import select
+
+from integration.analytics import (RecordFilter, filtered_states, funnel_report, spans_from_events,
+                                   stalled_report, time_in_stage_report)
+from integration.api.helpers import services
+from integration.api.records import SORTS, record_to_dict
+from integration.store.models import RecordState
+from integration.store.records import events_for, get_state
+from integration.store.types import utcnow
+from integration.sync.maps import connection_map
+from integration.ui import bp
+from integration.ui.access import page_connection, signed_in
+from integration.ui.charts import count_chart, days_chart, funnel_chart, timeline_chart
+
+#: Filters the dashboard offers, by query parameter.
+FILTERS = ("object", "persona", "owner", "pipeline")
+#: Columns the stalled table sorts by (the REST API's sort keys).
+STALLED_SORTS = ("days_over", "amount", "owner", "name")
+
+
+def filter_options(db: Any, connection_id: int) -> dict[str, list[str]]:
+    """The values each filter can take in this connection's records."""
+    columns = {"object": RecordState.object, "persona": RecordState.persona,
+               "owner": RecordState.owner_id, "pipeline": RecordState.pipeline}
+    return {name: sorted(v for v in db.exec(select(column).distinct().where(
+                RecordState.connection_id == connection_id)) if v)
+            for name, column in columns.items()}
+
+
+def dashboard_filter() -> RecordFilter:
+    """The filter chosen in the query string (empty choices mean any)."""
+    return RecordFilter(**{name: request.args.get(name) or None for name in FILTERS})
+
+
+@bp.get("/connections/<int:connection_id>/dashboard")
+@signed_in
+def dashboard(connection_id: int):
+    """Funnel, time in stage against expected days, and the stalled records."""
+    sort = request.args.get("sort", "days_over")
+    if sort not in STALLED_SORTS:
+        abort(400, f"Sort by one of: {', '.join(STALLED_SORTS)}.")
+    flt = dashboard_filter()
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        jmap, version = connection_map(db, conn.id)
+        funnel = funnel_report(db, conn.id, jmap, flt)
+        days = time_in_stage_report(db, conn.id, jmap, flt)
+        stalled = stalled_report(db, conn.id, flt)
+        rows = [record_to_dict(r) for r in filtered_states(
+            db, conn.id, replace(flt, stalled=True), order=SORTS[sort], limit=100)]
+        options = filter_options(db, conn.id)
+    persona_labels = {key: _persona_label(jmap, key) for key in options["persona"]}
+    by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n)
+                for k, n in sorted(stalled["by_stage"].items(),
+                                   key=lambda kv: jmap.stage_index(kv[0]) or 0)]
+    by_owner = sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]
+    return render_template(
+        "dashboard.html", conn=conn, version=version, options=options,
+        chosen={k: v for k, v in vars(flt).items() if v is not None},
+        persona_labels=persona_labels, funnel=funnel, funnel_chart=funnel_chart(funnel),
+        days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort,
+        stage_chart=count_chart(by_stage, "late"), owner_chart=count_chart(by_owner, "late"))
+
+
+def _persona_label(jmap: Any, key: str) -> str:
+    try:
+        return jmap.persona_label(key)
+    except KeyError:
+        return key
+
+
+@bp.get("/connections/<int:connection_id>/records/<object>/<crm_id>")
+@signed_in
+def record_page(connection_id: int, object: str, crm_id: str):
+    """One record's journey: its stages with dates and durations, stalled spans marked."""
+    now = utcnow()
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        row = get_state(db, conn.id, object, crm_id)
+        if row is None:
+            abort(404, f"There is no {object} {crm_id} in {conn.name}.")
+        jmap, _ = connection_map(db, conn.id)
+        record = record_to_dict(row)
+        spans = [{"stage": s.stage, "label": s.label, "entered_at": s.entered_at,
+                  "exited_at": s.exited_at, "days": s.days, "stalled": s.stalled,
+                  "crm_stages": s.crm_stages, "expected_days": jmap.expected_days(s.stage)}
+                 for s in spans_from_events(events_for(db, conn.id, object, crm_id), jmap, now)]
+    return render_template("record.html", conn=conn, record=record, spans=spans,
+                           chart=timeline_chart(spans, now))

@@ -1,0 +1,150 @@
+"""The mapping editor: CRM stages against journey stages, expected days, persona and action rows,
+preview before saving, version history with diffs, import and export of the map file."""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from flask import Response, flash, redirect, render_template, request, url_for
+
+from connectors import registry
+from connectors.base import CrmError, CrmStage
+from integration.api.helpers import json_body, services
+from integration.api.maps import map_from_body
+from integration.maps import MapRejected, apply_map, preview_map
+from integration.store.maps import list_map_versions, map_version
+from integration.sync.maps import connection_map
+from integration.ui import bp
+from integration.ui.access import author, page_connection, signed_in
+from integration.ui.charts import before_after_chart
+from mapping import CANONICAL_FIELDS, JourneyMap, StageRef, coverage, map_to_dict, map_to_yaml
+from mapping.model import OPERATORS
+from mapping.problems import format_path
+
+
+def _write_section(source: Any, pipeline: str | None) -> tuple[str, ...]:
+    """Where a choice for a stage of ``pipeline`` is written: that pipeline's own table when the
+    source keeps one (or keeps nothing else), else the table every pipeline shares."""
+    if pipeline and ((source.pipelines and pipeline in source.pipelines) or not source.stages):
+        return ("pipelines", pipeline)
+    return ("stages",)
+
+
+def stage_groups(jmap: JourneyMap, crm: str, stages: list[CrmStage]) -> list[dict[str, Any]]:
+    """The CRM's real stages by object and pipeline, in CRM order, each with its journey stage and
+    the map path the editor writes it to (None when the map has no source for the object)."""
+    groups: dict[tuple[str, str | None], dict[str, Any]] = {}
+    sources = jmap.sources.get(crm, {})
+    for stage in sorted(stages, key=lambda s: s.order):
+        source = sources.get(stage.object)
+        group = groups.setdefault((stage.object, stage.pipeline), {
+            "object": stage.object, "pipeline": stage.pipeline,
+            "pipeline_label": stage.pipeline_label or stage.pipeline,
+            "editable": source is not None, "rows": []})
+        row = {"stage": stage, "journey": None, "path": None, "section": None}
+        if source is not None:
+            section = _write_section(source, stage.pipeline)
+            row.update(journey=source.lookup(stage.value, stage.pipeline), section=section[0],
+                       path=format_path(("sources", crm, stage.object, *section, stage.value)))
+        group["rows"].append(row)
+    return list(groups.values())
+
+
+def _crm_stages(conn) -> tuple[list[CrmStage], str | None]:
+    """The connection's real stages, or an explanation when the CRM could not be read."""
+    try:
+        return services().open_connector(conn).stages(), None
+    except CrmError as exc:
+        return [], f"Could not read the stages from the CRM ({exc.code}): {exc.message}"
+
+
+@bp.get("/connections/<int:connection_id>/map")
+@signed_in
+def map_editor(connection_id: int):
+    """The mapping editor for one connection."""
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        jmap, version = connection_map(db, conn.id)
+    stages, stages_error = _crm_stages(conn)
+    report = coverage(jmap, conn.crm, [StageRef(s.object, s.value, s.label, s.pipeline, s.is_closed,
+                                                s.is_won) for s in stages])
+    groups = stage_groups(jmap, conn.crm, stages)
+    return render_template(
+        "editor.html", conn=conn, jmap=jmap, version=version, groups=groups, report=report,
+        stages_error=stages_error, map_data=map_to_dict(jmap), operators=OPERATORS,
+        fields=CANONICAL_FIELDS, crms=registry.names(),
+        objects=sorted({s.object for s in stages} | set(jmap.sources.get(conn.crm, {}))),
+        saved=request.args.get("saved"), import_problems=None)
+
+
+@bp.post("/connections/<int:connection_id>/map/preview")
+@signed_in
+def map_preview_fragment(connection_id: int):
+    """The dry run of the map in the request body, as a fragment the editor shows in place.
+
+    An invalid map answers 422 with the same located problems as the REST API.
+    """
+    jmap, _ = map_from_body(json_body())
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        report = preview_map(db, conn.id, jmap, sample=12)
+    return render_template("preview.html", report=report,
+                           chart=before_after_chart(report["stages"]))
+
+
+@bp.get("/connections/<int:connection_id>/map/export")
+@signed_in
+def map_export(connection_id: int):
+    """Download the map in force as a YAML file."""
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        jmap, version = connection_map(db, conn.id)
+    filename = f"{conn.name}-map-v{version or 0}.yaml"
+    return Response(map_to_yaml(jmap), mimetype="application/x-yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.post("/connections/<int:connection_id>/map/import")
+@signed_in
+def map_import(connection_id: int):
+    """Save an uploaded map file as the next version; show every problem with its line if invalid."""
+    upload = request.files.get("file")
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+    if upload is None or not upload.filename:
+        flash("Choose a map file (YAML) to import.", "error")
+        return redirect(url_for("ui.map_editor", connection_id=connection_id))
+    text = upload.read().decode("utf-8", errors="replace")
+    comment = request.form.get("comment", "").strip() or f"Imported {upload.filename}"
+    try:
+        with services().session() as db:
+            row = apply_map(db, conn.id, text, author=author(), comment=comment,
+                            source=upload.filename)
+            saved = row.version
+    except MapRejected as exc:
+        return render_template("import_failed.html", conn=conn, filename=upload.filename,
+                               problems=exc.problems), 422
+    return redirect(url_for("ui.map_editor", connection_id=connection_id, saved=saved))
+
+
+def version_diff(older: str, newer: str) -> list[tuple[str, str]]:
+    """Line diff of two map documents as (kind, text); kind is add, remove, hunk or same."""
+    kinds = {"+": "add", "-": "remove", "@": "hunk", " ": "same"}
+    lines = difflib.unified_diff(older.splitlines(), newer.splitlines(), lineterm="", n=2)
+    return [(kinds.get(line[:1], "same"), line) for line in list(lines)[2:]]
+
+
+@bp.get("/connections/<int:connection_id>/map/history")
+@signed_in
+def map_history(connection_id: int):
+    """Every saved version with author and comment; the chosen one diffed against the one before."""
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        versions = list_map_versions(db, conn.id)
+        chosen = request.args.get("version", type=int) or (versions[0].version if versions else None)
+        row = map_version(db, conn.id, chosen) if chosen else None
+        previous = map_version(db, conn.id, chosen - 1) if chosen and chosen > 1 else None
+        diff = version_diff(previous.document if previous else "", row.document) if row else []
+        return render_template("history.html", conn=conn, versions=versions, chosen=row,
+                               previous=previous, diff=diff,
+                               current=versions[0].version if versions else None)

@@ -1,0 +1,114 @@
+// Shared page behaviour: calls to the REST API with the session cookie and the CSRF header,
+// and the small buttons of the setup, health and history pages.
+"use strict";
+
+const Journey = {
+  csrf: document.querySelector('meta[name="csrf-token"]').content,
+
+  // fetch() a URL of this site; resolves to {ok, status, body} whatever the status.
+  async call(method, url, body) {
+    const headers = {"X-CSRF-Token": this.csrf, "Accept": "application/json"};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(url, {method, headers, credentials: "same-origin",
+                                       body: body === undefined ? undefined : JSON.stringify(body)});
+    const type = response.headers.get("Content-Type") || "";
+    const data = type.includes("json") ? await response.json() : await response.text();
+    return {ok: response.ok, status: response.status, body: data};
+  },
+
+  // The message of an API error body, or a generic one.
+  errorText(result) {
+    const error = result.body && result.body.error;
+    return error ? `${error.message} (${error.code})` : `The request failed (HTTP ${result.status}).`;
+  },
+
+  say(element, text, ok) {
+    element.textContent = text;
+    element.className = ok ? "result ok-text" : "result error-text";
+  },
+
+  el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
+    children.forEach((c) => node.append(c));
+    return node;
+  },
+};
+
+function provisionButton(button) {
+  const out = document.getElementById("provision-result");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    out.textContent = "Creating fields…";
+    const result = await Journey.call("POST", button.dataset.url);
+    button.disabled = false;
+    if (!result.ok) return Journey.say(out, Journey.errorText(result), false);
+    const rows = result.body.fields.map((f) => Journey.el("tr", {},
+      Journey.el("td", {}, f.object), Journey.el("td", {}, Journey.el("code", {}, f.name)),
+      Journey.el("td", {}, f.label),
+      Journey.el("td", {}, Journey.el("span", {class: f.created ? "badge ok" : "badge"},
+                                       f.created ? "created" : "already there"))));
+    const created = result.body.fields.filter((f) => f.created).length;
+    out.replaceChildren(
+      Journey.el("p", {class: "ok-text"}, `${created} field(s) created, ${result.body.fields.length - created} already there.`),
+      Journey.el("table", {class: "data", id: "provisioned"},
+        Journey.el("thead", {}, Journey.el("tr", {}, ...["Object", "Field", "Label", ""].map((h) => Journey.el("th", {}, h)))),
+        Journey.el("tbody", {}, ...rows)));
+  });
+}
+
+function intervalForm(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const seconds = parseInt(form.elements.sync_interval_seconds.value, 10);
+    const result = await Journey.call("PATCH", form.dataset.url, {sync_interval_seconds: seconds});
+    Journey.say(form.querySelector(".result"),
+                result.ok ? "Saved." : Journey.errorText(result), result.ok);
+  });
+}
+
+function syncButton(button) {
+  const out = document.getElementById("sync-result");
+  button.addEventListener("click", async () => {
+    const body = button.dataset.full ? {full: true} : {};
+    const result = await Journey.call("POST", button.dataset.url, body);
+    Journey.say(out, result.ok ? `Sync #${result.body.run_id} queued; the worker runs it shortly.`
+                               : Journey.errorText(result), result.ok);
+  });
+}
+
+function retryForm(form) {
+  const all = document.getElementById("select-all");
+  const boxes = () => [...form.querySelectorAll('input[name="id"]')];
+  all.addEventListener("change", () => boxes().forEach((b) => { b.checked = all.checked; }));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ids = boxes().filter((b) => b.checked).map((b) => parseInt(b.value, 10));
+    const out = form.querySelector(".result");
+    if (!ids.length) return Journey.say(out, "Select at least one item.", false);
+    const result = await Journey.call("POST", form.dataset.url, {ids});
+    if (!result.ok) return Journey.say(out, Journey.errorText(result), false);
+    Journey.say(out, `${result.body.retried} item(s) will be retried on the next flush.`, true);
+    boxes().filter((b) => b.checked).forEach((b) => b.closest("tr").classList.add("retried"));
+  });
+}
+
+function restoreButton(button) {
+  const out = document.getElementById("restore-status");
+  button.addEventListener("click", async () => {
+    const version = await Journey.call("GET", button.dataset.url);
+    if (!version.ok) return Journey.say(out, Journey.errorText(version), false);
+    const saved = await Journey.call("PUT", button.dataset.saveUrl, {
+      document: version.body.document, author: button.dataset.author,
+      comment: `Restored version ${button.dataset.version}`});
+    if (!saved.ok) return Journey.say(out, Journey.errorText(saved), false);
+    window.location = `${button.dataset.editor}?saved=${saved.body.version}`;
+  });
+}
+
+const WIRING = {"#provision": provisionButton, "#interval-form": intervalForm,
+                "#sync-now": syncButton, "#retry-form": retryForm, "#restore": restoreButton};
+Object.entries(WIRING).forEach(([selector, wire]) => {
+  const element = document.querySelector(selector);
+  if (element) wire(element);
+});
