@@ -70,51 +70,45 @@ def _dicts(data: dict, key: str) -> Iterator[tuple[int, dict]]:
                 yield index, item
 
 
-def _stage_and_exit_keys(data: dict) -> set[str]:
-    return {item["key"] for section in ("stages", "exits") for _, item in _dicts(data, section)
-            if isinstance(item.get("key"), str)}
+def _keyed(data: dict, section: str) -> Iterator[tuple[int, dict, str]]:
+    """(index, item, key) of the items of a section that have a string ``key``."""
+    for index, item in _dicts(data, section):
+        if isinstance(item.get("key"), str):
+            yield index, item, item["key"]
 
 
 def _key_issues(data: dict) -> Iterator[Issue]:
     first_seen: dict[str, Path] = {}
     for section in ("stages", "exits"):
-        for index, item in _dicts(data, section):
-            key = item.get("key")
-            if not isinstance(key, str):
-                continue
+        for index, _, key in _keyed(data, section):
             if key in first_seen:
                 yield (section, index, "key"), f"duplicate stage key {key!r} (also {_show(first_seen[key])})"
             else:
                 first_seen[key] = (section, index)
-    persona_labels: dict[str, tuple[Path, Any]] = {}
-    for index, item in _dicts(data, "personas"):
-        key = item.get("key")
-        if not isinstance(key, str):
-            continue
-        if key not in persona_labels:
-            persona_labels[key] = (("personas", index), item.get("label"))
-        elif persona_labels[key][1] != item.get("label"):
-            where = _show(persona_labels[key][0])
-            yield ("personas", index, "label"), f"persona {key!r} has another label in {where}"
+    first_rule: dict[str, tuple[Path, Any]] = {}
+    for index, rule, key in _keyed(data, "personas"):
+        where, label = first_rule.setdefault(key, (("personas", index), rule.get("label")))
+        if rule.get("label") != label:
+            yield ("personas", index, "label"), f"persona {key!r} has another label in {_show(where)}"
 
 
 def _reference_issues(data: dict) -> Iterator[Issue]:
-    journey_keys = _stage_and_exit_keys(data)
-    # With no readable stage list every reference would be reported too; the list's own problem says enough.
-    stages_readable = isinstance(data.get("stages"), list) and bool(data["stages"])
+    journey_keys = {key for section in ("stages", "exits") for _, _, key in _keyed(data, section)}
+    personas = {key for _, _, key in _keyed(data, "personas")}
+    personas.add(data.get("default_persona", JourneyMap.model_fields["default_persona"].default))
     sources = data.get("sources")
     crms = set(sources) if isinstance(sources, dict) else set()
-    for path, target in _source_targets(sources):
-        if stages_readable and isinstance(target, str) and target not in journey_keys:
-            yield path, f"unknown stage {target!r}"
-    personas = {item["key"] for _, item in _dicts(data, "personas") if isinstance(item.get("key"), str)}
-    personas.add(data.get("default_persona", JourneyMap.model_fields["default_persona"].default))
+    checks = [("persona", personas, "persona"), ("crm", crms, "CRM")]
+    # With no readable stage list every stage reference would be reported too; the list's own
+    # problem says enough.
+    if isinstance(data.get("stages"), list) and data["stages"]:
+        checks.insert(0, ("stage", journey_keys, "stage"))
+        for path, target in _source_targets(sources):
+            if isinstance(target, str) and target not in journey_keys:
+                yield path, f"unknown stage {target!r}"
     for index, rule in _dicts(data, "actions"):
-        checks = (("stage", journey_keys, "stage"), ("persona", personas, "persona"), ("crm", crms, "CRM"))
         for key, known, what in checks:
             value = rule.get(key)
-            if key == "stage" and not stages_readable:
-                continue
             if isinstance(value, str) and value not in known:
                 yield ("actions", index, key), f"unknown {what} {value!r}"
 
