@@ -9,6 +9,9 @@ import yaml
 
 from mapping.problems import MapProblem, Path, format_path
 
+# libyaml's loader gives the same nodes, marks and errors as the pure-Python one, ten times faster.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(slots=True)
 class Document:
@@ -33,7 +36,7 @@ def read_document(text: str) -> Document:
 
 def _read_yaml(text: str) -> Document:
     doc = Document()
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         if node is not None:

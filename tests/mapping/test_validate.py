@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from mapping import MapProblem, MapValidationError, parse_map, validate_map_data
+from mapping import yamldoc
 from tests.mapping.helpers import SMALL_MAP_YAML
 
 # Line numbers matter below: each error sits on a known line.
@@ -206,3 +208,14 @@ def test_problems_in_broken_sections_do_not_hide_others():
     data["actions"][0]["persona"] = "nobody"
     assert messages(data) == ["stages[1]: must be a mapping", "actions[0].stage: unknown stage 'decision'",
                               "actions[0].persona: unknown persona 'nobody'"]
+
+
+@pytest.mark.parametrize("text", [MANY_ERRORS, "version: 1\nname: x\nstages:\n  - key: a\n   label: [unclosed\n",
+                                  "version: 1\nname: x\x00\n", SMALL_MAP_YAML + "name: Again\n"],
+                         ids=["many", "malformed", "control", "duplicate"])
+def test_pure_python_and_libyaml_readers_report_the_same(text, monkeypatch):
+    found = []
+    for loader in (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        monkeypatch.setattr(yamldoc, "_LOADER", loader)
+        found.append([(p.path, p.line, p.message.split(":")[0]) for p in problems_of(text)])
+    assert found[0] == found[1]
