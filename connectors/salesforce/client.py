@@ -112,7 +112,10 @@ class SalesforceClient:
         try:
             result = fn()
         except SalesforceError as exc:
-            raise translate(exc, what=route, usage=(self.usage.quota_used, self.usage.quota_limit)) from None
+            error = translate(exc, what=route, usage=(self.usage.quota_used, self.usage.quota_limit))
+            if isinstance(error, QuotaReached) and error.used is not None:
+                self.usage.quota_used = error.used
+            raise error from None
         except requests.RequestException as exc:
             raise TransientError(f"Salesforce {route} failed: {type(exc).__name__}", code="CONNECTION_ERROR") from None
         usage = self.sf.api_usage.get("api-usage")

@@ -62,7 +62,8 @@ def translate(exc: SalesforceError, *, what: str, usage: tuple[int | None, int |
     text = f"Salesforce {what} failed ({exc.status} {code}): {message.strip()}"
     if code == "REQUEST_LIMIT_EXCEEDED":
         if _DAILY_LIMIT.lower() in message.lower():
-            return QuotaReached(text, used=usage[0], limit=usage[1], code=code, status=exc.status)
+            used = usage[1] if usage[1] is not None else usage[0]
+            return QuotaReached(text, used=used, limit=usage[1], code=code, status=exc.status)
         return RateLimited(text, code=code, status=exc.status)
     cls = BY_CODE.get(code) or BY_STATUS.get(exc.status) or CrmError
     return cls(text, code=code, status=exc.status)

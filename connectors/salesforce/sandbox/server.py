@@ -96,7 +96,8 @@ class SalesforceSandbox:
         self.port = self._server.port
         self._ca_file = str(ca_file)
         self._jwt_key_file = str(key_file)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sf-sandbox", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sf-sandbox", daemon=True)
         self._thread.start()
         self._initial = self.tokens.issue(login_url=self.login_url, instance_url=self.instance_url,
                                           with_refresh=True)

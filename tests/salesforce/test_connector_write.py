@@ -1,0 +1,203 @@
+"""The connector's write side and its failure handling: provisioning, write-back, tokens, quota, 503s."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from connectors.base import AuthExpired, AuthFailed, FieldUpdate, QuotaReached, TransientError
+from connectors.salesforce import SalesforceConnector
+from tests.fixtures_salesforce import (
+    CONTACT_LI, LEAD_ANA, OPP_ACME, OPP_GLOBEX, OPP_WON, sf_control, sf_seed, sf_settings,
+)
+from tests.salesforce.helpers import simple_sf
+
+UTC = timezone.utc
+FAST = {"retry_wait_seconds": 0.01, "retry_max_wait_seconds": 0.05}
+
+
+def _seed_with(n: int) -> dict:
+    seed = sf_seed()
+    seed["opportunities"] += [{"Name": f"Bulk {i:04d}", "StageName": "Prospecting", "CloseDate": "2027-01-01",
+                               "CreatedDate": "2026-01-01T00:00:00Z"} for i in range(n)]
+    return seed
+
+
+def _provisioned(make_sf_sandbox, seed=None, **options):
+    box = make_sf_sandbox(seed or sf_seed(), **options)
+    SalesforceConnector(sf_settings(box)).provision()
+    return box
+
+
+def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_sandbox):
+    box = make_sf_sandbox(sf_seed())
+    connector = SalesforceConnector(sf_settings(box, field_names={"persona": "Buyer_Persona__c"}))
+    first = connector.provision()
+    assert len(first) == 18 and all(f.created for f in first)
+    assert {(f.object, f.name, f.label) for f in first if f.name == "Buyer_Persona__c"} == {
+        ("Opportunity", "Buyer_Persona__c", "Journey Persona"), ("Lead", "Buyer_Persona__c", "Journey Persona"),
+        ("Contact", "Buyer_Persona__c", "Journey Persona")}
+    sf = simple_sf(box)
+    counts = {name: sf.query(f"SELECT Id FROM {name}")["totalSize"]
+              for name in ("PermissionSet", "PermissionSetAssignment", "FieldPermissions")}
+    assert counts == {"PermissionSet": 1, "PermissionSetAssignment": 1, "FieldPermissions": 18}
+    stalled = next(f for f in sf.Lead.describe()["fields"] if f["name"] == "Journey_Stalled__c")
+    assert (stalled["type"], stalled["custom"]) == ("boolean", True)
+    sf_control(box, "counters/reset", {})
+    second = SalesforceConnector(sf_settings(box, field_names={"persona": "Buyer_Persona__c"})).provision()
+    assert [(f.object, f.name) for f in second] == [(f.object, f.name) for f in first]
+    assert not any(f.created for f in second)
+    routes = sf_control(box, "counters")["by_route"]
+    assert set(routes) == {"GET tooling/query/", "GET query/", "GET /services/oauth2/userinfo"}
+    assert {name: sf.query(f"SELECT Id FROM {name}")["totalSize"] for name in counts} == counts
+    assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 18
+
+
+def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
+    box = _provisioned(make_sf_sandbox, _seed_with(447))
+    connector = SalesforceConnector(sf_settings(box))
+    ids = [r.id for r in connector.pull(ids=None) if r.object == "opportunity"]
+    stamp = datetime(2026, 11, 1, 12, 30, 15, 123000, tzinfo=UTC)
+    updates = [FieldUpdate("opportunity", i, {"journey_stage": "consideration", "persona": "economic_buyer",
+                                              "next_best_action": "Send the ROI case", "stalled": n % 2 == 0,
+                                              "stage_entered_at": stamp, "journey_updated_at": stamp})
+               for n, i in enumerate(ids)]
+    progress = []
+    sf_control(box, "counters/reset", {})
+    results = connector.push(updates, progress=lambda *p: progress.append(p))
+    assert len(results) == 450 and all(r.ok for r in results)
+    assert [(r.object, r.id) for r in results] == [(u.object, u.id) for u in updates]
+    assert sf_control(box, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
+    assert progress == [("write", 200, 450), ("write", 400, 450), ("write", 450, 450)]
+    back = {r.id: r.writeback for r in connector.pull(ids={"opportunity": ids[:3]})}
+    assert back[ids[0]] == {"journey_stage": "consideration", "persona": "economic_buyer",
+                            "next_best_action": "Send the ROI case", "stalled": True,
+                            "stage_entered_at": stamp, "journey_updated_at": stamp}
+    assert back[ids[1]]["stalled"] is False
+    connector.push([FieldUpdate("opportunity", ids[0], {"persona": None, "stage_entered_at": None})])
+    cleared = next(iter(connector.pull(ids={"opportunity": ids[:1]}))).writeback
+    assert (cleared["persona"], cleared["stage_entered_at"], cleared["journey_stage"]) == (None, None, "consideration")
+
+
+def test_partial_failures_come_back_per_record(make_sf_sandbox):
+    box = _provisioned(make_sf_sandbox)
+    connector = SalesforceConnector(sf_settings(box, **FAST))
+    results = connector.push([
+        FieldUpdate("opportunity", OPP_ACME, {"journey_stage": "decision"}),
+        FieldUpdate("opportunity", "0065g00000NoNeXAAF", {"journey_stage": "decision"}),
+        FieldUpdate("lead", LEAD_ANA, {"next_best_action": "x" * 300}),
+        FieldUpdate("contact", CONTACT_LI, {"persona": "technical_buyer", "stalled": True}),
+        FieldUpdate("opportunity", LEAD_ANA, {"journey_stage": "decision"}),
+    ])
+    assert [(r.id, r.ok, r.error_code, r.retryable) for r in results] == [
+        (OPP_ACME, True, None, False),
+        ("0065g00000NoNeXAAF", False, "INVALID_CROSS_REFERENCE_KEY", False),
+        (LEAD_ANA, False, "STRING_TOO_LONG", False),
+        (CONTACT_LI, True, None, False),
+        (LEAD_ANA, False, "MALFORMED_ID", False),
+    ]
+    assert "max length=255" in results[2].message
+
+
+def test_lock_errors_back_off_and_retry_only_the_locked_records(make_sf_sandbox):
+    box = _provisioned(make_sf_sandbox)
+    connector = SalesforceConnector(sf_settings(box, **FAST))
+    sf_control(box, "faults", {"lock_ids": [OPP_GLOBEX], "lock_times": 2})
+    sf_control(box, "counters/reset", {})
+    results = connector.push([FieldUpdate("opportunity", i, {"journey_stage": "awareness"})
+                              for i in (OPP_ACME, OPP_GLOBEX, OPP_WON)])
+    assert all(r.ok for r in results)
+    assert sf_control(box, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
+    sf_control(box, "faults", {"lock_ids": [OPP_WON]})
+    stuck = connector.push([FieldUpdate("opportunity", OPP_WON, {"journey_stage": "awareness"})])
+    assert [(r.ok, r.error_code, r.retryable) for r in stuck] == [(False, "UNABLE_TO_LOCK_ROW", True)]
+
+
+def test_an_expired_token_mid_sync_is_refreshed_and_reported(make_sf_sandbox):
+    box = make_sf_sandbox(_seed_with(2500))
+    tokens = []
+    connector = SalesforceConnector(sf_settings(box), on_tokens=tokens.append)
+    pulled = connector.pull()
+    first = [next(pulled) for _ in range(10)]
+    sf_control(box, "expire-tokens", {})
+    rest = list(pulled)
+    assert len(first) + len(rest) == 2506
+    assert connector.usage.by_route["POST oauth2/token"] == 1
+    assert len(tokens) == 1 and set(tokens[0]) == {"access_token"}
+    assert tokens[0]["access_token"] != box.info()["access_token"]
+
+
+def test_refresh_is_bounded_and_never_leaks_tokens(make_sf_sandbox):
+    box = make_sf_sandbox(sf_seed(), token_ttl_seconds=0)
+    connector = SalesforceConnector(sf_settings(box, max_refreshes=2))
+    with pytest.raises(AuthExpired) as expired:
+        list(connector.pull())
+    assert connector.usage.by_route["POST oauth2/token"] == 2
+    assert expired.value.code == "INVALID_SESSION_ID"
+    info = box.info()
+    for secret in (info["access_token"], info["refresh_token"], info["client_secret"]):
+        assert secret not in str(expired.value)
+    no_refresh = SalesforceConnector({**sf_settings(box), "refresh_token": None})
+    with pytest.raises(AuthExpired):
+        no_refresh.stages()
+    assert "POST oauth2/token" not in no_refresh.usage.by_route
+    revoked = SalesforceConnector(sf_settings(box, refresh_token="5Aeprevoked"))
+    with pytest.raises(AuthFailed) as failed:
+        revoked.stages()
+    assert failed.value.code == "invalid_grant" and "5Aeprevoked" not in str(failed.value)
+
+
+def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(make_sf_sandbox):
+    box = make_sf_sandbox(_seed_with(4500), daily_quota=10)
+    connector = SalesforceConnector(sf_settings(box, quota_share=1.0, **FAST))
+    pulled = connector.pull()
+    first = next(pulled)
+    assert (connector.usage.quota_used, connector.usage.quota_limit) == (2, 10)
+    sf_control(box, "faults", {"api_used": 10})
+    with pytest.raises(QuotaReached) as reached:
+        list(pulled)
+    assert first.object == "opportunity"
+    assert (reached.value.code, reached.value.used, reached.value.limit) == ("REQUEST_LIMIT_EXCEEDED", 10, 10)
+    assert "TotalRequests Limit exceeded" in reached.value.message
+    assert "POST oauth2/token" not in connector.usage.by_route
+    assert connector.usage.by_route["GET query/{locator}"] == 1
+    with pytest.raises(QuotaReached) as ceiling:
+        connector.stages()
+    assert ceiling.value.code == "QUOTA_CEILING"
+
+
+def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
+    box = _provisioned(make_sf_sandbox, _seed_with(797), daily_quota=100)
+    all_ids = [r["Id"] for r in simple_sf(box).query_all("SELECT Id FROM Opportunity")["records"]]
+    sf_control(box, "faults", {"api_used": 46})
+    connector = SalesforceConnector(sf_settings(box, quota_share=0.5))
+    assert [r.id for r in connector.pull(ids={"opportunity": [OPP_ACME]})] == [OPP_ACME]
+    results = connector.push([FieldUpdate("opportunity", i, {"journey_stage": "awareness"}) for i in all_ids])
+    assert connector.usage.quota_used == 50 and connector.usage.quota_limit == 100
+    assert [r.ok for r in results].count(True) == 400
+    assert {(r.error_code, r.retryable) for r in results[400:]} == {("QUOTA_CEILING", True)}
+    assert "50% of the daily Salesforce API quota: 50 of 100 calls used" in results[-1].message
+    assert connector.stopped == results[-1].message
+    with pytest.raises(QuotaReached) as stopped:
+        connector.push([FieldUpdate("opportunity", OPP_ACME, {"journey_stage": "awareness"})])
+    assert (stopped.value.used, stopped.value.limit, stopped.value.code) == (50, 100, "QUOTA_CEILING")
+
+
+def test_503_storms_are_ridden_out_with_jittered_retries(make_sf_sandbox):
+    box = _provisioned(make_sf_sandbox, _seed_with(600), error_503_share=0.4, random_seed=7)
+    connector = SalesforceConnector(sf_settings(box, retry_attempts=10, **FAST))
+    records = [r for r in connector.pull() if r.object == "opportunity"]
+    assert len(records) == 603
+    results = connector.push([FieldUpdate("opportunity", r.id, {"journey_stage": "awareness"}) for r in records])
+    assert all(r.ok for r in results)
+    counters = sf_control(box, "counters")
+    assert counters["by_route"]["PATCH composite/sobjects"] > 4
+
+
+def test_a_503_that_never_clears_is_a_transient_error_after_bounded_attempts(make_sf_sandbox):
+    box = make_sf_sandbox(sf_seed(), error_503_share=1.0)
+    connector = SalesforceConnector(sf_settings(box, retry_attempts=3, **FAST))
+    with pytest.raises(TransientError) as unavailable:
+        connector.stages()
+    assert (unavailable.value.code, unavailable.value.status) == ("SERVER_UNAVAILABLE", 503)
+    assert connector.usage.by_route == {"GET query/": 3}
