@@ -103,7 +103,7 @@ class Worker:
             with self.services.session() as session:
                 conn = session.get(Connection, connection_id)
             result = flush_outbox(self.services, connection_id,
-                                  self.services.open_connector(conn), now=now)
+                                  self.services.open_connector(conn))
             done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
         return done
 

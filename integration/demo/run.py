@@ -58,13 +58,14 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
     now = utcnow()
     seed_path = data_dir / "demo-seed.json"
     seed_path.write_text(json.dumps(demo_seed(now), indent=1))
+    boxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in ("salesforce", "hubspot")}
     settings = Settings(data_dir=data_dir, secret_key=Fernet.generate_key().decode(),
                         session_secret=secrets.token_hex(32), port=port,
                         sync_interval_seconds=sync_interval_seconds, stall_interval_seconds=600,
-                        worker_tick_seconds=1.0, outbox_backoff_seconds=5.0)
+                        worker_tick_seconds=1.0, outbox_backoff_seconds=5.0,
+                        oauth_apps=sandbox_oauth_apps(boxes))
     upgrade(settings.resolved_database_url)
     services = build_services(settings)
-    boxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in ("salesforce", "hubspot")}
     password = secrets.token_urlsafe(9)
     connections: dict[str, int] = {}
     with services.session() as session:
@@ -92,6 +93,26 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
     base = settings.base_url
     _subscribe(boxes, base)
     return demo
+
+
+#: Sandbox ``info()`` keys that configure an OAuth app (JOURNEY_OAUTH_<CRM>_<KEY> in production).
+OAUTH_APP_KEYS = ("client_id", "client_secret", "login_url", "ca_file", "base_url")
+
+
+def sandbox_oauth_apps(boxes: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The OAuth app of each sandbox, so the install pages can run the OAuth flow against it.
+
+    A sandbox that serves its consent page on its API host (``base_url``) gets it as
+    ``authorize_url`` too.
+    """
+    apps = {}
+    for crm, box in boxes.items():
+        info = box.info()
+        app = {key: str(info[key]) for key in OAUTH_APP_KEYS if info.get(key)}
+        if "base_url" in app:
+            app["authorize_url"] = app["base_url"]
+        apps[crm] = app
+    return apps
 
 
 def _subscribe(boxes: dict[str, Any], base: str) -> None:

@@ -57,7 +57,7 @@ def demo_seed(now: datetime, seed: int = 7, *, opportunities: int = 300, leads: 
               sf_contacts: int = 150, deals: int = 300, hs_contacts: int = 200) -> dict[str, Any]:
     """The demo seed (both CRMs) as the sandbox seed format describes it."""
     rng = random.Random(seed)
-    accounts = [{"Id": f"0015g00000AcC{i:03d}AAA", "Name": f"{name} Corp",
+    accounts = [{"Id": f"0015g00000Ac{i:03d}", "Name": f"{name} Corp",
                  "Industry": rng.choice(INDUSTRIES), "NumberOfEmployees": rng.choice([12, 45, 180, 900, 5200, 24000])}
                 for i, name in enumerate(COMPANIES)]
     opps = []
@@ -66,20 +66,20 @@ def demo_seed(now: datetime, seed: int = 7, *, opportunities: int = 300, leads: 
         start = now - timedelta(days=rng.randint(5, 240), hours=rng.randint(0, 23))
         history = _walk(rng, SF_STAGES, start, now, "Closed Lost")
         opps.append({
-            "Id": f"0065g00000OpP{i:04d}AA"[:18], "Name": f"{account['Name']} - {rng.choice(['Platform', 'Renewal', 'Expansion', 'Pilot'])} {i}",
+            "Id": f"0065g0000Op{i:04d}", "Name": f"{account['Name']} - {rng.choice(['Platform', 'Renewal', 'Expansion', 'Pilot'])} {i}",
             "AccountId": account["Id"], "Amount": rng.choice([4800, 12000, 36000, 85000, 140000, 420000]),
             "StageName": history[-1][0], "CloseDate": (now + timedelta(days=rng.randint(-30, 120))).date().isoformat(),
             "LeadSource": rng.choice(SOURCES), "Type": rng.choice(["New Customer", "Existing Customer - Upgrade"]),
             "OwnerId": rng.choice(SF_OWNERS), "CreatedDate": _iso(start),
             "history": [{"StageName": s, "CreatedDate": _iso(t)} for s, t in history]})
     sf_leads = [{
-        "Id": f"00Q5g00000LeA{i:04d}A"[:18], "FirstName": rng.choice(FIRST), "LastName": rng.choice(LAST),
+        "Id": f"00Q5g0000Le{i:04d}", "FirstName": rng.choice(FIRST), "LastName": rng.choice(LAST),
         "Company": f"{rng.choice(COMPANIES)} Ltd", "Title": rng.choice(TITLES),
         "Status": rng.choice(SF_LEAD_STATUSES[:2] * 3 + SF_LEAD_STATUSES[2:]),
         "LeadSource": rng.choice(SOURCES),
         "CreatedDate": _iso(now - timedelta(days=rng.randint(1, 90)))} for i in range(leads)]
     contacts = [{
-        "Id": f"0035g00000CoN{i:04d}A"[:18], "FirstName": rng.choice(FIRST), "LastName": rng.choice(LAST),
+        "Id": f"0035g0000Co{i:04d}", "FirstName": rng.choice(FIRST), "LastName": rng.choice(LAST),
         "AccountId": rng.choice(accounts)["Id"], "Title": rng.choice(TITLES),
         "CreatedDate": _iso(now - timedelta(days=rng.randint(30, 400)))} for i in range(sf_contacts)]
     roles = [{"OpportunityId": rng.choice(opps)["Id"], "ContactId": c["Id"],

@@ -10,7 +10,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, select
 
 from integration.store.models import OutboxItem
@@ -20,25 +20,30 @@ from integration.store.values import values_from_json, values_to_json
 OPEN = ("pending", "sending", "parked")
 
 
-def enqueue(session: Session, connection_id: int, object: str, crm_id: str,
-            values: Mapping[str, Any], run_id: int | None = None) -> None:
-    """Plan ``values`` for one record, replacing any plan not yet handed to the CRM.
+def replace_plans(session: Session, connection_id: int,
+                  plans: Mapping[tuple[str, str], Mapping[str, Any] | None],
+                  run_id: int | None = None) -> None:
+    """Set each record's plan: ``values`` to queue, or None when the CRM already holds the plan.
 
-    The newest plan was computed against the CRM's latest values, so it supersedes older pending
-    or parked ones; an item in flight (``sending``) is left alone and a new item queued after it.
+    The newest plan was computed against the CRM's latest values, so it replaces older pending or
+    parked ones; an item in flight (``sending``) is left alone and the new one queued after it.
+    One DELETE per object kind and one INSERT for the lot, however many records.
     """
-    session.exec(delete(OutboxItem).where(
-        OutboxItem.connection_id == connection_id, OutboxItem.object == object,
-        OutboxItem.crm_id == crm_id, OutboxItem.status.in_(("pending", "parked"))))
-    session.add(OutboxItem(connection_id=connection_id, object=object, crm_id=crm_id,
-                           values=values_to_json(values), run_id=run_id))
-
-
-def cancel(session: Session, connection_id: int, object: str, crm_id: str) -> None:
-    """Drop a record's waiting plans: the CRM already holds what we want."""
-    session.exec(delete(OutboxItem).where(
-        OutboxItem.connection_id == connection_id, OutboxItem.object == object,
-        OutboxItem.crm_id == crm_id, OutboxItem.status.in_(("pending", "parked"))))
+    by_object: dict[str, list[str]] = {}
+    for obj, crm_id in plans:
+        by_object.setdefault(obj, []).append(crm_id)
+    for obj, ids in by_object.items():
+        session.execute(delete(OutboxItem).where(
+            OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
+            OutboxItem.crm_id.in_(ids), OutboxItem.status.in_(("pending", "parked")))
+            .execution_options(synchronize_session=False))
+    now = utcnow()
+    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id,
+             "values": values_to_json(values), "status": "pending", "attempts": 0,
+             "next_attempt_at": now, "run_id": run_id, "created_at": now, "updated_at": now}
+            for (obj, crm_id), values in plans.items() if values]
+    if rows:
+        session.execute(insert(OutboxItem), rows)
 
 
 def claim_due(session: Session, connection_id: int, limit: int,
@@ -74,7 +79,8 @@ def mark_done(session: Session, items: Iterable[OutboxItem]) -> None:
     """The CRM confirmed these: remove them."""
     ids = [i.id for i in items]
     if ids:
-        session.exec(delete(OutboxItem).where(OutboxItem.id.in_(ids)))
+        session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids))
+                        .execution_options(synchronize_session=False))
 
 
 def mark_failed(session: Session, item: OutboxItem, *, code: str, message: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterator, Mapping, Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
 from integration.store.models import JourneyEvent, PendingRecord, RecordState
@@ -46,15 +46,23 @@ def iter_states(session: Session, connection_id: int, chunk: int = 1000) -> Iter
         last_id = rows[-1].id
 
 
-def replace_events(session: Session, connection_id: int, object: str, crm_id: str,
-                   events: Sequence[Mapping[str, Any]]) -> None:
-    """Store a record's journey (one row per stage entered), replacing what was there."""
-    session.exec(delete(JourneyEvent).where(
-        JourneyEvent.connection_id == connection_id, JourneyEvent.object == object,
-        JourneyEvent.crm_id == crm_id))
-    for seq, ev in enumerate(events):
-        session.add(JourneyEvent(connection_id=connection_id, object=object, crm_id=crm_id,
-                                 seq=seq, **ev))
+def replace_events(session: Session, connection_id: int,
+                   journeys: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> None:
+    """Store records' journeys (one row per stage entered), replacing what was there.
+
+    One DELETE per object kind and one INSERT for the lot.
+    """
+    by_object: dict[str, list[str]] = {}
+    for obj, crm_id in journeys:
+        by_object.setdefault(obj, []).append(crm_id)
+    for obj, ids in by_object.items():
+        session.execute(delete(JourneyEvent).where(
+            JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
+            JourneyEvent.crm_id.in_(ids)).execution_options(synchronize_session=False))
+    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev}
+            for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
+    if rows:
+        session.execute(insert(JourneyEvent), rows)
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

@@ -19,7 +19,7 @@ from integration.store.connections import connection_by_id
 from integration.store.models import SyncRun
 from integration.store.types import utcnow
 from integration.sync.flush import flush_outbox
-from integration.sync.journal import judge, save_record
+from integration.sync.journal import Judged, judge, save_page
 from integration.sync.maps import connection_map
 from integration.sync.reevaluate import reevaluate
 from mapping.records import CrmRecord
@@ -84,14 +84,15 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                     conn.watermark = max(newest, conn.watermark) if conn.watermark else newest
                 conn.last_sync_at = now
                 session.add(conn)
-            if map_changed and ids is None:
-                # A new map re-classifies every stored record, not only those the CRM changed.
+            if map_changed and since is not None and ids is None:
+                # A new map re-classifies every stored record, not only those the CRM changed
+                # (a full pull has just re-classified them all).
                 reevaluate(services, connection_id, now=now, refresh_events=True)
                 with services.session() as session:
                     conn = connection_by_id(session, connection_id)
                     conn.map_version_synced = map_version
                     session.add(conn)
-            flushed = flush_outbox(services, connection_id, connector, now=now, progress=progress)
+            flushed = flush_outbox(services, connection_id, connector, progress=progress)
             summary.written += flushed.written
             summary.failed += flushed.failed
             for code, n in flushed.errors.items():
@@ -143,20 +144,19 @@ def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord]
     page = list(page)
     with services.session() as session:
         rows = record_store.states_by_key(session, connection_id, [(r.object, r.id) for r in page])
+        judged = []
         for record in page:
             crm_values = dict(record.writeback)
             verdict = judge(record, jmap, now, crm_values)
             summary.stages[verdict.state.stage] = summary.stages.get(verdict.state.stage, 0) + 1
-            if verdict.state.unmapped:
-                summary.unmapped += 1
-            if verdict.changes:
-                summary.changed += 1
-            if not dry_run:
-                save_record(session, connection_id, record, verdict, jmap, now,
-                            row=rows.get((record.object, record.id)), crm_values=crm_values,
-                            refresh_events=True, run_id=run_id)
+            summary.unmapped += verdict.state.unmapped
+            summary.changed += bool(verdict.changes)
+            judged.append(Judged(record, verdict, rows.get((record.object, record.id)), crm_values))
         if dry_run:
             session.rollback()
+        else:
+            save_page(session, connection_id, judged, jmap, now, refresh_events=True,
+                      run_id=run_id)
 
 
 def _open_run(session: Any, connection_id: int, run_id: int | None, **fields: Any) -> SyncRun:

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+from sqlalchemy import update
+
 from connectors.base import Connector, CrmError, FieldUpdate, QuotaReached
 from integration.services import Services
 from integration.store import outbox
-from integration.store.models import OutboxItem
+from integration.store.models import OutboxItem, RecordState
 from integration.store.records import states_by_key
 from integration.store.types import utcnow
 from integration.store.values import values_from_json, values_to_json
@@ -40,9 +42,12 @@ class FlushResult:
 
 
 def flush_outbox(services: Services, connection_id: int, connector: Connector, *,
-                 now: datetime | None = None, progress: Progress | None = None) -> FlushResult:
-    """Reconcile items left in flight, then push every due item. Never raises for CRM errors."""
-    now = now or utcnow()
+                 progress: Progress | None = None) -> FlushResult:
+    """Reconcile items left in flight, then push every item due now. Never raises for CRM errors.
+
+    Scheduling always runs on the real clock, whatever instant the records were classified at.
+    """
+    now = utcnow()
     result = FlushResult()
     try:
         _reconcile(services, connection_id, connector, now, result)
@@ -71,30 +76,32 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
 
 def _record_results(services: Services, connection_id: int, items: Sequence[OutboxItem],
                     results: Sequence[Any], now: datetime, result: FlushResult) -> None:
+    """Apply the CRM's per-record verdicts: confirmed items leave the outbox and their values
+    become the CRM's known values; failed ones back off or park."""
     by_key = {(r.object, r.id): r for r in results}
     settings = services.settings
-    confirmed: list[OutboxItem] = []
+    confirmed, failed = [], []
+    for item in items:
+        ok = getattr(by_key.get((item.object, item.crm_id)), "ok", False)
+        (confirmed if ok else failed).append(item)
     with services.session() as session:
-        rows = states_by_key(session, connection_id, [(i.object, i.crm_id) for i in items])
-        for item in items:
-            item = session.merge(item)
+        rows = states_by_key(session, connection_id, [(i.object, i.crm_id) for i in confirmed])
+        updates = [{"id": row.id, "crm_values": {**(row.crm_values or {}), **item.values}}
+                   for item in confirmed
+                   if (row := rows.get((item.object, item.crm_id))) is not None]
+        if updates:
+            session.execute(update(RecordState), updates)
+        outbox.mark_done(session, confirmed)
+        for item in failed:
             verdict = by_key.get((item.object, item.crm_id))
-            if verdict is not None and verdict.ok:
-                confirmed.append(item)
-                row = rows.get((item.object, item.crm_id))
-                if row is not None:
-                    row.crm_values = {**(row.crm_values or {}), **item.values}
-                    session.add(row)
-                continue
-            code = verdict.error_code if verdict else "NO_RESULT"
+            code = (verdict.error_code if verdict else None) or "NO_RESULT"
             message = (verdict.message if verdict else None) or "the CRM returned no result"
-            status = outbox.mark_failed(session, item, code=code or "ERROR", message=message,
+            status = outbox.mark_failed(session, session.merge(item), code=code, message=message,
                                         max_attempts=settings.outbox_max_attempts,
                                         backoff_seconds=settings.outbox_backoff_seconds, now=now)
             result.failed += 1
             result.parked += status == "parked"
-            _count(result, code or "ERROR")
-        outbox.mark_done(session, confirmed)
+            _count(result, code)
     result.written += len(confirmed)
 
 

@@ -1,16 +1,19 @@
-"""Storing what classification found about a record: its snapshot, state, journey and plan."""
+"""Storing what classification found about records: snapshot, state, journey and plan.
+
+Work is done a page of records at a time, with one statement per table rather than one per record.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from sqlalchemy import insert, update
 from sqlmodel import Session
 
 from integration.store import outbox
 from integration.store.models import RecordState
 from integration.store.records import replace_events
-from integration.store.types import utcnow
 from integration.store.values import values_from_json, values_to_json
 from mapping import JourneyMap, classify, desired_writeback, plan_writeback, timeline
 from mapping.records import CrmRecord
@@ -23,6 +26,16 @@ class Verdict:
 
     state: Any
     changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A record, its verdict, its stored row (None if new) and the CRM's write-back values."""
+
+    record: CrmRecord
+    verdict: Verdict
+    row: RecordState | None
+    crm_values: Mapping[str, Any]
 
 
 def judge(record: CrmRecord, jmap: JourneyMap, now: datetime,
@@ -45,36 +58,39 @@ def journey_events(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[d
     return events
 
 
-def save_record(session: Session, connection_id: int, record: CrmRecord, verdict: Verdict,
-                jmap: JourneyMap, now: datetime, *, row: RecordState | None,
-                crm_values: Mapping[str, Any], refresh_events: bool, run_id: int | None) -> None:
-    """Upsert the record's stored state, refresh its journey events, and queue or drop its plan."""
-    state = verdict.state
-    row = row or RecordState(connection_id=connection_id, object=record.object, crm_id=record.id,
-                             stage=state.stage, record={}, state={})
-    row.name = record.name
-    row.crm_stage = state.crm_stage
-    row.pipeline = record.pipeline
-    row.stage = state.stage
-    row.persona = state.persona
-    row.owner_id = _str_or_none(record.fields.get("owner_id"))
-    row.amount = _float_or_none(record.fields.get("amount"))
-    row.stalled = state.stalled
-    row.days_over = state.days_over
-    row.entered_at = state.entered_at
-    row.record = record_to_dict(record)
-    row.state = state_to_dict(state)
-    row.crm_values = values_to_json(crm_values)
-    row.modified_at = record.modified_at
-    row.updated_at = now
-    session.add(row)
+def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap: JourneyMap,
+              now: datetime, *, refresh_events: bool, run_id: int | None) -> None:
+    """Upsert the records' stored states, refresh their journeys, and set their plans.
+
+    Core bulk statements rather than ORM objects: a page of 500 records is a handful of
+    statements, and no per-record attribute bookkeeping.
+    """
+    new = [_row_values(connection_id, j, now) for j in page if j.row is None]
+    known = [{"id": j.row.id, **_row_values(connection_id, j, now)} for j in page if j.row is not None]
+    if new:
+        session.execute(insert(RecordState), new)
+    if known:
+        session.execute(update(RecordState), known)
     if refresh_events:
-        replace_events(session, connection_id, record.object, record.id,
-                       journey_events(record, jmap, now))
-    if verdict.changes:
-        outbox.enqueue(session, connection_id, record.object, record.id, verdict.changes, run_id)
-    else:
-        outbox.cancel(session, connection_id, record.object, record.id)
+        replace_events(session, connection_id,
+                       {(j.record.object, j.record.id): journey_events(j.record, jmap, now)
+                        for j in page})
+    outbox.replace_plans(session, connection_id,
+                         {(j.record.object, j.record.id): j.verdict.changes or None for j in page},
+                         run_id)
+
+
+def _row_values(connection_id: int, item: Judged, now: datetime) -> dict[str, Any]:
+    record, state = item.record, item.verdict.state
+    return {"connection_id": connection_id, "object": record.object, "crm_id": record.id,
+            "name": record.name, "crm_stage": state.crm_stage, "pipeline": record.pipeline,
+            "stage": state.stage, "persona": state.persona,
+            "owner_id": _str_or_none(record.fields.get("owner_id")),
+            "amount": _float_or_none(record.fields.get("amount")), "stalled": state.stalled,
+            "days_over": state.days_over, "entered_at": state.entered_at,
+            "record": record_to_dict(record), "state": state_to_dict(state),
+            "crm_values": values_to_json(item.crm_values), "modified_at": record.modified_at,
+            "updated_at": now}
 
 
 def stored_crm_values(row: RecordState) -> dict[str, Any]:

@@ -13,12 +13,15 @@ from integration.services import Services
 from integration.store.connections import connection_by_id
 from integration.store.records import iter_states
 from integration.store.types import utcnow
-from integration.sync.journal import judge, save_record, stored_crm_values
+from integration.sync.journal import Judged, judge, save_page, stored_crm_values
 from integration.sync.maps import connection_map
 from mapping.serialize import record_from_dict
 
 #: The state fields whose change is worth a database write.
 _TRACKED = ("stage", "stalled", "persona", "next_best_action", "days_over")
+
+#: Records written per batch.
+PAGE = 500
 
 
 @dataclass
@@ -38,10 +41,11 @@ def reevaluate(services: Services, connection_id: int, *, now: datetime | None =
     result = ReevaluateResult()
     with services.session() as session:
         jmap, _ = connection_map(session, connection_id)
+        page: list[Judged] = []
         for row in iter_states(session, connection_id):
             result.examined += 1
-            record = record_from_dict(row.record)
-            verdict = judge(record, jmap, now, stored_crm_values(row))
+            record, crm_values = record_from_dict(row.record), stored_crm_values(row)
+            verdict = judge(record, jmap, now, crm_values)
             state = verdict.state
             moved = any(getattr(state, f) != row.state.get(f) for f in _TRACKED)
             if not (moved or verdict.changes or refresh_events):
@@ -49,9 +53,13 @@ def reevaluate(services: Services, connection_id: int, *, now: datetime | None =
             result.updated += 1
             result.queued += bool(verdict.changes)
             result.turned_stalled += bool(state.stalled and not row.stalled)
-            save_record(session, connection_id, record, verdict, jmap, now, row=row,
-                        crm_values=stored_crm_values(row), refresh_events=refresh_events,
-                        run_id=None)
+            page.append(Judged(record, verdict, row, crm_values))
+            if len(page) >= PAGE:
+                save_page(session, connection_id, page, jmap, now,
+                          refresh_events=refresh_events, run_id=None)
+                page = []
+        save_page(session, connection_id, page, jmap, now, refresh_events=refresh_events,
+                  run_id=None)
         conn = connection_by_id(session, connection_id)
         conn.last_stall_pass_at = now
         session.add(conn)

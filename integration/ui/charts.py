@@ -6,13 +6,13 @@ without hovering: each bar carries its figure, each range its median, quartiles 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 #: Drawing area: a label column, then the bars; the SVG's viewBox scales it to the page width.
-LABEL_WIDTH = 170
-BAR_SPACE = 400
-WIDTH = 760
+LABEL_WIDTH = 150
+BAR_SPACE = 330
+WIDTH = 660
 ROW_HEIGHT = 36
 #: Range rows hold the box and a line of figures under it.
 RANGE_ROW_HEIGHT = 48
@@ -53,6 +53,7 @@ class Chart:
     ticks: list[tuple[float, str]] = field(default_factory=list)
     width: int = WIDTH
     label_width: int = LABEL_WIDTH
+    bar_space: int = BAR_SPACE
 
 
 def _scale(value: float, top: float) -> float:
@@ -132,6 +133,8 @@ def timeline_chart(spans: Sequence[dict[str, Any]], now: datetime) -> Chart:
         return Chart([], 0)
     start = min(s["entered_at"] for s in spans)
     total = max(((s["exited_at"] or now) - start).total_seconds() for s in spans) or 1.0
+    end = start + timedelta(seconds=total)
+    ticks = [(0.0, f"{start:%Y-%m-%d}"), (float(BAR_SPACE), f"{end:%Y-%m-%d}")]
     rows = []
     for i, s in enumerate(spans):
         x = _scale((s["entered_at"] - start).total_seconds(), total)
@@ -140,4 +143,4 @@ def timeline_chart(spans: Sequence[dict[str, Any]], now: datetime) -> Chart:
             "" if s["exited_at"] else "  ·  now")
         rows.append(Bar(s["label"], i * ROW_HEIGHT, width, text,
                         "late" if s["stalled"] else "main", x))
-    return Chart(rows, len(rows) * ROW_HEIGHT)
+    return Chart(rows, len(rows) * ROW_HEIGHT + 18, ticks)

@@ -23,6 +23,8 @@ from integration.ui.charts import count_chart, days_chart, funnel_chart, timelin
 FILTERS = ("object", "persona", "owner", "pipeline")
 #: Columns the stalled table sorts by (the REST API's sort keys).
 STALLED_SORTS = ("days_over", "amount", "owner", "name")
+#: Stalled records per page of the table.
+PAGE_SIZE = 25
 
 
 def filter_options(db: Any, connection_id: int) -> dict[str, list[str]]:
@@ -47,6 +49,7 @@ def dashboard(connection_id: int):
     if sort not in STALLED_SORTS:
         abort(400, f"Sort by one of: {', '.join(STALLED_SORTS)}.")
     flt = dashboard_filter()
+    page = max(request.args.get("page", 1, type=int), 1)
     with services().session() as db:
         conn = page_connection(db, connection_id)
         jmap, version = connection_map(db, conn.id)
@@ -54,7 +57,8 @@ def dashboard(connection_id: int):
         days = time_in_stage_report(db, conn.id, jmap, flt)
         stalled = stalled_report(db, conn.id, flt)
         rows = [record_to_dict(r) for r in filtered_states(
-            db, conn.id, replace(flt, stalled=True), order=SORTS[sort], limit=100)]
+            db, conn.id, replace(flt, stalled=True), order=SORTS[sort], limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE)]
         options = filter_options(db, conn.id)
     persona_labels = {key: _persona_label(jmap, key) for key in options["persona"]}
     by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n)
@@ -65,7 +69,8 @@ def dashboard(connection_id: int):
         "dashboard.html", conn=conn, version=version, options=options,
         chosen={k: v for k, v in vars(flt).items() if v is not None},
         persona_labels=persona_labels, funnel=funnel, funnel_chart=funnel_chart(funnel),
-        days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort,
+        days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort, page=page, first=(page - 1) * PAGE_SIZE,
+        pages=max(-(-stalled["total"] // PAGE_SIZE), 1),
         stage_chart=count_chart(by_stage, "late"), owner_chart=count_chart(by_owner, "late"))
 
 

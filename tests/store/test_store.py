@@ -110,13 +110,13 @@ def test_map_versions_are_numbered_and_all_kept(services, conn):
 
 def test_outbox_plan_supersedes_waiting_plan_but_not_one_in_flight(services, conn):
     with services.session() as s:
-        outbox.enqueue(s, conn.id, "opportunity", "A", {"journey_stage": "Awareness"})
-        outbox.enqueue(s, conn.id, "opportunity", "A", {"journey_stage": "Decision"})
+        outbox.replace_plans(s, conn.id, {("opportunity", "A"): {"journey_stage": "Awareness"}})
+        outbox.replace_plans(s, conn.id, {("opportunity", "A"): {"journey_stage": "Decision"}})
     with services.session() as s:
         items = outbox.claim_due(s, conn.id, 10)
         assert [(i.crm_id, i.values["journey_stage"], i.status) for i in items] == [
             ("A", "Decision", "sending")]
-        outbox.enqueue(s, conn.id, "opportunity", "A", {"journey_stage": "Purchase"})
+        outbox.replace_plans(s, conn.id, {("opportunity", "A"): {"journey_stage": "Purchase"}})
     with services.session() as s:
         statuses = sorted(i.status for i in outbox.list_items(s, conn.id))
         assert statuses == ["pending", "sending"]
@@ -125,7 +125,7 @@ def test_outbox_plan_supersedes_waiting_plan_but_not_one_in_flight(services, con
 def test_outbox_failures_back_off_then_park_and_can_be_retried(services, conn):
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with services.session() as s:
-        outbox.enqueue(s, conn.id, "lead", "L", {"persona": "x"})
+        outbox.replace_plans(s, conn.id, {("lead", "L"): {"persona": "x"}})
     with services.session() as s:
         item = [i for i in outbox.list_items(s, conn.id) if i.crm_id == "L"][0]
         statuses = [outbox.mark_failed(s, item, code="UNABLE_TO_LOCK_ROW", message="locked",
@@ -142,7 +142,7 @@ def test_outbox_failures_back_off_then_park_and_can_be_retried(services, conn):
 def test_backoff_grows_exponentially(services, conn):
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with services.session() as s:
-        outbox.enqueue(s, conn.id, "lead", "B", {"persona": "x"})
+        outbox.replace_plans(s, conn.id, {("lead", "B"): {"persona": "x"}})
     with services.session() as s:
         item = [i for i in outbox.list_items(s, conn.id) if i.crm_id == "B"][0]
         delays = []
@@ -181,7 +181,7 @@ def test_deleting_a_connection_removes_its_rows(services, tenant):
     with services.session() as s:
         c = create_connection(s, services.box, tenant_id=tenant.id, name="gone", crm="hubspot",
                               settings={}, secrets={})
-        outbox.enqueue(s, c.id, "deal", "9", {"persona": "p"})
+        outbox.replace_plans(s, c.id, {("deal", "9"): {"persona": "p"}})
         save_map_version(s, c.id, "x", author="a")
     with services.session() as s:
         delete_connection(s, get_connection(s, tenant.id, "gone"))

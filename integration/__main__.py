@@ -1,0 +1,4 @@
+"""``python -m integration`` runs the ``journey`` command."""
+from integration.cli import main
+
+main()
