@@ -5,7 +5,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-from mapping.model import JourneyMap
+from mapping.model import JourneyMap, Source
 from mapping.problems import format_path
 
 
@@ -91,7 +91,8 @@ def coverage(jmap: JourneyMap, crm: str, stages: Iterable[StageRef]) -> Coverage
     lost_not_exit = []
     for ref in stages:
         source = sources.get(ref.object)
-        group = groups.setdefault((ref.object, ref.pipeline), CoverageGroup(ref.object, ref.pipeline, source is not None))
+        group = groups.setdefault((ref.object, ref.pipeline),
+                                  CoverageGroup(ref.object, ref.pipeline, has_source=source is not None))
         real[ref.object][ref.pipeline].add(ref.value)
         key = source.lookup(ref.value, ref.pipeline) if source is not None else None
         if key is None:
@@ -108,7 +109,8 @@ def coverage(jmap: JourneyMap, crm: str, stages: Iterable[StageRef]) -> Coverage
     return CoverageReport(crm, list(groups.values()), unknown, lost_not_exit, unchecked)
 
 
-def _unknown_entries(crm: str, object_: str, source: Any, real: dict[str | None, set[str]]) -> list[MapEntryNote]:
+def _unknown_entries(crm: str, object_: str, source: Source,
+                     real: dict[str | None, set[str]]) -> list[MapEntryNote]:
     every_value = set().union(*real.values())
     notes = [_note(crm, object_, None, value, key, "the CRM has no such stage")
              for value, key in (source.stages or {}).items() if value not in every_value]

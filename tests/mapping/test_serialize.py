@@ -17,7 +17,8 @@ def rich_record():
         pipeline="default", name="Acme – Platform", url="https://example.my.salesforce.com/006A",
         fields={"amount": 180000.5, "employee_count": 5200, "industry": None, "tags": ["a", "b"]},
         raw={"CloseDate": date(2026, 12, 15), "Amount": Decimal("180000.50"), "Nested": {"k": [1, {"x": True}]}},
-        writeback={"stalled": "true", "stage_entered_at": datetime(2026, 10, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))},
+        writeback={"stalled": "true",
+                   "stage_entered_at": datetime(2026, 10, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))},
     )
 
 

@@ -150,7 +150,8 @@ def test_valid_data_has_no_problems():
     (lambda d: d["personas"][0]["when"][0].update(field="revenue"),
      "personas[0].when[0].field: unknown field 'revenue' (use one of amount, industry, employee_count, "
      "job_title, lead_source, country, owner_id, or crm.<FieldName> for a raw CRM field)"),
-    (lambda d: d["personas"][0]["when"][0].update(value="ten"), "personas[0].when[0].value: must be a number for 'gte'"),
+    (lambda d: d["personas"][0]["when"][0].update(value="ten"),
+     "personas[0].when[0].value: must be a number for 'gte'"),
     (lambda d: d["personas"][0]["when"][0].update(op="in", value=[]),
      "personas[0].when[0].value: must be a non-empty list of values for 'in'"),
     (lambda d: d["personas"][0]["when"][0].update(op="exists", value="yes"),
@@ -188,7 +189,8 @@ def test_actions_may_name_exits_and_the_default_persona():
 
 def test_a_persona_may_have_several_rules_with_the_same_label():
     data = base_data()
-    data["personas"].append({"key": "big", "label": "Big", "when": [{"field": "employee_count", "op": "gt", "value": 9}]})
+    data["personas"].append({"key": "big", "label": "Big",
+                             "when": [{"field": "employee_count", "op": "gt", "value": 9}]})
     assert messages(data) == []
 
 
