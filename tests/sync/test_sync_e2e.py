@@ -1,0 +1,161 @@
+"""End to end, for each CRM and on SQLite and PostgreSQL: the real connector and client library
+against the sandbox, the real store, the sync engine. Tests build on each other in file order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from integration.connecting import connect, provision
+from integration.maps import apply_map
+from integration.store import outbox
+from integration.store.models import Connection, RecordState
+from integration.store.tenancy import get_or_create_tenant
+from integration.store.types import utcnow
+from integration.sync.engine import sync_connection
+from integration.sync.flush import flush_outbox
+from integration.sync.maps import connection_map
+from integration.sync.reevaluate import reevaluate
+from mapping import (classify, default_map, default_map_text, desired_writeback, map_to_yaml,
+                     plan_writeback)
+from tests.sync.crms import SandboxCrm, small_book, start_crm, truthy
+
+MOVES = {"salesforce": ("opportunity", "Closed Won"), "hubspot": ("deal", "closedwon")}
+
+
+@dataclass
+class World:
+    crm: SandboxCrm
+    connection_id: int
+    first: object
+
+
+@pytest.fixture(scope="module", params=["salesforce", "hubspot"])
+def world(request, services):
+    crm = start_crm(request.param, small_book(utcnow()))
+    with services.session() as s:
+        tenant = get_or_create_tenant(s, f"e2e-{request.param}")
+        conn = connect(s, services, tenant_id=tenant.id, name=f"e2e-{request.param}",
+                       crm=request.param, values=crm.settings())
+        apply_map(s, conn.id, default_map_text(), author="test", comment="default")
+        connection_id = conn.id
+    provision(services, connection_id)
+    first = sync_connection(services, connection_id)
+    yield World(crm, connection_id, first)
+    crm.stop()
+
+
+def crm_disagreements(services, world) -> list[str]:
+    """Records whose CRM write-back values differ from what the map wants now (read fresh)."""
+    with services.session() as s:
+        jmap, _ = connection_map(s, world.connection_id)
+    with services.session() as s:
+        connector = services.open_connector(s.get(Connection, world.connection_id))
+    now = utcnow()
+    wrong = []
+    for record in connector.pull(None):
+        desired = desired_writeback(classify(record, jmap, now))
+        if plan_writeback(desired, record.writeback, now):
+            wrong.append(f"{record.object}/{record.id}")
+    return wrong
+
+
+def stored(services, world, **where) -> list[RecordState]:
+    with services.session() as s:
+        q = select(RecordState).where(RecordState.connection_id == world.connection_id)
+        for k, v in where.items():
+            q = q.where(getattr(RecordState, k) == v)
+        return list(s.exec(q))
+
+
+def test_first_sync_writes_the_journey_into_the_crm(services, world):
+    first = world.first
+    assert first.status == "succeeded", first.message
+    assert first.read > 200 and first.changed > 200
+    assert first.written == first.changed and first.failed == 0
+    assert crm_disagreements(services, world) == []
+    # and the CRM's own client library sees the values
+    for row in stored(services, world)[:5]:
+        if row.stage == "unmapped":
+            continue
+        seen = world.crm.read(row.object, row.crm_id)
+        assert seen["journey_stage"] == row.state["stage_label"]
+        assert seen["persona"] == row.state["persona_label"]
+        assert truthy(seen["stalled"]) == row.stalled
+
+
+def test_second_sync_writes_nothing(services, world):
+    again = sync_connection(services, world.connection_id)
+    assert again.status == "succeeded"
+    assert (again.changed, again.written, again.failed) == (0, 0, 0)
+
+
+def test_stage_moved_in_the_crm_is_picked_up_by_polling(services, world):
+    object_, won = MOVES[world.crm.crm]
+    target = next(r for r in stored(services, world, object=object_)
+                  if r.stage in ("awareness", "consideration"))
+    world.crm.move(object_, target.crm_id, won)
+    summary = sync_connection(services, world.connection_id)
+    assert summary.status == "succeeded"
+    assert summary.written >= 1
+    jmap = default_map()
+    expected = jmap.lookup(world.crm.crm, object_, won, target.pipeline)
+    row = next(r for r in stored(services, world, object=object_) if r.crm_id == target.crm_id)
+    assert row.stage == expected and row.crm_stage == won
+    assert world.crm.read(object_, target.crm_id)["journey_stage"] == jmap.label(expected)
+    assert sync_connection(services, world.connection_id).written == 0
+
+
+def test_map_change_rewrites_exactly_the_affected_records(services, world):
+    jmap = default_map()
+    stages = [s.model_copy(update={"label": "Decision (evaluating)"}) if s.key == "decision" else s
+              for s in jmap.stages]
+    changed = jmap.model_copy(update={"stages": stages})
+    with services.session() as s:
+        apply_map(s, world.connection_id, map_to_yaml(changed), author="test",
+                  comment="rename decision")
+    affected = len(stored(services, world, stage="decision"))
+    assert affected > 0
+    summary = sync_connection(services, world.connection_id)
+    assert summary.written == affected, summary
+    assert crm_disagreements(services, world) == []
+    assert sync_connection(services, world.connection_id).written == 0
+
+
+def test_injected_failures_still_converge(services, world):
+    object_, won = MOVES[world.crm.crm]
+    movers = [r for r in stored(services, world, object=object_) if r.stage == "consideration"][:30]
+    for row in movers:
+        world.crm.move(object_, row.crm_id, won)
+    world.crm.faults(error_share=0.2)
+    try:
+        for _ in range(8):
+            summary = sync_connection(services, world.connection_id)
+            with services.session() as s:
+                waiting = outbox.counts(s, world.connection_id)
+            if summary.status == "succeeded" and not waiting:
+                break
+    finally:
+        world.crm.faults(error_share=0.0)
+    with services.session() as s:
+        assert outbox.counts(s, world.connection_id) == {}
+    assert crm_disagreements(services, world) == []
+
+
+def test_time_alone_turns_records_stalled_without_reading_the_crm(services, world):
+    later = utcnow() + timedelta(days=120)
+    before = {r.crm_id for r in stored(services, world, stalled=True)}
+    result = reevaluate(services, world.connection_id, now=later)
+    assert result.turned_stalled > 0 and result.queued >= result.turned_stalled
+    with services.session() as s:
+        connector = services.open_connector(s.get(Connection, world.connection_id))
+    calls_before = connector.usage.calls
+    flushed = flush_outbox(services, world.connection_id, connector)
+    assert flushed.written == result.queued and flushed.failed == 0
+    assert connector.usage.calls - calls_before <= -(-result.queued // connector.write_batch_size) + 2
+    now_stalled = [r for r in stored(services, world, stalled=True) if r.crm_id not in before]
+    assert now_stalled
+    assert truthy(world.crm.read(now_stalled[0].object, now_stalled[0].crm_id)["stalled"])
+    assert reevaluate(services, world.connection_id, now=later).queued == 0
