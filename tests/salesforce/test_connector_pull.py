@@ -57,7 +57,7 @@ def test_full_pull_maps_every_object(sf_sandbox):
         "lead", "Working - Contacted", (), "lead")
     assert dict(lead.fields) == {"amount": None, "industry": "Retail", "employee_count": 300,
                                  "job_title": "VP Operations", "lead_source": "Webinar", "country": "Brazil",
-                                 "owner_id": None}
+                                 "owner_id": sf_sandbox.info()["user_id"]}
 
 
 def test_contacts_follow_their_most_recently_modified_opportunity(sf_sandbox):

@@ -184,7 +184,8 @@ def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
 
 
 def test_503_storms_are_ridden_out_with_jittered_retries(make_sf_sandbox):
-    box = _provisioned(make_sf_sandbox, _seed_with(600), error_503_share=0.4, random_seed=7)
+    box = _provisioned(make_sf_sandbox, _seed_with(600), random_seed=7)
+    sf_control(box, "faults", {"error_503_share": 0.4})
     connector = SalesforceConnector(sf_settings(box, retry_attempts=10, **FAST))
     records = [r for r in connector.pull() if r.object == "opportunity"]
     assert len(records) == 603

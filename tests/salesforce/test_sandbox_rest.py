@@ -142,7 +142,7 @@ def test_describe_lists_picklists_and_children(box):
     describe = sf.Opportunity.describe()
     stage = next(f for f in describe["fields"] if f["name"] == "StageName")
     assert [p["value"] for p in stage["picklistValues"]][:2] == ["Prospecting", "Qualification"]
-    assert stage["restrictedPicklist"] is True
+    assert stage["restrictedPicklist"] is False
     assert {"childSObject": "OpportunityHistory", "field": "OpportunityId",
             "relationshipName": "OpportunityHistories"}.items() <= next(
         r for r in describe["childRelationships"] if r["relationshipName"] == "OpportunityHistories").items()

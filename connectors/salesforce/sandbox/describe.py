@@ -19,7 +19,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "byteLength": f.length * 3, "calculated": False, "calculatedFormula": None, "cascadeDelete": False,
         "caseSensitive": False, "compoundFieldName": None, "controllerName": None, "createable": f.createable,
         "custom": f.custom, "defaultValue": f.default if f.type != "boolean" else bool(f.default),
-        "defaultValueFormula": None, "defaultedOnCreate": f.default is not None or f.type == "id",
+        "defaultValueFormula": None, "defaultedOnCreate": f.defaulted or f.default is not None,
         "dependentPicklist": False, "deprecatedAndHidden": False, "digits": 9 if f.type == "int" else 0,
         "displayLocationInDecimal": False, "encrypted": False, "externalId": False, "extraTypeInfo": None,
         "filterable": f.type != "textarea", "filteredLookupInfo": None, "formulaTreatNullNumberAsZero": False,
@@ -30,8 +30,9 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "nillable": f.nillable, "permissionable": f.custom, "picklistValues": [
             {"active": True, "defaultValue": value == f.default, "label": value, "validFor": None, "value": value}
             for value in f.picklist],
-        "polymorphicForeignKey": False, "precision": 18 if numeric else 0, "queryByDistance": False,
-        "referenceTargetField": None, "referenceTo": [f.reference_to] if f.reference_to else [],
+        "polymorphicForeignKey": bool(f.also_references), "precision": 18 if numeric else 0, "queryByDistance": False,
+        "referenceTargetField": None,
+        "referenceTo": sorted([f.reference_to, *f.also_references]) if f.reference_to else [],
         "relationshipName": f.relationship_name, "relationshipOrder": None, "restrictedDelete": False,
         "restrictedPicklist": f.restricted, "scale": 2 if numeric else 0, "searchPrefilterable": False,
         "soapType": _SOAP_TYPES.get(f.type, "xsd:string"), "sortable": f.type != "textarea", "type": f.type,
@@ -66,14 +67,11 @@ def _summary(obj: ObjectDef, version: str, instance_url: str) -> dict[str, Any]:
 
 def describe_object(org: Org, obj: ObjectDef, version: str, instance_url: str) -> dict[str, Any]:
     """The full describe of ``obj``: fields the API user can see, picklists, child relationships."""
-    child_relationships = []
-    for other in org.schema.values():
-        for rel in other.children.values():
-            if org.schema[rel.child].fields[rel.field].reference_to == obj.name and other.name == obj.name:
-                child_relationships.append({
-                    "cascadeDelete": True, "childSObject": rel.child, "deprecatedAndHidden": False,
-                    "field": rel.field, "junctionIdListNames": [], "junctionReferenceTo": [],
-                    "relationshipName": rel.name, "restrictedDelete": False})
+    child_relationships = [
+        {"cascadeDelete": True, "childSObject": rel.child, "deprecatedAndHidden": False, "field": rel.field,
+         "junctionIdListNames": [], "junctionReferenceTo": [], "relationshipName": rel.name,
+         "restrictedDelete": False}
+        for rel in obj.children.values()]
     return {
         **_summary(obj, version, instance_url),
         "actionOverrides": [], "childRelationships": child_relationships, "compactLayoutable": True,

@@ -129,7 +129,9 @@ class Org:
         new_id = to18(record_id) if record_id else self._fresh_id(sobject)
         now = self.clock()
         record = {name: f.default for name, f in obj.fields.items()}
-        record.update(values)
+        if "OwnerId" in obj.fields:
+            record["OwnerId"] = self._user_or_none()
+        record.update({k: v for k, v in values.items() if v is not None or k != "OwnerId"})
         record.update({"Id": new_id, "CreatedDate": created or now, "LastModifiedDate": modified or created or now,
                        "SystemModstamp": modified or created or now, "CreatedById": self._user_or_none(),
                        "LastModifiedById": self._user_or_none()})
@@ -249,7 +251,7 @@ class Org:
                 continue
             if value is None and not f.nillable:
                 errors.append(record_error("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{name}]", [name]))
-            elif f.type == "picklist" and f.restricted and value is not None and value not in f.picklist:
+            elif f.type == "picklist" and f.validated and value is not None and value not in f.picklist:
                 errors.append(record_error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                                            f"{f.label}: bad value for restricted picklist field: {value}", [name]))
             elif f.length and isinstance(value, str) and len(value) > f.length:
@@ -264,8 +266,8 @@ class Org:
                 not_writable))
         if creating:
             missing = [n for n, f in obj.fields.items()
-                       if not f.nillable and f.createable and f.default is None and values.get(n) is None
-                       and n not in values]
+                       if not f.nillable and f.createable and f.default is None and not f.defaulted
+                       and values.get(n) is None and n not in values]
             if missing:
                 errors.append(record_error("REQUIRED_FIELD_MISSING",
                                            f"Required fields are missing: [{', '.join(missing)}]", missing))

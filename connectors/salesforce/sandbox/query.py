@@ -79,6 +79,8 @@ class QueryEngine:
         with self.org.lock:
             plan = self._compile(query, self._root(query, tooling), query.text)
             rows = self._rows(plan, None, None, include_deleted)
+            if query.count_only:
+                return {"totalSize": len(rows), "done": True, "records": []}
             out = [self._serialize(plan, r, version, tooling) for r in rows]
         costs = [1 + sum(len(v["records"]) for v in rec.values() if isinstance(v, dict) and "totalSize" in v)
                  for rec in out]

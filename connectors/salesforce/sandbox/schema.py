@@ -43,7 +43,13 @@ class FieldDef:
     length: int = 0
     picklist: tuple[str, ...] = ()
     restricted: bool = False
+    #: Values are checked on write even though describe does not flag the picklist restricted
+    #: (StageName and Status must name an OpportunityStage / LeadStatus).
+    validated: bool = False
+    defaulted: bool = False
     reference_to: str | None = None
+    #: Extra targets of a polymorphic reference (Lead.OwnerId points at User or Group).
+    also_references: tuple[str, ...] = ()
     relationship_name: str | None = None
     default: Any = None
 
@@ -97,16 +103,20 @@ def _ref(name: str, target: str, relationship: str, **kw: Any) -> FieldDef:
 
 
 def _system_fields() -> list[FieldDef]:
-    ro = {"updateable": False, "createable": False}
+    ro = {"updateable": False, "createable": False, "nillable": False, "defaulted": True}
     return [
-        _f("Id", "id", updateable=False, createable=False, nillable=False, length=18),
-        _f("IsDeleted", "boolean", **ro, nillable=False, default=False),
-        _f("CreatedDate", "datetime", **ro, nillable=False),
+        _f("Id", "id", updateable=False, createable=False, nillable=False, length=18, defaulted=True),
+        _f("IsDeleted", "boolean", **ro, default=False),
+        _f("CreatedDate", "datetime", **ro),
         _ref("CreatedById", "User", "CreatedBy", **ro),
-        _f("LastModifiedDate", "datetime", **ro, nillable=False),
+        _f("LastModifiedDate", "datetime", **ro),
         _ref("LastModifiedById", "User", "LastModifiedBy", **ro),
-        _f("SystemModstamp", "datetime", **ro, nillable=False),
+        _f("SystemModstamp", "datetime", **ro),
     ]
+
+
+def _owner(*also: str) -> FieldDef:
+    return _ref("OwnerId", "User", "Owner", nillable=False, defaulted=True, also_references=also)
 
 
 def _object(name: str, label: str, fields: list[FieldDef], *, children: tuple[ChildRelationship, ...] = (),
@@ -125,22 +135,23 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             _f("Industry", "picklist", length=255),
             _f("NumberOfEmployees", "int"),
             _f("BillingCountry", "string", length=80),
-            _ref("OwnerId", "User", "Owner"),
+            _owner(),
         ]),
         _object("Opportunity", "Opportunity", [
             _ref("AccountId", "Account", "Account"),
             _f("Name", "string", length=120, nillable=False),
             _f("StageName", "picklist", "Stage", length=255, nillable=False, picklist=stage_names,
-               restricted=True),
+               validated=True),
             _f("Amount", "currency"),
-            _f("Probability", "percent"),
+            _f("Probability", "percent", defaulted=True),
             _f("CloseDate", "date", "Close Date", nillable=False),
             _f("Type", "picklist", length=255),
             _f("LeadSource", "picklist", "Lead Source", length=255),
             _f("IsClosed", "boolean", **ro, nillable=False, default=False),
             _f("IsWon", "boolean", **ro, nillable=False, default=False),
-            _f("ForecastCategoryName", "picklist", length=255),
-            _ref("OwnerId", "User", "Owner"),
+            _f("ForecastCategoryName", "picklist", length=255, restricted=True, defaulted=True,
+               picklist=("Omitted", "Pipeline", "BestCase", "Forecast", "Closed")),
+            _owner(),
             _f("LastStageChangeDate", "datetime", **ro),
         ], children=(
             ChildRelationship("OpportunityHistories", "OpportunityHistory", "OpportunityId"),
@@ -179,7 +190,7 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
         _object("Lead", "Lead", [
             _f("FirstName", "string", length=40),
             _f("LastName", "string", length=80, nillable=False),
-            _f("Name", "string", length=121, **ro),
+            _f("Name", "string", length=121, **ro, nillable=False),
             _f("Title", "string", length=128),
             _f("Company", "string", length=255, nillable=False),
             _f("Email", "email", length=80),
@@ -188,9 +199,9 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             _f("NumberOfEmployees", "int"),
             _f("LeadSource", "picklist", "Lead Source", length=255),
             _f("Status", "picklist", "Status", length=255, nillable=False, picklist=LEAD_STATUSES,
-               restricted=True, default=LEAD_STATUSES[0]),
-            _f("IsConverted", "boolean", nillable=False, default=False),
-            _ref("OwnerId", "User", "Owner"),
+               validated=True, default=LEAD_STATUSES[0]),
+            _f("IsConverted", "boolean", nillable=False, default=False, updateable=False),
+            _owner("Group"),
         ]),
         _object("Contact", "Contact", [
             _ref("AccountId", "Account", "Account"),
@@ -201,7 +212,7 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             _f("Email", "email", length=80),
             _f("MailingCountry", "string", length=80),
             _f("LeadSource", "picklist", "Lead Source", length=255),
-            _ref("OwnerId", "User", "Owner"),
+            _owner(),
         ], children=(
             ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
         )),
@@ -265,7 +276,7 @@ def custom_field(name: str, metadata: dict[str, Any]) -> FieldDef:
     if describe_type == "boolean":
         default = str(metadata.get("defaultValue", "false")).lower() == "true"
     return FieldDef(name=name, type=describe_type, label=metadata.get("label") or name, custom=True,
-                    length=length, picklist=values, restricted=restricted,
+                    length=length, picklist=values, restricted=restricted, validated=restricted,
                     nillable=describe_type != "boolean", default=default)
 
 

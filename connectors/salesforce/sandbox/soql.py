@@ -81,6 +81,8 @@ class Query:
     order_by: list[OrderItem] = field(default_factory=list)
     limit: int | None = None
     offset: int | None = None
+    #: ``SELECT count() FROM ...``: only ``totalSize`` is returned.
+    count_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,13 +203,22 @@ class _Parser:
     # ----------------------------------------------------------------------------- grammar
     def select(self) -> Query:
         self.expect_keyword("SELECT")
+        if self.tok.kind == "ident" and self.tok.text.lower() == "count" and self.toks[self.i + 1].text == "(":
+            self.advance()
+            self.expect_punct("(")
+            self.expect_punct(")")
+            return self.rest_of_select([], count_only=True)
         items: list[FieldPath | Query] = [self.select_item()]
         while self.is_punct(","):
             self.advance()
             items.append(self.select_item())
+        return self.rest_of_select(items, count_only=False)
+
+    def rest_of_select(self, items: list[FieldPath | Query], *, count_only: bool) -> Query:
         self.expect_keyword("FROM")
         sobject = self.ident()
-        query = Query(text=self.text, sobject=sobject.text, sobject_pos=sobject.pos, fields=items)
+        query = Query(text=self.text, sobject=sobject.text, sobject_pos=sobject.pos, fields=items,
+                      count_only=count_only)
         if self.keyword("WHERE"):
             query.where = self.expression()
         if self.keyword("ORDER"):
