@@ -69,7 +69,8 @@ def dashboard(connection_id: int):
         "dashboard.html", conn=conn, version=version, options=options,
         chosen={k: v for k, v in vars(flt).items() if v is not None},
         persona_labels=persona_labels, funnel=funnel, funnel_chart=funnel_chart(funnel),
-        days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort, page=page, first=(page - 1) * PAGE_SIZE,
+        days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort, page=page,
+        first=(page - 1) * PAGE_SIZE,
         pages=max(-(-stalled["total"] // PAGE_SIZE), 1),
         stage_chart=count_chart(by_stage, "late"), owner_chart=count_chart(by_owner, "late"))
 

@@ -31,11 +31,12 @@ def _write_section(source: Any, pipeline: str | None) -> tuple[str, ...]:
 
 
 def stage_groups(jmap: JourneyMap, crm: str, stages: list[CrmStage]) -> list[dict[str, Any]]:
-    """The CRM's real stages by object and pipeline, in CRM order, each with its journey stage and
+    """The CRM's real stages by object and pipeline (groups in the connector's order, stages in CRM
+    order within a group), each with its journey stage and
     the map path the editor writes it to (None when the map has no source for the object)."""
     groups: dict[tuple[str, str | None], dict[str, Any]] = {}
     sources = jmap.sources.get(crm, {})
-    for stage in sorted(stages, key=lambda s: s.order):
+    for stage in stages:
         source = sources.get(stage.object)
         group = groups.setdefault((stage.object, stage.pipeline), {
             "object": stage.object, "pipeline": stage.pipeline,
@@ -47,6 +48,8 @@ def stage_groups(jmap: JourneyMap, crm: str, stages: list[CrmStage]) -> list[dic
             row.update(journey=source.lookup(stage.value, stage.pipeline), section=section[0],
                        path=format_path(("sources", crm, stage.object, *section, stage.value)))
         group["rows"].append(row)
+    for group in groups.values():
+        group["rows"].sort(key=lambda row: row["stage"].order)
     return list(groups.values())
 
 
