@@ -23,7 +23,7 @@ STAGE_DATE = re.compile(r"^hs_v2_date_(entered|exited)_(.+)$")
 ALWAYS_RETURNED = ("hs_object_id", "createdate")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class HistoryEntry:
     """One value a property held, from when, set by what."""
 
@@ -102,10 +102,11 @@ class Portal:
         self.stores = {t.name: ObjectStore(t, self.started) for t in (DEALS, CONTACTS)}
         self.record_failures: dict[tuple[str, str], tuple[str, str]] = {}
         self._ids = {DEALS.name: itertools.count(18000000001), CONTACTS.name: itertools.count(101)}
-        for record in seed.deals:
-            self._load(self.stores[DEALS.name], record, seed)
-        for record in seed.contacts:
-            self._load(self.stores[CONTACTS.name], record, seed)
+        for store, records in ((self.stores[DEALS.name], seed.deals),
+                               (self.stores[CONTACTS.name], seed.contacts)):
+            seed_ids = {r.id for r in records if r.id}
+            for record in records:
+                self._load(store, record, seed_ids)
 
     # ------------------------------------------------------------------------------ loading
     def _next_id(self, store: ObjectStore, seed_ids: set[str]) -> str:
@@ -114,9 +115,7 @@ class Portal:
             if candidate not in store.records and candidate not in seed_ids:
                 return candidate
 
-    def _load(self, store: ObjectStore, seed_record: ObjectSeed, seed: HubSpotSeed) -> None:
-        kind = seed.deals if store.type is DEALS else seed.contacts
-        seed_ids = {r.id for r in kind if r.id}
+    def _load(self, store: ObjectStore, seed_record: ObjectSeed, seed_ids: set[str]) -> None:
         record_id = seed_record.id or self._next_id(store, seed_ids)
         values = {k: v for k, v in ((k, property_text(v)) for k, v in seed_record.properties.items())
                   if v is not None}
