@@ -63,8 +63,9 @@ class Org:
         #: Record id -> how many more writes fail with UNABLE_TO_LOCK_ROW (None: all of them).
         self.locked_ids: dict[str, int | None] = {}
         self.stage_listeners: list[Callable[[str], None]] = []
-        self.user_id = self._insert("User", {"Username": INTEGRATION_USERNAME, "LastName": "Integration",
-                                             "FirstName": "Journey Sync", "IsActive": True})
+        self.user_id = self.ids.new("User")
+        self._insert("User", {"Username": INTEGRATION_USERNAME, "LastName": "Integration",
+                              "FirstName": "Journey Sync", "IsActive": True}, self.user_id)
         for stage in stages:
             self._insert("OpportunityStage", {
                 "MasterLabel": stage.MasterLabel, "ApiName": stage.ApiName or stage.MasterLabel,
@@ -130,11 +131,11 @@ class Org:
         now = self.clock()
         record = {name: f.default for name, f in obj.fields.items()}
         if "OwnerId" in obj.fields:
-            record["OwnerId"] = self._user_or_none()
+            record["OwnerId"] = self.user_id
         record.update({k: v for k, v in values.items() if v is not None or k != "OwnerId"})
         record.update({"Id": new_id, "CreatedDate": created or now, "LastModifiedDate": modified or created or now,
-                       "SystemModstamp": modified or created or now, "CreatedById": self._user_or_none(),
-                       "LastModifiedById": self._user_or_none()})
+                       "SystemModstamp": modified or created or now, "CreatedById": self.user_id,
+                       "LastModifiedById": self.user_id})
         self.records[sobject][new_id] = record
         self._index(obj, record)
         return new_id
@@ -147,9 +148,6 @@ class Org:
     def child_ids(self, sobject: str, field: str, parent_id: str) -> list[str]:
         """Ids of ``sobject`` records whose ``field`` points at ``parent_id``, oldest first."""
         return self.children.get((sobject, field), {}).get(parent_id, [])
-
-    def _user_or_none(self) -> str | None:
-        return getattr(self, "user_id", None)
 
     def _fresh_id(self, sobject: str) -> str:
         while True:
