@@ -223,8 +223,9 @@ class Portal:
             if any(part not in allowed for part in text.split(";")):
                 return "", _invalid(name, "INVALID_OPTION", f'"{text}" was not one of the allowed '
                                     f"options: [{', '.join(allowed)}]")
-        if name == DEALS.stage_property and store.type is DEALS:
-            pipeline_id = pipeline or (record.values.get("pipeline") if record else None)
+        # A missing record fails on its own (OBJECT_NOT_FOUND); without it there is no pipeline.
+        if name == DEALS.stage_property and store.type is DEALS and (record or pipeline):
+            pipeline_id = pipeline or record.values.get("pipeline")
             stages = [s["id"] for p in self.pipelines if p["id"] == pipeline_id for s in p["stages"]]
             if text not in stages:
                 return "", _invalid(name, "INVALID_OPTION", f"{text} is not a valid dealstage for "

@@ -1,0 +1,265 @@
+"""The sandbox behaves as HubSpot does: search, limits, validation, auth, controls."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.hubspot.conftest import Api
+
+DEAL = "18462730011"
+
+
+@pytest.fixture(scope="module")
+def sandbox(make_hs_sandbox):
+    return make_hs_sandbox()
+
+
+@pytest.fixture(scope="module")
+def api(sandbox) -> Api:
+    return Api(sandbox)
+
+
+def _search_ids(api: Api, filters: list[dict], **extra) -> list[str]:
+    time.sleep(0.21)  # the search endpoint allows 5 requests a second
+    response = api.post("/crm/v3/objects/deals/search",
+                        {"filterGroups": [{"filters": filters}], "limit": 100, **extra})
+    assert response.status_code == 200, response.text
+    return [r["id"] for r in response.json()["results"]]
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ({"propertyName": "amount", "operator": "EQ", "value": "24000"}, ["18462730011"]),
+    ({"propertyName": "amount", "operator": "NEQ", "value": "24000"}, ["18462730012", "18462730013"]),
+    ({"propertyName": "amount", "operator": "LT", "value": "24000"}, ["18462730013"]),
+    ({"propertyName": "amount", "operator": "LTE", "value": "24000"}, ["18462730011", "18462730013"]),
+    ({"propertyName": "amount", "operator": "GT", "value": "24000"}, ["18462730012"]),
+    ({"propertyName": "amount", "operator": "GTE", "value": "9500"},
+     ["18462730011", "18462730012", "18462730013"]),
+    ({"propertyName": "amount", "operator": "BETWEEN", "value": "9000", "highValue": "30000"},
+     ["18462730011", "18462730013"]),
+    ({"propertyName": "dealstage", "operator": "IN", "values": ["closedwon", "contractsent"]},
+     ["18462730011", "18462730012"]),
+    ({"propertyName": "dealstage", "operator": "NOT_IN", "values": ["closedwon"]},
+     ["18462730011", "18462730013"]),
+    ({"propertyName": "hubspot_owner_id", "operator": "HAS_PROPERTY"}, ["18462730011", "18462730012"]),
+    ({"propertyName": "hubspot_owner_id", "operator": "NOT_HAS_PROPERTY"}, ["18462730013"]),
+    ({"propertyName": "createdate", "operator": "GTE", "value": "2026-09-01T10:00:00Z"},
+     ["18462730011", "18462730013"]),
+    ({"propertyName": "createdate", "operator": "LT", "value": "1788256800000"}, ["18462730012"]),
+    ({"propertyName": "hs_object_id", "operator": "GT", "value": "18462730011"},
+     ["18462730012", "18462730013"]),
+    ({"propertyName": "hs_v2_date_entered_closedwon", "operator": "HAS_PROPERTY"}, ["18462730012"]),
+])
+def test_search_operators(api: Api, spec: dict, expected: list[str]) -> None:
+    assert sorted(_search_ids(api, [spec])) == expected
+
+
+def test_filter_groups_are_ored_and_filters_anded(api: Api) -> None:
+    time.sleep(0.21)
+    body = {"filterGroups": [
+        {"filters": [{"propertyName": "amount", "operator": "GT", "value": "100000"}]},
+        {"filters": [{"propertyName": "dealstage", "operator": "EQ", "value": "appointmentscheduled"},
+                     {"propertyName": "amount", "operator": "LT", "value": "10000"}]}]}
+    ids = [r["id"] for r in api.post("/crm/v3/objects/deals/search", body).json()["results"]]
+    assert sorted(ids) == ["18462730012", "18462730013"]
+
+
+def test_search_sorts_pages_and_totals(api: Api) -> None:
+    time.sleep(0.21)
+    first = api.post("/crm/v3/objects/deals/search",
+                     {"sorts": [{"propertyName": "amount", "direction": "DESCENDING"}], "limit": 2,
+                      "properties": ["amount"]}).json()
+    assert first["total"] == 3
+    assert [r["properties"]["amount"] for r in first["results"]] == ["180000", "24000"]
+    assert first["paging"]["next"]["after"] == "2"
+    time.sleep(0.21)
+    second = api.post("/crm/v3/objects/deals/search",
+                      {"sorts": ["-amount"], "limit": 2, "after": "2"}).json()
+    assert [r["id"] for r in second["results"]] == ["18462730013"]
+    assert "paging" not in second
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ({"limit": 201}, "limit must be between 1 and 200"),
+    ({"limit": 100, "after": "10000"}, "limited to 10000"),
+    ({"filterGroups": [{"filters": [{"propertyName": "nope", "operator": "EQ", "value": "1"}]}]},
+     "'nope' does not exist"),
+    ({"filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE",
+                                     "value": "1"}]}]}, "does not exist on contacts"),
+    ({"sorts": ["amount", "dealname"]}, "Only one sort"),
+])
+def test_search_rejects_what_hubspot_rejects(api: Api, body: dict, fragment: str) -> None:
+    time.sleep(0.21)
+    kind = "contacts" if "hs_lastmodifieddate" in str(body) else "deals"
+    response = api.post(f"/crm/v3/objects/{kind}/search", body)
+    assert response.status_code == 400
+    assert response.json()["category"] == "VALIDATION_ERROR"
+    assert fragment in response.json()["message"]
+
+
+def test_search_has_its_own_per_second_limit(sandbox, api: Api) -> None:
+    time.sleep(1.1)
+    statuses = [api.post("/crm/v3/objects/deals/search", {"limit": 1}) for _ in range(6)]
+    assert [r.status_code for r in statuses] == [200] * 5 + [429]
+    body = statuses[-1].json()
+    assert body["errorType"] == "RATE_LIMIT" and body["policyName"] == "SECONDLY"
+    assert statuses[-1].headers["X-HubSpot-RateLimit-Secondly-Remaining"] == "0"
+    time.sleep(1.1)
+
+
+def test_batch_limits(api: Api) -> None:
+    many = [{"id": str(i)} for i in range(1, 102)]
+    response = api.post("/crm/v3/objects/deals/batch/read",
+                        {"inputs": many, "properties": [], "propertiesWithHistory": []})
+    assert response.status_code == 400 and "limit is 100" in response.json()["message"]
+    response = api.post("/crm/v3/objects/deals/batch/read",
+                        {"inputs": many[:51], "properties": [], "propertiesWithHistory": ["dealstage"]})
+    assert response.status_code == 400 and "limit is 50" in response.json()["message"]
+    response = api.post("/crm/v3/objects/deals/batch/update",
+                        {"inputs": [{"id": str(i), "properties": {}} for i in range(101)]})
+    assert response.status_code == 400
+    response = api.post("/crm/v3/objects/deals/batch/update",
+                        {"inputs": [{"id": DEAL, "properties": {}}, {"id": DEAL, "properties": {}}]})
+    assert response.status_code == 400 and "Duplicate IDs" in response.json()["message"]
+
+
+@pytest.mark.parametrize("properties,error", [
+    ({"journey_nope": "x"}, "PROPERTY_DOESNT_EXIST"),
+    ({"hs_object_id": "5"}, "READ_ONLY_VALUE"),
+    ({"hs_v2_date_entered_closedwon": "2026-01-01T00:00:00Z"}, "PROPERTY_DOESNT_EXIST"),
+    ({"dealstage": "negotiation"}, "INVALID_OPTION"),
+    ({"amount": "lots"}, "INVALID_NUMBER"),
+    ({"closedate": "soon"}, "INVALID_DATETIME"),
+])
+def test_invalid_writes_fail_the_whole_batch_and_change_nothing(sandbox, api: Api, properties: dict,
+                                                                error: str) -> None:
+    before = api.get(f"/crm/v3/objects/deals/{DEAL}").json()
+    response = api.post("/crm/v3/objects/deals/batch/update", {"inputs": [
+        {"id": "18462730013", "properties": {"dealname": "changed"}},
+        {"id": DEAL, "properties": properties}]})
+    assert response.status_code == 400
+    assert f'"error":"{error}"' in response.json()["message"]
+    assert api.get(f"/crm/v3/objects/deals/{DEAL}").json() == before
+    assert api.get("/crm/v3/objects/deals/18462730013").json()["properties"]["dealname"] == \
+        "Umbrella pilot"
+
+
+def test_a_write_records_history_and_bumps_the_modified_date(api: Api) -> None:
+    before = api.get("/crm/v3/objects/deals/18462730013").json()
+    response = api.patch("/crm/v3/objects/deals/18462730013",
+                         {"properties": {"dealstage": "qualifiedtobuy"}})
+    assert response.status_code == 200
+    after = api.get("/crm/v3/objects/deals/18462730013",
+                    params={"propertiesWithHistory": "dealstage",
+                            "properties": "hs_v2_date_entered_qualifiedtobuy,"
+                                          "hs_v2_date_exited_appointmentscheduled"}).json()
+    newest = after["propertiesWithHistory"]["dealstage"][0]
+    assert newest["value"] == "qualifiedtobuy" and newest["sourceType"] == "INTEGRATION"
+    assert after["properties"]["hs_lastmodifieddate"] > before["properties"]["hs_lastmodifieddate"]
+    assert after["properties"]["hs_v2_date_entered_qualifiedtobuy"] == newest["timestamp"]
+    assert after["properties"]["hs_v2_date_exited_appointmentscheduled"] == newest["timestamp"]
+
+
+def test_lower_tier_portals_have_no_stage_dates(make_hs_sandbox) -> None:
+    lower = make_hs_sandbox(stage_dates=False)
+    api = Api(lower)
+    deal = api.get(f"/crm/v3/objects/deals/{DEAL}",
+                   params={"properties": "dealstage,hs_v2_date_entered_contractsent",
+                           "propertiesWithHistory": "dealstage"}).json()
+    assert "hs_v2_date_entered_contractsent" not in deal["properties"]
+    assert len(deal["propertiesWithHistory"]["dealstage"]) == 3
+
+
+def test_properties_and_groups_answer_409_on_duplicates(api: Api) -> None:
+    group = {"name": "journey_test", "label": "Journey test"}
+    assert api.post("/crm/v3/properties/contacts/groups", group).status_code == 201
+    duplicate = api.post("/crm/v3/properties/contacts/groups", group)
+    assert duplicate.status_code == 409 and duplicate.json()["category"] == "OBJECT_ALREADY_EXISTS"
+    prop = {"name": "journey_test_stage", "label": "Stage", "type": "string", "fieldType": "text",
+            "groupName": "journey_test"}
+    assert api.post("/crm/v3/properties/contacts", prop).status_code == 201
+    assert api.post("/crm/v3/properties/contacts", prop).status_code == 409
+    bad = api.post("/crm/v3/properties/contacts", {**prop, "name": "x2", "fieldType": "booleancheckbox"})
+    assert bad.status_code == 400
+    assert api.get("/crm/v3/properties/contacts/journey_test_stage").json()["groupName"] == \
+        "journey_test"
+
+
+def test_unknown_and_expired_tokens_get_401(sandbox) -> None:
+    wrong = Api(sandbox, token="not-a-token").get(f"/crm/v3/objects/deals/{DEAL}")
+    assert wrong.status_code == 401 and wrong.json()["category"] == "INVALID_AUTHENTICATION"
+    oauth = Api(sandbox, token=sandbox.info()["access_token"])
+    assert oauth.get(f"/crm/v3/objects/deals/{DEAL}").status_code == 200
+    assert oauth.control("expire-tokens").json()["expired"] >= 1
+    expired = oauth.get(f"/crm/v3/objects/deals/{DEAL}")
+    assert expired.status_code == 401 and expired.json()["category"] == "EXPIRED_AUTHENTICATION"
+    assert Api(sandbox).get(f"/crm/v3/objects/deals/{DEAL}").status_code == 200
+
+
+def test_oauth_install_flow(sandbox, api: Api) -> None:
+    info = sandbox.info()
+    redirect = "http://localhost:5000/oauth/callback"
+    page = api.session.get(info["base_url"] + "/oauth/authorize", allow_redirects=False, params={
+        "client_id": info["client_id"], "redirect_uri": redirect, "scope": "oauth", "state": "s1"})
+    assert page.status_code == 302 and page.headers["Location"].startswith(redirect + "?code=")
+    code = page.headers["Location"].split("code=")[1].split("&")[0]
+    form = {"grant_type": "authorization_code", "client_id": info["client_id"],
+            "client_secret": info["client_secret"], "redirect_uri": redirect, "code": code}
+    tokens = api.session.post(info["base_url"] + "/oauth/v1/token", data=form)
+    assert tokens.status_code == 200
+    again = api.session.post(info["base_url"] + "/oauth/v1/token", data=form)
+    assert again.status_code == 400 and again.json()["status"] == "BAD_AUTH_CODE"
+    about = api.get(f"/oauth/v1/access-tokens/{tokens.json()['access_token']}").json()
+    assert about["hub_id"] == 62515 and about["scopes"] == ["oauth"]
+    bad = api.session.post(info["base_url"] + "/oauth/v1/token", data={
+        **form, "grant_type": "refresh_token", "refresh_token": "nope"})
+    assert bad.json()["status"] == "BAD_REFRESH_TOKEN"
+
+
+def test_rolling_limit_answers_429_with_hubspot_headers(make_hs_sandbox) -> None:
+    small = make_hs_sandbox(rate_limit=5, rate_window_seconds=1.0)
+    api = Api(small)
+    responses = [api.get(f"/crm/v3/objects/deals/{DEAL}") for _ in range(6)]
+    assert [r.status_code for r in responses] == [200] * 5 + [429]
+    assert responses[3].headers["X-HubSpot-RateLimit-Remaining"] == "1"
+    limited = responses[-1]
+    assert limited.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert limited.json()["message"] == "You have reached your ten_secondly_rolling limit."
+    assert limited.headers["X-HubSpot-RateLimit-Max"] == "5"
+    assert limited.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "1000"
+    time.sleep(1.05)
+    assert api.get(f"/crm/v3/objects/deals/{DEAL}").status_code == 200
+
+
+def test_faults_latency_and_call_counters(make_hs_sandbox) -> None:
+    faulty = make_hs_sandbox()
+    api = Api(faulty)
+    api.control("calls/reset")
+    api.control("faults", {"rate_503": 1.0})
+    failed = api.get(f"/crm/v3/objects/deals/{DEAL}")
+    assert failed.status_code == 503 and failed.json()["category"] == "SERVICE_UNAVAILABLE"
+    api.control("faults", {"rate_429": 1.0})
+    assert api.get(f"/crm/v3/objects/deals/{DEAL}").status_code == 429
+    api.control("faults", {})
+    api.control("latency", {"ms": 150})
+    started = time.monotonic()
+    assert api.get(f"/crm/v3/objects/0-3/{DEAL}").status_code == 200
+    assert time.monotonic() - started >= 0.15
+    api.control("latency", {"ms": 0})
+    calls = api.session.get(faulty.base_url + "/__sandbox__/calls").json()
+    assert calls["by_route"] == {"GET /crm/v3/objects/deals/<record_id>": 3}
+    assert api.control("calls/reset").json()["total"] == 0
+
+
+def test_move_simulates_a_rep_edit(make_hs_sandbox) -> None:
+    moved = make_hs_sandbox()
+    api = Api(moved)
+    response = api.control("move", {"objectType": "deals", "id": DEAL,
+                                    "properties": {"dealstage": "closedwon"}})
+    assert response.status_code == 200
+    deal = api.get(f"/crm/v3/objects/deals/{DEAL}", params={"propertiesWithHistory": "dealstage"}).json()
+    assert deal["properties"]["dealstage"] == "closedwon"
+    assert deal["propertiesWithHistory"]["dealstage"][0]["sourceType"] == "CRM_UI"
+    assert api.control("move", {"objectType": "deals", "id": "1",
+                                "properties": {"dealstage": "closedwon"}}).status_code == 404
