@@ -56,9 +56,24 @@ def map_to_dict(jmap: JourneyMap) -> dict[str, Any]:
     return jmap.model_dump(mode="json", exclude_none=True)
 
 
+class _MapDumper(yaml.SafeDumper):
+    """Writes readable YAML that reads back exactly.
+
+    PyYAML writes the Unicode line breaks NEL, LS and PS raw in plain and single-quoted scalars,
+    where a reader folds them away; double quotes make it escape them.
+    """
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        style = '"' if any(char in data for char in "\x85\u2028\u2029") else None
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_MapDumper.add_representer(str, _MapDumper.represent_str)
+
+
 def map_to_yaml(jmap: JourneyMap) -> str:
     """The map as YAML text; ``parse_map(map_to_yaml(m)) == m``."""
-    return yaml.safe_dump(map_to_dict(jmap), sort_keys=False, allow_unicode=True, width=120)
+    return yaml.dump(map_to_dict(jmap), Dumper=_MapDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
 def default_map_text() -> str:

@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mapping import CrmRecord, StageChange, classify, timeline
+from mapping import CrmRecord, StageChange, classify, map_from_dict, map_to_dict, map_to_yaml, parse_map, timeline
 from tests.mapping.helpers import NOW, small_map
 
 JMAP = small_map()
@@ -68,3 +68,19 @@ def test_timeline_spans_are_contiguous_and_end_in_the_classified_state(record, n
     assert all(span.entered_at <= (span.exited_at or now) <= now for span in spans)
     assert all(span.days >= 0 for span in spans)
     assert (spans[-1].stage, spans[-1].entered_at, spans[-1].exited_at) == (state.stage, state.entered_at, None)
+
+
+crm_values = st.text(min_size=1, max_size=20)
+labels = st.text(max_size=30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(crm_values, st.sampled_from(["awareness", "decision", "lost"]), max_size=6),
+       labels, labels, st.one_of(st.none(), st.integers(min_value=1, max_value=10_000)))
+def test_any_map_survives_the_yaml_round_trip(stages, name, label, days):
+    data = map_to_dict(JMAP)
+    data["name"] = name
+    data["stages"][0].update(label=label, expected_days=days)
+    data["sources"]["salesforce"]["opportunity"]["stages"] = stages or {"Prospecting": "awareness"}
+    jmap = map_from_dict(data)
+    assert parse_map(map_to_yaml(jmap)) == jmap
