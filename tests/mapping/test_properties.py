@@ -1,13 +1,15 @@
 """Property-based invariants of classification and timelines."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mapping import CrmRecord, StageChange, classify, map_from_dict, map_to_dict, map_to_yaml, parse_map, timeline
+from mapping import (CrmRecord, StageChange, classify, map_from_dict, map_to_dict, map_to_yaml, parse_map,
+                     record_from_dict, record_to_dict, state_from_dict, state_to_dict, timeline)
 from tests.mapping.helpers import NOW, small_map
 
 JMAP = small_map()
@@ -84,3 +86,11 @@ def test_any_map_survives_the_yaml_round_trip(stages, name, label, days):
     data["sources"]["salesforce"]["opportunity"]["stages"] = stages or {"Prospecting": "awareness"}
     jmap = map_from_dict(data)
     assert parse_map(map_to_yaml(jmap)) == jmap
+
+
+@settings(max_examples=150, deadline=None)
+@given(records, nows)
+def test_records_and_states_survive_the_json_round_trip(record, now):
+    assert record_from_dict(json.loads(json.dumps(record_to_dict(record)))) == record
+    state = classify(record, JMAP, now)
+    assert state_from_dict(json.loads(json.dumps(state_to_dict(state)))) == state
