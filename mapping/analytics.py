@@ -14,6 +14,7 @@ def funnel(timelines_by_record: Iterable[list[TimelineSpan]], jmap: JourneyMap) 
 
     A record reached a stage when its furthest stage is that one or later (a record that skipped a
     stage has still passed it); ``entered`` counts records that had a span in the stage itself.
+    Records that never were in a journey stage (only exits or unmapped stages) are not counted.
     ``conversion`` is reached / reached at the previous stage (None for the first stage or after 0).
     """
     furthest_counts = [0] * len(jmap.stage_keys)

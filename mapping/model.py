@@ -126,7 +126,11 @@ class PersonaRule(_Frozen):
 
 
 class ActionRule(_Frozen):
-    """A next best action; each key left out (None) matches anything."""
+    """A next best action; each key left out (None) matches anything.
+
+    ``crm`` and ``object`` match the record's own CRM and object: a Salesforce contact is a
+    ``contact`` here even though its stage follows an opportunity.
+    """
 
     action: str
     stage: str | None = None
