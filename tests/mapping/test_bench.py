@@ -27,6 +27,7 @@ def test_main_prints_rates_and_the_share_outside_classify(bench, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("records: 300 ")
     labels = [line.split(":")[0] for line in lines]
-    assert labels == ["records", "stalled", "generate seconds", "classify seconds", "classify records/second",
-                      "end-to-end records/second", "share of time outside classify()"]
+    figures = ["generate seconds", "classify seconds", "classify records/second", "end-to-end records/second",
+               "share of time outside classify()"]
+    assert labels == ["records", "stalled", *(f"{clock} {figure}" for clock in ("wall", "cpu") for figure in figures)]
     assert lines[-1].endswith("%")
