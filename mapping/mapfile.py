@@ -4,12 +4,12 @@ from __future__ import annotations
 from importlib import resources
 from os import PathLike
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 
 from mapping.model import JourneyMap
-from mapping.problems import MapProblem, MapValidationError, in_reading_order, locate
+from mapping.problems import MapProblem, MapValidationError, Path, in_reading_order, locate
 from mapping.validate import map_issues
 from mapping.yamldoc import read_document
 
@@ -22,21 +22,21 @@ def parse_map(text: str, *, source: str = "<map>") -> JourneyMap:
     ``source`` names the text in error messages (a file path, ``<upload>``...).
     """
     doc = read_document(text)
-    if doc.problems and doc.data is None:
-        raise MapValidationError(doc.problems, source=source)
     if doc.data is None:
-        raise MapValidationError([MapProblem("", "the map is empty")], source=source)
-    problems = [*doc.problems, *locate(map_issues(doc.data), doc.lines)]
-    if problems:
-        raise MapValidationError(in_reading_order(problems), source=source)
-    return JourneyMap.model_validate(doc.data)
+        raise MapValidationError(doc.problems or [MapProblem("", "the map is empty")], source=source)
+    return _checked_map(doc.data, doc.lines, doc.problems, source)
 
 
 def map_from_dict(data: Any, *, source: str = "<map>") -> JourneyMap:
     """Check already-parsed map data and build the map; raise :class:`MapValidationError` if wrong."""
-    problems = locate(map_issues(data), {})
+    return _checked_map(data, {}, [], source)
+
+
+def _checked_map(data: Any, lines: Mapping[Path, int], reading_problems: list[MapProblem],
+                 source: str) -> JourneyMap:
+    problems = [*reading_problems, *locate(map_issues(data), lines)]
     if problems:
-        raise MapValidationError(problems, source=source)
+        raise MapValidationError(in_reading_order(problems), source=source)
     return JourneyMap.model_validate(data)
 
 

@@ -66,7 +66,7 @@ def preview(records: Iterable[tuple[CrmRecord, JourneyState | None]], new_map: J
     for record, old in records:
         new = classify(record, new_map, now)
         report.total += 1
-        report.before[old.stage if old else UNCLASSIFIED] += 1
+        report.before[old.stage if old is not None else UNCLASSIFIED] += 1
         report.after[new.stage] += 1
         if old is not None:
             report.labels.setdefault(old.stage, old.stage_label)
@@ -105,4 +105,5 @@ def _outcome(state: JourneyState) -> dict[str, Any]:
 
 def _sample_row(record: CrmRecord, old: JourneyState | None, new: JourneyState) -> dict[str, Any]:
     return {"crm": record.crm, "object": record.object, "id": record.id, "name": record.name,
-            "crm_stage": record.stage_value, "before": _outcome(old) if old else None, "after": _outcome(new)}
+            "crm_stage": record.stage_value, "before": _outcome(old) if old is not None else None,
+            "after": _outcome(new)}
