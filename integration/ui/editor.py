@@ -3,9 +3,11 @@ preview before saving, version history with diffs, import and export of the map 
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from jinja2.utils import htmlsafe_json_dumps
 
 from connectors import registry
 from connectors.base import CrmError, CrmStage
@@ -74,7 +76,8 @@ def map_editor(connection_id: int):
     groups = stage_groups(jmap, conn.crm, stages)
     return render_template(
         "editor.html", conn=conn, jmap=jmap, version=version, groups=groups, report=report,
-        stages_error=stages_error, map_data=map_to_dict(jmap), operators=OPERATORS,
+        stages_error=stages_error, operators=OPERATORS,
+        map_json=htmlsafe_json_dumps(map_to_dict(jmap), dumps=json.dumps),
         fields=CANONICAL_FIELDS, crms=registry.names(),
         objects=sorted({s.object for s in stages} | set(jmap.sources.get(conn.crm, {}))),
         saved=request.args.get("saved"), import_problems=None)

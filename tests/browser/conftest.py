@@ -51,12 +51,16 @@ def page(browser, live_service) -> Iterator:
 
 @pytest.fixture(scope="session")
 def shot() -> Callable:
-    """``shot(page, name)`` saves a full-page screenshot as test-artifacts/screenshots/<name>.png."""
+    """``shot(page, name)`` saves test-artifacts/screenshots/<name>.png: the whole page, or only
+    the visible part (``full_page=False``), or one element (``element="#preview"``)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(tab, name: str) -> Path:
+    def take(tab, name: str, *, full_page: bool = True, element: str | None = None) -> Path:
         path = SHOTS / f"{name}.png"
-        tab.screenshot(path=str(path), full_page=True)
+        if element:
+            tab.locator(element).screenshot(path=str(path))
+        else:
+            tab.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -109,7 +109,7 @@ def test_edit_preview_save_and_see_the_dashboard_change_after_sync(page, live_se
     error.wait_for()
     assert "positive number" in error.inner_text()
     assert "nothing was saved" in page.inner_text("#problems")
-    shot(page, "editor-error")
+    shot(page, "editor-error", full_page=False)
 
     days.fill("3")
     picker = page.locator('select.stage-pick[data-value="qualifiedtobuy"]')
@@ -119,8 +119,7 @@ def test_edit_preview_save_and_see_the_dashboard_change_after_sync(page, live_se
     assert page.locator('[data-path="stages[2].expected_days"] + .field-error').count() == 0
     assert int(page.inner_text("#preview-rewritten").replace(",", "")) > 0
     assert int(page.inner_text("#preview-turn-stalled").replace(",", "")) > 0
-    page.locator("#preview").scroll_into_view_if_needed()
-    shot(page, "editor-preview")
+    shot(page, "editor-preview", element="#preview")
 
     page.fill("#comment", "Qualified-to-buy deals are in the decision stage; decisions take 3 days")
     page.click("#save-button")
@@ -129,7 +128,7 @@ def test_edit_preview_save_and_see_the_dashboard_change_after_sync(page, live_se
     assert newest["author"] == live_service["email"]
     assert newest["comment"].startswith("Qualified-to-buy deals")
     page.goto(f"/connections/{conn_id}/map")
-    shot(page, "editor")
+    shot(page, "editor", full_page=False)
 
     page.goto(f"/connections/{conn_id}/map/history")
     assert live_service["email"] in page.inner_text("#versions")

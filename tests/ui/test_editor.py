@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import html
 import io
+import json
 import re
 
 import pytest
@@ -25,7 +26,7 @@ def map_data():
 def save(world, data, comment="test"):
     """Store ``data`` as the connection's next map version; its number."""
     with world.services.session() as db:
-        return apply_map(db, world.connection_id, yaml.safe_dump(data), author="test",
+        return apply_map(db, world.connection_id, yaml.safe_dump(data, sort_keys=False), author="test",
                          comment=comment).version
 
 
@@ -90,6 +91,15 @@ def test_every_validation_path_points_at_an_editor_field(client, world, map_data
     page = editor(client, world)
     fields = {html.unescape(p) for p in re.findall(r'data-path="([^"]+)"', page)}
     assert paths and paths <= fields, paths - fields
+
+
+def test_editor_keeps_the_map_in_its_own_order(client, world, map_data):
+    save(world, map_data)
+    embedded = re.search(r'<script type="application/json" id="map-data">(.*?)</script>',
+                         editor(client, world), re.S).group(1)
+    stages = json.loads(embedded)["sources"]["salesforce"]["opportunity"]["stages"]
+    assert list(stages) == list(map_data["sources"]["salesforce"]["opportunity"]["stages"])
+    assert list(stages) != sorted(stages)
 
 
 def test_editor_names_the_signed_in_user_as_author(client, world):

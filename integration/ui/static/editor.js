@@ -124,7 +124,10 @@
 
   function handleFailure(result) {
     const error = result.body && result.body.error;
-    if (result.status === 422 && error && Array.isArray(error.details)) return showProblems(error.details);
+    if (result.status === 422 && error && Array.isArray(error.details)) {
+      Journey.say(status, "Fix the fields marked in red.", false);
+      return showProblems(error.details);
+    }
     Journey.say(status, Journey.errorText(result), false);
   }
 
