@@ -6,6 +6,7 @@ token before it expires or once after a 401, and retries 429/5xx a bounded numbe
 """
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
@@ -122,10 +123,14 @@ class HubSpotSession:
 
     # ------------------------------------------------------------------------------- calls
     def _once(self, route: str, fn: Callable[..., Any], args: tuple[Any, ...],
-              kwargs: dict[str, Any], search: bool) -> Any:
+              kwargs: dict[str, Any], search: bool, raw: bool) -> Any:
         self.budget.acquire(search=search)
         self.usage.count(route)
         try:
+            if raw:
+                response = fn(*args, _request_timeout=REQUEST_TIMEOUT, _preload_content=False,
+                              **kwargs)
+                return json.loads(response.data)
             return fn(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except _API_EXCEPTIONS as exc:
             error = translate(exc.status or 0, exc.body, exc.headers, route)
@@ -137,10 +142,12 @@ class HubSpotSession:
         raise error
 
     def call(self, route: str, api: str, method: str, *args: Any, search: bool = False,
-             **kwargs: Any) -> Any:
+             raw: bool = False, **kwargs: Any) -> Any:
         """Call ``self.apis[api].<method>(*args, **kwargs)`` within budget, with bounded retries.
 
         ``route`` names the call in usage counts and error messages (``POST /crm/v3/...``).
+        ``raw`` returns the parsed JSON instead of the client's models: building a model per
+        record (a dateutil parse per timestamp) costs more than the request on large pulls.
         A 401 refreshes the token once (when possible) and tries again.
         """
         self._refresh_if_due()
@@ -152,7 +159,7 @@ class HubSpotSession:
                                         stop=stop_after_attempt(MAX_ATTEMPTS), wait=_wait,
                                         reraise=True):
                     with attempt:
-                        return self._once(route, fn, args, kwargs, search)
+                        return self._once(route, fn, args, kwargs, search, raw)
             except (AuthExpired, AuthFailed) as exc:
                 if refreshed or exc.status != 401 or not self.can_refresh:
                     raise

@@ -100,24 +100,26 @@ class HubSpotConnector:
         histories = {}
         for chunk in batched(ids, BATCH_READ_WITH_HISTORY):
             response = self.session.call(
-                f"POST /crm/v3/objects/{path}/batch/read", f"{path}.batch", "read",
+                f"POST /crm/v3/objects/{path}/batch/read", f"{path}.batch", "read", raw=True,
                 batch_read_input_simple_public_object_id={
                     "inputs": [{"id": i} for i in chunk], "properties": [stage],
                     "propertiesWithHistory": [stage]})
-            for item in response.results:
-                entries = (item.properties_with_history or {}).get(stage) or []
-                histories[str(item.id)] = history_from_entries(entries)
+            for item in response["results"]:
+                entries = (item.get("propertiesWithHistory") or {}).get(stage) or []
+                histories[str(item["id"])] = history_from_entries(entries)
         return histories
 
-    def _records(self, obj: str, items: list[Any]) -> Iterator[CrmRecord]:
+    def _records(self, obj: str, items: list[dict[str, Any]]) -> Iterator[CrmRecord]:
         """Records of one page; history costs extra calls only where stage dates are missing."""
-        lacking = [str(i.id) for i in items if current_stage_entered(obj, i.properties or {}) is None]
+        lacking = [str(i["id"]) for i in items
+                   if current_stage_entered(obj, i.get("properties") or {}) is None]
         histories = self._histories(obj, lacking) if lacking else {}
         for item in items:
-            yield to_record(obj, item, self.names, histories.get(str(item.id)),
-                            self.record_url(obj, str(item.id)))
+            yield to_record(obj, item, self.names, histories.get(str(item["id"])),
+                            self.record_url(obj, str(item["id"])))
 
-    def _search_pages(self, obj: str, since: datetime | None) -> Iterator[tuple[list[Any], int]]:
+    def _search_pages(self, obj: str, since: datetime | None
+                      ) -> Iterator[tuple[list[dict[str, Any]], int]]:
         """Pages sorted by id; each page restarts the query after the last id seen, so a walk
         never reaches the 10,000-result cap of one search query."""
         path = OBJECT_PATHS[obj]
@@ -132,25 +134,26 @@ class HubSpotConnector:
                 filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
             page = self.session.call(
                 f"POST /crm/v3/objects/{path}/search", f"{path}.search", "do_search", search=True,
+                raw=True,
                 public_object_search_request={
                     "filterGroups": [{"filters": filters}] if filters else [],
                     "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
                     "properties": properties, "limit": SEARCH_PAGE})
-            yield page.results, page.total
-            if not page.results or not (page.paging and page.paging.next):
+            yield page["results"], page["total"]
+            if not page["results"] or not (page.get("paging") or {}).get("next"):
                 return
-            last_id = str(page.results[-1].id)
+            last_id = str(page["results"][-1]["id"])
 
-    def _id_pages(self, obj: str, ids: Sequence[str]) -> Iterator[tuple[list[Any], int]]:
+    def _id_pages(self, obj: str, ids: Sequence[str]) -> Iterator[tuple[list[dict[str, Any]], int]]:
         path = OBJECT_PATHS[obj]
         properties = self._read_properties(obj)
         for chunk in batched(list(dict.fromkeys(ids)), BATCH_READ):
             response = self.session.call(
-                f"POST /crm/v3/objects/{path}/batch/read", f"{path}.batch", "read",
+                f"POST /crm/v3/objects/{path}/batch/read", f"{path}.batch", "read", raw=True,
                 batch_read_input_simple_public_object_id={
                     "inputs": [{"id": i} for i in chunk], "properties": properties,
                     "propertiesWithHistory": []})
-            yield response.results, len(ids)
+            yield response["results"], len(ids)
 
     def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
              progress: Progress | None = None) -> Iterator[CrmRecord]:

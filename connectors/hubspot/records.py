@@ -1,7 +1,7 @@
 """HubSpot objects as the neutral :class:`CrmRecord`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from mapping.records import CrmRecord, StageChange
@@ -21,9 +21,10 @@ def stage_date_properties(stage_values: Iterable[str]) -> list[str]:
     return [prefix + value for value in stage_values for prefix in (ENTERED, EXITED)]
 
 
-def history_from_entries(entries: Iterable[Any]) -> tuple[StageChange, ...]:
+def history_from_entries(entries: Iterable[Mapping[str, Any]]) -> tuple[StageChange, ...]:
     """``propertiesWithHistory`` entries (any order) as stage changes, oldest first."""
-    changes = [StageChange(e.value, e.timestamp.astimezone(timezone.utc)) for e in entries if e.value]
+    changes = [StageChange(e["value"], parse_hubspot_datetime(e["timestamp"]))
+               for e in entries if e.get("value")]
     return tuple(sorted(changes, key=lambda c: c.entered_at))
 
 
@@ -47,10 +48,10 @@ def _name(obj: str, properties: Mapping[str, str | None]) -> str | None:
     return person or empty_to_none(properties.get("email"))
 
 
-def to_record(obj: str, item: Any, names: PropertyMap, history: tuple[StageChange, ...] | None,
-              url: str | None) -> CrmRecord:
-    """A ``SimplePublicObject`` as a CrmRecord; ``history`` overrides the stage-date rebuild."""
-    props: dict[str, str | None] = dict(item.properties or {})
+def to_record(obj: str, item: Mapping[str, Any], names: PropertyMap,
+              history: tuple[StageChange, ...] | None, url: str | None) -> CrmRecord:
+    """A ``SimplePublicObject`` body as a CrmRecord; ``history`` overrides the stage-date rebuild."""
+    props: dict[str, str | None] = dict(item.get("properties") or {})
     fields = {}
     for canonical, prop in names.field_properties(obj).items():
         parse = FIELD_PARSERS.get(canonical, empty_to_none)
@@ -59,11 +60,11 @@ def to_record(obj: str, item: Any, names: PropertyMap, history: tuple[StageChang
     for definition in names.writeback_properties(obj):
         parse = WRITEBACK_PARSERS.get(definition.canonical, empty_to_none)
         writeback[definition.canonical] = parse(props.get(definition.name))
-    modified = parse_hubspot_datetime(props.get(MODIFIED_PROPERTY[obj])) or item.updated_at.astimezone(timezone.utc)
+    modified = parse_hubspot_datetime(props.get(MODIFIED_PROPERTY[obj])) or parse_hubspot_datetime(item["updatedAt"])
     return CrmRecord(
-        crm="hubspot", object=obj, id=str(item.id),
+        crm="hubspot", object=obj, id=str(item["id"]),
         stage_value=empty_to_none(props.get(STAGE_PROPERTY[obj])),
-        created_at=parse_hubspot_datetime(props.get("createdate")) or item.created_at.astimezone(timezone.utc),
+        created_at=parse_hubspot_datetime(props.get("createdate")) or parse_hubspot_datetime(item["createdAt"]),
         modified_at=modified,
         pipeline=empty_to_none(props.get("pipeline")) if obj == "deal" else None,
         name=_name(obj, props),

@@ -120,6 +120,16 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                                    "You have reached your ten_secondly_rolling limit.",
                                    extra={"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"},
                                    headers=rate_headers(0))
+        if sandbox.fail_next:
+            status = sandbox.fail_next.pop(0)
+            if status == 429:
+                raise HubSpotHttpError(429, "RATE_LIMITS",
+                                       "You have reached your ten_secondly_rolling limit.",
+                                       extra={"errorType": "RATE_LIMIT",
+                                              "policyName": "TEN_SECONDLY_ROLLING"},
+                                       headers=rate_headers(0))
+            raise HubSpotHttpError(status, "SERVICE_UNAVAILABLE",
+                                   "The service is temporarily unavailable. Please try again later.")
         roll = random.random()
         if roll < sandbox.fault_429:
             raise HubSpotHttpError(429, "RATE_LIMITS",
@@ -180,8 +190,8 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
             ordered = sorted((r for r in store.records.values() if int(r.id) >= after),
                              key=lambda r: int(r.id))
             page = ordered[:limit]
-            body: dict[str, Any] = {"results": [portal.render(store, r, _multi("properties"),
-                                                              with_history) for r in page]}
+            render = portal.renderer(store, _multi("properties"), with_history)
+            body: dict[str, Any] = {"results": list(map(render, page))}
             if len(ordered) > limit:
                 next_after = ordered[limit].id
                 query = urlencode({**request.args.to_dict(), "after": next_after})
@@ -217,13 +227,14 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         inputs = _inputs(body, MAX_BATCH_WITH_HISTORY if with_history else MAX_BATCH)
         with portal.lock:
             store = portal.store(object_type)
+            render = portal.renderer(store, body.get("properties"), with_history)
             results, missing = [], []
             for item in inputs:
                 record = store.records.get(str(item["id"]))
                 if record is None:
                     missing.append(str(item["id"]))
                 else:
-                    results.append(portal.render(store, record, body.get("properties"), with_history))
+                    results.append(render(record))
         failures = [RecordFailure(i, "OBJECT_NOT_FOUND",
                                   f"Could not get some {store.type.label} objects, they may be "
                                   "deleted or not exist. Check that ids are valid.") for i in missing]
@@ -374,12 +385,14 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         body = _json_body()
         sandbox.fault_429 = float(body.get("rate_429", 0))
         sandbox.fault_503 = float(body.get("rate_503", 0))
+        sandbox.fail_next = [int(status) for status in body.get("fail_next", [])]
         with portal.lock:
             portal.record_failures = {
                 (OBJECT_TYPES[e.get("objectType", "deals")].name, str(e["id"])):
                     (e.get("category", "VALIDATION_ERROR"), e.get("message", "Injected failure"))
                 for e in body.get("record_errors", [])}
         return jsonify({"rate_429": sandbox.fault_429, "rate_503": sandbox.fault_503,
+                        "fail_next": sandbox.fail_next,
                         "record_errors": len(portal.record_failures)})
 
     @app.post("/__sandbox__/expire-tokens")

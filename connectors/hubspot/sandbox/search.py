@@ -18,7 +18,7 @@ QUERY_PROPERTIES = {"deals": ("dealname",), "contacts": ("email", "firstname", "
 Key = Callable[[str], Any]
 
 
-def _key_for(portal: Portal, store: ObjectStore, name: str) -> Key:
+def _key_for(store: ObjectStore, name: str) -> Key:
     """How values of ``name`` compare: numbers numerically, dates as instants, text without case."""
     definition = store.properties.get(name)
     kind = definition.type if definition else "datetime"  # stage-calculated dates
@@ -27,6 +27,18 @@ def _key_for(portal: Portal, store: ObjectStore, name: str) -> Key:
     if kind in ("datetime", "date"):
         return lambda text: parse_datetime_value(text).timestamp()
     return lambda text: text.lower()
+
+
+def _getter(portal: Portal, store: ObjectStore, name: str) -> Callable[[Record], Any]:
+    """A record's comparable value of ``name`` (None when unset)."""
+    if name == "hs_object_id":
+        return lambda record: record.number
+    key = _key_for(store, name)
+
+    def get(record: Record) -> Any:
+        value = portal.value(store, record, name)
+        return key(value) if value not in (None, "") else None
+    return get
 
 
 def _compile_filter(portal: Portal, store: ObjectStore, spec: dict[str, Any]
@@ -39,44 +51,43 @@ def _compile_filter(portal: Portal, store: ObjectStore, spec: dict[str, Any]
     if not portal.knows(store, name):
         raise validation_error(f"Property {name!r} does not exist on {store.type.name}",
                                subCategory="UNKNOWN_PROPERTY")
-    key = _key_for(portal, store, name)
-
-    def current(record: Record) -> str | None:
-        return record.id if name == "hs_object_id" else portal.value(store, record, name)
-
+    key = _key_for(store, name)
+    get = _getter(portal, store, name)
     if operator in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
         wanted = operator == "HAS_PROPERTY"
-        return lambda record: (current(record) not in (None, "")) == wanted
+        return lambda record: (get(record) is not None) == wanted
     try:
         if operator in ("IN", "NOT_IN"):
             values = spec.get("values")
             if not isinstance(values, list) or not values:
                 raise validation_error(f"Filter on {name} with {operator} needs a 'values' list")
-            # String IN filters match only lower-case values, as HubSpot documents.
-            is_text = store.properties.get(name) is not None and store.properties[name].type == "string"
-            wanted_set = {v if is_text else key(str(v)) for v in values}
+            definition = store.properties.get(name)
             inside = operator == "IN"
-            return lambda record: (v := current(record)) is not None and (
-                (key(v) in wanted_set) == inside)
+            if definition is not None and definition.type == "string":
+                # String IN filters match only lower-case values, as HubSpot documents.
+                raw_values = set(values)
+                return lambda record: (v := get(record)) is not None and (v in raw_values) == inside
+            wanted_set = {key(str(v)) for v in values}
+            return lambda record: (v := get(record)) is not None and (v in wanted_set) == inside
         value = spec.get("value")
         if value is None:
             raise validation_error(f"Filter on {name} with {operator} needs a 'value'")
+        if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+            token = str(value).lower().strip("*")
+            has = operator == "CONTAINS_TOKEN"
+            return lambda record: (token in (portal.value(store, record, name) or "").lower()) == has
         target = key(str(value))
         if operator == "BETWEEN":
             if spec.get("highValue") is None:
                 raise validation_error(f"Filter on {name} with BETWEEN needs a 'highValue'")
             high = key(str(spec["highValue"]))
-            return lambda record: (v := current(record)) is not None and target <= key(v) <= high
-        if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
-            token = str(value).lower().strip("*")
-            has = operator == "CONTAINS_TOKEN"
-            return lambda record: ((token in (current(record) or "").lower()) == has)
+            return lambda record: (v := get(record)) is not None and target <= v <= high
     except ValueError:
         raise validation_error(f"Filter value {spec.get('value')!r} is not valid for {name}") from None
     compare = {"EQ": lambda a: a == target, "NEQ": lambda a: a != target,
                "LT": lambda a: a < target, "LTE": lambda a: a <= target,
                "GT": lambda a: a > target, "GTE": lambda a: a >= target}[operator]
-    return lambda record: (v := current(record)) not in (None, "") and compare(key(v))
+    return lambda record: (v := get(record)) is not None and compare(v)
 
 
 def _parse_sort(sorts: Any) -> tuple[str, bool] | None:
@@ -127,19 +138,17 @@ def search(portal: Portal, object_type: str, body: dict[str, Any]) -> dict[str, 
         sort = _parse_sort(body.get("sorts"))
         if sort:
             name, descending = sort
-            key = _key_for(portal, store, name)
-            with_value = [(key(v), int(r.id), r) for r in matches
-                          if (v := (r.id if name == "hs_object_id" else portal.value(store, r, name)))]
-            without = [r for r in matches if not (r.id if name == "hs_object_id"
-                                                   else portal.value(store, r, name))]
-            with_value.sort(key=lambda t: (t[0], t[1]), reverse=descending)
-            matches = [t[2] for t in with_value] + without
+            get = _getter(portal, store, name)
+            keyed = [(get(r), r) for r in matches]
+            with_value = sorted(((k, r.number, r) for k, r in keyed if k is not None),
+                                key=lambda t: (t[0], t[1]), reverse=descending)
+            matches = [t[2] for t in with_value] + [r for k, r in keyed if k is None]
         else:
-            matches.sort(key=lambda r: (r.created, int(r.id)))
+            matches.sort(key=lambda r: (r.created, r.number))
         page = matches[offset:offset + limit]
         response: dict[str, Any] = {
             "total": len(matches),
-            "results": [portal.render(store, r, body.get("properties")) for r in page],
+            "results": list(map(portal.renderer(store, body.get("properties")), page)),
         }
         if offset + limit < len(matches):
             response["paging"] = {"next": {"after": str(offset + limit)}}

@@ -49,6 +49,8 @@ class HubSpotSandbox:
         self.latency_ms = latency_ms
         self.fault_429 = 0.0
         self.fault_503 = 0.0
+        #: Statuses (429, 5xx) to answer the next API requests with, one each, in order.
+        self.fail_next: list[int] = []
         self.calls: dict[str, int] = {}
         self.calls_total = 0
         self.rate = SlidingWindow(rate_limit, rate_window_seconds)

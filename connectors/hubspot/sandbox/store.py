@@ -49,6 +49,12 @@ class Record:
     updated: datetime
     values: dict[str, str] = field(default_factory=dict)
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
+    number: int = 0  # the id as a number, for sorting and id filters
+    #: ``hs_v2_date_*`` values computed from the stage history; None when the stage changed since.
+    stage_dates: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        self.number = int(self.id)
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,8 @@ class Portal:
         self.started = now_utc()
         self.pipelines = [p.model_dump() for p in seed.deal_pipelines]
         self.stores = {t.name: ObjectStore(t, self.started) for t in (DEALS, CONTACTS)}
+        self._deal_stage_ids = {s["id"] for p in self.pipelines for s in p["stages"]}
+        self._lifecycle_ids = {o["value"] for o in LIFECYCLE_STAGES}
         self.record_failures: dict[tuple[str, str], tuple[str, str]] = {}
         self._ids = {DEALS.name: itertools.count(18000000001), CONTACTS.name: itertools.count(101)}
         for store, records in ((self.stores[DEALS.name], seed.deals),
@@ -149,8 +157,8 @@ class Portal:
     def stage_ids(self, object_type: ObjectType) -> set[str]:
         """Every stage value the stage property may hold."""
         if object_type is DEALS:
-            return {s["id"] for p in self.pipelines for s in p["stages"]}
-        return {o["value"] for o in LIFECYCLE_STAGES}
+            return self._deal_stage_ids
+        return self._lifecycle_ids
 
     def knows(self, store: ObjectStore, name: str) -> bool:
         """Whether ``name`` is a property of the portal (stage-calculated ones only when enabled)."""
@@ -162,30 +170,37 @@ class Portal:
     # ------------------------------------------------------------------------------ reading
     def value(self, store: ObjectStore, record: Record, name: str) -> str | None:
         """A property's value, computing stage-calculated properties from the stage history."""
-        match = STAGE_DATE.match(name)
-        if not match or name in store.properties:
+        if not name.startswith("hs_v2_date_") or name in store.properties:
             return record.values.get(name)
-        entries = record.history.get(store.type.stage_property, [])
-        which, stage = match.groups()
-        moment = stage_date(entries, stage, entered=which == "entered")
-        return iso_ms(moment) if moment else None
+        if record.stage_dates is None:
+            record.stage_dates = stage_dates(record.history.get(store.type.stage_property, []))
+        return record.stage_dates.get(name)
 
     def render(self, store: ObjectStore, record: Record, properties: Iterable[str] | None,
                with_history: Iterable[str] | None = None) -> dict[str, Any]:
         """A ``SimplePublicObject`` body: asked-for properties (null when unset), unknown ones left out."""
+        return self.renderer(store, properties, with_history)(record)
+
+    def renderer(self, store: ObjectStore, properties: Iterable[str] | None,
+                 with_history: Iterable[str] | None = None) -> Callable[[Record], dict[str, Any]]:
+        """:meth:`render` for many records: which names are known is worked out once."""
         names = list(properties or store.type.default_properties)
         names += [n for n in (*ALWAYS_RETURNED, store.type.modified_property) if n not in names]
+        known = [n for n in names if self.knows(store, n)]
+        history_names = [n for n in with_history or () if n in store.properties]
+        return lambda record: self._render(store, record, known, history_names)
+
+    def _render(self, store: ObjectStore, record: Record, known: list[str],
+                with_history: list[str]) -> dict[str, Any]:
         body: dict[str, Any] = {
             "id": record.id,
-            "properties": {n: self.value(store, record, n) for n in names if self.knows(store, n)},
+            "properties": {n: self.value(store, record, n) for n in known},
             "createdAt": iso_ms(record.created), "updatedAt": iso_ms(record.updated),
             "archived": False,
         }
         if with_history:
             body["propertiesWithHistory"] = {
-                n: [e.to_json() for e in reversed(record.history.get(n, []))]
-                for n in with_history if n in store.properties
-            }
+                n: [e.to_json() for e in reversed(record.history.get(n, []))] for n in with_history}
         return body
 
     # ------------------------------------------------------------------------------ writing
@@ -264,6 +279,8 @@ class Portal:
             else:
                 record.values.pop(name, None)
             record.history.setdefault(name, []).append(HistoryEntry(text, moment, source, source_id))
+            if name == store.type.stage_property:
+                record.stage_dates = None
             changes.append(Change(store.type, record.id, name, text, source, moment))
         if changes:
             record.updated = moment
@@ -301,16 +318,18 @@ class Portal:
         return results, failures
 
 
-def stage_date(entries: list[HistoryEntry], stage: str, *, entered: bool) -> datetime | None:
-    """When the record last entered (or last left) ``stage``, from the stage's value history."""
-    ordered = sorted(entries, key=lambda e: e.timestamp)
-    result = None
-    for previous, entry in zip([None, *ordered], ordered):
-        if entered and entry.value == stage and (previous is None or previous.value != stage):
-            result = entry.timestamp
-        if not entered and previous is not None and previous.value == stage and entry.value != stage:
-            result = entry.timestamp
-    return result
+def stage_dates(entries: list[HistoryEntry]) -> dict[str, str]:
+    """``hs_v2_date_entered_{stage}`` (the last entry into each stage) and
+    ``hs_v2_date_exited_{stage}`` (the last exit from it) from a stage history."""
+    dates: dict[str, str] = {}
+    previous: HistoryEntry | None = None
+    for entry in sorted(entries, key=lambda e: e.timestamp):
+        if previous is None or previous.value != entry.value:
+            dates[f"hs_v2_date_entered_{entry.value}"] = iso_ms(entry.timestamp)
+            if previous is not None:
+                dates[f"hs_v2_date_exited_{previous.value}"] = iso_ms(entry.timestamp)
+        previous = entry
+    return dates
 
 
 def validate_property_create(store: ObjectStore, body: dict[str, Any]) -> PropertyDef:
