@@ -27,7 +27,8 @@ def _error_page(exc: HTTPException):
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: never send a freshly signed-in user to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not urlsplit(target).netloc):
         return target
     return url_for("ui.home")
 

@@ -1,6 +1,8 @@
 """Sign-in, sign-out, sessions and CSRF on the pages."""
 from __future__ import annotations
 
+import pytest
+
 from tests.ui.conftest import EMAIL, PASSWORD, page_csrf
 
 
@@ -36,10 +38,11 @@ def test_wrong_password_is_refused_and_says_so(world):
     assert c.get("/").status_code == 302
 
 
-def test_admin_token_signs_in_and_an_outside_next_is_ignored(world):
+@pytest.mark.parametrize("target", ["//evil.example/steal", "/\\evil.example", "https://evil.example/"])
+def test_admin_token_signs_in_and_an_outside_next_is_ignored(world, target):
     c = world.app.test_client()
     html = c.get("/sign-in").get_data(as_text=True)
-    response = c.post("/sign-in?next=//evil.example/steal", data={
+    response = c.post("/sign-in", query_string={"next": target}, data={
         "token": world.token, "csrf_token": page_csrf(html)})
     assert response.status_code == 302 and response.headers["Location"] == "/"
     assert "hubspot-main" in c.get("/").get_data(as_text=True)
