@@ -47,7 +47,7 @@ class HubSpotSession:
     """Client APIs bound to one portal's credentials."""
 
     def __init__(self, settings: Mapping[str, Any], on_tokens: Callable[[dict[str, Any]], None] | None,
-                 budget: RateBudget, usage: ApiUsage) -> None:
+                 budget: RateBudget, usage: ApiUsage, *, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.base_url = str(settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
         self._access_token = settings.get("access_token")
         if not self._access_token:
@@ -61,6 +61,7 @@ class HubSpotSession:
         self._on_tokens = on_tokens
         self.budget = budget
         self.usage = usage
+        self.max_attempts = max_attempts
         self._lock = threading.Lock()
         client = HubSpot(access_token=self._access_token, host=self.base_url,
                          retry=urllib3.Retry(total=0, raise_on_status=False))
@@ -123,23 +124,38 @@ class HubSpotSession:
 
     # ------------------------------------------------------------------------------- calls
     def _once(self, route: str, fn: Callable[..., Any], args: tuple[Any, ...],
-              kwargs: dict[str, Any], search: bool, raw: bool) -> Any:
+              kwargs: dict[str, Any], search: bool) -> Any:
         self.budget.acquire(search=search)
         self.usage.count(route)
         try:
-            if raw:
-                response = fn(*args, _request_timeout=REQUEST_TIMEOUT, _preload_content=False,
-                              **kwargs)
-                return json.loads(response.data)
-            return fn(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+            return fn(*args, **kwargs)
         except _API_EXCEPTIONS as exc:
             error = translate(exc.status or 0, exc.body, exc.headers, route)
-        except urllib3.exceptions.HTTPError as exc:
+        except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
             error = translate(0, None, None, f"{route} ({type(exc).__name__})")
         if isinstance(error, RateLimited):
             self.budget.hold(error.retry_after,
                              search=(error.details or {}).get("policyName") == "SECONDLY")
         raise error
+
+    def _request(self, route: str, fn: Callable[..., Any], *args: Any, search: bool = False,
+                 **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` within budget, retrying 429/5xx and refreshing once on 401."""
+        self._refresh_if_due()
+        refreshed = False
+        while True:
+            try:
+                for attempt in Retrying(retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
+                                        stop=stop_after_attempt(self.max_attempts), wait=_wait,
+                                        reraise=True):
+                    with attempt:
+                        return self._once(route, fn, args, kwargs, search)
+            except (AuthExpired, AuthFailed) as exc:
+                if refreshed or exc.status != 401 or not self.can_refresh:
+                    raise
+                with self._lock:
+                    self.refresh()
+                refreshed = True
 
     def call(self, route: str, api: str, method: str, *args: Any, search: bool = False,
              raw: bool = False, **kwargs: Any) -> Any:
@@ -148,36 +164,22 @@ class HubSpotSession:
         ``route`` names the call in usage counts and error messages (``POST /crm/v3/...``).
         ``raw`` returns the parsed JSON instead of the client's models: building a model per
         record (a dateutil parse per timestamp) costs more than the request on large pulls.
-        A 401 refreshes the token once (when possible) and tries again.
         """
-        self._refresh_if_due()
         fn = getattr(self.apis[api], method)
-        refreshed = False
-        while True:
-            try:
-                for attempt in Retrying(retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
-                                        stop=stop_after_attempt(MAX_ATTEMPTS), wait=_wait,
-                                        reraise=True):
-                    with attempt:
-                        return self._once(route, fn, args, kwargs, search, raw)
-            except (AuthExpired, AuthFailed) as exc:
-                if refreshed or exc.status != 401 or not self.can_refresh:
-                    raise
-                with self._lock:
-                    self.refresh()
-                refreshed = True
+        if not raw:
+            return self._request(route, fn, *args, search=search, _request_timeout=REQUEST_TIMEOUT,
+                                 **kwargs)
+        response = self._request(route, fn, *args, search=search, _request_timeout=REQUEST_TIMEOUT,
+                                 _preload_content=False, **kwargs)
+        return json.loads(response.data)
 
-    def raw_get(self, route: str, path: str) -> dict[str, Any]:
-        """GET an endpoint the client library does not cover (account details)."""
-        self._refresh_if_due()
-        self.budget.acquire()
-        self.usage.count(route)
-        try:
-            response = requests.get(self.base_url + path, timeout=REQUEST_TIMEOUT,
-                                    headers={"Authorization": f"Bearer {self._access_token}"})
-        except requests.RequestException as exc:
-            raise translate(0, None, None, f"{route} ({type(exc).__name__})") from None
+    def _get_json(self, route: str, path: str) -> dict[str, Any]:
+        response = requests.get(self.base_url + path, timeout=REQUEST_TIMEOUT,
+                                headers={"Authorization": f"Bearer {self._access_token}"})
         if response.status_code != 200:
             raise translate(response.status_code, response.text, response.headers, route)
         return response.json()
 
+    def raw_get(self, route: str, path: str) -> dict[str, Any]:
+        """GET an endpoint the client library does not cover (account details)."""
+        return self._request(route, self._get_json, route, path)

@@ -8,7 +8,7 @@ from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpd
                              ProvisionedField, WriteResult, batched)
 from mapping.records import CrmRecord, StageChange
 
-from .api import HubSpotSession
+from .api import MAX_ATTEMPTS, HubSpotSession
 from .properties import (GROUP_LABEL, GROUP_NAME, MODIFIED_PROPERTY, NAME_PROPERTIES, OBJECT_PATHS,
                          OBJECT_TYPE_IDS, OBJECTS, STAGE_PROPERTY, PropertyMap, to_hubspot_value)
 from .ratelimit import RateBudget
@@ -31,7 +31,8 @@ class HubSpotConnector:
     ``settings``: ``base_url`` (default https://api.hubapi.com), ``access_token``, and for OAuth
     ``refresh_token``, ``client_id``, ``client_secret``, ``expires_at``; optional ``portal_id`` and
     ``property_names`` (canonical name -> property name). ``on_tokens`` receives refreshed tokens.
-    ``rate_budget`` is shared by every connector of the portal in the process.
+    ``rate_budget`` is shared by every connector of the portal in the process; ``max_attempts``
+    bounds the tries of one call on 429 and 5xx answers.
     """
 
     crm = "hubspot"
@@ -39,10 +40,11 @@ class HubSpotConnector:
 
     def __init__(self, settings: Mapping[str, Any],
                  on_tokens: Callable[[dict[str, Any]], None] | None = None, *,
-                 rate_budget: RateBudget | None = None) -> None:
+                 rate_budget: RateBudget | None = None, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.usage = ApiUsage()
         self.names = PropertyMap(settings.get("property_names"))
-        self.session = HubSpotSession(settings, on_tokens, rate_budget or RateBudget(), self.usage)
+        self.session = HubSpotSession(settings, on_tokens, rate_budget or RateBudget(), self.usage,
+                                      max_attempts=max_attempts)
         portal = settings.get("portal_id")
         self._portal_id: str | None = str(portal) if portal else None
         self._stage_values: dict[str, list[str]] = {}
