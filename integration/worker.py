@@ -7,8 +7,6 @@ connection at once; everything else is the stateless functions of ``integration.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -17,13 +15,14 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from integration.services import Services
-from integration.store.connections import acquire_lease, list_connections, release_lease
+from integration.store.connections import list_connections
 from integration.store.models import Connection, OutboxItem
 from integration.store.records import drop_queued, take_queued
 from integration.store.runs import next_queued
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
+from integration.sync.lease import Busy, leased, process_owner
 from integration.sync.reevaluate import reevaluate
 
 log = logging.getLogger("journey.worker")
@@ -34,7 +33,7 @@ class Worker:
     """Runs due work for every connection; ``tick()`` once, or ``run()`` until ``stop`` is set."""
 
     services: Services
-    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    owner: str = field(default_factory=lambda: f"{process_owner('worker')}:{uuid.uuid4().hex[:6]}")
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -54,15 +53,11 @@ class Worker:
             ids = [c.id for c in list_connections(session)]
         done: list[str] = []
         for connection_id in ids:
-            with self.services.session() as session:
-                if not acquire_lease(session, connection_id, self.owner,
-                                     self.services.settings.lease_seconds, now):
-                    continue
             try:
-                done += self._work(connection_id, now)
-            finally:
-                with self.services.session() as session:
-                    release_lease(session, connection_id, self.owner)
+                with leased(self.services, connection_id, self.owner):
+                    done += self._work(connection_id, now)
+            except Busy:
+                continue
         return done
 
     def _work(self, connection_id: int, now: datetime) -> list[str]:

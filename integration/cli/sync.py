@@ -7,6 +7,7 @@ from integration.cli.common import (TerminalProgress, echo_json, parse_as_of, se
                                     tenant_id)
 from integration.store.connections import NotFound, get_connection
 from integration.sync.engine import sync_connection
+from integration.sync.lease import Busy, leased, process_owner
 
 
 def register(main: click.Group) -> None:
@@ -31,9 +32,14 @@ def sync_cmd(connection: str, full: bool, dry_run: bool, as_of: str | None) -> N
         except NotFound as exc:
             raise click.ClickException(str(exc)) from None
     progress = TerminalProgress()
-    summary = sync_connection(services, conn.id, full=full, dry_run=dry_run,
-                              now=parse_as_of(as_of), progress=progress)
-    progress.close()
+    try:
+        with leased(services, conn.id, process_owner("cli")):
+            summary = sync_connection(services, conn.id, full=full, dry_run=dry_run,
+                                      now=parse_as_of(as_of), progress=progress)
+    except Busy as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        progress.close()
     echo_json(summary.to_dict())
     if summary.status == "failed":
         raise SystemExit(1)

@@ -103,6 +103,25 @@ def acquire_lease(session: Session, connection_id: int, owner: str, seconds: int
     return result.rowcount == 1
 
 
+def lease_holder(session: Session, connection_id: int) -> str | None:
+    """Who holds the connection's lease now (None when free or expired)."""
+    conn = connection_by_id(session, connection_id)
+    if conn.lease_owner and conn.lease_expires_at and conn.lease_expires_at > utcnow():
+        return conn.lease_owner
+    return None
+
+
+def take_over_lease(session: Session, connection_id: int, stale_owner: str, owner: str,
+                    seconds: int) -> bool:
+    """Take the lease from ``stale_owner`` (known to be dead), unless it changed hands meanwhile."""
+    result = session.execute(
+        update(Connection)
+        .where(Connection.id == connection_id, Connection.lease_owner == stale_owner)
+        .values(lease_owner=owner, lease_expires_at=utcnow() + timedelta(seconds=seconds)))
+    session.commit()
+    return result.rowcount == 1
+
+
 def release_lease(session: Session, connection_id: int, owner: str) -> None:
     """Give the lease back if ``owner`` still holds it."""
     session.execute(update(Connection)

@@ -25,9 +25,10 @@ def replace_plans(session: Session, connection_id: int,
                   run_id: int | None = None) -> None:
     """Set each record's plan: ``values`` to queue, or None when the CRM already holds the plan.
 
-    The newest plan was computed against the CRM's latest values, so it replaces older pending or
-    parked ones; an item in flight (``sending``) is left alone and the new one queued after it.
-    One DELETE per object kind and one INSERT for the lot, however many records.
+    The newest plan was computed against the CRM's latest values, so it replaces every open item
+    of the record, ``sending`` ones included: those can only be left by a process that died (the
+    connection's lease keeps a live sender away), and whatever they did or did not apply is already
+    in the values the plan was made from. One DELETE per object kind, one INSERT for the lot.
     """
     by_object: dict[str, list[str]] = {}
     for obj, crm_id in plans:
@@ -35,7 +36,7 @@ def replace_plans(session: Session, connection_id: int,
     for obj, ids in by_object.items():
         session.execute(delete(OutboxItem).where(
             OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
-            OutboxItem.crm_id.in_(ids), OutboxItem.status.in_(("pending", "parked")))
+            OutboxItem.crm_id.in_(ids), OutboxItem.status.in_(OPEN))
             .execution_options(synchronize_session=False))
     now = utcnow()
     rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id,

@@ -209,3 +209,51 @@ def test_retry_a_parked_write_back(page, live_service, shot, locked_opportunity)
     assert sandbox_opportunity(live_service, record["id"])["Journey_Stage__c"] == "Decision"
     page.reload()
     assert page.locator("#no-parked").is_visible()
+
+
+def test_persona_and_action_rules_are_edited_as_rows(page, live_service):
+    conn_id = live_service["connections"]["hubspot"]
+    page.goto(f"/connections/{conn_id}/map")
+    rules = page.locator("#personas tbody tr").count()
+    page.click('button.add-row[data-target="personas"]')
+    row = page.locator("#personas tbody tr").last
+    row.locator(".p-key").fill("Champion!")
+    row.locator(".p-label").fill("Internal champion")
+    row.locator(".c-field").fill("job_title")
+    row.locator(".c-op").select_option("contains")
+    row.locator(".c-value").fill('["champion", "evangelist"]')
+    page.click('button.add-row[data-target="actions"]')
+    action = page.locator("#actions tbody tr").last
+    action.locator(".a-action").fill("Send the champion kit")
+    action.locator(".a-stage").select_option("decision")
+    action.locator(".a-persona").fill("champion")
+    page.click("#save-button")
+    error = page.locator(f'[data-path="personas[{rules}].key"] + .field-error')
+    error.wait_for()
+    assert "lowercase identifier" in error.inner_text()
+
+    row.locator(".p-key").fill("champion")
+    page.fill("#comment", "Champions get their own kit")
+    page.click("#save-button")
+    page.wait_for_selector("#saved-flash")
+    saved = api(live_service, "GET", f"connections/{conn_id}/map")["map"]
+    assert saved["personas"][rules] == {"key": "champion", "label": "Internal champion", "when": [
+        {"field": "job_title", "op": "contains", "value": ["champion", "evangelist"]}]}
+    assert saved["actions"][-1] == {"action": "Send the champion kit", "stage": "decision",
+                                    "persona": "champion"}
+
+
+def test_restore_an_older_map_version(page, live_service):
+    conn_id = live_service["connections"]["hubspot"]
+    renamed = api(live_service, "GET", f"connections/{conn_id}/map")["map"]
+    renamed["name"] = "Renamed before the restore"
+    api(live_service, "PUT", f"connections/{conn_id}/map", json={"map": renamed, "comment": "rename"})
+    versions = api(live_service, "GET", f"connections/{conn_id}/map/versions")["versions"]
+    first = api(live_service, "GET", f"connections/{conn_id}/map/versions/1")["document"]
+    page.goto(f"/connections/{conn_id}/map/history?version=1")
+    page.click("#restore")
+    page.wait_for_selector("#saved-flash")
+    newest = api(live_service, "GET", f"connections/{conn_id}/map/versions")["versions"][0]
+    assert newest["version"] == versions[0]["version"] + 1
+    assert (newest["author"], newest["comment"]) == (live_service["email"], "Restored version 1")
+    assert api(live_service, "GET", f"connections/{conn_id}/map")["document"] == first

@@ -92,3 +92,31 @@ def test_two_workers_racing_run_one_sync(services, hubspot):
     assert len(runs(services, hubspot)) == before  # the queued run was used, no second run made
     with services.session() as s:
         assert s.get(Connection, hubspot).lease_owner is None
+
+
+def test_a_lease_left_by_a_dead_process_is_taken_over_but_not_a_live_ones(services, hubspot):
+    import os
+    import socket
+    import subprocess
+
+    from integration.sync.lease import Busy, leased
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    for holder, free in ((f"worker:{host}:{gone.pid}", True),
+                         (f"worker:{host}:{os.getppid()}", False),
+                         (f"worker:elsewhere:{gone.pid}", False)):
+        with services.session() as s:
+            assert acquire_lease(s, hubspot, holder, 600)
+        try:
+            if free:
+                with leased(services, hubspot, "me"):
+                    pass
+            else:
+                with pytest.raises(Busy, match=holder):
+                    with leased(services, hubspot, "me"):
+                        pass
+        finally:
+            with services.session() as s:
+                release_lease(s, hubspot, holder)

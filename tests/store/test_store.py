@@ -108,7 +108,7 @@ def test_map_versions_are_numbered_and_all_kept(services, conn):
         assert [v.comment for v in list_map_versions(s, conn.id)] == ["c2", "c1", "c0"]
 
 
-def test_outbox_plan_supersedes_waiting_plan_but_not_one_in_flight(services, conn):
+def test_a_new_plan_supersedes_every_open_item_of_the_record(services, conn):
     with services.session() as s:
         outbox.replace_plans(s, conn.id, {("opportunity", "A"): {"journey_stage": "Awareness"}})
         outbox.replace_plans(s, conn.id, {("opportunity", "A"): {"journey_stage": "Decision"}})
@@ -116,10 +116,14 @@ def test_outbox_plan_supersedes_waiting_plan_but_not_one_in_flight(services, con
         items = outbox.claim_due(s, conn.id, 10)
         assert [(i.crm_id, i.values["journey_stage"], i.status) for i in items] == [
             ("A", "Decision", "sending")]
+        # a process died mid-push; the next sync planned afresh from the CRM's values
         outbox.replace_plans(s, conn.id, {("opportunity", "A"): {"journey_stage": "Purchase"}})
     with services.session() as s:
-        statuses = sorted(i.status for i in outbox.list_items(s, conn.id))
-        assert statuses == ["pending", "sending"]
+        assert [(i.status, i.values["journey_stage"]) for i in outbox.list_items(s, conn.id)
+                if i.crm_id == "A"] == [("pending", "Purchase")]
+        outbox.replace_plans(s, conn.id, {("opportunity", "A"): None})
+    with services.session() as s:
+        assert [i for i in outbox.list_items(s, conn.id) if i.crm_id == "A"] == []
 
 
 def test_outbox_failures_back_off_then_park_and_can_be_retried(services, conn):

@@ -251,7 +251,9 @@ def create_app(org: Org, engine: QueryEngine, tokens: TokenAuthority, faults: Fa
     # ---------------------------------------------------------------- sandbox controls
     @app.get("/__sandbox__/counters")
     def counters() -> Response:
-        return _json(faults.snapshot())
+        with org.lock:
+            updates = dict(org.update_counts)
+        return _json({**faults.snapshot(), "record_updates": updates})
 
     @app.post("/__sandbox__/counters/reset")
     def reset_counters() -> Response:

@@ -63,6 +63,8 @@ class Org:
         #: Record id -> how many more writes fail with UNABLE_TO_LOCK_ROW (None: all of them).
         self.locked_ids: dict[str, int | None] = {}
         self.stage_listeners: list[Callable[[str], None]] = []
+        #: Updates applied per record id, so tests can prove an update was never applied twice.
+        self.update_counts: dict[str, int] = {}
         self.user_id = self.ids.new("User")
         self._insert("User", {"Username": INTEGRATION_USERNAME, "LastName": "Integration",
                               "FirstName": "Journey Sync", "IsActive": True}, self.user_id)
@@ -308,6 +310,7 @@ class Org:
             if record.get(name):
                 self.child_ids(obj.name, name, record[name]).remove(record["Id"])
         record.update(values)
+        self.update_counts[record["Id"]] = self.update_counts.get(record["Id"], 0) + 1
         self._index(obj, record, moved)
         now = self.clock()
         record["LastModifiedDate"] = now
