@@ -1,10 +1,34 @@
 """The HubSpot connector's registry entry: its install-form settings and factory."""
 from __future__ import annotations
 
-from connectors.base import ConnectorSpec, SettingSpec
+from typing import Any, Mapping
 
+from connectors.base import ConnectorSpec, OAuthSpec, SettingSpec
+
+from . import oauth
 from .api import DEFAULT_BASE_URL
 from .connector import HubSpotConnector
+
+#: What the connector reads and writes: CRM objects, and the schema for provisioning.
+SCOPES = ("crm.objects.deals.read", "crm.objects.deals.write", "crm.objects.contacts.read",
+          "crm.objects.contacts.write", "crm.schemas.deals.write", "crm.schemas.contacts.write")
+
+
+def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str:
+    host = app.get("authorize_url") or oauth.HUBSPOT_AUTHORIZE_HOST
+    return oauth.authorize_url(host, app["client_id"], redirect_uri, SCOPES, state)
+
+
+def _exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str, Any]:
+    """Tokens for ``code`` as connection settings, with the portal id as the account id."""
+    base_url = app.get("base_url") or DEFAULT_BASE_URL
+    tokens = oauth.exchange_code(base_url, app["client_id"], app["client_secret"], code,
+                                 redirect_uri)
+    settings = {"base_url": base_url, "access_token": tokens["access_token"],
+                "refresh_token": tokens["refresh_token"], "expires_at": tokens["expires_at"],
+                "client_id": app["client_id"], "client_secret": app["client_secret"]}
+    settings["portal_id"] = HubSpotConnector(settings, None).portal_id()
+    return {**settings, "account_id": settings["portal_id"]}
 
 SPEC = ConnectorSpec(
     name="hubspot",
@@ -24,4 +48,6 @@ SPEC = ConnectorSpec(
                     help="Looked up from HubSpot when left empty."),
     ),
     factory=lambda settings, on_tokens: HubSpotConnector(settings, on_tokens),
+    oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
+                    exchange=_exchange),
 )

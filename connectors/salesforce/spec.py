@@ -1,8 +1,33 @@
 """The Salesforce plug-in declaration: its install settings and its factory."""
 from __future__ import annotations
 
-from connectors.base import ConnectorSpec, SettingSpec
+from typing import Any, Mapping
+
+from connectors.base import ConnectorSpec, OAuthSpec, SettingSpec
+from connectors.salesforce import oauth
 from connectors.salesforce.connector import SalesforceConnector
+
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+
+
+def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str:
+    return oauth.authorize_url(app.get("login_url") or DEFAULT_LOGIN_URL, app["client_id"],
+                               redirect_uri, state)
+
+
+def _exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str, Any]:
+    """Tokens for ``code`` as connection settings; the org id comes from the identity URL
+    (``https://login.salesforce.com/id/<org id>/<user id>``) of the token response."""
+    login_url = app.get("login_url") or DEFAULT_LOGIN_URL
+    tokens = oauth.exchange_code(login_url, app["client_id"], app["client_secret"], code,
+                                 redirect_uri, ca_file=app.get("ca_file"))
+    identity = str(tokens.get("id") or "").rstrip("/").split("/")
+    settings = {"instance_url": tokens["instance_url"], "access_token": tokens["access_token"],
+                "refresh_token": tokens.get("refresh_token"), "client_id": app["client_id"],
+                "client_secret": app["client_secret"], "login_url": login_url,
+                "ca_file": app.get("ca_file"),
+                "account_id": identity[-2] if len(identity) >= 2 else None}
+    return {k: v for k, v in settings.items() if v}
 
 SPEC = ConnectorSpec(
     name="salesforce",
@@ -22,4 +47,6 @@ SPEC = ConnectorSpec(
                     help="Leave empty: contacts follow their latest opportunity"),
     ),
     factory=SalesforceConnector,
+    oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
+                    exchange=_exchange),
 )
