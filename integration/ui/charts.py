@@ -56,8 +56,12 @@ class Chart:
     bar_space: int = BAR_SPACE
 
 
-def _scale(value: float, top: float) -> float:
-    return round(BAR_SPACE * value / top, 1) if top > 0 else 0.0
+#: Ranges get a longer axis: their figures sit under the bar, not beside it.
+RANGE_SPACE = 600
+
+
+def _scale(value: float, top: float, space: int = BAR_SPACE) -> float:
+    return round(space * value / top, 1) if top > 0 else 0.0
 
 
 def _percent(ratio: float | None) -> str:
@@ -100,14 +104,18 @@ def before_after_chart(stages: Sequence[dict[str, Any]]) -> Chart:
 
 
 def _ticks(top: float) -> list[tuple[float, str]]:
-    step = next((s for s in (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if top / s <= 6), 2000)
-    return [(_scale(d, top), f"{d} d") for d in range(0, int(top) + 1, step)]
+    step = next((s for s in (1, 2, 5, 10, 20, 30, 50, 100, 200, 500, 1000) if top / s <= 8), 2000)
+    return [(_scale(d, top, RANGE_SPACE), f"{d} d") for d in range(0, int(top) + 1, step)]
 
 
 def days_chart(stages: Sequence[dict[str, Any]]) -> Chart:
     """Time in stage: the p25–p75 box, the median and the expected days of every stage."""
     top = max([v for s in stages for v in (s.get("p75"), s.get("median"), s.get("expected_days"))
                if v is not None] or [0]) * 1.1
+
+    def place(days: float | None) -> float | None:
+        return None if days is None else _scale(days, top, RANGE_SPACE)
+
     rows = []
     for i, s in enumerate(stages):
         expected = s.get("expected_days")
@@ -118,13 +126,10 @@ def days_chart(stages: Sequence[dict[str, Any]]) -> Chart:
                     f" · {s['count']:,} spans")
         text += f" · expected {expected} d" if expected else " · never stalls"
         late = s["median"] is not None and expected is not None and s["median"] > expected
-        rows.append(Range(
-            s["label"], i * RANGE_ROW_HEIGHT,
-            _scale(s["p25"], top) if s["p25"] is not None else None,
-            _scale(s["p75"], top) if s["p75"] is not None else None,
-            _scale(s["median"], top) if s["median"] is not None else None,
-            _scale(expected, top) if expected else None, late, text))
-    return Chart(rows, len(rows) * RANGE_ROW_HEIGHT + 18, _ticks(top) if top else [])
+        rows.append(Range(s["label"], i * RANGE_ROW_HEIGHT, place(s["p25"]), place(s["p75"]),
+                          place(s["median"]), place(expected), late, text))
+    return Chart(rows, len(rows) * RANGE_ROW_HEIGHT + 18, _ticks(top) if top else [],
+                 width=LABEL_WIDTH + RANGE_SPACE + 20, bar_space=RANGE_SPACE)
 
 
 def timeline_chart(spans: Sequence[dict[str, Any]], now: datetime) -> Chart:

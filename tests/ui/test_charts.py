@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from integration.ui.charts import (BAR_SPACE, before_after_chart, count_chart, days_chart,
+from integration.ui.charts import (BAR_SPACE, RANGE_SPACE, before_after_chart, count_chart, days_chart,
                                    funnel_chart, timeline_chart)
 
 
