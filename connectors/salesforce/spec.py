@@ -46,7 +46,7 @@ SPEC = ConnectorSpec(
         SettingSpec("contact_stage_field", "Contact field holding a journey stage", required=False,
                     help="Leave empty: contacts follow their latest opportunity"),
     ),
-    factory=SalesforceConnector,
+    factory=lambda settings, on_tokens=None, resources=None: SalesforceConnector(settings, on_tokens),
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
 )

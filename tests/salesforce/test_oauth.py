@@ -10,6 +10,7 @@ import pytest
 
 from connectors.base import AuthFailed
 from connectors.salesforce.oauth import authorize_url, exchange_code, jwt_bearer_token, refresh_access_token
+from connectors.salesforce import SPEC
 from tests.salesforce.helpers import http, simple_sf
 
 REDIRECT = "https://journey.example/oauth/salesforce/callback"
@@ -89,3 +90,18 @@ def test_jwt_bearer_and_client_credentials(sf_sandbox):
     client = http(sf_sandbox).post(info["login_url"] + "/services/oauth2/token", data={
         "grant_type": "client_credentials", "client_id": info["client_id"], "client_secret": info["client_secret"]})
     assert client.status_code == 200 and "refresh_token" not in client.json()
+
+
+def test_the_spec_drives_the_service_install_flow(sf_sandbox):
+    info = sf_sandbox.info()
+    app = {"client_id": info["client_id"], "client_secret": info["client_secret"],
+           "login_url": info["login_url"], "ca_file": info["ca_file"]}
+    url = SPEC.oauth.authorize_url(app, REDIRECT, "state-1")
+    assert url.startswith(info["login_url"] + "/services/oauth2/authorize?")
+    response = http(sf_sandbox).get(url, allow_redirects=False)
+    code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+    values = SPEC.oauth.exchange(app, code, REDIRECT)
+    assert values["account_id"] == info["org_id"]
+    assert set(values) - {"account_id"} <= {s.name for s in SPEC.settings}
+    connector = SPEC.factory({k: v for k, v in values.items() if k != "account_id"}, None)
+    assert [s.value for s in connector.stages()][:1] == ["Prospecting"]
