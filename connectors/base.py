@@ -187,6 +187,16 @@ class SettingSpec:
     help: str = ""
 
 
+class SharedResources(Protocol):
+    """Objects the service shares between connectors of one process (a portal's rate budget).
+
+    ``get(key, make)`` returns the object kept under ``key``, made by ``make()`` on first use.
+    """
+
+    def get(self, key: str, make: Callable[[], Any]) -> Any:
+        """The shared object under ``key``."""
+
+
 @dataclass(frozen=True, slots=True)
 class OAuthSpec:
     """How a CRM's OAuth install flow runs, for the service's install pages.
@@ -206,15 +216,16 @@ class OAuthSpec:
 class ConnectorSpec:
     """A connector plug-in: its name, the settings it needs, and how to build it from them.
 
-    ``factory(settings, on_tokens)`` returns a :class:`Connector`; ``on_tokens`` is called with
-    the new token settings whenever the connector refreshes its access token, so the service can
-    store them.
+    ``factory(settings, on_tokens, resources=None)`` returns a :class:`Connector`; ``on_tokens``
+    is called with the new token settings whenever the connector refreshes its access token, so the
+    service can store them; ``resources`` (:class:`SharedResources`) lets connectors of the same CRM
+    account share what must be shared in a process, such as a rate budget.
     """
 
     name: str
     label: str
     settings: tuple[SettingSpec, ...]
-    factory: Callable[[Mapping[str, Any], Callable[[dict[str, Any]], None] | None], Connector]
+    factory: Callable[..., Connector]
     oauth: OAuthSpec | None = None
 
 

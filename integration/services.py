@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -22,6 +22,21 @@ from integration.store.models import Connection
 from integration.store.secrets import SecretBox
 
 
+class ProcessResources:
+    """The :class:`connectors.base.SharedResources` of one process (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._objects: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, make: Callable[[], Any]) -> Any:
+        """The object kept under ``key``, made by ``make()`` on first use."""
+        with self._lock:
+            if key not in self._objects:
+                self._objects[key] = make()
+            return self._objects[key]
+
+
 @dataclass
 class Services:
     """What a unit of work needs; see :func:`build_services`."""
@@ -30,19 +45,11 @@ class Services:
     engine: Engine
     box: SecretBox
     #: Objects shared by every connector of one CRM account in this process (rate budgets).
-    shared: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    resources: "ProcessResources" = field(default_factory=lambda: ProcessResources())
 
     def session(self) -> AbstractContextManager[Session]:
         """A session that commits on success."""
         return session_scope(self.engine)
-
-    def shared_object(self, key: str, make: Any) -> Any:
-        """The object kept under ``key``, made by ``make()`` on first use (thread-safe)."""
-        with self._lock:
-            if key not in self.shared:
-                self.shared[key] = make()
-            return self.shared[key]
 
     def open_connector(self, conn: Connection) -> Connector:
         """A connector for ``conn`` whose token refreshes are written back to the store."""
@@ -52,9 +59,8 @@ class Services:
             with self.session() as session:
                 store_tokens(session, self.box, connection_id, tokens)
 
-        config = connection_config(self.box, conn)
-        config.setdefault("_shared", self.shared_object)
-        return registry.spec(conn.crm).factory(config, on_tokens)
+        return registry.spec(conn.crm).factory(connection_config(self.box, conn), on_tokens,
+                                               self.resources)
 
 
 def build_services(settings: Settings) -> Services:

@@ -3,15 +3,24 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors.base import ConnectorSpec, OAuthSpec, SettingSpec
+from connectors.base import ConnectorSpec, OAuthSpec, SettingSpec, SharedResources
 
 from . import oauth
 from .api import DEFAULT_BASE_URL
 from .connector import HubSpotConnector
+from .ratelimit import RateBudget
 
 #: What the connector reads and writes: CRM objects, and the schema for provisioning.
 SCOPES = ("crm.objects.deals.read", "crm.objects.deals.write", "crm.objects.contacts.read",
           "crm.objects.contacts.write", "crm.schemas.deals.write", "crm.schemas.contacts.write")
+
+
+def _connector(settings: Mapping[str, Any], on_tokens: Any = None,
+               resources: SharedResources | None = None) -> HubSpotConnector:
+    """A connector whose rate budget is shared with every connector of the same portal."""
+    portal = settings.get("portal_id")
+    budget = resources.get(f"hubspot:rate-budget:{portal}", RateBudget) if resources and portal else None
+    return HubSpotConnector(settings, on_tokens, rate_budget=budget)
 
 
 def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str:
@@ -47,7 +56,7 @@ SPEC = ConnectorSpec(
         SettingSpec("portal_id", "Portal (hub) id", required=False,
                     help="Looked up from HubSpot when left empty."),
     ),
-    factory=lambda settings, on_tokens: HubSpotConnector(settings, on_tokens),
+    factory=_connector,
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
 )

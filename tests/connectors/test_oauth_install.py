@@ -49,3 +49,15 @@ def test_consent_code_becomes_a_working_connection(crm_name):
             spec.oauth.exchange(app, query["code"][0], REDIRECT)  # a code works once
     finally:
         crm.stop()
+
+
+def test_connectors_of_one_portal_share_one_rate_budget():
+    from integration.services import ProcessResources
+    spec = registry.spec("hubspot")
+    resources = ProcessResources()
+    settings = {"access_token": "t", "portal_id": "62515", "base_url": "http://127.0.0.1:9"}
+    a = spec.factory(settings, None, resources)
+    b = spec.factory(settings, None, resources)
+    c = spec.factory({**settings, "portal_id": "99"}, None, resources)
+    assert a.session.budget is b.session.budget
+    assert a.session.budget is not c.session.budget
