@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 from hubspot import HubSpot
 from hubspot.crm.contacts import models as contact_models
+from hubspot.crm.deals import (BatchInputSimplePublicObjectBatchInput, Filter, FilterGroup,
+                               PublicObjectSearchRequest, SimplePublicObjectBatchInput)
 from hubspot.crm.deals import models as deal_models
 from hubspot.crm.pipelines import models as pipeline_models
 from hubspot.crm.properties import models as property_models
@@ -129,3 +131,26 @@ def test_comma_lists_and_repeated_keys_mean_the_same(api: Api) -> None:
                        params=[("properties", "amount"), ("properties", "dealname")])
     assert comma.json()["properties"] == repeated.json()["properties"]
     assert {"amount", "dealname", "hs_object_id"} <= set(comma.json()["properties"])
+
+
+def test_request_bodies_built_from_the_client_models_are_accepted(sandbox) -> None:
+    client = HubSpot(access_token=sandbox.info()["private_app_token"], host=sandbox.base_url)
+    request = PublicObjectSearchRequest(
+        filter_groups=[FilterGroup(filters=[Filter(property_name="amount", operator="GTE",
+                                                   value="20000")])],
+        sorts=["-amount"], properties=["amount"], limit=200)
+    found = client.crm.deals.search_api.do_search(public_object_search_request=request)
+    assert [d.properties["amount"] for d in found.results] == ["180000", "24000"]
+    update = BatchInputSimplePublicObjectBatchInput(inputs=[
+        SimplePublicObjectBatchInput(id="18462730013", properties={"description": "via models"})])
+    result = client.crm.deals.batch_api.update(batch_input_simple_public_object_batch_input=update)
+    assert result.status == "COMPLETE" and result.results[0].properties["description"] == "via models"
+
+
+def test_malformed_request_bodies_are_rejected(api: Api) -> None:
+    assert api.post("/crm/v3/objects/deals/batch/update", {"input": []}).status_code == 400
+    assert api.post("/crm/v3/objects/deals/batch/update",
+                    {"inputs": [{"id": DEAL, "props": {}}]}).status_code == 400
+    raw = api.session.post(api.base + "/crm/v3/objects/deals/search", data="{",
+                           headers={"Content-Type": "application/json"})
+    assert raw.status_code == 400 and raw.json()["category"] == "VALIDATION_ERROR"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -13,6 +14,7 @@ from .auth import Credentials
 from .seed import parse_seed
 from .store import Portal
 from .webhooks import DEFAULT_RETRY_DELAYS, WebhookDispatcher
+from .wire import iso_ms, now_utc
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -60,6 +62,7 @@ class HubSpotSandbox:
         self._webhook_retry_delays = tuple(webhook_retry_delays)
         self.portal = Portal(parsed, stage_dates=stage_dates, on_change=self._notify)
         self._tokens = self.credentials.issue()
+        self._tokens_expire_at = iso_ms(now_utc() + timedelta(seconds=token_ttl_seconds))
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -106,9 +109,11 @@ class HubSpotSandbox:
         self.stop()
 
     def info(self) -> dict[str, Any]:
-        """Where and how to connect: base_url, OAuth tokens, portal and app credentials."""
+        """Where and how to connect: base_url, OAuth tokens (with their expiry), a private-app
+        token that never expires, portal and app credentials."""
         return {"base_url": self.base_url, "access_token": self._tokens["access_token"],
                 "refresh_token": self._tokens["refresh_token"],
+                "expires_at": self._tokens_expire_at,
                 "private_app_token": self.credentials.private_app_token,
                 "portal_id": self.portal.portal_id, "client_id": self.credentials.client_id,
                 "client_secret": self.credentials.client_secret}
