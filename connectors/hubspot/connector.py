@@ -204,14 +204,12 @@ class HubSpotConnector:
 
     # ---------------------------------------------------------------------------------- push
     def _properties_for(self, obj: str, values: Mapping[str, Any]) -> dict[str, str]:
-        properties = {}
-        for canonical, value in values.items():
-            name = self.names.name(obj, canonical)
-            if name is None or canonical not in {p.canonical for p in self.names.writeback_properties(obj)}:
-                raise ConfigError(f"cannot write {canonical!r}: not a write-back field",
-                                  code="UNKNOWN_FIELD")
-            properties[name] = to_hubspot_value(value)
-        return properties
+        writable = {p.canonical: p.name for p in self.names.writeback_properties(obj)}
+        unknown = sorted(set(values) - set(writable))
+        if unknown:
+            raise ConfigError(f"cannot write {', '.join(map(repr, unknown))}: not a write-back field",
+                              code="UNKNOWN_FIELD")
+        return {writable[canonical]: to_hubspot_value(value) for canonical, value in values.items()}
 
     def _write_batch(self, obj: str, batch: list[FieldUpdate]) -> list[WriteResult]:
         path = OBJECT_PATHS[obj]

@@ -97,6 +97,18 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
             headers["X-HubSpot-RateLimit-Secondly-Remaining"] = str(max(0, search_remaining))
         return headers
 
+    def limited(policy: str, headers: dict[str, str]) -> HubSpotHttpError:
+        """HubSpot's 429 for ``policy`` (``TEN_SECONDLY_ROLLING`` or ``SECONDLY``)."""
+        window = "ten_secondly_rolling" if policy == "TEN_SECONDLY_ROLLING" else "secondly"
+        return HubSpotHttpError(429, "RATE_LIMITS", f"You have reached your {window} limit.",
+                                extra={"errorType": "RATE_LIMIT", "policyName": policy},
+                                headers=headers)
+
+    def unavailable(status: int) -> HubSpotHttpError:
+        category = "SERVICE_UNAVAILABLE" if status == 503 else "INTERNAL_ERROR"
+        return HubSpotHttpError(status, category,
+                                "The service is temporarily unavailable. Please try again later.")
+
     @app.before_request
     def gate() -> Any:
         if request.path.startswith("/__sandbox__/"):
@@ -112,33 +124,18 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         creds.check(request.headers.get("Authorization"))
         is_search = request.method == "POST" and request.path.endswith("/search")
         if is_search and sandbox.search_rate.try_acquire() > 0:
-            raise HubSpotHttpError(429, "RATE_LIMITS", "You have reached your secondly limit.",
-                                   extra={"errorType": "RATE_LIMIT", "policyName": "SECONDLY"},
-                                   headers=rate_headers(sandbox.rate.limit - sandbox.rate.in_window(), 0))
+            raise limited("SECONDLY", rate_headers(sandbox.rate.limit - sandbox.rate.in_window(), 0))
         if sandbox.rate.try_acquire() > 0:
-            raise HubSpotHttpError(429, "RATE_LIMITS",
-                                   "You have reached your ten_secondly_rolling limit.",
-                                   extra={"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"},
-                                   headers=rate_headers(0))
+            raise limited("TEN_SECONDLY_ROLLING", rate_headers(0))
         if sandbox.fail_next:
             status = sandbox.fail_next.pop(0)
-            if status == 429:
-                raise HubSpotHttpError(429, "RATE_LIMITS",
-                                       "You have reached your ten_secondly_rolling limit.",
-                                       extra={"errorType": "RATE_LIMIT",
-                                              "policyName": "TEN_SECONDLY_ROLLING"},
-                                       headers=rate_headers(0))
-            raise HubSpotHttpError(status, "SERVICE_UNAVAILABLE",
-                                   "The service is temporarily unavailable. Please try again later.")
+            raise (limited("TEN_SECONDLY_ROLLING", rate_headers(0)) if status == 429
+                   else unavailable(status))
         roll = random.random()
         if roll < sandbox.fault_429:
-            raise HubSpotHttpError(429, "RATE_LIMITS",
-                                   "You have reached your ten_secondly_rolling limit.",
-                                   extra={"errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"},
-                                   headers=rate_headers(0))
+            raise limited("TEN_SECONDLY_ROLLING", rate_headers(0))
         if roll < sandbox.fault_429 + sandbox.fault_503:
-            raise HubSpotHttpError(503, "SERVICE_UNAVAILABLE",
-                                   "The service is temporarily unavailable. Please try again later.")
+            raise unavailable(503)
         request.environ["hubspot.rate_headers"] = rate_headers(
             sandbox.rate.limit - sandbox.rate.in_window(),
             sandbox.search_rate.limit - sandbox.search_rate.in_window() if is_search else None)
