@@ -20,7 +20,7 @@ from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
 from integration.maps import apply_map
-from integration.sandboxes import make_sandbox, sandbox_settings
+from integration.sandboxes import SandboxControl, make_sandbox, sandbox_settings
 from integration.services import build_services
 from integration.store.db import upgrade
 from integration.store.tenancy import get_or_create_tenant
@@ -58,7 +58,7 @@ def run(crm: str, records: int, latency_ms: int, workdir: Path) -> list[str]:
             apply_map(session, conn.id, default_map_text(), author="bench")
             connection_id = conn.id
         provision(services, connection_id)
-        _set_latency(box, latency_ms)
+        SandboxControl(crm, box).faults(latency_ms=latency_ms)
         for label in ("first sync", "no-change re-sync"):
             started = time.monotonic()
             summary = sync_connection(services, connection_id, requested_by="bench")
@@ -73,11 +73,6 @@ def run(crm: str, records: int, latency_ms: int, workdir: Path) -> list[str]:
         box.stop()
         services.engine.dispose()
     return lines
-
-
-def _set_latency(box, latency_ms: int) -> None:
-    """Added latency on every sandbox response, set through the sandbox's own fault switch."""
-    box.set_latency(latency_ms)
 
 
 def main(argv: list[str] | None = None) -> None:

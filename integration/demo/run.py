@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import requests
 from cryptography.fernet import Fernet
 from werkzeug.serving import make_server
 
@@ -20,7 +19,7 @@ from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
 from integration.maps import apply_map
-from integration.sandboxes import make_sandbox, sandbox_settings
+from integration.sandboxes import SandboxControl, make_sandbox, sandbox_settings
 from integration.services import Services, build_services
 from integration.store.db import upgrade
 from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
@@ -90,8 +89,8 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
                              **{k: v for k, v in result.to_dict().items()
                                 if k in ("status", "read", "changed", "written", "failed",
                                          "unmapped", "api_calls", "duration_ms", "stages")}}
-    base = settings.base_url
-    _subscribe(boxes, base)
+    for crm, box in boxes.items():
+        SandboxControl(crm, box).subscribe(settings.base_url)
     return demo
 
 
@@ -113,19 +112,6 @@ def sandbox_oauth_apps(boxes: dict[str, Any]) -> dict[str, dict[str, str]]:
             app["authorize_url"] = app["base_url"]
         apps[crm] = app
     return apps
-
-
-def _subscribe(boxes: dict[str, Any], base: str) -> None:
-    """Point the sandboxes' change notifications at this service, as a CRM admin would."""
-    hs = boxes["hubspot"].info()
-    requests.post(f"{hs['base_url']}/__sandbox__/webhooks", timeout=5, json={
-        "targetUrl": f"{base}/webhooks/hubspot",
-        "subscriptions": ["deal.propertyChange", "contact.propertyChange"],
-        "propertyNames": ["dealstage", "lifecyclestage", "amount"]}).raise_for_status()
-    sf = boxes["salesforce"].info()
-    requests.post(f"{sf['instance_url']}/__sandbox__/outbound", timeout=5,
-                  json={"url": f"{base}/webhooks/salesforce"},
-                  verify=sf["ca_file"]).raise_for_status()
 
 
 @dataclass

@@ -21,16 +21,6 @@ from tests.sync.crms import start_crm
 RECORDS = 1000
 
 
-def _get_counters(crm) -> dict:
-    import requests
-    session = requests.Session()
-    session.trust_env = False
-    res = session.get(f"{crm.info['instance_url']}/__sandbox__/counters",
-                      verify=crm.info["ca_file"], timeout=10)
-    res.raise_for_status()
-    return res.json()
-
-
 def outbox_statuses(db_file) -> dict[str, int]:
     engine = create_engine(f"sqlite:///{db_file}")
     try:
@@ -56,14 +46,14 @@ def test_kill_nine_mid_push_then_resume(env, tmp_path):
                                 stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            written = sum(_get_counters(crm)["record_updates"].values())
+            written = sum(crm.record_updates().values())
             if written >= 200:
                 break
             assert proc.poll() is None, proc.stderr.read().decode()
             time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        applied_before = sum(_get_counters(crm)["record_updates"].values())
+        applied_before = sum(crm.record_updates().values())
         assert 200 <= applied_before < RECORDS * 0.9, applied_before
         db_file = tmp_path / "var" / "journey.sqlite3"
         assert outbox_statuses(db_file).get("sending", 0) > 0  # caught mid-push
@@ -73,7 +63,7 @@ def test_kill_nine_mid_push_then_resume(env, tmp_path):
         assert resumed["status"] == "succeeded" and resumed["failed"] == 0
         assert outbox_statuses(db_file) == {}
 
-        updates = _get_counters(crm)["record_updates"]
+        updates = crm.record_updates()
         assert max(updates.values()) == 1, "an update was applied twice"
         connector = registry.spec("salesforce").factory(sandbox_settings("salesforce", info), None)
         jmap, now = default_map(), utcnow()

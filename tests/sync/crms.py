@@ -1,9 +1,7 @@
-"""Test-side adapters over the two sandboxes: start one with a book, read records back through the
-CRM's own client library (simple-salesforce, hubspot-api-client), move a stage as a rep would,
-and switch faults on. Tests speak to these so one test body serves both CRMs."""
+"""Test-side helpers over the two sandboxes: start one with a book, and read records back through
+the CRM's own client library (simple-salesforce, hubspot-api-client), so one test body serves both."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +10,7 @@ from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
 from integration.demo.seed import demo_seed
-from integration.sandboxes import make_sandbox, sandbox_settings
+from integration.sandboxes import SandboxControl, make_sandbox, sandbox_settings
 
 SF_FIELDS = {"journey_stage": "Journey_Stage__c", "persona": "Journey_Persona__c",
              "next_best_action": "Next_Best_Action__c", "stalled": "Journey_Stalled__c"}
@@ -25,16 +23,8 @@ def small_book(now: datetime) -> dict[str, Any]:
     return demo_seed(now, opportunities=260, leads=30, sf_contacts=20, deals=230, hs_contacts=40)
 
 
-@dataclass
-class SandboxCrm:
-    """One started sandbox and how tests talk to it."""
-
-    crm: str
-    box: Any
-
-    @property
-    def info(self) -> dict[str, Any]:
-        return self.box.info()
+class SandboxCrm(SandboxControl):
+    """A running sandbox, its levers, and reads through the CRM's own client library."""
 
     def settings(self) -> dict[str, Any]:
         return sandbox_settings(self.crm, self.info)
@@ -42,7 +32,6 @@ class SandboxCrm:
     def stop(self) -> None:
         self.box.stop()
 
-    # -- reading back through the CRM's own client ------------------------------------------
     def read(self, object: str, crm_id: str) -> dict[str, Any]:
         """The write-back fields of one record as the CRM's client library returns them."""
         if self.crm == "salesforce":
@@ -57,34 +46,9 @@ class SandboxCrm:
         raw = api.basic_api.get_by_id(crm_id, properties=list(HS_FIELDS.values())).properties
         return {k: raw.get(v) for k, v in HS_FIELDS.items()}
 
-    def move(self, object: str, crm_id: str, stage: str) -> None:
-        """A rep moves a record to ``stage`` (through the CRM's API, as an edit would)."""
-        if self.crm == "salesforce":
-            self._sf_control("move", {"Id": crm_id, "StageName": stage})
-        else:
-            field = "dealstage" if object == "deal" else "lifecyclestage"
-            requests.post(f"{self.info['base_url']}/__sandbox__/move", timeout=10, json={
-                "objectType": f"{object}s", "id": crm_id, "properties": {field: stage}}
-                          ).raise_for_status()
-
-    def faults(self, *, error_share: float = 0.0, latency_ms: float = 0.0) -> None:
-        """Inject a share of 503s (Salesforce) or 429s and 503s (HubSpot), and latency."""
-        if self.crm == "salesforce":
-            self._sf_control("faults", {"error_503_share": error_share, "latency_ms": latency_ms})
-        else:
-            base = self.info["base_url"]
-            requests.post(f"{base}/__sandbox__/faults", timeout=10, json={
-                "rate_429": error_share / 2, "rate_503": error_share / 2}).raise_for_status()
-            requests.post(f"{base}/__sandbox__/latency", timeout=10,
-                          json={"ms": latency_ms}).raise_for_status()
-
-    def _sf_control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        session = requests.Session()
-        session.trust_env = False
-        res = session.post(f"{self.info['instance_url']}/__sandbox__/{path}", json=body,
-                           verify=self.info["ca_file"], timeout=10)
-        res.raise_for_status()
-        return res.json()
+    def record_updates(self) -> dict[str, int]:
+        """Updates the Salesforce sandbox applied, per record id."""
+        return self.calls()["record_updates"]
 
 
 def start_crm(crm: str, seed: dict[str, Any], **options: Any) -> SandboxCrm:
