@@ -216,7 +216,7 @@ class HubSpotConnector:
         inputs = [{"id": u.id, "properties": self._properties_for(obj, u.values)} for u in batch]
         try:
             response = self.session.call(
-                f"POST /crm/v3/objects/{path}/batch/update", f"{path}.batch", "update",
+                f"POST /crm/v3/objects/{path}/batch/update", f"{path}.batch", "update", raw=True,
                 batch_input_simple_public_object_batch_input={"inputs": inputs})
         except CrmError as exc:
             if exc.retryable or exc.status in (401, 403) or exc.status is None:
@@ -224,10 +224,10 @@ class HubSpotConnector:
             # HubSpot rejected the whole batch (400): every record carries the reason.
             return [WriteResult(obj, u.id, False, exc.code, exc.message) for u in batch]
         failed: dict[str, tuple[str, str]] = {}
-        for error in getattr(response, "errors", None) or []:
-            for record_id in (error.context or {}).get("ids") or []:
-                failed[str(record_id)] = (error.category, error.message)
-        written = {str(item.id) for item in response.results}
+        for error in response.get("errors") or []:
+            for record_id in (error.get("context") or {}).get("ids") or []:
+                failed[str(record_id)] = (error.get("category", "UNKNOWN"), error.get("message", ""))
+        written = {str(item["id"]) for item in response.get("results") or []}
         results = []
         for update in batch:
             if update.id in failed:
