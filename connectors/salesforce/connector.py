@@ -62,7 +62,7 @@ class SalesforceConnector:
         puller = Puller(self.client, api_names=self.api_names, readable=self._readable_fields,
                         url_of=self.record_url, contact_stage_field=self.settings.contact_stage_field)
         for kind in OBJECTS:
-            if ids is not None and kind not in ids:
+            if ids is not None and not ids.get(kind):
                 continue
             yield from puller.pull(kind, since, ids.get(kind) if ids is not None else None, progress)
 

@@ -60,7 +60,7 @@ def writeback_values(raw: Mapping[str, Any], api_names: Mapping[str, str]) -> di
         elif canonical in DATETIME_FIELDS:
             values[canonical] = parse_datetime(value)
         else:
-            values[canonical] = value if value not in ("",) else None
+            values[canonical] = value or None
     return values
 
 

@@ -48,12 +48,12 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}; known: "
                              f"{', '.join(sorted(allowed))}, lock_ids, lock_times")
-        with self._lock:
-            for key, kind in allowed.items():
-                if key in changes:
-                    setattr(self, key, kind(changes[key]))
-        if not 0 <= self.error_503_share <= 1:
+        converted = {key: kind(changes[key]) for key, kind in allowed.items() if key in changes}
+        if not 0 <= converted.get("error_503_share", 0) <= 1:
             raise ValueError("error_503_share must be between 0 and 1")
+        with self._lock:
+            for key, value in converted.items():
+                setattr(self, key, value)
 
     def reset_counters(self) -> None:
         """Forget the per-route counts (the quota usage stays, as the org's would)."""

@@ -100,6 +100,8 @@ class Org:
             obj.fields[name] = seeded_custom_field(name, sample)
             for record in self.records[sobject].values():
                 record.setdefault(name, obj.fields[name].default)
+            self._insert("CustomField", {"DeveloperName": name[:-3], "TableEnumOrId": sobject,
+                                         "FullName": f"{sobject}.{name}"})
         self.seeded_fields.add(f"{sobject}.{name}")
 
     def _load_record(self, sobject: str, rec: Any) -> None:
@@ -344,8 +346,8 @@ class Org:
             return errors
         target = str(values.get("Field", ""))
         sobject, _, name = target.partition(".")
-        field = self.schema.get(sobject, None)
-        if field is None or name not in field.fields or values.get("SobjectType") != sobject:
+        target_obj = self.schema.get(sobject)
+        if target_obj is None or name not in target_obj.fields or values.get("SobjectType") != sobject:
             return [record_error("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                                  f"Field Name: bad value for restricted picklist field: {target}", ["Field"])]
         for existing in self.records["FieldPermissions"].values():
