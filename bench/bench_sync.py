@@ -9,6 +9,7 @@ of 200) and writing W changed records ceil(W / batch) calls (200 and 100).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import tempfile
 import time
@@ -69,6 +70,7 @@ def run(crm: str, records: int, latency_ms: int, workdir: Path) -> list[str]:
                 f"wall {wall:7.2f} s  {summary.read / wall:8.0f} rec/s  api calls {summary.api_calls:4d}"
                 f"  minimum {least:4d}  ratio {summary.api_calls / max(least, 1):.2f}  "
                 f"status {summary.status}")
+            lines.append(f"{'':10s} {'':18s} calls by route: {json.dumps(summary.calls_by_route)}")
     finally:
         box.stop()
         services.engine.dispose()

@@ -53,13 +53,19 @@ def filtered_states(session: Session, connection_id: int, flt: RecordFilter, *,
 
 def spans_from_events(events: list[JourneyEvent], jmap: JourneyMap,
                       now: datetime) -> list[TimelineSpan]:
-    """A record's stored events as timeline spans (days measured to ``now`` for the open one)."""
+    """A record's stored events as timeline spans (days measured to ``now`` for the open one).
+
+    Events are re-derived on the next sync after a map change; until then a stage the new map no
+    longer has keeps its key as its label and never counts as stalled.
+    """
+    known = set(jmap.stage_keys) | jmap.exit_keys
     spans = []
     for ev in events:
         end = ev.exited_at or now
         days = whole_days(ev.occurred_at, end)
-        expected = jmap.expected_days(ev.to_stage) if ev.to_stage in jmap.stage_keys else None
-        spans.append(TimelineSpan(stage=ev.to_stage, label=jmap.label(ev.to_stage),
+        expected = jmap.expected_days(ev.to_stage)
+        label = jmap.label(ev.to_stage) if ev.to_stage in known else ev.to_stage
+        spans.append(TimelineSpan(stage=ev.to_stage, label=label,
                                   entered_at=ev.occurred_at, exited_at=ev.exited_at, days=days,
                                   stalled=expected is not None and days > expected,
                                   crm_stages=tuple(ev.crm_stages or ())))

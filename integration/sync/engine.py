@@ -42,6 +42,7 @@ class SyncSummary:
     failed: int = 0
     unmapped: int = 0
     api_calls: int = 0
+    calls_by_route: dict[str, int] = field(default_factory=dict)
     duration_ms: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     message: str | None = None
@@ -84,10 +85,11 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                     conn.watermark = max(newest, conn.watermark) if conn.watermark else newest
                 conn.last_sync_at = now
                 session.add(conn)
-            if map_changed and since is not None and ids is None:
-                # A new map re-classifies every stored record, not only those the CRM changed
-                # (a full pull has just re-classified them all).
-                reevaluate(services, connection_id, now=now, refresh_events=True)
+            if map_changed and ids is None:
+                if since is not None:
+                    # A new map re-classifies every stored record, not only those the CRM
+                    # changed (a full pull has just re-classified them all).
+                    reevaluate(services, connection_id, now=now, refresh_events=True)
                 with services.session() as session:
                     conn = connection_by_id(session, connection_id)
                     conn.map_version_synced = map_version
@@ -109,6 +111,7 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
         summary.status, summary.message = "failed", str(exc)
         summary.count_error(exc.code)
     summary.api_calls = connector.usage.calls
+    summary.calls_by_route = dict(connector.usage.by_route)
     summary.duration_ms = int((time.monotonic() - started) * 1000)
     _close_run(services, run.id, summary, connector)
     return summary
@@ -184,6 +187,7 @@ def _close_run(services: Services, run_id: int, summary: SyncSummary, connector:
         run.message = summary.message
         run.quota_used = connector.usage.quota_used
         run.quota_limit = connector.usage.quota_limit
-        run.progress = {"stages": summary.stages, "unmapped": summary.unmapped}
+        run.progress = {"stages": summary.stages, "unmapped": summary.unmapped,
+                        "calls_by_route": summary.calls_by_route}
         session.add(run)
 

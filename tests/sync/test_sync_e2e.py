@@ -18,8 +18,8 @@ from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
 from integration.sync.maps import connection_map
 from integration.sync.reevaluate import reevaluate
-from mapping import (classify, default_map, default_map_text, desired_writeback, map_to_yaml,
-                     plan_writeback)
+from mapping import (classify, default_map, default_map_text, desired_writeback, map_from_dict,
+                     map_to_dict, map_to_yaml, plan_writeback)
 from tests.sync.crms import SandboxCrm, small_book, start_crm, truthy
 
 MOVES = {"salesforce": ("opportunity", "Closed Won"), "hubspot": ("deal", "closedwon")}
@@ -109,10 +109,11 @@ def test_stage_moved_in_the_crm_is_picked_up_by_polling(services, world):
 
 
 def test_map_change_rewrites_exactly_the_affected_records(services, world):
-    jmap = default_map()
-    stages = [s.model_copy(update={"label": "Decision (evaluating)"}) if s.key == "decision" else s
-              for s in jmap.stages]
-    changed = jmap.model_copy(update={"stages": stages})
+    data = map_to_dict(default_map())
+    for stage in data["stages"]:
+        if stage["key"] == "decision":
+            stage["label"] = "Decision (evaluating)"
+    changed = map_from_dict(data)
     with services.session() as s:
         apply_map(s, world.connection_id, map_to_yaml(changed), author="test",
                   comment="rename decision")
