@@ -33,9 +33,9 @@ def _write_section(source: Any, pipeline: str | None) -> tuple[str, ...]:
 
 
 def stage_groups(jmap: JourneyMap, crm: str, stages: list[CrmStage]) -> list[dict[str, Any]]:
-    """The CRM's real stages by object and pipeline (groups in the connector's order, stages in CRM
-    order within a group), each with its journey stage and
-    the map path the editor writes it to (None when the map has no source for the object)."""
+    """The CRM's real stages by object and pipeline (groups in the connector's order, stages in
+    CRM order within a group), each with its journey stage and the map path the editor writes it
+    to (None when the map has no source for the object)."""
     groups: dict[tuple[str, str | None], dict[str, Any]] = {}
     sources = jmap.sources.get(crm, {})
     for stage in stages:

@@ -192,3 +192,15 @@ def test_history_shows_who_changed_what_with_a_diff(client, world, map_data):
     assert f'data-version="{version}"' not in text
     older = client.get(f"/connections/{world.connection_id}/map/history?version={version - 1}")
     assert f'data-version="{version - 1}"' in older.get_data(as_text=True)
+
+
+def test_editor_still_opens_when_the_crm_refuses_the_token(client, world):
+    response = client.post("/install/hubspot/token", data={
+        "csrf_token": client.csrf, "name": "revoked", "setting.base_url": world.sandbox.info()["base_url"],
+        "setting.access_token": "pat-na1-revoked"})
+    conn_id = response.headers["Location"].split("/")[-2]
+    page = client.get(f"/connections/{conn_id}/map")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Could not read the stages from the CRM" in text
+    assert 'data-path="stages[0].expected_days"' in text
