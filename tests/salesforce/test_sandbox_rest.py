@@ -240,3 +240,27 @@ def test_move_simulates_a_rep_changing_the_stage(box):
     bad = http(box).post(f"{box.instance_url}/__sandbox__/move", json={"Id": OPP_GLOBEX, "StageName": "Lost"})
     assert bad.status_code == 400
     assert bad.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+def test_custom_restricted_picklists_and_checkbox_defaults(box):
+    sf = simple_sf(box)
+    for name, metadata in (("Tier__c", {"type": "Picklist", "label": "Tier", "valueSet": {
+            "restricted": True, "valueSetDefinition": {"value": [{"fullName": "Gold"}, {"fullName": "Silver"}]}}}),
+                           ("Flag__c", {"type": "Checkbox", "label": "Flag", "defaultValue": "false"})):
+        sf.restful("tooling/sobjects/CustomField/", method="POST",
+                   json={"FullName": f"Opportunity.{name}", "Metadata": metadata})
+    user_id = sf.oauth2("userinfo")["user_id"]
+    perm_set = sf.PermissionSet.create({"Name": "P", "Label": "P"})["id"]
+    sf.PermissionSetAssignment.create({"AssigneeId": user_id, "PermissionSetId": perm_set})
+    answer = sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": [
+        {"attributes": {"type": "FieldPermissions"}, "ParentId": perm_set, "SobjectType": "Opportunity",
+         "Field": f"Opportunity.{name}", "PermissionsRead": True, "PermissionsEdit": True}
+        for name in ("Tier__c", "Flag__c")]})
+    assert all(a["success"] for a in answer)
+    assert sf.Opportunity.get(OPP_ACME)["Flag__c"] is False
+    with pytest.raises(SalesforceMalformedRequest) as bad:
+        sf.Opportunity.update(OPP_ACME, {"Tier__c": "Bronze"})
+    assert bad.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    sf.Opportunity.update(OPP_ACME, {"Tier__c": "Gold", "Flag__c": True})
+    assert sf.query("SELECT count() FROM Opportunity WHERE Tier__c = 'gold' AND Flag__c = true") == {
+        "totalSize": 1, "done": True, "records": []}

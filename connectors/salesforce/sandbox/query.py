@@ -18,7 +18,7 @@ from connectors.salesforce.sandbox.ids import to18
 from connectors.salesforce.sandbox.org import Org, RequestError
 from connectors.salesforce.sandbox.schema import ChildRelationship, FieldDef, ObjectDef
 from connectors.salesforce.sandbox.soql import (
-    BoolOp, Condition, Expr, FieldPath, Literal, Not, Query, SoqlError, located, parse,
+    BoolOp, Condition, Expr, FieldPath, Literal, Not, Query, located, parse,
 )
 from connectors.salesforce.sandbox.values import NUMERIC_TYPES, TEXT_TYPES, to_json
 
