@@ -1,6 +1,7 @@
 """The CRM search endpoint's semantics: filter groups, operators, one sort, offset paging, caps."""
 from __future__ import annotations
 
+import heapq
 from typing import Any, Callable
 
 from .store import ObjectStore, Portal, Record
@@ -136,16 +137,19 @@ def search(portal: Portal, object_type: str, body: dict[str, Any]) -> dict[str, 
                    and (not query or any(query in (r.values.get(p) or "").lower()
                                          for p in QUERY_PROPERTIES[store.type.name]))]
         sort = _parse_sort(body.get("sorts"))
+        # Only the first offset + limit results are ever shown: select them instead of sorting all.
+        needed = offset + limit
         if sort:
             name, descending = sort
             get = _getter(portal, store, name)
             keyed = [(get(r), r) for r in matches]
-            with_value = sorted(((k, r.number, r) for k, r in keyed if k is not None),
-                                key=lambda t: (t[0], t[1]), reverse=descending)
-            matches = [t[2] for t in with_value] + [r for k, r in keyed if k is None]
+            valued = [(k, r.number, r) for k, r in keyed if k is not None]
+            pick = heapq.nlargest if descending else heapq.nsmallest
+            ordered = [t[2] for t in pick(needed, valued, key=lambda t: (t[0], t[1]))]
+            ordered += [r for k, r in keyed if k is None][:max(0, needed - len(ordered))]
         else:
-            matches.sort(key=lambda r: (r.created, r.number))
-        page = matches[offset:offset + limit]
+            ordered = heapq.nsmallest(needed, matches, key=lambda r: (r.created, r.number))
+        page = ordered[offset:needed]
         response: dict[str, Any] = {
             "total": len(matches),
             "results": list(map(portal.renderer(store, body.get("properties")), page)),
