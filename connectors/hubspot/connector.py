@@ -1,7 +1,7 @@
 """``HubSpotConnector``: pull deals and contacts, list stages, provision and push write-back values."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, Progress,
@@ -22,7 +22,9 @@ RETRYABLE_CATEGORIES = frozenset({"RATE_LIMITS", "SERVICE_UNAVAILABLE", "INTERNA
 
 
 def _ms(moment: datetime) -> str:
-    return str(int(moment.timestamp() * 1000))
+    """Epoch milliseconds, HubSpot's datetime filter value; a naive datetime is taken as UTC."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return str(int(aware.timestamp() * 1000))
 
 
 class HubSpotConnector:

@@ -39,6 +39,7 @@ def _exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str,
     settings["portal_id"] = HubSpotConnector(settings, None).portal_id()
     return {**settings, "account_id": settings["portal_id"]}
 
+
 SPEC = ConnectorSpec(
     name="hubspot",
     label="HubSpot",

@@ -93,6 +93,8 @@ def test_since_is_inclusive_and_filters_by_modified_date(hs_sandbox) -> None:
     ids = sorted(r.id for r in connector.pull(since))
     assert ids == ["18462730011", "18462730013"]
     assert [r.id for r in connector.pull(since + timedelta(milliseconds=1))] == ["18462730013"]
+    naive = since.replace(tzinfo=None)  # taken as UTC
+    assert sorted(r.id for r in connector.pull(naive)) == ids
 
 
 def test_pull_by_ids_and_progress(hs_sandbox) -> None:
