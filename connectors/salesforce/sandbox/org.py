@@ -19,6 +19,8 @@ from connectors.salesforce.sandbox.seed import SalesforceSeed, parse_seed
 from connectors.salesforce.sandbox.values import ValueTypeError, from_json, now_utc
 
 INTEGRATION_USERNAME = "integration@journey-sync.sandbox"
+#: Most records one ``composite/sobjects`` call may carry.
+COMPOSITE_LIMIT = 200
 _SEEDED_KINDS = (("accounts", "Account"), ("opportunities", "Opportunity"), ("leads", "Lead"),
                  ("contacts", "Contact"))
 
@@ -200,6 +202,20 @@ class Org:
         granted = self.granted_fields() if granted is None else granted
         return f if f"{obj.name}.{f.name}" in granted else None
 
+    def fields_named(self, obj: ObjectDef, names: list[str]) -> list[FieldDef]:
+        """The visible fields ``names`` of ``obj``, or 400 INVALID_FIELD naming the first unknown one."""
+        granted = self.granted_fields()
+        found = []
+        for name in (n.strip() for n in names):
+            f = self.visible_field(obj, name, granted)
+            if f is None:
+                raise RequestError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{obj.name}'. If you "
+                                   "are attempting to use a custom field, be sure to append the '__c' after the "
+                                   "custom field name. Please reference your WSDL or the describe call for the "
+                                   "appropriate names.")
+            found.append(f)
+        return found
+
     def visible_fields(self, obj: ObjectDef) -> list[FieldDef]:
         """Every field of ``obj`` the API user can see, in schema order."""
         granted = self.granted_fields()
@@ -360,6 +376,57 @@ class Org:
     def _check_field_permission(self, record: dict[str, Any]) -> None:
         if record["PermissionsEdit"] and not record["PermissionsRead"]:
             record["PermissionsRead"] = True
+
+    # ---------------------------------------------------------------------- request level
+    def update_one(self, obj: ObjectDef, record_id: str, body: dict[str, Any]) -> None:
+        """``PATCH sobjects/<Object>/<id>``: all checks, then the write (the first error is a 400)."""
+        self.get(obj.name, record_id)
+        values = self.convert_values(obj, body)
+        error = self.target_error(obj, record_id)
+        errors = [error] if error else self.check_values(obj, values, creating=False)
+        if errors:
+            raise RequestError(400, errors[0]["statusCode"], errors[0]["message"], errors[0]["fields"])
+        self.apply_update(obj, record_id, values)
+
+    def create_one(self, obj: ObjectDef, body: dict[str, Any]) -> str:
+        """``POST sobjects/<Object>/``: all checks, then the insert; returns the new id."""
+        values = self.convert_values(obj, body)
+        errors = self.create_errors(obj, values)
+        if errors:
+            raise RequestError(400, errors[0]["statusCode"], errors[0]["message"], errors[0]["fields"])
+        return self.apply_create(obj, values)
+
+    def write_collection(self, records: list[Any], *, creating: bool, all_or_none: bool) -> list[dict[str, Any]]:
+        """``composite/sobjects``: validate every record, then apply the valid ones (all or none when
+        asked); one ``{id, success, errors}`` per record, in order."""
+        if len(records) > COMPOSITE_LIMIT:
+            raise RequestError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
+                               f"{COMPOSITE_LIMIT} records into this call")
+        planned = []
+        for raw in records:
+            if not isinstance(raw, dict) or not isinstance((raw.get("attributes") or {}).get("type"), str):
+                raise RequestError(400, "INVALID_TYPE", "No SObject Type defined in the attributes")
+            obj = self.sobject(raw["attributes"]["type"])
+            values = self.convert_values(obj, raw)
+            if creating:
+                errors = self.create_errors(obj, values)
+            else:
+                target = self.target_error(obj, raw.get("Id"))
+                errors = [target] if target else self.check_values(obj, values, creating=False)
+            planned.append((raw, obj, values, errors))
+        failed = any(errors for *_, errors in planned)
+        results = []
+        for raw, obj, values, errors in planned:
+            if errors or (all_or_none and failed):
+                results.append({"id": raw.get("Id"), "success": False, "errors": errors or [record_error(
+                    "ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all records were valid "
+                    "and the request was using AllOrNone header")]})
+            elif creating:
+                results.append({"id": self.apply_create(obj, values), "success": True, "errors": []})
+            else:
+                self.apply_update(obj, raw["Id"], values)
+                results.append({"id": to18(raw["Id"]), "success": True, "errors": []})
+        return results
 
     # ------------------------------------------------------------------------ tooling API
     def create_custom_field(self, body: dict[str, Any]) -> str:

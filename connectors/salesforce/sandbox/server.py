@@ -16,6 +16,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connectors.salesforce.sandbox.app import create_app
 from connectors.salesforce.sandbox.faults import Faults
+from connectors.salesforce.sandbox.http_common import Sandbox
 from connectors.salesforce.sandbox.oauth import TokenAuthority
 from connectors.salesforce.sandbox.org import INTEGRATION_USERNAME, Org
 from connectors.salesforce.sandbox.outbound import OutboundSender
@@ -90,7 +91,8 @@ class SalesforceSandbox:
         key_file.chmod(0o600)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
-        app = create_app(self.org, self.engine, self.tokens, self.faults, self._urls, self.outbound)
+        app = create_app(Sandbox(org=self.org, engine=self.engine, tokens=self.tokens, faults=self.faults,
+                                 outbound=self.outbound, urls=self._urls))
         self._server = make_server(self.host, self.port, app, threaded=True, ssl_context=context,
                                    request_handler=_QuietHandler)
         self.port = self._server.port
