@@ -7,7 +7,7 @@ from flask import Flask, Response, request
 
 from connectors.salesforce.sandbox.describe import describe_global, describe_object
 from connectors.salesforce.sandbox.http_common import DATA, Sandbox, json_object, json_response
-from connectors.salesforce.sandbox.org import COMPOSITE_LIMIT, RequestError
+from connectors.salesforce.sandbox.org import RequestError
 from connectors.salesforce.sandbox.values import to_json
 
 API_VERSIONS = tuple(f"{v}.0" for v in range(31, 61))
