@@ -76,6 +76,10 @@ def test_create_returns_the_new_id_and_starts_history(box):
     created = sf.Opportunity.create({"Name": "Fresh", "StageName": "Prospecting", "CloseDate": "2027-02-01"})
     assert created["success"] is True and created["errors"] == [] and created["id"].startswith("006")
     assert sf.Opportunity.get(created["id"])["IsClosed"] is False
+    with pytest.raises(SalesforceMalformedRequest) as history:
+        sf.OpportunityHistory.create({"OpportunityId": created["id"], "StageName": "Closed Won"})
+    assert history.value.content[0] == {"message": "entity type cannot be inserted: Opportunity History",
+                                        "errorCode": "INVALID_TYPE_FOR_OPERATION"}
     with pytest.raises(SalesforceMalformedRequest) as missing:
         sf.Opportunity.create({"Name": "No stage"})
     assert missing.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING"

@@ -52,7 +52,7 @@ def _urls(obj: ObjectDef, version: str, instance_url: str) -> dict[str, str]:
 
 
 def _summary(obj: ObjectDef, version: str, instance_url: str) -> dict[str, Any]:
-    writable = not obj.name.endswith("History") and obj.name != "OpportunityStage"
+    writable = obj.writable
     return {
         "activateable": False, "associateEntityType": None, "associateParentEntity": None,
         "createable": writable, "custom": False, "customSetting": False, "deepCloneable": False,

@@ -237,8 +237,12 @@ class Org:
         return record
 
     # ----------------------------------------------------------------------------- writing
-    def convert_values(self, obj: ObjectDef, body: dict[str, Any]) -> dict[str, Any]:
-        """Typed values for a write body, or RequestError for unknown fields and bad JSON types."""
+    def convert_values(self, obj: ObjectDef, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        """Typed values for a write body, or RequestError for objects the API cannot write, unknown
+        fields and bad JSON types."""
+        if not obj.writable:
+            verb = "inserted" if creating else "updated"
+            raise RequestError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {obj.label}")
         granted = self.granted_fields()
         converted = {}
         for name, value in body.items():
@@ -381,7 +385,7 @@ class Org:
     def update_one(self, obj: ObjectDef, record_id: str, body: dict[str, Any]) -> None:
         """``PATCH sobjects/<Object>/<id>``: all checks, then the write (the first error is a 400)."""
         self.get(obj.name, record_id)
-        values = self.convert_values(obj, body)
+        values = self.convert_values(obj, body, creating=False)
         error = self.target_error(obj, record_id)
         errors = [error] if error else self.check_values(obj, values, creating=False)
         if errors:
@@ -390,7 +394,7 @@ class Org:
 
     def create_one(self, obj: ObjectDef, body: dict[str, Any]) -> str:
         """``POST sobjects/<Object>/``: all checks, then the insert; returns the new id."""
-        values = self.convert_values(obj, body)
+        values = self.convert_values(obj, body, creating=True)
         errors = self.create_errors(obj, values)
         if errors:
             raise RequestError(400, errors[0]["statusCode"], errors[0]["message"], errors[0]["fields"])
@@ -407,7 +411,7 @@ class Org:
             if not isinstance(raw, dict) or not isinstance((raw.get("attributes") or {}).get("type"), str):
                 raise RequestError(400, "INVALID_TYPE", "No SObject Type defined in the attributes")
             obj = self.sobject(raw["attributes"]["type"])
-            values = self.convert_values(obj, raw)
+            values = self.convert_values(obj, raw, creating=creating)
             if creating:
                 errors = self.create_errors(obj, values)
             else:

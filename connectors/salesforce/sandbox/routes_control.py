@@ -14,7 +14,9 @@ def register(app: Flask, box: Sandbox) -> None:
 
     @app.get("/__sandbox__/counters")
     def counters() -> Response:
-        return json_response(faults.snapshot())
+        with org.lock:
+            updates = dict(org.update_counts)
+        return json_response({**faults.snapshot(), "record_updates": updates})
 
     @app.post("/__sandbox__/counters/reset")
     def reset_counters() -> Response:

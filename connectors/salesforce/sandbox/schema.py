@@ -74,6 +74,12 @@ class ObjectDef:
     tooling: bool = False
 
     @property
+    def writable(self) -> bool:
+        """Whether the API may insert and update records of this object (history and setup objects
+        are maintained by Salesforce itself)."""
+        return self.name not in ("OpportunityHistory", "OpportunityStage", "LeadStatus", "CustomField")
+
+    @property
     def key_prefix(self) -> str:
         return KEY_PREFIXES[self.name]
 
