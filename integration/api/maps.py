@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
 from connectors.base import CrmError
 from integration.api import bp

@@ -11,7 +11,9 @@ import click
 
 from integration.config import load_settings
 from integration.services import Services, build_services
+from integration.store.connections import NotFound, get_connection
 from integration.store.db import upgrade
+from integration.store.models import Connection
 from integration.store.tenancy import get_or_create_tenant
 
 TENANT_ENV = "JOURNEY_TENANT"
@@ -32,6 +34,15 @@ def tenant_id(services: Services, name: str | None = None) -> int:
     """The id of the tenant the CLI acts for (``JOURNEY_TENANT``, default ``default``)."""
     with services.session() as session:
         return get_or_create_tenant(session, name or os.environ.get(TENANT_ENV, "default")).id
+
+
+def find_connection(services: Services, ref: str) -> Connection:
+    """The CLI tenant's connection ``ref`` (name or id); a clear error when there is none."""
+    with services.session() as session:
+        try:
+            return get_connection(session, tenant_id(services), ref)
+        except NotFound as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def parse_as_of(value: str | None) -> datetime | None:

@@ -6,10 +6,9 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors import registry
 from connectors.base import CrmError
-from integration.cli.common import echo_json, services_from_env, tenant_id
+from integration.cli.common import echo_json, find_connection, services_from_env, tenant_id
 from integration.connecting import InvalidSettings, connect, provision
 from integration.status import connection_status
-from integration.store.connections import NotFound, get_connection
 from integration.store.tenancy import issue_token
 
 
@@ -59,20 +58,12 @@ class ConnectGroup(click.Group):
 connect_group = ConnectGroup("connect", help="Connect a CRM account.")
 
 
-def _conn(services, ref: str):
-    with services.session() as session:
-        try:
-            return get_connection(session, tenant_id(services), ref)
-        except NotFound as exc:
-            raise click.ClickException(str(exc)) from None
-
-
 @click.command("provision")
 @click.argument("connection")
 def provision_cmd(connection: str) -> None:
     """Create the write-back fields in the CRM and grant access to them (safe to repeat)."""
     services = services_from_env()
-    conn = _conn(services, connection)
+    conn = find_connection(services, connection)
     try:
         fields = provision(services, conn.id)
     except CrmError as exc:
@@ -86,7 +77,7 @@ def provision_cmd(connection: str) -> None:
 def status_cmd(connection: str) -> None:
     """Health of a connection: last runs, outbox, stage counts, quota."""
     services = services_from_env()
-    conn = _conn(services, connection)
+    conn = find_connection(services, connection)
     with services.session() as session:
         echo_json(connection_status(session, conn.id))
 

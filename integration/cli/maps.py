@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from integration.cli.common import echo_json, parse_as_of, services_from_env, tenant_id
+from integration.cli.common import echo_json, find_connection, parse_as_of, services_from_env
 from integration.maps import MapRejected, apply_map, map_coverage, preview_map
-from integration.store.connections import NotFound, get_connection
 from integration.sync.maps import connection_map
 from mapping import MapValidationError, load_map_file, map_to_yaml
 
@@ -48,8 +47,8 @@ def validate(file: str) -> None:
 def show(connection: str) -> None:
     """Print the map in force for CONNECTION as YAML."""
     services = services_from_env()
+    conn = find_connection(services, connection)
     with services.session() as session:
-        conn = _connection(session, services, connection)
         jmap, version = connection_map(session, conn.id)
     click.echo(f"# {conn.name}: " + (f"map version {version}" if version else "default map"))
     click.echo(map_to_yaml(jmap))
@@ -63,8 +62,8 @@ def apply(connection: str, file: str, comment: str) -> None:
     """Store FILE as the new map version of CONNECTION (takes effect on the next sync)."""
     services = services_from_env()
     text = Path(file).read_text(encoding="utf-8")
+    conn = find_connection(services, connection)
     with services.session() as session:
-        conn = _connection(session, services, connection)
         try:
             row = apply_map(session, conn.id, text, author=getpass.getuser(), comment=comment,
                             source=file)
@@ -84,8 +83,8 @@ def preview(connection: str, file: str | None, as_of: str | None, sample: int) -
     """Dry run FILE (default: the current map) over CONNECTION's stored records; nothing is saved."""
     services = services_from_env()
     jmap = _load(file) if file else None
+    conn = find_connection(services, connection)
     with services.session() as session:
-        conn = _connection(session, services, connection)
         report = preview_map(session, conn.id, jmap, now=parse_as_of(as_of), sample=sample)
     echo_json(report)
 
@@ -95,13 +94,5 @@ def preview(connection: str, file: str | None, as_of: str | None, sample: int) -
 def coverage(connection: str) -> None:
     """Which of the CRM's real stages the map in force leaves unmapped (reads the CRM)."""
     services = services_from_env()
-    with services.session() as session:
-        conn = _connection(session, services, connection)
-    echo_json(map_coverage(services, conn.id))
+    echo_json(map_coverage(services, find_connection(services, connection).id))
 
-
-def _connection(session, services, ref: str):
-    try:
-        return get_connection(session, tenant_id(services), ref)
-    except NotFound as exc:
-        raise click.ClickException(str(exc)) from None

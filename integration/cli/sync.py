@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import click
 
-from integration.cli.common import (TerminalProgress, echo_json, parse_as_of, services_from_env,
-                                    tenant_id)
-from integration.store.connections import NotFound, get_connection
+from integration.cli.common import (TerminalProgress, echo_json, find_connection, parse_as_of,
+                                    services_from_env)
 from integration.sync.engine import sync_connection
 from integration.sync.lease import Busy, leased, process_owner
 
@@ -26,11 +25,7 @@ def sync_cmd(connection: str, full: bool, dry_run: bool, as_of: str | None) -> N
     (read, changed, written, failed, api_calls, ...).
     """
     services = services_from_env()
-    with services.session() as session:
-        try:
-            conn = get_connection(session, tenant_id(services), connection)
-        except NotFound as exc:
-            raise click.ClickException(str(exc)) from None
+    conn = find_connection(services, connection)
     progress = TerminalProgress()
     try:
         with leased(services, conn.id, process_owner("cli")):

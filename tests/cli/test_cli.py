@@ -2,54 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from mapping import default_map_text
+from tests.cli.shell import JOURNEY, journey
+from tests.seeds import SEED
 from tests.sync.crms import start_crm
-
-JOURNEY = str(Path(sys.executable).with_name("journey"))
-
-SEED = {
-    "hubspot": {
-        "portal_id": 62515,
-        "deals": [{"id": "18462730011", "properties": {
-            "dealname": "Globex renewal", "amount": "24000", "pipeline": "default",
-            "dealstage": "contractsent", "createdate": "2026-09-01T10:00:00Z"},
-            "history": {"dealstage": [
-                {"value": "appointmentscheduled", "timestamp": "2026-09-01T10:00:00Z"},
-                {"value": "contractsent", "timestamp": "2026-10-05T12:00:00Z"}]}}],
-        "contacts": [{"id": "151", "properties": {
-            "email": "ana@globex.example", "jobtitle": "VP Operations",
-            "lifecyclestage": "salesqualifiedlead", "createdate": "2026-08-11T08:00:00Z"}}],
-    },
-    "salesforce": {
-        "opportunities": [{"Name": "Acme - Platform", "Amount": 180000, "StageName": "Prospecting",
-                           "CloseDate": "2026-12-15", "CreatedDate": "2026-08-01T09:00:00Z"}],
-    },
-}
-
-
-@pytest.fixture()
-def env(tmp_path):
-    """The environment of a user's shell: a data folder of their own."""
-    return {**os.environ, "JOURNEY_DATA_DIR": str(tmp_path / "var"),
-            "JOURNEY_SECRET_KEY": Fernet.generate_key().decode()}
-
-
-def journey(*args: str, env: dict, check: bool = True, timeout: int = 120):
-    result = subprocess.run([JOURNEY, *args], env=env, capture_output=True, text=True,
-                            timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"journey {' '.join(args)} -> {result.returncode}\n{result.stderr}")
-    return result
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from integration.sandboxes import sandbox_settings
 from integration.demo.seed import demo_seed
 from integration.store.types import utcnow
 from mapping import classify, default_map, default_map_text, desired_writeback, plan_writeback
-from tests.cli.test_cli import JOURNEY, env, journey  # noqa: F401  (fixture)
+from tests.cli.shell import JOURNEY, journey
 from tests.sync.crms import start_crm
 
 RECORDS = 1000

@@ -9,7 +9,7 @@ import requests
 
 from connectors import registry
 from connectors.base import AuthFailed
-from tests.cli.test_cli import SEED
+from tests.seeds import SEED
 from tests.sync.crms import start_crm
 
 REDIRECT = "http://127.0.0.1:8000/install/callback"

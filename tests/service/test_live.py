@@ -8,7 +8,6 @@ import hmac
 import json
 import time
 
-import pytest
 import requests
 from sqlmodel import func, select
 

@@ -17,7 +17,7 @@ from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from integration.worker import Worker
 from mapping import default_map_text
-from tests.cli.test_cli import SEED
+from tests.seeds import SEED
 from tests.sync.crms import start_crm
 
 
