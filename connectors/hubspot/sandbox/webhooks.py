@@ -21,6 +21,16 @@ from .store import Change
 DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0)
 MAX_EVENTS_PER_REQUEST = 100
 DELIVERY_TIMEOUT_SECONDS = 5.0
+#: Answers HubSpot takes as "do not send this again"; any other non-2xx answer, a timeout or a
+#: failed connection is retried (a 429 no sooner than its Retry-After).
+FINAL_STATUSES = frozenset({400, 401, 403, 404, 405})
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value)) if value else 0.0
+    except ValueError:
+        return 0.0
 
 
 def sign_v3(secret: str, method: str, uri: str, body: bytes, timestamp_ms: int) -> str:
@@ -135,19 +145,22 @@ class WebhookDispatcher:
                    "X-HubSpot-Signature-v3": sign_v3(self.client_secret, "POST", pending.target_url,
                                                      body, timestamp),
                    "X-HubSpot-Request-Timestamp": str(timestamp)}
+        retry_after = 0.0
         try:
-            status = self._session.post(pending.target_url, data=body, headers=headers,
-                                        timeout=DELIVERY_TIMEOUT_SECONDS).status_code
-            error = None
+            response = self._session.post(pending.target_url, data=body, headers=headers,
+                                          timeout=DELIVERY_TIMEOUT_SECONDS)
+            status, error = response.status_code, None
+            if status == 429:
+                retry_after = _seconds(response.headers.get("Retry-After"))
         except requests.RequestException as exc:
             status, error = None, type(exc).__name__
-        # HubSpot retries failed connections, timeouts, throttling and server errors, not 4xx.
-        failed = status is None or status == 429 or status >= 500
+        failed = status is None or not (200 <= status < 300 or status in FINAL_STATUSES)
         with self._cond:
             self.deliveries.append({"targetUrl": pending.target_url, "attempt": pending.attempt,
                                     "status": status, "error": error, "events": len(events)})
             if failed and pending.attempt < len(self.retry_delays):
-                pending.due = time.monotonic() + self.retry_delays[pending.attempt]
+                delay = max(self.retry_delays[pending.attempt], retry_after)
+                pending.due = time.monotonic() + delay
                 pending.attempt += 1
                 pending.seq = next(self._seq)
                 heapq.heappush(self._queue, pending)
