@@ -129,6 +129,7 @@ class HubSpotConnector:
         path = OBJECT_PATHS[obj]
         properties = self._read_properties(obj)
         last_id: str | None = None
+        total: int | None = None
         while True:
             filters = []
             if since is not None:
@@ -143,7 +144,9 @@ class HubSpotConnector:
                     "filterGroups": [{"filters": filters}] if filters else [],
                     "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
                     "properties": properties, "limit": SEARCH_PAGE})
-            yield page["results"], page["total"]
+            # Later pages only count what is left after the last id; the first total is the walk's.
+            total = page["total"] if total is None else total
+            yield page["results"], total
             if not page["results"] or not (page.get("paging") or {}).get("next"):
                 return
             last_id = str(page["results"][-1]["id"])

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors.base import Connector
+from connectors.base import Connector, FieldUpdate
 from connectors.hubspot import SPEC, HubSpotConnector, RateBudget
 from connectors.hubspot.sandbox.generate import synthetic_seed
 from mapping.records import StageChange
@@ -128,3 +128,20 @@ def test_walks_25000_deals_past_the_search_cap(make_hs_sandbox) -> None:
     assert len(ids) == 25_000 and len(set(ids)) == 25_000
     assert connector.usage.by_route["POST /crm/v3/objects/deals/search"] == 125
     assert "POST /crm/v3/objects/deals/batch/read" not in connector.usage.by_route
+
+
+def test_normal_running_stays_under_hubspots_real_limits(make_hs_sandbox) -> None:
+    """At the real limits (110 per 10 s, search 5 per second) a pull and a write-back of 1,200
+    deals never get a 429: every call is one of the minimum, none is a retry."""
+    sandbox = make_hs_sandbox(synthetic_seed(1_200))
+    budget = RateBudget()
+    connector = HubSpotConnector(settings_for(sandbox), rate_budget=budget)
+    seen = []
+    records = list(connector.pull(progress=lambda *args: seen.append(args)))
+    assert connector.usage.by_route["POST /crm/v3/objects/deals/search"] == 6
+    assert [s for s in seen if s[0] == "deal"] == [("deal", 200 * n, 1_200) for n in range(1, 7)]
+    writer = HubSpotConnector(settings_for(sandbox), rate_budget=budget)
+    writer.provision()
+    results = writer.push([FieldUpdate("deal", r.id, {"stalled": True}) for r in records])
+    assert all(r.ok for r in results)
+    assert writer.usage.by_route["POST /crm/v3/objects/deals/batch/update"] == 12
