@@ -24,22 +24,35 @@ class Pusher:
         self.api_names = api_names
 
     def push(self, updates: Sequence[FieldUpdate], progress: Progress | None) -> list[WriteResult]:
-        """One result per update, in order. Raises only if nothing could be written at all."""
-        bodies = [self._body(u) for u in updates]
-        results: list[WriteResult] = []
-        for batch in batched(list(zip(updates, bodies)), BATCH):
+        """One result per update, in order. Raises only if nothing could be written at all.
+
+        An update Salesforce could never take (unknown object kind or field, naive datetime) gets
+        its own failed result and does not hold up the others.
+        """
+        results: list[WriteResult | None] = [None] * len(updates)
+        sendable: list[tuple[int, FieldUpdate, dict[str, Any]]] = []
+        for index, update in enumerate(updates):
             try:
-                results.extend(self._send_batch(batch))
+                sendable.append((index, update, self._body(update)))
             except CrmError as exc:
-                if not results or not (exc.retryable or isinstance(exc, QuotaReached)):
+                results[index] = _failed(update, exc.code, exc.message, False)
+        sent = 0
+        for batch in batched(sendable, BATCH):
+            try:
+                verdicts = self._send_batch([(update, body) for _, update, body in batch])
+            except CrmError as exc:
+                if sent == 0 or not (exc.retryable or isinstance(exc, QuotaReached)):
                     raise
-                log.warning("salesforce: write-back stopped after %d of %d updates: %s",
-                            len(results), len(updates), exc)
-                results.extend(_failed(u, exc.code, exc.message, True) for u in updates[len(results):])
+                log.warning("salesforce: write-back stopped after %d of %d updates: %s", sent, len(sendable), exc)
+                for index, update, _ in sendable[sent:]:
+                    results[index] = _failed(update, exc.code, exc.message, True)
                 break
+            for (index, _, _), verdict in zip(batch, verdicts):
+                results[index] = verdict
+            sent += len(batch)
             if progress is not None:
-                progress("write", len(results), len(updates))
-        return results
+                progress("write", sent, len(sendable))
+        return [r for r in results if r is not None]
 
     def _body(self, update: FieldUpdate) -> dict[str, Any]:
         if update.object not in soql.SOBJECTS:

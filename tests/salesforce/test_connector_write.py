@@ -88,6 +88,9 @@ def test_partial_failures_come_back_per_record(make_sf_sandbox):
         FieldUpdate("lead", LEAD_ANA, {"next_best_action": "x" * 300}),
         FieldUpdate("contact", CONTACT_LI, {"persona": "technical_buyer", "stalled": True}),
         FieldUpdate("opportunity", LEAD_ANA, {"journey_stage": "decision"}),
+        FieldUpdate("deal", "18462730011", {"journey_stage": "decision"}),
+        FieldUpdate("lead", LEAD_ANA, {"stage_entered_at": datetime(2026, 1, 1)}),
+        FieldUpdate("lead", LEAD_ANA, {"journey_stag": "decision"}),
     ])
     assert [(r.id, r.ok, r.error_code, r.retryable) for r in results] == [
         (OPP_ACME, True, None, False),
@@ -95,6 +98,9 @@ def test_partial_failures_come_back_per_record(make_sf_sandbox):
         (LEAD_ANA, False, "STRING_TOO_LONG", False),
         (CONTACT_LI, True, None, False),
         (LEAD_ANA, False, "MALFORMED_ID", False),
+        ("18462730011", False, "INVALID_TYPE", False),
+        (LEAD_ANA, False, "INVALID_VALUE", False),
+        (LEAD_ANA, False, "INVALID_FIELD", False),
     ]
     assert "max length=255" in results[2].message
 
