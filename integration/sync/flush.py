@@ -51,15 +51,23 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
     result = FlushResult()
     try:
         _reconcile(services, connection_id, connector, now, result)
+        with services.session() as session:
+            total = outbox.counts(session, connection_id).get("pending", 0)
         while True:
             with services.session() as session:
                 items = outbox.claim_due(session, connection_id,
                                          connector.write_batch_size * BATCHES_PER_CLAIM, now)
             if not items:
                 break
+            sent = result.written + result.failed
+
+            def batch_progress(_what: str, done: int, _total: int | None) -> None:
+                progress("write", sent + done, max(total, sent + len(items)))
+
             try:
                 results = connector.push([FieldUpdate(i.object, i.crm_id, outbox.item_values(i))
-                                          for i in items], progress=progress)
+                                          for i in items],
+                                         progress=batch_progress if progress else None)
             except CrmError:
                 with services.session() as session:
                     outbox.release(session, [session.merge(i) for i in items])
