@@ -32,8 +32,8 @@ MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 30.0
 REQUEST_TIMEOUT = (10, 60)
 
-_API_EXCEPTIONS = tuple({module.ApiException for module in (hs_deals, hs_contacts, hs_properties, hs_pipelines,
-                                                      hs_oauth)})
+_API_EXCEPTIONS = tuple({module.ApiException
+                        for module in (hs_deals, hs_contacts, hs_properties, hs_pipelines, hs_oauth)})
 
 
 def _wait(state: Any) -> float:
@@ -66,11 +66,10 @@ class HubSpotSession:
         client = HubSpot(access_token=self._access_token, host=self.base_url,
                          retry=urllib3.Retry(total=0, raise_on_status=False))
         crm = client.crm
+        # Each property access builds a new ApiClient (and connection pool): keep one of each.
         self.apis: dict[str, Any] = {
-            "deals.basic": crm.deals.basic_api, "deals.batch": crm.deals.batch_api,
-            "deals.search": crm.deals.search_api,
-            "contacts.basic": crm.contacts.basic_api, "contacts.batch": crm.contacts.batch_api,
-            "contacts.search": crm.contacts.search_api,
+            "deals.batch": crm.deals.batch_api, "deals.search": crm.deals.search_api,
+            "contacts.batch": crm.contacts.batch_api, "contacts.search": crm.contacts.search_api,
             "properties": crm.properties.core_api, "groups": crm.properties.groups_api,
             "pipelines": crm.pipelines.pipelines_api,
         }
@@ -166,12 +165,10 @@ class HubSpotSession:
         record (a dateutil parse per timestamp) costs more than the request on large pulls.
         """
         fn = getattr(self.apis[api], method)
-        if not raw:
-            return self._request(route, fn, *args, search=search, _request_timeout=REQUEST_TIMEOUT,
-                                 **kwargs)
+        unparsed = {"_preload_content": False} if raw else {}
         response = self._request(route, fn, *args, search=search, _request_timeout=REQUEST_TIMEOUT,
-                                 _preload_content=False, **kwargs)
-        return json.loads(response.data)
+                                 **unparsed, **kwargs)
+        return json.loads(response.data) if raw else response
 
     def _get_json(self, route: str, path: str) -> dict[str, Any]:
         response = requests.get(self.base_url + path, timeout=REQUEST_TIMEOUT,
