@@ -45,8 +45,7 @@ class Puller:
     def _pages(self, kind: str, extra: list[str], since: datetime | None,
                ids: Sequence[str] | None) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         if ids is not None:
-            for chunk in soql.chunks(list(ids)):
-                yield from self._query(soql.select(kind, extra, where=f"Id IN {soql.id_list(chunk)}"))
+            yield from self._by_ids(kind, extra, list(ids), total=len(ids))
             return
         seen: set[str] = set()
         for page, total in self._query(soql.select(kind, extra, where=soql.since_clause(since))):
@@ -54,8 +53,13 @@ class Puller:
             yield page, total
         if kind == "contact" and since is not None and not self.contact_stage_field:
             followers = [c for c in self._contacts_of_changed_opportunities(since) if c not in seen]
-            for chunk in soql.chunks(followers):
-                yield from self._query(soql.select(kind, extra, where=f"Id IN {soql.id_list(chunk)}"))
+            yield from self._by_ids(kind, extra, followers, total=None)
+
+    def _by_ids(self, kind: str, extra: list[str], ids: list[str],
+                total: int | None) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        for chunk in soql.chunks(ids):
+            for page, _chunk_total in self._query(soql.select(kind, extra, where=f"Id IN {soql.id_list(chunk)}")):
+                yield page, total
 
     def _query(self, text: str) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
         for page in self.client.query(text):
