@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from connectors.hubspot.sandbox.generate import synthetic_seed
 from tests.hubspot.conftest import Api
 
 DEAL = "18462730011"
@@ -263,3 +264,14 @@ def test_move_simulates_a_rep_edit(make_hs_sandbox) -> None:
     assert deal["propertiesWithHistory"]["dealstage"][0]["sourceType"] == "CRM_UI"
     assert api.control("move", {"objectType": "deals", "id": "1",
                                 "properties": {"dealstage": "closedwon"}}).status_code == 404
+
+
+def test_paging_with_after_stops_at_10000_results(make_hs_sandbox) -> None:
+    big = make_hs_sandbox(synthetic_seed(10_050), search_per_second=1_000)
+    api = Api(big)
+    last = api.post("/crm/v3/objects/deals/search", {"limit": 200, "after": "9900",
+                                                      "properties": ["dealname"]}).json()
+    assert last["total"] == 10_050 and len(last["results"]) == 100
+    assert last["paging"]["next"]["after"] == "10000"
+    beyond = api.post("/crm/v3/objects/deals/search", {"limit": 200, "after": "10000"})
+    assert beyond.status_code == 400 and "limited to 10000" in beyond.json()["message"]

@@ -138,7 +138,7 @@ def search(portal: Portal, object_type: str, body: dict[str, Any]) -> dict[str, 
                                          for p in QUERY_PROPERTIES[store.type.name]))]
         sort = _parse_sort(body.get("sorts"))
         # Only the first offset + limit results are ever shown: select them instead of sorting all.
-        needed = offset + limit
+        needed = min(offset + limit, MAX_RESULTS)
         if sort:
             name, descending = sort
             get = _getter(portal, store, name)
@@ -154,6 +154,7 @@ def search(portal: Portal, object_type: str, body: dict[str, Any]) -> dict[str, 
             "total": len(matches),
             "results": list(map(portal.renderer(store, body.get("properties")), page)),
         }
-        if offset + limit < len(matches):
-            response["paging"] = {"next": {"after": str(offset + limit)}}
+        if needed < len(matches):
+            # Offered even at the cap: following it is the 400 a client must learn to avoid.
+            response["paging"] = {"next": {"after": str(needed)}}
         return response
