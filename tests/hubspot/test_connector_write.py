@@ -118,7 +118,7 @@ def test_429_from_another_client_is_waited_out(make_hs_sandbox) -> None:
     seed = synthetic_seed(250)
     for deal in seed["deals"]:
         deal["properties"]["journey_stalled"] = "false"  # the property exists from the start
-    sandbox = make_hs_sandbox(seed, rate_limit=12, rate_window_seconds=2.0)
+    sandbox = make_hs_sandbox(seed, rate_limit=12, rate_window_seconds=4.0)
     other = Api(sandbox)
     assert [other.get("/crm/v3/pipelines/deals").status_code for _ in range(12)] == [200] * 12
     connector = connector_for(sandbox)
