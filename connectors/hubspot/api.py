@@ -168,7 +168,18 @@ class HubSpotSession:
         unparsed = {"_preload_content": False} if raw else {}
         response = self._request(route, fn, *args, search=search, _request_timeout=REQUEST_TIMEOUT,
                                  **unparsed, **kwargs)
-        return json.loads(response.data) if raw else response
+        if not raw:
+            return response
+        self._note_quota(response.headers)
+        return json.loads(response.data)
+
+    def _note_quota(self, headers: Mapping[str, str]) -> None:
+        """Record the daily quota HubSpot reports (private apps get these headers)."""
+        daily = headers.get("X-HubSpot-RateLimit-Daily")
+        remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+        if daily and remaining and daily.isdigit() and remaining.isdigit():
+            self.usage.quota_limit = int(daily)
+            self.usage.quota_used = int(daily) - int(remaining)
 
     def _get_json(self, route: str, path: str) -> dict[str, Any]:
         response = requests.get(self.base_url + path, timeout=REQUEST_TIMEOUT,

@@ -62,6 +62,8 @@ def test_stage_dates_come_with_the_search_page(hs_sandbox) -> None:
     assert routes["POST /crm/v3/objects/deals/search"] == 1
     assert routes["POST /crm/v3/objects/contacts/search"] == 1
     assert not [r for r in routes if "batch/read" in r]
+    assert connector.usage.quota_limit == 250_000
+    assert 0 < connector.usage.quota_used <= hs_sandbox.calls_total
 
 
 def test_lower_tier_history_comes_from_properties_with_history(make_hs_sandbox) -> None:
