@@ -47,6 +47,7 @@ def test_patch_bumps_stamps_and_a_stage_change_writes_history(box):
     assert rows[-1]["CreatedDate"] == after["LastStageChangeDate"]
     sf.Opportunity.update(OPP_GLOBEX, {"Amount": 31000})
     assert sf.query(f"SELECT Id FROM OpportunityHistory WHERE OpportunityId = '{OPP_GLOBEX}'")["totalSize"] == 2
+    assert sf_control(box, "counters")["record_updates"] == {OPP_GLOBEX: 2}
 
 
 def test_single_record_errors(box):
