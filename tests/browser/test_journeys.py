@@ -199,6 +199,7 @@ def test_retry_a_parked_write_back(page, live_service, shot, locked_opportunity)
     page.goto(f"/connections/{conn_id}/health")
     assert "UNABLE_TO_LOCK_ROW" in page.inner_text("#errors")
     assert page.inner_text("#parked-count") == "1"
+    assert "Last run partial: 1 write-back(s) refused" in page.inner_text(".page-head")
     shot(page, "health")
 
     release()
