@@ -7,6 +7,7 @@ the watermark moves only after a complete pull, and the outbox resumes (see ``fl
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -23,6 +24,8 @@ from integration.sync.journal import Judged, judge, save_page
 from integration.sync.maps import connection_map
 from integration.sync.reevaluate import reevaluate
 from mapping.records import CrmRecord
+
+log = logging.getLogger("journey.sync")
 
 #: Records stored per database transaction while pulling.
 PAGE = 500
@@ -110,11 +113,26 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
     except CrmError as exc:
         summary.status, summary.message = "failed", str(exc)
         summary.count_error(exc.code)
+    except Exception as exc:
+        # A bug or a database failure: the run must not stay "running"; the traceback goes to the
+        # log and the caller, the run keeps only the exception's type (its text may quote data).
+        summary.status, summary.message = "failed", f"internal error ({type(exc).__name__})"
+        summary.count_error("INTERNAL_ERROR")
+        _finish(services, run.id, summary, connector, started)
+        raise
+    _finish(services, run.id, summary, connector, started)
+    log.info("sync of connection %s %s: read %d, changed %d, written %d, failed %d, %d API calls",
+             connection_id, summary.status, summary.read, summary.changed, summary.written,
+             summary.failed, summary.api_calls)
+    return summary
+
+
+def _finish(services: Services, run_id: int, summary: SyncSummary, connector: Connector,
+            started: float) -> None:
     summary.api_calls = connector.usage.calls
     summary.calls_by_route = dict(connector.usage.by_route)
     summary.duration_ms = int((time.monotonic() - started) * 1000)
-    _close_run(services, run.id, summary, connector)
-    return summary
+    _close_run(services, run_id, summary, connector)
 
 
 def _pull_and_plan(services: Services, connector: Connector, connection_id: int, jmap: Any,
