@@ -48,11 +48,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from integration.api import bp as api_bp
     from integration.api import errors
     from integration.crm_endpoints import bp as crm_bp
+    from integration.ui import bp as ui_bp
 
     errors.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(crm_bp)
-    app.register_blueprint(__import__("integration.ui", fromlist=["bp"]).bp)
+    app.register_blueprint(ui_bp)
     metrics.init_app(app)
 
     @app.get("/healthz")

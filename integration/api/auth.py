@@ -42,6 +42,7 @@ def resolve_tenant() -> int | None:
     if "tenant_id" in session:
         if request.method not in SAFE_METHODS and not csrf_ok():
             raise ApiError(403, "CSRF_FAILED", "missing or wrong CSRF token")
+        g.user_email = session.get("user_email")
         return session["tenant_id"]
     return None
 

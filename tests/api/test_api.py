@@ -231,3 +231,16 @@ def test_deleted_connection_is_gone(client, tokens):
                 json={"name": "temp", "crm": "hubspot", "settings": HUBSPOT})
     assert client.delete("/api/v1/connections/temp", headers=h).status_code == 204
     assert client.get("/api/v1/connections/temp", headers=h).status_code == 404
+
+
+def test_a_signed_in_person_is_the_author_of_the_maps_they_save(app, hubspot_conn, services):
+    client = app.test_client()
+    with services.session() as s:
+        tenant_id = get_or_create_tenant(s, "tenant-a").id
+    with client.session_transaction() as sess:
+        sess.update(tenant_id=tenant_id, csrf="t", user_email="ana@revops.example")
+    res = client.put("/api/v1/connections/hs/map", headers={"X-CSRF-Token": "t"},
+                     json={"document": GOOD_MAP, "comment": "mine", "author": "someone-else"})
+    assert res.status_code == 201
+    versions = client.get("/api/v1/connections/hs/map/versions").json["versions"]
+    assert versions[0]["author"] == "ana@revops.example"
