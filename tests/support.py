@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -11,3 +12,15 @@ def require_or_skip(kind: str, reason: str) -> None:
     if os.environ.get(f"JOURNEY_REQUIRE_{kind.upper()}") == "1":
         pytest.fail(f"{kind} is mandatory here (JOURNEY_REQUIRE_{kind.upper()}=1): {reason}")
     pytest.skip(reason)
+
+
+def wait_for(check, timeout: float = 60.0, every: float = 0.3):
+    """Poll ``check()`` until it returns something truthy, and return that value; fail after
+    ``timeout`` seconds (a bound, not a speed assertion: it only stops a hung test)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"gave up waiting after {timeout} s")

@@ -4,10 +4,10 @@ save, see the dashboard change after a sync, and retry a parked write-back."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import requests
+from tests.support import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -18,17 +18,6 @@ def api(live, method, path, **kwargs):
                                 headers={"Authorization": f"Bearer {live['token']}"}, **kwargs)
     response.raise_for_status()
     return response.json() if response.content else None
-
-
-def wait_for(check, timeout=60.0, every=0.5):
-    """Poll ``check()`` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"gave up waiting after {timeout} s")
 
 
 def last_run_id(live, conn_id):

@@ -15,16 +15,7 @@ from integration.store.connections import connection_config
 from integration.store.models import Connection, RecordState, SyncRun, WebhookDelivery
 from mapping import default_map
 from tests.sync.crms import SandboxCrm
-
-
-def wait_for(check, timeout=30.0, every=0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s")
+from tests.support import wait_for
 
 
 def sign(secret: str, method: str, uri: str, body: str, timestamp: int) -> str:
