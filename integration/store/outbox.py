@@ -85,12 +85,10 @@ def mark_done(session: Session, items: Iterable[OutboxItem]) -> None:
 
 
 def mark_failed(session: Session, item: OutboxItem, *, code: str, message: str,
-                max_attempts: int, backoff_seconds: float, now: datetime | None = None,
-                count_attempt: bool = True) -> str:
+                max_attempts: int, backoff_seconds: float, now: datetime | None = None) -> str:
     """Record a failure; retry later with exponential backoff and jitter, or park. Returns the status."""
     now = now or utcnow()
-    if count_attempt:
-        item.attempts += 1
+    item.attempts += 1
     item.last_error_code = code
     item.last_error_message = message[:2000]
     if item.attempts >= max_attempts:
