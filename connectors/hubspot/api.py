@@ -22,6 +22,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 from connectors.base import ApiUsage, AuthExpired, AuthFailed, ConfigError, RateLimited
 
 from .errors import translate
+from .oauth import REQUEST_TIMEOUT, grant_tokens
 from .properties import parse_hubspot_datetime, to_hubspot_datetime
 from .ratelimit import RateBudget
 
@@ -30,7 +31,6 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 REFRESH_MARGIN = timedelta(seconds=60)
 MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 30.0
-REQUEST_TIMEOUT = (10, 60)
 
 _API_EXCEPTIONS = tuple({module.ApiException
                         for module in (hs_deals, hs_contacts, hs_properties, hs_pipelines, hs_oauth)})
@@ -95,18 +95,9 @@ class HubSpotSession:
                               code="EXPIRED_AUTHENTICATION", status=401)
         self.budget.acquire()
         self.usage.count("POST /oauth/v1/token")
-        try:
-            response = self._tokens_api.create(
-                grant_type="refresh_token", refresh_token=self._refresh_token,
-                client_id=self._client_id, client_secret=self._client_secret,
-                _request_timeout=REQUEST_TIMEOUT)
-        except _API_EXCEPTIONS as exc:
-            error = translate(exc.status or 0, exc.body, exc.headers, "token refresh")
-            if exc.status == 400:
-                raise AuthFailed(error.message, code=error.code, status=400) from None
-            raise error from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise translate(0, None, None, f"token refresh ({type(exc).__name__})") from None
+        response = grant_tokens(self._tokens_api, "token refresh", grant_type="refresh_token",
+                                refresh_token=self._refresh_token, client_id=self._client_id,
+                                client_secret=self._client_secret)
         self._refresh_token = response.refresh_token or self._refresh_token
         self._expires_at = datetime.now(timezone.utc) + timedelta(seconds=response.expires_in)
         self._install(response.access_token)

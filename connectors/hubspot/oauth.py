@@ -14,6 +14,9 @@ from connectors.base import AuthFailed
 from .errors import translate
 from .properties import to_hubspot_datetime
 
+#: Seconds to connect, and to wait for an answer, on a token call.
+REQUEST_TIMEOUT = (10, 60)
+
 #: Real HubSpot's consent page lives on app.hubspot.com; the sandbox serves its own.
 HUBSPOT_AUTHORIZE_HOST = "https://app.hubspot.com"
 
@@ -32,17 +35,26 @@ def exchange_code(base_url: str, client_id: str, client_secret: str, code: str,
     expires_at}``. Raises :class:`connectors.base.AuthFailed` (bad code, client or redirect) or
     another ``CrmError``; messages carry HubSpot's reason, never the secret or the code."""
     client = HubSpot(host=base_url.rstrip("/"), retry=urllib3.Retry(total=0, raise_on_status=False))
+    response = grant_tokens(client.oauth.tokens_api, "OAuth code exchange",
+                            grant_type="authorization_code", code=code, redirect_uri=redirect_uri,
+                            client_id=client_id, client_secret=client_secret)
+    expires_at = datetime.now(timezone.utc) + timedelta(seconds=response.expires_in)
+    return {"access_token": response.access_token, "refresh_token": response.refresh_token,
+            "expires_in": response.expires_in, "expires_at": to_hubspot_datetime(expires_at)}
+
+
+def grant_tokens(tokens_api: Any, action: str, **form: Any) -> Any:
+    """POST ``/oauth/v1/token`` with ``form``; the token response model.
+
+    A 400 (bad code, refresh token, client or redirect) raises :class:`AuthFailed`; other failures
+    the translated ``CrmError``. ``action`` names the call in messages, which never carry secrets.
+    """
     try:
-        response = client.oauth.tokens_api.create(
-            grant_type="authorization_code", code=code, redirect_uri=redirect_uri,
-            client_id=client_id, client_secret=client_secret, _request_timeout=(10, 60))
+        return tokens_api.create(**form, _request_timeout=REQUEST_TIMEOUT)
     except ApiException as exc:
-        error = translate(exc.status or 0, exc.body, exc.headers, "OAuth code exchange")
+        error = translate(exc.status or 0, exc.body, exc.headers, action)
         if exc.status == 400:
             raise AuthFailed(error.message, code=error.code, status=400) from None
         raise error from None
     except urllib3.exceptions.HTTPError as exc:
-        raise translate(0, None, None, f"OAuth code exchange ({type(exc).__name__})") from None
-    expires_at = datetime.now(timezone.utc) + timedelta(seconds=response.expires_in)
-    return {"access_token": response.access_token, "refresh_token": response.refresh_token,
-            "expires_in": response.expires_in, "expires_at": to_hubspot_datetime(expires_at)}
+        raise translate(0, None, None, f"{action} ({type(exc).__name__})") from None
