@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from cryptography.fernet import Fernet
 
@@ -71,7 +71,7 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def _key_file(data_dir: Path, name: str, make: callable) -> str:
+def _key_file(data_dir: Path, name: str, make: Callable[[], str]) -> str:
     """Read a key kept in the data folder, creating it (mode 0600) on first use."""
     path = data_dir / name
     if path.exists():

@@ -19,7 +19,7 @@ from integration.store import outbox
 from integration.store.models import OutboxItem, RecordState
 from integration.store.records import states_by_key
 from integration.store.types import utcnow
-from integration.store.values import values_from_json, values_to_json
+from integration.store.values import values_to_json
 from mapping import plan_writeback
 
 Progress = Callable[[str, int, int | None], None]
@@ -128,7 +128,7 @@ def _reconcile(services: Services, connection_id: int, connector: Connector, now
         confirmed = []
         for item in items:
             item = session.merge(item)
-            values = values_from_json(item.values)
+            values = outbox.item_values(item)
             held = current.get((item.object, item.crm_id))
             desired = {k: v for k, v in values.items() if k != "journey_updated_at"}
             if held is not None and not plan_writeback(desired, held, now):
@@ -140,8 +140,8 @@ def _reconcile(services: Services, connection_id: int, connector: Connector, now
         for item in confirmed:
             row = rows.get((item.object, item.crm_id))
             if row is not None:
-                row.crm_values = values_to_json({**values_from_json(row.crm_values or {}),
-                                                 **current[(item.object, item.crm_id)]})
+                row.crm_values = {**(row.crm_values or {}),
+                                  **values_to_json(current[(item.object, item.crm_id)])}
                 session.add(row)
         outbox.mark_done(session, confirmed)
     result.reconciled += len(confirmed)
