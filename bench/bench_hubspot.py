@@ -35,9 +35,9 @@ def rate_floor(calls: int, searches: int = 0) -> float:
     return max(general, search)
 
 
-def _pull(box: HubSpotSandbox, budget: RateBudget, n: int) -> tuple[dict[str, Any], list[Any]]:
-    reader = HubSpotConnector({"base_url": box.base_url,
-                               "access_token": box.info()["private_app_token"]}, rate_budget=budget)
+def _pull(sandbox: HubSpotSandbox, budget: RateBudget, n: int) -> tuple[dict[str, Any], list[Any]]:
+    reader = HubSpotConnector({"base_url": sandbox.base_url,
+                               "access_token": sandbox.info()["private_app_token"]}, rate_budget=budget)
     started = time.perf_counter()
     records = [r for r in reader.pull() if r.object == "deal"]
     seconds = time.perf_counter() - started
@@ -46,7 +46,7 @@ def _pull(box: HubSpotSandbox, budget: RateBudget, n: int) -> tuple[dict[str, An
     return {"seconds": round(seconds, 2), "records_per_second": round(len(records) / seconds),
             "api_calls": reader.usage.calls, "minimum_calls": math.ceil(n / 200),
             "rate_limit_floor_seconds": rate_floor(reader.usage.calls, searches),
-            "latency_floor_seconds": round(reader.usage.calls * box.latency_ms / 1000, 2),
+            "latency_floor_seconds": round(reader.usage.calls * sandbox.latency_ms / 1000, 2),
             "calls_by_route": routes}, records
 
 
@@ -54,13 +54,13 @@ def run(n: int, latency_ms: float, lower_tier: bool = True) -> dict[str, Any]:
     """Provision, then time a full pull and a full write-back (and a lower-tier pull)."""
     seed = synthetic_seed(n)
     figures: dict[str, Any] = {"records": n, "latency_ms": latency_ms}
-    with HubSpotSandbox(seed) as box:
+    with HubSpotSandbox(seed) as sandbox:
         budget = RateBudget(RATE_LIMIT, RATE_WINDOW, search_per_second=SEARCH_PER_SECOND)
-        settings = {"base_url": box.base_url, "access_token": box.info()["private_app_token"]}
+        settings = {"base_url": sandbox.base_url, "access_token": sandbox.info()["private_app_token"]}
         HubSpotConnector(settings, rate_budget=budget).provision()
         time.sleep(RATE_WINDOW)  # start the measured work with an empty window
-        box.latency_ms = latency_ms
-        figures["pull"], records = _pull(box, budget, n)
+        sandbox.latency_ms = latency_ms
+        figures["pull"], records = _pull(sandbox, budget, n)
         time.sleep(RATE_WINDOW)
         writer = HubSpotConnector(settings, rate_budget=budget)
         now = datetime.now(timezone.utc)
@@ -79,9 +79,9 @@ def run(n: int, latency_ms: float, lower_tier: bool = True) -> dict[str, Any]:
             "succeeded": sum(r.ok for r in results)}
         figures["push_retried_after_429"] = writer.usage.calls > math.ceil(n / 100)
     if lower_tier:
-        with HubSpotSandbox(seed, stage_dates=False, latency_ms=latency_ms) as box:
+        with HubSpotSandbox(seed, stage_dates=False, latency_ms=latency_ms) as sandbox:
             budget = RateBudget(RATE_LIMIT, RATE_WINDOW, search_per_second=SEARCH_PER_SECOND)
-            figures["pull_lower_tier"], _ = _pull(box, budget, n)
+            figures["pull_lower_tier"], _ = _pull(sandbox, budget, n)
             figures["pull_lower_tier"]["minimum_calls"] = math.ceil(n / 200) + math.ceil(n / 50)
     return figures
 

@@ -42,11 +42,11 @@ def seed(n: int) -> dict[str, Any]:
 
 def run(n: int, latency_ms: float) -> dict[str, Any]:
     """Provision, then time a full pull and a full write-back; returns the figures."""
-    with SalesforceSandbox(seed(n), daily_quota=1_000_000) as box:
-        info = box.info()
+    with SalesforceSandbox(seed(n), daily_quota=1_000_000) as sandbox:
+        info = sandbox.info()
         settings = {s.name: info[s.name] for s in SPEC.settings if s.name in info}
         SalesforceConnector(settings).provision()
-        box.faults.latency_ms = latency_ms
+        sandbox.faults.latency_ms = latency_ms
         reader = SalesforceConnector(settings)
         started = time.perf_counter()
         records = [r for r in reader.pull() if r.object == "opportunity"]

@@ -20,7 +20,7 @@ from cryptography.fernet import Fernet
 from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
-from integration.maps import apply_map
+from integration.map_review import apply_map
 from integration.sandboxes import SandboxControl, make_sandbox, sandbox_settings
 from integration.services import build_services
 from integration.store.db import upgrade
@@ -49,17 +49,17 @@ def run(crm: str, records: int, latency_ms: int, workdir: Path) -> list[str]:
                         session_secret="bench", database_url=f"sqlite:///{workdir / f'{crm}.sqlite3'}")
     upgrade(settings.resolved_database_url)
     services = build_services(settings)
-    box = make_sandbox(crm, seed=seed).start()
+    sandbox = make_sandbox(crm, seed=seed).start()
     lines = []
     try:
         with services.session() as session:
             tenant = get_or_create_tenant(session, "bench")
             conn = connect(session, services, tenant_id=tenant.id, name=crm, crm=crm,
-                           values=sandbox_settings(crm, box.info()))
+                           values=sandbox_settings(crm, sandbox.info()))
             apply_map(session, conn.id, default_map_text(), author="bench")
             connection_id = conn.id
         provision(services, connection_id)
-        SandboxControl(crm, box).faults(latency_ms=latency_ms)
+        SandboxControl(crm, sandbox).faults(latency_ms=latency_ms)
         for label in ("first sync", "no-change re-sync"):
             started = time.monotonic()
             summary = sync_connection(services, connection_id, requested_by="bench")
@@ -72,7 +72,7 @@ def run(crm: str, records: int, latency_ms: int, workdir: Path) -> list[str]:
                 f"status {summary.status}")
             lines.append(f"{'':10s} {'':18s} calls by route: {json.dumps(summary.calls_by_route)}")
     finally:
-        box.stop()
+        sandbox.stop()
         services.engine.dispose()
     return lines
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
-from mapping.records import CrmRecord
+from mapping.records import CrmRecord, CrmStage
 
 
 # --------------------------------------------------------------------------------------- errors
@@ -73,20 +73,6 @@ class ConfigError(CrmError):
 
 
 # ------------------------------------------------------------------------------------ data types
-@dataclass(frozen=True, slots=True)
-class CrmStage:
-    """One real stage of the CRM, for the map's coverage report and the mapping editor."""
-
-    object: str  # "opportunity", "lead", "deal", "contact"
-    value: str  # API value (what the map names)
-    label: str
-    order: int
-    pipeline: str | None = None
-    pipeline_label: str | None = None
-    is_closed: bool = False
-    is_won: bool = False
-
-
 @dataclass(frozen=True, slots=True)
 class FieldUpdate:
     """Write-back values for one record, keyed by the canonical names in ``WRITEBACK_FIELDS``.

@@ -46,7 +46,7 @@ def connect(session: Session, services: Services, *, tenant_id: int, name: str, 
     spec = registry.spec(crm)
     plain, secret = split_settings(spec, values)
     return create_connection(
-        session, services.box, tenant_id=tenant_id, name=name, crm=crm, settings=plain,
+        session, services.secret_box, tenant_id=tenant_id, name=name, crm=crm, settings=plain,
         secrets=secret, account_id=account_id,
         sync_interval_seconds=sync_interval_seconds or services.settings.sync_interval_seconds)
 

@@ -19,7 +19,7 @@ from integration.store.models import Connection, WebhookDelivery
 from integration.store.records import events_for, get_state, queue_records
 from integration.store.types import utcnow
 from integration.analytics import spans_from_events
-from integration.sync.maps import connection_map
+from integration.sync.map_in_force import connection_map
 
 bp = Blueprint("crm", __name__)
 
@@ -47,7 +47,7 @@ def _hubspot_connection(portal_id: Any, body: bytes) -> Connection:
     with services.session() as session:
         candidates = connections_for_account(session, "hubspot", str(portal_id))
     for conn in candidates:
-        secret = connection_config(services.box, conn).get("client_secret")
+        secret = connection_config(services.secret_box, conn).get("client_secret")
         if secret and verify_signature_v3(secret, request.method, _signed_uri(), body, signature,
                                           timestamp):
             return conn

@@ -46,11 +46,11 @@ class SandboxControl:
     """The levers of one running sandbox."""
 
     crm: str
-    box: Any
+    sandbox: Any
 
     @property
     def info(self) -> dict[str, Any]:
-        return self.box.info()
+        return self.sandbox.info()
 
     @property
     def url(self) -> str:

@@ -43,7 +43,7 @@ class Services:
 
     settings: Settings
     engine: Engine
-    box: SecretBox
+    secret_box: SecretBox
     #: Objects shared by every connector of one CRM account in this process (rate budgets).
     resources: "ProcessResources" = field(default_factory=lambda: ProcessResources())
 
@@ -57,13 +57,13 @@ class Services:
 
         def on_tokens(tokens: dict[str, Any]) -> None:
             with self.session() as session:
-                store_tokens(session, self.box, connection_id, tokens)
+                store_tokens(session, self.secret_box, connection_id, tokens)
 
-        return registry.spec(conn.crm).factory(connection_config(self.box, conn), on_tokens,
+        return registry.spec(conn.crm).factory(connection_config(self.secret_box, conn), on_tokens,
                                                self.resources)
 
 
 def build_services(settings: Settings) -> Services:
     """Connect to the configured database and prepare the secret box."""
     return Services(settings=settings, engine=make_engine(settings.resolved_database_url),
-                    box=SecretBox(settings.secret_key))
+                    secret_box=SecretBox(settings.secret_key))

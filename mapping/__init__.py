@@ -4,23 +4,23 @@ The main entry points are re-exported here; the modules hold the rest.
 """
 from mapping.analytics import funnel, time_in_stage
 from mapping.classify import JourneyState, classify
-from mapping.coverage import CoverageReport, StageRef, coverage
+from mapping.coverage import CoverageReport, coverage
 from mapping.mapfile import (default_map, default_map_text, load_map_file, map_from_dict, map_to_dict,
                              map_to_yaml, parse_map)
 from mapping.model import (UNMAPPED, ActionRule, Condition, Exit, JourneyMap, PersonaRule, Source,
                            Stage)
 from mapping.preview import PreviewReport, preview
 from mapping.problems import MapProblem, MapValidationError
-from mapping.records import CANONICAL_FIELDS, WRITEBACK_FIELDS, CrmRecord, StageChange
+from mapping.records import CANONICAL_FIELDS, WRITEBACK_FIELDS, CrmRecord, CrmStage, StageChange
 from mapping.serialize import record_from_dict, record_to_dict, state_from_dict, state_to_dict
 from mapping.timeline import TimelineSpan, timeline
 from mapping.validate import validate_map_data
 from mapping.writeback import desired_writeback, plan_writeback
 
 __all__ = [
-    "ActionRule", "CANONICAL_FIELDS", "Condition", "CoverageReport", "CrmRecord", "Exit", "JourneyMap",
+    "ActionRule", "CANONICAL_FIELDS", "Condition", "CoverageReport", "CrmRecord", "CrmStage", "Exit", "JourneyMap",
     "JourneyState", "MapProblem", "MapValidationError", "PersonaRule", "PreviewReport", "Source", "Stage",
-    "StageChange", "StageRef", "TimelineSpan", "UNMAPPED", "WRITEBACK_FIELDS", "classify", "coverage",
+    "StageChange", "TimelineSpan", "UNMAPPED", "WRITEBACK_FIELDS", "classify", "coverage",
     "default_map", "default_map_text", "desired_writeback", "funnel", "load_map_file", "map_from_dict",
     "map_to_dict", "map_to_yaml", "parse_map", "plan_writeback", "preview", "record_from_dict",
     "record_to_dict", "state_from_dict", "state_to_dict", "time_in_stage", "timeline", "validate_map_data",

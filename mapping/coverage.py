@@ -7,18 +7,7 @@ from typing import Any, Iterable
 
 from mapping.model import JourneyMap, Source
 from mapping.problems import format_path
-
-
-@dataclass(frozen=True, slots=True)
-class StageRef:
-    """One real stage of a CRM object (``pipeline`` for objects with pipelines, such as HubSpot deals)."""
-
-    object: str
-    value: str
-    label: str
-    pipeline: str | None = None
-    is_closed: bool = False
-    is_won: bool = False
+from mapping.records import CrmStage
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +27,7 @@ class CoverageGroup:
     pipeline: str | None
     has_source: bool
     mapped: list[MappedStage] = field(default_factory=list)
-    unmapped: list[StageRef] = field(default_factory=list)
+    unmapped: list[CrmStage] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +58,7 @@ class CoverageReport:
     unchecked_objects: list[str]
 
     @property
-    def unmapped(self) -> list[StageRef]:
+    def unmapped(self) -> list[CrmStage]:
         """Every real stage the map leaves unmapped."""
         return [ref for group in self.groups for ref in group.unmapped]
 
@@ -83,7 +72,7 @@ class CoverageReport:
         return {**asdict(self), "unmapped": [asdict(ref) for ref in self.unmapped], "complete": self.complete}
 
 
-def coverage(jmap: JourneyMap, crm: str, stages: Iterable[StageRef]) -> CoverageReport:
+def coverage(jmap: JourneyMap, crm: str, stages: Iterable[CrmStage]) -> CoverageReport:
     """Compare the map's sources for ``crm`` with the CRM's real ``stages``."""
     sources = jmap.sources.get(crm, {})
     groups: dict[tuple[str, str | None], CoverageGroup] = {}

@@ -42,6 +42,24 @@ class StageChange:
 
 
 @dataclass(frozen=True, slots=True)
+class CrmStage:
+    """One real stage of a CRM object, for the map's coverage report and the mapping editor.
+
+    ``value`` is the API value the map names; ``pipeline`` is set for objects with pipelines (HubSpot
+    deals); ``order`` is the CRM's display order.
+    """
+
+    object: str  # "opportunity", "lead", "deal", "contact"
+    value: str
+    label: str
+    order: int = 0
+    pipeline: str | None = None
+    pipeline_label: str | None = None
+    is_closed: bool = False
+    is_won: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CrmRecord:
     """A CRM record as the journey model sees it.
 

@@ -99,13 +99,13 @@ def make_sf_sandbox() -> Iterator[Callable[..., SalesforceSandbox]]:
     started: list[SalesforceSandbox] = []
 
     def make(seed: dict[str, Any] | None = None, **options: Any) -> SalesforceSandbox:
-        box = SalesforceSandbox(seed, **options).start()
-        started.append(box)
-        return box
+        sandbox = SalesforceSandbox(seed, **options).start()
+        started.append(sandbox)
+        return sandbox
 
     yield make
-    for box in started:
-        box.stop()
+    for sandbox in started:
+        sandbox.stop()
 
 
 @pytest.fixture(scope="session")

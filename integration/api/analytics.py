@@ -10,7 +10,7 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.helpers import caller_connection, services
 from integration.api.records import record_filter
-from integration.sync.maps import connection_map
+from integration.sync.map_in_force import connection_map
 
 
 def _report(ref: str, build: Callable[..., Any], key: str | None = "stages"):

@@ -11,7 +11,7 @@ from integration.api.helpers import bool_arg, caller_connection, int_arg, servic
 from integration.store.models import RecordState
 from integration.store.records import events_for, get_state
 from integration.store.types import utcnow
-from integration.sync.maps import connection_map
+from integration.sync.map_in_force import connection_map
 
 SORTS = {
     "days_over": (RecordState.days_over.desc(), RecordState.id),

@@ -6,7 +6,7 @@ import click
 from connectors import registry
 from connectors.seedfile import SeedError, load_seed_file
 from integration.cli.common import echo_json, parse_as_of
-from integration.cli.maps import _load
+from integration.cli.map_commands import load_map_or_exit
 from integration.sandboxes import make_sandbox, sandbox_settings
 from integration.store.types import utcnow
 from mapping import classify
@@ -23,16 +23,16 @@ def register(main: click.Group) -> None:
 @click.option("--as-of", help="Classify at this ISO-8601 instant instead of now.")
 def classify_cmd(map_file: str, seed: str, as_of: str | None) -> None:
     """Print each seed record's journey stage, persona, next best action and stall verdict."""
-    jmap = _load(map_file)
+    jmap = load_map_or_exit(map_file)
     now = parse_as_of(as_of) or utcnow()
     try:
         crms = [crm for crm in load_seed_file(seed) if crm in registry.names()]
-        boxes = [(crm, make_sandbox(crm, seed)) for crm in crms]
+        sandboxes = [(crm, make_sandbox(crm, seed)) for crm in crms]
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    for crm, box in boxes:
-        with box:
-            connector = registry.spec(crm).factory(sandbox_settings(crm, box.info()), None)
+    for crm, sandbox in sandboxes:
+        with sandbox:
+            connector = registry.spec(crm).factory(sandbox_settings(crm, sandbox.info()), None)
             for record in connector.pull(None):
                 state = classify(record, jmap, now)
                 echo_json({"crm": crm, "object": record.object, "id": record.id,

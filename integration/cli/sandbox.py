@@ -23,15 +23,15 @@ def register(main: click.Group) -> None:
 def sandbox(crm: str, seed: str | None, port: int, host: str) -> None:
     """Serve a local CRM that speaks the real API, until interrupted; prints its details as JSON."""
     try:
-        box = make_sandbox(crm, seed, host=host, port=port)
+        server = make_sandbox(crm, seed, host=host, port=port)
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    box.start()
+    server.start()
     try:
-        click.echo(json.dumps(box.info()), nl=True)
+        click.echo(json.dumps(server.info()), nl=True)
         stop.wait()
     finally:
-        box.stop()
+        server.stop()

@@ -18,7 +18,7 @@ from integration.app import create_app
 from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
-from integration.maps import apply_map
+from integration.map_review import apply_map
 from integration.sandboxes import SandboxControl, make_sandbox, sandbox_settings
 from integration.services import Services, build_services
 from integration.store.db import upgrade
@@ -45,8 +45,8 @@ class Demo:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def stop(self) -> None:
-        for box in self.sandboxes.values():
-            box.stop()
+        for sandbox in self.sandboxes.values():
+            sandbox.stop()
 
 
 def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
@@ -57,12 +57,12 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
     now = utcnow()
     seed_path = data_dir / "demo-seed.json"
     seed_path.write_text(json.dumps(demo_seed(now), indent=1))
-    boxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in ("salesforce", "hubspot")}
+    sandboxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in ("salesforce", "hubspot")}
     settings = Settings(data_dir=data_dir, secret_key=Fernet.generate_key().decode(),
                         session_secret=secrets.token_hex(32), port=port,
                         sync_interval_seconds=sync_interval_seconds, stall_interval_seconds=600,
                         worker_tick_seconds=1.0, outbox_backoff_seconds=5.0,
-                        oauth_apps=sandbox_oauth_apps(boxes))
+                        oauth_apps=sandbox_oauth_apps(sandboxes))
     upgrade(settings.resolved_database_url)
     services = build_services(settings)
     password = secrets.token_urlsafe(9)
@@ -71,8 +71,8 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
         tenant = get_or_create_tenant(session, "demo")
         token = issue_token(session, tenant.id, "demo")
         create_user(session, tenant.id, DEMO_USER, password)
-        for crm, box in boxes.items():
-            info = box.info()
+        for crm, sandbox in sandboxes.items():
+            info = sandbox.info()
             account = info.get("org_id") or info.get("portal_id")
             conn = connect(session, services, tenant_id=tenant.id, name=f"{crm}-demo", crm=crm,
                            values=sandbox_settings(crm, info), account_id=str(account),
@@ -80,7 +80,7 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
             apply_map(session, conn.id, default_map_text(), author="demo",
                       comment="Default B2B journey map")
             connections[crm] = conn.id
-    demo = Demo(services, boxes, connections, token, password)
+    demo = Demo(services, sandboxes, connections, token, password)
     for crm, connection_id in connections.items():
         fields = provision(services, connection_id)
         result = sync_connection(services, connection_id, full=True, requested_by="demo",
@@ -89,8 +89,8 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
                              **{k: v for k, v in result.to_dict().items()
                                 if k in ("status", "read", "changed", "written", "failed",
                                          "unmapped", "api_calls", "duration_ms", "stages")}}
-    for crm, box in boxes.items():
-        SandboxControl(crm, box).subscribe(settings.base_url)
+    for crm, sandbox in sandboxes.items():
+        SandboxControl(crm, sandbox).subscribe(settings.base_url)
     return demo
 
 
@@ -98,15 +98,15 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
 OAUTH_APP_KEYS = ("client_id", "client_secret", "login_url", "ca_file", "base_url")
 
 
-def sandbox_oauth_apps(boxes: dict[str, Any]) -> dict[str, dict[str, str]]:
+def sandbox_oauth_apps(sandboxes: dict[str, Any]) -> dict[str, dict[str, str]]:
     """The OAuth app of each sandbox, so the install pages can run the OAuth flow against it.
 
     A sandbox that serves its consent page on its API host (``base_url``) gets it as
     ``authorize_url`` too.
     """
     apps = {}
-    for crm, box in boxes.items():
-        info = box.info()
+    for crm, sandbox in sandboxes.items():
+        info = sandbox.info()
         app = {key: str(info[key]) for key in OAUTH_APP_KEYS if info.get(key)}
         if "base_url" in app:
             app["authorize_url"] = app["base_url"]
@@ -153,8 +153,8 @@ def serve_demo(demo: Demo, echo: Callable[[str], None]) -> None:
     echo(f"  sign in:        {DEMO_USER} / {demo.password}")
     echo(f"  API token:      {demo.token}")
     echo(f"  API document:   {base}/api/v1/openapi.json")
-    for crm, box in demo.sandboxes.items():
-        info = box.info()
+    for crm, sandbox in demo.sandboxes.items():
+        info = sandbox.info()
         echo(f"  {crm} sandbox: {info.get('instance_url') or info.get('base_url')}")
     echo("Ctrl-C stops.")
     stop = threading.Event()

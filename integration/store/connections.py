@@ -17,12 +17,12 @@ class NotFound(LookupError):
     """No such row for this tenant."""
 
 
-def create_connection(session: Session, box: SecretBox, *, tenant_id: int, name: str, crm: str,
+def create_connection(session: Session, secret_box: SecretBox, *, tenant_id: int, name: str, crm: str,
                       settings: Mapping[str, Any], secrets: Mapping[str, Any],
                       sync_interval_seconds: int = 300, account_id: str | None = None) -> Connection:
     """Store a new connection; ``secrets`` are encrypted, ``settings`` kept in clear."""
     conn = Connection(tenant_id=tenant_id, name=name, crm=crm, settings=dict(settings),
-                      secrets=box.seal(secrets), sync_interval_seconds=sync_interval_seconds,
+                      secrets=secret_box.seal(secrets), sync_interval_seconds=sync_interval_seconds,
                       account_id=account_id)
     session.add(conn)
     session.flush()
@@ -72,16 +72,16 @@ def delete_connection(session: Session, conn: Connection) -> None:
     session.delete(conn)
 
 
-def connection_config(box: SecretBox, conn: Connection) -> dict[str, Any]:
+def connection_config(secret_box: SecretBox, conn: Connection) -> dict[str, Any]:
     """Settings and decrypted secrets merged: what the connector factory needs."""
-    return {**conn.settings, **box.open(conn.secrets)}
+    return {**conn.settings, **secret_box.open(conn.secrets)}
 
 
-def store_tokens(session: Session, box: SecretBox, connection_id: int,
+def store_tokens(session: Session, secret_box: SecretBox, connection_id: int,
                  tokens: Mapping[str, Any]) -> None:
     """Merge refreshed tokens into a connection's encrypted secrets."""
     conn = connection_by_id(session, connection_id)
-    conn.secrets = box.seal({**box.open(conn.secrets), **tokens})
+    conn.secrets = secret_box.seal({**secret_box.open(conn.secrets), **tokens})
     session.add(conn)
 
 

@@ -126,7 +126,18 @@ class JourneyEvent(SQLModel, table=True):
     crm_stages: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
-class SyncRun(SQLModel, table=True):
+class RunCounters(SQLModel):
+    """What a run counted, declared once: the stored run row and the summary a sync returns share it."""
+
+    read: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    api_calls: int = 0
+    duration_ms: int = 0
+
+
+class SyncRun(RunCounters, table=True):
     """One unit of work on a connection (sync, stall pass, outbox flush) and what it did."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -139,12 +150,6 @@ class SyncRun(SQLModel, table=True):
     started_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     finished_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    read: int = 0
-    changed: int = 0
-    written: int = 0
-    failed: int = 0
-    api_calls: int = 0
-    duration_ms: int = 0
     quota_used: Optional[int] = None
     quota_limit: Optional[int] = None
     errors: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from sqlmodel import Field
 
 from connectors.base import Connector, CrmError, QuotaReached
 from integration.services import Services
 from integration.store import records as record_store
 from integration.store.connections import connection_by_id
-from integration.store.models import SyncRun
+from integration.store.models import RunCounters, SyncRun
 from integration.store.types import utcnow
 from integration.sync.flush import flush_outbox
-from integration.sync.journal import Judged, judge, save_page
-from integration.sync.maps import connection_map
+from integration.sync.verdicts import Judged, judge, save_page
+from integration.sync.map_in_force import connection_map
 from integration.sync.reevaluate import reevaluate
 from mapping.records import CrmRecord
 
@@ -33,28 +34,23 @@ PAGE = 500
 Progress = Callable[[str, int, int | None], None]
 
 
-@dataclass
-class SyncSummary:
-    """What a run did; the CLI prints it as JSON and the store keeps it on the run row."""
+class SyncSummary(RunCounters):
+    """What a run did; the CLI prints it as JSON and the store keeps its counters on the run row."""
 
     run_id: int | None
     status: str = "succeeded"
-    read: int = 0
-    changed: int = 0
-    written: int = 0
-    failed: int = 0
     unmapped: int = 0
-    api_calls: int = 0
-    calls_by_route: dict[str, int] = field(default_factory=dict)
-    duration_ms: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
+    calls_by_route: dict[str, int] = Field(default_factory=dict)
+    errors: dict[str, int] = Field(default_factory=dict)
     message: str | None = None
-    stages: dict[str, int] = field(default_factory=dict)
+    stages: dict[str, int] = Field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The summary as JSON-ready data."""
+        return self.model_dump()
 
     def count_error(self, code: str, n: int = 1) -> None:
+        """Count ``n`` failures with the CRM's error ``code``."""
         self.errors[code] = self.errors.get(code, 0) + n
 
 
@@ -199,7 +195,7 @@ def _close_run(services: Services, run_id: int, summary: SyncSummary, connector:
         run = session.get(SyncRun, run_id)
         run.status = summary.status
         run.finished_at = utcnow()
-        for name in ("read", "changed", "written", "failed", "api_calls", "duration_ms"):
+        for name in RunCounters.model_fields:
             setattr(run, name, getattr(summary, name))
         run.errors = dict(summary.errors)
         run.message = summary.message

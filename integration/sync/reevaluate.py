@@ -13,8 +13,8 @@ from integration.services import Services
 from integration.store.connections import connection_by_id
 from integration.store.records import iter_states
 from integration.store.types import utcnow
-from integration.sync.journal import Judged, judge, save_page, stored_crm_values
-from integration.sync.maps import connection_map
+from integration.sync.verdicts import Judged, judge, save_page, stored_crm_values
+from integration.sync.map_in_force import connection_map
 from mapping.serialize import record_from_dict
 
 #: The state fields whose change is worth a database write.

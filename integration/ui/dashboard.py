@@ -14,7 +14,7 @@ from integration.api.records import SORTS, record_to_dict
 from integration.store.models import RecordState
 from integration.store.records import events_for, get_state
 from integration.store.types import utcnow
-from integration.sync.maps import connection_map
+from integration.sync.map_in_force import connection_map
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.charts import count_chart, days_chart, funnel_chart, timeline_chart

@@ -12,14 +12,14 @@ from jinja2.utils import htmlsafe_json_dumps
 from connectors import registry
 from connectors.base import CrmError, CrmStage
 from integration.api.helpers import json_body, services
-from integration.api.maps import map_from_body
-from integration.maps import MapRejected, apply_map, preview_map
-from integration.store.maps import list_map_versions, map_version
-from integration.sync.maps import connection_map
+from integration.api.map_endpoints import map_from_body
+from integration.map_review import MapRejected, apply_map, preview_map
+from integration.store.map_versions import list_map_versions, map_version
+from integration.sync.map_in_force import connection_map
 from integration.ui import bp
 from integration.ui.access import author, page_connection, signed_in
 from integration.ui.charts import before_after_chart
-from mapping import CANONICAL_FIELDS, JourneyMap, StageRef, coverage, map_to_dict, map_to_yaml
+from mapping import CANONICAL_FIELDS, JourneyMap, coverage, map_to_dict, map_to_yaml
 from mapping.model import OPERATORS
 from mapping.problems import format_path
 
@@ -71,8 +71,7 @@ def map_editor(connection_id: int):
         conn = page_connection(db, connection_id)
         jmap, version = connection_map(db, conn.id)
     stages, stages_error = _crm_stages(conn)
-    report = coverage(jmap, conn.crm, [StageRef(s.object, s.value, s.label, s.pipeline, s.is_closed,
-                                                s.is_won) for s in stages])
+    report = coverage(jmap, conn.crm, stages)
     groups = stage_groups(jmap, conn.crm, stages)
     return render_template(
         "editor.html", conn=conn, jmap=jmap, version=version, groups=groups, report=report,

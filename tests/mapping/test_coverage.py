@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 
-from mapping import StageRef, coverage, default_map
+from mapping import CrmStage, coverage, default_map
 from tests.mapping.helpers import small_map
 from tests.mapping.test_mapfile import HS_DEAL_STAGES, SF_OPPORTUNITY_STAGES
 
 
-def sf_stages() -> list[StageRef]:
-    return [StageRef("opportunity", value, value, is_closed=value.startswith("Closed"), is_won=value == "Closed Won")
+def sf_stages() -> list[CrmStage]:
+    return [CrmStage("opportunity", value, value, is_closed=value.startswith("Closed"), is_won=value == "Closed Won")
             for value in SF_OPPORTUNITY_STAGES]
 
 
@@ -33,7 +33,7 @@ def test_map_entries_naming_stages_the_crm_lacks_are_reported():
 
 
 def test_pipelines_are_checked_one_by_one():
-    refs = [StageRef("deal", value, value, pipeline="default") for value in HS_DEAL_STAGES]
+    refs = [CrmStage("deal", value, value, pipeline="default") for value in HS_DEAL_STAGES]
     report = coverage(small_map(), "hubspot", refs)
     assert [ref.value for ref in report.unmapped] == [
         "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "closedwon"]
@@ -43,7 +43,7 @@ def test_pipelines_are_checked_one_by_one():
 
 
 def test_objects_without_a_source_are_all_unmapped_and_unlisted_objects_are_unchecked():
-    report = coverage(small_map(), "salesforce", [StageRef("lead", "Open - Not Contacted", "Open")])
+    report = coverage(small_map(), "salesforce", [CrmStage("lead", "Open - Not Contacted", "Open")])
     (group,) = report.groups
     assert (group.object, group.has_source, [r.value for r in group.unmapped]) == (
         "lead", False, ["Open - Not Contacted"])
@@ -51,7 +51,7 @@ def test_objects_without_a_source_are_all_unmapped_and_unlisted_objects_are_unch
 
 
 def test_a_closed_lost_stage_mapped_to_a_journey_stage_is_flagged():
-    refs = [StageRef("opportunity", "Prospecting", "Prospecting", is_closed=True)]
+    refs = [CrmStage("opportunity", "Prospecting", "Prospecting", is_closed=True)]
     report = coverage(small_map(), "salesforce", refs)
     assert [(n.value, n.journey_stage) for n in report.lost_not_exit] == [("Prospecting", "awareness")]
 

@@ -31,27 +31,27 @@ def cassette(name: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def box(make_sf_sandbox):
+def sandbox(make_sf_sandbox):
     return make_sf_sandbox(sf_seed())
 
 
-def _get(box, path, **kwargs):
-    return http(box).get(api(box, path), headers={**bearer(box), **kwargs.pop("headers", {})}, **kwargs)
+def _get(sandbox, path, **kwargs):
+    return http(sandbox).get(api(sandbox, path), headers={**bearer(sandbox), **kwargs.pop("headers", {})}, **kwargs)
 
 
-def test_query_pages_have_the_recorded_keys(box):
-    first = _get(box, "query/", params={"q": "SELECT Id FROM Opportunity"},
+def test_query_pages_have_the_recorded_keys(sandbox):
+    first = _get(sandbox, "query/", params={"q": "SELECT Id FROM Opportunity"},
                  headers={"Sforce-Query-Options": "batchSize=200"}).json()
     reference = restforce("query_success_response.json")
     assert set(first) == set(reference)
     assert set(first["records"][0]["attributes"]) == set(reference["records"][0]["attributes"])
-    many = _get(box, "query/", params={"q": "SELECT Id, (SELECT Id FROM OpportunityHistories) FROM Opportunity"})
+    many = _get(sandbox, "query/", params={"q": "SELECT Id, (SELECT Id FROM OpportunityHistories) FROM Opportunity"})
     nested = next(r["OpportunityHistories"] for r in many.json()["records"] if r["Id"] == OPP_ACME)
     assert set(nested) == set(reference["records"][0]["Whizbangs__r"])
-    parent = _get(box, "query/", params={"q": "SELECT Account.Name FROM Opportunity"}).json()["records"][0]
+    parent = _get(sandbox, "query/", params={"q": "SELECT Account.Name FROM Opportunity"}).json()["records"][0]
     assert set(parent["Account"]) == {"attributes", "Name"}
     assert set(parent["Account"]["attributes"]) == set(reference["records"][0]["ParentWhizbang__r"]["attributes"])
-    empty = _get(box, "query/", params={"q": "SELECT Id FROM Opportunity WHERE Name = 'none'"}).json()
+    empty = _get(sandbox, "query/", params={"q": "SELECT Id FROM Opportunity WHERE Name = 'none'"}).json()
     assert empty == restforce("query_empty_response.json")
 
 
@@ -66,41 +66,41 @@ def test_paginated_pages_match_first_and_last_recorded_pages(make_sf_sandbox):
     assert set(last) == set(restforce("query_paginated_last_page_response.json"))
 
 
-def test_error_bodies_match_recorded_errors(box):
-    bad_field = _get(box, "query/", params={"q": "SELECT Nope FROM Opportunity"}).json()
+def test_error_bodies_match_recorded_errors(sandbox):
+    bad_field = _get(sandbox, "query/", params={"q": "SELECT Nope FROM Opportunity"}).json()
     assert [set(e) for e in bad_field] == [set(e) for e in restforce("query_error_response.json")]
-    missing = _get(box, "sobjects/Whizbang/describe")
+    missing = _get(sandbox, "sobjects/Whizbang/describe")
     assert missing.status_code == 404 and missing.json() == restforce("sobject_describe_error_response.json")
-    expired = http(box).get(api(box, "limits/"), headers={"Authorization": "Bearer nope"})
+    expired = http(sandbox).get(api(sandbox, "limits/"), headers={"Authorization": "Bearer nope"})
     assert expired.status_code == 401 and expired.json() == restforce("expired_session_response.json")
-    write = http(box).patch(api(box, f"sobjects/Opportunity/{OPP_ACME}"), json={"foo": 1}, headers=bearer(box))
+    write = http(sandbox).patch(api(sandbox, f"sobjects/Opportunity/{OPP_ACME}"), json={"foo": 1}, headers=bearer(sandbox))
     (reference,) = restforce("write_error_response.json")
     (error,) = write.json()
     assert set(error) == set(reference)
     assert error["message"] == "No such column 'foo' on sobject of type Opportunity"
-    unknown_type = _get(box, "query/", params={"q": "select count() from XYZZY"})
+    unknown_type = _get(sandbox, "query/", params={"q": "select count() from XYZZY"})
     recorded = cassette("TestCountSObjects.test_count_sobjects__errors.yaml")[0]["compositeResponse"][1]["body"][0]
     assert unknown_type.status_code == 400
     assert unknown_type.json()[0]["errorCode"] == recorded["errorCode"]
     assert unknown_type.json()[0]["message"].split("ERROR at")[1] == recorded["message"].split("ERROR at")[1]
 
 
-def test_composite_and_create_results_match_recorded_results(box):
+def test_composite_and_create_results_match_recorded_results(sandbox):
     recorded = cassette("TestUpdatesIntegrationTests.test_updates_task.yaml")[-1]
     body = {"allOrNone": False, "records": [{"attributes": {"type": "Opportunity"}, "Id": OPP_ACME, "Amount": 1}]}
-    answer = http(box).patch(api(box, "composite/sobjects"), json=body, headers=bearer(box)).json()
+    answer = http(sandbox).patch(api(sandbox, "composite/sobjects"), json=body, headers=bearer(sandbox)).json()
     assert [set(a) for a in answer] == [set(r) for r in recorded][:1]
     assert set(answer[0]) == set(restforce("composite_sobjects_success_response.json")[0])
-    created = http(box).post(api(box, "sobjects/Lead/"), json={"LastName": "New", "Company": "Co"},
-                             headers=bearer(box))
+    created = http(sandbox).post(api(sandbox, "sobjects/Lead/"), json={"LastName": "New", "Company": "Co"},
+                             headers=bearer(sandbox))
     assert created.status_code == 201
     assert set(created.json()) == set(restforce("create_success_response.json"))
 
 
 @pytest.mark.parametrize("name, field", [("Opportunity", "StageName"), ("Lead", "Status")])
-def test_describe_matches_the_recorded_describe(box, name, field):
+def test_describe_matches_the_recorded_describe(sandbox, name, field):
     (reference,) = cassette(f"GET_sobjects_{name}_describe.yaml")
-    ours = _get(box, f"sobjects/{name}/describe").json()
+    ours = _get(sandbox, f"sobjects/{name}/describe").json()
     assert set(ours) == set(reference)
     assert set(ours["urls"]) == set(reference["urls"])
     reference_fields = {f["name"]: f for f in reference["fields"]}
@@ -117,15 +117,15 @@ def test_describe_matches_the_recorded_describe(box, name, field):
     assert ours["keyPrefix"] == reference["keyPrefix"]
 
 
-def test_oauth_bodies_match_the_recorded_token_responses(box):
-    info = box.info()
+def test_oauth_bodies_match_the_recorded_token_responses(sandbox):
+    info = sandbox.info()
     token_url = info["login_url"] + "/services/oauth2/token"
-    refreshed = http(box).post(token_url, data={"grant_type": "refresh_token", "client_id": info["client_id"],
+    refreshed = http(sandbox).post(token_url, data={"grant_type": "refresh_token", "client_id": info["client_id"],
                                                 "client_secret": info["client_secret"],
                                                 "refresh_token": info["refresh_token"]}).json()
     assert set(restforce("refresh_success_response.json")) <= set(refreshed)
     assert set(restforce("auth_success_response.json")) <= set(refreshed)
-    refused = http(box).post(token_url, data={"grant_type": "refresh_token", "client_id": info["client_id"],
+    refused = http(sandbox).post(token_url, data={"grant_type": "refresh_token", "client_id": info["client_id"],
                                               "refresh_token": "5Aepgone"}).json()
     assert refused == restforce("refresh_error_response.json")
     assert set(refused) == set(restforce("auth_error_response.json"))

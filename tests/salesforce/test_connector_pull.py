@@ -73,8 +73,8 @@ def test_contacts_follow_their_most_recently_modified_opportunity(sf_sandbox):
 def test_a_mapped_contact_field_replaces_the_opportunity(make_sf_sandbox):
     seed = sf_seed()
     seed["contacts"][0]["Journey_Contact_Stage__c"] = "Champion"
-    box = make_sf_sandbox(seed)
-    connector = SalesforceConnector(sf_settings(box, contact_stage_field="Journey_Contact_Stage__c"))
+    sandbox = make_sf_sandbox(seed)
+    connector = SalesforceConnector(sf_settings(sandbox, contact_stage_field="Journey_Contact_Stage__c"))
     li = _by_id(connector.pull(ids={"contact": [CONTACT_LI]}))[CONTACT_LI]
     assert (li.stage_object, li.stage_value, li.history) == ("contact", "Champion", ())
 
@@ -112,12 +112,12 @@ def test_paging_across_several_pages_and_nested_history_pages(big_box):
 
 
 def test_incremental_pull_returns_what_changed_since_the_watermark(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed())
-    connector = SalesforceConnector(sf_settings(box))
+    sandbox = make_sf_sandbox(sf_seed())
+    connector = SalesforceConnector(sf_settings(sandbox))
     first = list(connector.pull())
     watermark = max(r.modified_at for r in first)
     assert {r.id for r in connector.pull(watermark)} == {r.id for r in first if r.modified_at == watermark}
-    moved = sf_control(box, "move", {"Id": OPP_ACME, "StageName": "Closed Won"})
+    moved = sf_control(sandbox, "move", {"Id": OPP_ACME, "StageName": "Closed Won"})
     since = datetime.fromisoformat(moved["SystemModstamp"].replace("+0000", "+00:00"))
     changed = _by_id(connector.pull(since - timedelta(seconds=1)))
     assert set(changed) == {OPP_ACME, CONTACT_LI}

@@ -24,38 +24,38 @@ def _seed_with(n: int) -> dict:
 
 
 def _provisioned(make_sf_sandbox, seed=None, **options):
-    box = make_sf_sandbox(seed or sf_seed(), **options)
-    SalesforceConnector(sf_settings(box)).provision()
-    return box
+    sandbox = make_sf_sandbox(seed or sf_seed(), **options)
+    SalesforceConnector(sf_settings(sandbox)).provision()
+    return sandbox
 
 
 def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed())
-    connector = SalesforceConnector(sf_settings(box, field_names={"persona": "Buyer_Persona__c"}))
+    sandbox = make_sf_sandbox(sf_seed())
+    connector = SalesforceConnector(sf_settings(sandbox, field_names={"persona": "Buyer_Persona__c"}))
     first = connector.provision()
     assert len(first) == 18 and all(f.created for f in first)
     assert {(f.object, f.name, f.label) for f in first if f.name == "Buyer_Persona__c"} == {
         ("Opportunity", "Buyer_Persona__c", "Journey Persona"), ("Lead", "Buyer_Persona__c", "Journey Persona"),
         ("Contact", "Buyer_Persona__c", "Journey Persona")}
-    sf = simple_sf(box)
+    sf = simple_sf(sandbox)
     counts = {name: sf.query(f"SELECT Id FROM {name}")["totalSize"]
               for name in ("PermissionSet", "PermissionSetAssignment", "FieldPermissions")}
     assert counts == {"PermissionSet": 1, "PermissionSetAssignment": 1, "FieldPermissions": 18}
     stalled = next(f for f in sf.Lead.describe()["fields"] if f["name"] == "Journey_Stalled__c")
     assert (stalled["type"], stalled["custom"]) == ("boolean", True)
-    sf_control(box, "counters/reset", {})
-    second = SalesforceConnector(sf_settings(box, field_names={"persona": "Buyer_Persona__c"})).provision()
+    sf_control(sandbox, "counters/reset", {})
+    second = SalesforceConnector(sf_settings(sandbox, field_names={"persona": "Buyer_Persona__c"})).provision()
     assert [(f.object, f.name) for f in second] == [(f.object, f.name) for f in first]
     assert not any(f.created for f in second)
-    routes = sf_control(box, "counters")["by_route"]
+    routes = sf_control(sandbox, "counters")["by_route"]
     assert set(routes) == {"GET tooling/query/", "GET query/", "GET /services/oauth2/userinfo"}
     assert {name: sf.query(f"SELECT Id FROM {name}")["totalSize"] for name in counts} == counts
     assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 18
 
 
 def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
-    box = _provisioned(make_sf_sandbox, _seed_with(447))
-    connector = SalesforceConnector(sf_settings(box))
+    sandbox = _provisioned(make_sf_sandbox, _seed_with(447))
+    connector = SalesforceConnector(sf_settings(sandbox))
     ids = [r.id for r in connector.pull(ids=None) if r.object == "opportunity"]
     stamp = datetime(2026, 11, 1, 12, 30, 15, 123000, tzinfo=UTC)
     updates = [FieldUpdate("opportunity", i, {"journey_stage": "consideration", "persona": "economic_buyer",
@@ -63,11 +63,11 @@ def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
                                               "stage_entered_at": stamp, "journey_updated_at": stamp})
                for n, i in enumerate(ids)]
     progress = []
-    sf_control(box, "counters/reset", {})
+    sf_control(sandbox, "counters/reset", {})
     results = connector.push(updates, progress=lambda *p: progress.append(p))
     assert len(results) == 450 and all(r.ok for r in results)
     assert [(r.object, r.id) for r in results] == [(u.object, u.id) for u in updates]
-    assert sf_control(box, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
+    assert sf_control(sandbox, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
     assert progress == [("write", 200, 450), ("write", 400, 450), ("write", 450, 450)]
     back = {r.id: r.writeback for r in connector.pull(ids={"opportunity": ids[:3]})}
     assert back[ids[0]] == {"journey_stage": "consideration", "persona": "economic_buyer",
@@ -80,8 +80,8 @@ def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
 
 
 def test_partial_failures_come_back_per_record(make_sf_sandbox):
-    box = _provisioned(make_sf_sandbox)
-    connector = SalesforceConnector(sf_settings(box, **FAST))
+    sandbox = _provisioned(make_sf_sandbox)
+    connector = SalesforceConnector(sf_settings(sandbox, **FAST))
     results = connector.push([
         FieldUpdate("opportunity", OPP_ACME, {"journey_stage": "decision"}),
         FieldUpdate("opportunity", "0065g00000NoNeXAAF", {"journey_stage": "decision"}),
@@ -106,60 +106,60 @@ def test_partial_failures_come_back_per_record(make_sf_sandbox):
 
 
 def test_lock_errors_back_off_and_retry_only_the_locked_records(make_sf_sandbox):
-    box = _provisioned(make_sf_sandbox)
-    connector = SalesforceConnector(sf_settings(box, **FAST))
-    sf_control(box, "faults", {"lock_ids": [OPP_GLOBEX], "lock_times": 2})
-    sf_control(box, "counters/reset", {})
+    sandbox = _provisioned(make_sf_sandbox)
+    connector = SalesforceConnector(sf_settings(sandbox, **FAST))
+    sf_control(sandbox, "faults", {"lock_ids": [OPP_GLOBEX], "lock_times": 2})
+    sf_control(sandbox, "counters/reset", {})
     results = connector.push([FieldUpdate("opportunity", i, {"journey_stage": "awareness"})
                               for i in (OPP_ACME, OPP_GLOBEX, OPP_WON)])
     assert all(r.ok for r in results)
-    assert sf_control(box, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
-    sf_control(box, "faults", {"lock_ids": [OPP_WON]})
+    assert sf_control(sandbox, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
+    sf_control(sandbox, "faults", {"lock_ids": [OPP_WON]})
     stuck = connector.push([FieldUpdate("opportunity", OPP_WON, {"journey_stage": "awareness"})])
     assert [(r.ok, r.error_code, r.retryable) for r in stuck] == [(False, "UNABLE_TO_LOCK_ROW", True)]
 
 
 def test_an_expired_token_mid_sync_is_refreshed_and_reported(make_sf_sandbox):
-    box = make_sf_sandbox(_seed_with(2500))
+    sandbox = make_sf_sandbox(_seed_with(2500))
     tokens = []
-    connector = SalesforceConnector(sf_settings(box), on_tokens=tokens.append)
+    connector = SalesforceConnector(sf_settings(sandbox), on_tokens=tokens.append)
     pulled = connector.pull()
     first = [next(pulled) for _ in range(10)]
-    sf_control(box, "expire-tokens", {})
+    sf_control(sandbox, "expire-tokens", {})
     rest = list(pulled)
     assert len(first) + len(rest) == 2506
     assert connector.usage.by_route["POST oauth2/token"] == 1
     assert len(tokens) == 1 and set(tokens[0]) == {"access_token"}
-    assert tokens[0]["access_token"] != box.info()["access_token"]
+    assert tokens[0]["access_token"] != sandbox.info()["access_token"]
 
 
 def test_refresh_is_bounded_and_never_leaks_tokens(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed(), token_ttl_seconds=0)
-    connector = SalesforceConnector(sf_settings(box, max_refreshes=2))
+    sandbox = make_sf_sandbox(sf_seed(), token_ttl_seconds=0)
+    connector = SalesforceConnector(sf_settings(sandbox, max_refreshes=2))
     with pytest.raises(AuthExpired) as expired:
         list(connector.pull())
     assert connector.usage.by_route["POST oauth2/token"] == 2
     assert expired.value.code == "INVALID_SESSION_ID"
-    info = box.info()
+    info = sandbox.info()
     for secret in (info["access_token"], info["refresh_token"], info["client_secret"]):
         assert secret not in str(expired.value)
-    no_refresh = SalesforceConnector({**sf_settings(box), "refresh_token": None})
+    no_refresh = SalesforceConnector({**sf_settings(sandbox), "refresh_token": None})
     with pytest.raises(AuthExpired):
         no_refresh.stages()
     assert "POST oauth2/token" not in no_refresh.usage.by_route
-    revoked = SalesforceConnector(sf_settings(box, refresh_token="5Aeprevoked"))
+    revoked = SalesforceConnector(sf_settings(sandbox, refresh_token="5Aeprevoked"))
     with pytest.raises(AuthFailed) as failed:
         revoked.stages()
     assert failed.value.code == "invalid_grant" and "5Aeprevoked" not in str(failed.value)
 
 
 def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(make_sf_sandbox):
-    box = make_sf_sandbox(_seed_with(4500), daily_quota=10)
-    connector = SalesforceConnector(sf_settings(box, quota_share=1.0, **FAST))
+    sandbox = make_sf_sandbox(_seed_with(4500), daily_quota=10)
+    connector = SalesforceConnector(sf_settings(sandbox, quota_share=1.0, **FAST))
     pulled = connector.pull()
     first = next(pulled)
     assert (connector.usage.quota_used, connector.usage.quota_limit) == (2, 10)
-    sf_control(box, "faults", {"api_used": 10})
+    sf_control(sandbox, "faults", {"api_used": 10})
     with pytest.raises(QuotaReached) as reached:
         list(pulled)
     assert first.object == "opportunity"
@@ -173,10 +173,10 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
 
 
 def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
-    box = _provisioned(make_sf_sandbox, _seed_with(797), daily_quota=100)
-    all_ids = [r["Id"] for r in simple_sf(box).query_all("SELECT Id FROM Opportunity")["records"]]
-    sf_control(box, "faults", {"api_used": 46})
-    connector = SalesforceConnector(sf_settings(box, quota_share=0.5))
+    sandbox = _provisioned(make_sf_sandbox, _seed_with(797), daily_quota=100)
+    all_ids = [r["Id"] for r in simple_sf(sandbox).query_all("SELECT Id FROM Opportunity")["records"]]
+    sf_control(sandbox, "faults", {"api_used": 46})
+    connector = SalesforceConnector(sf_settings(sandbox, quota_share=0.5))
     assert [r.id for r in connector.pull(ids={"opportunity": [OPP_ACME]})] == [OPP_ACME]
     results = connector.push([FieldUpdate("opportunity", i, {"journey_stage": "awareness"}) for i in all_ids])
     assert connector.usage.quota_used == 50 and connector.usage.quota_limit == 100
@@ -190,20 +190,20 @@ def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
 
 
 def test_503_storms_are_ridden_out_with_jittered_retries(make_sf_sandbox):
-    box = _provisioned(make_sf_sandbox, _seed_with(600), random_seed=7)
-    sf_control(box, "faults", {"error_503_share": 0.4})
-    connector = SalesforceConnector(sf_settings(box, retry_attempts=10, **FAST))
+    sandbox = _provisioned(make_sf_sandbox, _seed_with(600), random_seed=7)
+    sf_control(sandbox, "faults", {"error_503_share": 0.4})
+    connector = SalesforceConnector(sf_settings(sandbox, retry_attempts=10, **FAST))
     records = [r for r in connector.pull() if r.object == "opportunity"]
     assert len(records) == 603
     results = connector.push([FieldUpdate("opportunity", r.id, {"journey_stage": "awareness"}) for r in records])
     assert all(r.ok for r in results)
-    counters = sf_control(box, "counters")
+    counters = sf_control(sandbox, "counters")
     assert counters["by_route"]["PATCH composite/sobjects"] > 4
 
 
 def test_a_503_that_never_clears_is_a_transient_error_after_bounded_attempts(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed(), error_503_share=1.0)
-    connector = SalesforceConnector(sf_settings(box, retry_attempts=3, **FAST))
+    sandbox = make_sf_sandbox(sf_seed(), error_503_share=1.0)
+    connector = SalesforceConnector(sf_settings(sandbox, retry_attempts=3, **FAST))
     with pytest.raises(TransientError) as unavailable:
         connector.stages()
     assert (unavailable.value.code, unavailable.value.status) == ("SERVER_UNAVAILABLE", 503)

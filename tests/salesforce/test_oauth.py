@@ -16,9 +16,9 @@ from tests.salesforce.helpers import http, simple_sf
 REDIRECT = "https://journey.example/oauth/salesforce/callback"
 
 
-def _authorize(box, state="xyz", redirect=REDIRECT):
-    info = box.info()
-    response = http(box).get(authorize_url(info["login_url"], info["client_id"], redirect, state),
+def _authorize(sandbox, state="xyz", redirect=REDIRECT):
+    info = sandbox.info()
+    response = http(sandbox).get(authorize_url(info["login_url"], info["client_id"], redirect, state),
                              allow_redirects=False)
     assert response.status_code == 302
     target = urlsplit(response.headers["Location"])

@@ -69,20 +69,20 @@ class _Receiver(BaseHTTPRequestHandler):
 
 
 def test_stage_changes_are_delivered_and_retried_until_acknowledged(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed(), outbound_retry_seconds=0.05)
+    sandbox = make_sf_sandbox(sf_seed(), outbound_retry_seconds=0.05)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Receiver.bodies, _Receiver.failures_left = [], 2
     try:
-        sf_control(box, "outbound", {"url": f"http://127.0.0.1:{server.server_port}/webhooks/salesforce"})
-        sf_control(box, "move", {"Id": OPP_GLOBEX, "StageName": "Qualification"})
-        sf_control(box, "move", {"Id": OPP_ACME, "StageName": "Closed Won"})
+        sf_control(sandbox, "outbound", {"url": f"http://127.0.0.1:{server.server_port}/webhooks/salesforce"})
+        sf_control(sandbox, "move", {"Id": OPP_GLOBEX, "StageName": "Qualification"})
+        sf_control(sandbox, "move", {"Id": OPP_ACME, "StageName": "Closed Won"})
         deadline = time.monotonic() + 10
         while len(_Receiver.bodies) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [parse_outbound_message(b) for b in _Receiver.bodies] == [
             ("00D5g000004ExAmEAC", [OPP_GLOBEX]), ("00D5g000004ExAmEAC", [OPP_ACME])]
-        log = sf_control(box, "outbound")
+        log = sf_control(sandbox, "outbound")
         assert (log["delivered"], log["failed_attempts"]) == ([OPP_GLOBEX, OPP_ACME], 2)
     finally:
         server.shutdown()

@@ -15,22 +15,22 @@ def test_options_are_checked_and_info_needs_a_running_server():
     with pytest.raises(TypeError) as unknown:
         SalesforceSandbox(None, daily_quote=5)
     assert "unknown SalesforceSandbox option(s): daily_quote" in str(unknown.value)
-    box = SalesforceSandbox(sf_seed())
+    sandbox = SalesforceSandbox(sf_seed())
     with pytest.raises(RuntimeError):
-        box.info()
-    assert "stopped" in repr(box)
+        sandbox.info()
+    assert "stopped" in repr(sandbox)
 
 
 def test_a_started_sandbox_serves_tls_with_its_own_ca_and_cleans_up():
-    with SalesforceSandbox(sf_seed(), port=0) as box:
-        info = box.info()
+    with SalesforceSandbox(sf_seed(), port=0) as sandbox:
+        info = sandbox.info()
         assert set(info) >= {"instance_url", "access_token", "refresh_token", "ca_file", "org_id", "login_url",
                               "client_id", "client_secret"}
         assert info["instance_url"].startswith("https://127.0.0.1:") and info["org_id"] == "00D5g000004ExAmEAC"
-        assert info["access_token"] not in repr(box) and info["client_secret"] not in repr(box)
+        assert info["access_token"] not in repr(sandbox) and info["client_secret"] not in repr(sandbox)
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(info["instance_url"] + "/services/data/", timeout=5)
-        assert simple_sf(box).query("SELECT Id FROM Account")["totalSize"] == 2
+        assert simple_sf(sandbox).query("SELECT Id FROM Account")["totalSize"] == 2
         ca_file = Path(info["ca_file"])
         assert ca_file.exists()
     assert not ca_file.exists()

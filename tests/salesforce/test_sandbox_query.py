@@ -46,9 +46,9 @@ def test_parent_fields_and_child_subqueries_come_back_nested(sf_sandbox):
 
 
 def test_a_missing_parent_is_null(make_sf_sandbox):
-    box = make_sf_sandbox({"opportunities": [{"Name": "Lonely", "StageName": "Prospecting",
+    sandbox = make_sf_sandbox({"opportunities": [{"Name": "Lonely", "StageName": "Prospecting",
                                               "CloseDate": "2027-01-01"}]})
-    (record,) = simple_sf(box).query("SELECT Name, Account.Name FROM Opportunity")["records"]
+    (record,) = simple_sf(sandbox).query("SELECT Name, Account.Name FROM Opportunity")["records"]
     assert record["Account"] is None
 
 

@@ -14,7 +14,7 @@ from tests.salesforce.helpers import api, bearer, http, simple_sf
 
 
 @pytest.fixture()
-def box(make_sf_sandbox):
+def sandbox(make_sf_sandbox):
     """A fresh sandbox per test: these tests write."""
     return make_sf_sandbox(sf_seed())
 
@@ -23,18 +23,18 @@ def _stamp(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
-def test_versions_and_resources_need_no_guessing(box):
-    session = http(box)
-    versions = session.get(f"{box.instance_url}/services/data/").json()
+def test_versions_and_resources_need_no_guessing(sandbox):
+    session = http(sandbox)
+    versions = session.get(f"{sandbox.instance_url}/services/data/").json()
     assert {"label": "Winter '24", "url": "/services/data/v59.0", "version": "59.0"} in versions
-    resources = session.get(api(box, ""), headers=bearer(box)).json()
+    resources = session.get(api(sandbox, ""), headers=bearer(sandbox)).json()
     assert resources["query"] == "/services/data/v59.0/query"
-    assert session.get(api(box, "", version="20.0"), headers=bearer(box)).status_code == 404
-    assert simple_sf(box, version="58.0").query("SELECT Id FROM Lead")["totalSize"] == 1
+    assert session.get(api(sandbox, "", version="20.0"), headers=bearer(sandbox)).status_code == 404
+    assert simple_sf(sandbox, version="58.0").query("SELECT Id FROM Lead")["totalSize"] == 1
 
 
-def test_patch_bumps_stamps_and_a_stage_change_writes_history(box):
-    sf = simple_sf(box)
+def test_patch_bumps_stamps_and_a_stage_change_writes_history(sandbox):
+    sf = simple_sf(sandbox)
     before = sf.Opportunity.get(OPP_GLOBEX)
     assert sf.Opportunity.update(OPP_GLOBEX, {"StageName": "Qualification", "Amount": 30000}) == 204
     after = sf.Opportunity.get(OPP_GLOBEX)
@@ -47,11 +47,11 @@ def test_patch_bumps_stamps_and_a_stage_change_writes_history(box):
     assert rows[-1]["CreatedDate"] == after["LastStageChangeDate"]
     sf.Opportunity.update(OPP_GLOBEX, {"Amount": 31000})
     assert sf.query(f"SELECT Id FROM OpportunityHistory WHERE OpportunityId = '{OPP_GLOBEX}'")["totalSize"] == 2
-    assert sf_control(box, "counters")["record_updates"] == {OPP_GLOBEX: 2}
+    assert sf_control(sandbox, "counters")["record_updates"] == {OPP_GLOBEX: 2}
 
 
-def test_single_record_errors(box):
-    sf = simple_sf(box)
+def test_single_record_errors(sandbox):
+    sf = simple_sf(sandbox)
     with pytest.raises(SalesforceMalformedRequest) as bad_value:
         sf.Opportunity.update(OPP_ACME, {"StageName": "Won-ish"})
     assert bad_value.value.content == [{"message": "Stage: bad value for restricted picklist field: Won-ish",
@@ -72,8 +72,8 @@ def test_single_record_errors(box):
     assert lead.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
 
-def test_create_returns_the_new_id_and_starts_history(box):
-    sf = simple_sf(box)
+def test_create_returns_the_new_id_and_starts_history(sandbox):
+    sf = simple_sf(sandbox)
     created = sf.Opportunity.create({"Name": "Fresh", "StageName": "Prospecting", "CloseDate": "2027-02-01"})
     assert created["success"] is True and created["errors"] == [] and created["id"].startswith("006")
     assert sf.Opportunity.get(created["id"])["IsClosed"] is False
@@ -91,8 +91,8 @@ def _records(*pairs):
     return [{"attributes": {"type": "Opportunity"}, "Id": i, **values} for i, values in pairs]
 
 
-def test_composite_returns_one_verdict_per_record(box):
-    sf = simple_sf(box)
+def test_composite_returns_one_verdict_per_record(sandbox):
+    sf = simple_sf(sandbox)
     answer = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": _records(
         (OPP_ACME, {"Amount": 1}),
         ("0065g00000NoNeXAAF", {"Amount": 2}),
@@ -107,8 +107,8 @@ def test_composite_returns_one_verdict_per_record(box):
     assert sf.Opportunity.get(OPP_ACME)["Amount"] == 1.0
 
 
-def test_composite_all_or_none_rolls_everything_back(box):
-    sf = simple_sf(box)
+def test_composite_all_or_none_rolls_everything_back(sandbox):
+    sf = simple_sf(sandbox)
     answer = sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": True, "records": _records(
         (OPP_ACME, {"Amount": 1}), (OPP_GLOBEX, {"StageName": "Nope"}))})
     assert answer[0]["success"] is False
@@ -116,8 +116,8 @@ def test_composite_all_or_none_rolls_everything_back(box):
     assert sf.Opportunity.get(OPP_ACME)["Amount"] == 180000.0
 
 
-def test_composite_refuses_more_than_200_records_and_bad_bodies(box):
-    sf = simple_sf(box)
+def test_composite_refuses_more_than_200_records_and_bad_bodies(sandbox):
+    sf = simple_sf(sandbox)
     with pytest.raises(SalesforceMalformedRequest) as too_many:
         sf.restful("composite/sobjects", method="PATCH",
                    json={"allOrNone": False, "records": _records(*[(OPP_ACME, {"Amount": i}) for i in range(201)])})
@@ -131,9 +131,9 @@ def test_composite_refuses_more_than_200_records_and_bad_bodies(box):
     assert sf.Opportunity.get(OPP_ACME)["Amount"] == 180000.0
 
 
-def test_lock_errors_on_chosen_records_clear_after_the_given_attempts(box):
-    sf = simple_sf(box)
-    sf_control(box, "faults", {"lock_ids": [OPP_WON], "lock_times": 1})
+def test_lock_errors_on_chosen_records_clear_after_the_given_attempts(sandbox):
+    sf = simple_sf(sandbox)
+    sf_control(sandbox, "faults", {"lock_ids": [OPP_WON], "lock_times": 1})
     body = {"allOrNone": False, "records": _records((OPP_WON, {"Amount": 1}), (OPP_ACME, {"Amount": 1}))}
     first = sf.restful("composite/sobjects", method="PATCH", json=body)
     assert first[0]["errors"] == [{"statusCode": "UNABLE_TO_LOCK_ROW", "fields": [],
@@ -142,8 +142,8 @@ def test_lock_errors_on_chosen_records_clear_after_the_given_attempts(box):
     assert all(r["success"] for r in sf.restful("composite/sobjects", method="PATCH", json=body))
 
 
-def test_describe_lists_picklists_and_children(box):
-    sf = simple_sf(box)
+def test_describe_lists_picklists_and_children(sandbox):
+    sf = simple_sf(sandbox)
     describe = sf.Opportunity.describe()
     stage = next(f for f in describe["fields"] if f["name"] == "StageName")
     assert [p["value"] for p in stage["picklistValues"]][:2] == ["Prospecting", "Qualification"]
@@ -158,8 +158,8 @@ def test_describe_lists_picklists_and_children(box):
         sf.restful("sobjects/Widget__c/describe")
 
 
-def test_custom_fields_stay_invisible_until_field_level_security_grants_them(box):
-    sf = simple_sf(box)
+def test_custom_fields_stay_invisible_until_field_level_security_grants_them(sandbox):
+    sf = simple_sf(sandbox)
     body = {"FullName": "Opportunity.Journey_Stage__c",
             "Metadata": {"label": "Journey Stage", "type": "Text", "length": 80}}
     created = sf.restful("tooling/sobjects/CustomField/", method="POST", json=body)
@@ -191,64 +191,64 @@ def test_custom_fields_stay_invisible_until_field_level_security_grants_them(box
 
 
 def test_every_response_reports_usage_and_the_quota_ends_in_403(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed(), daily_quota=3)
-    session = http(box)
-    first = session.get(api(box, "limits/"), headers=bearer(box))
+    sandbox = make_sf_sandbox(sf_seed(), daily_quota=3)
+    session = http(sandbox)
+    first = session.get(api(sandbox, "limits/"), headers=bearer(sandbox))
     assert first.headers["Sforce-Limit-Info"] == "api-usage=1/3"
     assert first.json()["DailyApiRequests"] == {"Max": 3, "Remaining": 2}
-    sf = simple_sf(box)
+    sf = simple_sf(sandbox)
     sf.query("SELECT Id FROM Lead")
     assert sf.api_usage["api-usage"].used == 2
     sf.query("SELECT Id FROM Lead")
     with pytest.raises(SalesforceRefusedRequest) as refused:
         sf.query("SELECT Id FROM Lead")
     assert refused.value.content == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
-    assert sf_control(box, "counters")["api_usage"] == {"used": 3, "limit": 3}
+    assert sf_control(sandbox, "counters")["api_usage"] == {"used": 3, "limit": 3}
 
 
 def test_unknown_and_expired_tokens_get_invalid_session_id(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed())
+    sandbox = make_sf_sandbox(sf_seed())
     with pytest.raises(SalesforceExpiredSession) as unknown:
-        simple_sf(box, token="00D!forged").query("SELECT Id FROM Lead")
+        simple_sf(sandbox, token="00D!forged").query("SELECT Id FROM Lead")
     assert unknown.value.content == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-    sf = simple_sf(box)
+    sf = simple_sf(sandbox)
     sf.query("SELECT Id FROM Lead")
-    assert sf_control(box, "expire-tokens", {})["expired"] >= 1
+    assert sf_control(sandbox, "expire-tokens", {})["expired"] >= 1
     with pytest.raises(SalesforceExpiredSession):
         sf.query("SELECT Id FROM Lead")
-    assert sf_control(box, "counters")["api_usage"]["used"] == 1
+    assert sf_control(sandbox, "counters")["api_usage"]["used"] == 1
 
 
 def test_injected_503s_and_counters_by_route(make_sf_sandbox):
-    box = make_sf_sandbox(sf_seed())
-    sf = simple_sf(box)
+    sandbox = make_sf_sandbox(sf_seed())
+    sf = simple_sf(sandbox)
     sf.query("SELECT Id FROM Lead")
     sf.Lead.get(LEAD_ANA)
-    counters = sf_control(box, "counters")
+    counters = sf_control(sandbox, "counters")
     assert counters["by_route"] == {"GET query/": 1, "GET sobjects/<name>/<record_id>": 1}
-    sf_control(box, "faults", {"error_503_share": 1.0, "latency_ms": 1})
+    sf_control(sandbox, "faults", {"error_503_share": 1.0, "latency_ms": 1})
     with pytest.raises(SalesforceGeneralError) as unavailable:
         sf.query("SELECT Id FROM Lead")
     assert unavailable.value.status == 503
     assert unavailable.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
-    reset = sf_control(box, "counters/reset", {})
+    reset = sf_control(sandbox, "counters/reset", {})
     assert (reset["total"], reset["error_503_share"], reset["latency_ms"]) == (0, 1.0, 1.0)
-    bad = http(box).post(f"{box.instance_url}/__sandbox__/faults", json={"latency": 5})
+    bad = http(sandbox).post(f"{sandbox.instance_url}/__sandbox__/faults", json={"latency": 5})
     assert bad.status_code == 400 and "unknown fault setting(s): latency" in bad.json()["error"]
 
 
-def test_move_simulates_a_rep_changing_the_stage(box):
-    moved = sf_control(box, "move", {"Id": OPP_GLOBEX, "StageName": "Closed Lost"})
+def test_move_simulates_a_rep_changing_the_stage(sandbox):
+    moved = sf_control(sandbox, "move", {"Id": OPP_GLOBEX, "StageName": "Closed Lost"})
     assert moved["StageName"] == "Closed Lost"
-    record = simple_sf(box).Opportunity.get(OPP_GLOBEX)
+    record = simple_sf(sandbox).Opportunity.get(OPP_GLOBEX)
     assert (record["IsClosed"], record["IsWon"], record["SystemModstamp"]) == (True, False, moved["SystemModstamp"])
-    bad = http(box).post(f"{box.instance_url}/__sandbox__/move", json={"Id": OPP_GLOBEX, "StageName": "Lost"})
+    bad = http(sandbox).post(f"{sandbox.instance_url}/__sandbox__/move", json={"Id": OPP_GLOBEX, "StageName": "Lost"})
     assert bad.status_code == 400
     assert bad.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
 
-def test_custom_restricted_picklists_and_checkbox_defaults(box):
-    sf = simple_sf(box)
+def test_custom_restricted_picklists_and_checkbox_defaults(sandbox):
+    sf = simple_sf(sandbox)
     for name, metadata in (("Tier__c", {"type": "Picklist", "label": "Tier", "valueSet": {
             "restricted": True, "valueSetDefinition": {"value": [{"fullName": "Gold"}, {"fullName": "Silver"}]}}}),
                            ("Flag__c", {"type": "Checkbox", "label": "Flag", "defaultValue": "false"})):

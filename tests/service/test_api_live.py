@@ -95,7 +95,7 @@ def test_no_answer_and_no_log_line_carries_a_crm_secret(live_service, api, caplo
     services = live_service["services"]
     with services.session() as s:
         secrets = [v for c in s.exec(select(Connection)).all()
-                   for k, v in connection_config(services.box, c).items()
+                   for k, v in connection_config(services.secret_box, c).items()
                    if k in ("access_token", "refresh_token", "client_secret") and v]
     assert secrets
     caplog.set_level(logging.DEBUG)

@@ -45,7 +45,7 @@ def hubspot_secret(live) -> str:
     services = live["services"]
     with services.session() as s:
         conn = s.get(Connection, live["connections"]["hubspot"])
-        return connection_config(services.box, conn)["client_secret"]
+        return connection_config(services.secret_box, conn)["client_secret"]
 
 
 def test_demo_first_sync_wrote_every_change(live_service):

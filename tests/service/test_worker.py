@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from integration.connecting import connect, provision
-from integration.maps import apply_map
+from integration.map_review import apply_map
 from integration.store.connections import acquire_lease, release_lease
 from integration.store.models import Connection, SyncRun
 from integration.store.runs import queue_run

@@ -12,7 +12,7 @@ from integration.store.connections import (NotFound, acquire_lease, connection_c
                                            create_connection, delete_connection, get_connection,
                                            release_lease, store_tokens)
 from integration.store.db import current_revision, upgrade
-from integration.store.maps import current_map_version, list_map_versions, save_map_version
+from integration.store.map_versions import current_map_version, list_map_versions, save_map_version
 from integration.store.models import OutboxItem, RecordState
 from integration.store.secrets import SecretBox
 from integration.store.tenancy import (authenticate_user, create_user, get_or_create_tenant,
@@ -30,7 +30,7 @@ def tenant(services):
 @pytest.fixture()
 def conn(services, tenant):
     with services.session() as s:
-        return create_connection(s, services.box, tenant_id=tenant.id, name="sf", crm="salesforce",
+        return create_connection(s, services.secret_box, tenant_id=tenant.id, name="sf", crm="salesforce",
                                  settings={"instance_url": "https://x.example"},
                                  secrets={"access_token": SECRET})
 
@@ -52,18 +52,18 @@ def test_credentials_are_encrypted_at_rest(services, conn):
     assert SECRET not in str(raw.secrets) and SECRET not in str(raw.settings)
     with services.session() as s:
         stored = get_connection(s, conn.tenant_id, "sf")
-        assert connection_config(services.box, stored)["access_token"] == SECRET
+        assert connection_config(services.secret_box, stored)["access_token"] == SECRET
     with pytest.raises(ValueError, match="JOURNEY_SECRET_KEY") as err:
         SecretBox(__import__("cryptography.fernet").fernet.Fernet.generate_key().decode()).open(stored.secrets)
     assert SECRET not in str(err.value)
-    assert SECRET not in repr(services.box)
+    assert SECRET not in repr(services.secret_box)
 
 
 def test_refreshed_tokens_are_merged_into_the_encrypted_secrets(services, conn):
     with services.session() as s:
-        store_tokens(s, services.box, conn.id, {"access_token": "new-token"})
+        store_tokens(s, services.secret_box, conn.id, {"access_token": "new-token"})
     with services.session() as s:
-        config = connection_config(services.box, get_connection(s, conn.tenant_id, conn.id))
+        config = connection_config(services.secret_box, get_connection(s, conn.tenant_id, conn.id))
     assert config["access_token"] == "new-token"
     assert config["instance_url"] == "https://x.example"
 
@@ -183,7 +183,7 @@ def test_datetimes_come_back_aware_in_utc(services, conn):
 
 def test_deleting_a_connection_removes_its_rows(services, tenant):
     with services.session() as s:
-        c = create_connection(s, services.box, tenant_id=tenant.id, name="gone", crm="hubspot",
+        c = create_connection(s, services.secret_box, tenant_id=tenant.id, name="gone", crm="hubspot",
                               settings={}, secrets={})
         outbox.replace_plans(s, c.id, {("deal", "9"): {"persona": "p"}})
         save_map_version(s, c.id, "x", author="a")

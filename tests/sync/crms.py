@@ -30,7 +30,7 @@ class SandboxCrm(SandboxControl):
         return sandbox_settings(self.crm, self.info)
 
     def stop(self) -> None:
-        self.box.stop()
+        self.sandbox.stop()
 
     def read(self, object: str, crm_id: str) -> dict[str, Any]:
         """The write-back fields of one record as the CRM's client library returns them."""

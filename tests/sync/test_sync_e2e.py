@@ -9,14 +9,14 @@ import pytest
 from sqlmodel import select
 
 from integration.connecting import connect, provision
-from integration.maps import apply_map
+from integration.map_review import apply_map
 from integration.store import outbox
 from integration.store.models import Connection, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
-from integration.sync.maps import connection_map
+from integration.sync.map_in_force import connection_map
 from integration.sync.reevaluate import reevaluate
 from mapping import (classify, default_map, default_map_text, desired_writeback, map_from_dict,
                      map_to_dict, map_to_yaml, plan_writeback)

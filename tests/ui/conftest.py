@@ -11,7 +11,7 @@ import pytest
 from connectors.hubspot.sandbox import HubSpotSandbox
 from integration.app import create_app
 from integration.connecting import connect
-from integration.maps import apply_map
+from integration.map_review import apply_map
 from integration.sandboxes import sandbox_settings
 from integration.services import build_services
 from integration.store.db import upgrade

@@ -10,9 +10,9 @@ import re
 import pytest
 import yaml
 
-from integration.maps import apply_map
+from integration.map_review import apply_map
 from integration.store.connections import connection_by_id
-from integration.sync.maps import connection_map
+from integration.sync.map_in_force import connection_map
 from mapping import default_map, map_to_dict, map_to_yaml, parse_map
 from tests.ui.conftest import EMAIL
 

@@ -17,20 +17,20 @@ from connectors.salesforce.sandbox.routes_data import API_VERSIONS
 from connectors.salesforce.sandbox.soql import SoqlError
 
 
-def create_app(box: Sandbox) -> Flask:
+def create_app(sandbox: Sandbox) -> Flask:
     """The Flask app serving one sandbox."""
     app = Flask("salesforce_sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    _register_gate(app, box)
+    _register_gate(app, sandbox)
     _register_errors(app)
-    routes_oauth.register(app, box)
-    routes_data.register(app, box)
-    routes_control.register(app, box)
+    routes_oauth.register(app, sandbox)
+    routes_data.register(app, sandbox)
+    routes_control.register(app, sandbox)
     return app
 
 
-def _register_gate(app: Flask, box: Sandbox) -> None:
-    faults = box.faults
+def _register_gate(app: Flask, sandbox: Sandbox) -> None:
+    faults = sandbox.faults
 
     @app.before_request
     def gate() -> Response | None:
@@ -43,7 +43,7 @@ def _register_gate(app: Flask, box: Sandbox) -> None:
             return error_response(404, "NOT_FOUND", "The requested resource does not exist")
         if not (rule.startswith(DATA) or rule == "/services/oauth2/userinfo"):
             return None
-        if not box.tokens.valid(bearer()):
+        if not sandbox.tokens.valid(bearer()):
             return error_response(401, "INVALID_SESSION_ID", "Session expired or invalid")
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)

@@ -8,9 +8,9 @@ from connectors.salesforce.sandbox.ids import to18
 from connectors.salesforce.sandbox.values import to_json
 
 
-def register(app: Flask, box: Sandbox) -> None:
+def register(app: Flask, sandbox: Sandbox) -> None:
     """Add the control routes to ``app``."""
-    faults, org = box.faults, box.org
+    faults, org = sandbox.faults, sandbox.org
 
     @app.get("/__sandbox__/counters")
     def counters() -> Response:
@@ -39,7 +39,7 @@ def register(app: Flask, box: Sandbox) -> None:
 
     @app.post("/__sandbox__/expire-tokens")
     def expire_tokens() -> Response:
-        return json_response({"expired": box.tokens.expire_all()})
+        return json_response({"expired": sandbox.tokens.expire_all()})
 
     @app.post("/__sandbox__/move")
     def move() -> Response:
@@ -56,9 +56,9 @@ def register(app: Flask, box: Sandbox) -> None:
         url = json_object().get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             return json_response({"error": "body must be {\"url\": \"https://...\"}"}, 400)
-        box.outbound.register(url)
+        sandbox.outbound.register(url)
         return json_response({"url": url})
 
     @app.get("/__sandbox__/outbound")
     def outbound_log() -> Response:
-        return json_response(box.outbound.snapshot())
+        return json_response(sandbox.outbound.snapshot())

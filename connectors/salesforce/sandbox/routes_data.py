@@ -14,15 +14,15 @@ API_VERSIONS = tuple(f"{v}.0" for v in range(31, 61))
 _VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24"}
 
 
-def register(app: Flask, box: Sandbox) -> None:
+def register(app: Flask, sandbox: Sandbox) -> None:
     """Add the data and Tooling API routes to ``app``."""
-    _register_basics(app, box)
-    _register_queries(app, box)
-    _register_records(app, box)
+    _register_basics(app, sandbox)
+    _register_queries(app, sandbox)
+    _register_records(app, sandbox)
 
 
-def _register_basics(app: Flask, box: Sandbox) -> None:
-    faults = box.faults
+def _register_basics(app: Flask, sandbox: Sandbox) -> None:
+    faults = sandbox.faults
 
     @app.get("/services/data/")
     def versions() -> Response:
@@ -42,13 +42,13 @@ def _register_basics(app: Flask, box: Sandbox) -> None:
                               "DataStorageMB": {"Max": 5, "Remaining": 5}})
 
 
-def _register_queries(app: Flask, box: Sandbox) -> None:
+def _register_queries(app: Flask, sandbox: Sandbox) -> None:
     def run_query(version: str, *, tooling: bool, include_deleted: bool) -> Response:
         soql = request.args.get("q")
         if not soql:
             raise RequestError(400, "MALFORMED_QUERY", "A query string has to be specified")
         match = re.search(r"batchSize=(\d+)", request.headers.get("Sforce-Query-Options", ""))
-        return json_response(box.engine.run(soql, version=version, tooling=tooling, include_deleted=include_deleted,
+        return json_response(sandbox.engine.run(soql, version=version, tooling=tooling, include_deleted=include_deleted,
                                             batch_size=int(match.group(1)) if match else None))
 
     @app.get(DATA + "query/")
@@ -66,20 +66,20 @@ def _register_queries(app: Flask, box: Sandbox) -> None:
     @app.get(DATA + "query/<locator>")
     @app.get(DATA + "queryAll/<locator>")
     def query_more(version: str, locator: str) -> Response:
-        return json_response(box.engine.more(locator, version))
+        return json_response(sandbox.engine.more(locator, version))
 
 
-def _register_records(app: Flask, box: Sandbox) -> None:
-    org = box.org
+def _register_records(app: Flask, sandbox: Sandbox) -> None:
+    org = sandbox.org
 
     @app.get(DATA + "sobjects/")
     def sobjects(version: str) -> Response:
-        return json_response(describe_global(org, version, box.urls()["instance_url"]))
+        return json_response(describe_global(org, version, sandbox.urls()["instance_url"]))
 
     @app.get(DATA + "sobjects/<name>/describe", strict_slashes=False)
     def describe(version: str, name: str) -> Response:
         with org.lock:
-            return json_response(describe_object(org, org.sobject(name), version, box.urls()["instance_url"]))
+            return json_response(describe_object(org, org.sobject(name), version, sandbox.urls()["instance_url"]))
 
     @app.get(DATA + "sobjects/<name>/<record_id>")
     def get_record(version: str, name: str, record_id: str) -> Response:

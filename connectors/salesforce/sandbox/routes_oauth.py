@@ -9,14 +9,14 @@ from connectors.salesforce.sandbox.http_common import Sandbox, json_response
 from connectors.salesforce.sandbox.oauth import OAuthError
 
 
-def register(app: Flask, box: Sandbox) -> None:
+def register(app: Flask, sandbox: Sandbox) -> None:
     """Add the OAuth routes to ``app``."""
 
     @app.post("/services/oauth2/token")
     def token() -> Response:
-        urls = box.urls()
+        urls = sandbox.urls()
         try:
-            body = box.tokens.grant(request.form, login_url=urls["login_url"], instance_url=urls["instance_url"])
+            body = sandbox.tokens.grant(request.form, login_url=urls["login_url"], instance_url=urls["instance_url"])
         except OAuthError as exc:
             return json_response(exc.body(), exc.status)
         return json_response(body)
@@ -28,7 +28,7 @@ def register(app: Flask, box: Sandbox) -> None:
             return Response("error=unsupported_response_type&error_description=response type not supported",
                             400, mimetype="text/plain")
         try:
-            code = box.tokens.authorization_code(args.get("client_id", ""), args.get("redirect_uri", ""))
+            code = sandbox.tokens.authorization_code(args.get("client_id", ""), args.get("redirect_uri", ""))
         except OAuthError as exc:
             return Response(urlencode(exc.body()), 400, mimetype="text/plain")
         target = args.get("redirect_uri", "")
@@ -37,7 +37,7 @@ def register(app: Flask, box: Sandbox) -> None:
 
     @app.get("/services/oauth2/userinfo")
     def userinfo() -> Response:
-        org = box.org
-        return json_response({"sub": f"{box.urls()['login_url']}/id/{org.org_id}/{org.user_id}",
+        org = sandbox.org
+        return json_response({"sub": f"{sandbox.urls()['login_url']}/id/{org.org_id}/{org.user_id}",
                               "user_id": org.user_id, "organization_id": org.org_id,
-                              "preferred_username": box.tokens.username, "active": True, "user_type": "STANDARD"})
+                              "preferred_username": sandbox.tokens.username, "active": True, "user_type": "STANDARD"})

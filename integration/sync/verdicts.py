@@ -1,4 +1,4 @@
-"""Storing what classification found about records: snapshot, state, journey and plan.
+"""Verdicts on records (classification plus write-back plan) and storing them: state, journey, plan.
 
 Work is done a page of records at a time, with one statement per table rather than one per record.
 """

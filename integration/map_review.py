@@ -12,13 +12,12 @@ from sqlmodel import Session
 
 from integration.services import Services
 from integration.store.connections import connection_by_id
-from integration.store.maps import save_map_version
+from integration.store.map_versions import save_map_version
 from integration.store.models import MapVersion
 from integration.store.records import iter_states
 from integration.store.types import utcnow
-from integration.sync.maps import connection_map
+from integration.sync.map_in_force import connection_map
 from mapping import JourneyMap, MapValidationError, coverage, map_to_yaml, parse_map, preview
-from mapping.coverage import StageRef
 from mapping.serialize import record_from_dict, state_from_dict
 
 
@@ -64,6 +63,4 @@ def map_coverage(services: Services, connection_id: int,
         if jmap is None:
             jmap, _ = connection_map(session, connection_id)
     connector = services.open_connector(conn)
-    refs = [StageRef(object=s.object, value=s.value, label=s.label, pipeline=s.pipeline,
-                     is_closed=s.is_closed, is_won=s.is_won) for s in connector.stages()]
-    return coverage(jmap, conn.crm, refs).to_dict()
+    return coverage(jmap, conn.crm, connector.stages()).to_dict()

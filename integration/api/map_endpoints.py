@@ -10,9 +10,9 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, int_arg, json_body, services
-from integration.maps import MapRejected, apply_map, check_map, map_coverage, preview_map
-from integration.store.maps import list_map_versions, map_version
-from integration.sync.maps import connection_map
+from integration.map_review import MapRejected, apply_map, check_map, map_coverage, preview_map
+from integration.store.map_versions import list_map_versions, map_version
+from integration.sync.map_in_force import connection_map
 from mapping import JourneyMap, map_to_dict, map_to_yaml
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from integration.store.maps import current_map_version
+from integration.store.map_versions import current_map_version
 from mapping import JourneyMap, default_map, parse_map
 
 

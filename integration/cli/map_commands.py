@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from integration.cli.common import echo_json, find_connection, parse_as_of, services_from_env
-from integration.maps import MapRejected, apply_map, map_coverage, preview_map
-from integration.sync.maps import connection_map
+from integration.map_review import MapRejected, apply_map, map_coverage, preview_map
+from integration.sync.map_in_force import connection_map
 from mapping import MapValidationError, load_map_file, map_to_yaml
 
 
@@ -21,7 +21,7 @@ def map_group() -> None:
     """Journey map files and the map in force for a connection."""
 
 
-def _load(path: str):
+def load_map_or_exit(path: str):
     try:
         return load_map_file(path)
     except MapValidationError as exc:
@@ -36,7 +36,7 @@ def validate(file: str) -> None:
     """Check a map file; print a summary, or every problem with its path (exit 1)."""
     if not Path(file).is_file():
         raise click.ClickException(f"{file}: no such file")
-    jmap = _load(file)
+    jmap = load_map_or_exit(file)
     sources = sum(len(objs) for objs in jmap.sources.values())
     click.echo(f"{file}: ok: '{jmap.name}', {len(jmap.stages)} stages, {len(jmap.exits)} exits, "
                f"{sources} sources, {len(jmap.personas)} personas, {len(jmap.actions)} actions")
@@ -82,7 +82,7 @@ def apply(connection: str, file: str, comment: str) -> None:
 def preview(connection: str, file: str | None, as_of: str | None, sample: int) -> None:
     """Dry run FILE (default: the current map) over CONNECTION's stored records; nothing is saved."""
     services = services_from_env()
-    jmap = _load(file) if file else None
+    jmap = load_map_or_exit(file) if file else None
     conn = find_connection(services, connection)
     with services.session() as session:
         report = preview_map(session, conn.id, jmap, now=parse_as_of(as_of), sample=sample)
