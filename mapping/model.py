@@ -140,6 +140,19 @@ class ActionRule(_Frozen):
     object: str | None = None
 
 
+class PeopleRule(_Frozen):
+    """How the records linked to one person make that person's journey (see :mod:`mapping.people`).
+
+    ``stage``: ``furthest`` (default) takes the furthest journey stage among the linked records,
+    ``latest`` the stage entered most recently; either way an exit counts only when every placed
+    linked record is in an exit. ``link_by_email``: records without an explicit link from their CRM
+    are linked by the same e-mail address (trimmed, without case).
+    """
+
+    stage: Literal["furthest", "latest"] = "furthest"
+    link_by_email: bool = True
+
+
 class JourneyMap(_Frozen):
     """A whole journey map. Construct through :mod:`mapping.mapfile` so that every rule is checked.
 
@@ -156,6 +169,12 @@ class JourneyMap(_Frozen):
     default_persona: Key = "general"
     default_persona_label: str | None = None
     actions: list[ActionRule] = []
+    people: PeopleRule | None = None
+
+    @property
+    def people_rule(self) -> PeopleRule:
+        """The map's people rule, or the default one when the map leaves ``people`` out."""
+        return self.people or PeopleRule()
 
     @cached_property
     def stage_keys(self) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 #: Canonical record fields that every connector fills (None where the CRM has no value).
 CANONICAL_FIELDS: tuple[str, ...] = (
@@ -60,6 +60,29 @@ class CrmStage:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordRef:
+    """Names one record of a CRM (``salesforce``/``contact``/``0035g...``), whichever connection holds it."""
+
+    crm: str
+    object: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who or what a record stands for, so records of different CRMs can be linked.
+
+    ``kind`` is ``person`` (contacts, leads) or ``deal`` (opportunities, deals); ``email`` is the
+    person's address as the CRM holds it; ``same_as`` names records of other CRMs that the CRM itself
+    says are the same (HubSpot's ``salesforcecontactid``, ``hs_salesforceopportunityid``...).
+    """
+
+    kind: Literal["person", "deal"]
+    email: str | None = None
+    same_as: tuple[RecordRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CrmRecord:
     """A CRM record as the journey model sees it.
 
@@ -70,7 +93,8 @@ class CrmRecord:
     ``stage_entered_at`` is the CRM's own "entered current stage" date where it has one.
     ``fields`` holds the canonical persona fields, ``raw`` the CRM's own field values (for
     ``crm.<FieldName>`` persona conditions), ``writeback`` the values of our write-back fields the
-    CRM holds now, keyed by the canonical names in :data:`WRITEBACK_FIELDS`.
+    CRM holds now, keyed by the canonical names in :data:`WRITEBACK_FIELDS`. ``identity`` links the
+    record to the same person or deal in other CRMs (None for records that stand alone).
     """
 
     crm: str
@@ -88,6 +112,7 @@ class CrmRecord:
     raw: Mapping[str, Any] = field(default_factory=dict)
     writeback: Mapping[str, Any] = field(default_factory=dict)
     url: str | None = None
+    identity: Identity | None = None
 
     @property
     def source_object(self) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from mapping.classify import JourneyState
-from mapping.records import CrmRecord, StageChange
+from mapping.records import CrmRecord, Identity, RecordRef, StageChange
 
 _TAGS: dict[str, tuple[type, Callable[[Any], str], Callable[[str], Any]]] = {
     # datetime before date: a datetime is also a date.
@@ -41,6 +41,7 @@ def record_to_dict(record: CrmRecord) -> dict[str, Any]:
         "raw": _encode(record.raw, "raw"),
         "writeback": _encode(record.writeback, "writeback"),
         "url": record.url,
+        "identity": identity_to_dict(record.identity),
     }
 
 
@@ -63,7 +64,24 @@ def record_from_dict(data: Mapping[str, Any]) -> CrmRecord:
         raw=_decode(data.get("raw", {})),
         writeback=_decode(data.get("writeback", {})),
         url=data.get("url"),
+        identity=identity_from_dict(data.get("identity")),
     )
+
+
+def identity_to_dict(identity: Identity | None) -> dict[str, Any] | None:
+    """A JSON-safe dict of a record's identity (None stays None)."""
+    if identity is None:
+        return None
+    return {"kind": identity.kind, "email": identity.email,
+            "same_as": [[ref.crm, ref.object, ref.id] for ref in identity.same_as]}
+
+
+def identity_from_dict(data: Mapping[str, Any] | None) -> Identity | None:
+    """The identity that :func:`identity_to_dict` wrote."""
+    if data is None:
+        return None
+    return Identity(kind=data["kind"], email=data.get("email"),
+                    same_as=tuple(RecordRef(*ref) for ref in data.get("same_as", ())))
 
 
 def state_to_dict(state: JourneyState) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from mapping.records import CrmRecord, StageChange
 
 from .api import MAX_ATTEMPTS, HubSpotSession
 from .properties import (GROUP_LABEL, GROUP_NAME, MODIFIED_PROPERTY, NAME_PROPERTIES, OBJECT_PATHS,
-                         OBJECT_TYPE_IDS, OBJECTS, STAGE_PROPERTY, PropertyMap, to_hubspot_value)
+                         OBJECT_TYPE_IDS, OBJECTS, SALESFORCE_ID_PROPERTIES, STAGE_PROPERTY,
+                         PropertyMap, to_hubspot_value)
 from .ratelimit import RateBudget
 from .records import current_stage_entered, history_from_entries, stage_date_properties, to_record
 
@@ -91,7 +92,8 @@ class HubSpotConnector:
     # ---------------------------------------------------------------------------------- pull
     def _read_properties(self, obj: str) -> list[str]:
         base = [STAGE_PROPERTY[obj], MODIFIED_PROPERTY[obj], "createdate", "hs_object_id",
-                *NAME_PROPERTIES[obj], *(["pipeline"] if obj == "deal" else [])]
+                *NAME_PROPERTIES[obj], *(["pipeline"] if obj == "deal" else []),
+                *(prop for _kind, prop in SALESFORCE_ID_PROPERTIES[obj])]
         base += self.names.field_properties(obj).values()
         base += [p.name for p in self.names.writeback_properties(obj)]
         base += stage_date_properties(self._stages_of(obj))

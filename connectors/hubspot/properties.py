@@ -17,6 +17,12 @@ STAGE_PROPERTY = {"deal": "dealstage", "contact": "lifecyclestage"}
 #: Contacts filter on ``lastmodifieddate``; other objects on ``hs_lastmodifieddate``.
 MODIFIED_PROPERTY = {"deal": "hs_lastmodifieddate", "contact": "lastmodifieddate"}
 NAME_PROPERTIES = {"deal": ("dealname",), "contact": ("firstname", "lastname", "email")}
+#: Properties HubSpot's own Salesforce integration keeps: the Salesforce record a HubSpot record
+#: is synced with, as (object kind there, property here).
+SALESFORCE_ID_PROPERTIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "deal": (("opportunity", "hs_salesforceopportunityid"),),
+    "contact": (("contact", "salesforcecontactid"), ("lead", "salesforceleadid")),
+}
 GROUP_NAME = "journey"
 GROUP_LABEL = "Journey Sync"
 

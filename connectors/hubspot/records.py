@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from mapping.records import CrmRecord, StageChange
+from mapping.records import CrmRecord, Identity, RecordRef, StageChange
 
-from .properties import (MODIFIED_PROPERTY, STAGE_PROPERTY, PropertyMap, empty_to_none, parse_bool,
-                         parse_float, parse_hubspot_datetime, parse_int)
+from .properties import (MODIFIED_PROPERTY, SALESFORCE_ID_PROPERTIES, STAGE_PROPERTY, PropertyMap,
+                         empty_to_none, parse_bool, parse_float, parse_hubspot_datetime, parse_int)
 
 ENTERED = "hs_v2_date_entered_"
 EXITED = "hs_v2_date_exited_"
@@ -48,6 +48,17 @@ def _name(obj: str, properties: Mapping[str, str | None]) -> str | None:
     return person or empty_to_none(properties.get("email"))
 
 
+def identity_of(obj: str, properties: Mapping[str, str | None]) -> Identity:
+    """Who the record stands for: the contact's e-mail, and the Salesforce records HubSpot's own
+    Salesforce integration says it is synced with."""
+    same_as = tuple(RecordRef("salesforce", kind, value.strip())
+                    for kind, prop in SALESFORCE_ID_PROPERTIES[obj]
+                    if (value := empty_to_none(properties.get(prop))) and value.strip())
+    if obj == "deal":
+        return Identity("deal", None, same_as)
+    return Identity("person", empty_to_none(properties.get("email")), same_as)
+
+
 def to_record(obj: str, item: Mapping[str, Any], names: PropertyMap,
               history: tuple[StageChange, ...] | None, url: str | None) -> CrmRecord:
     """A ``SimplePublicObject`` body as a CrmRecord; ``history`` overrides the stage-date rebuild."""
@@ -70,4 +81,4 @@ def to_record(obj: str, item: Mapping[str, Any], names: PropertyMap,
         name=_name(obj, props),
         history=history if history is not None else history_from_stage_dates(props),
         stage_entered_at=current_stage_entered(obj, props),
-        fields=fields, raw=props, writeback=writeback, url=url)
+        fields=fields, raw=props, writeback=writeback, url=url, identity=identity_of(obj, props))

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from connectors.base import ConfigError
-from mapping.records import CrmRecord, StageChange, WRITEBACK_FIELDS
+from mapping.records import CrmRecord, Identity, StageChange, WRITEBACK_FIELDS
 
 #: Write-back fields that hold datetimes and the checkbox, by canonical name.
 DATETIME_FIELDS = frozenset({"stage_entered_at", "journey_updated_at"})
@@ -97,7 +97,8 @@ def _base(kind: str, record: Mapping[str, Any], raw: dict[str, Any], api_names: 
     return {"crm": "salesforce", "object": kind, "id": record["Id"], "name": record.get("Name"),
             "created_at": parse_datetime(record["CreatedDate"]),
             "modified_at": parse_datetime(record["SystemModstamp"]),
-            "raw": raw, "writeback": writeback_values(raw, api_names), "url": url}
+            "raw": raw, "writeback": writeback_values(raw, api_names), "url": url,
+            "identity": Identity("deal") if kind == "opportunity" else Identity("person", record.get("Email"))}
 
 
 def opportunity(record: Mapping[str, Any], api_names: Mapping[str, str], url: str | None) -> CrmRecord:

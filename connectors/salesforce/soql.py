@@ -13,9 +13,9 @@ BASE_FIELDS: dict[str, tuple[str, ...]] = {
                     "Probability", "IsClosed", "IsWon", "CreatedDate", "LastModifiedDate", "SystemModstamp",
                     "LastStageChangeDate", "AccountId", "Account.Name", "Account.Industry",
                     "Account.NumberOfEmployees", "Account.BillingCountry"),
-    "lead": ("Id", "Name", "Status", "IsConverted", "Title", "Company", "LeadSource", "Country", "Industry",
+    "lead": ("Id", "Name", "Email", "Status", "IsConverted", "Title", "Company", "LeadSource", "Country", "Industry",
              "NumberOfEmployees", "OwnerId", "CreatedDate", "LastModifiedDate", "SystemModstamp"),
-    "contact": ("Id", "Name", "Title", "LeadSource", "MailingCountry", "OwnerId", "AccountId", "Account.Name",
+    "contact": ("Id", "Name", "Email", "Title", "LeadSource", "MailingCountry", "OwnerId", "AccountId", "Account.Name",
                 "Account.Industry", "Account.NumberOfEmployees", "Account.BillingCountry", "CreatedDate",
                 "LastModifiedDate", "SystemModstamp"),
 }

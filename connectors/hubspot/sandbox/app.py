@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, redirect, request
 
+from . import associations
 from .auth import OAuthError
 from .schema import DEALS, OBJECT_TYPES
 from .search import search
@@ -188,7 +189,9 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                              key=lambda r: int(r.id))
             page = ordered[:limit]
             render = portal.renderer(store, _multi("properties"), with_history)
-            body: dict[str, Any] = {"results": list(map(render, page))}
+            wanted = _multi("associations")
+            body: dict[str, Any] = {"results": [
+                associations.attach(portal, store.type, render(r), wanted) for r in page]}
             if len(ordered) > limit:
                 next_after = ordered[limit].id
                 query = urlencode({**request.args.to_dict(), "after": next_after})
@@ -203,8 +206,10 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
             record = store.records.get(record_id)
             if record is None:
                 raise not_found()
-            return jsonify(portal.render(store, record, _multi("properties"),
-                                         _multi("propertiesWithHistory")))
+            return jsonify(associations.attach(
+                portal, store.type, portal.render(store, record, _multi("properties"),
+                                                  _multi("propertiesWithHistory")),
+                _multi("associations")))
 
     @app.patch("/crm/v3/objects/<object_type>/<record_id>")
     def update_object(object_type: str, record_id: str) -> Any:
@@ -251,6 +256,8 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
     @app.post("/crm/v3/objects/<object_type>/search")
     def search_objects(object_type: str) -> Any:
         return jsonify(search(portal, object_type, _json_body()))
+
+    associations.register(app, portal)
 
     # --------------------------------------------------------------------------- pipelines
     def pipeline_json(pipeline: dict[str, Any]) -> dict[str, Any]:

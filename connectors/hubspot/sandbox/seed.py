@@ -27,6 +27,8 @@ class ObjectSeed(_Strict):
     id: str | None = Field(default=None, pattern=r"^[1-9][0-9]{0,17}$")
     properties: dict[str, PropertyValue] = {}
     history: dict[str, list[HistoryEntrySeed]] = {}
+    #: Associated records by object type (``contacts`` on a deal, ``deals`` on a contact).
+    associations: dict[str, list[str]] = {}
 
 
 class StageSeed(_Strict):
@@ -67,8 +69,40 @@ def _loc_path(loc: tuple[Any, ...]) -> str:
     return path
 
 
-def _semantic_problems(seed: HubSpotSeed) -> list[str]:
+#: The object type a seed record of each list may be associated with.
+ASSOCIABLE = {"deals": "contacts", "contacts": "deals"}
+
+
+def _association_problems(seed: HubSpotSeed) -> list[str]:
+    """Associations must name a record of the other type that the seed gives an id."""
     problems: list[str] = []
+    ids = {kind: {r.id for r in records if r.id} for kind, records in
+           (("deals", seed.deals), ("contacts", seed.contacts))}
+    for kind, records in (("deals", seed.deals), ("contacts", seed.contacts)):
+        for i, record in enumerate(records):
+            for other, targets in record.associations.items():
+                where = f"hubspot.{kind}[{i}].associations.{other}"
+                if other != ASSOCIABLE[kind]:
+                    problems.append(f"{where}: a {kind[:-1]} can be associated with "
+                                    f"{ASSOCIABLE[kind]} only")
+                    continue
+                for j, target in enumerate(targets):
+                    if target not in ids[other]:
+                        problems.append(f"{where}[{j}]: no {other[:-1]} with id {target!r} in the seed")
+    return problems
+
+
+def association_pairs(seed: HubSpotSeed) -> set[tuple[str, str]]:
+    """Every (deal id, contact id) pair the seed associates, from either side."""
+    pairs = {(deal.id, contact) for deal in seed.deals if deal.id
+             for contact in deal.associations.get("contacts", ())}
+    pairs |= {(deal, contact.id) for contact in seed.contacts if contact.id
+              for deal in contact.associations.get("deals", ())}
+    return pairs
+
+
+def _semantic_problems(seed: HubSpotSeed) -> list[str]:
+    problems: list[str] = _association_problems(seed)
     stages_by_pipeline = {p.id: {s.id for s in p.stages} for p in seed.deal_pipelines}
     lifecycle = {o["value"] for o in LIFECYCLE_STAGES}
     for kind, records in (("deals", seed.deals), ("contacts", seed.contacts)):

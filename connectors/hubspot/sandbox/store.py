@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
+from .associations import Associations
 from .schema import (CONTACTS, DEALS, FIELD_TYPES, LIFECYCLE_STAGES, OBJECT_TYPES, ObjectType,
                      PropertyDef, builtin_groups, builtin_properties)
-from .seed import HubSpotSeed, ObjectSeed, property_text
+from .seed import HubSpotSeed, ObjectSeed, association_pairs, property_text
 from .wire import HubSpotHttpError, iso_ms, now_utc, parse_datetime_value, validation_error
 
 STAGE_DATE = re.compile(r"^hs_v2_date_(entered|exited)_(.+)$")
@@ -115,6 +116,7 @@ class Portal:
             seed_ids = {r.id for r in records if r.id}
             for record in records:
                 self._load(store, record, seed_ids)
+        self.associations = Associations(association_pairs(seed))
 
     # ------------------------------------------------------------------------------ loading
     def _next_id(self, store: ObjectStore, seed_ids: set[str]) -> str:
