@@ -57,7 +57,8 @@ def _hubspot_connection(portal_id: Any, body: bytes) -> Connection:
 
 @bp.post("/webhooks/hubspot")
 def hubspot_webhook():
-    """Receive a batch of HubSpot events: verify, de-duplicate by eventId, queue the records."""
+    """Receive a batch of HubSpot events (legacy or generic format): verify, de-duplicate by each
+    event's delivery key, queue the records."""
     body = request.get_data(cache=False)
     try:
         events = parse_events(body)
@@ -67,7 +68,7 @@ def hubspot_webhook():
         return jsonify({"queued": 0})
     conn = _hubspot_connection(events[0].portal_id, body)
     fresh = _record_deliveries(conn.id, [
-        (str(e.event_id), HUBSPOT_OBJECTS.get(e.object, ""), e.object_id, e.subscription_type)
+        (e.delivery_key, e.object or "", e.object_id, e.subscription_type)
         for e in events if e.portal_id == events[0].portal_id])
     with _services().session() as session:
         queued = queue_records(session, conn.id, [(obj, oid) for obj, oid in fresh if obj])
@@ -104,7 +105,7 @@ def _soap_fault(status: int, message: str) -> Response:
 
 def _record_deliveries(connection_id: int, rows: list[tuple[str, str, str, str]]
                        ) -> list[tuple[str, str]]:
-    """Store deliveries, skipping event ids seen before. Returns the (object, id) of new ones."""
+    """Store deliveries, skipping delivery keys seen before. Returns the (object, id) of new ones."""
     fresh = []
     services = _services()
     for event_id, obj, crm_id, kind in rows:

@@ -1,17 +1,31 @@
-"""Incoming HubSpot webhooks: signature v3 verification and event parsing."""
+"""Incoming HubSpot webhooks: signature v3 verification and event parsing.
+
+HubSpot sends two event formats. The legacy one names the object in the subscription type
+(``deal.propertyChange``); the generic one of the 2026 developer platform says
+``object.propertyChange`` and names the object by ``objectTypeId`` (``0-3`` deals, ``0-1``
+contacts). Both parse into the same :class:`WebhookEvent`.
+"""
 from __future__ import annotations
 
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from hubspot.utils.signature import Signature
 
+from .properties import OBJECT_TYPE_IDS, OBJECTS
+
 #: HubSpot's rule: reject requests whose timestamp is older than five minutes.
 MAX_AGE_MS = 5 * 60 * 1000
 REQUIRED_EVENT_KEYS = ("eventId", "subscriptionType", "objectId")
+#: Subscription-type prefix of the generic format, whose object is given by ``objectTypeId``.
+GENERIC_PREFIX = "object"
+#: HubSpot object type ids of the objects the connector syncs.
+OBJECT_BY_TYPE_ID = {type_id: name for name, type_id in OBJECT_TYPE_IDS.items()}
+_TYPE_ID = re.compile(r"^\d+-\d+$")
 
 
 @dataclass(frozen=True)
@@ -29,11 +43,30 @@ class WebhookEvent:
     occurred_at_ms: int | None = None
     attempt_number: int = 0
     change_source: str | None = None
+    object_type_id: str | None = None
 
     @property
-    def object(self) -> str:
-        """The object kind (``deal``, ``contact``) from ``deal.propertyChange``."""
-        return self.subscription_type.split(".", 1)[0]
+    def object(self) -> str | None:
+        """The synced object kind (``deal``, ``contact``) the event is about, from the legacy
+        ``deal.propertyChange`` or from the generic format's ``objectTypeId``; None for objects
+        the connector does not sync (companies, tickets...)."""
+        prefix = self.subscription_type.split(".", 1)[0]
+        if prefix == GENERIC_PREFIX:
+            return OBJECT_BY_TYPE_ID.get(self.object_type_id or "")
+        return prefix if prefix in OBJECTS else None
+
+    @property
+    def delivery_key(self) -> str:
+        """What identifies this event across HubSpot's retries of its delivery.
+
+        HubSpot does not guarantee ``eventId`` to be unique: two events of one batch, or of two
+        subscriptions, can share it. A retry resends the same event with only ``attemptNumber``
+        changed, so the key is everything else that names the event: portal, subscription,
+        event id, when it occurred, and the object it is about.
+        """
+        about = self.object_type_id or self.subscription_type.split(".", 1)[0]
+        return (f"{self.portal_id}:{self.subscription_id}:{self.event_id}:{self.occurred_at_ms}:"
+                f"{about}:{self.object_id}")
 
 
 def verify_signature_v3(client_secret: str, method: str, uri: str, body: bytes, signature: str | None,
@@ -73,6 +106,11 @@ def _event(index: int, raw: Any) -> WebhookEvent:
     if not isinstance(raw["subscriptionType"], str) or "." not in raw["subscriptionType"]:
         raise ValueError(f"webhook body[{index}].subscriptionType: expected '<object>.<event>', "
                          f"got {raw['subscriptionType']!r}")
+    type_id = raw.get("objectTypeId")
+    generic = raw["subscriptionType"].split(".", 1)[0] == GENERIC_PREFIX
+    if (generic or type_id is not None) and not (isinstance(type_id, str) and _TYPE_ID.match(type_id)):
+        raise ValueError(f"webhook body[{index}].objectTypeId: expected an object type id such as "
+                         f"'0-3', got {type_id!r}")
     try:
         return WebhookEvent(
             event_id=int(raw["eventId"]), subscription_type=raw["subscriptionType"],
@@ -80,9 +118,11 @@ def _event(index: int, raw: Any) -> WebhookEvent:
             property_value=None if raw.get("propertyValue") is None else str(raw["propertyValue"]),
             portal_id=raw.get("portalId"), app_id=raw.get("appId"),
             subscription_id=raw.get("subscriptionId"), occurred_at_ms=raw.get("occurredAt"),
-            attempt_number=int(raw.get("attemptNumber") or 0), change_source=raw.get("changeSource"))
+            attempt_number=int(raw.get("attemptNumber") or 0), change_source=raw.get("changeSource"),
+            object_type_id=type_id)
     except (TypeError, ValueError):
-        raise ValueError(f"webhook body[{index}]: eventId and objectId must be integers") from None
+        raise ValueError(f"webhook body[{index}]: eventId, objectId and attemptNumber must be "
+                         "integers") from None
 
 
 def parse_events(body: bytes) -> list[WebhookEvent]:

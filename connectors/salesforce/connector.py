@@ -23,7 +23,7 @@ class SalesforceConnector:
     """Reads opportunities, leads and contacts and writes journey fields back into Salesforce.
 
     ``settings``: instance_url, access_token, refresh_token, client_id, client_secret, login_url,
-    ca_file, api_version ("59.0"), quota_share (0.5), field_names (canonical -> API name),
+    ca_file, api_version ("68.0"), quota_share (0.5), field_names (canonical -> API name),
     contact_stage_field, permission_set. ``on_tokens`` receives refreshed tokens.
     """
 

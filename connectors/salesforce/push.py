@@ -1,5 +1,9 @@
 """Writing FieldUpdates with ``composite/sobjects``: 200 records a call, ``allOrNone: false``,
-per-record verdicts, jittered retries of locked rows, and a stop at the quota ceiling."""
+per-record verdicts, jittered retries of locked rows, and a stop at the quota ceiling.
+
+Salesforce processes a collection in chunks, one per run of consecutive records of one type, and
+refuses a request of more than 10 chunks: updates are grouped by object type before batching, so a
+batch holds at most one chunk per type whatever order the caller gave."""
 from __future__ import annotations
 
 import logging
@@ -36,6 +40,7 @@ class Pusher:
                 sendable.append((index, update, self._body(update)))
             except CrmError as exc:
                 results[index] = _failed(update, exc.code, exc.message, False)
+        sendable.sort(key=lambda item: item[2]["attributes"]["type"])  # stable: order kept per type
         sent = 0
         for batch in batched(sendable, BATCH):
             try:

@@ -21,6 +21,10 @@ DEFAULT_FIELD_NAMES: dict[str, str] = {
 }
 
 
+#: Winter '27, the current release since October 2026 (Salesforce retires old versions, never new ones).
+DEFAULT_API_VERSION = "68.0"
+
+
 class SalesforceSettings(BaseModel):
     """Connection settings. Secrets are ``SecretStr`` so they never show in reprs or errors."""
 
@@ -33,7 +37,7 @@ class SalesforceSettings(BaseModel):
     client_secret: SecretStr | None = None
     login_url: str = "https://login.salesforce.com"
     ca_file: str | None = None
-    api_version: str = Field("59.0", pattern=r"^\d{2}\.0$")
+    api_version: str = Field(DEFAULT_API_VERSION, pattern=r"^\d{2}\.0$")
     quota_share: float = Field(0.5, gt=0, le=1)
     field_names: dict[str, str] = Field(default_factory=dict)
     contact_stage_field: str | None = None

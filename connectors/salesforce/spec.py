@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from connectors.base import ConnectorSpec, OAuthSpec, SettingSpec
 from connectors.salesforce import oauth
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.settings import DEFAULT_API_VERSION
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 
@@ -40,7 +41,7 @@ SPEC = ConnectorSpec(
         SettingSpec("client_secret", "Connected app consumer secret", secret=True, required=False),
         SettingSpec("login_url", "Login URL", required=False, default="https://login.salesforce.com"),
         SettingSpec("ca_file", "CA bundle file", required=False, help="Only for a local sandbox or a TLS proxy"),
-        SettingSpec("api_version", "API version", required=False, default="59.0"),
+        SettingSpec("api_version", "API version", required=False, default=DEFAULT_API_VERSION),
         SettingSpec("quota_share", "Share of the daily API quota to use", required=False, default="0.5"),
         SettingSpec("field_names", "Write-back field names (JSON: canonical -> API name)", required=False),
         SettingSpec("contact_stage_field", "Contact field holding a journey stage", required=False,

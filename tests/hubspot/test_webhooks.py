@@ -63,7 +63,38 @@ def test_parse_events() -> None:
     assert event.object == "deal"
 
 
+GENERIC = {"eventId": 7, "subscriptionId": 25, "portalId": 62515, "appId": 1, "occurredAt": 1700000000000,
+           "subscriptionType": "object.propertyChange", "attemptNumber": 0, "objectId": 101,
+           "objectTypeId": "0-3", "propertyName": "dealstage", "propertyValue": "closedwon",
+           "changeSource": "CRM_UI"}
+
+
+@pytest.mark.parametrize("type_id,obj", [("0-3", "deal"), ("0-1", "contact"), ("0-2", None),
+                                         ("2-123456", None)])
+def test_generic_format_events_name_their_object_by_type_id(type_id: str, obj: str | None) -> None:
+    (event,) = parse_events(json.dumps([dict(GENERIC, objectTypeId=type_id)]).encode())
+    assert event.object == obj and event.object_id == "101" and event.object_type_id == type_id
+
+
+def test_legacy_events_of_objects_not_synced_have_no_object() -> None:
+    (event,) = parse_events(b'[{"eventId":1,"subscriptionType":"company.propertyChange","objectId":5}]')
+    assert event.object is None
+
+
+def test_the_delivery_key_survives_retries_and_tells_apart_events_sharing_an_event_id() -> None:
+    first, retry, other_subscription, other_object = parse_events(json.dumps([
+        GENERIC, dict(GENERIC, attemptNumber=3), dict(GENERIC, subscriptionId=26),
+        dict(GENERIC, objectId=102)]).encode())
+    assert first.delivery_key == retry.delivery_key
+    keys = {first.delivery_key, other_subscription.delivery_key, other_object.delivery_key}
+    assert len(keys) == 3 and all(e.event_id == 7 for e in (first, other_subscription, other_object))
+
+
 @pytest.mark.parametrize("body,reason", [
+    (json.dumps([dict(GENERIC, objectTypeId=None)]).encode(), "body[0].objectTypeId"),
+    (json.dumps([dict(GENERIC, objectTypeId="deals")]).encode(), "body[0].objectTypeId"),
+    (json.dumps([{k: v for k, v in GENERIC.items() if k != "objectTypeId"}]).encode(),
+     "objectTypeId"),
     (b"{", "not valid JSON"), (b"{}", "expected a JSON array"), (b"[1]", "body[0]: each event"),
     (b'[{"eventId":1,"objectId":2}]', "body[0]: missing subscriptionType"),
     (b'[{"eventId":"x","objectId":2,"subscriptionType":"deal.creation"}]', "must be integers"),
@@ -113,22 +144,59 @@ def test_failed_deliveries_are_retried_with_attempt_numbers(make_hs_sandbox, rec
     assert json.loads(requests_seen[-1]["body"])[0]["changeSource"] == "INTEGRATION"
 
 
-def test_final_client_errors_are_not_retried_and_retries_stop(make_hs_sandbox, receiver) -> None:
+def test_client_errors_are_retried_like_server_errors(make_hs_sandbox, receiver) -> None:
+    """HubSpot retries a delivery answered with any 4xx or 5xx, not only 5xx."""
+    sandbox = make_hs_sandbox(webhook_retry_delays=(0.05, 0.05, 0.05))
+    api = Api(sandbox)
+    _register(api, receiver)
+    receiver.statuses = [400, 401, 404]
+    api.control("move", {"objectType": "deals", "id": "18462730011",
+                         "properties": {"dealstage": "closedlost"}})
+    seen = receiver.wait_for(4)
+    assert [r["status"] for r in seen] == [400, 401, 404, 204]
+    assert [json.loads(r["body"])[0]["attemptNumber"] for r in seen] == [0, 1, 2, 3]
+
+
+def test_retries_stop_after_the_schedule(make_hs_sandbox, receiver) -> None:
     sandbox = make_hs_sandbox(webhook_retry_delays=(0.05, 0.05))
     api = Api(sandbox)
     _register(api, receiver)
-    receiver.statuses = [400, 500, 500, 500, 500]
-    api.control("move", {"objectType": "deals", "id": "18462730011",
-                         "properties": {"dealstage": "closedlost"}})
+    receiver.statuses = [500] * 10
     api.control("move", {"objectType": "deals", "id": "18462730012",
                          "properties": {"dealstage": "closedlost"}})
-    seen = receiver.wait_for(4)
+    seen = receiver.wait_for(3)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:  # the sandbox logs a delivery after the answer arrives
         deliveries = api.session.get(sandbox.base_url + "/__sandbox__/webhooks").json()["deliveries"]
-        if len(deliveries) >= 4:
+        if len(deliveries) >= 3:
             break
         time.sleep(0.05)
     time.sleep(0.3)  # room for a retry that must not come
-    assert [d["status"] for d in deliveries] == [400, 500, 500, 500]
-    assert len(receiver.requests) == len(seen) == 4
+    assert [d["status"] for d in deliveries] == [500, 500, 500]
+    assert len(receiver.requests) == len(seen) == 3
+
+
+def test_a_generic_format_subscription_sends_object_property_changes(make_hs_sandbox,
+                                                                     receiver) -> None:
+    sandbox = make_hs_sandbox()
+    api = Api(sandbox)
+    response = api.control("webhooks", {"targetUrl": receiver.url, "format": "generic",
+                                        "subscriptions": ["deal.propertyChange",
+                                                          "contact.propertyChange"],
+                                        "propertyNames": ["dealstage", "lifecyclestage"]})
+    assert response.status_code == 201
+    assert {s["format"] for s in response.json()["subscriptions"]} == {"generic"}
+    api.control("move", {"objectType": "deals", "id": "18462730013",
+                         "properties": {"dealstage": "qualifiedtobuy"}})
+    (request,) = receiver.wait_for(1)
+    (raw,) = json.loads(request["body"])
+    assert raw["subscriptionType"] == "object.propertyChange" and raw["objectTypeId"] == "0-3"
+    (event,) = parse_events(request["body"])
+    assert event.object == "deal" and event.object_id == "18462730013"
+
+
+def test_an_unknown_event_format_is_refused(make_hs_sandbox, receiver) -> None:
+    api = Api(make_hs_sandbox())
+    response = api.control("webhooks", {"targetUrl": receiver.url, "format": "v4",
+                                        "subscriptions": ["deal.propertyChange"]})
+    assert response.status_code == 400 and "format must be one of" in response.json()["message"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+import requests
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession, SalesforceGeneralError, SalesforceMalformedRequest, SalesforceRefusedRequest,
     SalesforceResourceNotFound,
@@ -33,6 +34,63 @@ def test_versions_and_resources_need_no_guessing(sandbox):
     assert simple_sf(sandbox, version="58.0").query("SELECT Id FROM Lead")["totalSize"] == 1
 
 
+def test_versions_reach_the_current_release_and_no_further(sandbox):
+    session = http(sandbox)
+    versions = session.get(f"{sandbox.instance_url}/services/data/").json()
+    assert versions[-1] == {"label": "Winter '27", "url": "/services/data/v68.0", "version": "68.0"}
+    assert {"label": "Spring '26", "url": "/services/data/v66.0", "version": "66.0"} in versions
+    assert {"label": "Summer '26", "url": "/services/data/v67.0", "version": "67.0"} in versions
+    assert simple_sf(sandbox, version="68.0").query("SELECT Id FROM Lead")["totalSize"] == 1
+    assert session.get(api(sandbox, "", version="69.0"), headers=bearer(sandbox)).status_code == 404
+
+
+def test_the_connector_speaks_the_current_version_by_default(sandbox):
+    from connectors.salesforce import SPEC, SalesforceConnector
+    from tests.fixtures_salesforce import sf_settings
+    settings = {k: v for k, v in sf_settings(sandbox).items() if k != "api_version"}
+    connector = SalesforceConnector(settings)
+    assert connector.client.settings.api_version == "68.0"
+    assert next(s.default for s in SPEC.settings if s.name == "api_version") == "68.0"
+    assert any(r.object == "lead" for r in connector.pull())
+
+
+def _collection(sandbox, records: list[dict]) -> requests.Response:
+    return http(sandbox).patch(api(sandbox, "composite/sobjects"), headers=bearer(sandbox),
+                               json={"allOrNone": False, "records": records})
+
+
+def test_composite_sobjects_processes_at_most_ten_chunks(sandbox):
+    """Each run of consecutive records of one type is a chunk; a request holds at most 10."""
+    opp = {"attributes": {"type": "Opportunity"}, "Id": OPP_GLOBEX, "Name": "Globex - Pilot"}
+    lead = {"attributes": {"type": "Lead"}, "Id": LEAD_ANA, "Title": "CTO"}
+    alternating = [dict(opp), dict(lead)] * 5 + [dict(opp)]
+    refused = _collection(sandbox, alternating)
+    assert refused.status_code == 400
+    assert refused.json() == [{"message": "Cannot have more than 10 chunks in a single operation. Please "
+                                          "rearrange the data to reduce chunking.",
+                               "errorCode": "INVALID_BATCH_REQUEST"}]
+    assert sf_control(sandbox, "counters")["record_updates"] == {}
+    grouped = _collection(sandbox, [dict(opp)] * 6 + [dict(lead)] * 5)
+    assert grouped.status_code == 200 and all(r["success"] for r in grouped.json())
+
+
+@pytest.mark.parametrize("key", ["id", "ID", "iD"])
+def test_composite_sobjects_reads_the_id_field_in_any_case(sandbox, key):
+    answer = _collection(sandbox, [{"attributes": {"type": "Lead"}, key: LEAD_ANA, "Title": "CTO"}])
+    assert answer.json() == [{"id": LEAD_ANA, "success": True, "errors": []}]
+    assert simple_sf(sandbox).Lead.get(LEAD_ANA)["Title"] == "CTO"
+
+
+def test_an_18_character_id_is_read_in_any_case(sandbox):
+    """The checksum suffix of an 18-character id restores its case, as Salesforce does."""
+    sf = simple_sf(sandbox)
+    assert sf.Opportunity.get(OPP_GLOBEX.lower())["Id"] == OPP_GLOBEX
+    answer = _collection(sandbox, [{"attributes": {"type": "Opportunity"}, "Id": OPP_GLOBEX.upper(),
+                                    "Name": "Globex - Renamed"}])
+    assert answer.json() == [{"id": OPP_GLOBEX, "success": True, "errors": []}]
+    assert sf.Opportunity.get(OPP_GLOBEX)["Name"] == "Globex - Renamed"
+
+
 def test_patch_bumps_stamps_and_a_stage_change_writes_history(sandbox):
     sf = simple_sf(sandbox)
     before = sf.Opportunity.get(OPP_GLOBEX)
@@ -45,9 +103,36 @@ def test_patch_bumps_stamps_and_a_stage_change_writes_history(sandbox):
                     "ORDER BY CreatedDate")["records"]
     assert [r["StageName"] for r in rows] == ["Prospecting", "Qualification"]
     assert rows[-1]["CreatedDate"] == after["LastStageChangeDate"]
-    sf.Opportunity.update(OPP_GLOBEX, {"Amount": 31000})
+    sf.Opportunity.update(OPP_GLOBEX, {"Name": "Globex renamed"})
     assert sf.query(f"SELECT Id FROM OpportunityHistory WHERE OpportunityId = '{OPP_GLOBEX}'")["totalSize"] == 2
     assert sf_control(sandbox, "counters")["record_updates"] == {OPP_GLOBEX: 2}
+
+
+HISTORY_FIELDS = ("StageName, Amount, ExpectedRevenue, CloseDate, Probability, ForecastCategory, PrevAmount, "
+                  "PrevCloseDate, CreatedById, CreatedDate, SystemModstamp, IsDeleted")
+
+
+@pytest.mark.parametrize("change,expected", [
+    ({"Amount": 31000}, {"Amount": 31000.0, "PrevAmount": 24000.0, "ExpectedRevenue": 3100.0}),
+    ({"CloseDate": "2027-03-31"}, {"CloseDate": "2027-03-31", "PrevCloseDate": "2027-01-31"}),
+    ({"Probability": 35}, {"Probability": 35.0, "ExpectedRevenue": 8400.0}),
+])
+def test_amount_close_date_and_probability_changes_write_history_like_a_real_org(sandbox, change, expected):
+    """Salesforce writes an OpportunityHistory row when Amount, CloseDate, Probability or StageName
+    changes, not only on stage moves, with the opportunity's values after the change."""
+    sf = simple_sf(sandbox)
+    opp = sf.Opportunity.get(OPP_GLOBEX)
+    sf.Opportunity.update(OPP_GLOBEX, change)
+    rows = sf.query(f"SELECT {HISTORY_FIELDS} FROM OpportunityHistory WHERE OpportunityId = '{OPP_GLOBEX}' "
+                    "ORDER BY CreatedDate")["records"]
+    assert len(rows) == 2
+    latest = {k: v for k, v in rows[-1].items() if k != "attributes"}
+    assert latest["StageName"] == opp["StageName"] == "Prospecting"
+    assert latest["ForecastCategory"] == "Pipeline" and latest["IsDeleted"] is False
+    assert latest["CreatedById"] == opp["CreatedById"] and latest["CreatedDate"] == latest["SystemModstamp"]
+    assert {k: latest[k] for k in expected} == expected
+    described = {f["name"] for f in sf.OpportunityHistory.describe()["fields"]}
+    assert set(HISTORY_FIELDS.split(", ")) <= described and "LastModifiedDate" not in described
 
 
 def test_single_record_errors(sandbox):

@@ -106,10 +106,52 @@ def test_forged_and_stale_webhooks_are_refused(live_service):
 
 def test_a_redelivered_event_is_counted_once(live_service):
     deal = pick(live_service, "hubspot", "deal", "decision").crm_id
-    first = webhook(live_service, [event(910001, deal)])
-    again = webhook(live_service, [event(910001, deal)])
+    delivered = event(910001, deal)
+    first = webhook(live_service, [delivered])
+    again = webhook(live_service, [dict(delivered, attemptNumber=1)])
     assert first.status_code == again.status_code == 200
     assert again.json()["duplicates"] == 1 and again.json()["queued"] == 0
+
+
+def generic_event(event_id: int, object_id: str, *, type_id: str = "0-3", subscription: int = 2,
+                  occurred_at: int | None = None) -> dict:
+    """An event in the generic format of HubSpot's 2026 developer platform."""
+    return {**event(event_id, object_id), "subscriptionType": "object.propertyChange",
+            "objectTypeId": type_id, "subscriptionId": subscription,
+            "occurredAt": occurred_at or int(time.time() * 1000)}
+
+
+def queued_ids(live, crm_ids: list[str]) -> set[str]:
+    with live["services"].session() as s:
+        return set(s.exec(select(WebhookDelivery.crm_id).where(
+            WebhookDelivery.connection_id == live["connections"]["hubspot"],
+            WebhookDelivery.crm_id.in_(crm_ids))).all())
+
+
+def test_generic_format_events_queue_their_deals_and_contacts(live_service):
+    deal = pick(live_service, "hubspot", "deal", "consideration").crm_id
+    contact = pick(live_service, "hubspot", "contact", "awareness").crm_id
+    res = webhook(live_service, [generic_event(930001, deal),
+                                 generic_event(930002, contact, type_id="0-1"),
+                                 generic_event(930003, "777", type_id="0-2")])  # a company: not synced
+    assert res.status_code == 200 and res.json()["duplicates"] == 0
+    assert queued_ids(live_service, [deal, contact]) == {deal, contact}
+
+
+def test_events_sharing_an_event_id_are_each_delivered_and_retries_are_not(live_service):
+    """HubSpot does not guarantee eventId unique: de-duplication keys on the whole delivery."""
+    with live_service["services"].session() as s:
+        deals = [r.crm_id for r in s.exec(select(RecordState).where(
+            RecordState.connection_id == live_service["connections"]["hubspot"],
+            RecordState.object == "deal").order_by(RecordState.crm_id.desc()).limit(2)).all()]
+    stamp = int(time.time() * 1000)
+    batch = [generic_event(940001, deals[0], subscription=3, occurred_at=stamp),
+             generic_event(940001, deals[1], subscription=4, occurred_at=stamp)]
+    first = webhook(live_service, batch)
+    assert first.status_code == 200 and first.json()["duplicates"] == 0
+    assert queued_ids(live_service, deals) == set(deals)
+    retried = webhook(live_service, [dict(e, attemptNumber=1) for e in batch])
+    assert retried.json()["duplicates"] == 2 and retried.json()["queued"] == 0
 
 
 def test_an_outbound_message_from_another_org_is_refused(live_service):

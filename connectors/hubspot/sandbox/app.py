@@ -440,7 +440,11 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         if unknown:
             raise validation_error(f"unsupported subscription types {unknown}; "
                                    f"supported: {sorted(allowed)}")
-        created = sandbox.webhooks.register(target, subscriptions, body.get("propertyNames"))
+        try:
+            created = sandbox.webhooks.register(target, subscriptions, body.get("propertyNames"),
+                                                body.get("format", "legacy"))
+        except ValueError as exc:
+            raise validation_error(str(exc)) from None
         return jsonify({"subscriptions": created}), 201
 
     @app.get("/__sandbox__/webhooks")

@@ -1,4 +1,9 @@
-"""Webhook delivery as HubSpot does it: batches of events, signature v3, retries on failure."""
+"""Webhook delivery as HubSpot does it: batches of events, signature v3, retries on failure.
+
+A subscription sends events in one of two formats: ``legacy`` (``deal.propertyChange``) or
+``generic``, the format of HubSpot's 2026 developer platform (``object.propertyChange`` with the
+object named by ``objectTypeId``, ``0-3`` for deals and ``0-1`` for contacts).
+"""
 from __future__ import annotations
 
 import base64
@@ -16,14 +21,15 @@ import requests
 
 from .store import Change
 
-#: Seconds between attempts. HubSpot spreads up to 10 attempts over a day; the sandbox keeps the
-#: count and the growth but scales the delays down so a test can watch the retries.
-DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0)
+#: Seconds between retries. HubSpot retries a failed delivery up to 10 times spread over the next
+#: 24 hours; the sandbox keeps the count and the growth but scales the delays down so a test can
+#: watch the retries.
+DEFAULT_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
 MAX_EVENTS_PER_REQUEST = 100
 DELIVERY_TIMEOUT_SECONDS = 5.0
-#: Answers HubSpot takes as "do not send this again"; any other non-2xx answer, a timeout or a
-#: failed connection is retried (a 429 no sooner than its Retry-After).
-FINAL_STATUSES = frozenset({400, 401, 403, 404, 405})
+#: Event formats a subscription can send in.
+FORMATS = ("legacy", "generic")
+GENERIC_PROPERTY_CHANGE = "object.propertyChange"
 
 
 def _seconds(value: str | None) -> float:
@@ -45,6 +51,22 @@ class Subscription:
     target_url: str
     subscription_type: str  # "deal.propertyChange"
     property_names: frozenset[str]  # empty: every property
+    format: str = "legacy"
+
+    def event(self, change: Change, event_id: int, portal_id: int, app_id: int) -> dict[str, Any]:
+        """The event this subscription sends for ``change``, in its format."""
+        event: dict[str, Any] = {
+            "eventId": event_id, "subscriptionId": self.id, "portalId": portal_id, "appId": app_id,
+            "occurredAt": int(change.occurred_at.timestamp() * 1000),
+            "subscriptionType": self.subscription_type, "attemptNumber": 0,
+            "objectId": int(change.object_id)}
+        if self.format == "generic":
+            event["subscriptionType"] = GENERIC_PROPERTY_CHANGE
+            event["objectTypeId"] = change.object_type.type_id
+        event.update({"propertyName": change.property_name, "propertyValue": change.value,
+                      "changeSource": change.source,
+                      "sourceId": f"{app_id}" if change.source == "INTEGRATION" else None})
+        return event
 
 
 @dataclass(order=True)
@@ -80,16 +102,21 @@ class WebhookDispatcher:
         self._thread.start()
 
     def register(self, target_url: str, subscription_types: list[str],
-                 property_names: list[str] | None) -> list[dict[str, Any]]:
-        """Subscribe ``target_url``; returns the subscriptions as ``{id, subscriptionType}``."""
+                 property_names: list[str] | None, event_format: str = "legacy"
+                 ) -> list[dict[str, Any]]:
+        """Subscribe ``target_url`` to ``deal.propertyChange``-style types, sending events in
+        ``event_format`` (``legacy`` or ``generic``); returns the subscriptions."""
+        if event_format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {event_format!r}")
         created = []
         with self._cond:
             for sub_type in subscription_types:
                 sub = Subscription(next(self._sub_ids), target_url, sub_type,
-                                   frozenset(property_names or ()))
+                                   frozenset(property_names or ()), event_format)
                 self.subscriptions.append(sub)
                 created.append({"id": sub.id, "subscriptionType": sub_type,
-                                "propertyNames": sorted(sub.property_names)})
+                                "propertyNames": sorted(sub.property_names),
+                                "format": event_format})
         return created
 
     def notify(self, changes: list[Change]) -> None:
@@ -102,15 +129,8 @@ class WebhookDispatcher:
                         continue
                     if sub.property_names and change.property_name not in sub.property_names:
                         continue
-                    by_target.setdefault(sub.target_url, []).append({
-                        "eventId": next(self._event_ids), "subscriptionId": sub.id,
-                        "portalId": self.portal_id, "appId": self.app_id,
-                        "occurredAt": int(change.occurred_at.timestamp() * 1000),
-                        "subscriptionType": sub.subscription_type, "attemptNumber": 0,
-                        "objectId": int(change.object_id), "propertyName": change.property_name,
-                        "propertyValue": change.value, "changeSource": change.source,
-                        "sourceId": f"{self.app_id}" if change.source == "INTEGRATION" else None,
-                    })
+                    by_target.setdefault(sub.target_url, []).append(
+                        sub.event(change, next(self._event_ids), self.portal_id, self.app_id))
             for target, events in by_target.items():
                 for start in range(0, len(events), MAX_EVENTS_PER_REQUEST):
                     batch = events[start:start + MAX_EVENTS_PER_REQUEST]
@@ -154,7 +174,9 @@ class WebhookDispatcher:
                 retry_after = _seconds(response.headers.get("Retry-After"))
         except requests.RequestException as exc:
             status, error = None, type(exc).__name__
-        failed = status is None or not (200 <= status < 300 or status in FINAL_STATUSES)
+        # HubSpot retries any 4xx or 5xx answer, a timeout or a failed connection (a 429 no
+        # sooner than its Retry-After).
+        failed = status is None or not 200 <= status < 300
         with self._cond:
             self.deliveries.append({"targetUrl": pending.target_url, "attempt": pending.attempt,
                                     "status": status, "error": error, "events": len(events)})

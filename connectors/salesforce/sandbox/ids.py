@@ -43,6 +43,22 @@ def to18(record_id: str) -> str:
     return record_id
 
 
+def recased(record_id: str) -> str:
+    """An 18-character id typed in any case, with the case of its first 15 characters restored from
+    its checksum suffix, as Salesforce reads it; other strings are returned unchanged."""
+    if len(record_id) != 18 or not record_id.isascii() or not record_id.isalnum():
+        return record_id
+    suffix = record_id[15:].upper()
+    if any(ch not in _SUFFIX_CHARS for ch in suffix):
+        return record_id
+    body = ""
+    for n, ch in enumerate(suffix):
+        bits = _SUFFIX_CHARS.index(ch)
+        chunk = record_id[n * 5:n * 5 + 5]
+        body += "".join(c.upper() if bits >> i & 1 else c.lower() for i, c in enumerate(chunk))
+    return body + suffix
+
+
 def looks_like_id(value: str) -> bool:
     """True when ``value`` has the shape of a Salesforce id: 15 or 18 ASCII letters and digits.
 

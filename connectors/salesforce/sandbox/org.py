@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable
 
-from connectors.salesforce.sandbox.ids import IdFactory, looks_like_id, to18
+from connectors.salesforce.sandbox.ids import IdFactory, looks_like_id, recased, to18
 from connectors.salesforce.sandbox.schema import (
     LEAD_STATUSES, STOCK_OPPORTUNITY_STAGES, CUSTOM_FIELD_TYPES, FieldDef, ObjectDef, build_schema, custom_field,
     seeded_custom_field,
@@ -21,6 +21,10 @@ from connectors.salesforce.sandbox.values import ValueTypeError, from_json, now_
 INTEGRATION_USERNAME = "integration@journey-sync.sandbox"
 #: Most records one ``composite/sobjects`` call may carry.
 COMPOSITE_LIMIT = 200
+#: Opportunity fields whose change writes an OpportunityHistory row, as in a real org.
+HISTORY_TRACKED = ("Amount", "CloseDate", "Probability", "StageName")
+#: Most chunks (runs of consecutive records of one type) one ``composite/sobjects`` call may hold.
+COMPOSITE_CHUNK_LIMIT = 10
 _SEEDED_KINDS = (("accounts", "Account"), ("opportunities", "Opportunity"), ("leads", "Lead"),
                  ("contacts", "Contact"))
 
@@ -124,10 +128,11 @@ class Org:
             values["Name"] = " ".join(p for p in (values.get("FirstName"), values.get("LastName")) if p)
         record_id = self._insert(sobject, values, values.pop("Id", None), created=created, modified=modified)
         if sobject == "Opportunity":
+            opp = self.records["Opportunity"][record_id]
             entries = [(h.StageName, h.CreatedDate) for h in history] or [(rec.StageName, created)]
+            self._derive_stage_fields(opp, entries[-1][1] if len(entries) > 1 else None)
             for stage, when in entries:
-                self._add_history(self.records["Opportunity"][record_id], stage, when)
-            self._derive_stage_fields(self.records["Opportunity"][record_id], len(entries) > 1)
+                self._add_history(opp, when, stage=stage)
 
     # ---------------------------------------------------------------------------- low level
     def _insert(self, sobject: str, values: dict[str, Any], record_id: str | None = None, *,
@@ -165,23 +170,31 @@ class Org:
         """The OpportunityStage record whose API name is ``value``."""
         return next((s for s in self.records["OpportunityStage"].values() if s["ApiName"] == value), None)
 
-    def _add_history(self, opp: dict[str, Any], stage_name: str, when: datetime) -> None:
+    def _add_history(self, opp: dict[str, Any], when: datetime, *, stage: str | None = None,
+                     previous: dict[str, Any] | None = None) -> None:
+        """An OpportunityHistory row as Salesforce writes it: the opportunity's tracked values after
+        the change (``stage`` for seeded history), the Amount and CloseDate before it."""
+        stage_name = stage or opp["StageName"]
+        probability = opp.get("Probability") if stage is None else (self.stage(stage) or {}).get("DefaultProbability")
+        amount = opp.get("Amount")
         self._insert("OpportunityHistory", {
-            "OpportunityId": opp["Id"], "StageName": stage_name, "Amount": opp.get("Amount"),
-            "CloseDate": opp.get("CloseDate"), "Probability": (self.stage(stage_name) or {}).get("DefaultProbability"),
+            "OpportunityId": opp["Id"], "StageName": stage_name, "Amount": amount, "CloseDate": opp.get("CloseDate"),
+            "Probability": probability,
+            "ExpectedRevenue": None if amount is None or probability is None else round(amount * probability / 100, 2),
+            "ForecastCategory": (self.stage(stage_name) or {}).get("ForecastCategoryName"),
+            "PrevAmount": (previous or {}).get("Amount"), "PrevCloseDate": (previous or {}).get("CloseDate"),
         }, created=when, modified=when)
 
-    def _derive_stage_fields(self, opp: dict[str, Any], changed: bool) -> None:
+    def _derive_stage_fields(self, opp: dict[str, Any], stage_changed_at: datetime | None) -> None:
+        """Fields Salesforce derives from the stage; a stage change also resets the probability."""
         stage = self.stage(opp["StageName"]) or {}
         opp["IsClosed"] = bool(stage.get("IsClosed"))
         opp["IsWon"] = bool(stage.get("IsWon"))
-        if opp.get("Probability") is None or changed:
+        if opp.get("Probability") is None or stage_changed_at is not None:
             opp["Probability"] = stage.get("DefaultProbability")
         opp["ForecastCategoryName"] = stage.get("ForecastCategoryName")
-        if changed:
-            rows = self.records["OpportunityHistory"]
-            opp["LastStageChangeDate"] = max(rows[i]["CreatedDate"] for i in self.child_ids(
-                "OpportunityHistory", "OpportunityId", opp["Id"]))
+        if stage_changed_at is not None:
+            opp["LastStageChangeDate"] = stage_changed_at
 
     # ------------------------------------------------------------------ field-level security
     def granted_fields(self) -> dict[str, bool]:
@@ -229,9 +242,17 @@ class Org:
                 return obj
         raise RequestError(404, "NOT_FOUND", "The requested resource does not exist")
 
+    def known_id(self, sobject: str, record_id: str) -> str:
+        """The stored id ``record_id`` names: 15 characters, or 18 in any case (Salesforce reads an
+        18-character id case-insensitively through its checksum suffix)."""
+        exact = to18(record_id)
+        if exact in self.records[sobject]:
+            return exact
+        return recased(record_id)
+
     def get(self, sobject: str, record_id: str) -> dict[str, Any]:
         """One record, or 404 NOT_FOUND."""
-        record = self.records[sobject].get(to18(record_id))
+        record = self.records[sobject].get(self.known_id(sobject, record_id))
         if record is None or record.get("IsDeleted"):
             raise RequestError(404, "NOT_FOUND", "The requested resource does not exist")
         return record
@@ -299,9 +320,11 @@ class Org:
         """The per-record error for updating ``record_id`` of ``obj``, or None if it may be updated."""
         if not record_id:
             return record_error("MISSING_ARGUMENT", "Id not specified in an update call")
-        if not isinstance(record_id, str) or not looks_like_id(record_id) or not record_id.startswith(obj.key_prefix):
+        if not isinstance(record_id, str) or not looks_like_id(record_id):
             return record_error("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"])
-        record = self.records[obj.name].get(to18(record_id))
+        if not self.known_id(obj.name, record_id).startswith(obj.key_prefix):
+            return record_error("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"])
+        record = self.records[obj.name].get(self.known_id(obj.name, record_id))
         if record is None:
             return record_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
         if record.get("IsDeleted"):
@@ -325,8 +348,8 @@ class Org:
 
     def apply_update(self, obj: ObjectDef, record_id: str, values: dict[str, Any]) -> None:
         """Write validated ``values``; bumps the modification stamps and records stage changes."""
-        record = self.records[obj.name][to18(record_id)]
-        old_stage = record.get("StageName")
+        record = self.records[obj.name][self.known_id(obj.name, record_id)]
+        before = {name: record.get(name) for name in HISTORY_TRACKED}
         moved = {n for n, v in values.items() if obj.fields[n].type == "reference" and v != record.get(n)}
         for name in moved:
             if record.get(name):
@@ -340,9 +363,14 @@ class Org:
         record["LastModifiedById"] = self.user_id
         if obj.name in ("Lead", "Contact") and ({"FirstName", "LastName"} & values.keys()):
             record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
-        if obj.name == "Opportunity" and "StageName" in values and values["StageName"] != old_stage:
-            self._add_history(record, values["StageName"], now)
-            self._derive_stage_fields(record, True)
+        if obj.name != "Opportunity":
+            return
+        moved_stage = record["StageName"] != before["StageName"]
+        if moved_stage:
+            self._derive_stage_fields(record, now)
+        if any(record.get(name) != before[name] for name in HISTORY_TRACKED):
+            self._add_history(record, now, previous=before)
+        if moved_stage:
             for listener in self.stage_listeners:
                 listener(record["Id"])
 
@@ -353,8 +381,8 @@ class Org:
         if obj.name in ("Lead", "Contact"):
             record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p)
         if obj.name == "Opportunity":
-            self._add_history(record, record["StageName"], record["CreatedDate"])
-            self._derive_stage_fields(record, False)
+            self._derive_stage_fields(record, None)
+            self._add_history(record, record["CreatedDate"])
         if obj.name == "FieldPermissions":
             self._check_field_permission(record)
         return record_id
@@ -406,11 +434,17 @@ class Org:
         if len(records) > COMPOSITE_LIMIT:
             raise RequestError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than "
                                f"{COMPOSITE_LIMIT} records into this call")
-        planned = []
         for raw in records:
             if not isinstance(raw, dict) or not isinstance((raw.get("attributes") or {}).get("type"), str):
                 raise RequestError(400, "INVALID_TYPE", "No SObject Type defined in the attributes")
-            obj = self.sobject(raw["attributes"]["type"])
+        objects = [self.sobject(raw["attributes"]["type"]) for raw in records]
+        chunks = sum(1 for i, obj in enumerate(objects) if i == 0 or obj is not objects[i - 1])
+        if chunks > COMPOSITE_CHUNK_LIMIT:
+            raise RequestError(400, "INVALID_BATCH_REQUEST", f"Cannot have more than {COMPOSITE_CHUNK_LIMIT} "
+                               "chunks in a single operation. Please rearrange the data to reduce chunking.")
+        planned = []
+        for raw, obj in zip(records, objects):
+            raw = _with_canonical_id(raw)
             values = self.convert_values(obj, raw, creating=creating)
             if creating:
                 errors = self.create_errors(obj, values)
@@ -429,7 +463,7 @@ class Org:
                 results.append({"id": self.apply_create(obj, values), "success": True, "errors": []})
             else:
                 self.apply_update(obj, raw["Id"], values)
-                results.append({"id": to18(raw["Id"]), "success": True, "errors": []})
+                results.append({"id": self.known_id(obj.name, raw["Id"]), "success": True, "errors": []})
         return results
 
     # ------------------------------------------------------------------------ tooling API
@@ -471,7 +505,16 @@ class Org:
         if error is not None:
             raise RequestError(400, error["statusCode"], error["message"], error["fields"])
         self.apply_update(obj, record_id, {"StageName": stage_name})
-        return self.records["Opportunity"][to18(record_id)]
+        return self.records["Opportunity"][self.known_id("Opportunity", record_id)]
+
+
+def _with_canonical_id(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with its id under ``Id``: Salesforce matches field names case-insensitively, so
+    ``id`` and ``ID`` name the same field."""
+    key = next((k for k in raw if k.lower() == "id"), None)
+    if key is None or key == "Id":
+        return raw
+    return {("Id" if k == key else k): v for k, v in raw.items()}
 
 
 def _forecast_category(is_closed: bool, is_won: bool) -> str:

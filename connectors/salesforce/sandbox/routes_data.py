@@ -10,8 +10,17 @@ from connectors.salesforce.sandbox.http_common import DATA, Sandbox, json_object
 from connectors.salesforce.sandbox.org import RequestError
 from connectors.salesforce.sandbox.values import to_json
 
-API_VERSIONS = tuple(f"{v}.0" for v in range(31, 61))
-_VERSION_LABELS = {"58.0": "Summer '23", "59.0": "Winter '24", "60.0": "Spring '24"}
+#: The current release: Winter '27 (API 68.0), on every instance since October 2026.
+CURRENT_API_VERSION = 68
+API_VERSIONS = tuple(f"{v}.0" for v in range(31, CURRENT_API_VERSION + 1))
+_SEASONS = ("Spring", "Summer", "Winter")
+
+
+def _label(version: str) -> str:
+    """Salesforce's release name of ``version``: three releases a year, 60.0 is Spring '24."""
+    step = int(float(version)) - 60
+    year = 24 + (step + 3) // 3 if step % 3 == 2 else 24 + step // 3
+    return f"{_SEASONS[step % 3]} '{year}"
 
 
 def register(app: Flask, sandbox: Sandbox) -> None:
@@ -26,7 +35,7 @@ def _register_basics(app: Flask, sandbox: Sandbox) -> None:
 
     @app.get("/services/data/")
     def versions() -> Response:
-        return json_response([{"label": _VERSION_LABELS.get(v, f"API {v}"), "url": f"/services/data/v{v}",
+        return json_response([{"label": _label(v), "url": f"/services/data/v{v}",
                                "version": v} for v in API_VERSIONS])
 
     @app.get(DATA)

@@ -125,9 +125,15 @@ def _owner(*also: str) -> FieldDef:
     return _ref("OwnerId", "User", "Owner", nillable=False, defaulted=True, also_references=also)
 
 
+#: Objects Salesforce never modifies after writing them: they have no LastModified* fields.
+_WRITE_ONCE = ("OpportunityHistory",)
+
+
 def _object(name: str, label: str, fields: list[FieldDef], *, children: tuple[ChildRelationship, ...] = (),
             tooling: bool = False) -> ObjectDef:
-    all_fields = _system_fields() + fields
+    system = [f for f in _system_fields()
+              if name not in _WRITE_ONCE or not f.name.startswith("LastModified")]
+    all_fields = system + fields
     return ObjectDef(name=name, label=label, fields={f.name: f for f in all_fields},
                      children={c.name: c for c in children}, tooling=tooling)
 
@@ -163,12 +169,18 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             ChildRelationship("OpportunityHistories", "OpportunityHistory", "OpportunityId"),
             ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
         )),
+        # A row per change of an opportunity's Amount, CloseDate, Probability or StageName.
         _object("OpportunityHistory", "Opportunity History", [
             _ref("OpportunityId", "Opportunity", "Opportunity", **ro),
-            _f("StageName", "picklist", length=255, **ro),
+            _f("StageName", "picklist", "Stage Name", length=255, **ro),
             _f("Amount", "currency", **ro),
+            _f("ExpectedRevenue", "currency", "Expected Revenue", **ro),
+            _f("CloseDate", "date", "Close Date", **ro),
             _f("Probability", "percent", **ro),
-            _f("CloseDate", "date", **ro),
+            _f("ForecastCategory", "picklist", "To Forecast Category", length=40, restricted=True, **ro,
+               picklist=("BestCase", "Closed", "Forecast", "MostLikely", "Omitted", "Pipeline")),
+            _f("PrevAmount", "currency", "Previous Amount", **ro),
+            _f("PrevCloseDate", "date", "Previous Close Date", **ro),
         ]),
         _object("OpportunityStage", "Opportunity Stage", [
             _f("MasterLabel", "string", length=255, **ro),
