@@ -85,17 +85,17 @@ def test_a_mixed_batch_is_grouped_by_object_type_into_few_chunks(make_sf_sandbox
     seed = _seed_with(3)
     seed["leads"] += [{"LastName": f"Lead {i}", "Company": "Initech", "Status": "Open - Not Contacted",
                        "CreatedDate": "2026-01-01T00:00:00Z"} for i in range(5)]
-    box = _provisioned(make_sf_sandbox, seed)
-    connector = SalesforceConnector(sf_settings(box, **FAST))
+    sandbox = _provisioned(make_sf_sandbox, seed)
+    connector = SalesforceConnector(sf_settings(sandbox, **FAST))
     pulled = list(connector.pull())
     opps = [r.id for r in pulled if r.object == "opportunity"][:6]
     leads = [r.id for r in pulled if r.object == "lead"][:6]
     updates = [FieldUpdate(kind, record_id, {"journey_stage": "awareness"})
                for pair in zip(opps, leads) for kind, record_id in zip(("opportunity", "lead"), pair)]
-    sf_control(box, "counters/reset", {})
+    sf_control(sandbox, "counters/reset", {})
     results = connector.push(updates)
     assert [(r.object, r.id, r.ok) for r in results] == [(u.object, u.id, True) for u in updates]
-    assert sf_control(box, "counters")["by_route"] == {"PATCH composite/sobjects": 1}
+    assert sf_control(sandbox, "counters")["by_route"] == {"PATCH composite/sobjects": 1}
 
 
 def test_partial_failures_come_back_per_record(make_sf_sandbox):
