@@ -37,12 +37,16 @@ def check_map(text: str, source: str = "<map>") -> JourneyMap:
         raise MapRejected(list(exc.problems)) from None
 
 
-def apply_map(session: Session, connection_id: int, text: str, *, author: str, comment: str = "",
-              source: str = "<map>") -> MapVersion:
-    """Validate ``text`` and store it as the connection's next map version (normalised YAML)."""
+def apply_map(session: Session, connection_id: int | None, text: str, *, author: str,
+              comment: str = "", source: str = "<map>", tenant_id: int | None = None) -> MapVersion:
+    """Validate ``text`` and store it as the connection's next map version (normalised YAML).
+
+    With ``connection_id=None`` and ``tenant_id`` it becomes the workspace map's next version: the
+    map of every connection of the tenant that has no map of its own.
+    """
     jmap = check_map(text, source)
     return save_map_version(session, connection_id, map_to_yaml(jmap), author=author,
-                            comment=comment)
+                            comment=comment, tenant_id=tenant_id)
 
 
 def preview_map(session: Session, connection_id: int, jmap: JourneyMap | None, *,

@@ -67,12 +67,18 @@ class Connection(SQLModel, table=True):
 
 
 class MapVersion(SQLModel, table=True):
-    """One saved version of a connection's journey map: the map's changelog."""
+    """One saved version of a journey map: the map's changelog.
 
-    __table_args__ = (UniqueConstraint("connection_id", "version"),)
+    A workspace map (``tenant_id`` set, ``connection_id`` empty) serves every connection of the
+    tenant; a connection's own map (``connection_id`` set) overrides it for that connection.
+    """
+
+    __table_args__ = (UniqueConstraint("connection_id", "version"),
+                      UniqueConstraint("tenant_id", "version"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    connection_id: int = Field(foreign_key="connection.id", index=True)
+    connection_id: Optional[int] = Field(default=None, foreign_key="connection.id", index=True)
+    tenant_id: Optional[int] = Field(default=None, foreign_key="tenant.id", index=True)
     version: int
     document: str = Field(sa_column=Column(Text, nullable=False))
     author: str
@@ -106,6 +112,34 @@ class RecordState(SQLModel, table=True):
     state: dict = Field(sa_column=Column(JSON, nullable=False))
     crm_values: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     modified_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RecordLink(SQLModel, table=True):
+    """A record's place among the workspace's people and deals (see ``mapping.people``).
+
+    ``group_key`` is shared by every record linked into one person or deal; ``person_values`` are
+    the write-back values the person gives this record, None while it stands alone (its own values
+    apply) and for deals (a deal keeps its own stage).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("connection_id", "object", "crm_id"),
+        Index("ix_recordlink_tenant_group", "tenant_id", "group_key"),
+        Index("ix_recordlink_tenant_email", "tenant_id", "email"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    connection_id: int = Field(foreign_key="connection.id")
+    object: str
+    crm_id: str
+    kind: str
+    email: Optional[str] = None
+    group_key: str
+    # SQL NULL (not JSON null) while the record stands alone, so "linked" is an indexable test.
+    person_values: Optional[dict] = Field(default=None,
+                                          sa_column=Column(JSON(none_as_null=True), nullable=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

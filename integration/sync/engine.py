@@ -18,11 +18,13 @@ from connectors.base import Connector, CrmError, QuotaReached
 from integration.services import Services
 from integration.store import records as record_store
 from integration.store.connections import connection_by_id
+from integration.store.links import person_values_of
 from integration.store.models import RunCounters, SyncRun
 from integration.store.types import utcnow
 from integration.sync.flush import flush_outbox
 from integration.sync.verdicts import Judged, judge, save_page
-from integration.sync.map_in_force import connection_map
+from integration.sync.map_in_force import map_in_force
+from integration.sync.people import people_pass
 from integration.sync.reevaluate import reevaluate
 from mapping.records import CrmRecord
 
@@ -69,9 +71,10 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
         conn = connection_by_id(session, connection_id)
         run = _open_run(session, connection_id, run_id, full=full, dry_run=dry_run,
                         requested_by=requested_by)
-        jmap, map_version = connection_map(session, connection_id)
+        in_force = map_in_force(session, connection_id)
+        jmap = in_force.jmap
         since = None if (full or ids) else conn.watermark
-        map_changed = map_version != conn.map_version_synced
+        map_changed = in_force.row_id != conn.map_version_synced
     summary = SyncSummary(run_id=run.id)
     connector = services.open_connector(conn)
     try:
@@ -91,8 +94,9 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                     reevaluate(services, connection_id, now=now, refresh_events=True)
                 with services.session() as session:
                     conn = connection_by_id(session, connection_id)
-                    conn.map_version_synced = map_version
+                    conn.map_version_synced = in_force.row_id
                     session.add(conn)
+            people_pass(services, connection_id, now, run.id)
             flushed = flush_outbox(services, connection_id, connector, progress=progress)
             summary.written += flushed.written
             summary.failed += flushed.failed
@@ -160,11 +164,13 @@ def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord]
                now: datetime, *, dry_run: bool, run_id: int | None, summary: SyncSummary) -> None:
     page = list(page)
     with services.session() as session:
-        rows = record_store.states_by_key(session, connection_id, [(r.object, r.id) for r in page])
+        keys = [(r.object, r.id) for r in page]
+        rows = record_store.states_by_key(session, connection_id, keys)
+        people = person_values_of(session, connection_id, keys)
         judged = []
         for record in page:
             crm_values = dict(record.writeback)
-            verdict = judge(record, jmap, now, crm_values)
+            verdict = judge(record, jmap, now, crm_values, people.get((record.object, record.id)))
             summary.stages[verdict.state.stage] = summary.stages.get(verdict.state.stage, 0) + 1
             summary.unmapped += verdict.state.unmapped
             summary.changed += bool(verdict.changes)

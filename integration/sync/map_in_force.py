@@ -1,15 +1,52 @@
-"""The journey map in force for a connection."""
+"""The journey map in force for a connection: its own map, else its workspace's, else the default."""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 from sqlmodel import Session
 
 from integration.store.map_versions import current_map_version
+from integration.store.models import Connection, MapVersion
 from mapping import JourneyMap, default_map, parse_map
 
 
-def connection_map(session: Session, connection_id: int) -> tuple[JourneyMap, int | None]:
-    """The connection's newest map version and its number; the default map (version None) if none."""
-    row = current_map_version(session, connection_id)
+@dataclass(frozen=True)
+class MapInForce:
+    """A map and where it comes from.
+
+    ``scope`` says whose map it is; ``version`` is its number there (None for the default map);
+    ``row_id`` names the stored version, so it changes whenever the map in force changes.
+    """
+
+    jmap: JourneyMap
+    scope: Literal["connection", "workspace", "default"]
+    version: int | None
+    row_id: int | None
+
+
+def _from_row(row: MapVersion | None, scope: Literal["connection", "workspace"]) -> MapInForce | None:
     if row is None:
-        return default_map(), None
-    return parse_map(row.document, source=f"map version {row.version}"), row.version
+        return None
+    source = f"{'workspace ' if scope == 'workspace' else ''}map version {row.version}"
+    return MapInForce(parse_map(row.document, source=source), scope, row.version, row.id)
+
+
+def workspace_map(session: Session, tenant_id: int) -> MapInForce:
+    """The tenant's workspace map (the default map while it has none)."""
+    found = _from_row(current_map_version(session, None, tenant_id=tenant_id), "workspace")
+    return found or MapInForce(default_map(), "default", None, None)
+
+
+def map_in_force(session: Session, connection_id: int) -> MapInForce:
+    """The connection's own newest map version, else its workspace map, else the default map."""
+    own = _from_row(current_map_version(session, connection_id), "connection")
+    if own is not None:
+        return own
+    return workspace_map(session, session.get(Connection, connection_id).tenant_id)
+
+
+def connection_map(session: Session, connection_id: int) -> tuple[JourneyMap, int | None]:
+    """The map in force for a connection and its version number (None for the default map)."""
+    found = map_in_force(session, connection_id)
+    return found.jmap, found.version

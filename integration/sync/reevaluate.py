@@ -11,10 +11,12 @@ from datetime import datetime
 
 from integration.services import Services
 from integration.store.connections import connection_by_id
+from integration.store.links import person_values_of
 from integration.store.records import iter_states
 from integration.store.types import utcnow
 from integration.sync.verdicts import Judged, judge, save_page, stored_crm_values
 from integration.sync.map_in_force import connection_map
+from integration.sync.people import people_pass
 from mapping.serialize import record_from_dict
 
 #: The state fields whose change is worth a database write.
@@ -41,11 +43,12 @@ def reevaluate(services: Services, connection_id: int, *, now: datetime | None =
     result = ReevaluateResult()
     with services.session() as session:
         jmap, _ = connection_map(session, connection_id)
+        people = person_values_of(session, connection_id)
         page: list[Judged] = []
         for row in iter_states(session, connection_id):
             result.examined += 1
             record, crm_values = record_from_dict(row.record), stored_crm_values(row)
-            verdict = judge(record, jmap, now, crm_values)
+            verdict = judge(record, jmap, now, crm_values, people.get((row.object, row.crm_id)))
             state = verdict.state
             moved = any(getattr(state, f) != row.state.get(f) for f in _TRACKED)
             if not (moved or verdict.changes or refresh_events):
@@ -63,4 +66,6 @@ def reevaluate(services: Services, connection_id: int, *, now: datetime | None =
         conn = connection_by_id(session, connection_id)
         conn.last_stall_pass_at = now
         session.add(conn)
+    # Time moves people too (a person turns stalled), and a new map may re-link them.
+    people_pass(services, connection_id, now)
     return result

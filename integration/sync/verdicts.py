@@ -38,11 +38,16 @@ class Judged:
     crm_values: Mapping[str, Any]
 
 
-def judge(record: CrmRecord, jmap: JourneyMap, now: datetime,
-          crm_values: Mapping[str, Any]) -> Verdict:
-    """Classify a record and plan the write-back against the values the CRM holds."""
+def judge(record: CrmRecord, jmap: JourneyMap, now: datetime, crm_values: Mapping[str, Any],
+          person_values: Mapping[str, Any] | None = None) -> Verdict:
+    """Classify a record and plan the write-back against the values the CRM holds.
+
+    ``person_values`` are the values of the person the record is linked into (see
+    ``integration.sync.people``); they replace the record's own values in the plan.
+    """
     state = classify(record, jmap, now)
-    return Verdict(state, plan_writeback(desired_writeback(state), crm_values, now))
+    desired = person_values if person_values is not None else desired_writeback(state)
+    return Verdict(state, plan_writeback(desired, crm_values, now))
 
 
 def journey_events(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[dict[str, Any]]:

@@ -1,0 +1,61 @@
+"""Record links: which stored records make one person or one deal across a tenant's connections."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlmodel import Session, select
+
+from integration.store.models import RecordLink
+from integration.store.values import values_from_json
+
+
+def links_of_tenant(session: Session, tenant_id: int) -> dict[tuple[int, str, str], RecordLink]:
+    """Every link row of a tenant by (connection id, object, CRM id)."""
+    return {(row.connection_id, row.object, row.crm_id): row for row in session.exec(
+        select(RecordLink).where(RecordLink.tenant_id == tenant_id))}
+
+
+def person_values_of(session: Session, connection_id: int,
+                     keys: Sequence[tuple[str, str]] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
+    """The write-back values people give this connection's linked records, by (object, CRM id);
+    only for ``keys`` when given (one query per object kind)."""
+    linked = select(RecordLink).where(RecordLink.connection_id == connection_id,
+                                      RecordLink.person_values.is_not(None))
+    if keys is None:
+        queries = [linked]
+    else:
+        by_object: dict[str, list[str]] = {}
+        for obj, crm_id in keys:
+            by_object.setdefault(obj, []).append(crm_id)
+        queries = [linked.where(RecordLink.object == obj, RecordLink.crm_id.in_(ids))
+                   for obj, ids in by_object.items()]
+    return {(row.object, row.crm_id): values_from_json(row.person_values)
+            for query in queries for row in session.exec(query)}
+
+
+def group_members(session: Session, tenant_id: int, group_keys: list[str]) -> list[RecordLink]:
+    """The link rows of the given groups, ordered by group then record."""
+    if not group_keys:
+        return []
+    return list(session.exec(select(RecordLink).where(
+        RecordLink.tenant_id == tenant_id, RecordLink.group_key.in_(group_keys))
+        .order_by(RecordLink.group_key, RecordLink.connection_id, RecordLink.object,
+                  RecordLink.crm_id)))
+
+
+def groups_with_email(session: Session, tenant_id: int, email: str) -> list[str]:
+    """Group keys of the people who have a record with this (normalised) e-mail address."""
+    return sorted(set(session.exec(select(RecordLink.group_key).where(
+        RecordLink.tenant_id == tenant_id, RecordLink.email == email))))
+
+
+def tenant_groups(session: Session, tenant_id: int, kind: str,
+                  connection_id: int | None = None) -> dict[str, list[RecordLink]]:
+    """Every group of ``kind`` (person or deal) in the tenant, optionally only one connection's records."""
+    query = select(RecordLink).where(RecordLink.tenant_id == tenant_id, RecordLink.kind == kind)
+    if connection_id is not None:
+        query = query.where(RecordLink.connection_id == connection_id)
+    groups: dict[str, list[RecordLink]] = {}
+    for row in session.exec(query.order_by(RecordLink.group_key)):
+        groups.setdefault(row.group_key, []).append(row)
+    return groups

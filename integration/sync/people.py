@@ -1,0 +1,179 @@
+"""The people pass: link a tenant's records into people and deals, and plan each person's write-back.
+
+It runs after every sync and stall pass of any connection of the tenant (so a change on either side
+re-links), on the stored records only (no CRM reads):
+
+1. every stored record's identity (e-mail, the ids a CRM keeps of the other CRM's records) is linked
+   with :func:`mapping.people.link_records` under the workspace map's people rule;
+2. each person with more than one record gets one state (:func:`mapping.people.person_state`) on
+   the workspace map, whose stage, persona, next best action, stall verdict and stage date become
+   the write-back values of every record linked to it;
+3. where those values changed (a new link, a broken one, a person who moved), the records of the
+   connection being synced are re-planned at once (its lease is held), and the records of the
+   tenant's other connections are queued for a targeted sync of their own, which plans them under
+   their connection's lease (see ``verdicts.judge``'s ``person_values``).
+
+A record that leaves a person (its e-mail changed) gets its own values back the same way. Deals are
+linked for analytics only: each keeps its own stage and write-back.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from integration.store import outbox
+from integration.store import records as record_store
+from integration.services import Services
+from integration.store.connections import connection_by_id, list_connections
+from integration.store.links import links_of_tenant
+from integration.store.models import RecordLink, RecordState
+from integration.store.values import values_to_json
+from integration.sync.map_in_force import workspace_map
+from integration.sync.verdicts import stored_crm_values
+from mapping import desired_writeback, plan_writeback
+from mapping.people import PERSON, LinkItem, groups_of, link_records, normalize_email, person_state
+from mapping.serialize import identity_from_dict, record_from_dict, state_from_dict
+
+log = logging.getLogger("journey.people")
+
+Key = tuple[int, str, str]  # (connection id, object, CRM id)
+
+
+@dataclass
+class PeopleResult:
+    """What a pass changed."""
+
+    records: int = 0
+    linked: int = 0
+    relinked: int = 0
+    replanned: int = 0
+    queued: int = 0
+
+
+def _text_key(key: Key) -> str:
+    # Zero-padded so that the smallest key (the group's name) sorts the same as numbers would.
+    return f"{key[0]:010d}:{key[1]}:{key[2]}"
+
+
+def people_pass(services: Services, connection_id: int, now: datetime,
+                run_id: int | None = None) -> PeopleResult | None:
+    """Run :func:`refresh_people` for the tenant of ``connection_id`` in its own transaction.
+
+    Two connections of a tenant may finish a sync at the same moment; the one that loses the race
+    on a new link row leaves the work to the next pass (None) instead of failing its sync.
+    """
+    try:
+        with services.session() as session:
+            tenant_id = connection_by_id(session, connection_id).tenant_id
+            return refresh_people(session, tenant_id, connection_id, now, run_id)
+    except IntegrityError:
+        log.warning("people pass of connection %s met a concurrent pass; the next one re-links",
+                    connection_id)
+        return None
+
+
+def refresh_people(session: Any, tenant_id: int, connection_id: int, now: datetime,
+                   run_id: int | None = None) -> PeopleResult:
+    """Re-link the tenant's records and plan what changed (see the module docstring)."""
+    result = PeopleResult()
+    jmap = workspace_map(session, tenant_id).jmap
+    keys_by_text: dict[str, Key] = {}
+    items: list[LinkItem] = []
+    connection_ids = [c.id for c in list_connections(session, tenant_id)]
+    rows = session.execute(select(RecordState.connection_id, RecordState.object, RecordState.crm_id,
+                                  RecordState.record)
+                           .where(RecordState.connection_id.in_(connection_ids))).yield_per(1000)
+    for cid, obj, crm_id, record in rows:
+        identity = identity_from_dict(record.get("identity"))
+        if identity is None:
+            continue
+        text = _text_key((cid, obj, crm_id))
+        keys_by_text[text] = (cid, obj, crm_id)
+        items.append(LinkItem(text, record["crm"], obj, crm_id, identity))
+    result.records = len(items)
+    links = link_records(items, jmap.people_rule)
+    item_by_text = {item.key: item for item in items}
+    desired = _person_values(session, groups_of(links), item_by_text, keys_by_text, jmap, now)
+    result.linked = sum(values is not None for values in desired.values())
+
+    stored = links_of_tenant(session, tenant_id)
+    changed: list[Key] = []
+    for text, item in item_by_text.items():
+        key = keys_by_text[text]
+        values = desired.get(text)
+        encoded = values_to_json(values) if values is not None else None
+        email = normalize_email(item.identity.email)
+        group = links[text]
+        row = stored.pop(key, None)
+        if row is None:
+            row = RecordLink(tenant_id=tenant_id, connection_id=key[0], object=key[1],
+                             crm_id=key[2], kind=item.identity.kind, email=email, group_key=group,
+                             person_values=encoded, updated_at=now)
+            session.add(row)
+            if encoded is not None:
+                changed.append(key)
+            continue
+        if (row.group_key, row.email, row.person_values) == (group, email, encoded):
+            continue
+        result.relinked += row.group_key != group
+        if row.person_values != encoded:
+            changed.append(key)
+        row.group_key, row.email, row.person_values, row.updated_at = group, email, encoded, now
+        session.add(row)
+    for row in stored.values():  # records no longer stored
+        session.delete(row)
+    result.replanned, result.queued = _replan(session, changed, desired, connection_id, now, run_id)
+    session.flush()
+    return result
+
+
+def _person_values(session: Any, groups: dict[str, list[str]], items: dict[str, LinkItem],
+                   keys: dict[str, Key], jmap: Any, now: datetime) -> dict[str, dict[str, Any] | None]:
+    """The write-back values each record of a person with several records should hold."""
+    shared = {group: members for group, members in groups.items()
+              if len(members) > 1 and items[members[0]].identity.kind == PERSON}
+    rows = _state_rows(session, [keys[m] for members in shared.values() for m in members])
+    desired: dict[str, dict[str, Any] | None] = {}
+    for members in shared.values():
+        state = person_state([record_from_dict(rows[keys[m]].record) for m in members], jmap, now)
+        values = desired_writeback(state) if state is not None else None
+        desired.update((m, values) for m in members)
+    return desired
+
+
+def _state_rows(session: Any, keys: list[Key]) -> dict[Key, RecordState]:
+    by_connection: dict[int, list[tuple[str, str]]] = {}
+    for cid, obj, crm_id in keys:
+        by_connection.setdefault(cid, []).append((obj, crm_id))
+    found: dict[Key, RecordState] = {}
+    for cid, pairs in by_connection.items():
+        for (obj, crm_id), row in record_store.states_by_key(session, cid, pairs).items():
+            found[(cid, obj, crm_id)] = row
+    return found
+
+
+def _replan(session: Any, changed: list[Key], desired: dict[str, dict[str, Any] | None],
+            connection_id: int, now: datetime, run_id: int | None) -> tuple[int, int]:
+    """Plan the connection's own changed records now; queue the other connections' records."""
+    own = [key for key in changed if key[0] == connection_id]
+    rows = _state_rows(session, own)
+    plans = {}
+    for key in own:
+        row = rows[key]
+        values = desired.get(_text_key(key))
+        if values is None:  # back to standing alone: the record's own values
+            values = desired_writeback(state_from_dict(row.state))
+        plans[(key[1], key[2])] = plan_writeback(values, stored_crm_values(row), now) or None
+    if plans:
+        outbox.replace_plans(session, connection_id, plans, run_id)
+    others: dict[int, list[tuple[str, str]]] = {}
+    for cid, obj, crm_id in changed:
+        if cid != connection_id:
+            others.setdefault(cid, []).append((obj, crm_id))
+    queued = sum(record_store.queue_records(session, cid, pairs, now) for cid, pairs in others.items())
+    return len(plans), queued

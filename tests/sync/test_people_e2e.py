@@ -1,0 +1,190 @@
+"""One journey across CRMs, end to end: both sandboxes seeded from one file, one workspace map,
+people linked by e-mail (any case) and by the Salesforce ids HubSpot keeps, a person's stage written
+back into the other CRM and read with the CRM's own client, a mirrored deal counted once, and links
+that break and re-form. On SQLite and PostgreSQL; tests build on each other in file order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hubspot import HubSpot
+from hubspot.crm.contacts import SimplePublicObjectInput
+
+from integration.connecting import connect, provision
+from integration.map_review import apply_map
+from integration.people import funnel_report, person_report
+from integration.store.tenancy import get_or_create_tenant
+from integration.store.types import utcnow
+from integration.sync.engine import sync_connection
+from integration.worker import Worker
+from mapping import default_map_text
+from tests.sync.crms import SandboxCrm, start_crm
+
+OPP = "0065g00000XyZ01AAF"
+LI_CONTACT = "0035g00000CoNt1AAB"
+ANA_LEAD = "00Q5g00000LeAd1EAB"
+
+#: One seed file for both CRMs (the shared fixtures format).
+SEED = {
+    "salesforce": {
+        "accounts": [{"Id": "0015g00000AbCdEAAV", "Name": "Acme Corp", "Industry": "Manufacturing",
+                      "NumberOfEmployees": 5200}],
+        "opportunities": [{
+            "Id": OPP, "Name": "Acme - Platform", "AccountId": "0015g00000AbCdEAAV", "Amount": 18000,
+            "StageName": "Negotiation/Review", "CloseDate": "2026-12-15", "CreatedDate": "2026-08-01T09:00:00Z",
+            "history": [{"StageName": "Prospecting", "CreatedDate": "2026-08-01T09:00:00Z"},
+                        {"StageName": "Negotiation/Review", "CreatedDate": "2026-09-28T11:00:00Z"}]}],
+        "contacts": [{"Id": LI_CONTACT, "FirstName": "Li", "LastName": "Wei", "Email": "Li.Wei@Acme.example",
+                      "AccountId": "0015g00000AbCdEAAV", "Title": "CTO", "CreatedDate": "2026-06-10T08:00:00Z"}],
+        "leads": [
+            {"Id": ANA_LEAD, "FirstName": "Ana", "LastName": "Silva", "Company": "Globex",
+             "Email": "ana.silva@home.example", "Status": "Working - Contacted",
+             "CreatedDate": "2026-10-02T08:00:00Z"},
+            {"FirstName": "Bo", "LastName": "Berg", "Company": "Umbrella", "Email": "bo@umbrella.example",
+             "Status": "Open - Not Contacted", "CreatedDate": "2026-10-03T08:00:00Z"}],
+        "opportunity_contact_roles": [{"OpportunityId": OPP, "ContactId": LI_CONTACT,
+                                       "Role": "Decision Maker", "IsPrimary": True}],
+    },
+    "hubspot": {
+        "deals": [
+            {"id": "5001", "properties": {"dealname": "Acme platform", "amount": "18000", "dealstage": "contractsent",
+                                          "createdate": "2026-08-02T10:00:00Z", "hs_salesforceopportunityid": OPP},
+             "associations": {"contacts": ["151"]}},
+            {"id": "5002", "properties": {"dealname": "Initech pilot", "amount": "9500",
+                                          "dealstage": "appointmentscheduled", "createdate": "2026-10-20T11:00:00Z"}},
+        ],
+        "contacts": [
+            {"id": "151", "properties": {"email": "  li.wei@ACME.example ", "firstname": "Li", "lastname": "Wei",
+                                         "lifecyclestage": "lead", "createdate": "2026-08-11T08:00:00Z"}},
+            {"id": "152", "properties": {"email": "ana@globex.example", "firstname": "Ana", "lastname": "Silva",
+                                         "lifecyclestage": "opportunity", "createdate": "2026-09-01T08:00:00Z",
+                                         "salesforceleadid": ANA_LEAD},
+             "associations": {"deals": ["5002"]}},
+            {"id": "153", "properties": {"email": "carol@initech.example", "lifecyclestage": "subscriber",
+                                         "createdate": "2026-10-01T08:00:00Z"}},
+        ],
+    },
+}
+
+
+@dataclass
+class World:
+    sf: SandboxCrm
+    hs: SandboxCrm
+    tenant_id: int
+    sf_id: int
+    hs_id: int
+
+
+def settle(services, world: World) -> None:
+    """Sync both connections, then let the worker run what the people pass queued and flush."""
+    sync_connection(services, world.sf_id)
+    sync_connection(services, world.hs_id)
+    Worker(services).tick()
+
+
+@pytest.fixture(scope="module")
+def world(services):
+    sf, hs = start_crm("salesforce", SEED), start_crm("hubspot", SEED)
+    with services.session() as s:
+        tenant = get_or_create_tenant(s, "people-e2e")
+        apply_map(s, None, default_map_text(), author="test", comment="one map", tenant_id=tenant.id)
+        sf_id = connect(s, services, tenant_id=tenant.id, name="sf", crm="salesforce",
+                        values=sf.settings()).id
+        hs_id = connect(s, services, tenant_id=tenant.id, name="hs", crm="hubspot",
+                        values=hs.settings()).id
+    provision(services, sf_id)
+    provision(services, hs_id)
+    built = World(sf, hs, tenant.id, sf_id, hs_id)
+    settle(services, built)
+    yield built
+    sf.stop()
+    hs.stop()
+
+
+def person(services, world, email):
+    with services.session() as s:
+        return person_report(s, world.tenant_id, email, utcnow())
+
+
+def records_of(report) -> set[tuple[str, str, str]]:
+    return {(r["crm"], r["object"], r["id"]) for r in report["records"]}
+
+
+def test_people_link_by_email_in_any_case_and_by_the_salesforce_ids(services, world):
+    li = person(services, world, "LI.WEI@acme.example")
+    assert records_of(li) == {("salesforce", "contact", LI_CONTACT), ("hubspot", "contact", "151")}
+    ana = person(services, world, "Ana.Silva@home.example ")
+    assert records_of(ana) == {("salesforce", "lead", ANA_LEAD), ("hubspot", "contact", "152")}
+    assert person(services, world, "ana@globex.example")["records"] == ana["records"]
+    assert records_of(person(services, world, "carol@initech.example")) == {("hubspot", "contact", "153")}
+    assert person(services, world, "nobody@nowhere.example") is None
+
+
+def test_the_person_takes_the_furthest_stage_with_its_persona_action_and_timeline(services, world):
+    li = person(services, world, "li.wei@acme.example")
+    by_crm = {r["crm"]: r["stage"] for r in li["records"]}
+    assert by_crm == {"salesforce": "purchase", "hubspot": "awareness"}
+    assert li["stage"] == "purchase"
+    assert li["stage_entered_at"].isoformat().startswith("2026-09-28T11:00")
+    assert li["persona"] and "stalled" in li
+    crms_in_timeline = {item["crm"] for item in li["timeline"]}
+    assert crms_in_timeline == {"salesforce", "hubspot"}
+    assert [i["entered_at"] for i in li["timeline"]] == sorted(i["entered_at"] for i in li["timeline"])
+
+
+def test_a_stage_from_salesforce_is_written_into_hubspot_and_read_back_with_its_client(services, world):
+    client = HubSpot(access_token=world.hs.info["access_token"], host=world.hs.info["base_url"])
+    props = client.crm.contacts.basic_api.get_by_id(
+        "151", properties=["journey_stage", "journey_persona", "journey_next_best_action"]).properties
+    li = person(services, world, "li.wei@acme.example")
+    assert props["journey_stage"] == "Purchase"
+    sf_values = world.sf.read("contact", LI_CONTACT)
+    assert sf_values["journey_stage"] == "Purchase"
+    assert props["journey_persona"] == sf_values["persona"]
+    assert props["journey_next_best_action"] == (li["next_best_action"] or None) == sf_values["next_best_action"]
+    # the other direction: HubSpot's "opportunity" (decision) goes into the Salesforce lead
+    assert world.sf.read("lead", ANA_LEAD)["journey_stage"] == "Decision"
+    assert world.hs.read("contact", "152")["journey_stage"] == "Decision"
+
+
+def test_a_second_round_writes_nothing_and_deals_keep_their_own_stage(services, world):
+    again_sf = sync_connection(services, world.sf_id)
+    again_hs = sync_connection(services, world.hs_id)
+    assert (again_sf.written, again_hs.written) == (0, 0)
+    assert world.hs.read("deal", "5001")["journey_stage"] == "Purchase"
+    assert world.hs.read("deal", "5002")["journey_stage"] == "Consideration"
+
+
+def test_a_mirrored_deal_counts_once_and_each_person_once(services, world):
+    with services.session() as s:
+        deals = funnel_report(s, world.tenant_id, "deals")
+        people = funnel_report(s, world.tenant_id, "people")
+        hubspot_only = funnel_report(s, world.tenant_id, "people", connection_id=world.hs_id)
+    assert deals["unit"] == "deals" and deals["total"] == 2
+    stages = {row["key"]: row for row in deals["stages"]}
+    assert stages["awareness"]["reached"] == 2 and stages["purchase"]["reached"] == 1
+    assert (stages["purchase"]["current"], stages["consideration"]["current"]) == (1, 1)
+    assert people["total"] == 4  # Li, Ana, Bo, Carol
+    assert {row["key"]: row["current"] for row in people["stages"]}["purchase"] == 1
+    assert hubspot_only["total"] == 3
+
+
+def _set_email(world, contact_id: str, email: str) -> None:
+    client = HubSpot(access_token=world.hs.info["access_token"], host=world.hs.info["base_url"])
+    client.crm.contacts.basic_api.update(contact_id, SimplePublicObjectInput(properties={"email": email}))
+
+
+def test_a_link_that_breaks_unlinks_cleanly_and_forms_again(services, world):
+    _set_email(world, "151", "li@private.example")
+    settle(services, world)
+    assert records_of(person(services, world, "li.wei@acme.example")) == {("salesforce", "contact", LI_CONTACT)}
+    assert records_of(person(services, world, "li@private.example")) == {("hubspot", "contact", "151")}
+    assert world.hs.read("contact", "151")["journey_stage"] == "Awareness"
+    assert world.sf.read("contact", LI_CONTACT)["journey_stage"] == "Purchase"
+
+    _set_email(world, "151", "LI.WEI@acme.example")
+    settle(services, world)
+    assert records_of(person(services, world, "li.wei@acme.example")) == {
+        ("salesforce", "contact", LI_CONTACT), ("hubspot", "contact", "151")}
+    assert world.hs.read("contact", "151")["journey_stage"] == "Purchase"
