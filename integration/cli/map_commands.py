@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from integration.cli.common import echo_json, find_connection, parse_as_of, services_from_env
+from integration.cli.common import (echo_json, find_connection, parse_as_of, services_from_env,
+                                    tenant_id)
 from integration.map_review import MapRejected, apply_map, map_coverage, preview_map
-from integration.sync.map_in_force import connection_map
+from integration.sync.map_in_force import MapInForce, map_in_force, workspace_map
 from mapping import MapValidationError, load_map_file, map_to_yaml
 
 
@@ -42,36 +43,60 @@ def validate(file: str) -> None:
                f"{sources} sources, {len(jmap.personas)} personas, {len(jmap.actions)} actions")
 
 
+_WORKSPACE_HELP = "The workspace map: every connection without a map of its own uses it."
+
+
 @map_group.command("show")
-@click.argument("connection")
-def show(connection: str) -> None:
-    """Print the map in force for CONNECTION as YAML."""
+@click.argument("connection", required=False)
+@click.option("--workspace", is_flag=True, help=_WORKSPACE_HELP)
+def show(connection: str | None, workspace: bool) -> None:
+    """Print the map in force for CONNECTION (or the workspace map) as YAML."""
+    if workspace == (connection is not None):
+        raise click.UsageError("give a CONNECTION or --workspace")
     services = services_from_env()
-    conn = find_connection(services, connection)
     with services.session() as session:
-        jmap, version = connection_map(session, conn.id)
-    click.echo(f"# {conn.name}: " + (f"map version {version}" if version else "default map"))
-    click.echo(map_to_yaml(jmap))
+        if workspace:
+            found, title = workspace_map(session, tenant_id(services)), "workspace"
+        else:
+            conn = find_connection(services, connection)
+            found, title = map_in_force(session, conn.id), conn.name
+    click.echo(f"# {title}: {_describe(found)}")
+    click.echo(map_to_yaml(found.jmap))
+
+
+def _describe(found: MapInForce) -> str:
+    if found.scope == "default":
+        return "default map"
+    return f"{'workspace ' if found.scope == 'workspace' else ''}map version {found.version}"
 
 
 @map_group.command("apply")
-@click.argument("connection")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("target")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--workspace", is_flag=True, help=_WORKSPACE_HELP + " Then TARGET is the FILE.")
 @click.option("--comment", "-m", default="", help="What changed and why (kept in the changelog).")
-def apply(connection: str, file: str, comment: str) -> None:
-    """Store FILE as the new map version of CONNECTION (takes effect on the next sync)."""
+def apply(target: str, file: str | None, workspace: bool, comment: str) -> None:
+    """Store FILE as the new map version of CONNECTION: `apply CONNECTION FILE`, or
+    `apply --workspace FILE` for the workspace map (takes effect on the next sync)."""
+    if workspace == (file is not None):
+        raise click.UsageError("use `apply CONNECTION FILE` or `apply --workspace FILE`")
     services = services_from_env()
-    text = Path(file).read_text(encoding="utf-8")
-    conn = find_connection(services, connection)
+    path = target if workspace else file
+    if not Path(path).is_file():
+        raise click.ClickException(f"{path}: no such file")
+    text = Path(path).read_text(encoding="utf-8")
+    conn = None if workspace else find_connection(services, target)
     with services.session() as session:
         try:
-            row = apply_map(session, conn.id, text, author=getpass.getuser(), comment=comment,
-                            source=file)
+            row = apply_map(session, conn.id if conn else None, text, author=getpass.getuser(),
+                            comment=comment, source=path,
+                            tenant_id=tenant_id(services) if workspace else None)
         except MapRejected as exc:
             for problem in exc.problems:
-                click.echo(f"{file}: {problem}", err=True)
+                click.echo(f"{path}: {problem}", err=True)
             raise SystemExit(1) from None
-    click.echo(f"{conn.name}: map version {row.version} saved; the next sync applies it")
+    title = "workspace" if workspace else conn.name
+    click.echo(f"{title}: map version {row.version} saved; the next sync applies it")
 
 
 @map_group.command("preview")
