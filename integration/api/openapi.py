@@ -34,6 +34,7 @@ BODIES = {
     "api.map_save": MAP_BODY,
     "api.map_validate": MAP_BODY,
     "api.map_preview": MAP_BODY,
+    "api.workspace_map_save": MAP_BODY,
 }
 
 QUERY = {
@@ -45,6 +46,7 @@ QUERY = {
     "api.runs_list": ["limit"],
     "api.outbox_list": ["status", "limit"],
     "api.map_preview": ["sample"],
+    "api.workspace_funnel": ["unit", "connection"],
 }
 
 _VAR = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")

@@ -10,10 +10,11 @@ import pytest
 from hubspot import HubSpot
 from hubspot.crm.contacts import SimplePublicObjectInput
 
+from integration.app import create_app
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
 from integration.people import funnel_report, person_report
-from integration.store.tenancy import get_or_create_tenant
+from integration.store.tenancy import get_or_create_tenant, issue_token
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
 from integration.worker import Worker
@@ -188,3 +189,54 @@ def test_a_link_that_breaks_unlinks_cleanly_and_forms_again(services, world):
     assert records_of(person(services, world, "li.wei@acme.example")) == {
         ("salesforce", "contact", LI_CONTACT), ("hubspot", "contact", "151")}
     assert world.hs.read("contact", "151")["journey_stage"] == "Purchase"
+
+
+@pytest.fixture(scope="module")
+def api(services, world):
+    app = create_app(services.settings, services, migrate=False)
+    with services.session() as s:
+        token = issue_token(s, world.tenant_id)
+        stranger = issue_token(s, get_or_create_tenant(s, "people-e2e-other").id)
+    client = app.test_client()
+
+    def call(method: str, path: str, *, as_stranger: bool = False, **kw):
+        headers = {"Authorization": f"Bearer {stranger if as_stranger else token}"}
+        return client.open(f"/api/v1{path}", method=method, headers=headers, **kw)
+    return call
+
+
+def test_the_api_gives_the_same_person_and_funnel_and_keeps_tenants_apart(services, world, api):
+    answer = api("GET", "/people/LI.WEI@acme.example")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    expected = person(services, world, "li.wei@acme.example")
+    assert (body["stage"], body["persona"], body["stalled"]) == (expected["stage"], expected["persona"],
+                                                                 expected["stalled"])
+    assert [(r["crm"], r["id"], r["stage"]) for r in body["records"]] == [
+        (r["crm"], r["id"], r["stage"]) for r in expected["records"]]
+    assert len(body["timeline"]) == len(expected["timeline"])
+    assert api("GET", "/people/li.wei@acme.example", as_stranger=True).status_code == 404
+    deals = api("GET", "/analytics/funnel?unit=deals").get_json()
+    assert (deals["unit"], deals["total"]) == ("deals", 2)
+    assert api("GET", "/analytics/funnel?connection=hs").get_json()["total"] == 3
+    bad = api("GET", "/analytics/funnel?unit=leads")
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "INVALID_ARGUMENT"
+    assert api("GET", "/analytics/funnel?connection=nope").status_code == 404
+
+
+def test_the_workspace_map_over_the_api(services, world, api):
+    current = api("GET", "/workspace/map").get_json()
+    assert (current["scope"], current["version"]) == ("workspace", 1)
+    rejected = api("PUT", "/workspace/map", json={"document": "version: 1\nname: x\nstages: []\n"})
+    assert rejected.status_code == 422 and rejected.get_json()["error"]["details"]
+    text = default_map_text() + "people: {stage: latest, link_by_email: false}\n"
+    saved = api("PUT", "/workspace/map", json={"document": text, "comment": "no e-mail links"})
+    assert saved.status_code == 201 and saved.get_json()["version"] == 2
+    assert [v["version"] for v in api("GET", "/workspace/map/versions").get_json()["versions"]] == [2, 1]
+    assert api("GET", "/workspace/map", as_stranger=True).get_json()["scope"] == "default"
+    # the new rule applies on the next syncs: Li's records are only linked by e-mail
+    settle(services, world)
+    assert records_of(person(services, world, "li.wei@acme.example")) == {("salesforce", "contact", LI_CONTACT)}
+    assert records_of(person(services, world, "ana@globex.example")) == {
+        ("salesforce", "lead", ANA_LEAD), ("hubspot", "contact", "152")}
+    assert world.hs.read("contact", "151")["journey_stage"] == "Awareness"

@@ -1,0 +1,75 @@
+"""The workspace across its CRMs: the workspace map, people, and the workspace funnel."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+
+from integration.api import bp
+from integration.api.auth import require_tenant
+from integration.api.errors import ApiError
+from integration.api.helpers import caller_connection, json_body, services
+from integration.api.map_endpoints import map_from_body, version_to_dict
+from integration.map_review import apply_map
+from integration.people import UNITS, funnel_report, person_report
+from integration.store.map_versions import list_map_versions
+from integration.store.types import utcnow
+from integration.sync.map_in_force import workspace_map
+from mapping import map_to_dict, map_to_yaml
+
+
+@bp.get("/workspace/map")
+@require_tenant
+def workspace_map_current():
+    """The workspace map: every connection without a map of its own uses it."""
+    with services().session() as session:
+        found = workspace_map(session, g.tenant_id)
+    return jsonify({"version": found.version, "scope": found.scope, "map": map_to_dict(found.jmap),
+                    "document": map_to_yaml(found.jmap)})
+
+
+@bp.put("/workspace/map")
+@require_tenant
+def workspace_map_save():
+    """Save a new workspace map version with a comment (422 with every problem if invalid)."""
+    body = json_body()
+    jmap, _ = map_from_body(body)
+    author = g.get("user_email") or body.get("author") or f"api:tenant-{g.tenant_id}"
+    with services().session() as session:
+        row = apply_map(session, None, map_to_yaml(jmap), author=str(author),
+                        comment=str(body.get("comment") or ""), tenant_id=g.tenant_id)
+        return jsonify(version_to_dict(row)), 201
+
+
+@bp.get("/workspace/map/versions")
+@require_tenant
+def workspace_map_versions():
+    """Every saved workspace map version, newest first."""
+    with services().session() as session:
+        rows = list_map_versions(session, None, tenant_id=g.tenant_id)
+        return jsonify({"versions": [version_to_dict(v) for v in rows]})
+
+
+@bp.get("/people/<email>")
+@require_tenant
+def people_show(email: str):
+    """One person found by e-mail: stage, persona, next best action, stalled, records, timeline."""
+    if len(email) > 320:
+        raise ApiError(400, "INVALID_EMAIL", "an e-mail address is at most 320 characters")
+    with services().session() as session:
+        report = person_report(session, g.tenant_id, email, utcnow())
+    if report is None:
+        raise ApiError(404, "NOT_FOUND", "no person with that e-mail address")
+    return jsonify(report)
+
+
+@bp.get("/analytics/funnel")
+@require_tenant
+def workspace_funnel():
+    """The workspace funnel: each person (or deal) once, whichever CRMs hold it."""
+    unit = request.args.get("unit", "people")
+    if unit not in UNITS:
+        raise ApiError(400, "INVALID_ARGUMENT", f"unit must be one of: {', '.join(UNITS)}",
+                       [{"path": "unit", "message": "unknown unit"}])
+    with services().session() as session:
+        ref = request.args.get("connection")
+        connection_id = caller_connection(session, ref).id if ref else None
+        return jsonify(funnel_report(session, g.tenant_id, unit, connection_id))
