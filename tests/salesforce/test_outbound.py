@@ -9,6 +9,7 @@ import pytest
 
 from connectors.salesforce.outbound import ack_response, parse_outbound_message
 from tests.fixtures_salesforce import OPP_ACME, OPP_GLOBEX, sf_control, sf_seed
+from tests.salesforce.helpers import simple_sf
 
 ENVELOPE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
@@ -78,11 +79,38 @@ def test_stage_changes_are_delivered_and_retried_until_acknowledged(make_sf_sand
         sf_control(sandbox, "move", {"Id": OPP_GLOBEX, "StageName": "Qualification"})
         sf_control(sandbox, "move", {"Id": OPP_ACME, "StageName": "Closed Won"})
         deadline = time.monotonic() + 10
-        while len(_Receiver.bodies) < 2 and time.monotonic() < deadline:
+        while len(sf_control(sandbox, "outbound")["delivered"]) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert [parse_outbound_message(b) for b in _Receiver.bodies] == [
-            ("00D5g000004ExAmEAC", [OPP_GLOBEX]), ("00D5g000004ExAmEAC", [OPP_ACME])]
+        messages = [parse_outbound_message(b) for b in _Receiver.bodies]
+        assert {org for org, _ in messages} == {"00D5g000004ExAmEAC"}
+        assert [i for _, ids in messages for i in ids] == [OPP_GLOBEX, OPP_ACME]
         log = sf_control(sandbox, "outbound")
         assert (log["delivered"], log["failed_attempts"]) == ([OPP_GLOBEX, OPP_ACME], 2)
+    finally:
+        server.shutdown()
+
+
+def test_a_bulk_change_goes_out_in_messages_of_up_to_100_notifications(make_sf_sandbox):
+    seed = sf_seed()
+    seed["opportunities"] += [{"Name": f"Bulk {i:03d}", "StageName": "Prospecting", "CloseDate": "2027-01-01",
+                               "CreatedDate": "2026-01-01T00:00:00Z"} for i in range(150)]
+    sandbox = make_sf_sandbox(seed, outbound_retry_seconds=0.05)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Receiver.bodies, _Receiver.failures_left = [], 0
+    try:
+        sf_control(sandbox, "outbound", {"url": f"http://127.0.0.1:{server.server_port}/webhooks/salesforce"})
+        sf = simple_sf(sandbox)
+        ids = [r["Id"] for r in sf.query("SELECT Id FROM Opportunity WHERE Name LIKE 'Bulk%'")["records"]]
+        for start in (0, 75):  # two collection calls of 75, moments apart
+            sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": [
+                {"attributes": {"type": "Opportunity"}, "Id": i, "StageName": "Qualification"}
+                for i in ids[start:start + 75]]})
+        deadline = time.monotonic() + 10
+        while len(sf_control(sandbox, "outbound")["delivered"]) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sizes = [len(parse_outbound_message(b)[1]) for b in _Receiver.bodies]
+        assert sum(sizes) == 150 and max(sizes) == 100 and len(sizes) == 2
+        assert sf_control(sandbox, "outbound")["messages"] == sizes
     finally:
         server.shutdown()

@@ -154,6 +154,24 @@ def test_events_sharing_an_event_id_are_each_delivered_and_retries_are_not(live_
     assert retried.json()["duplicates"] == 2 and retried.json()["queued"] == 0
 
 
+def test_an_outbound_message_of_100_notifications_queues_every_opportunity(live_service):
+    """Salesforce packs up to 100 notifications into one outbound message."""
+    sandbox = live_service["sandboxes"]["salesforce"]
+    with live_service["services"].session() as s:
+        ids = [r.crm_id for r in s.exec(select(RecordState).where(
+            RecordState.connection_id == live_service["connections"]["salesforce"],
+            RecordState.object == "opportunity").limit(100)).all()]
+    assert len(ids) == 100
+    res = requests.post(f"{live_service['base_url']}/webhooks/salesforce", data=sandbox.outbound.envelope(ids),
+                        timeout=10, headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert res.status_code == 200 and b"<Ack>true</Ack>" in res.content
+    with live_service["services"].session() as s:
+        delivered = set(s.exec(select(WebhookDelivery.crm_id).where(
+            WebhookDelivery.connection_id == live_service["connections"]["salesforce"],
+            WebhookDelivery.crm_id.in_(ids))).all())
+    assert delivered == set(ids)
+
+
 def test_an_outbound_message_from_another_org_is_refused(live_service):
     body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
             'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'

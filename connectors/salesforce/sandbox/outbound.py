@@ -1,5 +1,8 @@
-"""Outbound messages: every opportunity stage change is POSTed to a registered endpoint as a SOAP
-``notifications`` envelope, and retried with backoff until the endpoint acknowledges it."""
+"""Outbound messages: opportunity stage changes are POSTed to a registered endpoint as SOAP
+``notifications`` envelopes, and retried with backoff until the endpoint acknowledges them.
+
+As in Salesforce, one message carries up to 100 notifications: changes that queue up while a
+message is out (a bulk update, a slow endpoint) go together in the next one."""
 from __future__ import annotations
 
 import queue
@@ -22,18 +25,23 @@ xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/X
    <SessionId xsi:nil="true"/>
    <EnterpriseUrl>{instance_url}/services/Soap/c/59.0/{org_id}</EnterpriseUrl>
    <PartnerUrl>{instance_url}/services/Soap/u/59.0/{org_id}</PartnerUrl>
-   <Notification>
+{notifications}  </notifications>
+ </soapenv:Body>
+</soapenv:Envelope>
+"""
+_NOTIFICATION = """   <Notification>
     <Id>{notification_id}</Id>
     <sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
      <sf:Id>{record_id}</sf:Id>
      <sf:StageName>{stage}</sf:StageName>
     </sObject>
    </Notification>
-  </notifications>
- </soapenv:Body>
-</soapenv:Envelope>
 """
 _ACK = re.compile(rb"<(?:\w+:)?Ack>\s*true\s*</(?:\w+:)?Ack>")
+#: Most notifications one outbound message carries.
+MAX_NOTIFICATIONS = 100
+#: How long the sender waits for more changes before sending a message that is not full.
+GATHER_SECONDS = 0.05
 
 
 class OutboundSender:
@@ -49,6 +57,7 @@ class OutboundSender:
         self._url: str | None = None
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._delivered: list[str] = []
+        self._message_sizes: list[int] = []
         self._failed_attempts = 0
         self._thread: threading.Thread | None = None
         self._action_id = "04k5g" + secrets.token_hex(5)[:10] + "AAA"
@@ -74,27 +83,42 @@ class OutboundSender:
     def snapshot(self) -> dict[str, Any]:
         """What was delivered and how many attempts failed."""
         return {"url": self._url, "delivered": list(self._delivered), "failed_attempts": self._failed_attempts,
-                "pending": self._queue.qsize()}
+                "pending": self._queue.qsize(), "messages": list(self._message_sizes)}
 
-    def envelope(self, record_id: str) -> bytes:
-        """The SOAP body Salesforce would POST for a change of ``record_id``."""
+    def envelope(self, record_ids: list[str]) -> bytes:
+        """The SOAP body Salesforce would POST for changes of ``record_ids`` (one notification each)."""
+        notifications = "".join(_NOTIFICATION.format(
+            notification_id="04l5g" + secrets.token_hex(5)[:10] + "AAA", record_id=record_id,
+            stage=escape(self._stage_of(record_id))) for record_id in record_ids)
         return _ENVELOPE.format(org_id=self._org_id, action_id=self._action_id,
-                                instance_url=escape(self._instance_url()),
-                                notification_id="04l5g" + secrets.token_hex(5)[:10] + "AAA",
-                                record_id=record_id, stage=escape(self._stage_of(record_id))).encode()
+                                instance_url=escape(self._instance_url()), notifications=notifications).encode()
 
     def _run(self) -> None:
-        while (record_id := self._queue.get()) is not None:
-            self._deliver(record_id)
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            stopping = False
+            while len(batch) < MAX_NOTIFICATIONS:
+                try:
+                    record_id = self._queue.get(timeout=GATHER_SECONDS)
+                except queue.Empty:
+                    break
+                if record_id is None:
+                    stopping = True
+                    break
+                batch.append(record_id)
+            self._deliver(batch)
+            if stopping:
+                return
 
-    def _deliver(self, record_id: str) -> None:
-        body = self.envelope(record_id)
+    def _deliver(self, record_ids: list[str]) -> None:
+        body = self.envelope(record_ids)
         for attempt in range(self._max_attempts):
             try:
                 response = requests.post(self._url or "", data=body, timeout=10,
                                          headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
                 if response.status_code == 200 and _ACK.search(response.content):
-                    self._delivered.append(record_id)
+                    self._delivered.extend(record_ids)
+                    self._message_sizes.append(len(record_ids))
                     return
             except requests.RequestException:
                 pass
