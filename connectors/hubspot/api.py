@@ -31,6 +31,8 @@ DEFAULT_BASE_URL = "https://api.hubapi.com"
 REFRESH_MARGIN = timedelta(seconds=60)
 MAX_ATTEMPTS = 6
 MAX_WAIT_SECONDS = 30.0
+#: The search endpoints' limit is per second: a search 429 pauses searches this long at least.
+SEARCH_WINDOW_SECONDS = 1.0
 
 _API_EXCEPTIONS = tuple({module.ApiException
                         for module in (hs_deals, hs_contacts, hs_properties, hs_pipelines, hs_oauth)})
@@ -124,8 +126,13 @@ class HubSpotSession:
         except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
             error = translate(0, None, None, f"{route} ({type(exc).__name__})")
         if isinstance(error, RateLimited):
-            self.budget.hold(error.retry_after,
-                             search=(error.details or {}).get("policyName") == "SECONDLY")
+            # A search 429 may carry no policyName: a search request refused without naming the
+            # rolling limit hit the search endpoints' own per-second limit.
+            policy = (error.details or {}).get("policyName")
+            on_search = policy == "SECONDLY" or (search and policy is None)
+            if on_search:
+                error.retry_after = max(error.retry_after, SEARCH_WINDOW_SECONDS)
+            self.budget.hold(error.retry_after, search=on_search)
         raise error
 
     def _request(self, route: str, fn: Callable[..., Any], *args: Any, search: bool = False,
@@ -165,7 +172,8 @@ class HubSpotSession:
         return json.loads(response.data)
 
     def _note_quota(self, headers: Mapping[str, str]) -> None:
-        """Record the daily quota HubSpot reports (private apps get these headers)."""
+        """Record the daily quota HubSpot reports. Only private apps have a daily limit and get
+        these headers; OAuth (public) apps get the rolling-window headers alone."""
         daily = headers.get("X-HubSpot-RateLimit-Daily")
         remaining = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
         if daily and remaining and daily.isdigit() and remaining.isdigit():

@@ -129,6 +129,42 @@ def test_429_from_another_client_is_waited_out(make_hs_sandbox) -> None:
     assert calls > 3  # at least one 429 was answered and retried
 
 
+class RecordingBudget(RateBudget):
+    """A budget that remembers every pause HubSpot asked for."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.holds: list[tuple[float, bool]] = []
+
+    def hold(self, seconds: float, *, search: bool = False) -> None:
+        self.holds.append((seconds, search))
+        super().hold(seconds, search=search)
+
+
+def test_a_search_429_without_policy_name_pauses_the_search_budget(make_hs_sandbox) -> None:
+    """HubSpot's search 429s may carry no policyName: the connector still pauses searches (for
+    the search limit's whole second), not the portal's rolling budget."""
+    sandbox = make_hs_sandbox(synthetic_seed(20))
+    other = Api(sandbox)
+    assert all(other.post("/crm/v3/objects/deals/search", {"limit": 1}).status_code == 200
+               for _ in range(5))
+    budget = RecordingBudget(sandbox.rate.limit, sandbox.rate.window_seconds, search_per_second=5)
+    connector = connector_for(sandbox, budget=budget)
+    assert len([r for r in connector.pull() if r.object == "deal"]) == 20
+    assert budget.holds and all(search and seconds >= 1.0 for seconds, search in budget.holds)
+
+
+def test_an_oauth_app_sees_no_daily_quota(make_hs_sandbox) -> None:
+    """OAuth (public) apps get no X-HubSpot-RateLimit-Daily headers: no quota is invented."""
+    sandbox = make_hs_sandbox()
+    oauth = connector_for(sandbox, oauth=True)
+    list(oauth.pull())
+    assert oauth.usage.quota_limit is None and oauth.usage.quota_used is None
+    private = connector_for(sandbox)
+    list(private.pull())
+    assert private.usage.quota_limit == 250_000
+
+
 def test_a_shared_budget_keeps_two_connectors_under_the_limit(make_hs_sandbox) -> None:
     sandbox = make_hs_sandbox(rate_limit=8, rate_window_seconds=1.0)
     budget = RateBudget(8, 1.0)

@@ -108,8 +108,21 @@ def test_search_has_its_own_per_second_limit(make_hs_sandbox) -> None:
     assert sorted(r.status_code for r in burst) == [200] * 5 + [429] * 3
     limited = next(r for r in burst if r.status_code == 429)
     body = limited.json()
-    assert body["errorType"] == "RATE_LIMIT" and body["policyName"] == "SECONDLY"
+    assert body["errorType"] == "RATE_LIMIT" and "policyName" not in body
+    assert body["message"] == "You have reached your secondly limit."
     assert limited.headers["X-HubSpot-RateLimit-Secondly-Remaining"] == "0"
+
+
+def test_rate_limit_headers_differ_for_oauth_and_private_apps(make_hs_sandbox) -> None:
+    """OAuth (public) apps have no daily limit and get no Daily headers; private apps do."""
+    sandbox = make_hs_sandbox()
+    rolling = {"X-HubSpot-RateLimit-Max", "X-HubSpot-RateLimit-Remaining",
+               "X-HubSpot-RateLimit-Interval-Milliseconds"}
+    daily = {"X-HubSpot-RateLimit-Daily", "X-HubSpot-RateLimit-Daily-Remaining"}
+    private = Api(sandbox).get(f"/crm/v3/objects/deals/{DEAL}").headers
+    oauth = Api(sandbox, sandbox.info()["access_token"]).get(f"/crm/v3/objects/deals/{DEAL}").headers
+    assert rolling | daily <= set(private) and private["X-HubSpot-RateLimit-Daily"] == "250000"
+    assert rolling <= set(oauth) and not daily & set(oauth)
 
 
 def test_batch_limits(api: Api) -> None:

@@ -86,24 +86,31 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
                                     else value)
         return f"{request.method} {rule}"
 
-    def rate_headers(remaining: int, search_remaining: int | None = None) -> dict[str, str]:
+    def rate_headers(remaining: int, search_remaining: int | None = None, *,
+                     private_app: bool) -> dict[str, str]:
+        """HubSpot's X-HubSpot-RateLimit-* headers. OAuth (public) apps have no daily limit and
+        get no Daily headers; private apps do."""
         headers = {"X-HubSpot-RateLimit-Max": str(sandbox.rate.limit),
                    "X-HubSpot-RateLimit-Remaining": str(max(0, remaining)),
                    "X-HubSpot-RateLimit-Interval-Milliseconds":
-                       str(int(sandbox.rate.window_seconds * 1000)),
-                   "X-HubSpot-RateLimit-Daily": str(DAILY_LIMIT),
-                   "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, DAILY_LIMIT - sandbox.calls_total))}
+                       str(int(sandbox.rate.window_seconds * 1000))}
+        if private_app:
+            headers["X-HubSpot-RateLimit-Daily"] = str(DAILY_LIMIT)
+            headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(max(0, DAILY_LIMIT - sandbox.calls_total))
         if search_remaining is not None:
             headers["X-HubSpot-RateLimit-Secondly"] = str(sandbox.search_rate.limit)
             headers["X-HubSpot-RateLimit-Secondly-Remaining"] = str(max(0, search_remaining))
         return headers
 
     def limited(policy: str, headers: dict[str, str]) -> HubSpotHttpError:
-        """HubSpot's 429 for ``policy`` (``TEN_SECONDLY_ROLLING`` or ``SECONDLY``)."""
+        """HubSpot's 429 for ``policy`` (``TEN_SECONDLY_ROLLING`` or ``SECONDLY``). The search
+        endpoints' own limit answers without a ``policyName``, as HubSpot's search API does."""
         window = "ten_secondly_rolling" if policy == "TEN_SECONDLY_ROLLING" else "secondly"
+        extra = {"errorType": "RATE_LIMIT"}
+        if policy == "TEN_SECONDLY_ROLLING":
+            extra["policyName"] = policy
         return HubSpotHttpError(429, "RATE_LIMITS", f"You have reached your {window} limit.",
-                                extra={"errorType": "RATE_LIMIT", "policyName": policy},
-                                headers=headers)
+                                extra=extra, headers=headers)
 
     def unavailable(status: int) -> HubSpotHttpError:
         category = "SERVICE_UNAVAILABLE" if status == 503 else "INTERNAL_ERROR"
@@ -122,24 +129,26 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
             sandbox.calls_total += 1
         if request.path.startswith(UNAUTHENTICATED):
             return None
-        creds.check(request.headers.get("Authorization"))
+        private = creds.check(request.headers.get("Authorization")).token == creds.private_app_token
         is_search = request.method == "POST" and request.path.endswith("/search")
         if is_search and sandbox.search_rate.try_acquire() > 0:
-            raise limited("SECONDLY", rate_headers(sandbox.rate.limit - sandbox.rate.in_window(), 0))
+            raise limited("SECONDLY", rate_headers(sandbox.rate.limit - sandbox.rate.in_window(), 0,
+                                                   private_app=private))
+        exhausted = rate_headers(0, private_app=private)
         if sandbox.rate.try_acquire() > 0:
-            raise limited("TEN_SECONDLY_ROLLING", rate_headers(0))
+            raise limited("TEN_SECONDLY_ROLLING", exhausted)
         if sandbox.fail_next:
             status = sandbox.fail_next.pop(0)
-            raise (limited("TEN_SECONDLY_ROLLING", rate_headers(0)) if status == 429
-                   else unavailable(status))
+            raise limited("TEN_SECONDLY_ROLLING", exhausted) if status == 429 else unavailable(status)
         roll = random.random()
         if roll < sandbox.fault_429:
-            raise limited("TEN_SECONDLY_ROLLING", rate_headers(0))
+            raise limited("TEN_SECONDLY_ROLLING", exhausted)
         if roll < sandbox.fault_429 + sandbox.fault_503:
             raise unavailable(503)
         request.environ["hubspot.rate_headers"] = rate_headers(
             sandbox.rate.limit - sandbox.rate.in_window(),
-            sandbox.search_rate.limit - sandbox.search_rate.in_window() if is_search else None)
+            sandbox.search_rate.limit - sandbox.search_rate.in_window() if is_search else None,
+            private_app=private)
         return None
 
     @app.after_request
