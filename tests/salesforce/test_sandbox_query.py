@@ -135,3 +135,12 @@ def test_query_all_and_tooling_query_are_separate_resources(sf_sandbox):
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.query("SELECT Id FROM CustomField")
     assert info.value.content[0]["errorCode"] == "INVALID_TYPE"
+
+
+@pytest.mark.parametrize("path", ["query?q=SELECT+Id+FROM+Lead", "query/?q=SELECT+Id+FROM+Lead",
+                                  "queryAll?q=SELECT+Id+FROM+Lead",
+                                  "tooling/query?q=SELECT+Id+FROM+CustomField"])
+def test_query_paths_answer_with_or_without_the_trailing_slash(sf_sandbox, path):
+    """jsforce asks ``query?q=``, simple-salesforce ``query/?q=``: Salesforce answers both directly."""
+    response = http(sf_sandbox).get(api(sf_sandbox, path), headers=bearer(sf_sandbox), allow_redirects=False)
+    assert response.status_code == 200 and "totalSize" in response.json()

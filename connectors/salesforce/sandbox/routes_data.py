@@ -52,6 +52,7 @@ def _register_basics(app: Flask, sandbox: Sandbox) -> None:
 
 
 def _register_queries(app: Flask, sandbox: Sandbox) -> None:
+    # Salesforce answers ``query?q=`` (jsforce's form) and ``query/?q=`` (simple-salesforce's) alike.
     def run_query(version: str, *, tooling: bool, include_deleted: bool) -> Response:
         soql = request.args.get("q")
         if not soql:
@@ -60,15 +61,15 @@ def _register_queries(app: Flask, sandbox: Sandbox) -> None:
         return json_response(sandbox.engine.run(soql, version=version, tooling=tooling, include_deleted=include_deleted,
                                             batch_size=int(match.group(1)) if match else None))
 
-    @app.get(DATA + "query/")
+    @app.get(DATA + "query/", strict_slashes=False)
     def query(version: str) -> Response:
         return run_query(version, tooling=False, include_deleted=False)
 
-    @app.get(DATA + "queryAll/")
+    @app.get(DATA + "queryAll/", strict_slashes=False)
     def query_all(version: str) -> Response:
         return run_query(version, tooling=False, include_deleted=True)
 
-    @app.get(DATA + "tooling/query/")
+    @app.get(DATA + "tooling/query/", strict_slashes=False)
     def tooling_query(version: str) -> Response:
         return run_query(version, tooling=True, include_deleted=False)
 
