@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel import Session
 
 from integration.services import Services
-from integration.store.connections import connection_by_id
-from integration.store.map_versions import save_map_version
+from integration.store.connections import connection_by_id, list_connections
+from integration.store.map_versions import current_map_version, save_map_version
 from integration.store.models import MapVersion
 from integration.store.records import iter_states
 from integration.store.types import utcnow
@@ -54,8 +54,22 @@ def preview_map(session: Session, connection_id: int, jmap: JourneyMap | None, *
     """Dry run ``jmap`` (default: the map in force) over the stored records. Saves nothing."""
     if jmap is None:
         jmap, _ = connection_map(session, connection_id)
+    return _preview(session, [connection_id], jmap, now, sample)
+
+
+def preview_workspace_map(session: Session, tenant_id: int, jmap: JourneyMap, *,
+                          now: datetime | None = None, sample: int = 20) -> dict[str, Any]:
+    """Dry run a workspace map over the stored records of every connection it would serve (those
+    without a map of their own). Saves nothing."""
+    governed = [c.id for c in list_connections(session, tenant_id)
+                if current_map_version(session, c.id) is None]
+    return _preview(session, governed, jmap, now, sample)
+
+
+def _preview(session: Session, connection_ids: list[int], jmap: JourneyMap,
+             now: datetime | None, sample: int) -> dict[str, Any]:
     pairs = ((record_from_dict(row.record), state_from_dict(row.state))
-             for row in iter_states(session, connection_id))
+             for connection_id in connection_ids for row in iter_states(session, connection_id))
     return preview(pairs, jmap, now or utcnow(), sample=sample).to_dict()
 
 

@@ -15,7 +15,7 @@ from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import MapRejected, apply_map, preview_map
 from integration.store.map_versions import list_map_versions, map_version
-from integration.sync.map_in_force import connection_map
+from integration.sync.map_in_force import MapInForce, connection_map, map_in_force
 from integration.ui import bp
 from integration.ui.access import author, page_connection, signed_in
 from integration.ui.charts import before_after_chart
@@ -41,7 +41,7 @@ def stage_groups(jmap: JourneyMap, crm: str, stages: list[CrmStage]) -> list[dic
     for stage in stages:
         source = sources.get(stage.object)
         group = groups.setdefault((stage.object, stage.pipeline), {
-            "object": stage.object, "pipeline": stage.pipeline,
+            "crm": crm, "object": stage.object, "pipeline": stage.pipeline,
             "pipeline_label": stage.pipeline_label or stage.pipeline,
             "editable": source is not None, "rows": []})
         row = {"stage": stage, "journey": None, "path": None, "section": None}
@@ -55,8 +55,8 @@ def stage_groups(jmap: JourneyMap, crm: str, stages: list[CrmStage]) -> list[dic
     return list(groups.values())
 
 
-def _crm_stages(conn) -> tuple[list[CrmStage], str | None]:
-    """The connection's real stages, or an explanation when the CRM could not be read."""
+def crm_stages(conn) -> tuple[list[CrmStage], str | None]:
+    """A connection's real stages, or an explanation when the CRM could not be read."""
     try:
         return services().open_connector(conn).stages(), None
     except CrmError as exc:
@@ -69,17 +69,34 @@ def map_editor(connection_id: int):
     """The mapping editor for one connection."""
     with services().session() as db:
         conn = page_connection(db, connection_id)
-        jmap, version = connection_map(db, conn.id)
-    stages, stages_error = _crm_stages(conn)
-    report = coverage(jmap, conn.crm, stages)
-    groups = stage_groups(jmap, conn.crm, stages)
+        found = map_in_force(db, conn.id)
+    stages, stages_error = crm_stages(conn)
+    return render_editor(found, [(conn, stages)], [stages_error] if stages_error else [], conn=conn,
+                         save_url=url_for("api.map_save", ref=conn.id),
+                         preview_url=url_for("ui.map_preview_fragment", connection_id=conn.id),
+                         done_url=url_for("ui.map_editor", connection_id=conn.id))
+
+
+def render_editor(found: MapInForce, stages_by_connection: list[tuple[Any, list[CrmStage]]],
+                  errors: list[str], **context: Any) -> str:
+    """The editor page for a map and the real stages of each connection it serves."""
+    jmap = found.jmap
+    groups, unmapped, unknown, lost_not_exit = [], [], [], []
+    for conn, stages in stages_by_connection:
+        report = coverage(jmap, conn.crm, stages)
+        unmapped += report.unmapped
+        unknown += report.unknown
+        lost_not_exit += report.lost_not_exit
+        groups += [{**group, "connection": conn.name} for group in stage_groups(jmap, conn.crm, stages)]
+    objects = {s.object for _conn, stages in stages_by_connection for s in stages}
+    objects |= {o for conn, _stages in stages_by_connection for o in jmap.sources.get(conn.crm, {})}
     return render_template(
-        "editor.html", conn=conn, jmap=jmap, version=version, groups=groups, report=report,
-        stages_error=stages_error, operators=OPERATORS,
+        "editor.html", jmap=jmap, version=found.version, scope=found.scope, groups=groups,
+        report={"unmapped": unmapped, "unknown": unknown, "lost_not_exit": lost_not_exit},
+        stages_error=" ".join(errors) or None, operators=OPERATORS,
         map_json=htmlsafe_json_dumps(map_to_dict(jmap), dumps=json.dumps),
-        fields=CANONICAL_FIELDS, crms=registry.names(),
-        objects=sorted({s.object for s in stages} | set(jmap.sources.get(conn.crm, {}))),
-        saved=request.args.get("saved"), import_problems=None)
+        fields=CANONICAL_FIELDS, crms=registry.names(), objects=sorted(objects),
+        saved=request.args.get("saved"), import_problems=None, **context)
 
 
 @bp.post("/connections/<int:connection_id>/map/preview")

@@ -4,6 +4,7 @@ back into the other CRM and read with the CRM's own client, a mirrored deal coun
 that break and re-form. On SQLite and PostgreSQL; tests build on each other in file order."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -14,7 +15,7 @@ from integration.app import create_app
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
 from integration.people import funnel_report, person_report
-from integration.store.tenancy import get_or_create_tenant, issue_token
+from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
 from integration.worker import Worker
@@ -240,3 +241,35 @@ def test_the_workspace_map_over_the_api(services, world, api):
     assert records_of(person(services, world, "ana@globex.example")) == {
         ("salesforce", "lead", ANA_LEAD), ("hubspot", "contact", "152")}
     assert world.hs.read("contact", "151")["journey_stage"] == "Awareness"
+
+
+@pytest.fixture(scope="module")
+def pages(services, world):
+    """A test client signed in as a web user of the world's tenant."""
+    app = create_app(services.settings, services, migrate=False)
+    with services.session() as s:
+        create_user(s, world.tenant_id, "revops@people.example", "correct horse battery")
+    client = app.test_client()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/sign-in").get_data(as_text=True))
+    client.post("/sign-in", data={"email": "revops@people.example", "password": "correct horse battery",
+                                  "csrf_token": token.group(1)})
+    return client
+
+
+def test_the_pages_show_the_workspace_a_person_and_one_editor_for_every_crm(pages):
+    board = pages.get("/workspace")
+    assert board.status_code == 200
+    text = board.get_data(as_text=True)
+    # Li is two people since the map stopped linking by e-mail (the test before)
+    assert 'id="funnel-people"' in text and "People · 5" in text and "Deals · 2" in text
+    person_page = pages.get("/people/ANA@globex.example").get_data(as_text=True)
+    assert "ana@globex.example" in person_page and ANA_LEAD in person_page and "152" in person_page
+    assert 'id="person-timeline"' in person_page
+    assert pages.get("/people?email=ana%40globex.example").headers["Location"].endswith("/people/ana@globex.example")
+    assert pages.get("/people/nobody@nowhere.example").status_code == 404
+    editor = pages.get("/workspace/map").get_data(as_text=True)
+    picks = re.findall(r'<select class="stage-pick" data-path="([^"]+)" data-crm="([a-z]+)"', editor)
+    assert {crm for _path, crm in picks} == {"salesforce", "hubspot"}
+    assert any(path.startswith("sources.salesforce.opportunity") for path, _ in picks)
+    assert any(path.startswith("sources.hubspot.deal.pipelines.default") for path, _ in picks)
+    assert 'data-save-url="/api/v1/workspace/map"' in editor

@@ -4,8 +4,7 @@
 
 (() => {
   const form = document.getElementById("editor");
-  const connection = form.dataset.connection;
-  const crm = form.dataset.crm;
+  const {saveUrl, previewUrl, doneUrl} = form.dataset;
   const original = JSON.parse(document.getElementById("map-data").textContent);
   const problemsBox = document.getElementById("problems");
   const previewBox = document.getElementById("preview");
@@ -54,7 +53,7 @@
       if (value === null) delete stage.expected_days; else stage.expected_days = value;
     });
     form.querySelectorAll("select.stage-pick").forEach((select) => {
-      const table = stageTable(map.sources[crm][select.dataset.object], select);
+      const table = stageTable(map.sources[select.dataset.crm][select.dataset.object], select);
       if (select.value) table[select.dataset.value] = select.value;
       else delete table[select.dataset.value];
     });
@@ -133,7 +132,7 @@
 
   async function preview() {
     Journey.say(status, "Previewing…", true);
-    const result = await Journey.call("POST", `/connections/${connection}/map/preview`, {map: buildMap()});
+    const result = await Journey.call("POST", previewUrl, {map: buildMap()});
     if (!result.ok) return handleFailure(result);
     clearProblems();
     status.textContent = "";
@@ -145,10 +144,10 @@
   async function save() {
     const comment = document.getElementById("comment").value.trim();
     Journey.say(status, "Saving…", true);
-    const result = await Journey.call("PUT", `/api/v1/connections/${connection}/map`,
+    const result = await Journey.call("PUT", saveUrl,
                                       {map: buildMap(), comment, author: document.body.dataset.user});
     if (!result.ok) return handleFailure(result);
-    window.location = `/connections/${connection}/map?saved=${result.body.version}`;
+    window.location = `${doneUrl}?saved=${result.body.version}`;
   }
 
   form.addEventListener("click", (event) => {

@@ -1,0 +1,82 @@
+"""Pages for the whole workspace: its dashboard (both CRMs together, each person and deal once),
+the workspace map editor (every connected CRM's stages on one page), and a person's page."""
+from __future__ import annotations
+
+from flask import abort, g, redirect, render_template, request, url_for
+
+from integration.api.helpers import json_body, services
+from integration.api.map_endpoints import map_from_body
+from integration.map_review import preview_workspace_map
+from integration.people import funnel_report, person_report
+from integration.store.connections import list_connections
+from integration.store.types import utcnow
+from integration.sync.map_in_force import workspace_map
+from integration.ui import bp
+from integration.ui.access import signed_in
+from integration.ui.charts import before_after_chart, count_chart
+from integration.ui.editor import crm_stages, render_editor
+
+
+@bp.get("/workspace")
+@signed_in
+def workspace_dashboard():
+    """The workspace funnel of people and of deals, with a search for one person."""
+    with services().session() as db:
+        people = funnel_report(db, g.tenant_id, "people")
+        deals = funnel_report(db, g.tenant_id, "deals")
+        connections = list_connections(db, g.tenant_id)
+    charts = {unit: {"reached": count_chart([(s["label"], s["reached"]) for s in report["stages"]]),
+                     "current": count_chart([(s["label"], s["current"]) for s in report["stages"]])}
+              for unit, report in (("people", people), ("deals", deals))}
+    return render_template("workspace.html", people=people, deals=deals, charts=charts,
+                           connections=connections)
+
+
+@bp.get("/people")
+@signed_in
+def people_search():
+    """The person with the e-mail address typed in the workspace dashboard's search box."""
+    email = (request.args.get("email") or "").strip()
+    if not email:
+        return redirect(url_for("ui.workspace_dashboard"))
+    return redirect(url_for("ui.person_page", email=email))
+
+
+@bp.get("/people/<email>")
+@signed_in
+def person_page(email: str):
+    """One person across CRMs: stage, persona, next best action, linked records, timeline."""
+    with services().session() as db:
+        report = person_report(db, g.tenant_id, email, utcnow())
+        connections = {c.name: c.id for c in list_connections(db, g.tenant_id)}
+    if report is None:
+        abort(404, f"No person in your workspace has the e-mail address {email.strip()}.")
+    return render_template("person.html", person=report, connections=connections)
+
+
+@bp.get("/workspace/map")
+@signed_in
+def workspace_map_editor():
+    """The workspace map editor: every connected CRM's real stages on one page."""
+    with services().session() as db:
+        found = workspace_map(db, g.tenant_id)
+        connections = list_connections(db, g.tenant_id)
+    stages_by_connection, errors = [], []
+    for conn in connections:
+        stages, error = crm_stages(conn)
+        stages_by_connection.append((conn, stages))
+        if error:
+            errors.append(f"{conn.name}: {error}")
+    return render_editor(found, stages_by_connection, errors, save_url=url_for("api.workspace_map_save"),
+                         preview_url=url_for("ui.workspace_map_preview"),
+                         done_url=url_for("ui.workspace_map_editor"))
+
+
+@bp.post("/workspace/map/preview")
+@signed_in
+def workspace_map_preview():
+    """The dry run of a workspace map over the records of the connections it serves (a fragment)."""
+    jmap, _ = map_from_body(json_body())
+    with services().session() as db:
+        report = preview_workspace_map(db, g.tenant_id, jmap, sample=12)
+    return render_template("preview.html", report=report, chart=before_after_chart(report["stages"]))
