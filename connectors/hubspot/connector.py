@@ -1,6 +1,7 @@
 """``HubSpotConnector``: pull deals and contacts, list stages, provision and push write-back values."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -219,8 +220,12 @@ class HubSpotConnector:
         return {writable[canonical]: to_hubspot_value(value) for canonical, value in values.items()}
 
     def _write_batch(self, obj: str, batch: list[FieldUpdate]) -> list[WriteResult]:
+        """One batch update. Each input carries an ``objectWriteTraceId`` (its record id) so that
+        HubSpot answers a record it refuses, such as one breaking a portal validation rule, with
+        a per-record error (207) and writes the rest, instead of refusing the whole batch."""
         path = OBJECT_PATHS[obj]
-        inputs = [{"id": u.id, "properties": self._properties_for(obj, u.values)} for u in batch]
+        inputs = [{"id": u.id, "objectWriteTraceId": u.id,
+                   "properties": self._properties_for(obj, u.values)} for u in batch]
         try:
             response = self.session.call(
                 f"POST /crm/v3/objects/{path}/batch/update", f"{path}.batch", "update", raw=True,
@@ -232,8 +237,10 @@ class HubSpotConnector:
             return [WriteResult(obj, u.id, False, exc.code, exc.message) for u in batch]
         failed: dict[str, tuple[str, str]] = {}
         for error in response.get("errors") or []:
-            for record_id in (error.get("context") or {}).get("ids") or []:
-                failed[str(record_id)] = (error.get("category", "UNKNOWN"), error.get("message", ""))
+            context = error.get("context") or {}
+            for record_id in (context.get("objectWriteTraceId") or []) + (context.get("ids") or []):
+                failed[str(record_id)] = (error.get("category", "UNKNOWN"),
+                                          readable_message(error.get("message", "")))
         written = {str(item["id"]) for item in response.get("results") or []}
         results = []
         for update in batch:
@@ -284,6 +291,20 @@ class HubSpotConnector:
         if object not in OBJECT_TYPE_IDS:
             return None
         return f"https://app.hubspot.com/contacts/{self.portal_id()}/record/{OBJECT_TYPE_IDS[object]}/{id}"
+
+
+def readable_message(message: str) -> str:
+    """HubSpot's ``Property values were not valid: [{...}]`` as the problems' own messages
+    (``property: message``); any other message as it came."""
+    prefix = "Property values were not valid: "
+    if not message.startswith(prefix):
+        return message
+    try:
+        problems = json.loads(message[len(prefix):])
+        return "HubSpot refused the values: " + "; ".join(
+            f"{p.get('name')}: {p.get('message')}" for p in problems)
+    except (ValueError, AttributeError, TypeError):
+        return message
 
 
 def _unique_batches(items: Iterable[FieldUpdate], size: int) -> Iterator[list[FieldUpdate]]:

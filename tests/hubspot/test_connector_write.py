@@ -93,6 +93,30 @@ def test_partial_failures_come_back_per_record(provisioned) -> None:
     assert connector.usage.calls == 2
 
 
+CLOSE_DATE_RULE = {"rules": [{"objectType": "deals", "required": "closedate",
+                               "when": {"dealstage": "closedwon"},
+                               "message": "Close date is required for a closed won deal"}]}
+
+
+def test_a_record_breaking_a_portal_validation_rule_fails_alone(make_hs_sandbox) -> None:
+    """HubSpot enforces a portal's validation rules on API writes (2026-09): the record that breaks
+    one fails with HubSpot's reason, the rest of the batch is written in the same call."""
+    sandbox = make_hs_sandbox()
+    connector = connector_for(sandbox)
+    connector.provision()
+    assert Api(sandbox).control("validation-rules", CLOSE_DATE_RULE).status_code == 200
+    ids = ["18462730011", "18462730012", "18462730013"]  # 012 is closed won without a close date
+    results = connector.push([FieldUpdate("deal", i, {"journey_stage": "decision"}) for i in ids])
+    assert [(r.id, r.ok, r.error_code, r.retryable) for r in results] == [
+        ("18462730011", True, None, False), ("18462730012", False, "VALIDATION_ERROR", False),
+        ("18462730013", True, None, False)]
+    assert results[1].message == ("HubSpot refused the values: closedate: Close date is required for a "
+                                  "closed won deal")
+    assert connector.usage.by_route["POST /crm/v3/objects/deals/batch/update"] == 1
+    written = {r.id: r.writeback["journey_stage"] for r in connector.pull(ids={"deal": ids})}
+    assert written == {"18462730011": "decision", "18462730012": None, "18462730013": "decision"}
+
+
 def test_a_rejected_batch_fails_each_record_with_the_reason(make_hs_sandbox) -> None:
     connector = connector_for(make_hs_sandbox())  # never provisioned
     results = connector.push([FieldUpdate("deal", "18462730011", {"journey_stage": "purchase"})])

@@ -1,6 +1,7 @@
 """The sandbox behaves as HubSpot does: search, limits, validation, auth, controls."""
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -291,3 +292,42 @@ def test_paging_with_after_stops_at_10000_results(make_hs_sandbox) -> None:
     assert last["paging"]["next"]["after"] == "10000"
     beyond = api.post("/crm/v3/objects/deals/search", {"limit": 200, "after": "10000"})
     assert beyond.status_code == 400 and "limited to 10000" in beyond.json()["message"]
+
+
+RULES = {"rules": [{"objectType": "deals", "required": "closedate", "when": {"dealstage": "closedwon"},
+                    "message": "Close date is required for a closed won deal"}]}
+
+
+def test_a_portal_validation_rule_refuses_a_batch_or_one_traced_input(make_hs_sandbox) -> None:
+    """Without objectWriteTraceIds a broken rule refuses the whole batch; with them, only the
+    input that breaks it fails (207, named by its trace id) and the others are written."""
+    sandbox = make_hs_sandbox()
+    api = Api(sandbox)
+    assert api.control("validation-rules", RULES).json()["rules"][0]["required"] == "closedate"
+    inputs = [{"id": "18462730011", "properties": {"dealname": "A"}},
+              {"id": "18462730012", "properties": {"dealname": "B"}}]
+    whole = api.post("/crm/v3/objects/deals/batch/update", {"inputs": inputs})
+    assert whole.status_code == 400 and whole.json()["category"] == "VALIDATION_ERROR"
+    problems = json.loads(whole.json()["message"].removeprefix("Property values were not valid: "))
+    assert problems == [{"isValid": False, "message": "Close date is required for a closed won deal",
+                         "error": "REQUIRED_FIELD", "name": "closedate",
+                         "localizedErrorMessage": "Close date is required for a closed won deal"}]
+    assert api.get("/crm/v3/objects/deals/18462730011").json()["properties"]["dealname"] == "Globex renewal"
+    traced = api.post("/crm/v3/objects/deals/batch/update", {"inputs": [
+        dict(item, objectWriteTraceId=f"t{n}") for n, item in enumerate(inputs)]})
+    assert traced.status_code == 207
+    body = traced.json()
+    assert [r["id"] for r in body["results"]] == ["18462730011"] and body["numErrors"] == 1
+    assert body["errors"][0]["context"] == {"objectWriteTraceId": ["t1"]}
+    assert body["errors"][0]["category"] == "VALIDATION_ERROR"
+    fixed = api.patch("/crm/v3/objects/deals/18462730012",
+                      {"properties": {"closedate": "2026-08-30T16:45:00Z", "dealname": "B"}})
+    assert fixed.status_code == 200
+
+
+@pytest.mark.parametrize("rules", [{"rules": "x"}, {"rules": [{"objectType": "tickets", "required": "a",
+                                                              "when": {"b": "c"}}]},
+                                   {"rules": [{"objectType": "deals", "required": "a", "when": {}}]}])
+def test_bad_validation_rules_are_refused(make_hs_sandbox, rules) -> None:
+    response = Api(make_hs_sandbox()).control("validation-rules", rules)
+    assert response.status_code == 400 and "validation-rules" in response.json()["message"]

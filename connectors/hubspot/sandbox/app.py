@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from . import associations
 from .auth import OAuthError
 from .schema import DEALS, OBJECT_TYPES
 from .search import search
-from .store import RecordFailure, validate_property_create
+from .store import RecordFailure, parse_rules, validate_property_create
 from .wire import HubSpotHttpError, correlation_id, iso_ms, not_found, now_utc, validation_error
 
 if TYPE_CHECKING:
@@ -45,13 +46,16 @@ def _batch_response(results: list[dict[str, Any]], failures: list[Any], started:
                             "startedAt": started, "completedAt": iso_ms(now_utc())}
     if not failures:
         return jsonify(body), 200
-    grouped: dict[tuple[str, str], list[str]] = {}
+    # Inputs sent with an objectWriteTraceId are named by it; others by their ids.
+    grouped: dict[tuple[str, str, str], list[str]] = {}
     for failure in failures:
-        grouped.setdefault((failure.category, failure.message), []).append(failure.id)
+        key, name = (("objectWriteTraceId", failure.trace_id) if failure.trace_id is not None
+                     else ("ids", failure.id))
+        grouped.setdefault((failure.category, failure.message, key), []).append(name)
     body["numErrors"] = len(failures)
     body["errors"] = [{"status": "error", "category": category, "message": message,
-                       "context": {"ids": ids}, "links": {}, "errors": []}
-                      for (category, message), ids in grouped.items()]
+                       "context": {key: names}, "links": {}, "errors": []}
+                      for (category, message, key), names in grouped.items()]
     return jsonify(body), 207
 
 
@@ -257,9 +261,11 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         inputs = _inputs(_json_body(), MAX_BATCH)
         if not all(isinstance(i.get("properties"), dict) for i in inputs):
             raise validation_error("Invalid input JSON: every input needs a 'properties' object")
-        results, failures = portal.update(object_type,
-                                          [(str(i["id"]), i["properties"]) for i in inputs],
-                                          source_id=str(creds.app_id))
+        traced = all(i.get("objectWriteTraceId") is not None for i in inputs)
+        results, failures = portal.update(
+            object_type, [(str(i["id"]), i["properties"]) for i in inputs],
+            source_id=str(creds.app_id),
+            trace_ids={str(i["id"]): str(i["objectWriteTraceId"]) for i in inputs} if traced else None)
         return _batch_response(results, failures, started)
 
     @app.post("/crm/v3/objects/<object_type>/search")
@@ -455,6 +461,22 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         except ValueError as exc:
             raise validation_error(str(exc)) from None
         return jsonify({"subscriptions": created}), 201
+
+    @app.post("/__sandbox__/validation-rules")
+    def set_validation_rules() -> Any:
+        """Replace the portal's validation rules (conditional required properties)."""
+        try:
+            rules = parse_rules(_json_body().get("rules"))
+        except ValueError as exc:
+            raise validation_error(f"validation-rules: {exc}") from None
+        with portal.lock:
+            portal.validation_rules = rules
+        return jsonify({"rules": [asdict(r) for r in rules]})
+
+    @app.get("/__sandbox__/validation-rules")
+    def validation_rules() -> Any:
+        with portal.lock:
+            return jsonify({"rules": [asdict(r) for r in portal.validation_rules]})
 
     @app.get("/__sandbox__/webhooks")
     def webhook_deliveries() -> Any:

@@ -12,7 +12,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from .associations import Associations
 from .schema import (CONTACTS, DEALS, FIELD_TYPES, LIFECYCLE_STAGES, OBJECT_TYPES, ObjectType,
@@ -72,11 +72,49 @@ class Change:
 
 @dataclass
 class RecordFailure:
-    """A 207 entry for one input of a batch."""
+    """A 207 entry for one input of a batch (``trace_id``: the input's ``objectWriteTraceId``)."""
 
     id: str
     category: str
     message: str
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ValidationRule:
+    """A portal admin's conditional required property: when every ``when`` property holds its
+    value after a write, ``required`` must have one. HubSpot enforces these rules on CRM API writes
+    from the 2026-09 API version on; the sandbox enforces them on every write path."""
+
+    object_type: str  # "deals", "contacts"
+    required: str
+    when: dict[str, str]
+    message: str
+
+    def problem(self, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The property error this rule finds in a record's ``values`` after a write, if any."""
+        if all(values.get(k) == v for k, v in self.when.items()) and not values.get(self.required):
+            return _invalid(self.required, "REQUIRED_FIELD", self.message)
+        return None
+
+
+def parse_rules(raw: Any) -> list[ValidationRule]:
+    """Rules from the control API's ``{"rules": [...]}``; ValueError says which one is wrong."""
+    if not isinstance(raw, list):
+        raise ValueError("rules must be a list")
+    rules = []
+    for n, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise ValueError(f"rules[{n}] must be an object")
+        object_type = OBJECT_TYPES.get(str(item.get("objectType", "")))
+        when = item.get("when")
+        if object_type is None or not isinstance(item.get("required"), str) or not isinstance(when, dict) \
+                or not when or not all(isinstance(v, str) for v in when.values()):
+            raise ValueError(f"rules[{n}] needs objectType (deals|contacts), required (a property "
+                             "name) and when ({property: value, ...})")
+        rules.append(ValidationRule(object_type.name, item["required"], dict(when),
+                                    str(item.get("message") or f"{item['required']} is required")))
+    return rules
 
 
 class ObjectStore:
@@ -110,6 +148,7 @@ class Portal:
         self._deal_stage_ids = {s["id"] for p in self.pipelines for s in p["stages"]}
         self._lifecycle_ids = {o["value"] for o in LIFECYCLE_STAGES}
         self.record_failures: dict[tuple[str, str], tuple[str, str]] = {}
+        self.validation_rules: list[ValidationRule] = []
         self._ids = {DEALS.name: itertools.count(18000000001), CONTACTS.name: itertools.count(101)}
         for store, records in ((self.stores[DEALS.name], seed.deals),
                                (self.stores[CONTACTS.name], seed.contacts)):
@@ -289,10 +328,24 @@ class Portal:
             record.values[store.type.modified_property] = iso_ms(moment)
         return changes
 
+    def rule_problems(self, store: ObjectStore, record: Record, clean: Mapping[str, Any]
+                      ) -> list[dict[str, Any]]:
+        """The portal validation rules ``record`` would break with ``clean`` written."""
+        after = {**record.values, **clean}
+        found = (rule.problem(after) for rule in self.validation_rules
+                 if rule.object_type == store.type.name)
+        return [problem for problem in found if problem is not None]
+
     def update(self, object_type: str, inputs: list[tuple[str, dict[str, Any]]], *,
-               source: str = "INTEGRATION", source_id: str | None = None
+               source: str = "INTEGRATION", source_id: str | None = None,
+               trace_ids: Mapping[str, str] | None = None
                ) -> tuple[list[dict[str, Any]], list[RecordFailure]]:
-        """Validate all inputs (a 400 rejects the whole batch), then write the ones that exist."""
+        """Validate all inputs (a 400 rejects the whole batch), then write the ones that exist.
+
+        A portal validation rule broken by one input rejects the whole batch too, unless every
+        input carries an ``objectWriteTraceId`` (``trace_ids``: record id -> trace id): then, as
+        HubSpot's multi-status writes do, only that input fails and the others are written.
+        """
         with self.lock:
             store = self.store(object_type)
             planned = []
@@ -301,13 +354,20 @@ class Portal:
                 record = store.records.get(record_id)
                 clean = self.validate(store, record, properties)
                 injected = self.record_failures.get((store.type.name, record_id))
+                trace = (trace_ids or {}).get(record_id)
+                problems = self.rule_problems(store, record, clean) if record is not None else []
                 if record is None:
                     failures.append(RecordFailure(record_id, "OBJECT_NOT_FOUND",
                                                   f"Could not get some {store.type.label} objects, "
                                                   "they may be deleted or not exist. Check that "
-                                                  "ids are valid."))
+                                                  "ids are valid.", trace))
+                elif problems:
+                    message = "Property values were not valid: " + json.dumps(problems, separators=(",", ":"))
+                    if trace_ids is None:
+                        raise validation_error(message)
+                    failures.append(RecordFailure(record_id, "VALIDATION_ERROR", message, trace))
                 elif injected:
-                    failures.append(RecordFailure(record_id, *injected))
+                    failures.append(RecordFailure(record_id, *injected, trace))
                 else:
                     planned.append((record, clean))
             changes = []
