@@ -331,3 +331,14 @@ def test_a_portal_validation_rule_refuses_a_batch_or_one_traced_input(make_hs_sa
 def test_bad_validation_rules_are_refused(make_hs_sandbox, rules) -> None:
     response = Api(make_hs_sandbox()).control("validation-rules", rules)
     assert response.status_code == 400 and "validation-rules" in response.json()["message"]
+
+
+def test_validation_rules_can_come_with_the_seed(make_hs_sandbox) -> None:
+    import copy
+    from tests.fixtures_hubspot import HS_SEED
+    seed = copy.deepcopy(HS_SEED)
+    seed["validation_rules"] = RULES["rules"]
+    api = Api(make_hs_sandbox(seed))
+    assert api.get("/__sandbox__/validation-rules").json()["rules"][0]["when"] == {"dealstage": "closedwon"}
+    refused = api.patch("/crm/v3/objects/deals/18462730012", {"properties": {"dealname": "B"}})
+    assert refused.status_code == 400 and "Close date is required" in refused.json()["message"]

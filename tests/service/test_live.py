@@ -138,6 +138,26 @@ def test_generic_format_events_queue_their_deals_and_contacts(live_service):
     assert queued_ids(live_service, [deal, contact]) == {deal, contact}
 
 
+def test_the_sandbox_sending_the_generic_format_drives_a_targeted_sync(live_service):
+    """End to end: HubSpot (the sandbox) sends 2026 generic-format events to the service."""
+    hs = crm(live_service, "hubspot")
+    hs._call("POST", "webhooks", {"targetUrl": f"{live_service['base_url']}/webhooks/hubspot",
+                                  "subscriptions": ["deal.propertyChange"], "format": "generic",
+                                  "propertyNames": ["dealstage"]})
+    target = pick(live_service, "hubspot", "deal", "consideration")
+    hs.move("deal", target.crm_id, "closedlost")
+
+    def generic_delivery():
+        with live_service["services"].session() as s:
+            return s.exec(select(WebhookDelivery).where(
+                WebhookDelivery.connection_id == live_service["connections"]["hubspot"],
+                WebhookDelivery.crm_id == target.crm_id,
+                WebhookDelivery.kind == "object.propertyChange")).first()
+
+    assert wait_for(generic_delivery).object == "deal"
+    wait_for(lambda: hs.read("deal", target.crm_id)["journey_stage"] == "Lost")
+
+
 def test_events_sharing_an_event_id_are_each_delivered_and_retries_are_not(live_service):
     """HubSpot does not guarantee eventId unique: de-duplication keys on the whole delivery."""
     with live_service["services"].session() as s:

@@ -1,7 +1,7 @@
 """The ``hubspot`` part of a seed file (format: shared/fixtures/README.md), validated."""
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
@@ -45,12 +45,23 @@ class PipelineSeed(_Strict):
     stages: list[StageSeed] = Field(min_length=1)
 
 
+class ValidationRuleSeed(_Strict):
+    """A portal validation rule: when every ``when`` property holds its value, ``required`` must
+    have one (a conditional required property)."""
+
+    objectType: Literal["deals", "contacts"]
+    required: str = Field(min_length=1)
+    when: dict[str, str] = Field(min_length=1)
+    message: str | None = None
+
+
 class HubSpotSeed(_Strict):
     portal_id: int = Field(default=DEFAULT_PORTAL_ID, gt=0)
     deal_pipelines: list[PipelineSeed] = Field(
         default_factory=lambda: [PipelineSeed.model_validate(DEFAULT_PIPELINE)])
     deals: list[ObjectSeed] = []
     contacts: list[ObjectSeed] = []
+    validation_rules: list[ValidationRuleSeed] = []
 
 
 def property_text(value: PropertyValue) -> str | None:

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
+from pydantic import TypeAdapter, ValidationError
+
 from .associations import Associations
 from .schema import (CONTACTS, DEALS, FIELD_TYPES, LIFECYCLE_STAGES, OBJECT_TYPES, ObjectType,
                      PropertyDef, builtin_groups, builtin_properties)
-from .seed import HubSpotSeed, ObjectSeed, association_pairs, property_text
+from .seed import HubSpotSeed, ObjectSeed, ValidationRuleSeed, association_pairs, property_text
 from .wire import HubSpotHttpError, iso_ms, now_utc, parse_datetime_value, validation_error
 
 STAGE_DATE = re.compile(r"^hs_v2_date_(entered|exited)_(.+)$")
@@ -98,23 +100,24 @@ class ValidationRule:
         return None
 
 
+_RULES = TypeAdapter(list[ValidationRuleSeed])
+
+
 def parse_rules(raw: Any) -> list[ValidationRule]:
-    """Rules from the control API's ``{"rules": [...]}``; ValueError says which one is wrong."""
-    if not isinstance(raw, list):
-        raise ValueError("rules must be a list")
-    rules = []
-    for n, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise ValueError(f"rules[{n}] must be an object")
-        object_type = OBJECT_TYPES.get(str(item.get("objectType", "")))
-        when = item.get("when")
-        if object_type is None or not isinstance(item.get("required"), str) or not isinstance(when, dict) \
-                or not when or not all(isinstance(v, str) for v in when.values()):
-            raise ValueError(f"rules[{n}] needs objectType (deals|contacts), required (a property "
-                             "name) and when ({property: value, ...})")
-        rules.append(ValidationRule(object_type.name, item["required"], dict(when),
-                                    str(item.get("message") or f"{item['required']} is required")))
-    return rules
+    """Rules from a seed's ``validation_rules`` or the control API's ``rules``; ValueError says
+    which one is wrong and why."""
+    try:
+        seeds = _RULES.validate_python(raw)
+    except ValidationError as exc:
+        raise ValueError("; ".join("rules" + "".join(f"[{part}]" for part in e["loc"]) + f": {e['msg']}"
+                                   for e in exc.errors())) from None
+    return [rule_from_seed(seed) for seed in seeds]
+
+
+def rule_from_seed(seed: ValidationRuleSeed) -> ValidationRule:
+    """The rule a validated seed entry declares."""
+    return ValidationRule(seed.objectType, seed.required, dict(seed.when),
+                          seed.message or f"{seed.required} is required")
 
 
 class ObjectStore:
@@ -148,7 +151,7 @@ class Portal:
         self._deal_stage_ids = {s["id"] for p in self.pipelines for s in p["stages"]}
         self._lifecycle_ids = {o["value"] for o in LIFECYCLE_STAGES}
         self.record_failures: dict[tuple[str, str], tuple[str, str]] = {}
-        self.validation_rules: list[ValidationRule] = []
+        self.validation_rules: list[ValidationRule] = [rule_from_seed(r) for r in seed.validation_rules]
         self._ids = {DEALS.name: itertools.count(18000000001), CONTACTS.name: itertools.count(101)}
         for store, records in ((self.stores[DEALS.name], seed.deals),
                                (self.stores[CONTACTS.name], seed.contacts)):
