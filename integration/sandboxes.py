@@ -20,15 +20,27 @@ SANDBOXES = {
     "salesforce": ("connectors.salesforce.sandbox", "SalesforceSandbox"),
     "hubspot": ("connectors.hubspot.sandbox", "HubSpotSandbox"),
 }
+#: CRM name -> (module, class) of a sandbox serving many accounts from one port (``portals=N``).
+MULTI_SANDBOXES = {
+    "hubspot": ("connectors.hubspot.sandbox", "HubSpotPortals"),
+}
 
 
 def make_sandbox(crm: str, seed_file: str | None = None, *, seed: dict | None = None,
-                 **options: Any):
+                 portals: int = 1, **options: Any):
     """A (not yet started) sandbox of ``crm`` holding its part of a seed file or seed dict.
 
-    Raises :class:`SeedError` naming the file and the key path of every problem.
+    With ``portals`` > 1, one server with that many separate accounts, each its own copy of the
+    seed (see ``MULTI_SANDBOXES``). Raises :class:`SeedError` naming the file and the key path of
+    every problem.
     """
     module, cls = SANDBOXES[crm]
+    if portals != 1:
+        if crm not in MULTI_SANDBOXES:
+            raise SeedError(f"--portals: the {crm} sandbox serves one account; several are "
+                            f"served by: {', '.join(sorted(MULTI_SANDBOXES))}")
+        module, cls = MULTI_SANDBOXES[crm]
+        options["portals"] = portals
     part = load_seed_file(seed_file).get(crm) if seed_file else (seed or {}).get(crm)
     try:
         return getattr(import_module(module), cls)(part, **options)

@@ -19,7 +19,10 @@ Controls (JSON, no auth) under ``/__sandbox__/``:
   edit (history entry with sourceType CRM_UI, new modified date, webhooks);
 - ``POST webhooks`` ``{"targetUrl", "subscriptions": ["deal.propertyChange", ...],
   "propertyNames": [...]}``: subscribe the app's target; ``GET webhooks`` lists delivery attempts.
+
+:class:`HubSpotPortals` serves many portals from one port (``journey sandbox hubspot --portals N``).
 """
+from .portals import HubSpotPortals
 from .server import HubSpotSandbox
 
-__all__ = ["HubSpotSandbox"]
+__all__ = ["HubSpotPortals", "HubSpotSandbox"]

@@ -106,6 +106,11 @@ class Credentials:
         raise OAuthError("BAD_GRANT_TYPE", "grant_type must be authorization_code or refresh_token")
 
     # ------------------------------------------------------------------------ checking
+    def knows(self, token: str) -> bool:
+        """Whether ``token`` is an access token this portal issued (valid or expired)."""
+        with self._lock:
+            return token in self._access
+
     def check(self, authorization: str | None) -> AccessToken:
         """The bearer token of a request, or HubSpot's 401."""
         token = (authorization or "").removeprefix("Bearer ").strip()

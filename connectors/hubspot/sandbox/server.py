@@ -65,6 +65,9 @@ class HubSpotSandbox:
         self._tokens_expire_at = iso_ms(now_utc() + timedelta(seconds=token_ttl_seconds))
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._mounted_at: str | None = None
+        #: The WSGI app serving this portal; set by :meth:`mount`.
+        self.app: Any = None
 
     def _notify(self, changes: list[Any]) -> None:
         if self.webhooks is not None:
@@ -73,20 +76,35 @@ class HubSpotSandbox:
     @property
     def base_url(self) -> str:
         """``http://host:port`` once started."""
-        if self._server is None:
+        if self._mounted_at is None:
             raise RuntimeError("the sandbox is not started")
-        return f"http://{self.host}:{self._server.server_port}"
+        return self._mounted_at
+
+    def mount(self, base_url: str) -> Any:
+        """Get ready to serve at ``base_url`` from someone else's server (several portals behind
+        one port); returns the portal's WSGI app. :meth:`unmount` undoes it."""
+        self._mounted_at = base_url
+        self.webhooks = WebhookDispatcher(portal_id=self.portal.portal_id,
+                                          app_id=self.credentials.app_id,
+                                          client_secret=self.credentials.client_secret,
+                                          retry_delays=self._webhook_retry_delays)
+        self.app = create_app(self)
+        return self.app
+
+    def unmount(self) -> None:
+        """Stop delivering webhooks; the portal no longer serves."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
+        self._mounted_at = None
 
     def start(self) -> HubSpotSandbox:
         """Serve in a background thread (port 0 picks a free port); returns self."""
         if self._server is not None:
             return self
-        self.webhooks = WebhookDispatcher(portal_id=self.portal.portal_id,
-                                          app_id=self.credentials.app_id,
-                                          client_secret=self.credentials.client_secret,
-                                          retry_delays=self._webhook_retry_delays)
-        self._server = make_server(self.host, self.port, create_app(self), threaded=True,
-                                   request_handler=_QuietHandler)
+        self._server = make_server(self.host, self.port, lambda env, start: self.app(env, start),
+                                   threaded=True, request_handler=_QuietHandler)
+        self.mount(f"http://{self.host}:{self._server.server_port}")
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="hubspot-sandbox", daemon=True)
         self._thread.start()
@@ -98,9 +116,7 @@ class HubSpotSandbox:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        if self.webhooks is not None:
-            self.webhooks.stop()
-            self.webhooks = None
+        self.unmount()
 
     def __enter__(self) -> HubSpotSandbox:
         return self.start()
@@ -119,5 +135,5 @@ class HubSpotSandbox:
                 "client_secret": self.credentials.client_secret}
 
     def __repr__(self) -> str:
-        where = self.base_url if self._server is not None else "not started"
+        where = self._mounted_at or "not started"
         return f"HubSpotSandbox(portal_id={self.portal.portal_id}, {where})"
