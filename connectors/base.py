@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
+from connectors.ratelimit import RateWindow
 from mapping.records import CrmRecord, CrmStage
 
 
@@ -174,13 +175,21 @@ class SettingSpec:
 
 
 class SharedResources(Protocol):
-    """Objects the service shares between connectors of one process (a portal's rate budget).
+    """What the service shares between connectors of one CRM account (a portal's rate budget).
 
-    ``get(key, make)`` returns the object kept under ``key``, made by ``make()`` on first use.
+    ``get(key, make)`` returns the object kept under ``key`` in this process, made by ``make()`` on
+    first use. ``rate_window(key, ...)`` returns the request window every holder of ``key`` shares:
+    within the process by default, across every worker process and machine when the service runs
+    on a task queue, so N workers together stay inside one account's limit.
     """
 
     def get(self, key: str, make: Callable[[], Any]) -> Any:
         """The shared object under ``key``."""
+
+    def rate_window(self, key: str, limit: int, window_seconds: float,
+                    margin_seconds: float = 0.0) -> RateWindow:
+        """At most ``limit`` requests in any rolling ``window_seconds`` (+ ``margin_seconds``)
+        for every holder of ``key``."""
 
 
 @dataclass(frozen=True, slots=True)

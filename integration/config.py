@@ -54,6 +54,13 @@ class Settings:
     outbox_max_attempts: int = 5
     outbox_backoff_seconds: float = 30.0
     log_level: str = "INFO"
+    #: Redis URL of the task queue (``redis://host:6379/0``); empty runs the embedded worker.
+    broker_url: str = ""
+    #: Prefix of every Redis key the queue, the scheduler and the shared rate budgets use.
+    redis_prefix: str = "journey"
+    #: Most connections of one tenant waiting in the queue at once, so a tenant with many
+    #: connections cannot push another's work to the back (set it to the total worker slots).
+    queue_tenant_share: int = 8
     #: OAuth apps by CRM name, from JOURNEY_OAUTH_<CRM>_<SETTING> (e.g. JOURNEY_OAUTH_HUBSPOT_CLIENT_ID).
     oauth_apps: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
@@ -94,6 +101,14 @@ def _oauth_apps(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return apps
 
 
+def _broker_url(env: Mapping[str, str]) -> str:
+    url = env.get("JOURNEY_BROKER_URL", "").strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("JOURNEY_BROKER_URL: must be a Redis URL (redis://host:6379/0), "
+                         f"got one starting {url.split(':', 1)[0]!r}")
+    return url
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default: ``os.environ``). Raises ValueError on bad values."""
     env = os.environ if env is None else env
@@ -121,5 +136,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         outbox_max_attempts=_int(env, "JOURNEY_OUTBOX_MAX_ATTEMPTS", 5),
         outbox_backoff_seconds=_float(env, "JOURNEY_OUTBOX_BACKOFF", 30.0),
         log_level=env.get("JOURNEY_LOG_LEVEL", "INFO"),
+        broker_url=_broker_url(env),
+        redis_prefix=env.get("JOURNEY_REDIS_PREFIX", "journey") or "journey",
+        queue_tenant_share=max(1, _int(env, "JOURNEY_QUEUE_TENANT_SHARE", 8)),
         oauth_apps=_oauth_apps(env),
     )

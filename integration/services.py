@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from connectors import registry
-from connectors.base import Connector
+from connectors.base import Connector, SharedResources
+from connectors.ratelimit import RateWindow, SlidingWindow
 from integration.config import Settings
 from integration.store.connections import connection_config, store_tokens
 from integration.store.db import make_engine, session_scope
@@ -23,11 +24,12 @@ from integration.store.secrets import SecretBox
 
 
 class ProcessResources:
-    """The :class:`connectors.base.SharedResources` of one process (thread-safe)."""
+    """The :class:`connectors.base.SharedResources` of one process (thread-safe): rate windows
+    live in this process (``integration.queue.budgets.RedisResources`` shares them through Redis)."""
 
     def __init__(self) -> None:
         self._objects: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a budget's make() asks for its windows
 
     def get(self, key: str, make: Callable[[], Any]) -> Any:
         """The object kept under ``key``, made by ``make()`` on first use."""
@@ -35,6 +37,12 @@ class ProcessResources:
             if key not in self._objects:
                 self._objects[key] = make()
             return self._objects[key]
+
+    def rate_window(self, key: str, limit: int, window_seconds: float,
+                    margin_seconds: float = 0.0) -> RateWindow:
+        """An in-process window, one per ``key``."""
+        return self.get(f"rate-window:{key}", lambda: SlidingWindow(
+            limit, window_seconds, margin_seconds=margin_seconds))
 
 
 @dataclass
@@ -45,7 +53,7 @@ class Services:
     engine: Engine
     secret_box: SecretBox
     #: Objects shared by every connector of one CRM account in this process (rate budgets).
-    resources: "ProcessResources" = field(default_factory=lambda: ProcessResources())
+    resources: SharedResources = field(default_factory=lambda: ProcessResources())
 
     def session(self) -> AbstractContextManager[Session]:
         """A session that commits on success."""

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures_hubspot",
     "tests.fixtures_store",
     "tests.fixtures_service",
+    "tests.fixtures_queue",
 ]

@@ -6,74 +6,32 @@ one :class:`RateBudget`, so together they never provoke a 429 in normal running.
 """
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from typing import Callable
 
+from connectors.ratelimit import RateWindow, SlidingWindow
 
-class SlidingWindow:
-    """At most ``limit`` acquisitions in any rolling ``window_seconds``; thread-safe.
+#: Makes one of a budget's windows: (name, limit, window_seconds, margin_seconds) -> window.
+WindowFactory = Callable[[str, int, float, float], RateWindow]
 
-    ``margin_seconds`` widens the window on our side: a request is stamped when we send it but
-    counted when HubSpot receives it, so uneven network delays could otherwise squeeze one request
-    too many into HubSpot's window.
-    """
 
-    def __init__(self, limit: int, window_seconds: float, *, margin_seconds: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        if limit < 1 or window_seconds <= 0:
-            raise ValueError("a rate window needs limit >= 1 and window_seconds > 0")
-        self.limit = limit
-        self.window_seconds = window_seconds
-        self._span = window_seconds + margin_seconds
-        self._stamps: deque[float] = deque()
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._sleep = sleep
-        self._hold_until = 0.0
-
-    def try_acquire(self) -> float:
-        """Take a slot if one is free and return 0; otherwise return the seconds until one frees."""
-        with self._lock:
-            now = self._clock()
-            if now < self._hold_until:
-                return self._hold_until - now
-            while self._stamps and self._stamps[0] <= now - self._span:
-                self._stamps.popleft()
-            if len(self._stamps) < self.limit:
-                self._stamps.append(now)
-                return 0.0
-            return self._stamps[0] + self._span - now
-
-    def acquire(self) -> None:
-        """Block until a slot is free, then take it."""
-        while (wait := self.try_acquire()) > 0:
-            self._sleep(wait)
-
-    def hold(self, seconds: float) -> None:
-        """Refuse every slot for ``seconds`` (the server said we are over its limit)."""
-        with self._lock:
-            self._hold_until = max(self._hold_until, self._clock() + seconds)
-
-    def in_window(self) -> int:
-        """How many slots the current window holds."""
-        with self._lock:
-            now = self._clock()
-            return sum(1 for stamp in self._stamps if stamp > now - self._span)
+def local_window(name: str, limit: int, window_seconds: float, margin_seconds: float) -> RateWindow:
+    """An in-process window (the default when nothing shares budgets across processes)."""
+    return SlidingWindow(limit, window_seconds, margin_seconds=margin_seconds)
 
 
 class RateBudget:
     """One portal's request budget: the rolling general limit plus the search endpoints' own limit.
 
-    Create one per portal and pass it to every connector of that portal in the process.
+    Create one per portal and pass it to every connector of that portal in the process;
+    ``make_window`` builds its two windows (``general`` and ``search``), in-process by default, or
+    shared by every process of the service (see ``SharedResources.rate_window``).
     """
 
     def __init__(self, limit: int = 110, window_seconds: float = 10.0, *,
-                 search_per_second: int = 5, margin_seconds: float = 0.25) -> None:
-        self.general = SlidingWindow(limit, window_seconds, margin_seconds=margin_seconds)
-        self.search = SlidingWindow(search_per_second, 1.0, margin_seconds=margin_seconds)
+                 search_per_second: int = 5, margin_seconds: float = 0.25,
+                 make_window: WindowFactory = local_window) -> None:
+        self.general = make_window("general", limit, window_seconds, margin_seconds)
+        self.search = make_window("search", search_per_second, 1.0, margin_seconds)
 
     def acquire(self, *, search: bool = False) -> None:
         """Block until the request may go out (search requests take a slot of both limits)."""

@@ -19,7 +19,11 @@ def _connector(settings: Mapping[str, Any], on_tokens: Any = None,
                resources: SharedResources | None = None) -> HubSpotConnector:
     """A connector whose rate budget is shared with every connector of the same portal."""
     portal = settings.get("portal_id")
-    budget = resources.get(f"hubspot:rate-budget:{portal}", RateBudget) if resources and portal else None
+    budget = None
+    if resources and portal:
+        key = f"hubspot:{portal}"
+        budget = resources.get(f"{key}:rate-budget", lambda: RateBudget(
+            make_window=lambda name, *limits: resources.rate_window(f"{key}:{name}", *limits)))
     return HubSpotConnector(settings, on_tokens, rate_budget=budget)
 
 

@@ -41,10 +41,24 @@ def serve(bind: str | None, workers: int) -> None:
 
 
 @click.command()
-@click.option("--once", is_flag=True, help="Do what is due now, then exit.")
-def worker(once: bool) -> None:
-    """Run scheduled syncs, webhook-driven syncs, stall passes and the outbox."""
+@click.option("--once", is_flag=True, help="Do what is due now in this process, then exit.")
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 256),
+              help="With JOURNEY_BROKER_URL: tasks this worker runs at once.")
+@click.option("--pool", default="threads", show_default=True,
+              type=click.Choice(["prefork", "threads", "solo"]),
+              help="With JOURNEY_BROKER_URL: Celery's execution pool.")
+def worker(once: bool, concurrency: int, pool: str) -> None:
+    """Run scheduled syncs, webhook-driven syncs, stall passes and the outbox.
+
+    Without JOURNEY_BROKER_URL this is the embedded worker (it finds and does the due work
+    itself); with it, a Celery worker running the tasks `journey scheduler` queues.
+    """
     services = services_from_env()
+    if services.settings.broker_url and not once:
+        from integration.queue.tasks import run_worker
+        run_worker(services.settings, concurrency=concurrency, pool=pool,
+                   loglevel=services.settings.log_level)
+        return
     w = Worker(services)
     if once:
         for line in w.tick():
