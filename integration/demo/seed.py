@@ -53,6 +53,28 @@ def _walk(rng: random.Random, stages: list[str], start: datetime, now: datetime,
     return history
 
 
+def _link_across_crms(contacts: list[dict[str, Any]], leads: list[dict[str, Any]],
+                      opportunities: list[dict[str, Any]], people: list[dict[str, Any]],
+                      deals: list[dict[str, Any]]) -> None:
+    """Make part of the book the same people and deals in both CRMs, as HubSpot's own Salesforce
+    integration would: e-mail addresses on Salesforce contacts and leads (unique), a quarter of the
+    HubSpot contacts sharing one of them (in another case; every other one also carrying the
+    Salesforce id), and a few HubSpot deals mirroring an opportunity."""
+    for kind, records in (("contact", contacts), ("lead", leads)):
+        for i, record in enumerate(records):
+            record["Email"] = f"{record['FirstName'].lower()}.{record['LastName'].lower()}.{kind}{i}@demo.example"
+    twins = [("salesforcecontactid", c) for c in contacts] + [("salesforceleadid", l) for l in leads]
+    for i, person in enumerate(people[: len(people) // 4]):
+        if i >= len(twins):
+            break
+        id_property, twin = twins[i * len(twins) // max(len(people) // 4, 1)]
+        person["properties"]["email"] = twin["Email"].upper() if i % 3 == 0 else twin["Email"]
+        if i % 2:
+            person["properties"][id_property] = twin["Id"]
+    for deal, opportunity in zip(deals[:20], opportunities[:20]):
+        deal["properties"]["hs_salesforceopportunityid"] = opportunity["Id"]
+
+
 def demo_seed(now: datetime, seed: int = 7, *, opportunities: int = 300, leads: int = 120,
               sf_contacts: int = 150, deals: int = 300, hs_contacts: int = 200) -> dict[str, Any]:
     """The demo seed (both CRMs) as the sandbox seed format describes it."""
@@ -105,6 +127,7 @@ def demo_seed(now: datetime, seed: int = 7, *, opportunities: int = 300, leads: 
             "firstname": first, "jobtitle": rng.choice(TITLES), "lifecyclestage": history[-1][0],
             "createdate": _iso(start)},
             "history": {"lifecyclestage": [{"value": s, "timestamp": _iso(t)} for s, t in history]}})
+    _link_across_crms(contacts, sf_leads, opps, people, hs_deals)
     return {"salesforce": {"org_id": "00D5g000004DeMoEAK", "accounts": accounts,
                            "opportunities": opps, "leads": sf_leads, "contacts": contacts,
                            "opportunity_contact_roles": roles},
