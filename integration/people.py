@@ -76,6 +76,15 @@ def person_report(session: Session, tenant_id: int, email: str, now: datetime) -
     }
 
 
+def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """People whose records are in more than one connection (the first ``limit``, by e-mail)."""
+    groups = tenant_groups(session, tenant_id, PERSON)
+    spanning = [rows for rows in groups.values() if len({m.connection_id for m in rows}) > 1]
+    people = [{"email": next((m.email for m in rows if m.email), None), "records": len(rows)}
+              for rows in spanning]
+    return sorted((p for p in people if p["email"]), key=lambda p: p["email"])[:limit]
+
+
 def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
                   connection_id: int | None = None) -> dict[str, Any]:
     """The workspace funnel: each person (or deal) counted once, whichever CRMs hold it.

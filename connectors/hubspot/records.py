@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from connectors.salesforce.ids import to18
 from mapping.records import CrmRecord, Identity, RecordRef, StageChange
 
 from .properties import (MODIFIED_PROPERTY, SALESFORCE_ID_PROPERTIES, STAGE_PROPERTY, PropertyMap,
@@ -50,8 +51,9 @@ def _name(obj: str, properties: Mapping[str, str | None]) -> str | None:
 
 def identity_of(obj: str, properties: Mapping[str, str | None]) -> Identity:
     """Who the record stands for: the contact's e-mail, and the Salesforce records HubSpot's own
-    Salesforce integration says it is synced with."""
-    same_as = tuple(RecordRef("salesforce", kind, value.strip())
+    Salesforce integration says it is synced with (ids in the 18-character form the Salesforce API
+    answers with; the integration may hold the 15-character form)."""
+    same_as = tuple(RecordRef("salesforce", kind, to18(value.strip()))
                     for kind, prop in SALESFORCE_ID_PROPERTIES[obj]
                     if (value := empty_to_none(properties.get(prop))) and value.strip())
     if obj == "deal":

@@ -7,7 +7,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import preview_workspace_map
-from integration.people import funnel_report, person_report
+from integration.people import funnel_report, linked_people, person_report
 from integration.store.connections import list_connections
 from integration.store.types import utcnow
 from integration.sync.map_in_force import workspace_map
@@ -25,11 +25,12 @@ def workspace_dashboard():
         people = funnel_report(db, g.tenant_id, "people")
         deals = funnel_report(db, g.tenant_id, "deals")
         connections = list_connections(db, g.tenant_id)
+        linked = linked_people(db, g.tenant_id)
     charts = {unit: {"reached": count_chart([(s["label"], s["reached"]) for s in report["stages"]]),
                      "current": count_chart([(s["label"], s["current"]) for s in report["stages"]])}
               for unit, report in (("people", people), ("deals", deals))}
     return render_template("workspace.html", people=people, deals=deals, charts=charts,
-                           connections=connections)
+                           connections=connections, linked=linked)
 
 
 @bp.get("/people")

@@ -247,3 +247,25 @@ def test_restore_an_older_map_version(page, live_service):
     assert newest["version"] == versions[0]["version"] + 1
     assert (newest["author"], newest["comment"]) == (live_service["email"], "Restored version 1")
     assert api(live_service, "GET", f"connections/{conn_id}/map")["document"] == first
+
+
+def test_the_workspace_a_person_across_crms_and_the_workspace_map(page, live_service, shot):
+    page.goto("/workspace")
+    assert "People" in page.inner_text("#funnel-people h2")
+    shot(page, "workspace")
+    page.locator("#linked-people a").first.click()
+    page.wait_for_url(re.compile(r"/people/"))
+    crms = [t.lower() for t in page.locator("#linked-records td:first-child .crm").all_inner_texts()]
+    assert {"salesforce", "hubspot"} <= set(crms)
+    assert page.locator("#person-timeline tbody tr").count() >= 2
+    shot(page, "person")
+    page.goto("/workspace/map")
+    picks = page.locator("select.stage-pick")
+    assert {picks.nth(i).get_attribute("data-crm") for i in range(picks.count())} == {"salesforce", "hubspot"}
+    page.select_option('select.stage-pick[data-crm="salesforce"][data-value="Qualification"]', "awareness")
+    page.fill("#comment", "Qualification is still awareness")
+    page.click("#save-button")
+    page.wait_for_url(re.compile(r"/workspace/map\?saved=\d+"))
+    saved = api(live_service, "GET", "workspace/map")
+    assert saved["map"]["sources"]["salesforce"]["opportunity"]["stages"]["Qualification"] == "awareness"
+    shot(page, "workspace-map", full_page=False)

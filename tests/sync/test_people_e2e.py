@@ -24,7 +24,7 @@ from tests.sync.crms import SandboxCrm, start_crm
 
 OPP = "0065g00000XyZ01AAF"
 LI_CONTACT = "0035g00000CoNt1AAB"
-ANA_LEAD = "00Q5g00000LeAd1EAB"
+ANA_LEAD = "00Q5g00000LeAd1EAF"  # a real checksum: the 15-character form links too
 
 #: One seed file for both CRMs (the shared fixtures format).
 SEED = {
@@ -60,7 +60,8 @@ SEED = {
                                          "lifecyclestage": "lead", "createdate": "2026-08-11T08:00:00Z"}},
             {"id": "152", "properties": {"email": "ana@globex.example", "firstname": "Ana", "lastname": "Silva",
                                          "lifecyclestage": "opportunity", "createdate": "2026-09-01T08:00:00Z",
-                                         "salesforceleadid": ANA_LEAD},
+                                         # the 15-character form, as the integration may keep it
+                                         "salesforceleadid": ANA_LEAD[:15]},
              "associations": {"deals": ["5002"]}},
             {"id": "153", "properties": {"email": "carol@initech.example", "lifecyclestage": "subscriber",
                                          "createdate": "2026-10-01T08:00:00Z"}},

@@ -5,6 +5,10 @@ import itertools
 import string
 import threading
 
+from connectors.salesforce.ids import checksum_suffix, to18
+
+__all__ = ["KEY_PREFIXES", "IdFactory", "checksum_suffix", "looks_like_id", "recased", "to18"]
+
 #: Key prefixes of the objects the sandbox serves (the first three characters of every id).
 KEY_PREFIXES: dict[str, str] = {
     "Account": "001",
@@ -25,22 +29,6 @@ KEY_PREFIXES: dict[str, str] = {
 
 _ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SUFFIX_CHARS = string.ascii_uppercase + "012345"
-
-
-def checksum_suffix(id15: str) -> str:
-    """The three characters Salesforce appends to a 15-character id to make it case-insensitive."""
-    suffix = ""
-    for chunk in (id15[0:5], id15[5:10], id15[10:15]):
-        bits = sum(1 << i for i, ch in enumerate(chunk) if "A" <= ch <= "Z")
-        suffix += _SUFFIX_CHARS[bits]
-    return suffix
-
-
-def to18(record_id: str) -> str:
-    """Normalise a 15- or 18-character id to 18 characters (other strings are returned unchanged)."""
-    if len(record_id) == 15 and record_id.isalnum():
-        return record_id + checksum_suffix(record_id)
-    return record_id
 
 
 def recased(record_id: str) -> str:
