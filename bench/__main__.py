@@ -11,6 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 MODULES = ["bench.bench_classify", "bench.bench_salesforce", "bench.bench_hubspot", "bench.bench_sync"]
+#: Sections of RESULTS.md written by hand from benchmarks too long for `make bench`
+#: (``python -m bench.bench_scale``); kept as they are when the file is regenerated.
+KEPT_SECTIONS = ("## Many portals on Celery",)
 
 
 def main() -> None:
@@ -24,14 +27,27 @@ def main() -> None:
             importlib.import_module(name).main([])
         sections.append((name, buffer.getvalue(), time.monotonic() - started))
     out = Path(__file__).with_name("RESULTS.md")
+    kept = _kept_sections(out.read_text()) if out.exists() else []
     lines = ["# Benchmark results", "",
              f"Latest run: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
              f"{platform.python_implementation()} {platform.python_version()} "
              "(2 cores, the project's standard machine). Regenerate with `make bench`.", ""]
     for name, text, seconds in sections:
         lines += [f"## {name} ({seconds:.0f} s)", "", "```", text.rstrip(), "```", ""]
-    out.write_text("\n".join(lines))
+    out.write_text("\n".join(lines + kept))
     print(f"wrote {out}")
+
+
+def _kept_sections(text: str) -> list[str]:
+    """The lines of each section of ``text`` named in KEPT_SECTIONS, up to the next section."""
+    kept: list[str] = []
+    keeping = False
+    for line in text.splitlines():
+        if line.startswith("## "):
+            keeping = line.startswith(KEPT_SECTIONS)
+        if keeping:
+            kept.append(line)
+    return kept
 
 
 class _Tee(io.TextIOBase):

@@ -52,7 +52,6 @@ def make_celery(settings: Settings) -> Celery:
         owner = f"{process_owner('celery')}:{(task.request.id or uuid.uuid4().hex)[:8]}"
         return work_connection(services, connection_id, owner)
 
-    app.journey_context = context  # type: ignore[attr-defined]
     return app
 
 

@@ -1,0 +1,244 @@
+"""Many portals on Celery: N HubSpot portals (50 deals, 50 contacts each; one workspace each),
+synced by K `journey worker` processes on PostgreSQL and Redis, queued by `journey scheduler`.
+
+For each K prints the time until every connection has synced once (and p50/p99 of the time each
+connection waited for its first sync to finish), API calls against the least the limits allow
+(per portal one search page and one batch update per object: 4), and 429s the sandbox answered
+(0 wanted). ``--kill`` repeats each run with one worker killed with -9 once half the connections
+are done: its connection is picked up again when its lease (``--lease`` s) runs out.
+
+    .venv/bin/python -m bench.bench_scale [--portals 1000] [--workers 1,2,4] [--kill]
+
+Needs PostgreSQL (JOURNEY_TEST_POSTGRES_URL, default the local ``test`` database) and Redis on
+127.0.0.1:6379. Everything it starts it stops; its databases and Redis keys are removed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import redis
+import requests
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from integration.config import Settings
+from integration.connecting import connect, provision
+from integration.demo.seed import demo_seed
+from integration.map_review import apply_map
+from integration.sandboxes import sandbox_settings
+from integration.services import build_services
+from integration.store.db import upgrade
+from integration.store.models import Connection, SyncRun
+from integration.store.tenancy import get_or_create_tenant
+from integration.store.types import utcnow
+from mapping import default_map_text
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PG_URL = os.environ.get("JOURNEY_TEST_POSTGRES_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: The fewest calls one portal's first sync can make: a search page and a batch update per object.
+MINIMUM_PER_PORTAL = 4
+
+
+@dataclass
+class Result:
+    """What one run measured."""
+
+    workers: int
+    killed: bool
+    portals: int
+    synced: int
+    seconds: float
+    p50: float
+    p99: float
+    calls: int
+    rate_limited: int
+    written: int
+
+    def line(self) -> str:
+        least = MINIMUM_PER_PORTAL * self.portals
+        return (f"K={self.workers} {'kill -9 one' if self.killed else 'no kill    '}  "
+                f"synced {self.synced}/{self.portals} in {self.seconds:7.1f} s  "
+                f"({self.synced / self.seconds:5.2f} portals/s)  per connection p50 {self.p50:6.1f} s "
+                f"p99 {self.p99:6.1f} s  api calls {self.calls} vs minimum {least} "
+                f"(ratio {self.calls / least:.2f})  429s {self.rate_limited}  "
+                f"records written {self.written}")
+
+
+class Processes:
+    """Child processes of one run, stopped together."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, name: str, *args: str, stdout: int | None = None) -> subprocess.Popen:
+        out = stdout if stdout is not None else open(self.logs / f"{name}.log", "w")
+        proc = subprocess.Popen([sys.executable, "-m", "integration", *args], env=self.env,
+                                stdout=out, stderr=subprocess.STDOUT if stdout is None else None,
+                                start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _database() -> tuple[str, callable]:
+    name = f"journey_bench_scale_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
+
+
+def _first_syncs(services) -> dict[int, datetime]:
+    with services.session() as s:
+        rows = s.exec(select(SyncRun.connection_id, SyncRun.finished_at).where(
+            SyncRun.status == "succeeded", SyncRun.requested_by == "schedule"))
+        first: dict[int, datetime] = {}
+        for cid, finished in rows:
+            first[cid] = min(first.get(cid, finished), finished)
+        return first
+
+
+def _leased_worker_pid(services, pids: list[int]) -> int | None:
+    """A worker process in the middle of a connection's work (its pid from the lease owner)."""
+    with services.session() as s:
+        owners = s.exec(select(Connection.lease_owner).where(Connection.lease_owner.is_not(None)))
+        for owner in owners:
+            pid = int(owner.split(":")[2])
+            if pid in pids:
+                return pid
+    return None
+
+
+def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, workdir: Path,
+        timeout: float) -> Result:
+    """One run: set up N portals and connections, start K workers and the scheduler, wait."""
+    db_url, drop = _database()
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = Settings(data_dir=workdir, database_url=db_url, secret_key=Fernet.generate_key().decode(),
+                        session_secret="bench", broker_url=REDIS_URL, redis_prefix=prefix,
+                        lease_seconds=lease, sync_interval_seconds=86400, stall_interval_seconds=86400)
+    env = {**os.environ, "JOURNEY_DATABASE_URL": db_url, "JOURNEY_SECRET_KEY": settings.secret_key,
+           "JOURNEY_SESSION_SECRET": "bench", "JOURNEY_DATA_DIR": str(workdir),
+           "JOURNEY_BROKER_URL": REDIS_URL, "JOURNEY_REDIS_PREFIX": prefix,
+           "JOURNEY_LEASE_SECONDS": str(lease), "JOURNEY_WORKER_TICK": "1",
+           "JOURNEY_STALL_INTERVAL": "86400", "JOURNEY_LOG_LEVEL": "WARNING"}
+    upgrade(db_url)
+    services = build_services(settings)
+    procs = Processes(env, workdir)
+    try:
+        box = procs.start("sandbox", "sandbox", "hubspot", "--portals", str(portals), "--seed",
+                          str(seed_file), stdout=subprocess.PIPE)
+        infos = [json.loads(box.stdout.readline()) for _ in range(portals)]
+        base_url = infos[0]["base_url"]
+        ids = []
+        with services.session() as s:
+            for n, info in enumerate(infos):
+                tenant = get_or_create_tenant(s, f"workspace-{n}")
+                conn = connect(s, services, tenant_id=tenant.id, name=f"portal-{info['portal_id']}",
+                               crm="hubspot", values=sandbox_settings("hubspot", info),
+                               sync_interval_seconds=86400)
+                apply_map(s, conn.id, default_map_text(), author="bench")
+                ids.append(conn.id)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda cid: provision(services, cid), ids))
+        requests.post(f"{base_url}/__sandbox__/calls/reset", timeout=30).raise_for_status()
+        pids = [procs.start(f"worker-{k}", "worker", "--pool", "solo").pid for k in range(workers)]
+        time.sleep(5)  # let the workers connect before the clock starts
+        started, t0 = time.monotonic(), utcnow()
+        procs.start("scheduler", "scheduler")
+        killed = not kill
+        first: dict[int, datetime] = {}
+        while len(first) < portals and time.monotonic() - started < timeout:
+            time.sleep(0.5)
+            first = _first_syncs(services)
+            if not killed and len(first) >= portals // 2:
+                victim = _leased_worker_pid(services, pids)
+                if victim is not None:
+                    os.kill(victim, signal.SIGKILL)
+                    next(p for p in procs.procs if p.pid == victim).wait()
+                    killed = True
+        seconds = time.monotonic() - started
+        waits = sorted((done - t0).total_seconds() for done in first.values())
+        calls = requests.get(f"{base_url}/__sandbox__/calls", timeout=30).json()
+        with services.session() as s:
+            written = sum(r.written for r in s.exec(select(SyncRun)))
+        return Result(workers=workers, killed=kill, portals=portals, synced=len(first),
+                      seconds=seconds,
+                      p50=statistics.median(waits) if waits else math.nan,
+                      p99=waits[min(len(waits) - 1, math.ceil(0.99 * len(waits)) - 1)] if waits else math.nan,
+                      calls=calls["total"],
+                      rate_limited=sum(p["rate_limited"] for p in calls["portals"].values()),
+                      written=written)
+    finally:
+        procs.stop()
+        services.engine.dispose()
+        drop()
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{prefix}*", count=1000):
+            client.delete(key)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark for each K (and with a kill when asked); print one line per run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--portals", type=int, default=1000)
+    parser.add_argument("--deals", type=int, default=50)
+    parser.add_argument("--contacts", type=int, default=50)
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
+    parser.add_argument("--kill", action="store_true", help="also run each K with one worker killed")
+    parser.add_argument("--lease", type=int, default=15, help="JOURNEY_LEASE_SECONDS of the run")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="give up a run after this")
+    args = parser.parse_args(argv)
+    print(f"{args.portals} portals of {args.deals} deals and {args.contacts} contacts, one "
+          f"workspace each, PostgreSQL + Redis, `journey worker --pool solo` processes", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        seed_file = Path(tmp) / "seed.json"
+        seed = demo_seed(utcnow(), opportunities=0, leads=0, sf_contacts=0, deals=args.deals,
+                         hs_contacts=args.contacts)
+        seed_file.write_text(json.dumps({"hubspot": seed["hubspot"]}))
+        for k in (int(w) for w in args.workers.split(",")):
+            for kill in ((False, True) if args.kill else (False,)):
+                workdir = Path(tempfile.mkdtemp(dir=tmp))
+                print(run(args.portals, k, kill, seed_file, args.lease, workdir,
+                          args.timeout).line(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
