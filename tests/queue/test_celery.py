@@ -20,8 +20,8 @@ from integration.queue.scheduler import Scheduler
 from integration.queue.tasks import WORK_TASK, make_celery
 from integration.sandboxes import sandbox_settings
 from integration.store.models import Connection, OutboxItem, SyncRun
+from integration.store.records import queue_records
 from integration.store.tenancy import get_or_create_tenant
-from integration.store.types import utcnow
 from mapping import default_map_text
 from tests.fixtures_hubspot import HS_SEED
 from tests.sync.crms import HS_FIELDS
@@ -88,6 +88,22 @@ def test_two_worker_processes_sync_every_connection_once(services, world, celery
     assert all(_written(world["box"], n, deal_id) for n in range(3))
     logs = [celery_workers.log(p) for p in world["workers"]]
     assert all("succeeded" in log for log in logs), "each worker process ran tasks"
+
+
+def test_records_named_by_webhooks_get_a_targeted_sync_on_a_worker(services, world):
+    cid = world["ids"][1]
+    box = world["box"]
+    portal = box.infos()[1]["portal_id"]
+    deal_id = HS_SEED["deals"][0]["id"]
+    requests.post(f"{box.info()['base_url']}/__sandbox__/move?portal={portal}",
+                  json={"objectType": "deals", "id": deal_id,
+                        "properties": {"dealstage": "closedlost"}}).raise_for_status()
+    with services.session() as s:
+        queue_records(s, cid, [("deal", deal_id)])  # what the webhook endpoint does
+    assert cid in [c for _, c in world["scheduler"].tick()]
+    wait_for(lambda: any(r.requested_by == "webhook" and r.status == "succeeded"
+                         for r in _runs(services, cid)), timeout=60)
+    assert (_written(box, 1, deal_id) or "").lower() == "lost"
 
 
 def test_a_connection_is_never_worked_by_two_workers_at_once(services, world):
