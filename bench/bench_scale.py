@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--contacts", type=int, default=50)
     parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
     parser.add_argument("--kill", action="store_true", help="also run each K with one worker killed")
+    parser.add_argument("--only-kill", action="store_true", help="only the runs with a worker killed")
     parser.add_argument("--lease", type=int, default=15, help="JOURNEY_LEASE_SECONDS of the run")
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up a run after this")
     args = parser.parse_args(argv)
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
                          hs_contacts=args.contacts)
         seed_file.write_text(json.dumps({"hubspot": seed["hubspot"]}))
         for k in (int(w) for w in args.workers.split(",")):
-            for kill in ((False, True) if args.kill else (False,)):
+            for kill in ((True,) if args.only_kill else (False, True) if args.kill else (False,)):
                 workdir = Path(tempfile.mkdtemp(dir=tmp))
                 print(run(args.portals, k, kill, seed_file, args.lease, workdir,
                           args.timeout).line(), flush=True)
