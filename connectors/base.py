@@ -128,6 +128,71 @@ class ApiUsage:
 Progress = Callable[[str, int, int | None], None]
 
 
+class MetadataCache(Protocol):
+    """Metadata a connector keeps for its connection between syncs (object describes, pipelines).
+
+    The host stores it, so it survives processes, and expires entries after a while; ``get``
+    returns None for a missing or expired key. Values are JSON-serialisable.
+    """
+
+    def get(self, key: str) -> Any | None:
+        """The value kept under ``key``, or None."""
+
+    def put(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key``."""
+
+    def clear(self) -> None:
+        """Forget everything (the CRM's metadata changed, e.g. after provisioning)."""
+
+
+class MemoryCache:
+    """A :class:`MetadataCache` that lives as long as the connector (when the host gives none)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any | None:
+        """The value kept under ``key``, or None."""
+        return self._values.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        """Keep ``value`` under ``key``."""
+        self._values[key] = value
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._values.clear()
+
+
+class PriorRecords(Protocol):
+    """What the service stored about records at the last sync, for connectors to skip re-reading
+    parts that cannot have changed (a stage history when the stage and its date are the same)."""
+
+    def get(self, object: str, ids: Sequence[str]) -> Mapping[str, CrmRecord]:
+        """The stored records among ``ids`` of kind ``object``, by id (unknown ids are absent)."""
+
+
+class Pulled(Iterator[CrmRecord]):
+    """The records of a pull, then (once exhausted) ``cursor``: where the next incremental pull
+    starts, a JSON-serialisable value the connector alone reads (None: use the newest stamp)."""
+
+    def __init__(self, records: Iterator[CrmRecord], cursor: Callable[[], Any] | None = None) -> None:
+        self._records = records
+        self._cursor = cursor
+        self.cursor: Any = None
+
+    def __iter__(self) -> "Pulled":
+        return self
+
+    def __next__(self) -> CrmRecord:
+        try:
+            return next(self._records)
+        except StopIteration:
+            if self._cursor is not None:
+                self.cursor = self._cursor()
+            raise
+
+
 @runtime_checkable
 class Connector(Protocol):
     """What the sync service needs of a CRM."""
@@ -141,10 +206,14 @@ class Connector(Protocol):
         """The object kinds this connector pulls, in the order it pulls them."""
 
     def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
-             progress: Progress | None = None) -> Iterator[CrmRecord]:
+             progress: Progress | None = None, cursor: Any = None,
+             prior: PriorRecords | None = None) -> Iterator[CrmRecord]:
         """Records modified at or after ``since`` (all when None), or only ``ids`` per object kind.
 
-        Yields records as pages arrive, so memory stays flat on large orgs.
+        ``cursor`` is the :attr:`Pulled.cursor` of the last complete pull: when given, the pull
+        starts exactly after what that pull read. ``prior`` lets the connector reuse what was
+        stored instead of re-reading it. Yields records as pages arrive, so memory stays flat on
+        large orgs; may return a :class:`Pulled` to hand back the next cursor.
         """
 
     def stages(self) -> list[CrmStage]:
@@ -211,7 +280,8 @@ class OAuthSpec:
 class ConnectorSpec:
     """A connector plug-in: its name, the settings it needs, and how to build it from them.
 
-    ``factory(settings, on_tokens, resources=None)`` returns a :class:`Connector`; ``on_tokens``
+    ``factory(settings, on_tokens, resources=None, cache=None)`` returns a :class:`Connector`;
+    ``cache`` (:class:`MetadataCache`) keeps the connection's CRM metadata between syncs; ``on_tokens``
     is called with the new token settings whenever the connector refreshes its access token, so the
     service can store them; ``resources`` (:class:`SharedResources`) lets connectors of the same CRM
     account share what must be shared in a process, such as a rate budget.

@@ -53,6 +53,8 @@ class Settings:
     lease_seconds: int = 600
     outbox_max_attempts: int = 5
     outbox_backoff_seconds: float = 30.0
+    #: How long CRM metadata (object describes, pipelines, stage lists) is reused between syncs.
+    metadata_cache_seconds: int = 900
     log_level: str = "INFO"
     #: Redis URL of the task queue (``redis://host:6379/0``); empty runs the embedded worker.
     broker_url: str = ""
@@ -135,6 +137,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=_int(env, "JOURNEY_LEASE_SECONDS", 600),
         outbox_max_attempts=_int(env, "JOURNEY_OUTBOX_MAX_ATTEMPTS", 5),
         outbox_backoff_seconds=_float(env, "JOURNEY_OUTBOX_BACKOFF", 30.0),
+        metadata_cache_seconds=_int(env, "JOURNEY_METADATA_CACHE_SECONDS", 900),
         log_level=env.get("JOURNEY_LOG_LEVEL", "INFO"),
         broker_url=_broker_url(env),
         redis_prefix=env.get("JOURNEY_REDIS_PREFIX", "journey") or "journey",

@@ -18,6 +18,7 @@ from connectors.base import Connector, SharedResources
 from connectors.ratelimit import RateWindow, SlidingWindow
 from integration.config import Settings
 from integration.store.connections import connection_config, store_tokens
+from integration.store.connector_cache import StoredCache
 from integration.store.db import make_engine, session_scope
 from integration.store.models import Connection
 from integration.store.secrets import SecretBox
@@ -67,8 +68,9 @@ class Services:
             with self.session() as session:
                 store_tokens(session, self.secret_box, connection_id, tokens)
 
+        cache = StoredCache(self.session, connection_id, self.settings.metadata_cache_seconds)
         return registry.spec(conn.crm).factory(connection_config(self.secret_box, conn), on_tokens,
-                                               self.resources)
+                                               self.resources, cache=cache)
 
 
 def build_services(settings: Settings) -> Services:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, Progress,
-                             ProvisionedField, WriteResult, batched)
+from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, MemoryCache,
+                             MetadataCache, PriorRecords, Progress, ProvisionedField, WriteResult, batched)
 from mapping.records import CrmRecord, StageChange
 
 from .api import MAX_ATTEMPTS, HubSpotSession
@@ -36,7 +37,8 @@ class HubSpotConnector:
     ``refresh_token``, ``client_id``, ``client_secret``, ``expires_at``; optional ``portal_id`` and
     ``property_names`` (canonical name -> property name). ``on_tokens`` receives refreshed tokens.
     ``rate_budget`` is shared by every connector of the portal in the process; ``max_attempts``
-    bounds the tries of one call on 429 and 5xx answers.
+    bounds the tries of one call on 429 and 5xx answers; ``cache`` keeps the pipelines, stage
+    lists and portal id between syncs.
     """
 
     crm = "hubspot"
@@ -44,14 +46,15 @@ class HubSpotConnector:
 
     def __init__(self, settings: Mapping[str, Any],
                  on_tokens: Callable[[dict[str, Any]], None] | None = None, *,
-                 rate_budget: RateBudget | None = None, max_attempts: int = MAX_ATTEMPTS) -> None:
+                 rate_budget: RateBudget | None = None, max_attempts: int = MAX_ATTEMPTS,
+                 cache: MetadataCache | None = None) -> None:
         self.usage = ApiUsage()
+        self.cache = cache if cache is not None else MemoryCache()
         self.names = PropertyMap(settings.get("property_names"))
         self.session = HubSpotSession(settings, on_tokens, rate_budget or RateBudget(), self.usage,
                                       max_attempts=max_attempts)
         portal = settings.get("portal_id")
         self._portal_id: str | None = str(portal) if portal else None
-        self._stage_values: dict[str, list[str]] = {}
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.session.base_url!r})"
@@ -71,7 +74,17 @@ class HubSpotConnector:
         return sorted(prop.options or [], key=lambda o: o.display_order or 0)
 
     def stages(self) -> list[CrmStage]:
-        """Deal pipeline stages (closed/won from stage metadata), then contact lifecycle stages."""
+        """Deal pipeline stages (closed/won from stage metadata), then contact lifecycle stages.
+
+        Kept in the metadata cache: every sync needs the stage ids to ask for their dates.
+        """
+        cached = self.cache.get("stages")
+        if cached is None:
+            cached = [asdict(stage) for stage in self._read_stages()]
+            self.cache.put("stages", cached)
+        return [CrmStage(**stage) for stage in cached]
+
+    def _read_stages(self) -> list[CrmStage]:
         result = []
         for pipeline in self._pipelines():
             for stage in sorted(pipeline.stages, key=lambda s: s.display_order):
@@ -82,13 +95,10 @@ class HubSpotConnector:
                                        pipeline.id, pipeline.label, closed, won))
         for option in self._lifecycle_options():
             result.append(CrmStage("contact", option.value, option.label, option.display_order or 0))
-        self._stage_values = {obj: [s.value for s in result if s.object == obj] for obj in OBJECTS}
         return result
 
     def _stages_of(self, obj: str) -> list[str]:
-        if obj not in self._stage_values:
-            self.stages()
-        return self._stage_values[obj]
+        return [stage.value for stage in self.stages() if stage.object == obj]
 
     # ---------------------------------------------------------------------------------- pull
     def _read_properties(self, obj: str) -> list[str]:
@@ -166,8 +176,11 @@ class HubSpotConnector:
             yield response["results"], len(ids)
 
     def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
-             progress: Progress | None = None) -> Iterator[CrmRecord]:
-        """Deals and contacts modified at or after ``since`` (all when None), or only ``ids``."""
+             progress: Progress | None = None, cursor: Any = None,
+             prior: PriorRecords | None = None) -> Iterator[CrmRecord]:
+        """Deals and contacts modified at or after ``since`` (all when None), or only ``ids``.
+
+        ``cursor`` and ``prior`` are not needed: search pages bring the stage dates along."""
         for obj in OBJECTS:
             if ids is not None and obj not in ids:
                 continue
@@ -282,8 +295,11 @@ class HubSpotConnector:
     def portal_id(self) -> str:
         """The portal (hub) id, from settings or asked once of HubSpot."""
         if self._portal_id is None:
+            self._portal_id = self.cache.get("portal_id")
+        if self._portal_id is None:
             details = self.session.raw_get("GET /account-info/v3/details", "/account-info/v3/details")
             self._portal_id = str(details["portalId"])
+            self.cache.put("portal_id", self._portal_id)
         return self._portal_id
 
     def record_url(self, object: str, id: str) -> str | None:

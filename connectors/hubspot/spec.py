@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors.base import ConnectorSpec, OAuthSpec, SettingSpec, SharedResources
+from connectors.base import ConnectorSpec, MetadataCache, OAuthSpec, SettingSpec, SharedResources
 
 from . import oauth
 from .api import DEFAULT_BASE_URL
@@ -16,7 +16,8 @@ SCOPES = ("crm.objects.deals.read", "crm.objects.deals.write", "crm.objects.cont
 
 
 def _connector(settings: Mapping[str, Any], on_tokens: Any = None,
-               resources: SharedResources | None = None) -> HubSpotConnector:
+               resources: SharedResources | None = None,
+               cache: MetadataCache | None = None) -> HubSpotConnector:
     """A connector whose rate budget is shared with every connector of the same portal."""
     portal = settings.get("portal_id")
     budget = None
@@ -24,7 +25,7 @@ def _connector(settings: Mapping[str, Any], on_tokens: Any = None,
         key = f"hubspot:{portal}"
         budget = resources.get(f"{key}:rate-budget", lambda: RateBudget(
             make_window=lambda name, *limits: resources.rate_window(f"{key}:{name}", *limits)))
-    return HubSpotConnector(settings, on_tokens, rate_budget=budget)
+    return HubSpotConnector(settings, on_tokens, rate_budget=budget, cache=cache)
 
 
 def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterator, TypeVar
 
 import requests
@@ -37,6 +39,8 @@ class SalesforceClient:
         self.sf = Salesforce(instance_url=settings.instance_url, session_id=self._access_token,
                              session=self.session, version=settings.api_version)
         self.ceiling_stop: str | None = None
+        self._server_date: datetime | None = None
+        self.session.hooks["response"].append(self._note_date)
 
     def __repr__(self) -> str:
         return f"<SalesforceClient {self.settings.instance_url} v{self.settings.api_version}>"
@@ -70,6 +74,19 @@ class SalesforceClient:
     def userinfo(self) -> dict[str, Any]:
         """The OAuth ``userinfo`` of the connected user (``user_id``, ``organization_id``...)."""
         return self.call("GET oauth2/userinfo", lambda: self.sf.oauth2("userinfo"))
+
+    def server_second(self) -> datetime:
+        """Salesforce's clock at the last response, to the second (its ``Date`` header; ours when
+        it sent none): records stamped before it cannot be joined by more of the same second."""
+        if self._server_date is not None:
+            return self._server_date
+        return datetime.now(timezone.utc).replace(microsecond=0)
+
+    def _note_date(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        try:
+            self._server_date = parsedate_to_datetime(response.headers["Date"]).astimezone(timezone.utc)
+        except (KeyError, TypeError, ValueError):
+            self._server_date = None
 
     # ----------------------------------------------------------------------- machinery
     def check_ceiling(self) -> None:

@@ -1,17 +1,17 @@
 """``SalesforceConnector``: the Connector protocol over simple-salesforce."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from connectors.base import (
-    ApiUsage, ConfigError, CrmStage, FieldUpdate, Progress, ProvisionedField, WriteResult,
+    ApiUsage, ConfigError, CrmStage, FieldUpdate, MemoryCache, MetadataCache, PriorRecords, Progress,
+    ProvisionedField, Pulled, WriteResult,
 )
 from connectors.salesforce import provision as provisioning
 from connectors.salesforce import soql
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.pull import Puller
+from connectors.salesforce.pull import Cursor, Puller
 from connectors.salesforce.push import BATCH, Pusher
 from connectors.salesforce.settings import parse_settings
 from mapping.records import CrmRecord
@@ -24,20 +24,21 @@ class SalesforceConnector:
 
     ``settings``: instance_url, access_token, refresh_token, client_id, client_secret, login_url,
     ca_file, api_version ("68.0"), quota_share (0.5), field_names (canonical -> API name),
-    contact_stage_field, permission_set. ``on_tokens`` receives refreshed tokens.
+    contact_stage_field, permission_set. ``on_tokens`` receives refreshed tokens; ``cache``
+    keeps object describes between syncs.
     """
 
     crm = "salesforce"
     write_batch_size = BATCH
 
     def __init__(self, settings: Mapping[str, Any],
-                 on_tokens: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_tokens: Callable[[dict[str, Any]], None] | None = None, *,
+                 cache: MetadataCache | None = None) -> None:
         self.settings = parse_settings(settings)
         self.usage = ApiUsage()
         self.client = SalesforceClient(self.settings, self.usage, on_tokens)
         self.api_names = self.settings.api_names
-        self._readable: dict[str, set[str]] = {}
-        self._lock = threading.Lock()
+        self.cache = cache if cache is not None else MemoryCache()
 
     def __repr__(self) -> str:
         return f"<SalesforceConnector {self.settings.instance_url}>"
@@ -53,14 +54,22 @@ class SalesforceConnector:
         return list(OBJECTS)
 
     def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
-             progress: Progress | None = None) -> Iterator[CrmRecord]:
-        """Records modified at or after ``since`` (all when None), or exactly ``ids`` per kind."""
+             progress: Progress | None = None, cursor: Any = None,
+             prior: PriorRecords | None = None) -> Pulled:
+        """Records changed after ``cursor`` (else at or after ``since``; all when both are None),
+        or exactly ``ids`` per kind. The result's ``cursor`` is where the next pull starts."""
         unknown = sorted(set(ids or {}) - set(OBJECTS))
         if unknown:
             raise ConfigError(f"Salesforce has no object kind {', '.join(unknown)}; known: {', '.join(OBJECTS)}",
                               code="INVALID_TYPE")
+        position = Cursor(cursor if isinstance(cursor, Mapping) else None)
         puller = Puller(self.client, api_names=self.api_names, readable=self._readable_fields,
-                        url_of=self.record_url, contact_stage_field=self.settings.contact_stage_field)
+                        url_of=self.record_url, contact_stage_field=self.settings.contact_stage_field,
+                        cursor=position, prior=prior)
+        return Pulled(self._pull(puller, since, ids, progress), position.to_json)
+
+    def _pull(self, puller: Puller, since: datetime | None, ids: Mapping[str, Sequence[str]] | None,
+              progress: Progress | None) -> Iterator[CrmRecord]:
         for kind in OBJECTS:
             if ids is not None and not ids.get(kind):
                 continue
@@ -85,8 +94,7 @@ class SalesforceConnector:
     def provision(self) -> list[ProvisionedField]:
         """Create the write-back fields and grant the integration user access (idempotent)."""
         fields = provisioning.provision(self.client, self.api_names, self.settings.permission_set)
-        with self._lock:
-            self._readable.clear()
+        self.cache.clear()
         return fields
 
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None) -> list[WriteResult]:
@@ -100,11 +108,11 @@ class SalesforceConnector:
 
     # --------------------------------------------------------------------------- helpers
     def _readable_fields(self, sobject: str) -> set[str]:
-        with self._lock:
-            cached = self._readable.get(sobject)
+        """The fields of ``sobject`` the integration user can read (its describe, cached)."""
+        key = f"describe/{sobject}/fields"
+        cached = self.cache.get(key)
         if cached is None:
             describe = self.client.rest(f"GET sobjects/{sobject}/describe", f"sobjects/{sobject}/describe")
-            cached = {f["name"] for f in describe["fields"]}
-            with self._lock:
-                self._readable[sobject] = cached
-        return cached
+            cached = sorted(f["name"] for f in describe["fields"])
+            self.cache.put(key, cached)
+        return set(cached)

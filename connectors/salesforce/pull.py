@@ -1,13 +1,57 @@
-"""Reading opportunities, leads and contacts page by page, incrementally by SystemModstamp."""
+"""Reading opportunities, leads and contacts page by page, incrementally by (SystemModstamp, Id).
+
+Stage history is read apart from the records: a child subquery's rows count toward the page size
+and would shrink every page. A full pull joins one ``OpportunityHistory`` stream (ordered by
+opportunity, like the record pages) with the pages; an incremental pull reuses the stored history
+of records whose stage and stage date did not change and reads the rest by id.
+"""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from connectors.base import Progress
+from connectors.base import PriorRecords, Progress
 from connectors.salesforce import records, soql
 from connectors.salesforce.client import SalesforceClient
 from mapping.records import CrmRecord, StageChange
+
+Histories = dict[str, tuple[StageChange, ...]]
+
+
+class Cursor:
+    """Where each object kind's next incremental pull starts: the last (SystemModstamp, Id) read
+    whose second had passed on Salesforce's clock when the pull began.
+
+    A record stamped in the current second may still be joined by others of the same second, so
+    such records are read again next time; every earlier one is read exactly once.
+    """
+
+    def __init__(self, stored: Mapping[str, Any] | None) -> None:
+        self.positions: dict[str, tuple[datetime, str]] = {}
+        for kind, value in (stored or {}).items():
+            if isinstance(value, Mapping) and value.get("stamp") and value.get("id"):
+                self.positions[kind] = (records.parse_datetime(value["stamp"]), str(value["id"]))
+
+    def clause(self, kind: str, since: datetime | None) -> str | None:
+        """The WHERE clause that reads what the last pull of ``kind`` did not."""
+        if kind in self.positions:
+            return soql.after_clause(*self.positions[kind])
+        return soql.since_clause(since)
+
+    def advance(self, kind: str, page: Sequence[Mapping[str, Any]], settled_before: datetime) -> None:
+        """Move past the records of ``page`` stamped before ``settled_before``."""
+        best = self.positions.get(kind)
+        for r in page:
+            stamp = records.parse_datetime(r["SystemModstamp"])
+            if stamp is not None and stamp < settled_before and (best is None or (stamp, r["Id"]) > best):
+                best = (stamp, r["Id"])
+        if best is not None:
+            self.positions[kind] = best
+
+    def to_json(self) -> dict[str, Any]:
+        """The cursor as stored by the service."""
+        return {kind: {"stamp": stamp.isoformat(), "id": last_id}
+                for kind, (stamp, last_id) in self.positions.items()}
 
 
 class Puller:
@@ -15,21 +59,28 @@ class Puller:
 
     def __init__(self, client: SalesforceClient, *, api_names: Mapping[str, str],
                  readable: Callable[[str], set[str]], url_of: Callable[[str, str], str | None],
-                 contact_stage_field: str | None) -> None:
+                 contact_stage_field: str | None, cursor: Cursor,
+                 prior: PriorRecords | None) -> None:
         self.client = client
         self.api_names = api_names
         self.readable = readable
         self.url_of = url_of
         self.contact_stage_field = contact_stage_field
+        self.cursor = cursor
+        self.prior = prior
+        #: Opportunities read whose stage moved: their contacts follow them and are read too.
+        self.moved_opportunities: list[str] = []
+        self._stream: _Peekable | None = None
 
     # -------------------------------------------------------------------------- entry
     def pull(self, kind: str, since: datetime | None, ids: Sequence[str] | None,
              progress: Progress | None) -> Iterator[CrmRecord]:
-        """Records of ``kind`` changed at or after ``since`` (or exactly ``ids``)."""
+        """Records of ``kind`` changed since the cursor or ``since`` (or exactly ``ids``)."""
         extra = self._extra_fields(kind)
+        full = since is None and ids is None and kind not in self.cursor.positions
         done = 0
         for page, total in self._pages(kind, extra, since, ids):
-            for record in self._convert(kind, page):
+            for record in self._convert(kind, page, full=full):
                 done += 1
                 yield record
             if progress is not None:
@@ -47,12 +98,17 @@ class Puller:
         if ids is not None:
             yield from self._by_ids(kind, extra, list(ids), total=len(ids))
             return
+        incremental = since is not None or kind in self.cursor.positions
         seen: set[str] = set()
-        for page, total in self._query(soql.select(kind, extra, where=soql.since_clause(since))):
+        settled_before: datetime | None = None
+        for page, total in self._query(soql.select(kind, extra, where=self.cursor.clause(kind, since))):
+            if settled_before is None:
+                settled_before = self.client.server_second()
             seen.update(r["Id"] for r in page)
+            self.cursor.advance(kind, page, settled_before)
             yield page, total
-        if kind == "contact" and since is not None and not self.contact_stage_field:
-            followers = [c for c in self._contacts_of_changed_opportunities(since) if c not in seen]
+        if kind == "contact" and incremental and not self.contact_stage_field:
+            followers = [c for c in self._contacts_of(self.moved_opportunities) if c not in seen]
             yield from self._by_ids(kind, extra, followers, total=None)
 
     def _by_ids(self, kind: str, extra: list[str], ids: list[str],
@@ -77,20 +133,23 @@ class Puller:
                 record[key] = {"totalSize": value["totalSize"], "done": True, "records": rows}
         return record
 
-    def _contacts_of_changed_opportunities(self, since: datetime) -> list[str]:
-        text = ("SELECT ContactId FROM OpportunityContactRole WHERE Opportunity.SystemModstamp >= "
-                f"{soql.literal_datetime(since)} ORDER BY ContactId")
+    def _contacts_of(self, opportunity_ids: list[str]) -> list[str]:
         ids: dict[str, None] = {}
-        for page in self.client.query(text):
-            ids.update((r["ContactId"], None) for r in page["records"])
+        for chunk in soql.chunks(sorted(set(opportunity_ids))):
+            text = ("SELECT ContactId FROM OpportunityContactRole WHERE OpportunityId IN "
+                    f"{soql.id_list(chunk)} ORDER BY ContactId")
+            for page in self.client.query(text):
+                ids.update((r["ContactId"], None) for r in page["records"])
         return list(ids)
 
     # ---------------------------------------------------------------------- converting
-    def _convert(self, kind: str, page: list[dict[str, Any]]) -> Iterator[CrmRecord]:
+    def _convert(self, kind: str, page: list[dict[str, Any]], *, full: bool) -> Iterator[CrmRecord]:
         url = self.url_of
         if kind == "opportunity":
+            histories = (self._streamed_histories(page) if full else
+                         self._histories(kind, {r["Id"]: r for r in page}))
             for r in page:
-                yield records.opportunity(r, self.api_names, url(kind, r["Id"]))
+                yield records.opportunity(r, self.api_names, url(kind, r["Id"]), histories.get(r["Id"], ()))
         elif kind == "lead":
             for r in page:
                 yield records.lead(r, self.api_names, url(kind, r["Id"]))
@@ -99,19 +158,87 @@ class Puller:
 
     def _contacts(self, page: list[dict[str, Any]]) -> Iterator[CrmRecord]:
         followed = {r["Id"]: records.latest_opportunity(r) for r in page}
-        histories = self._histories([o["Id"] for o in followed.values() if o is not None])
+        histories = {} if self.contact_stage_field else self._histories(
+            "contact", {cid: opp for cid, opp in followed.items() if opp is not None})
         for r in page:
             opp = followed[r["Id"]]
             yield records.contact(r, self.api_names, self.url_of("contact", r["Id"]), followed=opp,
-                                  history=histories.get(opp["Id"], ()) if opp else (),
+                                  history=histories.get(r["Id"], ()),
                                   stage_field=self.contact_stage_field)
 
-    def _histories(self, opportunity_ids: list[str]) -> dict[str, tuple[StageChange, ...]]:
-        if self.contact_stage_field or not opportunity_ids:
-            return {}
-        out: dict[str, tuple[StageChange, ...]] = {}
-        for chunk in soql.chunks(sorted(set(opportunity_ids))):
-            text = f"SELECT Id, {soql.HISTORY_SUBQUERY} FROM Opportunity WHERE Id IN {soql.id_list(chunk)}"
-            for page, _total in self._query(text):
-                out.update((r["Id"], records.history_of(r)) for r in page)
+    def _histories(self, kind: str, stage_rows: Mapping[str, Mapping[str, Any]]) -> Histories:
+        """History by record id, where ``stage_rows`` maps each record to the opportunity row
+        (``Id``, ``StageName``, ``LastStageChangeDate``) whose history it takes. Stored history
+        is reused when the stage and its date are unchanged; the rest is read by id."""
+        known = self.prior.get(kind, list(stage_rows)) if self.prior is not None else {}
+        out: Histories = {}
+        wanted: dict[str, list[str]] = {}
+        for record_id, opp in stage_rows.items():
+            before = known.get(record_id)
+            entered = records.parse_datetime(opp.get("LastStageChangeDate"))
+            if before is not None and before.stage_value == opp.get("StageName") \
+                    and before.stage_entered_at == entered:
+                out[record_id] = before.history
+            else:
+                wanted.setdefault(opp["Id"], []).append(record_id)
+        if kind == "opportunity":
+            self.moved_opportunities.extend(wanted)
+        for chunk in soql.chunks(sorted(wanted)):
+            for opp_id, history in self._history_rows(self._query(soql.history(chunk))):
+                for record_id in wanted.get(opp_id, ()):
+                    out[record_id] = history
         return out
+
+    def _streamed_histories(self, page: list[dict[str, Any]]) -> Histories:
+        """Histories of a page of a full pull, from one history stream ordered like the pages."""
+        if self._stream is None:
+            self._stream = _Peekable(self._history_rows(self._query(soql.history())))
+        ids = {r["Id"] for r in page}
+        # Salesforce orders ids without regard to case (the 18-character form the API returns).
+        last = page[-1]["Id"].lower()
+        out: Histories = {}
+        while (item := self._stream.peek()) is not None and (item[0] in ids or item[0].lower() <= last):
+            opp_id, history = next(self._stream)
+            if opp_id in ids:
+                out[opp_id] = history
+        return out
+
+    @staticmethod
+    def _history_rows(pages: Iterator[tuple[list[dict[str, Any]], int | None]]
+                      ) -> Iterator[tuple[str, tuple[StageChange, ...]]]:
+        """(opportunity id, history) from history rows grouped by opportunity."""
+        current: str | None = None
+        changes: list[StageChange] = []
+        for page, _total in pages:
+            for row in page:
+                if row["OpportunityId"] != current:
+                    if current is not None:
+                        yield current, tuple(changes)
+                    current, changes = row["OpportunityId"], []
+                if row.get("StageName") and row.get("CreatedDate"):
+                    changes.append(StageChange(row["StageName"], records.parse_datetime(row["CreatedDate"])))
+        if current is not None:
+            yield current, tuple(changes)
+
+
+class _Peekable(Iterator[Any]):
+    """An iterator that can show its next item without taking it (None at the end)."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._items = items
+        self._next: Any = None
+        self._peeked = False
+
+    def peek(self) -> Any:
+        """The next item, left in place."""
+        if not self._peeked:
+            self._next = next(self._items, None)
+            self._peeked = True
+        return self._next
+
+    def __next__(self) -> Any:
+        item = self.peek()
+        self._peeked = False
+        if item is None:
+            raise StopIteration
+        return item

@@ -85,13 +85,6 @@ def _number(value: Any, kind: type) -> Any:
     return None if value is None else kind(value)
 
 
-def history_of(record: Mapping[str, Any]) -> tuple[StageChange, ...]:
-    """Stage history from an ``OpportunityHistories`` child result (already complete)."""
-    rows = (record.get("OpportunityHistories") or {}).get("records") or []
-    return tuple(StageChange(r["StageName"], parse_datetime(r["CreatedDate"])) for r in rows
-                 if r.get("StageName") and r.get("CreatedDate"))
-
-
 def _base(kind: str, record: Mapping[str, Any], raw: dict[str, Any], api_names: Mapping[str, str],
           url: str | None) -> dict[str, Any]:
     return {"crm": "salesforce", "object": kind, "id": record["Id"], "name": record.get("Name"),
@@ -101,12 +94,13 @@ def _base(kind: str, record: Mapping[str, Any], raw: dict[str, Any], api_names: 
             "identity": Identity("deal") if kind == "opportunity" else Identity("person", record.get("Email"))}
 
 
-def opportunity(record: Mapping[str, Any], api_names: Mapping[str, str], url: str | None) -> CrmRecord:
-    """A CrmRecord for an Opportunity query record (with its OpportunityHistories)."""
+def opportunity(record: Mapping[str, Any], api_names: Mapping[str, str], url: str | None,
+                history: tuple[StageChange, ...]) -> CrmRecord:
+    """A CrmRecord for an Opportunity query record and its stage history (OpportunityHistory)."""
     raw = flatten(record)
     return CrmRecord(
         **_base("opportunity", record, raw, api_names, url), stage_value=record.get("StageName"),
-        history=history_of(record), stage_entered_at=parse_datetime(record.get("LastStageChangeDate")),
+        history=history, stage_entered_at=parse_datetime(record.get("LastStageChangeDate")),
         fields={"amount": _number(record.get("Amount"), float), "industry": raw.get("Account.Industry"),
                 "employee_count": _number(raw.get("Account.NumberOfEmployees"), int), "job_title": None,
                 "lead_source": record.get("LeadSource"), "country": raw.get("Account.BillingCountry"),

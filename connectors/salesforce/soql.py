@@ -20,7 +20,6 @@ BASE_FIELDS: dict[str, tuple[str, ...]] = {
                 "LastModifiedDate", "SystemModstamp"),
 }
 
-HISTORY_SUBQUERY = "(SELECT StageName, CreatedDate FROM OpportunityHistories ORDER BY CreatedDate)"
 CONTACT_ROLES_SUBQUERY = ("(SELECT OpportunityId, Opportunity.StageName, Opportunity.LastModifiedDate, "
                           "Opportunity.LastStageChangeDate FROM OpportunityContactRoles)")
 #: Ids per ``Id IN (...)`` clause: keeps the query URL far below Salesforce's 16,384-character limit.
@@ -46,19 +45,36 @@ def id_list(ids: Iterable[str]) -> str:
 
 
 def select(kind: str, extra_fields: Sequence[str], *, where: str | None) -> str:
-    """The pull query of ``kind`` with ``extra_fields`` (write-back fields that exist), oldest first."""
+    """The pull query of ``kind`` with ``extra_fields`` (write-back fields that exist), by Id.
+
+    Opportunities come without their stage history: a child subquery's rows count toward the
+    page size and shrink pages, so history is read on its own (:func:`history`) and only where
+    needed. Ordered by Id so pages join with the history stream.
+    """
     fields = list(BASE_FIELDS[kind]) + [f for f in extra_fields if f not in BASE_FIELDS[kind]]
-    if kind == "opportunity":
-        fields.append(HISTORY_SUBQUERY)
-    elif kind == "contact":
+    if kind == "contact":
         fields.append(CONTACT_ROLES_SUBQUERY)
     clause = f" WHERE {where}" if where else ""
-    return f"SELECT {', '.join(fields)} FROM {SOBJECTS[kind]}{clause} ORDER BY SystemModstamp, Id"
+    return f"SELECT {', '.join(fields)} FROM {SOBJECTS[kind]}{clause} ORDER BY Id"
+
+
+def history(opportunity_ids: Sequence[str] | None = None) -> str:
+    """Stage history rows, grouped by opportunity in Id order: of ``opportunity_ids``, or all."""
+    clause = f" WHERE OpportunityId IN {id_list(opportunity_ids)}" if opportunity_ids is not None else ""
+    return (f"SELECT OpportunityId, StageName, CreatedDate FROM OpportunityHistory{clause} "
+            "ORDER BY OpportunityId, CreatedDate")
 
 
 def since_clause(since: datetime | None) -> str | None:
     """``SystemModstamp >= <since>`` (inclusive), or None for a full pull."""
     return None if since is None else f"SystemModstamp >= {literal_datetime(since)}"
+
+
+def after_clause(stamp: datetime, last_id: str) -> str:
+    """Records after (``stamp``, ``last_id``) in (SystemModstamp, Id) order: exactly those a pull
+    that ended there has not read."""
+    at = literal_datetime(stamp)
+    return f"(SystemModstamp > {at} OR (SystemModstamp = {at} AND Id > {quote(last_id)}))"
 
 
 def chunks(ids: Sequence[str], size: int = IDS_PER_QUERY) -> Iterable[Sequence[str]]:

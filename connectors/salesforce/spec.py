@@ -47,7 +47,8 @@ SPEC = ConnectorSpec(
         SettingSpec("contact_stage_field", "Contact field holding a journey stage", required=False,
                     help="Leave empty: contacts follow their latest opportunity"),
     ),
-    factory=lambda settings, on_tokens=None, resources=None: SalesforceConnector(settings, on_tokens),
+    factory=lambda settings, on_tokens=None, resources=None, cache=None: SalesforceConnector(
+        settings, on_tokens, cache=cache),
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
 )

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
-from integration.store.models import (Connection, JourneyEvent, MapVersion, OutboxItem,
-                                      PendingRecord, RecordLink, RecordState, SyncRun,
+from integration.store.models import (Connection, ConnectorCache, JourneyEvent, MapVersion,
+                                      OutboxItem, PendingRecord, RecordLink, RecordState, SyncRun,
                                       WebhookDelivery)
 from integration.store.secrets import SecretBox
 from integration.store.types import utcnow
@@ -68,7 +68,7 @@ def connections_for_account(session: Session, crm: str, account_id: str) -> list
 def delete_connection(session: Session, conn: Connection) -> None:
     """Remove a connection and every row that belongs to it."""
     for model in (JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, WebhookDelivery,
-                  PendingRecord, RecordLink):
+                  PendingRecord, RecordLink, ConnectorCache):
         session.exec(delete(model).where(model.connection_id == conn.id))
     session.delete(conn)
 

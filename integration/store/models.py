@@ -57,6 +57,8 @@ class Connection(SQLModel, table=True):
     secrets: str = Field(default="", sa_column=Column(Text, nullable=False))
     account_id: Optional[str] = Field(default=None, index=True)
     watermark: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    #: The connector's own position after the last complete pull (see ``connectors.base.Pulled``).
+    pull_cursor: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
     sync_interval_seconds: int = 300
     map_version_synced: Optional[int] = None
     last_sync_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
@@ -213,6 +215,18 @@ class OutboxItem(SQLModel, table=True):
     run_id: Optional[int] = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ConnectorCache(SQLModel, table=True):
+    """CRM metadata a connector keeps between syncs and processes (describes, pipelines)."""
+
+    __table_args__ = (UniqueConstraint("connection_id", "key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    key: str
+    value: dict = Field(sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class WebhookDelivery(SQLModel, table=True):

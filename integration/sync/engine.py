@@ -25,6 +25,7 @@ from integration.sync.flush import flush_outbox
 from integration.sync.verdicts import Judged, judge, save_page
 from integration.sync.map_in_force import map_in_force
 from integration.sync.people import people_pass
+from integration.sync.prior import StoredRecords
 from integration.sync.reevaluate import reevaluate
 from mapping.records import CrmRecord
 
@@ -74,17 +75,21 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
         in_force = map_in_force(session, connection_id)
         jmap = in_force.jmap
         since = None if (full or ids) else conn.watermark
+        cursor = None if (full or ids) else conn.pull_cursor
         map_changed = in_force.row_id != conn.map_version_synced
     summary = SyncSummary(run_id=run.id)
     connector = services.open_connector(conn)
     try:
-        newest = _pull_and_plan(services, connector, connection_id, jmap, now, since=since, ids=ids,
-                                dry_run=dry_run, run_id=run.id, summary=summary, progress=progress)
+        newest, next_cursor = _pull_and_plan(
+            services, connector, connection_id, jmap, now, since=since, cursor=cursor, ids=ids,
+            dry_run=dry_run, run_id=run.id, summary=summary, progress=progress)
         if not dry_run:
             with services.session() as session:
                 conn = connection_by_id(session, connection_id)
                 if ids is None and newest is not None:
                     conn.watermark = max(newest, conn.watermark) if conn.watermark else newest
+                if ids is None and next_cursor is not None:
+                    conn.pull_cursor = next_cursor
                 conn.last_sync_at = now
                 session.add(conn)
             if map_changed and ids is None:
@@ -136,10 +141,13 @@ def _finish(services: Services, run_id: int, summary: SyncSummary, connector: Co
 
 
 def _pull_and_plan(services: Services, connector: Connector, connection_id: int, jmap: Any,
-                   now: datetime, *, since: datetime | None,
+                   now: datetime, *, since: datetime | None, cursor: Any,
                    ids: Mapping[str, Sequence[str]] | None, dry_run: bool, run_id: int | None,
-                   summary: SyncSummary, progress: Progress | None) -> datetime | None:
-    """Pull records page by page, classify and plan each, store them. Returns the newest stamp."""
+                   summary: SyncSummary, progress: Progress | None) -> tuple[datetime | None, Any]:
+    """Pull records page by page, classify and plan each, store them.
+
+    Returns the newest stamp read and the connector's cursor for the next pull (None if it gives
+    none)."""
     newest: datetime | None = None
     page: list[CrmRecord] = []
 
@@ -148,7 +156,9 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
                    summary=summary)
         page.clear()
 
-    for record in connector.pull(since, ids=ids, progress=progress):
+    pulled = connector.pull(since, ids=ids, progress=progress, cursor=cursor,
+                            prior=StoredRecords(services, connection_id))
+    for record in pulled:
         summary.read += 1
         if newest is None or record.modified_at > newest:
             newest = record.modified_at
@@ -157,7 +167,7 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
             store_page()
     if page:
         store_page()
-    return newest
+    return newest, getattr(pulled, "cursor", None)
 
 
 def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord], jmap: Any,

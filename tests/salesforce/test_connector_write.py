@@ -177,7 +177,8 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
     connector = SalesforceConnector(sf_settings(sandbox, quota_share=1.0, **FAST))
     pulled = connector.pull()
     first = next(pulled)
-    assert (connector.usage.quota_used, connector.usage.quota_limit) == (2, 10)
+    # describe, the first page of opportunities, and the two pages of history rows it needs
+    assert (connector.usage.quota_used, connector.usage.quota_limit) == (4, 10)
     sf_control(sandbox, "faults", {"api_used": 10})
     with pytest.raises(QuotaReached) as reached:
         list(pulled)
@@ -185,7 +186,8 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
     assert (reached.value.code, reached.value.used, reached.value.limit) == ("REQUEST_LIMIT_EXCEEDED", 10, 10)
     assert "TotalRequests Limit exceeded" in reached.value.message
     assert "POST oauth2/token" not in connector.usage.by_route
-    assert connector.usage.by_route["GET query/{locator}"] == 1
+    # the history stream's second page, then the refused second page of opportunities
+    assert connector.usage.by_route["GET query/{locator}"] == 2
     with pytest.raises(QuotaReached) as ceiling:
         connector.stages()
     assert ceiling.value.code == "QUOTA_CEILING"
@@ -194,8 +196,9 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
 def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
     sandbox = _provisioned(make_sf_sandbox, _seed_with(797), daily_quota=100)
     all_ids = [r["Id"] for r in simple_sf(sandbox).query_all("SELECT Id FROM Opportunity")["records"]]
-    sf_control(sandbox, "faults", {"api_used": 46})
+    sf_control(sandbox, "faults", {"api_used": 45})
     connector = SalesforceConnector(sf_settings(sandbox, quota_share=0.5))
+    # a targeted pull: describe, the record, its history
     assert [r.id for r in connector.pull(ids={"opportunity": [OPP_ACME]})] == [OPP_ACME]
     results = connector.push([FieldUpdate("opportunity", i, {"journey_stage": "awareness"}) for i in all_ids])
     assert connector.usage.quota_used == 50 and connector.usage.quota_limit == 100

@@ -40,7 +40,7 @@ def test_migrations_create_every_table_and_rerun_is_a_no_op(services, db_url):
     tables = set(inspect(services.engine).get_table_names())
     assert {"tenant", "apitoken", "user", "connection", "mapversion", "recordstate",
             "journeyevent", "syncrun", "outboxitem", "webhookdelivery",
-            "pendingrecord", "recordlink"} <= tables
+            "pendingrecord", "recordlink", "connectorcache"} <= tables
     before = current_revision(services.engine)
     upgrade(db_url)
     head = ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()

@@ -1,0 +1,150 @@
+"""API calls a sync spends, counted by the sandboxes: the echo of our own write-back is read once at
+the largest page size, a quiet sync makes at most 3 calls and reads nothing twice, CRM metadata is
+kept between syncs and processes. Tests build on each other in file order."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from connectors.salesforce.pull import Cursor
+from integration.connecting import connect, provision
+from integration.map_review import apply_map
+from integration.services import build_services
+from integration.store.models import ConnectorCache, RecordState
+from integration.store.tenancy import get_or_create_tenant
+from integration.store.types import utcnow
+from integration.sync.engine import sync_connection
+from mapping import default_map_text
+from tests.sync.crms import SandboxCrm, small_book, start_crm
+
+#: CRM -> records per read page at most, and the routes that read metadata.
+PAGE = {"salesforce": 2000, "hubspot": 200}
+METADATA = {"salesforce": ("GET sobjects/Opportunity/describe",),
+            "hubspot": ("GET /crm/v3/pipelines/deals", "GET /crm/v3/properties/contacts/lifecyclestage")}
+MOVES = {"salesforce": ("opportunity", "Closed Won"), "hubspot": ("deal", "closedwon")}
+UTC = timezone.utc
+
+
+@dataclass
+class World:
+    crm: SandboxCrm
+    connection_id: int
+    first: object
+
+
+def _settle() -> None:
+    """Let the second of our last write pass: Salesforce stamps are whole seconds."""
+    time.sleep(1.1)
+
+
+@pytest.fixture(scope="module", params=["salesforce", "hubspot"])
+def world(request, services):
+    crm = start_crm(request.param, small_book(utcnow()))
+    with services.session() as s:
+        tenant = get_or_create_tenant(s, f"calls-{request.param}")
+        conn = connect(s, services, tenant_id=tenant.id, name=f"calls-{request.param}",
+                       crm=request.param, values=crm.settings())
+        apply_map(s, conn.id, default_map_text(), author="test")
+        connection_id = conn.id
+    provision(services, connection_id)
+    first = sync_connection(services, connection_id)
+    yield World(crm, connection_id, first)
+    crm.stop()
+
+
+def test_the_echo_of_our_write_back_is_read_once_at_the_largest_page_size(services, world):
+    assert world.first.status == "succeeded" and world.first.written > 200
+    _settle()
+    echo = sync_connection(services, world.connection_id)
+    assert echo.status == "succeeded"
+    assert (echo.changed, echo.written) == (0, 0)
+    # every record we wrote comes back once, nothing else is read, and no history is re-read
+    assert echo.read == world.first.written
+    assert echo.api_calls <= math.ceil(echo.read / PAGE[world.crm.crm]) + 3, echo.calls_by_route
+    assert not set(echo.calls_by_route) & set(METADATA[world.crm.crm])
+
+
+def test_a_quiet_sync_makes_at_most_three_calls_and_reads_nothing_twice(services, world):
+    _settle()
+    quiet = sync_connection(services, world.connection_id)
+    assert quiet.status == "succeeded"
+    assert quiet.api_calls <= 3, quiet.calls_by_route
+    if world.crm.crm == "salesforce":
+        assert quiet.read == 0
+
+
+def test_a_change_is_read_exactly_once(services, world):
+    object_, stage = MOVES[world.crm.crm]
+    with services.session() as s:
+        row = s.exec(select(RecordState).where(RecordState.connection_id == world.connection_id,
+                                               RecordState.object == object_,
+                                               RecordState.crm_stage != stage)).first()
+    world.crm.move(object_, row.crm_id, stage)
+    _settle()
+    moved = sync_connection(services, world.connection_id)
+    assert moved.changed >= 1 and moved.written >= 1
+    if world.crm.crm == "salesforce":
+        # the record and the contacts that follow it (HubSpot's inclusive filter also re-reads
+        # the records of our last write's millisecond)
+        assert 1 <= moved.read <= 5
+    with services.session() as s:
+        assert s.get(RecordState, row.id).crm_stage == stage
+    _settle()
+    echo = sync_connection(services, world.connection_id)
+    assert echo.api_calls <= 3 and echo.written == 0
+    _settle()
+    after = sync_connection(services, world.connection_id)
+    assert after.api_calls <= 3
+    if world.crm.crm == "salesforce":
+        assert after.read == 0
+
+
+def test_metadata_is_kept_between_processes_and_expires(services, world):
+    other_process = build_services(services.settings)
+    try:
+        again = sync_connection(other_process, world.connection_id)
+        assert not set(again.calls_by_route) & set(METADATA[world.crm.crm])
+        with services.session() as s:
+            s.execute(update(ConnectorCache).where(ConnectorCache.connection_id == world.connection_id)
+                      .values(expires_at=utcnow() - timedelta(seconds=1)))
+        expired = sync_connection(other_process, world.connection_id)
+        assert set(METADATA[world.crm.crm]) <= set(expired.calls_by_route)
+    finally:
+        other_process.engine.dispose()
+
+
+def test_provisioning_forgets_the_cached_describes(services, world):
+    with services.session() as s:
+        s.execute(update(ConnectorCache).where(ConnectorCache.connection_id == world.connection_id)
+                  .values(expires_at=utcnow() + timedelta(hours=1)))
+    provision(services, world.connection_id)
+    if world.crm.crm == "salesforce":
+        with services.session() as s:
+            assert s.exec(select(ConnectorCache).where(
+                ConnectorCache.connection_id == world.connection_id)).first() is None
+
+
+# ------------------------------------------------------------------ the Salesforce cursor itself
+def _row(stamp: datetime, record_id: str) -> dict:
+    return {"Id": record_id, "SystemModstamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.000+0000")}
+
+
+def test_the_cursor_moves_past_settled_seconds_only():
+    t = datetime(2026, 11, 30, 8, 0, 0, tzinfo=UTC)
+    cursor = Cursor(None)
+    cursor.advance("opportunity", [_row(t, "006B"), _row(t, "006C"), _row(t + timedelta(seconds=1), "006A")],
+                   settled_before=t + timedelta(seconds=1))
+    # the record of the still-running second is read again; the others never
+    assert cursor.to_json() == {"opportunity": {"stamp": t.isoformat(), "id": "006C"}}
+    assert cursor.clause("opportunity", None) == (
+        "(SystemModstamp > 2026-11-30T08:00:00Z OR (SystemModstamp = 2026-11-30T08:00:00Z AND Id > '006C'))")
+    assert cursor.clause("lead", t) == "SystemModstamp >= 2026-11-30T08:00:00Z"
+    assert Cursor(cursor.to_json()).positions == cursor.positions
+    cursor.advance("opportunity", [_row(t, "006A")], settled_before=t + timedelta(seconds=5))
+    assert cursor.to_json()["opportunity"]["id"] == "006C"
