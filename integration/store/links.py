@@ -1,18 +1,61 @@
 """Record links: which stored records make one person or one deal across a tenant's connections."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
-from integration.store.models import RecordLink
+from integration.store.models import RecordLink, RecordState
 from integration.store.values import values_from_json
 
 
-def links_of_tenant(session: Session, tenant_id: int) -> dict[tuple[int, str, str], RecordLink]:
-    """Every link row of a tenant by (connection id, object, CRM id)."""
-    return {(row.connection_id, row.object, row.crm_id): row for row in session.exec(
-        select(RecordLink).where(RecordLink.tenant_id == tenant_id))}
+Key = tuple[int, str, str]  # (connection id, object, CRM id)
+
+
+class StoredLink(NamedTuple):
+    """The columns of a link row the people pass compares."""
+
+    id: int
+    group_key: str
+    email: str | None
+    person_values: dict[str, Any] | None
+
+
+def links_of_tenant(session: Session, tenant_id: int) -> dict[Key, StoredLink]:
+    """Every link row of a tenant by (connection id, object, CRM id), as plain tuples (no ORM
+    objects: a workspace may hold millions)."""
+    rows = session.execute(select(RecordLink.connection_id, RecordLink.object, RecordLink.crm_id,
+                                  RecordLink.id, RecordLink.group_key, RecordLink.email,
+                                  RecordLink.person_values).where(RecordLink.tenant_id == tenant_id))
+    return {(cid, obj, crm_id): StoredLink(*rest) for cid, obj, crm_id, *rest in rows}
+
+
+def save_links(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]],
+               deletes: list[int]) -> None:
+    """Write link rows in bulk: new ones, changed ones (by ``id``), and those of records gone."""
+    if inserts:
+        session.execute(insert(RecordLink), inserts)
+    if updates:
+        session.execute(update(RecordLink), updates)
+    for chunk in range(0, len(deletes), 500):
+        session.execute(delete(RecordLink).where(RecordLink.id.in_(deletes[chunk:chunk + 500]))
+                        .execution_options(synchronize_session=False))
+
+
+def record_documents(session: Session, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
+    """The stored record documents (``RecordState.record``) of these records, 500 ids a query."""
+    by_kind: dict[tuple[int, str], list[str]] = {}
+    for cid, obj, crm_id in keys:
+        by_kind.setdefault((cid, obj), []).append(crm_id)
+    found: dict[Key, dict[str, Any]] = {}
+    for (cid, obj), ids in by_kind.items():
+        for start in range(0, len(ids), 500):
+            rows = session.execute(select(RecordState.crm_id, RecordState.record).where(
+                RecordState.connection_id == cid, RecordState.object == obj,
+                RecordState.crm_id.in_(ids[start:start + 500])))
+            found.update(((cid, obj, crm_id), record) for crm_id, record in rows)
+    return found
 
 
 def person_values_of(session: Session, connection_id: int,

@@ -30,8 +30,8 @@ from integration.store import outbox
 from integration.store import records as record_store
 from integration.services import Services
 from integration.store.connections import connection_by_id, list_connections
-from integration.store.links import links_of_tenant
-from integration.store.models import RecordLink, RecordState
+from integration.store.links import links_of_tenant, record_documents, save_links
+from integration.store.models import RecordState
 from integration.store.values import values_to_json
 from integration.sync.map_in_force import workspace_map
 from integration.sync.verdicts import stored_crm_values
@@ -102,33 +102,28 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
     result.linked = sum(values is not None for values in desired.values())
 
     stored = links_of_tenant(session, tenant_id)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     changed: list[Key] = []
     for text, item in item_by_text.items():
         key = keys_by_text[text]
         values = desired.get(text)
         encoded = values_to_json(values) if values is not None else None
-        email = normalize_email(item.identity.email)
-        group = links[text]
+        fresh = {"group_key": links[text], "email": normalize_email(item.identity.email),
+                 "person_values": encoded, "updated_at": now}
         row = stored.pop(key, None)
         if row is None:
-            row = RecordLink(tenant_id=tenant_id, connection_id=key[0], object=key[1],
-                             crm_id=key[2], kind=item.identity.kind, email=email, group_key=group,
-                             person_values=encoded, updated_at=now)
-            session.add(row)
+            inserts.append({"tenant_id": tenant_id, "connection_id": key[0], "object": key[1],
+                            "crm_id": key[2], "kind": item.identity.kind, **fresh})
             if encoded is not None:
                 changed.append(key)
-            continue
-        if (row.group_key, row.email, row.person_values) == (group, email, encoded):
-            continue
-        result.relinked += row.group_key != group
-        if row.person_values != encoded:
-            changed.append(key)
-        row.group_key, row.email, row.person_values, row.updated_at = group, email, encoded, now
-        session.add(row)
-    for row in stored.values():  # records no longer stored
-        session.delete(row)
+        elif (row.group_key, row.email, row.person_values) != (fresh["group_key"], fresh["email"], encoded):
+            result.relinked += row.group_key != fresh["group_key"]
+            if row.person_values != encoded:
+                changed.append(key)
+            updates.append({"id": row.id, **fresh})
+    save_links(session, inserts, updates, [row.id for row in stored.values()])
     result.replanned, result.queued = _replan(session, changed, desired, connection_id, now, run_id)
-    session.flush()
     return result
 
 
@@ -137,10 +132,10 @@ def _person_values(session: Any, groups: dict[str, list[str]], items: dict[str, 
     """The write-back values each record of a person with several records should hold."""
     shared = {group: members for group, members in groups.items()
               if len(members) > 1 and items[members[0]].identity.kind == PERSON}
-    rows = _state_rows(session, [keys[m] for members in shared.values() for m in members])
+    documents = record_documents(session, [keys[m] for members in shared.values() for m in members])
     desired: dict[str, dict[str, Any] | None] = {}
     for members in shared.values():
-        state = person_state([record_from_dict(rows[keys[m]].record) for m in members], jmap, now)
+        state = person_state([record_from_dict(documents[keys[m]]) for m in members], jmap, now)
         values = desired_writeback(state) if state is not None else None
         desired.update((m, values) for m in members)
     return desired
