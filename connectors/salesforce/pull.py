@@ -206,7 +206,9 @@ class Puller:
     @staticmethod
     def _history_rows(pages: Iterator[tuple[list[dict[str, Any]], int | None]]
                       ) -> Iterator[tuple[str, tuple[StageChange, ...]]]:
-        """(opportunity id, history) from history rows grouped by opportunity."""
+        """(opportunity id, history) from history rows grouped by opportunity. Salesforce also
+        writes a row when Amount, CloseDate or Probability changes, with the stage unchanged: only
+        rows that change the stage are stage history."""
         current: str | None = None
         changes: list[StageChange] = []
         for page, _total in pages:
@@ -215,7 +217,8 @@ class Puller:
                     if current is not None:
                         yield current, tuple(changes)
                     current, changes = row["OpportunityId"], []
-                if row.get("StageName") and row.get("CreatedDate"):
+                moved = not changes or changes[-1].value != row.get("StageName")
+                if row.get("StageName") and row.get("CreatedDate") and moved:
                     changes.append(StageChange(row["StageName"], records.parse_datetime(row["CreatedDate"])))
         if current is not None:
             yield current, tuple(changes)

@@ -11,6 +11,7 @@ from mapping.records import StageChange
 from tests.fixtures_salesforce import (
     CONTACT_LI, CONTACT_MIA, LEAD_ANA, OPP_ACME, OPP_GLOBEX, OPP_WON, OWNER, sf_control, sf_seed, sf_settings,
 )
+from tests.salesforce.helpers import simple_sf
 
 UTC = timezone.utc
 FAST = {"retry_wait_seconds": 0.01, "retry_max_wait_seconds": 0.05}
@@ -130,6 +131,22 @@ def test_incremental_pull_returns_what_changed_since_the_watermark(make_sf_sandb
     assert changed[CONTACT_LI].stage_value == "Closed Won"
     assert {r.id for r in connector.pull(since)} >= {OPP_ACME, CONTACT_LI}
     assert list(connector.pull(since + timedelta(seconds=1))) == []
+
+
+def test_amount_and_close_date_history_rows_are_not_stage_changes(make_sf_sandbox):
+    """A real org writes an OpportunityHistory row on an Amount or CloseDate change too, with the
+    stage unchanged; the record's stage history keeps only the moves."""
+    sandbox = make_sf_sandbox(sf_seed())
+    before = next(r for r in SalesforceConnector(sf_settings(sandbox)).pull() if r.id == OPP_WON)
+    sf = simple_sf(sandbox)
+    sf.Opportunity.update(OPP_WON, {"Amount": 99999})
+    sf.Opportunity.update(OPP_WON, {"CloseDate": "2026-12-31"})
+    rows = sf.query(f"SELECT Id FROM OpportunityHistory WHERE OpportunityId = '{OPP_WON}'")["totalSize"]
+    assert rows == len(before.history) + 2
+    for pulled in (SalesforceConnector(sf_settings(sandbox)).pull(),
+                   SalesforceConnector(sf_settings(sandbox)).pull(ids={"opportunity": [OPP_WON]})):
+        after = next(r for r in pulled if r.id == OPP_WON)
+        assert after.history == before.history and after.stage_entered_at == before.stage_entered_at
 
 
 def test_pull_by_ids_only_reads_those(sf_sandbox):
