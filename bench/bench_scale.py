@@ -5,7 +5,8 @@ For each K prints the time until every connection has synced once (and p50/p99 o
 connection waited for its first sync to finish), API calls against the least the limits allow
 (per portal one search page and one batch update per object: 4), and 429s the sandbox answered
 (0 wanted). ``--kill`` repeats each run with one worker killed with -9 once half the connections
-are done: its connection is picked up again when its lease (``--lease`` s) runs out.
+are done: its connection is picked up again when its lease (``--lease`` s) runs out. With K = 1 a
+new worker is started right after the kill, as a process supervisor would.
 
     .venv/bin/python -m bench.bench_scale [--portals 1000] [--workers 1,2,4] [--kill]
 
@@ -194,6 +195,8 @@ def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, wor
                     os.kill(victim, signal.SIGKILL)
                     next(p for p in procs.procs if p.pid == victim).wait()
                     killed = True
+                    if workers == 1:  # none left: a supervisor starts a new one, as in production
+                        procs.start("worker-restarted", "worker", "--pool", "solo")
         seconds = time.monotonic() - started
         waits = sorted((done - t0).total_seconds() for done in first.values())
         calls = requests.get(f"{base_url}/__sandbox__/calls", timeout=30).json()
@@ -227,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lease", type=int, default=15, help="JOURNEY_LEASE_SECONDS of the run")
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up a run after this")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop what a run started on the way out
     print(f"{args.portals} portals of {args.deals} deals and {args.contacts} contacts, one "
           f"workspace each, PostgreSQL + Redis, `journey worker --pool solo` processes", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
