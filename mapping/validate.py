@@ -95,7 +95,9 @@ def _key_issues(data: dict) -> Iterator[Issue]:
 def _reference_issues(data: dict) -> Iterator[Issue]:
     journey_keys = {key for section in ("stages", "exits") for _, _, key in _keyed(data, section)}
     personas = {key for _, _, key in _keyed(data, "personas")}
-    personas.add(data.get("default_persona", JourneyMap.model_fields["default_persona"].default))
+    default_persona = data.get("default_persona", JourneyMap.model_fields["default_persona"].default)
+    if isinstance(default_persona, str):
+        personas.add(default_persona)
     sources = data.get("sources")
     crms = set(sources) if isinstance(sources, dict) else set()
     checks = [("persona", personas, "persona"), ("crm", crms, "CRM")]
