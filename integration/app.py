@@ -11,13 +11,17 @@ from decimal import Decimal
 from flask import Flask, jsonify
 from flask.json.provider import DefaultJSONProvider
 
+from integration import bounds
 from integration.config import Settings, load_settings
 from integration.services import Services, build_services
-from integration.store.db import upgrade
+from integration.store.db import require_current_schema
 
 
 class JSONProvider(DefaultJSONProvider):
-    """ISO 8601 for datetimes (Flask's default is the HTTP date format)."""
+    """ISO 8601 for datetimes (Flask's default is the HTTP date format); bounded JSON reading."""
+
+    def loads(self, s, **kwargs):  # noqa: D102
+        return bounds.bounded_json(s)
 
     @staticmethod
     def default(o):  # noqa: D102
@@ -28,20 +32,23 @@ class JSONProvider(DefaultJSONProvider):
         return DefaultJSONProvider.default(o)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None,
-               migrate: bool = True) -> Flask:
-    """Build the web app: REST API, CRM webhooks, rep cards, pages, health and metrics."""
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    """Build the web app: REST API, CRM webhooks, rep cards, pages, health and metrics.
+
+    Refuses to start (:class:`~integration.store.db.SchemaBehind`) when the database schema is
+    behind the code: migrating is the release step ``journey db upgrade``, not every worker's job.
+    """
     settings = settings or (services.settings if services else load_settings())
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if migrate:
-        upgrade(settings.resolved_database_url)
     services = services or build_services(settings)
+    require_current_schema(services.engine)
 
     app = Flask(__name__)
     app.json = JSONProvider(app)
     app.config.update(SECRET_KEY=settings.session_secret, SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Lax", MAX_CONTENT_LENGTH=8 * 1024 * 1024)
+                      SESSION_COOKIE_SAMESITE="Lax")
+    bounds.init_app(app, settings.max_body_bytes)
     app.extensions["journey"] = services
 
     from integration import metrics

@@ -63,6 +63,8 @@ class Settings:
     #: Most connections of one tenant waiting in the queue at once, so a tenant with many
     #: connections cannot push another's work to the back (set it to the total worker slots).
     queue_tenant_share: int = 8
+    #: Largest request body accepted (413 past it); a map document is at most 1 MB.
+    max_body_bytes: int = 2_000_000
     #: OAuth apps by CRM name, from JOURNEY_OAUTH_<CRM>_<SETTING> (e.g. JOURNEY_OAUTH_HUBSPOT_CLIENT_ID).
     oauth_apps: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
@@ -142,5 +144,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         broker_url=_broker_url(env),
         redis_prefix=env.get("JOURNEY_REDIS_PREFIX", "journey") or "journey",
         queue_tenant_share=max(1, _int(env, "JOURNEY_QUEUE_TENANT_SHARE", 8)),
+        max_body_bytes=_int(env, "JOURNEY_MAX_BODY_BYTES", 2_000_000),
         oauth_apps=_oauth_apps(env),
     )

@@ -14,6 +14,7 @@ from integration.connecting import InvalidSettings, connect, provision, split_se
 from integration.status import connection_status, run_to_dict
 from integration.store import outbox
 from integration.store.connections import delete_connection, list_connections
+from integration.store.types import id_or_none
 from integration.store.runs import get_run, list_runs, queue_run
 
 
@@ -23,6 +24,20 @@ def connection_to_dict(conn) -> dict:
             "account_id": conn.account_id, "sync_interval_seconds": conn.sync_interval_seconds,
             "watermark": conn.watermark, "last_sync_at": conn.last_sync_at,
             "created_at": conn.created_at}
+
+
+#: The outbox statuses the list can be filtered by.
+OUTBOX_STATUSES = ("pending", "sending", "parked")
+
+#: The longest sync interval: 30 days (the polling safety net should not sleep longer).
+MAX_SYNC_INTERVAL = 30 * 86_400
+
+
+def interval_problem(value) -> str | None:
+    """Why ``value`` is not a sync interval, or None when it is one."""
+    if isinstance(value, int) and not isinstance(value, bool) and 60 <= value <= MAX_SYNC_INTERVAL:
+        return None
+    return f"must be a whole number of seconds from 60 to {MAX_SYNC_INTERVAL}"
 
 
 @bp.get("/crms")
@@ -52,16 +67,20 @@ def connections_create():
     """Create a connection from a CRM's settings."""
     body = json_body()
     problems = {k: "required" for k in ("name", "crm") if not body.get(k)}
-    if body.get("crm") and body["crm"] not in registry.names():
+    problems.update({k: "must be a string of at most 200 characters" for k in ("name", "crm", "account_id")
+                     if body.get(k) is not None and not (isinstance(body[k], str) and len(body[k]) <= 200)})
+    if not isinstance(body.get("settings") or {}, dict):
+        problems["settings"] = "must be an object"
+    if not problems and body["crm"] not in registry.names():
         problems["crm"] = f"unknown CRM; known: {', '.join(registry.names())}"
-    elif body.get("crm"):
+    elif not problems:
         try:
             split_settings(registry.spec(body["crm"]), body.get("settings") or {})
         except InvalidSettings as exc:
             problems.update({f"settings.{k}": v for k, v in exc.problems.items()})
     interval = body.get("sync_interval_seconds")
-    if interval is not None and (not isinstance(interval, int) or interval < 60):
-        problems["sync_interval_seconds"] = "must be a whole number of seconds, at least 60"
+    if interval is not None and interval_problem(interval):
+        problems["sync_interval_seconds"] = interval_problem(interval)
     if problems:
         raise ApiError(422, "INVALID_CONNECTION", "the connection is not valid", problems)
     try:
@@ -93,9 +112,9 @@ def connections_update(ref: str):
     if set(body) - {"sync_interval_seconds"}:
         raise ApiError(422, "INVALID_CONNECTION", "only sync_interval_seconds can be changed",
                        {k: "cannot be changed" for k in set(body) - {"sync_interval_seconds"}})
-    if not isinstance(interval, int) or interval < 60:
+    if interval_problem(interval):
         raise ApiError(422, "INVALID_CONNECTION", "the connection is not valid",
-                       {"sync_interval_seconds": "must be a whole number of seconds, at least 60"})
+                       {"sync_interval_seconds": interval_problem(interval)})
     with services().session() as session:
         conn = caller_connection(session, ref)
         conn.sync_interval_seconds = interval
@@ -172,8 +191,8 @@ def outbox_item_to_dict(item) -> dict:
 def outbox_list(ref: str):
     """Outbox items waiting, in flight or parked, with the CRM's errors."""
     status = request.args.get("status")
-    if status not in (None, "pending", "sending", "parked"):
-        raise ApiError(400, "BAD_PARAMETER", "status: one of pending, sending, parked")
+    if status not in (None, *OUTBOX_STATUSES):
+        raise ApiError(400, "BAD_PARAMETER", f"status: one of {', '.join(OUTBOX_STATUSES)}")
     with services().session() as session:
         conn = caller_connection(session, ref)
         return jsonify({"counts": outbox.counts(session, conn.id),
@@ -188,7 +207,8 @@ def outbox_retry(ref: str):
     """Give parked outbox items a fresh set of attempts."""
     body = json_body(required=False)
     ids = body.get("ids")
-    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+    if ids is not None and not (isinstance(ids, list) and len(ids) <= 1000
+                                and all(id_or_none(i) is not None and not isinstance(i, str) for i in ids)):
         raise ApiError(422, "INVALID_REQUEST", "ids: must be a list of outbox item ids")
     with services().session() as session:
         conn = caller_connection(session, ref)

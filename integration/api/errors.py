@@ -32,4 +32,6 @@ def init_app(app: Flask) -> None:
         if not request.path.startswith(("/api/", "/webhooks/", "/cards/")):
             return exc
         code = (exc.name or "error").upper().replace(" ", "_")
-        return jsonify(error_body(code, exc.description or exc.name)), exc.code
+        # Keep what the error says beyond its body: Allow on a 405, Retry-After on a 429.
+        headers = [(name, value) for name, value in exc.get_headers() if name.lower() != "content-type"]
+        return jsonify(error_body(code, exc.description or exc.name)), exc.code, headers

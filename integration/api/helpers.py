@@ -17,13 +17,17 @@ def services() -> Services:
 
 
 def json_body(required: bool = True) -> dict[str, Any]:
-    """The request's JSON object; 400 for malformed JSON or a non-object."""
-    if not request.data and not required:
+    """The request's JSON object; 400 for malformed JSON, JSON past the limits, or a non-object."""
+    raw = request.get_data(cache=True)
+    if not raw and not required:
         return {}
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "BAD_JSON", "the request body must be a JSON object",
-                       {"content_type": request.content_type})
+    if not request.is_json:
+        raise ApiError(400, "BAD_JSON", "the request body must be a JSON object (Content-Type: "
+                       "application/json)", {"content_type": request.content_type})
+    try:
+        data = current_app.json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, "BAD_JSON", f"the request body is not acceptable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "BAD_JSON", "the request body must be a JSON object, not "
                        + type(data).__name__)

@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document, built from the routes themselves so it cannot drift from them.
 
-Each view's docstring gives the operation's summary; request bodies are declared below for the
-operations that take one.
+Each view's docstring gives the operation's summary; request bodies, query parameters, success
+statuses and the error statuses beyond the common ones are declared below.
 """
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import re
 from flask import current_app, jsonify
 
 from integration.api import bp
+from integration.api.connections import OUTBOX_STATUSES
+from integration.api.records import SORTS
+from integration.people import UNITS
+from integration.store.types import MAX_ID
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
@@ -20,36 +24,101 @@ MAP_BODY = {"type": "object", "properties": {
     "map": {"type": "object", "description": "The map as a JSON object"},
     "comment": {"type": "string"}}}
 
+STRING = {"type": "string", "maxLength": 200}
+INTERVAL = {"type": "integer", "minimum": 60, "maximum": 30 * 86_400}
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
 BODIES = {
     "api.connections_create": {"type": "object", "required": ["name", "crm"], "properties": {
-        "name": {"type": "string"}, "crm": {"type": "string", "enum": ["salesforce", "hubspot"]},
+        "name": {**STRING, "minLength": 1}, "crm": {"type": "string", "enum": ["salesforce", "hubspot"]},
         "settings": {"type": "object", "description": "The CRM's settings, see GET /crms"},
-        "sync_interval_seconds": {"type": "integer", "minimum": 60},
-        "account_id": {"type": "string"}}},
-    "api.connections_update": {"type": "object", "properties": {
-        "sync_interval_seconds": {"type": "integer", "minimum": 60}}},
+        "sync_interval_seconds": INTERVAL, "account_id": STRING}},
+    "api.connections_update": {"type": "object", "required": ["sync_interval_seconds"],
+                               "additionalProperties": False,
+                               "properties": {"sync_interval_seconds": INTERVAL}},
     "api.connections_sync": {"type": "object", "properties": {"full": {"type": "boolean"}}},
     "api.outbox_retry": {"type": "object", "properties": {
-        "ids": {"type": "array", "items": {"type": "integer"}}}},
+        "ids": {"type": "array", "maxItems": 1000, "items": ID}}},
     "api.map_save": MAP_BODY,
     "api.map_validate": MAP_BODY,
     "api.map_preview": MAP_BODY,
     "api.workspace_map_save": MAP_BODY,
 }
 
+#: Operations whose body may be left out.
+OPTIONAL_BODIES = {"api.connections_sync", "api.outbox_retry", "api.map_preview"}
+
+BOOLEAN = {"type": "string", "enum": ["true", "false"]}
+FILTERS = {"object": STRING, "persona": STRING, "owner": STRING, "pipeline": STRING}
+
 QUERY = {
-    "api.records_list": ["object", "stage", "persona", "owner", "pipeline", "stalled", "sort",
-                         "limit", "offset"],
-    "api.analytics_funnel": ["object", "persona", "owner", "pipeline"],
-    "api.analytics_time_in_stage": ["object", "persona", "owner", "pipeline"],
-    "api.analytics_stalled": ["object", "persona", "owner", "pipeline", "stage"],
-    "api.runs_list": ["limit"],
-    "api.outbox_list": ["status", "limit"],
-    "api.map_preview": ["sample"],
-    "api.workspace_funnel": ["unit", "connection"],
+    "api.records_list": {**FILTERS, "stage": STRING, "stalled": BOOLEAN,
+                         "sort": {"type": "string", "enum": list(SORTS)},
+                         "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+                         "offset": {"type": "integer", "minimum": 0, "maximum": 10 ** 9}},
+    "api.analytics_funnel": {**FILTERS, "stalled": BOOLEAN},
+    "api.analytics_time_in_stage": {**FILTERS, "stalled": BOOLEAN},
+    "api.analytics_stalled": {**FILTERS, "stage": STRING, "stalled": BOOLEAN},
+    "api.runs_list": {"limit": {"type": "integer", "minimum": 1, "maximum": 500}},
+    "api.outbox_list": {"status": {"type": "string", "enum": list(OUTBOX_STATUSES)},
+                        "limit": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    "api.map_preview": {"sample": {"type": "integer", "minimum": 0, "maximum": 200}},
+    "api.workspace_funnel": {"unit": {"type": "string", "enum": list(UNITS)}, "connection": STRING},
 }
 
-_VAR = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+#: The success status of operations that do not answer 200.
+SUCCESS = {"api.connections_create": "201", "api.map_save": "201", "api.workspace_map_save": "201",
+           "api.connections_sync": "202",
+           "api.connections_delete": "204"}
+
+#: Error statuses beyond those every operation may answer.
+ERRORS = {"api.connections_create": ["409", "422"], "api.connections_update": ["422"],
+          "api.outbox_retry": ["422"], "api.map_save": ["422"], "api.workspace_map_save": ["422"],
+          "api.map_validate": ["422"],
+          "api.map_preview": ["422"], "api.connections_provision": ["502"],
+          "api.map_coverage_view": ["502"]}
+
+REASONS = {"400": "Malformed request: bad JSON, a parameter out of range, control characters",
+           "401": "No or unknown credentials", "403": "A web session without its CSRF token",
+           "404": "No such connection, run, version or record for this tenant",
+           "405": "Method not allowed (the Allow header lists those that are)",
+           "409": "A connection of that name exists", "413": "The request body is over the size limit",
+           "422": "The body is well-formed but not valid; details lists every problem",
+           "502": "The CRM refused or failed the call"}
+
+_VAR = re.compile(r"<(?:([a-z]+):)?([a-z_]+)>")
+
+
+def _error(status: str) -> dict:
+    return {"description": REASONS[status], "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _responses(endpoint: str, has_body: bool) -> dict:
+    success = SUCCESS.get(endpoint, "200")
+    responses = {success: {"description": "No content"} if success == "204" else {
+        "description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    statuses = ["400", "401", "403", "404", "405", *(["413"] if has_body else []), *ERRORS.get(endpoint, [])]
+    responses.update({status: _error(status) for status in sorted(statuses)})
+    return responses
+
+
+def _operation(rule, method: str) -> dict:
+    view = current_app.view_functions[rule.endpoint]
+    has_body = method in ("POST", "PUT", "PATCH")
+    path_params = [{"name": name, "in": "path", "required": True,
+                    "schema": ID if kind == "int" else {"type": "string", "minLength": 1}}
+                   for kind, name in _VAR.findall(rule.rule)]
+    query_params = [{"name": name, "in": "query", "schema": schema}
+                    for name, schema in QUERY.get(rule.endpoint, {}).items()]
+    op = {"operationId": rule.endpoint.split(".", 1)[1],
+          "summary": (view.__doc__ or rule.endpoint).strip().splitlines()[0],
+          "parameters": path_params + query_params,
+          "responses": _responses(rule.endpoint, has_body)}
+    if rule.endpoint in BODIES:
+        op["requestBody"] = {"required": rule.endpoint not in OPTIONAL_BODIES,
+                             "content": {"application/json": {"schema": BODIES[rule.endpoint]}}}
+    return op
 
 
 def build_document() -> dict:
@@ -58,21 +127,9 @@ def build_document() -> dict:
     for rule in current_app.url_map.iter_rules():
         if not rule.endpoint.startswith("api.") or rule.endpoint == "api.openapi_document":
             continue
-        path = _VAR.sub(r"{\1}", rule.rule[len(bp.url_prefix):])
-        view = current_app.view_functions[rule.endpoint]
-        summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
+        path = _VAR.sub(r"{\2}", rule.rule[len(bp.url_prefix):])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            op = {"operationId": rule.endpoint.split(".", 1)[1], "summary": summary,
-                  "parameters": [{"name": v, "in": "path", "required": True,
-                                  "schema": {"type": "string"}} for v in _VAR.findall(rule.rule)]
-                  + [{"name": q, "in": "query", "schema": {"type": "string"}}
-                     for q in QUERY.get(rule.endpoint, [])],
-                  "responses": {"200": {"description": "OK"},
-                                "default": {"description": "Error", "content": {
-                                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
-            if rule.endpoint in BODIES:
-                op["requestBody"] = {"content": {"application/json": {"schema": BODIES[rule.endpoint]}}}
-            paths.setdefault(path, {})[method.lower()] = op
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, method)
     return {"openapi": "3.1.0",
             "info": {"title": "Journey Sync API", "version": "1"},
             "servers": [{"url": bp.url_prefix}],

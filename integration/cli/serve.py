@@ -34,7 +34,7 @@ def serve(bind: str | None, workers: int) -> None:
             self.cfg.set("accesslog", "-")
 
         def load(self):
-            return create_app(settings, migrate=False)
+            return create_app(settings)
 
     click.echo(f"serving on http://{bind}")
     _App().run()

@@ -133,7 +133,7 @@ class RunningService:
 def start_service(services: Services, *, run_worker: bool = True) -> RunningService:
     """Serve the app on the configured host and port, and run the worker, in the background."""
     settings = services.settings
-    app = create_app(settings, services, migrate=False)
+    app = create_app(settings, services)
     server = make_server(settings.host, settings.port, app, threaded=True)
     worker = Worker(services)
     threads = [threading.Thread(target=server.serve_forever, name="journey-web", daemon=True)]

@@ -11,7 +11,7 @@ from integration.store.models import (Connection, ConnectorCache, JourneyEvent, 
                                       OutboxItem, PendingRecord, RecordLink, RecordState, SyncRun,
                                       WebhookDelivery)
 from integration.store.secrets import SecretBox
-from integration.store.types import utcnow
+from integration.store.types import id_or_none, utcnow
 
 
 class NotFound(LookupError):
@@ -33,8 +33,9 @@ def create_connection(session: Session, secret_box: SecretBox, *, tenant_id: int
 def get_connection(session: Session, tenant_id: int, ref: str | int) -> Connection:
     """A tenant's connection by id or name. Raises :class:`NotFound`."""
     query = select(Connection).where(Connection.tenant_id == tenant_id)
-    if isinstance(ref, int) or str(ref).isdigit():
-        query = query.where(or_(Connection.id == int(ref), Connection.name == str(ref)))
+    connection_id = id_or_none(ref)
+    if connection_id is not None:
+        query = query.where(or_(Connection.id == connection_id, Connection.name == str(ref)))
     else:
         query = query.where(Connection.name == ref)
     conn = session.exec(query).first()

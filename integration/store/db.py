@@ -55,6 +55,27 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+class SchemaBehind(RuntimeError):
+    """The database is not at the revision this code needs; ``journey db upgrade`` brings it there."""
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaBehind` unless the database is at the migrations' head.
+
+    Migrations are a release step (``journey db upgrade``), never a side effect of starting a
+    web worker: several workers starting at once must not race to alter the schema.
+    """
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
+    current = current_revision(engine)
+    if current not in heads:
+        where = engine.url.render_as_string(hide_password=True)
+        raise SchemaBehind(f"the database at {where} is at schema revision {current or 'none (empty)'}, "
+                           f"this version needs {', '.join(sorted(heads))}: run `journey db upgrade` "
+                           "first (the Procfile's release step)")
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""

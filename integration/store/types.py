@@ -2,9 +2,25 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+#: The largest id a 32-bit integer column holds (PostgreSQL ``integer``).
+MAX_ID = 2 ** 31 - 1
+
+
+def id_or_none(value: Any) -> int | None:
+    """``value`` as a row id when it is a whole number from 1 to :data:`MAX_ID` (not true/false).
+
+    Anything else names no row; asking PostgreSQL for it would be an error, not an empty answer.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID:
+        return int(value)
+    return None
 
 
 class UTCDateTime(TypeDecorator):

@@ -49,7 +49,7 @@ actions:
 
 @pytest.fixture(scope="module")
 def app(services):
-    return create_app(services.settings, services, migrate=False)
+    return create_app(services.settings, services)
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ def world(tmp_path_factory):
                           values=sandbox_settings("hubspot", info))
         ids = conn.id, foreign.id
     sync_connection(services, ids[0], full=True, requested_by="test")
-    app = create_app(settings, services, migrate=False)
+    app = create_app(settings, services)
     yield SimpleNamespace(app=app, services=services, sandbox=sandbox, connection_id=ids[0],
                           other_connection_id=ids[1], token=token)
     sandbox.stop()

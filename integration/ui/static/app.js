@@ -106,8 +106,16 @@ function restoreButton(button) {
   });
 }
 
+// The dashboard's filters apply as soon as one is chosen (the Apply button stays for no-script).
+function filtersForm(form) {
+  form.querySelectorAll("select").forEach((select) => {
+    select.addEventListener("change", () => form.submit());
+  });
+}
+
 const WIRING = {"#provision": provisionButton, "#interval-form": intervalForm,
-                "#sync-now": syncButton, "#retry-form": retryForm, "#restore": restoreButton};
+                "#sync-now": syncButton, "#retry-form": retryForm, "#restore": restoreButton,
+                "#filters": filtersForm};
 Object.entries(WIRING).forEach(([selector, wire]) => {
   const element = document.querySelector(selector);
   if (element) wire(element);
