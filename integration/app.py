@@ -11,7 +11,7 @@ from decimal import Decimal
 from flask import Flask, jsonify
 from flask.json.provider import DefaultJSONProvider
 
-from integration import bounds
+from integration import bounds, web_security
 from integration.config import Settings, load_settings
 from integration.services import Services, build_services
 from integration.store.db import require_current_schema
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                       SESSION_COOKIE_SAMESITE="Lax")
     bounds.init_app(app, settings.max_body_bytes)
     app.extensions["journey"] = services
+    web_security.init_app(app, settings)
 
     from integration import metrics
     from integration.api import bp as api_bp

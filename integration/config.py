@@ -65,6 +65,8 @@ class Settings:
     queue_tenant_share: int = 8
     #: Largest request body accepted (413 past it); a map document is at most 1 MB.
     max_body_bytes: int = 2_000_000
+    #: Where the sign-in throttle keeps its counters: memory:// (one process) or redis://host:port.
+    rate_limit_storage: str = "memory://"
     #: OAuth apps by CRM name, from JOURNEY_OAUTH_<CRM>_<SETTING> (e.g. JOURNEY_OAUTH_HUBSPOT_CLIENT_ID).
     oauth_apps: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
 
@@ -87,7 +89,7 @@ def _key_file(data_dir: Path, name: str, make: Callable[[], str]) -> str:
     path = data_dir / name
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -145,5 +147,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_prefix=env.get("JOURNEY_REDIS_PREFIX", "journey") or "journey",
         queue_tenant_share=max(1, _int(env, "JOURNEY_QUEUE_TENANT_SHARE", 8)),
         max_body_bytes=_int(env, "JOURNEY_MAX_BODY_BYTES", 2_000_000),
+        rate_limit_storage=env.get("JOURNEY_RATE_LIMIT_STORAGE", "memory://"),
         oauth_apps=_oauth_apps(env),
     )

@@ -24,3 +24,15 @@ def wait_for(check, timeout: float = 60.0, every: float = 0.3):
             return value
         time.sleep(every)
     raise AssertionError(f"gave up waiting after {timeout} s")
+
+
+def forge_signed_in(client, services, tenant_id: int, csrf: str = "known-token", email: str | None = None) -> None:
+    """Give a test client the cookie of a real server-side session of ``tenant_id``."""
+    from integration.store.web_sessions import start_web_session
+
+    with services.session() as db:
+        sid = start_web_session(db, tenant_id, email)
+    with client.session_transaction() as sess:
+        sess.update(sid=sid, tenant_id=tenant_id, csrf=csrf)
+        if email:
+            sess["user_email"] = email

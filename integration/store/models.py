@@ -44,6 +44,16 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class WebSession(SQLModel, table=True):
+    """A signed-in web session; the cookie holds its random id, the table only the id's digest."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    id_hash: str = Field(unique=True, index=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    user_email: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Connection(SQLModel, table=True):
     """One connected CRM account (a Salesforce org or a HubSpot portal) of a tenant."""
 

@@ -54,9 +54,13 @@ def create_user(session: Session, tenant_id: int, email: str, password: str) -> 
     return user
 
 
+#: Checked when no user has the e-mail, so an unknown address costs the same hashing time as a
+#: wrong password and the answer time does not tell which e-mails have accounts.
+_NO_USER_HASH = generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate_user(session: Session, email: str, password: str) -> User | None:
-    """The user whose email and password match, else None."""
+    """The user whose email and password match, else None (in the same time either way)."""
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
-    if user is None or not check_password_hash(user.password_hash, password):
-        return None
-    return user
+    matches = check_password_hash(user.password_hash if user else _NO_USER_HASH, password)
+    return user if user is not None and matches else None

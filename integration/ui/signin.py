@@ -11,8 +11,10 @@ from integration.api.helpers import services
 from integration.status import connection_status
 from integration.store.connections import list_connections
 from integration.store.tenancy import authenticate_user, tenant_for_token
+from integration.store.web_sessions import end_web_session, start_web_session
 from integration.ui import bp
 from integration.ui.access import page_context, signed_in
+from integration.web_security import signin_throttle
 
 
 @bp.context_processor
@@ -42,30 +44,48 @@ def _check_credentials(form) -> tuple[int | None, str | None]:
         return (user.tenant_id, user.email) if user else (None, None)
 
 
+def _start_session(tenant_id: int, email: str | None) -> None:
+    """A fresh cookie naming a new server-side session."""
+    session.clear()
+    with services().session() as db:
+        session["sid"] = start_web_session(db, tenant_id, email)
+    session["tenant_id"] = tenant_id
+    if email:
+        session["user_email"] = email
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    """Show the sign-in form; on a valid password or admin token start a new session."""
-    error = None
+    """Show the sign-in form; on a valid password or admin token start a new session.
+
+    Failed attempts are throttled per account and per client address (429 with Retry-After).
+    """
+    error, status, headers = None, 200, {}
     if request.method == "POST":
+        account, address = request.form.get("email", ""), request.remote_addr or ""
+        wait = signin_throttle().retry_after(account, address)
         if not csrf_ok():
-            error = "The form had expired. Please sign in again."
+            error, status = "The form had expired. Please sign in again.", 401
+        elif wait is not None:
+            error, status = (f"Too many failed sign-ins. Try again in {max(1, round(wait / 60))} "
+                             "minute(s)."), 429
+            headers["Retry-After"] = str(wait)
         else:
             tenant_id, email = _check_credentials(request.form)
             if tenant_id is not None:
-                session.clear()
-                session["tenant_id"] = tenant_id
-                if email:
-                    session["user_email"] = email
+                _start_session(tenant_id, email)
                 return redirect(_safe_next(request.args.get("next")))
-            error = "That email and password, or that admin token, did not match an account."
-    return render_template("signin.html", error=error, email=request.form.get("email", "")), (
-        401 if error else 200)
+            signin_throttle().failed(account, address)
+            error, status = "That email and password, or that admin token, did not match an account.", 401
+    return render_template("signin.html", error=error, email=request.form.get("email", "")), status, headers
 
 
 @bp.post("/sign-out")
 @signed_in
 def sign_out():
-    """End the session."""
+    """End the session on the server too: a copy of the cookie opens nothing afterwards."""
+    with services().session() as db:
+        end_web_session(db, session.get("sid", ""))
     session.clear()
     return redirect(url_for("ui.sign_in"))
 

@@ -6,6 +6,7 @@ import pytest
 
 from integration.app import create_app
 from integration.store.tenancy import get_or_create_tenant, issue_token
+from tests.support import forge_signed_in
 
 HUBSPOT = {"access_token": "pat-na1-secret-token", "base_url": "http://127.0.0.1:9"}
 
@@ -202,9 +203,7 @@ def test_session_callers_need_the_csrf_token_to_change_things(app, tokens, hubsp
     client = app.test_client()
     with services.session() as s:
         tenant_id = get_or_create_tenant(s, "tenant-a").id
-    with client.session_transaction() as sess:
-        sess["tenant_id"] = tenant_id
-        sess["csrf"] = "known-token"
+    forge_signed_in(client, services, tenant_id)
     assert client.get("/api/v1/connections").status_code == 200
     res = client.post("/api/v1/connections/hs/sync", json={})
     assert res.status_code == 403 and res.json["error"]["code"] == "CSRF_FAILED"
@@ -237,8 +236,7 @@ def test_a_signed_in_person_is_the_author_of_the_maps_they_save(app, hubspot_con
     client = app.test_client()
     with services.session() as s:
         tenant_id = get_or_create_tenant(s, "tenant-a").id
-    with client.session_transaction() as sess:
-        sess.update(tenant_id=tenant_id, csrf="t", user_email="ana@revops.example")
+    forge_signed_in(client, services, tenant_id, csrf="t", email="ana@revops.example")
     res = client.put("/api/v1/connections/hs/map", headers={"X-CSRF-Token": "t"},
                      json={"document": GOOD_MAP, "comment": "mine", "author": "someone-else"})
     assert res.status_code == 201

@@ -195,7 +195,7 @@ def test_a_link_that_breaks_unlinks_cleanly_and_forms_again(services, world):
 
 @pytest.fixture(scope="module")
 def api(services, world):
-    app = create_app(services.settings, services, migrate=False)
+    app = create_app(services.settings, services)
     with services.session() as s:
         token = issue_token(s, world.tenant_id)
         stranger = issue_token(s, get_or_create_tenant(s, "people-e2e-other").id)
@@ -247,7 +247,7 @@ def test_the_workspace_map_over_the_api(services, world, api):
 @pytest.fixture(scope="module")
 def pages(services, world):
     """A test client signed in as a web user of the world's tenant."""
-    app = create_app(services.settings, services, migrate=False)
+    app = create_app(services.settings, services)
     with services.session() as s:
         create_user(s, world.tenant_id, "revops@people.example", "correct horse battery")
     client = app.test_client()

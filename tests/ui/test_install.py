@@ -9,7 +9,8 @@ import requests
 
 from connectors import registry
 from integration.store.connections import get_connection
-from integration.store.tenancy import tenant_for_token
+from integration.store.tenancy import get_or_create_tenant, tenant_for_token
+from tests.support import forge_signed_in
 
 
 def stored_connection(world, name):
@@ -122,9 +123,9 @@ def test_oauth_install_under_a_taken_name_is_reported(client, oauth_ready):
 def test_oauth_state_is_bound_to_the_session_that_started_it(client, world, oauth_ready):
     path, query = consent(client, "other-browser")
     stranger = world.app.test_client()
-    with stranger.session_transaction() as session:
-        session["tenant_id"] = 999
-        session["csrf"] = "x"
+    with world.services.session() as db:
+        other_tenant = get_or_create_tenant(db, "other-browser-tenant").id
+    forge_signed_in(stranger, world.services, other_tenant, csrf="x")
     response = stranger.get(path, query_string={"code": query["code"][0],
                                                 "state": query["state"][0]})
     assert response.status_code == 400

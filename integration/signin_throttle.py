@@ -32,8 +32,11 @@ class SignInThrottle:
         return cls(MovingWindowRateLimiter(storage_from_string(storage_uri)))
 
     def _keys(self, account: str, address: str) -> list[tuple[RateLimitItem, str]]:
-        return [(PER_ACCOUNT, f"signin:account:{account.strip().lower()}"),
-                (PER_ADDRESS, f"signin:address:{address}")]
+        """The counters an attempt touches; an admin-token attempt names no account."""
+        keys = [(PER_ADDRESS, f"signin:address:{address}")]
+        if account.strip():
+            keys.append((PER_ACCOUNT, f"signin:account:{account.strip().lower()}"))
+        return keys
 
     def retry_after(self, account: str, address: str) -> int | None:
         """Seconds to wait before the next attempt, or None when one is allowed now."""
