@@ -1,7 +1,7 @@
 """web sessions kept on the server (sign-out ends them)
 
-Revision ID: 0003_web_sessions
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 07:45:00
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import integration.store.types
 
 
-revision = '0003_web_sessions'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
