@@ -42,6 +42,7 @@ def test_journey_db_upgrade_is_the_release_step_and_then_the_app_starts(tmp_path
 
 
 def test_the_procfile_runs_the_upgrade_as_its_release_step():
-    lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    lines = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines()
+                 if line and not line.startswith("#"))
     assert lines["release"] == "journey db upgrade"
     assert "integration.app:create_app()" in lines["web"]
