@@ -83,4 +83,12 @@ def to_record(obj: str, item: Mapping[str, Any], names: PropertyMap,
         name=_name(obj, props),
         history=history if history is not None else history_from_stage_dates(props),
         stage_entered_at=current_stage_entered(obj, props),
-        fields=fields, raw=props, writeback=writeback, url=url, identity=identity_of(obj, props))
+        fields=fields, raw=_classifiable(obj, props, names), writeback=writeback, url=url,
+        identity=identity_of(obj, props))
+
+
+def _classifiable(obj: str, props: Mapping[str, str | None], names: PropertyMap) -> dict[str, str]:
+    """The properties persona rules may read: set ones, without our write-back properties (they
+    are ``writeback``) or the modification stamp, so our own write-back leaves the snapshot as is."""
+    ours = {p.name for p in names.writeback_properties(obj)} | {MODIFIED_PROPERTY[obj]}
+    return {k: v for k, v in props.items() if v not in (None, "") and k not in ours}

@@ -85,13 +85,24 @@ def _number(value: Any, kind: type) -> Any:
     return None if value is None else kind(value)
 
 
+#: Stamps every write moves; they are the record's ``modified_at``, not fields to classify on.
+STAMP_FIELDS = frozenset({"SystemModstamp", "LastModifiedDate"})
+
+
 def _base(kind: str, record: Mapping[str, Any], raw: dict[str, Any], api_names: Mapping[str, str],
           url: str | None) -> dict[str, Any]:
     return {"crm": "salesforce", "object": kind, "id": record["Id"], "name": record.get("Name"),
             "created_at": parse_datetime(record["CreatedDate"]),
             "modified_at": parse_datetime(record["SystemModstamp"]),
-            "raw": raw, "writeback": writeback_values(raw, api_names), "url": url,
+            "raw": _classifiable(raw, api_names), "writeback": writeback_values(raw, api_names), "url": url,
             "identity": Identity("deal") if kind == "opportunity" else Identity("person", record.get("Email"))}
+
+
+def _classifiable(raw: Mapping[str, Any], api_names: Mapping[str, str]) -> dict[str, Any]:
+    """The raw fields persona rules may read: set ones, without our write-back fields (they are
+    ``writeback``) or the stamps, so our own write-back leaves a record's snapshot unchanged."""
+    ours = set(api_names.values()) | STAMP_FIELDS
+    return {k: v for k, v in raw.items() if v is not None and k not in ours}
 
 
 def opportunity(record: Mapping[str, Any], api_names: Mapping[str, str], url: str | None,

@@ -82,7 +82,8 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
     try:
         newest, next_cursor = _pull_and_plan(
             services, connector, connection_id, jmap, now, since=since, cursor=cursor, ids=ids,
-            dry_run=dry_run, run_id=run.id, summary=summary, progress=progress)
+            dry_run=dry_run, run_id=run.id, summary=summary, progress=progress,
+            map_changed=map_changed)
         if not dry_run:
             with services.session() as session:
                 conn = connection_by_id(session, connection_id)
@@ -143,8 +144,10 @@ def _finish(services: Services, run_id: int, summary: SyncSummary, connector: Co
 def _pull_and_plan(services: Services, connector: Connector, connection_id: int, jmap: Any,
                    now: datetime, *, since: datetime | None, cursor: Any,
                    ids: Mapping[str, Sequence[str]] | None, dry_run: bool, run_id: int | None,
-                   summary: SyncSummary, progress: Progress | None) -> tuple[datetime | None, Any]:
-    """Pull records page by page, classify and plan each, store them.
+                   summary: SyncSummary, progress: Progress | None,
+                   map_changed: bool) -> tuple[datetime | None, Any]:
+    """Pull records page by page, classify and plan each, store them (every journey anew when
+    the map changed).
 
     Returns the newest stamp read and the connector's cursor for the next pull (None if it gives
     none)."""
@@ -153,7 +156,7 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
 
     def store_page() -> None:
         _plan_page(services, connection_id, page, jmap, now, dry_run=dry_run, run_id=run_id,
-                   summary=summary)
+                   summary=summary, map_changed=map_changed)
         page.clear()
 
     pulled = connector.pull(since, ids=ids, progress=progress, cursor=cursor,
@@ -171,7 +174,8 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
 
 
 def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord], jmap: Any,
-               now: datetime, *, dry_run: bool, run_id: int | None, summary: SyncSummary) -> None:
+               now: datetime, *, dry_run: bool, run_id: int | None, summary: SyncSummary,
+               map_changed: bool) -> None:
     page = list(page)
     with services.session() as session:
         keys = [(r.object, r.id) for r in page]
@@ -188,7 +192,7 @@ def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord]
         if dry_run:
             session.rollback()
         else:
-            save_page(session, connection_id, judged, jmap, now, refresh_events=True,
+            save_page(session, connection_id, judged, jmap, now, refresh_events=map_changed,
                       run_id=run_id)
 
 

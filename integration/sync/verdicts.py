@@ -18,6 +18,7 @@ from integration.store.values import values_from_json, values_to_json
 from mapping import JourneyMap, classify, desired_writeback, plan_writeback, timeline
 from mapping.records import CrmRecord
 from mapping.serialize import record_to_dict, state_to_dict
+from mapping.writeback import same_value
 
 
 @dataclass(frozen=True)
@@ -67,22 +68,67 @@ def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap
               now: datetime, *, refresh_events: bool, run_id: int | None) -> None:
     """Upsert the records' stored states, refresh their journeys, and set their plans.
 
+    Only what changed is written: a record whose stored state and CRM values stand as they are
+    and that needs no write-back keeps its rows untouched. ``refresh_events`` rewrites the
+    journey of every record of the page (the map changed); otherwise only of changed records.
+
     Core bulk statements rather than ORM objects: a page of 500 records is a handful of
     statements, and no per-record attribute bookkeeping.
     """
-    new = [_row_values(connection_id, j, now) for j in page if j.row is None]
-    known = [{"id": j.row.id, **_row_values(connection_id, j, now)} for j in page if j.row is not None]
+    new, known, changed, planned = [], [], [], []
+    for j in page:
+        values = _row_values(connection_id, j, now)
+        if j.row is None:
+            new.append(values)
+        elif not _same(values, j):
+            known.append({"id": j.row.id, **values})
+        elif not j.verdict.changes:
+            # Nothing the journey depends on moved (our own write-back coming back, a field no
+            # rule reads) and nothing is to be written: state, journey and plan stand as they are.
+            continue
+        else:
+            planned.append(j)
+            continue
+        changed.append(j)
     if new:
         session.execute(insert(RecordState), new)
     if known:
         session.execute(update(RecordState), known)
-    if refresh_events:
+    rewrite = page if refresh_events else changed
+    if rewrite:
         replace_events(session, connection_id,
                        {(j.record.object, j.record.id): journey_events(j.record, jmap, now)
-                        for j in page})
-    outbox.replace_plans(session, connection_id,
-                         {(j.record.object, j.record.id): j.verdict.changes or None for j in page},
-                         run_id)
+                        for j in rewrite})
+    if changed or planned:
+        outbox.replace_plans(session, connection_id,
+                             {(j.record.object, j.record.id): j.verdict.changes or None
+                              for j in changed + planned}, run_id)
+
+
+#: Row values that change on every read without changing the record's journey.
+_VOLATILE = frozenset({"modified_at", "updated_at"})
+_RECORD_VOLATILE = frozenset({"modified_at", "writeback"})
+
+
+def _same(values: Mapping[str, Any], item: Judged) -> bool:
+    """True when ``values`` store what the item's row holds, stamps and representation aside
+    (the CRM keeps our datetimes to the second or millisecond)."""
+    row = item.row
+    held = stored_crm_values(row)
+    if set(held) != set(item.crm_values) or not all(
+            same_value(value, held[name]) for name, value in item.crm_values.items()):
+        return False
+    for name, value in values.items():
+        if name in _VOLATILE or name == "crm_values":
+            continue
+        stored = getattr(row, name)
+        if name == "record":
+            # its write-back values are the crm_values compared above
+            value = {k: v for k, v in value.items() if k not in _RECORD_VOLATILE}
+            stored = {k: v for k, v in (stored or {}).items() if k not in _RECORD_VOLATILE}
+        if value != stored:
+            return False
+    return True
 
 
 def _row_values(connection_id: int, item: Judged, now: datetime) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from connectors.salesforce.pull import Cursor
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
 from integration.services import build_services
-from integration.store.models import ConnectorCache, RecordState
+from integration.store.models import ConnectorCache, JourneyEvent, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
@@ -58,8 +58,19 @@ def world(request, services):
     crm.stop()
 
 
+def _stored_rows(services, world):
+    """Each stored state's and journey event's id with when it was last written."""
+    with services.session() as s:
+        states = set(s.exec(select(RecordState.id, RecordState.updated_at).where(
+            RecordState.connection_id == world.connection_id)))
+        events = set(s.exec(select(JourneyEvent.id).where(
+            JourneyEvent.connection_id == world.connection_id)))
+    return states, events
+
+
 def test_the_echo_of_our_write_back_is_read_once_at_the_largest_page_size(services, world):
     assert world.first.status == "succeeded" and world.first.written > 200
+    before = _stored_rows(services, world)
     _settle()
     echo = sync_connection(services, world.connection_id)
     assert echo.status == "succeeded"
@@ -68,6 +79,8 @@ def test_the_echo_of_our_write_back_is_read_once_at_the_largest_page_size(servic
     assert echo.read == world.first.written
     assert echo.api_calls <= math.ceil(echo.read / PAGE[world.crm.crm]) + 3, echo.calls_by_route
     assert not set(echo.calls_by_route) & set(METADATA[world.crm.crm])
+    # nothing the journey depends on changed: no state or event row is written again
+    assert _stored_rows(services, world) == before
 
 
 def test_a_quiet_sync_makes_at_most_three_calls_and_reads_nothing_twice(services, world):
