@@ -8,7 +8,6 @@ contacts). Both parse into the same :class:`WebhookEvent`.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -16,7 +15,12 @@ from typing import Any
 
 from hubspot.utils.signature import Signature
 
+from mapping.limits import loads_json
+
 from .properties import OBJECT_TYPE_IDS, OBJECTS
+
+#: HubSpot's ids are 64-bit.
+MAX_ID_VALUE = 2 ** 63 - 1
 
 #: HubSpot's rule: reject requests whose timestamp is older than five minutes.
 MAX_AGE_MS = 5 * 60 * 1000
@@ -26,6 +30,8 @@ GENERIC_PREFIX = "object"
 #: HubSpot object type ids of the objects the connector syncs.
 OBJECT_BY_TYPE_ID = {type_id: name for name, type_id in OBJECT_TYPE_IDS.items()}
 _TYPE_ID = re.compile(r"^\d+-\d+$")
+#: ``<object>.<event>`` as HubSpot names subscriptions (``deal.propertyChange``, ``object.creation``).
+_SUBSCRIPTION_TYPE = re.compile(r"[A-Za-z0-9_]{1,64}\.[A-Za-z0-9_]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def _event(index: int, raw: Any) -> WebhookEvent:
     missing = [k for k in REQUIRED_EVENT_KEYS if k not in raw]
     if missing:
         raise ValueError(f"webhook body[{index}]: missing {', '.join(missing)}")
-    if not isinstance(raw["subscriptionType"], str) or "." not in raw["subscriptionType"]:
+    if not (isinstance(raw["subscriptionType"], str) and _SUBSCRIPTION_TYPE.fullmatch(raw["subscriptionType"])):
         raise ValueError(f"webhook body[{index}].subscriptionType: expected '<object>.<event>', "
                          f"got {raw['subscriptionType']!r}")
     type_id = raw.get("objectTypeId")
@@ -111,24 +117,32 @@ def _event(index: int, raw: Any) -> WebhookEvent:
     if (generic or type_id is not None) and not (isinstance(type_id, str) and _TYPE_ID.match(type_id)):
         raise ValueError(f"webhook body[{index}].objectTypeId: expected an object type id such as "
                          f"'0-3', got {type_id!r}")
-    try:
-        return WebhookEvent(
-            event_id=int(raw["eventId"]), subscription_type=raw["subscriptionType"],
-            object_id=str(int(raw["objectId"])), property_name=raw.get("propertyName"),
-            property_value=None if raw.get("propertyValue") is None else str(raw["propertyValue"]),
-            portal_id=raw.get("portalId"), app_id=raw.get("appId"),
-            subscription_id=raw.get("subscriptionId"), occurred_at_ms=raw.get("occurredAt"),
-            attempt_number=int(raw.get("attemptNumber") or 0), change_source=raw.get("changeSource"),
-            object_type_id=type_id)
-    except (TypeError, ValueError):
-        raise ValueError(f"webhook body[{index}]: eventId, objectId and attemptNumber must be "
-                         "integers") from None
+    wrong = [key for key in ("eventId", "objectId", "attemptNumber", "portalId")
+             if not (_is_id(raw.get(key)) or (key in ("attemptNumber", "portalId") and raw.get(key) is None))]
+    if wrong:
+        raise ValueError(f"webhook body[{index}]: {', '.join(wrong)} must be integers from 0 to "
+                         f"{MAX_ID_VALUE}")
+    return WebhookEvent(
+        event_id=int(raw["eventId"]), subscription_type=raw["subscriptionType"],
+        object_id=str(int(raw["objectId"])), property_name=raw.get("propertyName"),
+        property_value=None if raw.get("propertyValue") is None else str(raw["propertyValue"]),
+        portal_id=raw.get("portalId"), app_id=raw.get("appId"),
+        subscription_id=raw.get("subscriptionId"), occurred_at_ms=raw.get("occurredAt"),
+        attempt_number=int(raw.get("attemptNumber") or 0), change_source=raw.get("changeSource"),
+        object_type_id=type_id)
+
+
+def _is_id(value: Any) -> bool:
+    """A whole number (or its digits as text, as HubSpot sends some ids) in HubSpot's id range."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID_VALUE
 
 
 def parse_events(body: bytes) -> list[WebhookEvent]:
     """The events of a webhook request body (a JSON array); ValueError says what is wrong."""
     try:
-        data = json.loads(body)
+        data = loads_json(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValueError(f"webhook body: not valid JSON ({exc})") from None
     if not isinstance(data, list):

@@ -5,6 +5,8 @@ from datetime import datetime
 from typing import Any, Iterator, Mapping, Sequence
 
 from sqlalchemy import delete, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from integration.store.models import JourneyEvent, PendingRecord, RecordState
@@ -72,18 +74,25 @@ def events_for(session: Session, connection_id: int, object: str, crm_id: str) -
         JourneyEvent.crm_id == crm_id).order_by(JourneyEvent.seq)))
 
 
+#: The INSERT that can skip rows breaking a unique key, per database.
+_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
+
 def queue_records(session: Session, connection_id: int, keys: Sequence[tuple[str, str]],
                   now: datetime | None = None) -> int:
-    """Ask for a targeted sync of these records; a record already queued is queued once."""
-    queued = {(r.object, r.crm_id) for r in session.exec(select(PendingRecord).where(
-        PendingRecord.connection_id == connection_id))}
-    added = 0
-    for key in dict.fromkeys(keys):
-        if key not in queued:
-            session.add(PendingRecord(connection_id=connection_id, object=key[0], crm_id=key[1],
-                                      requested_at=now or utcnow()))
-            added += 1
-    return added
+    """Ask for a targeted sync of these records; a record already queued is queued once.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING``: two deliveries naming the same record at the same
+    moment both succeed (a read-then-insert would let the second hit the unique key). Returns how
+    many records were newly queued.
+    """
+    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id,
+             "requested_at": now or utcnow()} for obj, crm_id in dict.fromkeys(keys)]
+    if not rows:
+        return 0
+    insert = _INSERTS[session.get_bind().dialect.name]
+    statement = insert(PendingRecord).values(rows).on_conflict_do_nothing().returning(PendingRecord.id)
+    return len(session.execute(statement).all())
 
 
 def take_queued(session: Session, connection_id: int, limit: int = 1000) -> list[PendingRecord]:
