@@ -12,7 +12,7 @@ from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, int_arg, json_body, services
 from integration.map_review import MapRejected, apply_map, check_map, map_coverage, preview_map
 from integration.store.map_versions import list_map_versions, map_version
-from integration.sync.map_in_force import connection_map
+from integration.sync.map_in_force import map_in_force
 from mapping import JourneyMap, map_to_dict, map_to_yaml
 
 
@@ -48,11 +48,12 @@ def version_to_dict(row, with_document: bool = False) -> dict:
 @bp.get("/connections/<ref>/map")
 @require_tenant
 def map_current(ref: str):
-    """The journey map in force."""
+    """The journey map in force: the connection's own map, else the workspace map (``scope``)."""
     with services().session() as session:
         conn = caller_connection(session, ref)
-        jmap, version = connection_map(session, conn.id)
-        return jsonify({"version": version, "map": map_to_dict(jmap), "document": map_to_yaml(jmap)})
+        found = map_in_force(session, conn.id)
+        return jsonify({"version": found.version, "scope": found.scope, "map": map_to_dict(found.jmap),
+                        "document": map_to_yaml(found.jmap)})
 
 
 @bp.put("/connections/<ref>/map")

@@ -274,3 +274,12 @@ def test_the_pages_show_the_workspace_a_person_and_one_editor_for_every_crm(page
     assert any(path.startswith("sources.salesforce.opportunity") for path, _ in picks)
     assert any(path.startswith("sources.hubspot.deal.pipelines.default") for path, _ in picks)
     assert 'data-save-url="/api/v1/workspace/map"' in editor
+
+
+def test_a_connection_map_overrides_the_workspace_map(services, world, api):
+    assert api("GET", "/connections/hs/map").get_json()["scope"] == "workspace"
+    saved = api("PUT", "/connections/hs/map", json={"document": default_map_text(), "comment": "own map"})
+    assert saved.status_code == 201
+    own = api("GET", "/connections/hs/map").get_json()
+    assert (own["scope"], own["version"]) == ("connection", 1)
+    assert api("GET", "/connections/sf/map").get_json()["scope"] == "workspace"
