@@ -77,9 +77,10 @@ def person_report(session: Session, tenant_id: int, email: str, now: datetime) -
 
 
 def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dict[str, Any]]:
-    """People whose records are in more than one connection (the first ``limit``, by e-mail)."""
+    """People whose records are in more than one CRM (the first ``limit``, by e-mail)."""
+    crm_of = {c.id: c.crm for c in list_connections(session, tenant_id)}
     groups = tenant_groups(session, tenant_id, PERSON)
-    spanning = [rows for rows in groups.values() if len({m.connection_id for m in rows}) > 1]
+    spanning = [rows for rows in groups.values() if len({crm_of.get(m.connection_id) for m in rows}) > 1]
     people = [{"email": next((m.email for m in rows if m.email), None), "records": len(rows)}
               for rows in spanning]
     return sorted((p for p in people if p["email"]), key=lambda p: p["email"])[:limit]

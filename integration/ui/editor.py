@@ -71,25 +71,27 @@ def map_editor(connection_id: int):
         conn = page_connection(db, connection_id)
         found = map_in_force(db, conn.id)
     stages, stages_error = crm_stages(conn)
-    return render_editor(found, [(conn, stages)], [stages_error] if stages_error else [], conn=conn,
+    return render_editor(found, [(conn.crm, conn.name, stages)], [stages_error] if stages_error else [],
+                         conn=conn,
                          save_url=url_for("api.map_save", ref=conn.id),
                          preview_url=url_for("ui.map_preview_fragment", connection_id=conn.id),
                          done_url=url_for("ui.map_editor", connection_id=conn.id))
 
 
-def render_editor(found: MapInForce, stages_by_connection: list[tuple[Any, list[CrmStage]]],
+def render_editor(found: MapInForce, stages_by_crm: list[tuple[str, str, list[CrmStage]]],
                   errors: list[str], **context: Any) -> str:
-    """The editor page for a map and the real stages of each connection it serves."""
+    """The editor page for a map and the real stages of each CRM it serves, given as
+    (crm, the connections' names, stages): one picker per map entry."""
     jmap = found.jmap
     groups, unmapped, unknown, lost_not_exit = [], [], [], []
-    for conn, stages in stages_by_connection:
-        report = coverage(jmap, conn.crm, stages)
+    for crm, names, stages in stages_by_crm:
+        report = coverage(jmap, crm, stages)
         unmapped += report.unmapped
         unknown += report.unknown
         lost_not_exit += report.lost_not_exit
-        groups += [{**group, "connection": conn.name} for group in stage_groups(jmap, conn.crm, stages)]
-    objects = {s.object for _conn, stages in stages_by_connection for s in stages}
-    objects |= {o for conn, _stages in stages_by_connection for o in jmap.sources.get(conn.crm, {})}
+        groups += [{**group, "connection": names} for group in stage_groups(jmap, crm, stages)]
+    objects = {s.object for _crm, _names, stages in stages_by_crm for s in stages}
+    objects |= {o for crm, _names, _stages in stages_by_crm for o in jmap.sources.get(crm, {})}
     return render_template(
         "editor.html", jmap=jmap, version=found.version, scope=found.scope, groups=groups,
         report={"unmapped": unmapped, "unknown": unknown, "lost_not_exit": lost_not_exit},

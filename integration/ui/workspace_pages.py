@@ -62,13 +62,21 @@ def workspace_map_editor():
     with services().session() as db:
         found = workspace_map(db, g.tenant_id)
         connections = list_connections(db, g.tenant_id)
-    stages_by_connection, errors = [], []
+    # One set of pickers per CRM (the map has one source per CRM object), read from the first of
+    # its connections that answers; the heading names every connection of that CRM.
+    names: dict[str, list[str]] = {}
+    stages_of: dict[str, list] = {}
+    errors = []
     for conn in connections:
+        names.setdefault(conn.crm, []).append(conn.name)
+        if stages_of.get(conn.crm):
+            continue
         stages, error = crm_stages(conn)
-        stages_by_connection.append((conn, stages))
+        stages_of[conn.crm] = stages
         if error:
             errors.append(f"{conn.name}: {error}")
-    return render_editor(found, stages_by_connection, errors, save_url=url_for("api.workspace_map_save"),
+    stages_by_crm = [(crm, ", ".join(names[crm]), stages) for crm, stages in stages_of.items()]
+    return render_editor(found, stages_by_crm, errors, save_url=url_for("api.workspace_map_save"),
                          preview_url=url_for("ui.workspace_map_preview"),
                          done_url=url_for("ui.workspace_map_editor"))
 
