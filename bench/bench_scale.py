@@ -179,7 +179,7 @@ def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, wor
                 ids.append(conn.id)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda cid: provision(services, cid), ids))
-        requests.post(f"{base_url}/__sandbox__/calls/reset", timeout=30).raise_for_status()
+        requests.post(f"{base_url}/__sandbox__/counters/reset", timeout=30).raise_for_status()
         pids = [procs.start(f"worker-{k}", "worker", "--pool", "solo").pid for k in range(workers)]
         time.sleep(5)  # let the workers connect before the clock starts
         started, t0 = time.monotonic(), utcnow()
@@ -199,14 +199,14 @@ def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, wor
                         procs.start("worker-restarted", "worker", "--pool", "solo")
         seconds = time.monotonic() - started
         waits = sorted((done - t0).total_seconds() for done in first.values())
-        calls = requests.get(f"{base_url}/__sandbox__/calls", timeout=30).json()
+        calls = requests.get(f"{base_url}/__sandbox__/counters", timeout=30).json()
         with services.session() as s:
             written = sum(r.written for r in s.exec(select(SyncRun)))
         return Result(workers=workers, killed=kill, portals=portals, synced=len(first),
                       seconds=seconds,
                       p50=statistics.median(waits) if waits else math.nan,
                       p99=waits[min(len(waits) - 1, math.ceil(0.99 * len(waits)) - 1)] if waits else math.nan,
-                      calls=calls["total"],
+                      calls=calls["calls"],
                       rate_limited=sum(p["rate_limited"] for p in calls["portals"].values()),
                       written=written)
     finally:

@@ -10,51 +10,63 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
-from connectors.ratelimit import RateWindow
+from connectors.actions import Action
 from mapping.records import CrmRecord, CrmStage
 
 
 # --------------------------------------------------------------------------------------- errors
 class CrmError(Exception):
-    """A CRM call failed. ``code`` is the CRM's own error code (``INVALID_SESSION_ID``, ``RATE_LIMIT``).
+    """A CRM call failed. ``code`` is the CRM's own error code (``INVALID_SESSION_ID``, ``RATE_LIMIT``);
+    ``action`` is what the connector's error table says to do about it (see
+    :mod:`connectors.actions`); ``retry_after`` is the CRM's hint in seconds (0 when it gave none).
 
+    The subclasses name the common kinds and only set a default action; callers act on ``action``.
     Messages never carry credentials.
     """
 
-    retryable: bool = False
+    default_action: Action = Action.FAIL
 
     def __init__(self, message: str, *, code: str = "CRM_ERROR", status: int | None = None,
-                 details: Any = None) -> None:
+                 details: Any = None, action: Action | None = None, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.details = details
+        self.action = action or self.default_action
+        self.retry_after = retry_after
 
     @property
     def message(self) -> str:
         return str(self.args[0]) if self.args else ""
 
+    @property
+    def retryable(self) -> bool:
+        """Whether the same call may succeed if made again later (the action says so)."""
+        return self.action.retryable
+
 
 class AuthExpired(CrmError):
-    """The access token is no longer valid and could not be refreshed."""
+    """The access token is no longer valid: refresh it (and reconnect if that is impossible)."""
+
+    default_action = Action.REFRESH_AUTH
 
 
 class AuthFailed(CrmError):
-    """The credentials were rejected (bad client id/secret, revoked refresh token)."""
+    """The credentials were rejected (bad client id/secret, revoked refresh token): reconnect."""
+
+    default_action = Action.REAUTHORIZE
 
 
 class RateLimited(CrmError):
     """The CRM asked us to slow down; ``retry_after`` seconds is its hint (0 when it gave none)."""
 
-    retryable = True
-
-    def __init__(self, message: str, *, retry_after: float = 0.0, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
+    default_action = Action.BACKOFF
 
 
 class QuotaReached(CrmError):
     """The configured share of the CRM's daily API quota is used up: stop and resume later."""
+
+    default_action = Action.PAUSE_QUOTA
 
     def __init__(self, message: str, *, used: int | None = None, limit: int | None = None,
                  **kw: Any) -> None:
@@ -66,11 +78,26 @@ class QuotaReached(CrmError):
 class TransientError(CrmError):
     """A failure worth retrying after a pause (503, lock contention, connection reset)."""
 
-    retryable = True
+    default_action = Action.BACKOFF
 
 
 class ConfigError(CrmError):
     """The connection is set up wrongly (unknown object, missing field, bad settings)."""
+
+    default_action = Action.FAIL
+
+
+#: The error kind that names each action, for :func:`error_for`.
+_KIND_OF_ACTION: dict[Action, type[CrmError]] = {
+    Action.REFRESH_AUTH: AuthExpired, Action.REAUTHORIZE: AuthFailed,
+    Action.PAUSE_QUOTA: QuotaReached, Action.BACKOFF: TransientError, Action.RETRY: TransientError,
+}
+
+
+def error_for(action: Action, message: str, *, status: int | None = None, **kw: Any) -> CrmError:
+    """The connector error for an answer its error table judged ``action`` (429s are RateLimited)."""
+    kind = RateLimited if status == 429 and action is Action.BACKOFF else _KIND_OF_ACTION.get(action, CrmError)
+    return kind(message, status=status, action=action, **kw)
 
 
 # ------------------------------------------------------------------------------------ data types
@@ -96,7 +123,14 @@ class WriteResult:
     ok: bool
     error_code: str | None = None
     message: str | None = None
-    retryable: bool = False
+    #: For a refused record, what to do about it (BACKOFF: try again later; FAIL_RECORD: it will
+    #: not pass as it is).
+    action: Action | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a later attempt may succeed."""
+        return self.action is not None and self.action.retryable
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,70 +262,6 @@ class Connector(Protocol):
 
     def record_url(self, object: str, id: str) -> str | None:
         """Where a person opens this record in the CRM."""
-
-
-# ------------------------------------------------------------------------------------- registry
-@dataclass(frozen=True, slots=True)
-class SettingSpec:
-    """One setting a connector's install form asks for."""
-
-    name: str
-    label: str
-    secret: bool = False
-    required: bool = True
-    default: str | None = None
-    help: str = ""
-
-
-class SharedResources(Protocol):
-    """What the service shares between connectors of one CRM account (a portal's rate budget).
-
-    ``get(key, make)`` returns the object kept under ``key`` in this process, made by ``make()`` on
-    first use. ``rate_window(key, ...)`` returns the request window every holder of ``key`` shares:
-    within the process by default, across every worker process and machine when the service runs
-    on a task queue, so N workers together stay inside one account's limit.
-    """
-
-    def get(self, key: str, make: Callable[[], Any]) -> Any:
-        """The shared object under ``key``."""
-
-    def rate_window(self, key: str, limit: int, window_seconds: float,
-                    margin_seconds: float = 0.0) -> RateWindow:
-        """At most ``limit`` requests in any rolling ``window_seconds`` (+ ``margin_seconds``)
-        for every holder of ``key``."""
-
-
-@dataclass(frozen=True, slots=True)
-class OAuthSpec:
-    """How a CRM's OAuth install flow runs, for the service's install pages.
-
-    ``app`` holds the OAuth app's settings (client_id, client_secret, login or base URL...) from the
-    service's configuration. ``authorize_url(app, redirect_uri, state)`` is where to send the admin;
-    ``exchange(app, code, redirect_uri)`` trades the returned code for connection settings (the
-    values of the connector's ``SettingSpec`` names, tokens included) plus ``account_id``.
-    """
-
-    app_settings: tuple[str, ...]
-    authorize_url: Callable[[Mapping[str, Any], str, str], str]
-    exchange: Callable[[Mapping[str, Any], str, str], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectorSpec:
-    """A connector plug-in: its name, the settings it needs, and how to build it from them.
-
-    ``factory(settings, on_tokens, resources=None, cache=None)`` returns a :class:`Connector`;
-    ``cache`` (:class:`MetadataCache`) keeps the connection's CRM metadata between syncs; ``on_tokens``
-    is called with the new token settings whenever the connector refreshes its access token, so the
-    service can store them; ``resources`` (:class:`SharedResources`) lets connectors of the same CRM
-    account share what must be shared in a process, such as a rate budget.
-    """
-
-    name: str
-    label: str
-    settings: tuple[SettingSpec, ...]
-    factory: Callable[..., Connector]
-    oauth: OAuthSpec | None = None
 
 
 def batched(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

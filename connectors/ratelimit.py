@@ -2,7 +2,7 @@
 
 :class:`RateWindow` is what a connector needs of a window; :class:`SlidingWindow` is the
 in-process one. The service may hand connectors other implementations through
-:meth:`connectors.base.SharedResources.rate_window` (one shared by every worker process).
+:meth:`connectors.plugin.SharedResources.rate_window` (one shared by every worker process).
 """
 from __future__ import annotations
 

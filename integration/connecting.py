@@ -6,7 +6,8 @@ from typing import Any, Mapping
 from sqlmodel import Session
 
 from connectors import registry
-from connectors.base import ConnectorSpec, ProvisionedField
+from connectors.base import ProvisionedField
+from connectors.plugin import ConnectorSpec
 from integration.services import Services
 from integration.store.connections import connection_by_id, create_connection
 from integration.store.models import Connection
@@ -21,22 +22,15 @@ class InvalidSettings(ValueError):
 
 
 def split_settings(spec: ConnectorSpec, values: Mapping[str, Any]) -> tuple[dict, dict]:
-    """Check ``values`` against the connector's settings; return (plain, secret) dicts."""
-    known = {s.name: s for s in spec.settings}
-    problems = {k: "unknown setting" for k in values if k not in known}
-    plain, secret = {}, {}
-    for name, setting in known.items():
-        value = values.get(name)
-        if value in (None, ""):
-            value = setting.default
-        if value in (None, ""):
-            if setting.required:
-                problems[name] = "required"
-            continue
-        (secret if setting.secret else plain)[name] = value
+    """Check ``values`` against the connector's settings model; return (plain, secret) dicts of
+    the values given (the model supplies defaults when the connector reads them)."""
+    given = {k: v for k, v in values.items() if v not in (None, "")}
+    problems = spec.settings_problems(given)
     if problems:
         raise InvalidSettings(problems)
-    return plain, secret
+    secret = spec.secret_settings
+    return ({k: v for k, v in given.items() if k not in secret},
+            {k: v for k, v in given.items() if k in secret})
 
 
 def connect(session: Session, services: Services, *, tenant_id: int, name: str, crm: str,

@@ -1,152 +1,135 @@
-"""Endpoints the CRMs call: HubSpot webhooks, Salesforce outbound messages, the HubSpot app card.
+"""Endpoints the CRMs call, one generic route per kind: change notifications and record cards.
 
-Webhooks only record what changed and queue the records; the worker's targeted sync does the
-work, so the CRM gets its answer in milliseconds. Polling stays the safety net.
+``/webhooks/<crm>`` (and ``/webhooks/<crm>/<subpath>``) hands the request to the CRM's declared
+receiver (``ConnectorSpec.receiver``), which parses it into the account and the changed records
+and verifies it against the account's connections; the records are queued for the worker's
+targeted sync, so the CRM gets its answer in milliseconds. ``/cards/<crm>/<object>/<id>`` serves
+the record's journey to the CRM's card or record page (``ConnectorSpec.card``). Neither names a
+CRM: adding one is a new plug-in, not an edit here.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from connectors.hubspot.webhooks import parse_events, verify_signature_v3
-from connectors.salesforce.outbound import ack_response, parse_outbound_message
+from connectors import registry
+from connectors.plugin import ConnectorSpec, InboundRequest, Refused, Reply
 from integration.api.errors import ApiError
+from integration.journey_view import record_journey
 from integration.services import Services
 from integration.store.connections import connection_config, connections_for_account
 from integration.store.models import Connection, WebhookDelivery
-from integration.store.records import events_for, get_state, queue_records
-from integration.store.types import utcnow
-from integration.analytics import spans_from_events
-from integration.sync.map_in_force import connection_map
+from integration.store.records import queue_records
 
 bp = Blueprint("crm", __name__)
-
-#: HubSpot subscription type prefix -> our object name.
-HUBSPOT_OBJECTS = {"deal": "deal", "contact": "contact"}
 
 
 def _services() -> Services:
     return current_app.extensions["journey"]
 
 
-def _signed_uri() -> str:
-    """The URL HubSpot signed: the public URL when one is configured (behind a proxy)."""
+def _spec(crm: str) -> ConnectorSpec:
+    try:
+        return registry.spec(crm)
+    except KeyError:
+        raise ApiError(404, "NOT_FOUND", f"no CRM named {crm!r}") from None
+
+
+def _inbound(subpath: str = "") -> InboundRequest:
+    """The request as the CRM's hooks see it. ``url`` is the URL the CRM called: the public URL
+    when one is configured (behind a proxy), as signatures cover it."""
     public = _services().settings.public_url
     path = request.full_path if request.query_string else request.path
-    return (public.rstrip("/") + path) if public else (request.url if request.query_string
-                                                       else request.base_url)
+    url = (public.rstrip("/") + path) if public else (request.url if request.query_string
+                                                      else request.base_url)
+    return InboundRequest(method=request.method, url=url, subpath=subpath,
+                          headers={k.lower(): v for k, v in request.headers.items()},
+                          query=request.args.to_dict(), body=request.get_data(cache=False))
 
 
-def _hubspot_connection(portal_id: Any, body: bytes) -> Connection:
-    """The connection of ``portal_id`` whose client secret verifies the v3 signature; else 401."""
+def _verified(crm: str, account_id: str | None, inbound: InboundRequest,
+              verify: Callable[[InboundRequest, Mapping[str, Any]], bool]) -> list[Connection]:
+    """The connections of the CRM account that accept the request as really coming from it."""
+    if not account_id:
+        return []
     services = _services()
-    signature = request.headers.get("X-HubSpot-Signature-v3", "")
-    timestamp = request.headers.get("X-HubSpot-Request-Timestamp", "")
     with services.session() as session:
-        candidates = connections_for_account(session, "hubspot", str(portal_id))
-    for conn in candidates:
-        secret = connection_config(services.secret_box, conn).get("client_secret")
-        if secret and verify_signature_v3(secret, request.method, _signed_uri(), body, signature,
-                                          timestamp):
-            return conn
-    raise ApiError(401, "BAD_SIGNATURE",
-                   "missing, forged or stale X-HubSpot-Signature-v3 for this portal")
+        candidates = connections_for_account(session, crm, str(account_id))
+    return [conn for conn in candidates
+            if verify(inbound, connection_config(services.secret_box, conn))]
 
 
-@bp.post("/webhooks/hubspot")
-def hubspot_webhook():
-    """Receive a batch of HubSpot events (legacy or generic format): verify, de-duplicate by each
-    event's delivery key, queue the records."""
-    body = request.get_data(cache=False)
+def _reply(reply: Reply) -> Response:
+    return Response(reply.body, status=reply.status, content_type=reply.content_type)
+
+
+@bp.post("/webhooks/<crm>")
+@bp.post("/webhooks/<crm>/<path:subpath>")
+def receive_notifications(crm: str, subpath: str = ""):
+    """Receive a CRM's change notifications: parse, verify, de-duplicate, queue the records."""
+    spec = _spec(crm)
+    receiver = spec.receiver
+    if receiver is None:
+        raise ApiError(404, "NOT_FOUND", f"{spec.label} sends no notifications here")
+    inbound = _inbound(subpath)
     try:
-        events = parse_events(body)
-    except ValueError as exc:
-        raise ApiError(400, "BAD_EVENTS", str(exc)) from None
-    if not events:
-        return jsonify({"queued": 0})
-    conn = _hubspot_connection(events[0].portal_id, body)
-    fresh = _record_deliveries(conn.id, [
-        (e.delivery_key, e.object or "", e.object_id, e.subscription_type)
-        for e in events if e.portal_id == events[0].portal_id])
-    with _services().session() as session:
-        queued = queue_records(session, conn.id, [(obj, oid) for obj, oid in fresh if obj])
-    return jsonify({"queued": queued, "duplicates": len(events) - len(fresh)})
+        delivery = receiver.parse(inbound)
+        if not delivery.notices:
+            queued = duplicates = 0
+        else:
+            conns = _verified(crm, delivery.account_id, inbound, receiver.verify)
+            if not conns:
+                raise receiver.unverified
+            queued, duplicates = _queue(conns, delivery.notices)
+    except Refused as refused:
+        if receiver.refuse is not None:
+            return _reply(receiver.refuse(refused))
+        raise ApiError(refused.status, refused.code, str(refused)) from None
+    if receiver.ack is not None:
+        return _reply(receiver.ack(queued, duplicates))
+    return jsonify({"queued": queued, "duplicates": duplicates})
 
 
-@bp.post("/webhooks/salesforce")
-def salesforce_outbound():
-    """Receive a Salesforce outbound message: check the org, queue the ids, answer the SOAP Ack."""
-    try:
-        org_id, ids = parse_outbound_message(request.get_data(cache=False))
-    except ValueError as exc:
-        return _soap_fault(400, f"malformed outbound message: {exc}")
-    with _services().session() as session:
-        conns = [c for c in connections_for_account(session, "salesforce", org_id)]
-        if not conns:
-            return _soap_fault(403, "organization id does not match any connection")
-        for conn in conns:
-            queue_records(session, conn.id, [("opportunity", i) for i in ids])
-    for conn in conns:
-        _record_deliveries(conn.id, [(f"outbound:{i}:{utcnow().isoformat()}", "opportunity", i,
-                                      "outbound") for i in ids])
-    return Response(ack_response(), mimetype="text/xml")
-
-
-def _soap_fault(status: int, message: str) -> Response:
-    body = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
-            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
-            '<soapenv:Fault><faultcode>soapenv:Client</faultcode><faultstring>'
-            + message.replace("&", "&amp;").replace("<", "&lt;")
-            + "</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>")
-    return Response(body, status=status, mimetype="text/xml")
-
-
-def _record_deliveries(connection_id: int, rows: list[tuple[str, str, str, str]]
-                       ) -> list[tuple[str, str]]:
-    """Store deliveries, skipping delivery keys seen before. Returns the (object, id) of new ones."""
-    fresh = []
+def _queue(conns: list[Connection], notices) -> tuple[int, int]:
+    """Record each notice's delivery per connection, skipping delivery keys seen before, and queue
+    the records of the new ones. Returns (records queued, duplicate notices)."""
     services = _services()
-    for event_id, obj, crm_id, kind in rows:
-        try:
-            with services.session() as session:
-                session.add(WebhookDelivery(connection_id=connection_id, event_id=event_id,
-                                            object=obj, crm_id=crm_id, kind=kind))
-            fresh.append((obj, crm_id))
-        except IntegrityError:
-            continue
-    return fresh
+    queued = duplicates = 0
+    for conn in conns:
+        fresh = []
+        for notice in notices:
+            try:
+                with services.session() as session:
+                    session.add(WebhookDelivery(connection_id=conn.id, event_id=notice.delivery_key,
+                                                object=notice.object, crm_id=notice.id,
+                                                kind=notice.kind))
+                fresh.append((notice.object, notice.id))
+            except IntegrityError:
+                duplicates += 1
+        with services.session() as session:
+            queued += queue_records(session, conn.id, fresh)
+    return queued, duplicates
 
 
-@bp.get("/cards/hubspot/<object>/<crm_id>")
-def hubspot_card(object: str, crm_id: str):
-    """The journey a HubSpot app card shows a rep (request signed by HubSpot, v3)."""
-    if object not in HUBSPOT_OBJECTS:
-        raise ApiError(404, "NOT_FOUND", f"no card for {object!r}")
-    portal_id = request.args.get("portalId")
-    if not portal_id:
-        raise ApiError(400, "BAD_REQUEST", "portalId is required")
-    conn = _hubspot_connection(portal_id, b"")
+@bp.get("/cards/<crm>/<object>/<crm_id>")
+def record_card(crm: str, object: str, crm_id: str):
+    """The journey a CRM's record card or page shows a rep (the request verified by the CRM's
+    declared card hook)."""
+    spec = _spec(crm)
+    card = spec.card
+    if card is None or object not in card.objects:
+        raise ApiError(404, "NOT_FOUND", f"no {spec.label} card for {object!r}")
+    inbound = _inbound()
+    try:
+        conns = _verified(crm, card.account(inbound), inbound, card.verify)
+        if not conns:
+            raise card.unverified
+    except Refused as refused:
+        raise ApiError(refused.status, refused.code, str(refused)) from None
     with _services().session() as session:
-        row = get_state(session, conn.id, object, crm_id)
-        if row is None:
-            raise ApiError(404, "NOT_FOUND", f"{object} {crm_id} has not been synced yet")
-        jmap, _ = connection_map(session, conn.id)
-        spans = spans_from_events(events_for(session, conn.id, object, crm_id), jmap, utcnow())
-    state = row.state
-    return jsonify({
-        "object": object, "id": crm_id, "name": row.name,
-        "stage": {"key": row.stage, "label": state.get("stage_label"),
-                  "position": (state.get("stage_index") + 1) if state.get("stage_index") is not None else None,
-                  "of": len(jmap.stages), "is_exit": state.get("is_exit"),
-                  "crm_stage": row.crm_stage,
-                  "stages": [{"key": s.key, "label": s.label} for s in jmap.stages]},
-        "days_in_stage": state.get("days_in_stage"), "expected_days": state.get("expected_days"),
-        "stalled": row.stalled, "days_over": row.days_over,
-        "persona": {"key": row.persona, "label": state.get("persona_label")},
-        "next_best_action": state.get("next_best_action"),
-        "timeline": [{"stage": s.stage, "label": s.label, "entered_at": s.entered_at,
-                      "exited_at": s.exited_at, "days": s.days, "stalled": s.stalled}
-                     for s in spans],
-    })
+        view = record_journey(session, conns[0].id, object, crm_id)
+    if view is None:
+        raise ApiError(404, "NOT_FOUND", f"{object} {crm_id} has not been synced yet")
+    return jsonify(view)

@@ -13,7 +13,8 @@ from typing import Any, MutableMapping
 from sqlalchemy.exc import IntegrityError
 
 from connectors import registry
-from connectors.base import ConnectorSpec, CrmError
+from connectors.base import CrmError
+from connectors.plugin import ConnectorSpec
 from integration.connecting import InvalidSettings, connect
 from integration.services import Services
 from integration.store.models import Connection

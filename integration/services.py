@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from connectors import registry
-from connectors.base import Connector, SharedResources
+from connectors.base import Connector
+from connectors.plugin import SharedResources
 from connectors.ratelimit import RateWindow, SlidingWindow
 from integration.config import Settings
 from integration.store.connections import connection_config, store_tokens
@@ -25,7 +26,7 @@ from integration.store.secrets import SecretBox
 
 
 class ProcessResources:
-    """The :class:`connectors.base.SharedResources` of one process (thread-safe): rate windows
+    """The :class:`connectors.plugin.SharedResources` of one process (thread-safe): rate windows
     live in this process (``integration.queue.budgets.RedisResources`` shares them through Redis)."""
 
     def __init__(self) -> None:

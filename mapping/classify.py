@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Sequence
 
 from mapping.actions import next_best_action
 from mapping.model import UNMAPPED, JourneyMap
 from mapping.persona import match_persona
 from mapping.records import CrmRecord
-from mapping.timeline import EnteredAtSource, is_stalled, journey_runs
+from mapping.timeline import EnteredAtSource, Run, is_stalled, journey_runs
 from mapping.timeutil import as_utc, whole_days
 
 
@@ -43,10 +44,15 @@ class JourneyState:
     unmapped: bool
 
 
-def classify(record: CrmRecord, jmap: JourneyMap, now: datetime) -> JourneyState:
-    """Place ``record`` on ``jmap`` as of ``now`` (an aware datetime; naive is taken as UTC)."""
+def classify(record: CrmRecord, jmap: JourneyMap, now: datetime, *,
+             runs: Sequence[Run] | None = None) -> JourneyState:
+    """Place ``record`` on ``jmap`` as of ``now`` (an aware datetime; naive is taken as UTC).
+
+    ``runs`` are the record's :func:`~mapping.timeline.journey_runs` when the caller has them
+    already (a sync stores the journey too, and computes it once).
+    """
     now = as_utc(now)
-    current = journey_runs(record, jmap, now)[-1]
+    current = (runs if runs is not None else journey_runs(record, jmap, now))[-1]
     stage = current.stage
     unmapped = stage == UNMAPPED
     days = whole_days(current.entered_at, now)

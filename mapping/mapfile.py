@@ -84,3 +84,8 @@ def default_map_text() -> str:
 def default_map() -> JourneyMap:
     """The packaged default B2B map."""
     return parse_map(default_map_text(), source=f"mapping/defaults/{_DEFAULT_MAP}")
+
+
+def default_sources(crm: str) -> dict[str, Any]:
+    """The packaged default map's ``sources.<crm>`` part, in map-file form (empty if it has none)."""
+    return map_to_dict(default_map()).get("sources", {}).get(crm, {})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Sequence
 
 from mapping.model import UNMAPPED, JourneyMap
 from mapping.records import CrmRecord, StageChange
@@ -102,7 +102,11 @@ def _fallback_entry(record: CrmRecord, now: datetime) -> tuple[datetime, Entered
 def timeline(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[TimelineSpan]:
     """The record's journey through the map, oldest span first; the last span is the current one."""
     now = as_utc(now)
-    runs = journey_runs(record, jmap, now)
+    return spans_of(journey_runs(record, jmap, now), jmap, now)
+
+
+def spans_of(runs: Sequence[Run], jmap: JourneyMap, now: datetime) -> list[TimelineSpan]:
+    """Timeline spans of ``runs`` (from :func:`journey_runs`), days measured to ``now``."""
     spans = []
     for run, following in zip(runs, [*runs[1:], None]):
         exited_at = following.entered_at if following is not None else None

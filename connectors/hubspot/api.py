@@ -19,7 +19,9 @@ from hubspot.crm import contacts as hs_contacts, deals as hs_deals
 from hubspot.crm import pipelines as hs_pipelines, properties as hs_properties
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.base import ApiUsage, AuthExpired, AuthFailed, ConfigError, RateLimited
+from connectors.base import ApiUsage, AuthFailed, ConfigError
+
+from connectors.rest import call_with_refresh
 
 from .errors import translate
 from .oauth import REQUEST_TIMEOUT, grant_tokens
@@ -64,7 +66,7 @@ class HubSpotSession:
         self.budget = budget
         self.usage = usage
         self.max_attempts = max_attempts
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         client = HubSpot(access_token=self._access_token, host=self.base_url,
                          retry=urllib3.Retry(total=0, raise_on_status=False))
         crm = client.crm
@@ -92,8 +94,12 @@ class HubSpotSession:
 
     def refresh(self) -> None:
         """Trade the refresh token for a new access token and tell ``on_tokens``."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
         if not self.can_refresh:
-            raise AuthExpired("HubSpot access token expired and no refresh token is configured",
+            raise AuthFailed("HubSpot access token expired and no refresh token is configured",
                               code="EXPIRED_AUTHENTICATION", status=401)
         self.budget.acquire()
         self.usage.count("POST /oauth/v1/token")
@@ -125,7 +131,7 @@ class HubSpotSession:
             error = translate(exc.status or 0, exc.body, exc.headers, route)
         except (urllib3.exceptions.HTTPError, requests.RequestException) as exc:
             error = translate(0, None, None, f"{route} ({type(exc).__name__})")
-        if isinstance(error, RateLimited):
+        if error.status == 429:
             # A search 429 may carry no policyName: a search request refused without naming the
             # rolling limit hit the search endpoints' own per-second limit.
             policy = (error.details or {}).get("policyName")
@@ -139,20 +145,15 @@ class HubSpotSession:
                  **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` within budget, retrying 429/5xx and refreshing once on 401."""
         self._refresh_if_due()
-        refreshed = False
-        while True:
-            try:
-                for attempt in Retrying(retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
-                                        stop=stop_after_attempt(self.max_attempts), wait=_wait,
-                                        reraise=True):
-                    with attempt:
-                        return self._once(route, fn, args, kwargs, search)
-            except (AuthExpired, AuthFailed) as exc:
-                if refreshed or exc.status != 401 or not self.can_refresh:
-                    raise
-                with self._lock:
-                    self.refresh()
-                refreshed = True
+
+        def with_retries() -> Any:
+            for attempt in Retrying(retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
+                                    stop=stop_after_attempt(self.max_attempts), wait=_wait,
+                                    reraise=True):
+                with attempt:
+                    return self._once(route, fn, args, kwargs, search)
+
+        return call_with_refresh(with_retries, self, max_refreshes=1)
 
     def call(self, route: str, api: str, method: str, *args: Any, search: bool = False,
              raw: bool = False, **kwargs: Any) -> Any:

@@ -6,11 +6,14 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from connectors.actions import Action
 from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, MemoryCache,
                              MetadataCache, PriorRecords, Progress, ProvisionedField, WriteResult, batched)
+from connectors.rest import BatchSink, paginate
 from mapping.records import CrmRecord, StageChange
 
 from .api import MAX_ATTEMPTS, HubSpotSession
+from .errors import record_action
 from .properties import (GROUP_LABEL, GROUP_NAME, MODIFIED_PROPERTY, NAME_PROPERTIES, OBJECT_PATHS,
                          OBJECT_TYPE_IDS, OBJECTS, SALESFORCE_ID_PROPERTIES, STAGE_PROPERTY,
                          PropertyMap, to_hubspot_value)
@@ -21,7 +24,6 @@ SEARCH_PAGE = 200
 BATCH_READ = 100
 BATCH_READ_WITH_HISTORY = 50
 WRITE_BATCH = 100
-RETRYABLE_CATEGORIES = frozenset({"RATE_LIMITS", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR", "LOCKED"})
 
 
 def _ms(moment: datetime) -> str:
@@ -141,28 +143,32 @@ class HubSpotConnector:
         never reaches the 10,000-result cap of one search query."""
         path = OBJECT_PATHS[obj]
         properties = self._read_properties(obj)
-        last_id: str | None = None
-        total: int | None = None
-        while True:
+
+        def fetch(last_id: str | None) -> dict[str, Any]:
             filters = []
             if since is not None:
                 filters.append({"propertyName": MODIFIED_PROPERTY[obj], "operator": "GTE",
                                 "value": _ms(since)})
             if last_id is not None:
                 filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
-            page = self.session.call(
+            return self.session.call(
                 f"POST /crm/v3/objects/{path}/search", f"{path}.search", "do_search", search=True,
                 raw=True,
                 public_object_search_request={
                     "filterGroups": [{"filters": filters}] if filters else [],
                     "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
                     "properties": properties, "limit": SEARCH_PAGE})
+
+        def last_id_of(page: dict[str, Any]) -> str | None:
+            if not page["results"] or not (page.get("paging") or {}).get("next"):
+                return None
+            return str(page["results"][-1]["id"])
+
+        total: int | None = None
+        for page in paginate(fetch, last_id_of, what=f"HubSpot {path} search"):
             # Later pages only count what is left after the last id; the first total is the walk's.
             total = page["total"] if total is None else total
             yield page["results"], total
-            if not page["results"] or not (page.get("paging") or {}).get("next"):
-                return
-            last_id = str(page["results"][-1]["id"])
 
     def _id_pages(self, obj: str, ids: Sequence[str]) -> Iterator[tuple[list[dict[str, Any]], int]]:
         path = OBJECT_PATHS[obj]
@@ -244,10 +250,13 @@ class HubSpotConnector:
                 f"POST /crm/v3/objects/{path}/batch/update", f"{path}.batch", "update", raw=True,
                 batch_input_simple_public_object_batch_input={"inputs": inputs})
         except CrmError as exc:
-            if exc.retryable or exc.status in (401, 403) or exc.status is None:
+            if exc.action is not Action.FAIL or exc.status is None:
                 raise
-            # HubSpot rejected the whole batch (400): every record carries the reason.
-            return [WriteResult(obj, u.id, False, exc.code, exc.message) for u in batch]
+            # HubSpot rejected the whole batch (400): every record carries the reason, and the
+            # action stays the batch's (a missing property is the connection's problem, not the
+            # record's: the items back off instead of parking at once).
+            return [WriteResult(obj, u.id, False, exc.code, exc.message, action=exc.action)
+                    for u in batch]
         failed: dict[str, tuple[str, str]] = {}
         for error in response.get("errors") or []:
             context = error.get("context") or {}
@@ -260,13 +269,13 @@ class HubSpotConnector:
             if update.id in failed:
                 category, message = failed[update.id]
                 results.append(WriteResult(obj, update.id, False, category, message,
-                                           retryable=category in RETRYABLE_CATEGORIES))
+                                           action=record_action(category)))
             elif update.id in written:
                 results.append(WriteResult(obj, update.id, True))
             else:
                 results.append(WriteResult(obj, update.id, False, "NO_RESULT",
                                            "HubSpot returned neither a result nor an error",
-                                           retryable=True))
+                                           action=Action.BACKOFF))
         return results
 
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None
@@ -282,13 +291,12 @@ class HubSpotConnector:
                     results[(obj, u.id)] = WriteResult(obj, u.id, False, "UNKNOWN_OBJECT",
                                                        f"HubSpot connector has no object {obj!r}")
                 continue
-            done = 0
-            for batch in _unique_batches(items, WRITE_BATCH):
-                for result in self._write_batch(obj, batch):
-                    results[(obj, result.id)] = result
-                done += len(batch)
-                if progress:
-                    progress(obj, done, len(items))
+            sink = BatchSink(WRITE_BATCH, lambda batch, obj=obj: self._write_batch(obj, batch),
+                             failed=lambda u, exc: WriteResult(u.object, u.id, False, exc.code,
+                                                               exc.message, action=exc.action),
+                             split=_unique_batches)
+            for update, result in sink.write(items, progress=progress, what=obj):
+                results[(obj, update.id)] = result
         return [results[(u.object, u.id)] for u in updates]
 
     # ---------------------------------------------------------------------------------- urls

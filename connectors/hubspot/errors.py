@@ -1,4 +1,4 @@
-"""HubSpot failures as data: status and category decide the connector error and what to do.
+"""HubSpot failures as data: status and category decide the action (see connectors.actions).
 
 The table is the single place that knows which HubSpot answers are worth a retry, which mean the
 token must be refreshed, and which are final.
@@ -8,24 +8,36 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from connectors.base import (AuthExpired, AuthFailed, ConfigError, CrmError, RateLimited,
-                             TransientError)
+from connectors.actions import ANY, Action, ErrorRule, ErrorTable
+from connectors.base import CrmError, error_for
 
-#: (status, category or None for any) -> error class. First match wins.
-ERROR_TABLE: tuple[tuple[int, str | None, type[CrmError]], ...] = (
-    (401, "EXPIRED_AUTHENTICATION", AuthExpired),
-    (401, None, AuthFailed),
-    (403, None, AuthFailed),
-    (429, None, RateLimited),
-    (400, "VALIDATION_ERROR", CrmError),
-    (404, None, CrmError),
-    (409, None, CrmError),
-    (500, None, TransientError),
-    (502, None, TransientError),
-    (503, None, TransientError),
-    (504, None, TransientError),
-    (0, None, TransientError),
-)
+#: HubSpot's answers (status, category or errorType) -> what to do. First match wins.
+ERROR_TABLE = ErrorTable((
+    # Any 401 is worth one token refresh; when none is possible the connector turns it into
+    # REAUTHORIZE. A 403 is a missing scope: only a new install grants it.
+    ErrorRule(401, ANY, Action.REFRESH_AUTH),
+    ErrorRule(403, ANY, Action.REAUTHORIZE),
+    ErrorRule(429, ANY, Action.BACKOFF),
+    ErrorRule(400, "PROPERTY_DOESNT_EXIST", Action.FAIL),
+    ErrorRule(400, "VALIDATION_ERROR", Action.FAIL),
+    ErrorRule(404, ANY, Action.FAIL),
+    ErrorRule(409, ANY, Action.FAIL),
+    # Per-record categories of a 207 batch answer.
+    ErrorRule(ANY, "RATE_LIMITS", Action.BACKOFF),
+    ErrorRule(ANY, "SERVICE_UNAVAILABLE", Action.BACKOFF),
+    ErrorRule(ANY, "INTERNAL_ERROR", Action.BACKOFF),
+    ErrorRule(ANY, "LOCKED", Action.BACKOFF),
+    ErrorRule(ANY, "OBJECT_NOT_FOUND", Action.FAIL_RECORD),
+    ErrorRule(ANY, "VALIDATION_ERROR", Action.FAIL_RECORD),
+    ErrorRule(ANY, "INVALID_PROPERTY_VALUE", Action.FAIL_RECORD),
+))
+
+
+def record_action(category: str) -> Action:
+    """What to do about one record a batch answer refused with ``category``: back off for
+    transient categories, else the record fails as it is."""
+    action = ERROR_TABLE.action(207, category)
+    return action if action.retryable else Action.FAIL_RECORD
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -60,17 +72,7 @@ def translate(status: int, body: Any, headers: Mapping[str, str] | None, what: s
     code = parsed.get("errorType") or category
     message = f"HubSpot {what}: {status} {code}: {parsed.get('message') or 'no message'}"
     if status == 400 and "PROPERTY_DOESNT_EXIST" in str(parsed.get("message", "")):
-        return ConfigError(message + " (run provision to create the write-back properties)",
-                           code=code, status=status, details=parsed)
-    error_class = CrmError
-    for table_status, table_category, candidate in ERROR_TABLE:
-        if table_status == status and table_category in (None, category):
-            error_class = candidate
-            break
-    else:
-        if status >= 500:
-            error_class = TransientError
-    if error_class is RateLimited:
-        return RateLimited(message, retry_after=retry_after_seconds(headers, parsed.get("policyName")),
-                           code=code, status=status, details=parsed)
-    return error_class(message, code=code, status=status, details=parsed)
+        category, message = "PROPERTY_DOESNT_EXIST", message + " (run provision to create the write-back properties)"
+    action = ERROR_TABLE.action(status, category)
+    retry_after = retry_after_seconds(headers, parsed.get("policyName")) if status == 429 else 0.0
+    return error_for(action, message, code=code, status=status, details=parsed, retry_after=retry_after)

@@ -1,14 +1,20 @@
-"""The HubSpot connector's registry entry: its install-form settings and factory."""
+"""The HubSpot plug-in: the one declaration of everything the service knows about HubSpot."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors.base import ConnectorSpec, MetadataCache, OAuthSpec, SettingSpec, SharedResources
+from connectors.base import MetadataCache
+from connectors.plugin import (CardSpec, ConnectorSpec, OAuthSpec, ReceiverSpec, SandboxSpec,
+                               SharedResources)
+from mapping.mapfile import default_sources
 
-from . import oauth
+from . import oauth, receiver
 from .api import DEFAULT_BASE_URL
 from .connector import HubSpotConnector
+from .errors import ERROR_TABLE
+from .properties import OBJECTS
 from .ratelimit import RateBudget
+from .settings import HubSpotSettings
 
 #: What the connector reads and writes: CRM objects, and the schema for provisioning.
 SCOPES = ("crm.objects.deals.read", "crm.objects.deals.write", "crm.objects.contacts.read",
@@ -45,24 +51,30 @@ def _exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str,
     return {**settings, "account_id": settings["portal_id"]}
 
 
+def _sandbox(seed: Any = None, **options: Any) -> Any:
+    """The local HubSpot (imported on first use: production processes never load it)."""
+    from .sandbox import HubSpotSandbox
+    return HubSpotSandbox(seed, **options)
+
+
+def _portals(seed: Any = None, **options: Any) -> Any:
+    """One local HubSpot serving ``portals`` separate portals (imported on first use)."""
+    from .sandbox import HubSpotPortals
+    return HubSpotPortals(seed, **options)
+
+
 SPEC = ConnectorSpec(
     name="hubspot",
     label="HubSpot",
-    settings=(
-        SettingSpec("base_url", "API base URL", required=False, default=DEFAULT_BASE_URL,
-                    help="Leave as is for HubSpot; a sandbox URL for local testing."),
-        SettingSpec("access_token", "Access token", secret=True,
-                    help="A private app token, or the OAuth access token from the install flow."),
-        SettingSpec("refresh_token", "Refresh token", secret=True, required=False,
-                    help="OAuth only: lets the connector renew the access token."),
-        SettingSpec("client_id", "App client id", required=False),
-        SettingSpec("client_secret", "App client secret", secret=True, required=False,
-                    help="OAuth only; also verifies webhook signatures."),
-        SettingSpec("expires_at", "Access token expiry (ISO 8601)", required=False),
-        SettingSpec("portal_id", "Portal (hub) id", required=False,
-                    help="Looked up from HubSpot when left empty."),
-    ),
+    settings_model=HubSpotSettings,
     factory=_connector,
+    errors=ERROR_TABLE,
+    map_sources=lambda: default_sources("hubspot"),
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
+    receiver=ReceiverSpec(parse=receiver.parse, verify=receiver.verify,
+                          unverified=receiver.UNVERIFIED),
+    card=CardSpec(objects=OBJECTS, account=receiver.card_account, verify=receiver.verify,
+                  unverified=receiver.UNVERIFIED),
+    sandbox=SandboxSpec(make=_sandbox, make_many=_portals),
 )

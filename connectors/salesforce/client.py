@@ -13,7 +13,8 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from connectors.base import ApiUsage, AuthExpired, CrmError, QuotaReached, TransientError
+from connectors.base import ApiUsage, AuthFailed, CrmError, QuotaReached, TransientError
+from connectors.rest import call_with_refresh, paginate
 from connectors.salesforce.errors import translate
 from connectors.salesforce.oauth import refresh_access_token
 from connectors.salesforce.settings import SalesforceSettings
@@ -48,12 +49,14 @@ class SalesforceClient:
     # --------------------------------------------------------------------------- calls
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every page of ``soql``'s result, following ``nextRecordsUrl``."""
-        page = self.call("GET query/", lambda: self.sf.query(soql, headers={"Sforce-Query-Options": QUERY_BATCH},
-                                                             timeout=self.settings.timeout_seconds))
-        yield page
-        while not page.get("done", True):
-            page = self.more(page["nextRecordsUrl"])
-            yield page
+        def fetch(locator: str | None) -> dict[str, Any]:
+            if locator is not None:
+                return self.more(locator)
+            return self.call("GET query/", lambda: self.sf.query(
+                soql, headers={"Sforce-Query-Options": QUERY_BATCH}, timeout=self.settings.timeout_seconds))
+
+        return paginate(fetch, lambda page: None if page.get("done", True) else page["nextRecordsUrl"],
+                        what="Salesforce query")
 
     def more(self, next_records_url: str) -> dict[str, Any]:
         """The page at a ``nextRecordsUrl`` (of a query or of a nested child result)."""
@@ -113,15 +116,8 @@ class SalesforceClient:
         return retrying(self._with_refresh, route, fn)
 
     def _with_refresh(self, route: str, fn: Callable[[], T]) -> T:
-        refreshes = 0
-        while True:
-            try:
-                return self._once(route, fn)
-            except AuthExpired:
-                if refreshes >= self.settings.max_refreshes or not self._can_refresh():
-                    raise
-                refreshes += 1
-                self.refresh()
+        return call_with_refresh(lambda: self._once(route, fn), self,
+                                 max_refreshes=self.settings.max_refreshes)
 
     def _once(self, route: str, fn: Callable[[], T]) -> T:
         self.check_ceiling()
@@ -140,13 +136,15 @@ class SalesforceClient:
             self.usage.quota_used, self.usage.quota_limit = usage.used, usage.total
         return result
 
-    def _can_refresh(self) -> bool:
+    @property
+    def can_refresh(self) -> bool:
+        """Whether a refresh token and the connected app's consumer key are configured."""
         return self.settings.refresh_token is not None and self.settings.client_id is not None
 
     def refresh(self) -> None:
         """Get a new access token with the refresh token and hand it to simple-salesforce."""
-        if self.settings.refresh_token is None or self.settings.client_id is None:
-            raise AuthExpired("the Salesforce session expired and no refresh token is configured",
+        if not self.can_refresh:
+            raise AuthFailed("the Salesforce session expired and no refresh token is configured",
                               code="INVALID_SESSION_ID")
         self.usage.count("POST oauth2/token")
         secret = self.settings.client_secret.get_secret_value() if self.settings.client_secret else None

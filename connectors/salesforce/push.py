@@ -11,10 +11,12 @@ from typing import Any, Mapping, Sequence
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_random_exponential
 
-from connectors.base import CrmError, FieldUpdate, Progress, QuotaReached, WriteResult, batched
+from connectors.actions import Action
+from connectors.base import CrmError, FieldUpdate, Progress, WriteResult
+from connectors.rest import BatchSink
 from connectors.salesforce import records, soql
 from connectors.salesforce.client import SalesforceClient
-from connectors.salesforce.errors import RETRYABLE_RECORD_CODES
+from connectors.salesforce.errors import record_action
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -39,24 +41,12 @@ class Pusher:
             try:
                 sendable.append((index, update, self._body(update)))
             except CrmError as exc:
-                results[index] = _failed(update, exc.code, exc.message, False)
+                results[index] = _failed(update, exc.code, exc.message, Action.FAIL_RECORD)
         sendable.sort(key=lambda item: item[2]["attributes"]["type"])  # stable: order kept per type
-        sent = 0
-        for batch in batched(sendable, BATCH):
-            try:
-                verdicts = self._send_batch([(update, body) for _, update, body in batch])
-            except CrmError as exc:
-                if sent == 0 or not (exc.retryable or isinstance(exc, QuotaReached)):
-                    raise
-                log.warning("salesforce: write-back stopped after %d of %d updates: %s", sent, len(sendable), exc)
-                for index, update, _ in sendable[sent:]:
-                    results[index] = _failed(update, exc.code, exc.message, True)
-                break
-            for (index, _, _), verdict in zip(batch, verdicts):
-                results[index] = verdict
-            sent += len(batch)
-            if progress is not None:
-                progress("write", sent, len(sendable))
+        sink = BatchSink(BATCH, lambda batch: self._send_batch([(u, body) for _, u, body in batch]),
+                         failed=lambda item, exc: _failed(item[1], exc.code, exc.message, Action.BACKOFF))
+        for (index, _, _), verdict in sink.write(sendable, progress=progress):
+            results[index] = verdict
         return [r for r in results if r is not None]
 
     def _body(self, update: FieldUpdate) -> dict[str, Any]:
@@ -87,7 +77,7 @@ class Pusher:
                  wait=wait_random_exponential(multiplier=settings.retry_wait_seconds,
                                               max=settings.retry_max_wait_seconds),
                  retry_error_callback=lambda state: state.outcome.result() if state.outcome else None)(attempt)
-        return [verdicts.get(i) or _failed(batch[i][0], "NO_RESULT", "Salesforce returned no result", True)
+        return [verdicts.get(i) or _failed(batch[i][0], "NO_RESULT", "Salesforce returned no result", Action.BACKOFF)
                 for i in range(len(batch))]
 
 
@@ -97,8 +87,8 @@ def _verdict(update: FieldUpdate, item: Mapping[str, Any]) -> WriteResult:
     errors = item.get("errors") or [{}]
     code = str(errors[0].get("statusCode") or "UNKNOWN_ERROR")
     message = "; ".join(str(e.get("message", "")) for e in errors)
-    return _failed(update, code, message, code in RETRYABLE_RECORD_CODES)
+    return _failed(update, code, message, record_action(code))
 
 
-def _failed(update: FieldUpdate, code: str, message: str, retryable: bool) -> WriteResult:
-    return WriteResult(update.object, update.id, False, error_code=code, message=message, retryable=retryable)
+def _failed(update: FieldUpdate, code: str, message: str, action: Action) -> WriteResult:
+    return WriteResult(update.object, update.id, False, error_code=code, message=message, action=action)

@@ -23,6 +23,8 @@ DEFAULT_FIELD_NAMES: dict[str, str] = {
 
 #: Winter '27, the current release since October 2026 (Salesforce retires old versions, never new ones).
 DEFAULT_API_VERSION = "68.0"
+#: Marks a setting the install form and the CLI leave out (see ``connectors.plugin.setting_fields``).
+ADVANCED = {"advanced": True}
 
 
 class SalesforceSettings(BaseModel):
@@ -30,23 +32,27 @@ class SalesforceSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance_url: str
-    access_token: SecretStr
-    refresh_token: SecretStr | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    login_url: str = "https://login.salesforce.com"
-    ca_file: str | None = None
-    api_version: str = Field(DEFAULT_API_VERSION, pattern=r"^\d{2}\.0$")
-    quota_share: float = Field(0.5, gt=0, le=1)
-    field_names: dict[str, str] = Field(default_factory=dict)
-    contact_stage_field: str | None = None
-    permission_set: str = "Journey_Sync_Integration"
-    max_refreshes: int = Field(2, ge=0, le=5)
-    retry_attempts: int = Field(5, ge=1, le=10)
-    retry_wait_seconds: float = Field(0.5, ge=0)
-    retry_max_wait_seconds: float = Field(8.0, ge=0)
-    timeout_seconds: float = Field(60.0, gt=0)
+    instance_url: str = Field(title="Instance URL", description="https://yourdomain.my.salesforce.com")
+    access_token: SecretStr = Field(title="Access token")
+    refresh_token: SecretStr | None = Field(None, title="Refresh token")
+    client_id: str | None = Field(None, title="Connected app consumer key")
+    client_secret: SecretStr | None = Field(None, title="Connected app consumer secret")
+    login_url: str = Field("https://login.salesforce.com", title="Login URL")
+    ca_file: str | None = Field(None, title="CA bundle file",
+                                description="Only for a local sandbox or a TLS proxy")
+    api_version: str = Field(DEFAULT_API_VERSION, pattern=r"^\d{2}\.0$", title="API version")
+    quota_share: float = Field(0.5, gt=0, le=1, title="Share of the daily API quota to use")
+    field_names: dict[str, str] = Field(default_factory=dict,
+                                        title="Write-back field names (JSON: canonical -> API name)")
+    contact_stage_field: str | None = Field(None, title="Contact field holding a journey stage",
+                                            description="Leave empty: contacts follow their latest opportunity")
+    # Tuning that only tests and benchmarks change: not on the install form or the CLI.
+    permission_set: str = Field("Journey_Sync_Integration", json_schema_extra=ADVANCED)
+    max_refreshes: int = Field(2, ge=0, le=5, json_schema_extra=ADVANCED)
+    retry_attempts: int = Field(5, ge=1, le=10, json_schema_extra=ADVANCED)
+    retry_wait_seconds: float = Field(0.5, ge=0, json_schema_extra=ADVANCED)
+    retry_max_wait_seconds: float = Field(8.0, ge=0, json_schema_extra=ADVANCED)
+    timeout_seconds: float = Field(60.0, gt=0, json_schema_extra=ADVANCED)
 
     @field_validator("instance_url", "login_url")
     @classmethod

@@ -1,14 +1,16 @@
-"""The Salesforce plug-in declaration: its install settings and its factory."""
+"""The Salesforce plug-in: the one declaration of everything the service knows about Salesforce."""
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors.base import ConnectorSpec, OAuthSpec, SettingSpec
-from connectors.salesforce import oauth
+from connectors.plugin import ConnectorSpec, OAuthSpec, ReceiverSpec, SandboxSpec
+from connectors.salesforce import oauth, receiver
 from connectors.salesforce.connector import SalesforceConnector
-from connectors.salesforce.settings import DEFAULT_API_VERSION
+from connectors.salesforce.errors import ERROR_TABLE
+from connectors.salesforce.settings import SalesforceSettings
+from mapping.mapfile import default_sources
 
-DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+DEFAULT_LOGIN_URL = SalesforceSettings.model_fields["login_url"].default
 
 
 def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str:
@@ -30,25 +32,24 @@ def _exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str,
                 "account_id": identity[-2] if len(identity) >= 2 else None}
     return {k: v for k, v in settings.items() if v}
 
+
+def _sandbox(seed: Any = None, **options: Any) -> Any:
+    """The local Salesforce (imported on first use: production processes never load it)."""
+    from connectors.salesforce.sandbox import SalesforceSandbox
+    return SalesforceSandbox(seed, **options)
+
+
 SPEC = ConnectorSpec(
     name="salesforce",
     label="Salesforce",
-    settings=(
-        SettingSpec("instance_url", "Instance URL", help="https://yourdomain.my.salesforce.com"),
-        SettingSpec("access_token", "Access token", secret=True),
-        SettingSpec("refresh_token", "Refresh token", secret=True, required=False),
-        SettingSpec("client_id", "Connected app consumer key", required=False),
-        SettingSpec("client_secret", "Connected app consumer secret", secret=True, required=False),
-        SettingSpec("login_url", "Login URL", required=False, default="https://login.salesforce.com"),
-        SettingSpec("ca_file", "CA bundle file", required=False, help="Only for a local sandbox or a TLS proxy"),
-        SettingSpec("api_version", "API version", required=False, default=DEFAULT_API_VERSION),
-        SettingSpec("quota_share", "Share of the daily API quota to use", required=False, default="0.5"),
-        SettingSpec("field_names", "Write-back field names (JSON: canonical -> API name)", required=False),
-        SettingSpec("contact_stage_field", "Contact field holding a journey stage", required=False,
-                    help="Leave empty: contacts follow their latest opportunity"),
-    ),
+    settings_model=SalesforceSettings,
     factory=lambda settings, on_tokens=None, resources=None, cache=None: SalesforceConnector(
         settings, on_tokens, cache=cache),
+    errors=ERROR_TABLE,
+    map_sources=lambda: default_sources("salesforce"),
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
+    receiver=ReceiverSpec(parse=receiver.parse, verify=receiver.verify,
+                          unverified=receiver.UNVERIFIED, ack=receiver.ack, refuse=receiver.refuse),
+    sandbox=SandboxSpec(make=_sandbox),
 )

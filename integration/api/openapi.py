@@ -9,6 +9,7 @@ import re
 
 from flask import current_app, jsonify
 
+from connectors import registry
 from integration.api import bp
 from integration.api.connections import OUTBOX_STATUSES
 from integration.api.records import SORTS
@@ -28,9 +29,19 @@ STRING = {"type": "string", "maxLength": 200}
 INTERVAL = {"type": "integer", "minimum": 60, "maximum": 30 * 86_400}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
+def _body_schema(endpoint: str) -> dict:
+    """The request body schema of ``endpoint``; the CRM names come from the registry."""
+    schema = BODIES[endpoint]
+    if endpoint == "api.connections_create":
+        properties = {**schema["properties"],
+                      "crm": {**schema["properties"]["crm"], "enum": registry.names()}}
+        return {**schema, "properties": properties}
+    return schema
+
+
 BODIES = {
     "api.connections_create": {"type": "object", "required": ["name", "crm"], "properties": {
-        "name": {**STRING, "minLength": 1}, "crm": {"type": "string", "enum": ["salesforce", "hubspot"]},
+        "name": {**STRING, "minLength": 1}, "crm": {"type": "string", "description": "A CRM plug-in's name, see GET /crms"},
         "settings": {"type": "object", "description": "The CRM's settings, see GET /crms"},
         "sync_interval_seconds": INTERVAL, "account_id": STRING}},
     "api.connections_update": {"type": "object", "required": ["sync_interval_seconds"],
@@ -117,7 +128,7 @@ def _operation(rule, method: str) -> dict:
           "responses": _responses(rule.endpoint, has_body)}
     if rule.endpoint in BODIES:
         op["requestBody"] = {"required": rule.endpoint not in OPTIONAL_BODIES,
-                             "content": {"application/json": {"schema": BODIES[rule.endpoint]}}}
+                             "content": {"application/json": {"schema": _body_schema(rule.endpoint)}}}
     return op
 
 

@@ -8,7 +8,7 @@ import threading
 import click
 
 from connectors.seedfile import SeedError
-from integration.sandboxes import SANDBOXES, make_sandbox
+from integration.sandboxes import make_sandbox, sandbox_crms
 
 
 def register(main: click.Group) -> None:
@@ -16,7 +16,7 @@ def register(main: click.Group) -> None:
 
 
 @click.command("sandbox")
-@click.argument("crm", type=click.Choice(sorted(SANDBOXES)))
+@click.argument("crm", type=click.Choice(sandbox_crms()))
 @click.option("--seed", type=click.Path(exists=True, dir_okay=False), help="Seed file (JSON).")
 @click.option("--port", default=0, show_default=True, help="Port (0 picks a free one).")
 @click.option("--host", default="127.0.0.1", show_default=True)

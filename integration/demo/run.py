@@ -1,4 +1,4 @@
-"""``journey demo``: both sandboxes seeded with the demo book, connected, provisioned, mapped,
+"""``journey demo``: every CRM sandbox seeded with the demo book, connected, provisioned, mapped,
 synced, and the service served with the worker running."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
 from integration.map_review import apply_map
-from integration.sandboxes import SandboxControl, make_sandbox, sandbox_settings
+from integration.sandboxes import SandboxControl, make_sandbox, sandbox_crms, sandbox_settings
 from integration.services import Services, build_services
 from integration.store.db import upgrade
 from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
@@ -56,8 +56,9 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
     data_dir.mkdir(parents=True)
     now = utcnow()
     seed_path = data_dir / "demo-seed.json"
-    seed_path.write_text(json.dumps(demo_seed(now), indent=1))
-    sandboxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in ("salesforce", "hubspot")}
+    seed = demo_seed(now)
+    seed_path.write_text(json.dumps(seed, indent=1))
+    sandboxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in sandbox_crms() if crm in seed}
     settings = Settings(data_dir=data_dir, secret_key=Fernet.generate_key().decode(),
                         session_secret=secrets.token_hex(32), port=port,
                         sync_interval_seconds=sync_interval_seconds, stall_interval_seconds=600,
@@ -73,7 +74,7 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
         create_user(session, tenant.id, DEMO_USER, password)
         for crm, sandbox in sandboxes.items():
             info = sandbox.info()
-            account = info.get("org_id") or info.get("portal_id")
+            account = info["account_id"]
             conn = connect(session, services, tenant_id=tenant.id, name=f"{crm}-demo", crm=crm,
                            values=sandbox_settings(crm, info), account_id=str(account),
                            sync_interval_seconds=sync_interval_seconds)
@@ -94,24 +95,11 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
     return demo
 
 
-#: Sandbox ``info()`` keys that configure an OAuth app (JOURNEY_OAUTH_<CRM>_<KEY> in production).
-OAUTH_APP_KEYS = ("client_id", "client_secret", "login_url", "ca_file", "base_url")
-
-
 def sandbox_oauth_apps(sandboxes: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """The OAuth app of each sandbox, so the install pages can run the OAuth flow against it.
-
-    A sandbox that serves its consent page on its API host (``base_url``) gets it as
-    ``authorize_url`` too.
-    """
-    apps = {}
-    for crm, sandbox in sandboxes.items():
-        info = sandbox.info()
-        app = {key: str(info[key]) for key in OAUTH_APP_KEYS if info.get(key)}
-        if "base_url" in app:
-            app["authorize_url"] = app["base_url"]
-        apps[crm] = app
-    return apps
+    """The OAuth app each sandbox declares in its ``info()`` (``oauth_app``), so the install pages
+    can run the OAuth flow against it (JOURNEY_OAUTH_<CRM>_<SETTING> in production)."""
+    return {crm: {k: str(v) for k, v in sandbox.info().get("oauth_app", {}).items() if v}
+            for crm, sandbox in sandboxes.items()}
 
 
 @dataclass
@@ -154,8 +142,7 @@ def serve_demo(demo: Demo, echo: Callable[[str], None]) -> None:
     echo(f"  API token:      {demo.token}")
     echo(f"  API document:   {base}/api/v1/openapi.json")
     for crm, sandbox in demo.sandboxes.items():
-        info = sandbox.info()
-        echo(f"  {crm} sandbox: {info.get('instance_url') or info.get('base_url')}")
+        echo(f"  {crm} sandbox: {sandbox.url}")
     echo("Ctrl-C stops.")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -84,7 +84,7 @@ class RedisWindow:
 
 
 class RedisResources(ProcessResources):
-    """The :class:`connectors.base.SharedResources` of a service running on the task queue.
+    """The :class:`connectors.plugin.SharedResources` of a service running on the task queue.
 
     Objects from ``get`` live in this process (a connector's budget object), but the rate windows
     they are built from are kept in Redis under ``<prefix>:rate:<key>``.

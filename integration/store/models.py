@@ -55,7 +55,7 @@ class WebSession(SQLModel, table=True):
 
 
 class Connection(SQLModel, table=True):
-    """One connected CRM account (a Salesforce org or a HubSpot portal) of a tenant."""
+    """One connected CRM account (an org, a portal: whatever the CRM calls an account) of a tenant."""
 
     __table_args__ = (UniqueConstraint("tenant_id", "name"),)
 
@@ -240,7 +240,7 @@ class ConnectorCache(SQLModel, table=True):
 
 
 class WebhookDelivery(SQLModel, table=True):
-    """A CRM notification received (HubSpot event, Salesforce outbound message), de-duplicated."""
+    """A CRM notification received (a webhook event, an outbound message), de-duplicated."""
 
     __table_args__ = (UniqueConstraint("connection_id", "event_id"),)
 

@@ -85,13 +85,16 @@ def mark_done(session: Session, items: Iterable[OutboxItem]) -> None:
 
 
 def mark_failed(session: Session, item: OutboxItem, *, code: str, message: str,
-                max_attempts: int, backoff_seconds: float, now: datetime | None = None) -> str:
-    """Record a failure; retry later with exponential backoff and jitter, or park. Returns the status."""
+                max_attempts: int, backoff_seconds: float, now: datetime | None = None,
+                final: bool = False) -> str:
+    """Record a failure; retry later with exponential backoff and jitter, or park (at once when
+    ``final``: the CRM refused the record as it is, and only an admin's retry may help).
+    Returns the status."""
     now = now or utcnow()
     item.attempts += 1
     item.last_error_code = code
     item.last_error_message = message[:2000]
-    if item.attempts >= max_attempts:
+    if final or item.attempts >= max_attempts:
         item.status = "parked"
     else:
         delay = backoff_seconds * (2 ** max(item.attempts - 1, 0))

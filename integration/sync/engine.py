@@ -14,7 +14,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlmodel import Field
 
-from connectors.base import Connector, CrmError, QuotaReached
+from connectors.actions import Action
+from connectors.base import Connector, CrmError
 from integration.services import Services
 from integration.store import records as record_store
 from integration.store.connections import connection_by_id
@@ -46,11 +47,13 @@ class SyncSummary(RunCounters):
     calls_by_route: dict[str, int] = Field(default_factory=dict)
     errors: dict[str, int] = Field(default_factory=dict)
     message: str | None = None
+    #: When a CRM error ended the run early, the action its connector's error table called for.
+    action: Action | None = None
     stages: dict[str, int] = Field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data."""
-        return self.model_dump()
+        return self.model_dump(mode="json")
 
     def count_error(self, code: str, n: int = 1) -> None:
         """Count ``n`` failures with the CRM's error ``code``."""
@@ -109,15 +112,15 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
             for code, n in flushed.errors.items():
                 summary.count_error(code, n)
             if flushed.stopped:
-                summary.status = "paused" if flushed.quota else "partial"
-                summary.message = flushed.stopped
+                summary.status = "paused" if flushed.action is Action.PAUSE_QUOTA else "partial"
+                summary.message, summary.action = flushed.stopped, flushed.action
         if summary.failed and summary.status == "succeeded":
             summary.status = "partial"
-    except QuotaReached as exc:
-        summary.status, summary.message = "paused", str(exc)
-        summary.count_error(exc.code)
     except CrmError as exc:
-        summary.status, summary.message = "failed", str(exc)
+        # The connector's error table decided the action; a spent quota pauses, the rest fail
+        # the run (REAUTHORIZE: the connection needs reconnecting; BACKOFF: the next run retries).
+        summary.status = "paused" if exc.action is Action.PAUSE_QUOTA else "failed"
+        summary.message, summary.action = str(exc), exc.action
         summary.count_error(exc.code)
     except Exception as exc:
         # A bug or a database failure: the run must not stay "running"; the traceback goes to the
@@ -222,6 +225,7 @@ def _close_run(services: Services, run_id: int, summary: SyncSummary, connector:
         run.quota_used = connector.usage.quota_used
         run.quota_limit = connector.usage.quota_limit
         run.progress = {"stages": summary.stages, "unmapped": summary.unmapped,
-                        "calls_by_route": summary.calls_by_route}
+                        "calls_by_route": summary.calls_by_route,
+                        "action": summary.action.value if summary.action else None}
         session.add(run)
 

@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 
 from sqlalchemy import update
 
-from connectors.base import Connector, CrmError, FieldUpdate, QuotaReached
+from connectors.actions import Action
+from connectors.base import Connector, CrmError, FieldUpdate
 from integration.services import Services
 from integration.store import outbox
 from integration.store.models import OutboxItem, RecordState
@@ -37,8 +38,9 @@ class FlushResult:
     parked: int = 0
     reconciled: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    #: Why the flush stopped early, and the action the CRM error that stopped it called for.
     stopped: str | None = None
-    quota: bool = False
+    action: Action | None = None
 
 
 def flush_outbox(services: Services, connection_id: int, connector: Connector, *,
@@ -73,11 +75,8 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
                     outbox.release(session, [session.merge(i) for i in items])
                 raise
             _record_results(services, connection_id, items, results, now, result)
-    except QuotaReached as exc:
-        result.stopped, result.quota = str(exc), True
-        _count(result, exc.code)
     except CrmError as exc:
-        result.stopped = str(exc)
+        result.stopped, result.action = str(exc), exc.action
         _count(result, exc.code)
     return result
 
@@ -104,9 +103,11 @@ def _record_results(services: Services, connection_id: int, items: Sequence[Outb
             verdict = by_key.get((item.object, item.crm_id))
             code = (verdict.error_code if verdict else None) or "NO_RESULT"
             message = (verdict.message if verdict else None) or "the CRM returned no result"
+            final = verdict is not None and verdict.action is Action.FAIL_RECORD
             status = outbox.mark_failed(session, session.merge(item), code=code, message=message,
                                         max_attempts=settings.outbox_max_attempts,
-                                        backoff_seconds=settings.outbox_backoff_seconds, now=now)
+                                        backoff_seconds=settings.outbox_backoff_seconds, now=now,
+                                        final=final)
             result.failed += 1
             result.parked += status == "parked"
             _count(result, code)

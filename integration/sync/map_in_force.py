@@ -6,9 +6,21 @@ from typing import Literal
 
 from sqlmodel import Session
 
+from connectors import registry
 from integration.store.map_versions import current_map_version
 from integration.store.models import Connection, MapVersion
-from mapping import JourneyMap, default_map, parse_map
+from mapping import JourneyMap, default_map, map_from_dict, map_to_dict, parse_map
+
+
+def default_map_for(crm: str) -> JourneyMap:
+    """The packaged default map, with the CRM plug-in's default sources when the map has none
+    for that CRM (a CRM added as a plug-in brings its own)."""
+    jmap = default_map()
+    if crm in jmap.sources:
+        return jmap
+    data = map_to_dict(jmap)
+    data.setdefault("sources", {})[crm] = dict(registry.spec(crm).map_sources())
+    return map_from_dict(data, source=f"default map with the {crm} plug-in's sources")
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,11 @@ def map_in_force(session: Session, connection_id: int) -> MapInForce:
     own = _from_row(current_map_version(session, connection_id), "connection")
     if own is not None:
         return own
-    return workspace_map(session, session.get(Connection, connection_id).tenant_id)
+    conn = session.get(Connection, connection_id)
+    found = workspace_map(session, conn.tenant_id)
+    if found.scope == "default":
+        return MapInForce(default_map_for(conn.crm), "default", None, None)
+    return found
 
 
 def connection_map(session: Session, connection_id: int) -> tuple[JourneyMap, int | None]:

@@ -15,7 +15,9 @@ from integration.store import outbox
 from integration.store.models import RecordState
 from integration.store.records import replace_events
 from integration.store.values import values_from_json, values_to_json
-from mapping import JourneyMap, classify, desired_writeback, plan_writeback, timeline
+from mapping import JourneyMap, classify, desired_writeback, plan_writeback
+from mapping.timeline import Run, journey_runs, spans_of
+from mapping.timeutil import as_utc
 from mapping.records import CrmRecord
 from mapping.serialize import record_to_dict, state_to_dict
 from mapping.writeback import same_value
@@ -23,10 +25,12 @@ from mapping.writeback import same_value
 
 @dataclass(frozen=True)
 class Verdict:
-    """What one record needs: its state and the write-back changes (empty when none)."""
+    """What one record needs: its state, the write-back changes (empty when none), and its journey
+    (the runs of journey stages it went through, computed once for the state and the events)."""
 
     state: Any
     changes: dict[str, Any]
+    runs: Sequence[Run]
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,17 @@ def judge(record: CrmRecord, jmap: JourneyMap, now: datetime, crm_values: Mappin
     ``person_values`` are the values of the person the record is linked into (see
     ``integration.sync.people``); they replace the record's own values in the plan.
     """
-    state = classify(record, jmap, now)
+    now = as_utc(now)
+    runs = journey_runs(record, jmap, now)
+    state = classify(record, jmap, now, runs=runs)
     desired = person_values if person_values is not None else desired_writeback(state)
-    return Verdict(state, plan_writeback(desired, crm_values, now))
+    return Verdict(state, plan_writeback(desired, crm_values, now), runs)
 
 
-def journey_events(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[dict[str, Any]]:
-    """A record's timeline as event rows: one per journey stage entered."""
+def journey_events(verdict: Verdict, jmap: JourneyMap, now: datetime) -> list[dict[str, Any]]:
+    """A judged record's journey as event rows: one per journey stage entered."""
     events, previous = [], None
-    for span in timeline(record, jmap, now):
+    for span in spans_of(verdict.runs, jmap, now):
         if span.entered_at is None:
             continue
         events.append({"from_stage": previous, "to_stage": span.stage,
@@ -97,7 +103,7 @@ def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap
     rewrite = page if refresh_events else changed
     if rewrite:
         replace_events(session, connection_id,
-                       {(j.record.object, j.record.id): journey_events(j.record, jmap, now)
+                       {(j.record.object, j.record.id): journey_events(j.verdict, jmap, now)
                         for j in rewrite})
     if changed or planned:
         outbox.replace_plans(session, connection_id,

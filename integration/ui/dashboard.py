@@ -7,12 +7,12 @@ from typing import Any
 from flask import abort, render_template, request
 from sqlmodel import select
 
-from integration.analytics import (RecordFilter, filtered_states, funnel_report, spans_from_events,
-                                   stalled_report, time_in_stage_report)
+from integration.analytics import (RecordFilter, filtered_states, funnel_report, stalled_report,
+                                   time_in_stage_report)
 from integration.api.helpers import services
-from integration.api.records import SORTS, record_to_dict
+from integration.api.records import SORTS
+from integration.journey_view import record_journey, record_summary
 from integration.store.models import RecordState
-from integration.store.records import events_for, get_state
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 from integration.ui import bp
@@ -56,7 +56,7 @@ def dashboard(connection_id: int):
         funnel = funnel_report(db, conn.id, jmap, flt)
         days = time_in_stage_report(db, conn.id, jmap, flt)
         stalled = stalled_report(db, conn.id, flt)
-        rows = [record_to_dict(r) for r in filtered_states(
+        rows = [record_summary(r) for r in filtered_states(
             db, conn.id, replace(flt, stalled=True), order=SORTS[sort], limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE)]
         options = filter_options(db, conn.id)
@@ -89,14 +89,8 @@ def record_page(connection_id: int, object: str, crm_id: str):
     now = utcnow()
     with services().session() as db:
         conn = page_connection(db, connection_id)
-        row = get_state(db, conn.id, object, crm_id)
-        if row is None:
-            abort(404, f"There is no {object} {crm_id} in {conn.name}.")
-        jmap, _ = connection_map(db, conn.id)
-        record = record_to_dict(row)
-        spans = [{"stage": s.stage, "label": s.label, "entered_at": s.entered_at,
-                  "exited_at": s.exited_at, "days": s.days, "stalled": s.stalled,
-                  "crm_stages": s.crm_stages, "expected_days": jmap.expected_days(s.stage)}
-                 for s in spans_from_events(events_for(db, conn.id, object, crm_id), jmap, now)]
-    return render_template("record.html", conn=conn, record=record, spans=spans,
-                           chart=timeline_chart(spans, now))
+        record = record_journey(db, conn.id, object, crm_id, now)
+    if record is None:
+        abort(404, f"There is no {object} {crm_id} in {conn.name}.")
+    return render_template("record.html", conn=conn, record=record, spans=record["timeline"],
+                           chart=timeline_chart(record["timeline"], now))

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors.base import (AuthExpired, AuthFailed, ConfigError, FieldUpdate, TransientError)
+from connectors.actions import Action
+from connectors.base import AuthFailed, ConfigError, CrmError, FieldUpdate, TransientError
 from connectors.hubspot import HubSpotConnector, RateBudget
 from connectors.hubspot.sandbox.generate import synthetic_seed
 from tests.hubspot.conftest import Api, connector_for, settings_for
@@ -85,7 +86,7 @@ def test_partial_failures_come_back_per_record(provisioned) -> None:
             FieldUpdate("contact", "1001", {"journey_stage": "retention"}),
         ])
     finally:
-        api.control("faults", {})
+        api.control("faults", {"record_errors": []})
     assert [(r.id, r.ok, r.error_code) for r in results] == [
         ("20000000002", True, None), ("20000000003", False, "VALIDATION_ERROR"),
         ("1", False, "OBJECT_NOT_FOUND"), ("1001", True, None)]
@@ -215,7 +216,7 @@ def test_transient_errors_are_retried_then_surface(make_hs_sandbox) -> None:
         with pytest.raises(TransientError) as info:
             impatient.record_url("deal", "1")
     finally:
-        api.control("faults", {})
+        api.control("faults", {"error_share": 0, "fail_next": []})
     assert (info.value.status, info.value.code) == (503, "SERVICE_UNAVAILABLE")
     assert impatient.usage.calls == 2
 
@@ -254,8 +255,9 @@ def test_auth_failures_name_the_cause_and_never_the_secrets(make_hs_sandbox) -> 
         broken.stages()
     assert failed.value.code == "BAD_REFRESH_TOKEN"
     no_refresh = HubSpotConnector({"base_url": info["base_url"], "access_token": info["access_token"]})
-    with pytest.raises(AuthExpired) as expired:
+    with pytest.raises(CrmError) as expired:
         no_refresh.stages()
     assert expired.value.code == "EXPIRED_AUTHENTICATION"
+    assert failed.value.action is expired.value.action is Action.REAUTHORIZE
     for text in (str(failed.value), str(expired.value), repr(broken), repr(broken.session)):
         assert not [s for s in secrets if s in text]

@@ -50,8 +50,7 @@ def test_a_change_in_one_portal_leaves_the_others_alone(portals):
     deal_id = HS_SEED["deals"][0]["id"]
     before = _deal_stage(two, deal_id)
     res = _http().post(f"{one['base_url']}/__sandbox__/move?portal={one['portal_id']}",
-                       json={"objectType": "deals", "id": deal_id,
-                             "properties": {"dealstage": "closedlost"}})
+                       json={"object": "deal", "id": deal_id, "stage": "closedlost"})
     assert res.status_code == 200
     assert _deal_stage(one, deal_id) == "closedlost"
     assert _deal_stage(two, deal_id) == before != "closedlost"
@@ -67,14 +66,14 @@ def test_rate_limits_and_counters_are_per_portal(portals):
 
     assert [details(one).status_code for _ in range(4)] == [200, 200, 200, 429]
     assert details(two).status_code == 200  # portal two's window is its own
-    calls = session.get(f"{one['base_url']}/__sandbox__/calls").json()
-    assert calls["portals"] == {str(one["portal_id"]): {"total": 4, "rate_limited": 1},
-                                str(two["portal_id"]): {"total": 1, "rate_limited": 0},
-                                str(three["portal_id"]): {"total": 0, "rate_limited": 0}}
-    assert calls["total"] == 5
-    session.post(f"{one['base_url']}/__sandbox__/calls/reset")
-    after = session.get(f"{one['base_url']}/__sandbox__/calls").json()
-    assert after["total"] == 0 and after["portals"][str(one["portal_id"])]["rate_limited"] == 0
+    calls = session.get(f"{one['base_url']}/__sandbox__/counters").json()
+    assert calls["portals"] == {str(one["portal_id"]): {"calls": 4, "rate_limited": 1},
+                                str(two["portal_id"]): {"calls": 1, "rate_limited": 0},
+                                str(three["portal_id"]): {"calls": 0, "rate_limited": 0}}
+    assert calls["calls"] == 5
+    session.post(f"{one['base_url']}/__sandbox__/counters/reset")
+    after = session.get(f"{one['base_url']}/__sandbox__/counters").json()
+    assert after["calls"] == 0 and after["portals"][str(one["portal_id"])]["rate_limited"] == 0
 
 
 def test_token_refresh_goes_to_the_portal_of_the_client_id(portals):

@@ -6,9 +6,8 @@ import time
 
 import pytest
 
-from connectors.base import (AuthExpired, AuthFailed, ConfigError, CrmError, RateLimited,
-                             TransientError)
-from connectors.hubspot.errors import translate
+from connectors.actions import Action
+from connectors.hubspot.errors import record_action, translate
 from connectors.hubspot.ratelimit import RateBudget, SlidingWindow
 
 
@@ -78,23 +77,34 @@ RATE_BODY = ('{"status":"error","message":"You have reached your ten_secondly_ro
              '"errorType":"RATE_LIMIT","correlationId":"c","policyName":"TEN_SECONDLY_ROLLING"}')
 
 
-@pytest.mark.parametrize("status,body,kind,code", [
-    (401, '{"category":"EXPIRED_AUTHENTICATION","message":"expired"}', AuthExpired,
+@pytest.mark.parametrize("status,body,action,code", [
+    (401, '{"category":"EXPIRED_AUTHENTICATION","message":"expired"}', Action.REFRESH_AUTH,
      "EXPIRED_AUTHENTICATION"),
-    (401, '{"category":"INVALID_AUTHENTICATION","message":"bad"}', AuthFailed, "INVALID_AUTHENTICATION"),
-    (403, '{"category":"MISSING_SCOPES","message":"scopes"}', AuthFailed, "MISSING_SCOPES"),
-    (429, RATE_BODY, RateLimited, "RATE_LIMIT"),
+    (401, '{"category":"INVALID_AUTHENTICATION","message":"bad"}', Action.REFRESH_AUTH,
+     "INVALID_AUTHENTICATION"),
+    (403, '{"category":"MISSING_SCOPES","message":"scopes"}', Action.REAUTHORIZE, "MISSING_SCOPES"),
+    (429, RATE_BODY, Action.BACKOFF, "RATE_LIMIT"),
     (400, '{"category":"VALIDATION_ERROR","message":"Property values were not valid: '
-          '[{\\"error\\":\\"PROPERTY_DOESNT_EXIST\\"}]"}', ConfigError, "VALIDATION_ERROR"),
-    (400, '{"category":"VALIDATION_ERROR","message":"limit"}', CrmError, "VALIDATION_ERROR"),
-    (404, '{"category":"OBJECT_NOT_FOUND","message":"gone"}', CrmError, "OBJECT_NOT_FOUND"),
-    (503, "<html>busy</html>", TransientError, "HTTP_503"),
-    (0, None, TransientError, "HTTP_0"),
+          '[{\\"error\\":\\"PROPERTY_DOESNT_EXIST\\"}]"}', Action.FAIL, "VALIDATION_ERROR"),
+    (400, '{"category":"VALIDATION_ERROR","message":"limit"}', Action.FAIL, "VALIDATION_ERROR"),
+    (404, '{"category":"OBJECT_NOT_FOUND","message":"gone"}', Action.FAIL, "OBJECT_NOT_FOUND"),
+    (503, "<html>busy</html>", Action.BACKOFF, "HTTP_503"),
+    (0, None, Action.BACKOFF, "HTTP_0"),
 ])
-def test_error_table(status: int, body, kind: type, code: str) -> None:
+def test_error_table(status: int, body, action: Action, code: str) -> None:
     error = translate(status, body, {}, "GET /x")
-    assert type(error) is kind and error.code == code and error.status == status
+    assert error.action is action and error.code == code and error.status == status
+    assert error.retryable is (action is Action.BACKOFF)
     assert error.message.startswith(f"HubSpot GET /x: {status}")
+
+
+@pytest.mark.parametrize("category,action", [
+    ("RATE_LIMITS", Action.BACKOFF), ("LOCKED", Action.BACKOFF), ("INTERNAL_ERROR", Action.BACKOFF),
+    ("VALIDATION_ERROR", Action.FAIL_RECORD), ("OBJECT_NOT_FOUND", Action.FAIL_RECORD),
+    ("SOMETHING_NEW", Action.FAIL_RECORD),
+])
+def test_per_record_categories_of_a_207_answer(category: str, action: Action) -> None:
+    assert record_action(category) is action
 
 
 def test_rate_limit_hint_follows_the_headers() -> None:

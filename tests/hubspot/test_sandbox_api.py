@@ -253,34 +253,33 @@ def test_rolling_limit_answers_429_with_hubspot_headers(make_hs_sandbox) -> None
 def test_faults_latency_and_call_counters(make_hs_sandbox) -> None:
     faulty = make_hs_sandbox()
     api = Api(faulty)
-    api.control("calls/reset")
+    api.control("counters/reset")
     api.control("faults", {"rate_503": 1.0})
     failed = api.get(f"/crm/v3/objects/deals/{DEAL}")
     assert failed.status_code == 503 and failed.json()["category"] == "SERVICE_UNAVAILABLE"
     api.control("faults", {"rate_429": 1.0})
     assert api.get(f"/crm/v3/objects/deals/{DEAL}").status_code == 429
-    api.control("faults", {})
-    api.control("latency", {"ms": 150})
+    api.control("faults", {"error_share": 0, "latency_ms": 150})
     started = time.monotonic()
     assert api.get(f"/crm/v3/objects/0-3/{DEAL}").status_code == 200
     assert time.monotonic() - started >= 0.15
-    api.control("latency", {"ms": 0})
-    calls = api.session.get(faulty.base_url + "/__sandbox__/calls").json()
+    api.control("faults", {"latency_ms": 0})
+    calls = api.session.get(faulty.base_url + "/__sandbox__/counters").json()
     assert calls["by_route"] == {"GET /crm/v3/objects/deals/<record_id>": 3}
-    assert api.control("calls/reset").json()["total"] == 0
+    assert api.control("counters/reset").json()["calls"] == 0
+    bad = api.control("faults", {"error_share": 2})
+    assert bad.status_code == 400 and "error_share must be between 0 and 1" in bad.json()["error"]
 
 
 def test_move_simulates_a_rep_edit(make_hs_sandbox) -> None:
     moved = make_hs_sandbox()
     api = Api(moved)
-    response = api.control("move", {"objectType": "deals", "id": DEAL,
-                                    "properties": {"dealstage": "closedwon"}})
+    response = api.control("move", {"object": "deal", "id": DEAL, "stage": "closedwon"})
     assert response.status_code == 200
     deal = api.get(f"/crm/v3/objects/deals/{DEAL}", params={"propertiesWithHistory": "dealstage"}).json()
     assert deal["properties"]["dealstage"] == "closedwon"
     assert deal["propertiesWithHistory"]["dealstage"][0]["sourceType"] == "CRM_UI"
-    assert api.control("move", {"objectType": "deals", "id": "1",
-                                "properties": {"dealstage": "closedwon"}}).status_code == 404
+    assert api.control("move", {"object": "deal", "id": "1", "stage": "closedwon"}).status_code == 400
 
 
 def test_paging_with_after_stops_at_10000_results(make_hs_sandbox) -> None:

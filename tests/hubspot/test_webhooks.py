@@ -106,7 +106,7 @@ def test_parse_events_says_what_is_wrong(body: bytes, reason: str) -> None:
 
 
 def _register(api: Api, receiver, **extra) -> None:
-    response = api.control("webhooks", {"targetUrl": receiver.url,
+    response = api.control("notifications", {"url": receiver.url,
                                         "subscriptions": ["deal.propertyChange"],
                                         "propertyNames": ["dealstage"], **extra})
     assert response.status_code == 201
@@ -116,8 +116,8 @@ def test_a_rep_move_is_delivered_signed(make_hs_sandbox, receiver) -> None:
     sandbox = make_hs_sandbox()
     api = Api(sandbox)
     _register(api, receiver)
-    api.control("move", {"objectType": "deals", "id": "18462730013",
-                         "properties": {"dealstage": "qualifiedtobuy", "dealname": "renamed"}})
+    api.control("move", {"object": "deal", "id": "18462730013", "stage": "qualifiedtobuy",
+                         "properties": {"dealname": "renamed"}})
     (request,) = receiver.wait_for(1)
     headers = request["headers"]
     assert verify_signature_v3(sandbox.info()["client_secret"], "POST", request["url"],
@@ -150,8 +150,7 @@ def test_client_errors_are_retried_like_server_errors(make_hs_sandbox, receiver)
     api = Api(sandbox)
     _register(api, receiver)
     receiver.statuses = [400, 401, 404]
-    api.control("move", {"objectType": "deals", "id": "18462730011",
-                         "properties": {"dealstage": "closedlost"}})
+    api.control("move", {"object": "deal", "id": "18462730011", "stage": "closedlost"})
     seen = receiver.wait_for(4)
     assert [r["status"] for r in seen] == [400, 401, 404, 204]
     assert [json.loads(r["body"])[0]["attemptNumber"] for r in seen] == [0, 1, 2, 3]
@@ -162,12 +161,11 @@ def test_retries_stop_after_the_schedule(make_hs_sandbox, receiver) -> None:
     api = Api(sandbox)
     _register(api, receiver)
     receiver.statuses = [500] * 10
-    api.control("move", {"objectType": "deals", "id": "18462730012",
-                         "properties": {"dealstage": "closedlost"}})
+    api.control("move", {"object": "deal", "id": "18462730012", "stage": "closedlost"})
     seen = receiver.wait_for(3)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:  # the sandbox logs a delivery after the answer arrives
-        deliveries = api.session.get(sandbox.base_url + "/__sandbox__/webhooks").json()["deliveries"]
+        deliveries = api.session.get(sandbox.base_url + "/__sandbox__/notifications").json()["deliveries"]
         if len(deliveries) >= 3:
             break
         time.sleep(0.05)
@@ -180,14 +178,13 @@ def test_a_generic_format_subscription_sends_object_property_changes(make_hs_san
                                                                      receiver) -> None:
     sandbox = make_hs_sandbox()
     api = Api(sandbox)
-    response = api.control("webhooks", {"targetUrl": receiver.url, "format": "generic",
+    response = api.control("notifications", {"url": receiver.url, "format": "generic",
                                         "subscriptions": ["deal.propertyChange",
                                                           "contact.propertyChange"],
                                         "propertyNames": ["dealstage", "lifecyclestage"]})
     assert response.status_code == 201
     assert {s["format"] for s in response.json()["subscriptions"]} == {"generic"}
-    api.control("move", {"objectType": "deals", "id": "18462730013",
-                         "properties": {"dealstage": "qualifiedtobuy"}})
+    api.control("move", {"object": "deal", "id": "18462730013", "stage": "qualifiedtobuy"})
     (request,) = receiver.wait_for(1)
     (raw,) = json.loads(request["body"])
     assert raw["subscriptionType"] == "object.propertyChange" and raw["objectTypeId"] == "0-3"
@@ -197,6 +194,6 @@ def test_a_generic_format_subscription_sends_object_property_changes(make_hs_san
 
 def test_an_unknown_event_format_is_refused(make_hs_sandbox, receiver) -> None:
     api = Api(make_hs_sandbox())
-    response = api.control("webhooks", {"targetUrl": receiver.url, "format": "v4",
+    response = api.control("notifications", {"url": receiver.url, "format": "v4",
                                         "subscriptions": ["deal.propertyChange"]})
     assert response.status_code == 400 and "format must be one of" in response.json()["message"]

@@ -96,8 +96,7 @@ def test_records_named_by_webhooks_get_a_targeted_sync_on_a_worker(services, wor
     portal = box.infos()[1]["portal_id"]
     deal_id = HS_SEED["deals"][0]["id"]
     requests.post(f"{box.info()['base_url']}/__sandbox__/move?portal={portal}",
-                  json={"objectType": "deals", "id": deal_id,
-                        "properties": {"dealstage": "closedlost"}}).raise_for_status()
+                  json={"object": "deal", "id": deal_id, "stage": "closedlost"}).raise_for_status()
     earlier = {r.id for r in _runs(services, cid)}
     with services.session() as s:
         queue_records(s, cid, [("deal", deal_id)])  # what the webhook endpoint does
@@ -111,8 +110,8 @@ def test_records_named_by_webhooks_get_a_targeted_sync_on_a_worker(services, wor
 def test_a_connection_is_never_worked_by_two_workers_at_once(services, world):
     cid = world["ids"][2]
     box = world["box"]
-    requests.post(f"{box.info()['base_url']}/__sandbox__/latency?portal={box.infos()[2]['portal_id']}",
-                  json={"ms": 150}).raise_for_status()
+    requests.post(f"{box.info()['base_url']}/__sandbox__/faults?portal={box.infos()[2]['portal_id']}",
+                  json={"latency_ms": 150}).raise_for_status()
     before = [r.id for r in _runs(services, cid) if r.requested_by == "schedule"]
     with services.session() as s:
         conn = s.get(Connection, cid)
@@ -129,12 +128,11 @@ def test_a_worker_killed_mid_sync_loses_nothing_and_its_work_is_picked_up(servic
     cid = world["ids"][0]
     box = world["box"]
     portal = box.infos()[0]["portal_id"]
-    requests.post(f"{box.info()['base_url']}/__sandbox__/latency?portal={portal}",
-                  json={"ms": 300}).raise_for_status()
+    requests.post(f"{box.info()['base_url']}/__sandbox__/faults?portal={portal}",
+                  json={"latency_ms": 300}).raise_for_status()
     deal_id = HS_SEED["deals"][0]["id"]
     requests.post(f"{box.info()['base_url']}/__sandbox__/move?portal={portal}",
-                  json={"objectType": "deals", "id": deal_id,
-                        "properties": {"dealstage": "closedlost"}}).raise_for_status()
+                  json={"object": "deal", "id": deal_id, "stage": "closedlost"}).raise_for_status()
     with services.session() as s:
         conn = s.get(Connection, cid)
         conn.last_sync_at = None

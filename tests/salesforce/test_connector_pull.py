@@ -122,7 +122,7 @@ def test_incremental_pull_returns_what_changed_since_the_watermark(make_sf_sandb
     first = list(connector.pull())
     watermark = max(r.modified_at for r in first)
     assert {r.id for r in connector.pull(watermark)} == {r.id for r in first if r.modified_at == watermark}
-    moved = sf_control(sandbox, "move", {"Id": OPP_ACME, "StageName": "Closed Won"})
+    moved = sf_control(sandbox, "move", {"object": "opportunity", "id": OPP_ACME, "stage": "Closed Won"})
     since = datetime.fromisoformat(moved["SystemModstamp"].replace("+0000", "+00:00"))
     changed = _by_id(connector.pull(since - timedelta(seconds=1)))
     assert set(changed) == {OPP_ACME, CONTACT_LI}

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connectors.base import AuthExpired, AuthFailed, FieldUpdate, QuotaReached, TransientError
+from connectors.actions import Action
+from connectors.base import AuthFailed, CrmError, FieldUpdate, QuotaReached, TransientError
 from connectors.salesforce import SalesforceConnector
 from tests.fixtures_salesforce import (
     CONTACT_LI, LEAD_ANA, OPP_ACME, OPP_GLOBEX, OPP_WON, sf_control, sf_seed, sf_settings,
@@ -155,16 +156,17 @@ def test_an_expired_token_mid_sync_is_refreshed_and_reported(make_sf_sandbox):
 def test_refresh_is_bounded_and_never_leaks_tokens(make_sf_sandbox):
     sandbox = make_sf_sandbox(sf_seed(), token_ttl_seconds=0)
     connector = SalesforceConnector(sf_settings(sandbox, max_refreshes=2))
-    with pytest.raises(AuthExpired) as expired:
+    with pytest.raises(CrmError) as expired:
         list(connector.pull())
     assert connector.usage.by_route["POST oauth2/token"] == 2
-    assert expired.value.code == "INVALID_SESSION_ID"
+    assert expired.value.code == "INVALID_SESSION_ID" and expired.value.action is Action.REAUTHORIZE
     info = sandbox.info()
     for secret in (info["access_token"], info["refresh_token"], info["client_secret"]):
         assert secret not in str(expired.value)
     no_refresh = SalesforceConnector({**sf_settings(sandbox), "refresh_token": None})
-    with pytest.raises(AuthExpired):
+    with pytest.raises(CrmError) as expired:
         no_refresh.stages()
+    assert expired.value.action is Action.REAUTHORIZE
     assert "POST oauth2/token" not in no_refresh.usage.by_route
     revoked = SalesforceConnector(sf_settings(sandbox, refresh_token="5Aeprevoked"))
     with pytest.raises(AuthFailed) as failed:

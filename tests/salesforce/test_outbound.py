@@ -75,17 +75,17 @@ def test_stage_changes_are_delivered_and_retried_until_acknowledged(make_sf_sand
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Receiver.bodies, _Receiver.failures_left = [], 2
     try:
-        sf_control(sandbox, "outbound", {"url": f"http://127.0.0.1:{server.server_port}/webhooks/salesforce"})
-        sf_control(sandbox, "move", {"Id": OPP_GLOBEX, "StageName": "Qualification"})
-        sf_control(sandbox, "move", {"Id": OPP_ACME, "StageName": "Closed Won"})
+        sf_control(sandbox, "notifications", {"url": f"http://127.0.0.1:{server.server_port}/webhooks/salesforce"})
+        sf_control(sandbox, "move", {"object": "opportunity", "id": OPP_GLOBEX, "stage": "Qualification"})
+        sf_control(sandbox, "move", {"object": "opportunity", "id": OPP_ACME, "stage": "Closed Won"})
         deadline = time.monotonic() + 10
-        while len(sf_control(sandbox, "outbound")["delivered"]) < 2 and time.monotonic() < deadline:
+        while len(sf_control(sandbox, "notifications")["deliveries"]) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         messages = [parse_outbound_message(b) for b in _Receiver.bodies]
         assert {org for org, _ in messages} == {"00D5g000004ExAmEAC"}
         assert [i for _, ids in messages for i in ids] == [OPP_GLOBEX, OPP_ACME]
-        log = sf_control(sandbox, "outbound")
-        assert (log["delivered"], log["failed_attempts"]) == ([OPP_GLOBEX, OPP_ACME], 2)
+        log = sf_control(sandbox, "notifications")
+        assert (log["deliveries"], log["failed_attempts"]) == ([OPP_GLOBEX, OPP_ACME], 2)
     finally:
         server.shutdown()
 
@@ -99,7 +99,7 @@ def test_a_bulk_change_goes_out_in_messages_of_up_to_100_notifications(make_sf_s
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Receiver.bodies, _Receiver.failures_left = [], 0
     try:
-        sf_control(sandbox, "outbound", {"url": f"http://127.0.0.1:{server.server_port}/webhooks/salesforce"})
+        sf_control(sandbox, "notifications", {"url": f"http://127.0.0.1:{server.server_port}/webhooks/salesforce"})
         sf = simple_sf(sandbox)
         ids = [r["Id"] for r in sf.query("SELECT Id FROM Opportunity WHERE Name LIKE 'Bulk%'")["records"]]
         for start in (0, 75):  # two collection calls of 75, moments apart
@@ -107,10 +107,10 @@ def test_a_bulk_change_goes_out_in_messages_of_up_to_100_notifications(make_sf_s
                 {"attributes": {"type": "Opportunity"}, "Id": i, "StageName": "Qualification"}
                 for i in ids[start:start + 75]]})
         deadline = time.monotonic() + 10
-        while len(sf_control(sandbox, "outbound")["delivered"]) < 150 and time.monotonic() < deadline:
+        while len(sf_control(sandbox, "notifications")["deliveries"]) < 150 and time.monotonic() < deadline:
             time.sleep(0.05)
         sizes = [len(parse_outbound_message(b)[1]) for b in _Receiver.bodies]
         assert sum(sizes) == 150 and max(sizes) == 100 and len(sizes) == 2
-        assert sf_control(sandbox, "outbound")["messages"] == sizes
+        assert sf_control(sandbox, "notifications")["messages"] == sizes
     finally:
         server.shutdown()

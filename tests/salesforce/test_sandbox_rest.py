@@ -317,19 +317,21 @@ def test_injected_503s_and_counters_by_route(make_sf_sandbox):
     assert unavailable.value.status == 503
     assert unavailable.value.content[0]["errorCode"] == "SERVER_UNAVAILABLE"
     reset = sf_control(sandbox, "counters/reset", {})
-    assert (reset["total"], reset["error_503_share"], reset["latency_ms"]) == (0, 1.0, 1.0)
+    assert (reset["calls"], reset["error_503_share"], reset["latency_ms"]) == (0, 1.0, 1.0)
     bad = http(sandbox).post(f"{sandbox.instance_url}/__sandbox__/faults", json={"latency": 5})
     assert bad.status_code == 400 and "unknown fault setting(s): latency" in bad.json()["error"]
 
 
 def test_move_simulates_a_rep_changing_the_stage(sandbox):
-    moved = sf_control(sandbox, "move", {"Id": OPP_GLOBEX, "StageName": "Closed Lost"})
+    moved = sf_control(sandbox, "move", {"object": "opportunity", "id": OPP_GLOBEX, "stage": "Closed Lost"})
     assert moved["StageName"] == "Closed Lost"
     record = simple_sf(sandbox).Opportunity.get(OPP_GLOBEX)
     assert (record["IsClosed"], record["IsWon"], record["SystemModstamp"]) == (True, False, moved["SystemModstamp"])
-    bad = http(sandbox).post(f"{sandbox.instance_url}/__sandbox__/move", json={"Id": OPP_GLOBEX, "StageName": "Lost"})
+    bad = http(sandbox).post(f"{sandbox.instance_url}/__sandbox__/move", json={"object": "opportunity", "id": OPP_GLOBEX, "stage": "Lost"})
     assert bad.status_code == 400
     assert bad.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    old_body = http(sandbox).post(f"{sandbox.instance_url}/__sandbox__/move", json={"Id": OPP_GLOBEX})
+    assert old_body.status_code == 400 and "object is required" in old_body.json()["error"]
 
 
 def test_custom_restricted_picklists_and_checkbox_defaults(sandbox):

@@ -143,6 +143,10 @@ def test_outbox_failures_back_off_then_park_and_can_be_retried(services, conn):
         assert outbox.retry_parked(s, conn.id) == 1
         item = s.get(OutboxItem, item.id)
         assert (item.status, item.attempts) == ("pending", 0)
+        # A record the CRM refuses as it is (Action.FAIL_RECORD) parks at once.
+        assert outbox.mark_failed(s, item, code="FIELD_CUSTOM_VALIDATION_EXCEPTION", message="rule",
+                                  max_attempts=3, backoff_seconds=10, now=now, final=True) == "parked"
+        assert item.attempts == 1
 
 
 def test_backoff_grows_exponentially(services, conn):

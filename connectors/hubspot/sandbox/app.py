@@ -10,8 +10,11 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, redirect, request
 
+from connectors.sandbox_control import register_controls
+
 from . import associations
 from .auth import OAuthError
+from .controls import HubSpotLevers
 from .schema import DEALS, OBJECT_TYPES
 from .search import search
 from .store import RecordFailure, parse_rules, validate_property_create
@@ -390,78 +393,9 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         return jsonify(creds.info(token_value))
 
     # ----------------------------------------------------------------------------- controls
-    @app.get("/__sandbox__/info")
-    def info() -> Any:
-        return jsonify(sandbox.info())
+    register_controls(app, HubSpotLevers(sandbox, counts_lock))
 
-    @app.post("/__sandbox__/latency")
-    def set_latency() -> Any:
-        sandbox.latency_ms = float(_json_body().get("ms", 0))
-        return jsonify({"latency_ms": sandbox.latency_ms})
-
-    @app.post("/__sandbox__/faults")
-    def set_faults() -> Any:
-        body = _json_body()
-        sandbox.fault_429 = float(body.get("rate_429", 0))
-        sandbox.fault_503 = float(body.get("rate_503", 0))
-        sandbox.fail_next = [int(status) for status in body.get("fail_next", [])]
-        with portal.lock:
-            portal.record_failures = {
-                (OBJECT_TYPES[e.get("objectType", "deals")].name, str(e["id"])):
-                    (e.get("category", "VALIDATION_ERROR"), e.get("message", "Injected failure"))
-                for e in body.get("record_errors", [])}
-        return jsonify({"rate_429": sandbox.fault_429, "rate_503": sandbox.fault_503,
-                        "fail_next": sandbox.fail_next,
-                        "record_errors": len(portal.record_failures)})
-
-    @app.post("/__sandbox__/expire-tokens")
-    def expire_tokens() -> Any:
-        return jsonify({"expired": creds.expire()})
-
-    @app.get("/__sandbox__/calls")
-    def calls() -> Any:
-        with counts_lock:
-            return jsonify({"total": sandbox.calls_total, "by_route": dict(sandbox.calls)})
-
-    @app.post("/__sandbox__/calls/reset")
-    def reset_calls() -> Any:
-        with counts_lock:
-            sandbox.calls.clear()
-            sandbox.calls_total = 0
-        return jsonify({"total": 0, "by_route": {}})
-
-    @app.post("/__sandbox__/move")
-    def move() -> Any:
-        body = _json_body()
-        object_type = body.get("objectType", "deals")
-        properties = body.get("properties")
-        if object_type not in OBJECT_TYPES or not body.get("id") or not isinstance(properties, dict):
-            raise validation_error("move needs objectType (deals|contacts), id and properties")
-        results, failures = portal.update(object_type, [(str(body["id"]), properties)],
-                                          source="CRM_UI", source_id="userId:7654321")
-        if failures:
-            raise not_found(f"No {object_type} record {body['id']}")
-        return jsonify(results[0])
-
-    @app.post("/__sandbox__/webhooks")
-    def register_webhooks() -> Any:
-        body = _json_body()
-        target = body.get("targetUrl")
-        subscriptions = body.get("subscriptions")
-        if not target or not isinstance(subscriptions, list) or not subscriptions:
-            raise validation_error("webhooks needs targetUrl and a list of subscriptions")
-        allowed = {f"{t.singular}.propertyChange" for t in OBJECT_TYPES.values()}
-        unknown = [s for s in subscriptions if s not in allowed]
-        if unknown:
-            raise validation_error(f"unsupported subscription types {unknown}; "
-                                   f"supported: {sorted(allowed)}")
-        try:
-            created = sandbox.webhooks.register(target, subscriptions, body.get("propertyNames"),
-                                                body.get("format", "legacy"))
-        except ValueError as exc:
-            raise validation_error(str(exc)) from None
-        return jsonify({"subscriptions": created}), 201
-
+    # Portal validation rules: a HubSpot-only lever beside the shared ones.
     @app.post("/__sandbox__/validation-rules")
     def set_validation_rules() -> Any:
         """Replace the portal's validation rules (conditional required properties)."""
@@ -477,9 +411,5 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
     def validation_rules() -> Any:
         with portal.lock:
             return jsonify({"rules": [asdict(r) for r in portal.validation_rules]})
-
-    @app.get("/__sandbox__/webhooks")
-    def webhook_deliveries() -> Any:
-        return jsonify({"deliveries": list(sandbox.webhooks.deliveries)})
 
     return app

@@ -8,9 +8,9 @@ HTTP server hands every request to the portal its credentials belong to, as HubS
 - ``/oauth/v1/token`` and ``/oauth/authorize`` go to the portal of the ``client_id``;
 - ``/oauth/v1/access-tokens/{token}`` goes to the portal of ``{token}``;
 - ``/__sandbox__/...?portal=<id>`` controls one portal; without ``portal`` the controls act on the
-  first portal, except ``GET /__sandbox__/calls`` (every portal's calls added up, plus
-  ``{"portals": {"<id>": {"total": n, "rate_limited": k}}}``) and ``POST /__sandbox__/calls/reset``
-  (all portals).
+  first portal, except ``GET /__sandbox__/counters`` (every portal's calls added up, plus
+  ``{"portals": {"<id>": {"calls": n, "rate_limited": k}}}``) and
+  ``POST /__sandbox__/counters/reset`` (all portals).
 
 A request no portal recognises goes to the first portal, which answers it as HubSpot would (401).
 """
@@ -103,8 +103,8 @@ class HubSpotPortals:
                 by_route[route] = by_route.get(route, 0) + count
         with self._lock:
             limited = dict(self.rate_limited)
-        return {"total": sum(box.calls_total for box in self.sandboxes), "by_route": by_route,
-                "portals": {str(pid): {"total": box.calls_total, "rate_limited": limited[pid]}
+        return {"calls": sum(box.calls_total for box in self.sandboxes), "by_route": by_route,
+                "portals": {str(pid): {"calls": box.calls_total, "rate_limited": limited[pid]}
                             for pid, box in self.by_portal.items()}}
 
     def reset_calls(self) -> None:
@@ -120,11 +120,11 @@ class HubSpotPortals:
         path = environ.get("PATH_INFO", "")
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if path.startswith("/__sandbox__/") and "portal" not in query:
-            if path == "/__sandbox__/calls" and environ["REQUEST_METHOD"] == "GET":
+            if path == "/__sandbox__/counters" and environ["REQUEST_METHOD"] == "GET":
                 return self._json(start_response, self.calls())
-            if path == "/__sandbox__/calls/reset" and environ["REQUEST_METHOD"] == "POST":
+            if path == "/__sandbox__/counters/reset" and environ["REQUEST_METHOD"] == "POST":
                 self.reset_calls()
-                return self._json(start_response, {"total": 0, "by_route": {}})
+                return self._json(start_response, self.calls())
         box = self._portal_for(environ, path, query) or self.sandboxes[0]
         portal_id = box.portal.portal_id
 

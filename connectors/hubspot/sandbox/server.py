@@ -98,6 +98,11 @@ class HubSpotSandbox:
             self.webhooks = None
         self._mounted_at = None
 
+    @property
+    def url(self) -> str:
+        """Where the API and the ``/__sandbox__/`` controls are served."""
+        return self.base_url
+
     def start(self) -> HubSpotSandbox:
         """Serve in a background thread (port 0 picks a free port); returns self."""
         if self._server is not None:
@@ -131,8 +136,12 @@ class HubSpotSandbox:
                 "refresh_token": self._tokens["refresh_token"],
                 "expires_at": self._tokens_expire_at,
                 "private_app_token": self.credentials.private_app_token,
-                "portal_id": self.portal.portal_id, "client_id": self.credentials.client_id,
-                "client_secret": self.credentials.client_secret}
+                "portal_id": self.portal.portal_id, "account_id": str(self.portal.portal_id),
+                "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.client_secret,
+                "oauth_app": {"client_id": self.credentials.client_id,
+                              "client_secret": self.credentials.client_secret,
+                              "base_url": self.base_url, "authorize_url": self.base_url}}
 
     def __repr__(self) -> str:
         where = self._mounted_at or "not started"

@@ -7,6 +7,7 @@ carries ``Sforce-Limit-Info: api-usage=N/M``.
 from __future__ import annotations
 
 import time
+from typing import Any, Callable
 
 from flask import Flask, Response, request
 
@@ -17,15 +18,15 @@ from connectors.salesforce.sandbox.routes_data import API_VERSIONS
 from connectors.salesforce.sandbox.soql import SoqlError
 
 
-def create_app(sandbox: Sandbox) -> Flask:
-    """The Flask app serving one sandbox."""
+def create_app(sandbox: Sandbox, info: Callable[[], dict[str, Any]]) -> Flask:
+    """The Flask app serving one sandbox; ``info`` answers ``GET /__sandbox__/info``."""
     app = Flask("salesforce_sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     _register_gate(app, sandbox)
     _register_errors(app)
     routes_oauth.register(app, sandbox)
     routes_data.register(app, sandbox)
-    routes_control.register(app, sandbox)
+    routes_control.register(app, sandbox, info)
     return app
 
 

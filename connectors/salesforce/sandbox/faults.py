@@ -63,6 +63,6 @@ class Faults:
     def snapshot(self) -> dict[str, Any]:
         """Counters and settings as JSON."""
         with self._lock:
-            return {"total": sum(self.by_route.values()), "by_route": dict(self.by_route),
+            return {"calls": sum(self.by_route.values()), "by_route": dict(self.by_route),
                     "api_usage": {"used": self.api_used, "limit": self.daily_quota},
                     "latency_ms": self.latency_ms, "error_503_share": self.error_503_share}

@@ -82,7 +82,7 @@ class OutboundSender:
 
     def snapshot(self) -> dict[str, Any]:
         """What was delivered and how many attempts failed."""
-        return {"url": self._url, "delivered": list(self._delivered), "failed_attempts": self._failed_attempts,
+        return {"url": self._url, "deliveries": list(self._delivered), "failed_attempts": self._failed_attempts,
                 "pending": self._queue.qsize(), "messages": list(self._message_sizes)}
 
     def envelope(self, record_ids: list[str]) -> bytes:

@@ -1,64 +1,84 @@
-"""``/__sandbox__/``: fault injection, counters, simulated rep activity and outbound messages."""
+"""The shared ``/__sandbox__/`` control API (see ``connectors.sandbox_control``) for this sandbox:
+faults (503s, latency, record locks, quota use), counters, a rep's stage move, outbound messages."""
 from __future__ import annotations
 
-from flask import Flask, Response
+from typing import Any, Callable, Mapping
 
-from connectors.salesforce.sandbox.http_common import Sandbox, json_object, json_response
+from flask import Flask
+
+from connectors.salesforce.sandbox.http_common import Sandbox
 from connectors.salesforce.sandbox.ids import to18
 from connectors.salesforce.sandbox.values import to_json
+from connectors.sandbox_control import register_controls
+
+#: Objects a rep can move, and the field holding their stage.
+MOVABLE = {"opportunity": "StageName"}
 
 
-def register(app: Flask, sandbox: Sandbox) -> None:
-    """Add the control routes to ``app``."""
-    faults, org = sandbox.faults, sandbox.org
+class SalesforceLevers:
+    """The control levers of one Salesforce sandbox."""
 
-    @app.get("/__sandbox__/counters")
-    def counters() -> Response:
-        with org.lock:
-            updates = dict(org.update_counts)
-        return json_response({**faults.snapshot(), "record_updates": updates})
+    def __init__(self, sandbox: Sandbox, info: Callable[[], dict[str, Any]]) -> None:
+        self.sandbox = sandbox
+        self.info = info
 
-    @app.post("/__sandbox__/counters/reset")
-    def reset_counters() -> Response:
-        faults.reset_counters()
-        return json_response(faults.snapshot())
-
-    @app.post("/__sandbox__/faults")
-    def set_faults() -> Response:
-        changes = json_object()
+    def set_faults(self, latency_ms: float | None, error_share: float | None,
+                   extra: Mapping[str, Any]) -> dict[str, Any]:
+        """Latency, the 503 share, and the Salesforce extras: ``daily_quota``, ``api_used``,
+        ``lock_ids`` (records answering UNABLE_TO_LOCK_ROW) and ``lock_times``."""
+        faults, org = self.sandbox.faults, self.sandbox.org
+        changes = {k: v for k, v in extra.items() if k not in ("lock_ids", "lock_times")}
+        if latency_ms is not None:
+            changes["latency_ms"] = latency_ms
+        if error_share is not None:
+            changes["error_503_share"] = error_share
         try:
             faults.update(changes)
-        except (ValueError, TypeError) as exc:
-            return json_response({"error": str(exc)}, 400)
-        if "lock_ids" in changes:
-            times = changes.get("lock_times")
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+        if "lock_ids" in extra:
+            times = extra.get("lock_times")
             with org.lock:
                 org.locked_ids = {to18(str(i)): None if times is None else int(times)
-                                  for i in changes["lock_ids"] or ()}
-        return json_response({**faults.snapshot(), "lock_ids": sorted(org.locked_ids)})
+                                  for i in extra["lock_ids"] or ()}
+        return {**faults.snapshot(), "lock_ids": sorted(org.locked_ids)}
 
-    @app.post("/__sandbox__/expire-tokens")
-    def expire_tokens() -> Response:
-        return json_response({"expired": sandbox.tokens.expire_all()})
+    def counters(self) -> dict[str, Any]:
+        """Calls by route, the org's API usage, and updates applied per record."""
+        with self.sandbox.org.lock:
+            updates = dict(self.sandbox.org.update_counts)
+        return {**self.sandbox.faults.snapshot(), "record_updates": updates}
 
-    @app.post("/__sandbox__/move")
-    def move() -> Response:
-        body = json_object()
-        if not isinstance(body.get("Id"), str) or not isinstance(body.get("StageName"), str):
-            return json_response({"error": "body must be {\"Id\": \"006...\", \"StageName\": \"...\"}"}, 400)
+    def reset_counters(self) -> None:
+        """Forget the per-route counts (the quota usage stays, as the org's would)."""
+        self.sandbox.faults.reset_counters()
+
+    def move(self, object: str, id: str, stage: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """A rep changes an opportunity's stage: history, stamps and an outbound message."""
+        if object not in MOVABLE or extra:
+            raise ValueError(f"move takes object ({', '.join(MOVABLE)}), id and stage")
+        org = self.sandbox.org
         with org.lock:
-            record = org.move(body["Id"], body["StageName"])
-            return json_response({"Id": record["Id"], "StageName": record["StageName"],
-                                  "SystemModstamp": to_json("datetime", record["SystemModstamp"])})
+            record = org.move(id, stage)
+            return {"Id": record["Id"], "StageName": record["StageName"],
+                    "SystemModstamp": to_json("datetime", record["SystemModstamp"])}
 
-    @app.post("/__sandbox__/outbound")
-    def register_outbound() -> Response:
-        url = json_object().get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            return json_response({"error": "body must be {\"url\": \"https://...\"}"}, 400)
-        sandbox.outbound.register(url)
-        return json_response({"url": url})
+    def subscribe(self, url: str, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """An outbound message on opportunity stage changes, sent to ``url``."""
+        if extra:
+            raise ValueError(f"unknown notification setting(s): {', '.join(sorted(extra))}")
+        self.sandbox.outbound.register(url)
+        return {"url": url, "sends": "outbound messages on Opportunity stage changes"}
 
-    @app.get("/__sandbox__/outbound")
-    def outbound_log() -> Response:
-        return json_response(sandbox.outbound.snapshot())
+    def notifications(self) -> dict[str, Any]:
+        """Outbound messages delivered, failed attempts, and messages pending."""
+        return self.sandbox.outbound.snapshot()
+
+    def expire_tokens(self) -> int:
+        """Every issued session ends now."""
+        return self.sandbox.tokens.expire_all()
+
+
+def register(app: Flask, sandbox: Sandbox, info: Callable[[], dict[str, Any]]) -> None:
+    """Add the control routes to ``app``."""
+    register_controls(app, SalesforceLevers(sandbox, info))

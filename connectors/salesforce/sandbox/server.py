@@ -92,7 +92,7 @@ class SalesforceSandbox:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
         app = create_app(Sandbox(org=self.org, engine=self.engine, tokens=self.tokens, faults=self.faults,
-                                 outbound=self.outbound, urls=self._urls))
+                                 outbound=self.outbound, urls=self._urls), self.info)
         self._server = make_server(self.host, self.port, app, threaded=True, ssl_context=context,
                                    request_handler=_QuietHandler)
         self.port = self._server.port
@@ -135,6 +135,11 @@ class SalesforceSandbox:
         return f"https://{host}:{self.port}"
 
     @property
+    def url(self) -> str:
+        """Where the API and the ``/__sandbox__/`` controls are served."""
+        return self.instance_url
+
+    @property
     def login_url(self) -> str:
         return self.instance_url
 
@@ -147,6 +152,8 @@ class SalesforceSandbox:
             raise RuntimeError("the sandbox is not started; call start() first")
         return {"instance_url": self.instance_url, "access_token": self._initial["access_token"],
                 "refresh_token": self._initial["refresh_token"], "ca_file": self._ca_file,
-                "org_id": self.org.org_id, "user_id": self.org.user_id, "username": INTEGRATION_USERNAME,
+                "org_id": self.org.org_id, "account_id": self.org.org_id, "user_id": self.org.user_id, "username": INTEGRATION_USERNAME,
                 "login_url": self.login_url, "client_id": self.tokens.client_id,
-                "client_secret": self._client_secret, "jwt_private_key_file": self._jwt_key_file}
+                "client_secret": self._client_secret, "jwt_private_key_file": self._jwt_key_file,
+                "oauth_app": {"client_id": self.tokens.client_id, "client_secret": self._client_secret,
+                              "login_url": self.login_url, "ca_file": self._ca_file}}

@@ -1,0 +1,39 @@
+"""The HubSpot connection's settings: the install form, the CLI options and their validation."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from .api import DEFAULT_BASE_URL
+
+
+class HubSpotSettings(BaseModel):
+    """Settings of one HubSpot connection. Secrets are ``SecretStr``: never in reprs or errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = Field(DEFAULT_BASE_URL, title="API base URL",
+                          description="Leave as is for HubSpot; a sandbox URL for local testing.")
+    access_token: SecretStr = Field(
+        title="Access token",
+        description="A private app token, or the OAuth access token from the install flow.")
+    refresh_token: SecretStr | None = Field(
+        None, title="Refresh token", description="OAuth only: lets the connector renew the access token.")
+    client_id: str | None = Field(None, title="App client id")
+    client_secret: SecretStr | None = Field(
+        None, title="App client secret", description="OAuth only; also verifies webhook signatures.")
+    expires_at: str | None = Field(None, title="Access token expiry (ISO 8601)")
+    portal_id: str | None = Field(None, title="Portal (hub) id",
+                                  description="Looked up from HubSpot when left empty.")
+    property_names: dict[str, str] | None = Field(None, json_schema_extra={"advanced": True})
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/")
+
+    @field_validator("portal_id", mode="before")
+    @classmethod
+    def _portal_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
