@@ -96,13 +96,6 @@ def verify_signature_v3(client_secret: str, method: str, uri: str, body: bytes, 
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
-def verify_webhook(request: Any, client_secret: str, now: float | None = None) -> bool:
-    """:func:`verify_signature_v3` for a werkzeug/Flask request (``request.url`` is the URI)."""
-    return verify_signature_v3(client_secret, request.method, request.url, request.get_data(),
-                               request.headers.get("X-HubSpot-Signature-v3"),
-                               request.headers.get("X-HubSpot-Request-Timestamp"), now)
-
-
 def _event(index: int, raw: Any) -> WebhookEvent:
     if not isinstance(raw, dict):
         raise ValueError(f"webhook body[{index}]: each event must be a JSON object")

@@ -6,7 +6,7 @@ these calls itself and hands the access token to simple-salesforce as a session 
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import jwt
@@ -15,7 +15,6 @@ import requests
 from connectors.base import AuthFailed, TransientError
 
 TOKEN_PATH = "/services/oauth2/token"
-DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 
 
 def authorize_url(login_url: str, client_id: str, redirect_uri: str, state: str) -> str:
@@ -71,24 +70,6 @@ def token_request(login_url: str, form: dict[str, str], *, session: requests.Ses
         raise AuthFailed(f"Salesforce refused the {form['grant_type']} grant: {error}: {description}",
                          code=error, status=response.status_code)
     return body
-
-
-def install_authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str:
-    """The consent page for the service's OAuth app (``client_id``, optional ``login_url``)."""
-    return authorize_url(app.get("login_url") or DEFAULT_LOGIN_URL, app["client_id"], redirect_uri, state)
-
-
-def install_exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str, Any]:
-    """Connection settings (tokens included) and ``account_id`` (the org id) for an install code."""
-    login_url = app.get("login_url") or DEFAULT_LOGIN_URL
-    tokens = exchange_code(login_url, app["client_id"], app["client_secret"], code, redirect_uri,
-                           ca_file=app.get("ca_file"))
-    settings = {"instance_url": tokens["instance_url"], "access_token": tokens["access_token"],
-                "refresh_token": tokens.get("refresh_token"), "client_id": app["client_id"],
-                "client_secret": app["client_secret"], "login_url": login_url, "ca_file": app.get("ca_file")}
-    identity = str(tokens.get("id", "")).rstrip("/").split("/")
-    org_id = identity[-2] if len(identity) >= 2 and identity[-3:-2] == ["id"] else None
-    return {**{k: v for k, v in settings.items() if v}, "account_id": org_id}
 
 
 def _session(ca_file: str | None) -> requests.Session:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from integration.store.models import SyncRun
-from integration.store.types import utcnow
 
 
 def queue_run(session: Session, connection_id: int, *, kind: str = "sync", full: bool = False,
@@ -34,11 +33,3 @@ def list_runs(session: Session, connection_id: int, limit: int = 50) -> list[Syn
     """Recent runs, newest first."""
     return list(session.exec(select(SyncRun).where(SyncRun.connection_id == connection_id)
                              .order_by(SyncRun.id.desc()).limit(limit)))
-
-
-def mark_started(session: Session, run: SyncRun) -> None:
-    """The run has begun."""
-    run.status = "running"
-    run.started_at = utcnow()
-    session.add(run)
-    session.commit()

@@ -6,11 +6,11 @@ import re
 import time
 
 import pytest
-from werkzeug.test import EnvironBuilder
-from werkzeug.wrappers import Request
+from hubspot.utils.signature import Signature
 
-from connectors.hubspot.webhooks import (WebhookEvent, parse_events, verify_signature_v3,
-                                         verify_webhook)
+from connectors.hubspot import receiver
+from connectors.hubspot.webhooks import WebhookEvent, parse_events, verify_signature_v3
+from connectors.plugin import InboundRequest, Refused
 from tests.hubspot.conftest import Api
 
 SECRET = "secret"
@@ -45,16 +45,20 @@ def test_five_minute_window(seconds_later: int, valid: bool) -> None:
     assert verify_signature_v3(SECRET, "POST", URI, BODY, SIGNATURE, STAMP, now=now) is valid
 
 
-def _request() -> Request:
-    return EnvironBuilder(base_url="https://example.com", path="/hubspot/webhook", method="POST",
-                          data=BODY, headers={"X-HubSpot-Signature-v3": SIGNATURE,
-                                              "X-HubSpot-Request-Timestamp": str(STAMP)}
-                          ).get_request()
-
-
-def test_verify_webhook_reads_a_werkzeug_request() -> None:
-    assert verify_webhook(_request(), SECRET, now=NOW)
-    assert not verify_webhook(_request(), SECRET, now=NOW + 600)
+def test_the_receiver_hook_verifies_with_the_connection_secret_and_parses_records() -> None:
+    stamp = str(int(time.time() * 1000))
+    signature = Signature.get_signature(SECRET, BODY.decode(), "v3", URI, "POST", stamp)
+    request = InboundRequest(method="POST", url=URI, subpath="", query={}, body=BODY,
+                             headers={"x-hubspot-signature-v3": signature,
+                                      "x-hubspot-request-timestamp": stamp})
+    assert receiver.verify(request, {"client_secret": SECRET})
+    assert not receiver.verify(request, {"client_secret": "other"})
+    assert not receiver.verify(request, {})
+    delivery = receiver.parse(request)
+    assert [(n.object, n.id) for n in delivery.notices] == [("deal", "101")]
+    with pytest.raises(Refused) as refused:
+        receiver.parse(InboundRequest("POST", URI, "", {}, {}, b"{}"))
+    assert refused.value.status == 400
 
 
 def test_parse_events() -> None:

@@ -221,10 +221,10 @@ def test_the_hubspot_card_shows_a_rep_the_journey_to_signed_requests_only(live_s
     card = requests.get(uri, headers=headers, timeout=10)
     assert card.status_code == 200, card.text
     data = card.json()
-    assert data["stage"]["key"] == "decision" and data["stage"]["label"] == "Decision"
-    assert data["stage"]["position"] == 3 and data["stage"]["of"] == 7
+    assert data["stage"] == "decision" and data["stage_label"] == "Decision"
+    assert data["position"] == 3 and data["of"] == 7
     assert data["expected_days"] and data["days_in_stage"] >= 0
-    assert data["persona"]["label"] and data["next_best_action"]
+    assert data["persona_label"] and data["next_best_action"]
     assert data["timeline"] and data["timeline"][-1]["stage"] == "decision"
     assert requests.get(uri, timeout=10).status_code == 401
     assert requests.get(uri.replace("userId=7", "userId=8"), headers=headers,
