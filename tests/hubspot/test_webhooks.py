@@ -200,4 +200,4 @@ def test_an_unknown_event_format_is_refused(make_hs_sandbox, receiver) -> None:
     api = Api(make_hs_sandbox())
     response = api.control("notifications", {"url": receiver.url, "format": "v4",
                                         "subscriptions": ["deal.propertyChange"]})
-    assert response.status_code == 400 and "format must be one of" in response.json()["message"]
+    assert response.status_code == 400 and "format must be one of" in response.json()["error"]
