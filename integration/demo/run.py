@@ -58,7 +58,8 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
     seed_path = data_dir / "demo-seed.json"
     seed = demo_seed(now)
     seed_path.write_text(json.dumps(seed, indent=1))
-    sandboxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in sandbox_crms() if crm in seed}
+    # The demo book's order: the first CRM syncs before the others hold records to link with it.
+    sandboxes = {crm: make_sandbox(crm, str(seed_path)).start() for crm in seed if crm in sandbox_crms()}
     settings = Settings(data_dir=data_dir, secret_key=Fernet.generate_key().decode(),
                         session_secret=secrets.token_hex(32), port=port,
                         sync_interval_seconds=sync_interval_seconds, stall_interval_seconds=600,

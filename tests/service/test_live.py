@@ -141,9 +141,9 @@ def test_generic_format_events_queue_their_deals_and_contacts(live_service):
 def test_the_sandbox_sending_the_generic_format_drives_a_targeted_sync(live_service):
     """End to end: HubSpot (the sandbox) sends 2026 generic-format events to the service."""
     hs = crm(live_service, "hubspot")
-    hs._call("POST", "webhooks", {"targetUrl": f"{live_service['base_url']}/webhooks/hubspot",
-                                  "subscriptions": ["deal.propertyChange"], "format": "generic",
-                                  "propertyNames": ["dealstage"]})
+    hs._call("POST", "notifications", {"url": f"{live_service['base_url']}/webhooks/hubspot",
+                                       "subscriptions": ["deal.propertyChange"], "format": "generic",
+                                       "propertyNames": ["dealstage"]})
     target = pick(live_service, "hubspot", "deal", "consideration")
     hs.move("deal", target.crm_id, "closedlost")
 
