@@ -73,7 +73,9 @@ class FakeConnector:
         return ["ticket"]
 
     def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
-             progress: Progress | None = None) -> Iterator[CrmRecord]:
+             progress: Progress | None = None, cursor: Any = None,
+             prior: Any = None) -> Iterator[CrmRecord]:
+        """Tickets changed since ``since`` (the fake keeps no cursor and no prior records)."""
         params: dict[str, str] = {}
         if ids is not None:
             params["ids"] = ",".join(ids.get("ticket", ()))

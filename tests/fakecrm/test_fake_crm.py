@@ -50,7 +50,7 @@ def world(tmp_path_factory):
         tenant = get_or_create_tenant(db, "fake")
         token = issue_token(db, tenant.id)
         create_user(db, tenant.id, EMAIL, PASSWORD)
-    app = create_app(services.settings, services, migrate=False)
+    app = create_app(services.settings, services)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield {"app": app, "services": services, "sandbox": sandbox, "token": token,
