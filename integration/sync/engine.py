@@ -96,8 +96,9 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                     conn.pull_cursor = next_cursor
                 conn.last_sync_at = now
                 session.add(conn)
+            reevaluated = map_changed and ids is None and since is not None
             if map_changed and ids is None:
-                if since is not None:
+                if reevaluated:
                     # A new map re-classifies every stored record, not only those the CRM
                     # changed (a full pull has just re-classified them all).
                     reevaluate(services, connection_id, now=now, refresh_events=True)
@@ -105,7 +106,10 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                     conn = connection_by_id(session, connection_id)
                     conn.map_version_synced = in_force.row_id
                     session.add(conn)
-            people_pass(services, connection_id, now, run.id)
+            if summary.read and not reevaluated:
+                # Records read may link, unlink or move people. A sync that read nothing moved no
+                # one (time is the stall pass's to apply), and a re-evaluation ran the pass itself.
+                people_pass(services, connection_id, now, run.id)
             flushed = flush_outbox(services, connection_id, connector, progress=progress)
             summary.written += flushed.written
             summary.failed += flushed.failed

@@ -1,7 +1,7 @@
 """The people pass: link a tenant's records into people and deals, and plan each person's write-back.
 
-It runs after every sync and stall pass of any connection of the tenant (so a change on either side
-re-links), on the stored records only (no CRM reads):
+It runs after every sync that read records and every stall pass of any connection of the tenant (so
+a change on either side re-links), on the stored records only (no CRM reads):
 
 1. every stored record's identity (e-mail, the ids a CRM keeps of the other CRM's records) is linked
    with :func:`mapping.people.link_records` under the workspace map's people rule;
