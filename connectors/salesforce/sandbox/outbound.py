@@ -41,7 +41,7 @@ _ACK = re.compile(rb"<(?:\w+:)?Ack>\s*true\s*</(?:\w+:)?Ack>")
 #: Most notifications one outbound message carries.
 MAX_NOTIFICATIONS = 100
 #: How long the sender waits for more changes before sending a message that is not full.
-GATHER_SECONDS = 0.05
+GATHER_SECONDS = 0.2
 
 
 class OutboundSender:
