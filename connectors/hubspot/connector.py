@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from connectors.actions import Action
 from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, MemoryCache,
-                             MetadataCache, PriorRecords, Progress, ProvisionedField, WriteResult, batched)
+                             MetadataCache, PriorRecords, Progress, ProvisionedField, Pulled,
+                             WriteResult, batched)
 from connectors.rest import BatchSink, paginate
 from mapping.records import CrmRecord, StageChange
 
@@ -18,9 +19,13 @@ from .properties import (GROUP_LABEL, GROUP_NAME, MODIFIED_PROPERTY, NAME_PROPER
                          OBJECT_TYPE_IDS, OBJECTS, SALESFORCE_ID_PROPERTIES, STAGE_PROPERTY,
                          PropertyMap, to_hubspot_value)
 from .ratelimit import RateBudget
+from .settings import DEFAULT_SEARCH_OVERLAP_SECONDS
 from .records import current_stage_entered, history_from_entries, stage_date_properties, to_record
 
 SEARCH_PAGE = 200
+#: Records read in the overlap that the cursor remembers, to drop them when they come back
+#: unchanged; a busier overlap is read again in full (the service writes nothing for them).
+MAX_REMEMBERED = 5000
 BATCH_READ = 100
 BATCH_READ_WITH_HISTORY = 50
 WRITE_BATCH = 100
@@ -37,7 +42,8 @@ class HubSpotConnector:
 
     ``settings``: ``base_url`` (default https://api.hubapi.com), ``access_token``, and for OAuth
     ``refresh_token``, ``client_id``, ``client_secret``, ``expires_at``; optional ``portal_id`` and
-    ``property_names`` (canonical name -> property name). ``on_tokens`` receives refreshed tokens.
+    ``property_names`` (canonical name -> property name), ``search_overlap_seconds`` (10).
+    ``on_tokens`` receives refreshed tokens.
     ``rate_budget`` is shared by every connector of the portal in the process; ``max_attempts``
     bounds the tries of one call on 429 and 5xx answers; ``cache`` keeps the pipelines, stage
     lists and portal id between syncs.
@@ -57,6 +63,9 @@ class HubSpotConnector:
                                       max_attempts=max_attempts)
         portal = settings.get("portal_id")
         self._portal_id: str | None = str(portal) if portal else None
+        overlap = settings.get("search_overlap_seconds")
+        self.search_overlap = timedelta(seconds=float(
+            DEFAULT_SEARCH_OVERLAP_SECONDS if overlap in (None, "") else overlap))
 
     def __repr__(self) -> str:
         return f"HubSpotConnector(base_url={self.session.base_url!r})"
@@ -183,20 +192,56 @@ class HubSpotConnector:
 
     def pull(self, since: datetime | None = None, *, ids: Mapping[str, Sequence[str]] | None = None,
              progress: Progress | None = None, cursor: Any = None,
-             prior: PriorRecords | None = None) -> Iterator[CrmRecord]:
-        """Deals and contacts modified at or after ``since`` (all when None), or only ``ids``.
+             prior: PriorRecords | None = None) -> Pulled:
+        """Deals and contacts modified at or after the cursor's point (else ``since``; all when
+        both are None), or only ``ids``.
 
-        ``cursor`` and ``prior`` are not needed: search pages bring the stage dates along."""
-        for obj in OBJECTS:
-            if ids is not None and obj not in ids:
-                continue
-            pages = self._id_pages(obj, ids[obj]) if ids is not None else self._search_pages(obj, since)
-            done = 0
-            for items, total in pages:
-                yield from self._records(obj, items)
-                done += len(items)
-                if progress:
-                    progress(obj, done, total)
+        Search is eventually consistent: a record changed shortly before a search may not be
+        found by it yet. So the next pull starts ``search_overlap_seconds`` before this one
+        began (or at the newest record read, if older), and the cursor remembers the records
+        read in that overlap (up to :data:`MAX_REMEMBERED`) so the next pull drops them when
+        they come back unchanged. ``prior`` is not needed: search pages bring stage dates along.
+        """
+        started = datetime.now(timezone.utc)
+        point = _stored_point(cursor, "since") or since if ids is None else None
+        if point is not None and point.tzinfo is None:
+            point = point.replace(tzinfo=timezone.utc)  # a naive datetime is taken as UTC
+        seen_before: dict[str, str] = dict(cursor.get("seen") or {}) if isinstance(cursor, Mapping) else {}
+        newest: list[datetime] = []
+        seen: dict[str, str] = {}
+
+        def records() -> Iterator[CrmRecord]:
+            for obj in OBJECTS:
+                if ids is not None and obj not in ids:
+                    continue
+                pages = self._id_pages(obj, ids[obj]) if ids is not None else self._search_pages(obj, point)
+                done = 0
+                for items, total in pages:
+                    for record in self._records(obj, items):
+                        key, stamp = f"{obj}/{record.id}", record.modified_at.isoformat()
+                        if ids is None and record.modified_at >= started - self.search_overlap \
+                                and len(seen) < MAX_REMEMBERED:
+                            seen[key] = stamp
+                        if seen_before.get(key) == stamp:
+                            continue
+                        if not newest or record.modified_at > newest[0]:
+                            newest[:] = [record.modified_at]
+                        yield record
+                    done += len(items)
+                    if progress:
+                        progress(obj, done, total)
+
+        def next_cursor() -> dict[str, Any] | None:
+            if ids is not None:
+                return None
+            safe = started - self.search_overlap
+            upto = min(newest[0], safe) if newest else safe
+            if point is not None and upto < point:
+                upto = point
+            remembered = seen if len(seen) < MAX_REMEMBERED else {}
+            return {"since": upto.isoformat(), "seen": remembered}
+
+        return Pulled(records(), next_cursor)
 
     # ----------------------------------------------------------------------------- provision
     def provision(self) -> list[ProvisionedField]:
@@ -329,6 +374,12 @@ def readable_message(message: str) -> str:
             f"{p.get('name')}: {p.get('message')}" for p in problems)
     except (ValueError, AttributeError, TypeError):
         return message
+
+
+def _stored_point(cursor: Any, key: str) -> datetime | None:
+    """A moment kept in the pull cursor."""
+    value = cursor.get(key) if isinstance(cursor, Mapping) else None
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _unique_batches(items: Iterable[FieldUpdate], size: int) -> Iterator[list[FieldUpdate]]:

@@ -6,6 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from .api import DEFAULT_BASE_URL
 
 
+#: How far each incremental pull reaches back before the last one began: longer than the lag of
+#: HubSpot's search index behind changes (seconds in practice).
+DEFAULT_SEARCH_OVERLAP_SECONDS = 10.0
+
+
 class HubSpotSettings(BaseModel):
     """Settings of one HubSpot connection. Secrets are ``SecretStr``: never in reprs or errors."""
 
@@ -25,6 +30,10 @@ class HubSpotSettings(BaseModel):
     portal_id: str | None = Field(None, title="Portal (hub) id",
                                   description="Looked up from HubSpot when left empty.")
     property_names: dict[str, str] | None = Field(None, json_schema_extra={"advanced": True})
+    search_overlap_seconds: float = Field(
+        DEFAULT_SEARCH_OVERLAP_SECONDS, ge=0, le=3600, title="Search overlap (seconds)",
+        description="Each incremental pull reaches back this far: HubSpot's search index lags "
+                    "behind changes.", json_schema_extra={"advanced": True})
 
     @field_validator("base_url")
     @classmethod

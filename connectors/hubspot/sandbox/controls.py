@@ -29,9 +29,11 @@ class HubSpotLevers:
                    extra: Mapping[str, Any]) -> dict[str, Any]:
         """Latency and a failing share (429 and 503 in equal parts), and the HubSpot extras:
         ``rate_429``/``rate_503`` shares, ``fail_next`` (statuses for the next calls) and
-        ``record_errors`` (``[{objectType, id, category?, message?}]`` refused in batch writes)."""
+        ``record_errors`` (``[{objectType, id, category?, message?}]`` refused in batch writes)
+        and ``index_lag_seconds`` (how long search takes to find a change)."""
         sandbox, portal = self.sandbox, self.sandbox.portal
-        unknown = sorted(set(extra) - {"rate_429", "rate_503", "fail_next", "record_errors"})
+        unknown = sorted(set(extra) - {"rate_429", "rate_503", "fail_next", "record_errors",
+                                      "index_lag_seconds"})
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}")
         if latency_ms is not None:
@@ -46,6 +48,12 @@ class HubSpotLevers:
                 setattr(sandbox, attribute, share)
         if "fail_next" in extra:
             sandbox.fail_next = [int(status) for status in extra["fail_next"] or ()]
+        if "index_lag_seconds" in extra:
+            lag = float(extra["index_lag_seconds"])
+            if not 0 <= lag <= 3600:
+                raise ValueError("index_lag_seconds must be between 0 and 3600")
+            with portal.lock:
+                portal.index_lag = lag
         if "record_errors" in extra:
             try:
                 failures = {(OBJECT_TYPES[e.get("objectType", "deals")].name, str(e["id"])):
@@ -58,7 +66,7 @@ class HubSpotLevers:
                 portal.record_failures = failures
         return {"latency_ms": sandbox.latency_ms, "rate_429": sandbox.fault_429,
                 "rate_503": sandbox.fault_503, "fail_next": sandbox.fail_next,
-                "record_errors": len(portal.record_failures)}
+                "record_errors": len(portal.record_failures), "index_lag_seconds": portal.index_lag}
 
     def counters(self) -> dict[str, Any]:
         """Calls counted, in total and by route."""

@@ -5,7 +5,7 @@ import heapq
 from typing import Any, Callable
 
 from .store import ObjectStore, Portal, Record
-from .wire import parse_datetime_value, validation_error
+from .wire import now_utc, parse_datetime_value, validation_error
 
 MAX_LIMIT = 200
 MAX_RESULTS = 10_000
@@ -132,8 +132,10 @@ def search(portal: Portal, object_type: str, body: dict[str, Any]) -> dict[str, 
         compiled = [[_compile_filter(portal, store, f) for f in g.get("filters") or []]
                     for g in groups]
         query = (body.get("query") or "").lower()
+        now = now_utc()
         matches = [r for r in store.records.values()
-                   if (not compiled or any(all(f(r) for f in group) for group in compiled))
+                   if (r.indexed_at is None or r.indexed_at <= now)
+                   and (not compiled or any(all(f(r) for f in group) for group in compiled))
                    and (not query or any(query in (r.values.get(p) or "").lower()
                                          for p in QUERY_PROPERTIES[store.type.name]))]
         sort = _parse_sort(body.get("sorts"))

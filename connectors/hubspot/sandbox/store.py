@@ -11,7 +11,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import TypeAdapter, ValidationError
@@ -55,6 +55,9 @@ class Record:
     number: int = 0  # the id as a number, for sorting and id filters
     #: ``hs_v2_date_*`` values computed from the stage history; None when the stage changed since.
     stage_dates: dict[str, str] | None = None
+    #: When the search index catches up with the last change (None: it has): search is
+    #: eventually consistent, and a changed record is not found by search until then.
+    indexed_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self.number = int(self.id)
@@ -142,6 +145,8 @@ class Portal:
     def __init__(self, seed: HubSpotSeed, *, stage_dates: bool = True,
                  on_change: Callable[[list[Change]], None] | None = None) -> None:
         self.lock = threading.RLock()
+        #: Seconds the search index lags behind changes (0: search sees every change at once).
+        self.index_lag = 0.0
         self.portal_id = seed.portal_id
         self.stage_dates = stage_dates
         self.on_change = on_change or (lambda changes: None)
@@ -329,6 +334,7 @@ class Portal:
         if changes:
             record.updated = moment
             record.values[store.type.modified_property] = iso_ms(moment)
+            record.indexed_at = moment + timedelta(seconds=self.index_lag) if self.index_lag else None
         return changes
 
     def rule_problems(self, store: ObjectStore, record: Record, clean: Mapping[str, Any]
