@@ -11,8 +11,7 @@ LAG = 1.0
 
 
 def _move(api: Api, deal_id: str, stage: str) -> None:
-    assert api.control("move", {"objectType": "deals", "id": deal_id,
-                                "properties": {"dealstage": stage}}).status_code == 200
+    assert api.control("move", {"object": "deal", "id": deal_id, "stage": stage}).status_code == 200
 
 
 def _lagging_change_then_a_prompt_one(sandbox) -> Api:
