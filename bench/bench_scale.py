@@ -2,7 +2,7 @@
 synced by K `journey worker` processes on PostgreSQL and Redis, queued by `journey scheduler`.
 
 For each K prints the time until every connection has synced once (and p50/p99 of the time each
-connection waited for its first sync to finish), API calls against the least the limits allow
+connection waited for its first sync to be done: pulled, planned, written, its worker gone), API calls against the least the limits allow
 (per portal one search page and one batch update per object: 4), and 429s the sandbox answered
 (0 wanted). ``--kill`` repeats each run with one worker killed with -9 once half the connections
 are done: its connection is picked up again when its lease (``--lease`` s) runs out. With K = 1 a
@@ -45,7 +45,7 @@ from integration.map_review import apply_map
 from integration.sandboxes import sandbox_settings
 from integration.services import build_services
 from integration.store.db import upgrade
-from integration.store.models import Connection, SyncRun
+from integration.store.models import Connection, OutboxItem, SyncRun
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from mapping import default_map_text
@@ -126,14 +126,18 @@ def _database() -> tuple[str, callable]:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
-def _first_syncs(services) -> dict[int, datetime]:
+def _done(services, seen: dict[int, datetime]) -> dict[int, datetime]:
+    """Connections whose first sync is done (pulled and planned, nothing waiting in the outbox,
+    no worker on it), with when each was first seen done. A run killed after its pull stays
+    "running" in the run history, so the connection's own state is what counts."""
     with services.session() as s:
-        rows = s.exec(select(SyncRun.connection_id, SyncRun.finished_at).where(
-            SyncRun.status == "succeeded", SyncRun.requested_by == "schedule"))
-        first: dict[int, datetime] = {}
-        for cid, finished in rows:
-            first[cid] = min(first.get(cid, finished), finished)
-        return first
+        waiting = set(s.exec(select(OutboxItem.connection_id).distinct().where(
+            OutboxItem.status.in_(["pending", "sending"]))))
+        for cid in s.exec(select(Connection.id).where(Connection.last_sync_at.is_not(None),
+                                                      Connection.lease_owner.is_(None))):
+            if cid not in waiting and cid not in seen:
+                seen[cid] = utcnow()
+    return seen
 
 
 def _leased_worker_pid(services, pids: list[int]) -> int | None:
@@ -188,7 +192,7 @@ def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, wor
         first: dict[int, datetime] = {}
         while len(first) < portals and time.monotonic() - started < timeout:
             time.sleep(0.5)
-            first = _first_syncs(services)
+            first = _done(services, first)
             if not killed and len(first) >= portals // 2:
                 victim = _leased_worker_pid(services, pids)
                 if victim is not None:
