@@ -133,10 +133,13 @@ def _done(services, seen: dict[int, datetime]) -> dict[int, datetime]:
     with services.session() as s:
         waiting = set(s.exec(select(OutboxItem.connection_id).distinct().where(
             OutboxItem.status.in_(["pending", "sending"]))))
-        for cid in s.exec(select(Connection.id).where(Connection.last_sync_at.is_not(None),
-                                                      Connection.lease_owner.is_(None))):
-            if cid not in waiting and cid not in seen:
-                seen[cid] = utcnow()
+        now = utcnow()
+        for cid, owner, until in s.exec(select(Connection.id, Connection.lease_owner,
+                                               Connection.lease_expires_at).where(
+                Connection.last_sync_at.is_not(None))):
+            free = owner is None or until is None or until <= now  # a dead worker's lease expires
+            if free and cid not in waiting and cid not in seen:
+                seen[cid] = now
     return seen
 
 
