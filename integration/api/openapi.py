@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 
 from connectors import registry
 from integration.api import bp
 from integration.api.connections import OUTBOX_STATUSES
+from integration.api.errors import ApiError
 from integration.api.records import SORTS
 from integration.people import UNITS
 from integration.store.types import MAX_ID
@@ -67,8 +68,8 @@ QUERY = {
                          "sort": {"type": "string", "enum": list(SORTS)},
                          "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
                          "offset": {"type": "integer", "minimum": 0, "maximum": 10 ** 9}},
-    "api.analytics_funnel": {**FILTERS, "stalled": BOOLEAN},
-    "api.analytics_time_in_stage": {**FILTERS, "stalled": BOOLEAN},
+    "api.analytics_funnel": {**FILTERS, "stage": STRING, "stalled": BOOLEAN},
+    "api.analytics_time_in_stage": {**FILTERS, "stage": STRING, "stalled": BOOLEAN},
     "api.analytics_stalled": {**FILTERS, "stage": STRING, "stalled": BOOLEAN},
     "api.runs_list": {"limit": {"type": "integer", "minimum": 1, "maximum": 500}},
     "api.outbox_list": {"status": {"type": "string", "enum": list(OUTBOX_STATUSES)},
@@ -148,6 +149,16 @@ def build_document() -> dict:
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                            "schemas": {"Error": ERROR}},
             "paths": dict(sorted(paths.items()))}
+
+
+@bp.before_request
+def refuse_undeclared_query_parameters() -> None:
+    """400 for a query parameter the document does not declare for the operation: a misspelt
+    filter must not silently widen an answer."""
+    unknown = sorted(set(request.args) - set(QUERY.get(request.endpoint or "", {})))
+    if unknown:
+        raise ApiError(400, "BAD_PARAMETER", f"unknown query parameter(s): {', '.join(unknown)}",
+                       {"allowed": sorted(QUERY.get(request.endpoint or "", {}))})
 
 
 @bp.get("/openapi.json")

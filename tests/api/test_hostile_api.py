@@ -61,6 +61,7 @@ def send(client, headers, method, path, body):
     ("GET", "/api/v1/connections/tar%00get", None, 400, "BAD_REQUEST"),
     ("GET", "/api/v1/connections/target/records?owner=a%00b", None, 400, "BAD_REQUEST"),
     ("GET", "/api/v1/connections/target/records?limit=" + "9" * 5000, None, 400, "BAD_PARAMETER"),
+    ("GET", "/api/v1/connections/target/records?stalld=true", None, 400, "BAD_PARAMETER"),
 ])
 def test_hostile_requests_get_a_clear_4xx(client, headers, method, path, body, status, code):
     res = send(client, headers, method, path, body)
