@@ -1,15 +1,18 @@
 """Journey analytics over stored events: funnel, time in stage, stalled records.
 
-Filters (object, persona, owner, pipeline, stage, stalled) apply to the records first; events
-are then read for those records only.
+Filters (crm, object, persona, owner, pipeline, country, lead source, stage, stalled, search)
+apply to the stored records; the funnel and time in stage then read, in one query joined to those
+records, only the events that entered a stage within the period. The record list and the stalled
+counts take the period as the date the record entered its current stage.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, Iterator
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from integration.store.models import JourneyEvent, RecordState
@@ -19,10 +22,21 @@ from mapping.analytics import funnel, time_in_stage
 from mapping.timeline import TimelineSpan
 from mapping.timeutil import whole_days
 
+#: Filters read from the stored record snapshot (CrmRecord as JSON), by path.
+RECORD_PATHS = {"crm": ("crm",), "country": ("fields", "country"),
+                "lead_source": ("fields", "lead_source")}
+#: What a search matches, case-insensitively: the record's name and the person's e-mail address.
+SEARCH_PATHS = (("identity", "email"),)
+#: Rows fetched at a time when a list is streamed (CSV export), so memory stays flat.
+STREAM_CHUNK = 500
+
 
 @dataclass(frozen=True)
 class RecordFilter:
-    """Which stored records a view covers; None means any."""
+    """Which stored records a view covers; None means any.
+
+    ``since``/``until`` bound the period (``until`` exclusive); ``q`` is a search text.
+    """
 
     object: str | None = None
     persona: str | None = None
@@ -30,25 +44,62 @@ class RecordFilter:
     pipeline: str | None = None
     stage: str | None = None
     stalled: bool | None = None
+    crm: str | None = None
+    country: str | None = None
+    lead_source: str | None = None
+    q: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
     def apply(self, query: Any) -> Any:
+        """``query`` on RecordState narrowed to the matching records (the period aside)."""
         for name in ("object", "persona", "pipeline", "stage", "stalled"):
             value = getattr(self, name)
             if value is not None:
                 query = query.where(getattr(RecordState, name) == value)
         if self.owner is not None:
             query = query.where(RecordState.owner_id == self.owner)
+        for name, path in RECORD_PATHS.items():
+            value = getattr(self, name)
+            if value is not None:
+                query = query.where(RecordState.record[path].as_string() == value)
+        if self.q:
+            texts = [RecordState.name, *(RecordState.record[path].as_string() for path in SEARCH_PATHS)]
+            needle = self.q.lower()
+            query = query.where(or_(*(func.lower(text).contains(needle, autoescape=True)
+                                      for text in texts)))
         return query
+
+    def in_period(self, column: Any) -> list[Any]:
+        """SQL conditions putting ``column`` (a date and time) inside the period."""
+        conditions = []
+        if self.since is not None:
+            conditions.append(column >= self.since)
+        if self.until is not None:
+            conditions.append(column < self.until)
+        return conditions
+
+
+def _states_query(connection_id: int, flt: RecordFilter, order: Any) -> Any:
+    query = flt.apply(select(RecordState).where(RecordState.connection_id == connection_id,
+                                                *flt.in_period(RecordState.entered_at)))
+    return query.order_by(*(order if order is not None else (RecordState.id,)))
 
 
 def filtered_states(session: Session, connection_id: int, flt: RecordFilter, *,
                     order: Any = None, limit: int | None = None, offset: int = 0) -> list[RecordState]:
-    """Stored records matching ``flt``."""
-    query = flt.apply(select(RecordState).where(RecordState.connection_id == connection_id))
-    query = query.order_by(*(order if order is not None else (RecordState.id,)))
+    """Stored records matching ``flt`` whose current stage was entered within its period."""
+    query = _states_query(connection_id, flt, order)
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return list(session.exec(query))
+
+
+def stream_states(session: Session, connection_id: int, flt: RecordFilter, *,
+                  order: Any = None) -> Iterator[RecordState]:
+    """Like :func:`filtered_states`, every match, fetched a chunk at a time."""
+    query = _states_query(connection_id, flt, order).execution_options(yield_per=STREAM_CHUNK)
+    yield from session.exec(query)
 
 
 def spans_from_events(events: list[JourneyEvent], jmap: JourneyMap,
@@ -74,38 +125,48 @@ def spans_from_events(events: list[JourneyEvent], jmap: JourneyMap,
 
 def timelines(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
               now: datetime | None = None) -> list[list[TimelineSpan]]:
-    """Every matching record's timeline."""
+    """Every matching record's stage entries within the period, one list per record.
+
+    The period bounds the event's own date (when the record entered that stage), not the record's
+    current stage; records with no entry in the period have no timeline.
+    """
     now = now or utcnow()
-    keys = {(r.object, r.crm_id) for r in filtered_states(session, connection_id, flt)}
-    events = session.exec(select(JourneyEvent).where(JourneyEvent.connection_id == connection_id)
-                          .order_by(JourneyEvent.object, JourneyEvent.crm_id, JourneyEvent.seq))
-    result = []
-    for key, group in groupby(events, key=lambda e: (e.object, e.crm_id)):
-        if key in keys:
-            result.append(spans_from_events(list(group), jmap, now))
-    return result
+    records = flt.apply(select(RecordState.id).where(
+        RecordState.connection_id == connection_id, RecordState.object == JourneyEvent.object,
+        RecordState.crm_id == JourneyEvent.crm_id))
+    events = session.exec(
+        select(JourneyEvent).where(JourneyEvent.connection_id == connection_id,
+                                   *flt.in_period(JourneyEvent.occurred_at), records.exists())
+        .order_by(JourneyEvent.object, JourneyEvent.crm_id, JourneyEvent.seq)
+        .execution_options(yield_per=STREAM_CHUNK))
+    return [spans_from_events(list(group), jmap, now)
+            for _, group in groupby(events, key=lambda e: (e.object, e.crm_id))]
 
 
 def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
                   flt: RecordFilter) -> list[dict[str, Any]]:
-    """Records reaching each journey stage and stage-to-stage conversion."""
+    """Records reaching each journey stage and stage-to-stage conversion, over stage entries in
+    the period (see :func:`mapping.analytics.funnel` for "reached" and "entered")."""
     return funnel(timelines(session, connection_id, jmap, flt), jmap)
 
 
 def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
                          flt: RecordFilter) -> list[dict[str, Any]]:
-    """Per stage: median and quartiles of days spent, against the expected days."""
+    """Per stage: median and quartiles of days spent in the stage entries made in the period,
+    against the expected days."""
     return time_in_stage(timelines(session, connection_id, jmap, flt), jmap)
 
 
 def stalled_report(session: Session, connection_id: int, flt: RecordFilter) -> dict[str, Any]:
-    """Stalled records counted by stage and by owner."""
-    rows = filtered_states(session, connection_id,
-                           RecordFilter(**{**flt.__dict__, "stalled": True}))
-    by_stage: dict[str, int] = {}
-    by_owner: dict[str, int] = {}
-    for row in rows:
-        by_stage[row.stage] = by_stage.get(row.stage, 0) + 1
-        owner = row.owner_id or "(none)"
-        by_owner[owner] = by_owner.get(owner, 0) + 1
-    return {"total": len(rows), "by_stage": by_stage, "by_owner": by_owner}
+    """Stalled records counted by stage and by owner, counted in SQL."""
+    stalled = replace(flt, stalled=True)
+
+    def counts(column: Any) -> dict[str, int]:
+        query = stalled.apply(select(column, func.count()).where(
+            RecordState.connection_id == connection_id,
+            *stalled.in_period(RecordState.entered_at))).group_by(column)
+        return {key if key is not None else "(none)": n for key, n in session.exec(query)}
+
+    by_stage = counts(RecordState.stage)
+    return {"total": sum(by_stage.values()), "by_stage": by_stage,
+            "by_owner": counts(RecordState.owner_id)}

@@ -25,19 +25,25 @@ def _report(ref: str, build: Callable[..., Any], key: str | None = "stages"):
 @bp.get("/connections/<ref>/analytics/funnel")
 @require_tenant
 def analytics_funnel(ref: str):
-    """Records reaching each journey stage, with stage-to-stage conversion."""
+    """Records reaching each journey stage, with conversion, over stage entries in the period.
+
+    Only the stage entries (journey events) made between ``from`` and ``to`` count: a record
+    reached a stage when its furthest stage entered in the period is that one or later."""
     return _report(ref, funnel_report)
 
 
 @bp.get("/connections/<ref>/analytics/time-in-stage")
 @require_tenant
 def analytics_time_in_stage(ref: str):
-    """Days in each stage: median and percentiles against expected days."""
+    """Days in each stage, median and percentiles against expected days, for stays begun in the period.
+
+    A stay counts when the record entered the stage between ``from`` and ``to``; its days run to
+    its exit, or to now while the record is still in the stage."""
     return _report(ref, time_in_stage_report)
 
 
 @bp.get("/connections/<ref>/analytics/stalled")
 @require_tenant
 def analytics_stalled(ref: str):
-    """Stalled records by stage and by owner."""
+    """Stalled records by stage and by owner, for records that entered their stage in the period."""
     return _report(ref, lambda session, cid, _map, flt: stalled_report(session, cid, flt), key=None)

@@ -13,7 +13,7 @@ from connectors import registry
 from integration.api import bp
 from integration.api.connections import OUTBOX_STATUSES
 from integration.api.errors import ApiError
-from integration.api.records import SORTS
+from integration.api.records import CSV_COLUMNS, FORMATS, SORTS, TEXT_FILTERS
 from integration.people import UNITS
 from integration.store.types import MAX_ID
 
@@ -61,22 +61,37 @@ BODIES = {
 OPTIONAL_BODIES = {"api.connections_sync", "api.outbox_retry", "api.map_preview"}
 
 BOOLEAN = {"type": "string", "enum": ["true", "false"]}
-FILTERS = {"object": STRING, "persona": STRING, "owner": STRING, "pipeline": STRING}
+DATE = {"type": "string", "format": "date",
+        "description": "ISO date YYYY-MM-DD, the day included; from must not be after to"}
+#: The filters, search and period every records and analytics endpoint takes (see README "API").
+FILTERS = {"crm": {"type": "string", "description": "A CRM plug-in's name, see GET /crms"},
+           **dict.fromkeys(TEXT_FILTERS, STRING), "stalled": BOOLEAN,
+           "q": {**STRING, "description": "Case-insensitive search in the name and e-mail address"},
+           "from": DATE, "to": DATE}
 
 QUERY = {
-    "api.records_list": {**FILTERS, "stage": STRING, "stalled": BOOLEAN,
+    "api.records_list": {**FILTERS,
                          "sort": {"type": "string", "enum": list(SORTS)},
+                         "format": {"type": "string", "enum": list(FORMATS)},
                          "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
                          "offset": {"type": "integer", "minimum": 0, "maximum": 10 ** 9}},
-    "api.analytics_funnel": {**FILTERS, "stage": STRING, "stalled": BOOLEAN},
-    "api.analytics_time_in_stage": {**FILTERS, "stage": STRING, "stalled": BOOLEAN},
-    "api.analytics_stalled": {**FILTERS, "stage": STRING, "stalled": BOOLEAN},
+    "api.analytics_funnel": FILTERS,
+    "api.analytics_time_in_stage": FILTERS,
+    "api.analytics_stalled": FILTERS,
     "api.runs_list": {"limit": {"type": "integer", "minimum": 1, "maximum": 500}},
     "api.outbox_list": {"status": {"type": "string", "enum": list(OUTBOX_STATUSES)},
                         "limit": {"type": "integer", "minimum": 1, "maximum": 1000}},
     "api.map_preview": {"sample": {"type": "integer", "minimum": 0, "maximum": 200}},
     "api.workspace_funnel": {"unit": {"type": "string", "enum": list(UNITS)}, "connection": STRING},
 }
+
+#: Answers in other formats than JSON, by operation (chosen with the ``format`` parameter).
+OTHER_CONTENT = {"api.records_list": {"text/csv": {"schema": {
+    "type": "string", "description": "A header row (" + ", ".join(CSV_COLUMNS) + "), then one "
+    "row per record; sent as an attachment"}}}}
+#: Headers of those answers (absent from the JSON ones, so not required).
+OTHER_HEADERS = {"api.records_list": {"Content-Disposition": {
+    "description": "attachment; filename=... (with format=csv)", "schema": {"type": "string"}}}}
 
 #: The success status of operations that do not answer 200.
 SUCCESS = {"api.connections_create": "201", "api.map_save": "201", "api.workspace_map_save": "201",
@@ -109,10 +124,18 @@ def _error(status: str) -> dict:
 def _responses(endpoint: str, has_body: bool) -> dict:
     success = SUCCESS.get(endpoint, "200")
     responses = {success: {"description": "No content"} if success == "204" else {
-        "description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        "description": "OK", "content": {"application/json": {"schema": {"type": "object"}},
+                                         **OTHER_CONTENT.get(endpoint, {})}}}
+    if endpoint in OTHER_HEADERS:
+        responses[success]["headers"] = OTHER_HEADERS[endpoint]
     statuses = ["400", "401", "403", "404", "405", *(["413"] if has_body else []), *ERRORS.get(endpoint, [])]
     responses.update({status: _error(status) for status in sorted(statuses)})
     return responses
+
+
+def _query_schema(name: str, schema: dict) -> dict:
+    """A query parameter's schema; the CRM names come from the registry."""
+    return {**schema, "enum": registry.names()} if name == "crm" else schema
 
 
 def _operation(rule, method: str) -> dict:
@@ -121,7 +144,7 @@ def _operation(rule, method: str) -> dict:
     path_params = [{"name": name, "in": "path", "required": True,
                     "schema": ID if kind == "int" else {"type": "string", "minLength": 1}}
                    for kind, name in _VAR.findall(rule.rule)]
-    query_params = [{"name": name, "in": "query", "schema": schema}
+    query_params = [{"name": name, "in": "query", "schema": _query_schema(name, schema)}
                     for name, schema in QUERY.get(rule.endpoint, {}).items()]
     op = {"operationId": rule.endpoint.split(".", 1)[1],
           "summary": (view.__doc__ or rule.endpoint).strip().splitlines()[0],

@@ -1,13 +1,19 @@
-"""Records: filter by stage, persona, stalled, owner; one record with its journey timeline."""
+"""Records: filter, search, period, JSON pages or a streamed CSV; one record with its timeline."""
 from __future__ import annotations
 
-from flask import jsonify, request
+import csv
+import io
+from typing import Any, Iterable, Iterator
 
-from integration.analytics import RecordFilter, filtered_states
+from flask import Response, jsonify, request, stream_with_context
+
+from connectors import registry
+from integration.analytics import RecordFilter, filtered_states, stream_states
 from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
-from integration.api.helpers import bool_arg, caller_connection, int_arg, services
+from integration.api.helpers import (bool_arg, caller_connection, choice_arg, int_arg, period_args,
+                                     services, text_arg)
 from integration.journey_view import record_journey, record_summary
 from integration.store.models import RecordState
 
@@ -19,28 +25,82 @@ SORTS = {
     "name": (RecordState.name, RecordState.id),
 }
 
+#: Filters every records and analytics endpoint takes, matched exactly against the stored record.
+TEXT_FILTERS = ("object", "persona", "owner", "pipeline", "stage", "country", "lead_source")
+#: Answer formats of the record list.
+FORMATS = ("json", "csv")
+#: The CSV export's columns, in order: the record list's fields, less the nested CRM values.
+CSV_COLUMNS = ("object", "id", "name", "stage", "stage_label", "crm_stage", "pipeline", "persona",
+               "persona_label", "owner_id", "amount", "stalled", "days_in_stage", "expected_days",
+               "days_over", "stage_entered_at", "next_best_action", "url", "updated_at")
+#: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def record_filter() -> RecordFilter:
-    """The record filter given in the query string."""
-    return RecordFilter(object=request.args.get("object"), persona=request.args.get("persona"),
-                        owner=request.args.get("owner"), pipeline=request.args.get("pipeline"),
-                        stage=request.args.get("stage"), stalled=bool_arg("stalled"))
+    """The record filter given in the query string: filters, search ``q``, period ``from``/``to``."""
+    since, until = period_args()
+    return RecordFilter(**{name: text_arg(name) for name in TEXT_FILTERS},
+                        crm=choice_arg("crm", registry.names()), q=text_arg("q"),
+                        stalled=bool_arg("stalled"), since=since, until=until)
 
 
 @bp.get("/connections/<ref>/records")
 @require_tenant
 def records_list(ref: str):
-    """Records filtered by object, stage, persona, owner, pipeline, stalled."""
+    """Records filtered, searched and sorted, as a JSON page or the whole list as CSV."""
     sort = request.args.get("sort", "days_over")
     if sort not in SORTS:
         raise ApiError(400, "BAD_PARAMETER", f"sort: one of {', '.join(SORTS)}")
+    answer = choice_arg("format", list(FORMATS)) or "json"
     limit, offset = int_arg("limit", 100, low=1, high=1000), int_arg("offset", 0, high=10**9)
+    flt = record_filter()
     with services().session() as session:
         conn = caller_connection(session, ref)
-        rows = filtered_states(session, conn.id, record_filter(), order=SORTS[sort],
-                               limit=limit, offset=offset)
+        if answer == "csv":
+            return _csv_response(conn.id, conn.name, flt, SORTS[sort])
+        rows = filtered_states(session, conn.id, flt, order=SORTS[sort], limit=limit, offset=offset)
         return jsonify({"records": [record_summary(r) for r in rows], "limit": limit,
                         "offset": offset})
+
+
+def _csv_response(connection_id: int, name: str, flt: RecordFilter, order: Any) -> Response:
+    """Every matching record as CSV, streamed from its own session a chunk of rows at a time."""
+    def rows() -> Iterator[dict[str, Any]]:
+        with services().session() as session:
+            for row in stream_states(session, connection_id, flt, order=order):
+                yield record_summary(row)
+
+    filename = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "records"
+    return Response(stream_with_context(csv_lines(rows())), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}-records.csv"'})
+
+
+def csv_lines(summaries: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A header line, then one CSV line per record summary (RFC 4180 quoting, CRLF line ends)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(values: Iterable[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_cell(value) for value in values])
+        return buffer.getvalue()
+
+    yield line(CSV_COLUMNS)
+    for summary in summaries:
+        yield line(summary[column] for column in CSV_COLUMNS)
+
+
+def _cell(value: Any) -> Any:
+    """A value as a CSV cell: dates in ISO form, empty for None, formulas defused with a quote."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 @bp.get("/connections/<ref>/records/<object>/<crm_id>")

@@ -1,0 +1,230 @@
+"""Records and analytics endpoints on SQLite and PostgreSQL: the period (from/to), the filters,
+search (q) and the CSV export, over a small stored book written straight into the store."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+
+import pytest
+
+from integration.app import create_app
+from integration.store.models import JourneyEvent, RecordState
+from integration.store.tenancy import get_or_create_tenant, issue_token
+
+HUBSPOT = {"access_token": "pat-na1-secret-token", "base_url": "http://127.0.0.1:9"}
+RECORDS = "/api/v1/connections/book/records"
+ANALYTICS = ["/api/v1/connections/book/analytics/funnel",
+             "/api/v1/connections/book/analytics/time-in-stage",
+             "/api/v1/connections/book/analytics/stalled"]
+#: A name with a comma, quotes, a line break, and a spreadsheet formula at its start.
+TRICKY_NAME = '=SUM(1), "Big"\nDeal'
+
+
+def at(year, month, day, hour=12):
+    return datetime(year, month, day, hour, tzinfo=timezone.utc)
+
+
+#: (object, id, name, email, country, lead source, owner, persona, stalled, [(stage, in, out)])
+BOOK = [
+    ("deal", "d1", "Acme Renewal", None, "DE", "Referral", "o1", "buyer", True,
+     [("awareness", at(2026, 1, 5), at(2026, 2, 10)), ("consideration", at(2026, 2, 10), None)]),
+    ("contact", "c1", "Jane Doe", "Jane.Doe@Example.com", "US", "Web", "o2", "champion", False,
+     [("awareness", at(2026, 3, 1), None)]),
+    ("deal", "d2", TRICKY_NAME, None, "US", "Referral", None, "buyer", True,
+     [("awareness", at(2025, 12, 1), at(2025, 12, 20)),
+      ("consideration", at(2025, 12, 20), at(2026, 1, 20)), ("decision", at(2026, 1, 20), None)]),
+]
+
+
+@pytest.fixture(scope="module")
+def app(services):
+    return create_app(services.settings, services)
+
+
+@pytest.fixture(scope="module")
+def headers(app, services):
+    with services.session() as s:
+        token = issue_token(s, get_or_create_tenant(s, "analyst").id)
+    h = {"Authorization": f"Bearer {token}"}
+    res = app.test_client().post("/api/v1/connections", headers=h,
+                                 json={"name": "book", "crm": "hubspot", "settings": HUBSPOT})
+    assert res.status_code == 201, res.json
+    with services.session() as s:
+        for obj, crm_id, name, email, country, source, owner, persona, stalled, spans in BOOK:
+            stage, entered = spans[-1][0], spans[-1][1]
+            s.add(RecordState(
+                connection_id=res.json["id"], object=obj, crm_id=crm_id, name=name,
+                pipeline="default" if obj == "deal" else None, stage=stage, persona=persona,
+                owner_id=owner, stalled=stalled, days_over=5 if stalled else 0, entered_at=entered,
+                record={"crm": "hubspot", "object": obj, "id": crm_id, "name": name,
+                        "fields": {"country": country, "lead_source": source},
+                        "identity": {"kind": "person", "email": email, "same_as": []} if email else None},
+                state={"next_best_action": "Call them" if stalled else None}))
+            for seq, (to_stage, occurred, exited) in enumerate(spans):
+                s.add(JourneyEvent(connection_id=res.json["id"], object=obj, crm_id=crm_id, seq=seq,
+                                   to_stage=to_stage, occurred_at=occurred, exited_at=exited))
+    return h
+
+
+@pytest.fixture()
+def get(app, headers):
+    client = app.test_client()
+    return lambda url, **params: client.get(url, headers=headers, query_string=params)
+
+
+def ids(res):
+    assert res.status_code == 200, res.json
+    return sorted(r["id"] for r in res.json["records"])
+
+
+@pytest.mark.parametrize("params, named", [
+    ({"from": "2026-13-01"}, "from"), ({"to": "yesterday"}, "to"), ({"from": "20260101"}, "from"),
+    ({"to": "2026-01-01T00:00:00"}, "to"), ({"from": "2026-W01-1"}, "from"), ({"from": "2026-03-02", "to": "2026-03-01"}, "after"),
+    ({"crm": "pipedrive"}, "crm"), ({"q": "x" * 201}, "q"), ({"country": "x" * 201}, "country"),
+])
+def test_a_bad_period_or_filter_is_a_400_naming_it(get, params, named):
+    for url in [RECORDS, *ANALYTICS]:
+        res = get(url, **params)
+        assert res.status_code == 400, (url, res.json)
+        assert res.json["error"]["code"] == "BAD_PARAMETER" and named in res.json["error"]["message"]
+
+
+def test_a_bad_format_is_a_400(get):
+    res = get(RECORDS, format="xlsx")
+    assert res.status_code == 400 and "format" in res.json["error"]["message"]
+
+
+def test_the_last_possible_day_is_a_period_end_not_an_error(get):
+    assert ids(get(RECORDS, to="9999-12-31")) == ["c1", "d1", "d2"]
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({}, ["c1", "d1", "d2"]),
+    ({"crm": "hubspot"}, ["c1", "d1", "d2"]), ({"crm": "salesforce"}, []),
+    ({"object": "contact"}, ["c1"]), ({"pipeline": "default"}, ["d1", "d2"]),
+    ({"persona": "buyer"}, ["d1", "d2"]), ({"owner": "o1"}, ["d1"]),
+    ({"country": "US"}, ["c1", "d2"]), ({"lead_source": "Referral"}, ["d1", "d2"]),
+    ({"country": "US", "lead_source": "Referral"}, ["d2"]), ({"stage": "decision"}, ["d2"]),
+    ({"stalled": "true"}, ["d1", "d2"]), ({"stalled": "false"}, ["c1"]),
+])
+def test_records_take_every_filter(get, params, expected):
+    assert ids(get(RECORDS, **params)) == expected
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"from": "2026-02-01"}, ["c1", "d1"]),
+    ({"to": "2026-02-10"}, ["d1", "d2"]),  # the last day is included
+    ({"to": "2026-02-09"}, ["d2"]),
+    ({"from": "2026-02-10", "to": "2026-02-10"}, ["d1"]),
+    ({"from": "2026-02-11", "to": "2026-02-28"}, []),
+])
+def test_records_period_is_the_date_their_current_stage_was_entered(get, params, expected):
+    assert ids(get(RECORDS, **params)) == expected
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("jane", ["c1"]), ("EXAMPLE.com", ["c1"]), ("acme", ["d1"]), ("big", ["d2"]),
+    ("%", []), ("_", []), ("nobody", []),
+])
+def test_search_matches_name_and_email_case_insensitively(get, q, expected):
+    assert ids(get(RECORDS, q=q)) == expected
+
+
+def parse_csv(res):
+    assert res.status_code == 200
+    assert res.mimetype == "text/csv"
+    assert res.headers["Content-Disposition"] == 'attachment; filename="book-records.csv"'
+    return list(csv.DictReader(io.StringIO(res.get_data(as_text=True), newline="")))
+
+
+def test_csv_export_has_a_header_and_every_record_quoted_properly(get):
+    res = get(RECORDS, format="csv", sort="entered_at")
+    text = res.get_data(as_text=True)
+    assert text.splitlines()[0].split(",")[:4] == ["object", "id", "name", "stage"]
+    rows = parse_csv(res)
+    assert [r["id"] for r in rows] == ["d2", "d1", "c1"]  # sorted as asked, no paging limit
+    tricky = rows[0]
+    # The comma, quotes and line break survive; the formula is defused with a leading quote.
+    assert tricky["name"] == "'" + TRICKY_NAME
+    assert tricky["stage_entered_at"] == "2026-01-20T12:00:00+00:00"
+    assert tricky["owner_id"] == "" and tricky["stalled"] == "True"
+    assert rows[1]["next_best_action"] == "Call them" and rows[2]["next_best_action"] == ""
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"stalled": "true"}, ["d1", "d2"]), ({"q": "jane"}, ["c1"]),
+    ({"from": "2026-02-01", "country": "DE"}, ["d1"]), ({"crm": "salesforce"}, []),
+])
+def test_csv_export_takes_any_view(get, params, expected):
+    assert sorted(r["id"] for r in parse_csv(get(RECORDS, format="csv", **params))) == expected
+
+
+def test_csv_of_an_unknown_connection_is_a_json_404(app, headers):
+    res = app.test_client().get("/api/v1/connections/nope/records?format=csv", headers=headers)
+    assert res.status_code == 404 and res.json["error"]["code"] == "NOT_FOUND"
+
+
+def funnel(get, **params):
+    res = get(ANALYTICS[0], **params)
+    assert res.status_code == 200, res.json
+    return {row["stage"]: (row["reached"], row["entered"]) for row in res.json["stages"]}
+
+
+def test_funnel_counts_only_stage_entries_made_in_the_period(get):
+    everything = funnel(get)
+    assert (everything["awareness"], everything["consideration"], everything["decision"]) == (
+        (3, 3), (2, 2), (1, 1))
+    # d2 entered awareness and consideration in December: outside the period, so not entered.
+    in_2026 = funnel(get, **{"from": "2026-01-01"})
+    assert (in_2026["awareness"], in_2026["consideration"], in_2026["decision"]) == (
+        (3, 2), (2, 1), (1, 1))
+    # Before 2026 only d2 moved, and it got to consideration.
+    in_2025 = funnel(get, to="2025-12-31")
+    assert (in_2025["awareness"], in_2025["consideration"], in_2025["decision"]) == (
+        (1, 1), (1, 1), (0, 0))
+
+
+def test_funnel_takes_the_filters(get):
+    us = funnel(get, country="US")
+    assert (us["awareness"], us["decision"]) == ((2, 2), (1, 1))
+    assert funnel(get, crm="salesforce")["awareness"] == (0, 0)
+    assert funnel(get, q="acme")["consideration"] == (1, 1)
+    assert funnel(get, lead_source="Web", object="contact")["awareness"] == (1, 1)
+
+
+def test_time_in_stage_counts_stays_begun_in_the_period(get):
+    res = get(ANALYTICS[1], to="2025-12-31", pipeline="default")
+    assert res.status_code == 200, res.json
+    rows = {row["stage"]: row for row in res.json["stages"]}
+    assert (rows["awareness"]["count"], rows["awareness"]["median"]) == (1, 19.0)
+    assert (rows["consideration"]["count"], rows["consideration"]["median"]) == (1, 31.0)
+    assert rows["decision"]["count"] == 0
+    assert get(ANALYTICS[1], owner="o2").json["stages"][0]["count"] == 1
+
+
+@pytest.mark.parametrize("params, total, by_owner", [
+    ({}, 2, {"o1": 1, "(none)": 1}), ({"country": "DE"}, 1, {"o1": 1}),
+    ({"from": "2026-02-01"}, 1, {"o1": 1}), ({"q": "jane"}, 0, {}),
+    ({"persona": "buyer", "lead_source": "Referral", "to": "2026-01-31"}, 1, {"(none)": 1}),
+])
+def test_stalled_counts_take_the_period_and_filters(get, params, total, by_owner):
+    res = get(ANALYTICS[2], **params)
+    assert res.status_code == 200, res.json
+    assert (res.json["total"], res.json["by_owner"]) == (total, by_owner)
+    assert sum(res.json["by_stage"].values()) == total
+
+
+def test_the_openapi_document_declares_the_new_parameters_and_csv(app):
+    doc = app.test_client().get("/api/v1/openapi.json").json
+    for path in ["/connections/{ref}/records", "/connections/{ref}/analytics/funnel",
+                 "/connections/{ref}/analytics/time-in-stage", "/connections/{ref}/analytics/stalled"]:
+        params = {p["name"]: p["schema"] for p in doc["paths"][path]["get"]["parameters"]}
+        assert {"from", "to", "crm", "object", "pipeline", "persona", "owner", "country",
+                "lead_source", "q", "stalled"} <= set(params)
+        assert params["from"]["format"] == "date" and "hubspot" in params["crm"]["enum"]
+    records = doc["paths"]["/connections/{ref}/records"]["get"]
+    assert {p["name"]: p["schema"] for p in records["parameters"]}["format"]["enum"] == ["json", "csv"]
+    ok = records["responses"]["200"]
+    assert set(ok["content"]) == {"application/json", "text/csv"}
+    assert "Content-Disposition" in ok["headers"]
