@@ -150,6 +150,11 @@ class ReceiverSpec:
     ``unverified`` is the refusal for a request no connection verifies. ``ack(queued,
     duplicates)`` is the answer that stops the CRM from retrying; ``refuse(error)`` renders a
     refusal. Both default to JSON.
+
+    ``per_connection_url`` gives each connection its own unguessable endpoint
+    ``/webhooks/<crm>/<token>`` and refuses requests anywhere else: for CRMs whose notifications
+    carry nothing secret. ``setup_steps`` tell an admin how to point the CRM at that endpoint
+    (shown on the connection's setup page).
     """
 
     parse: Callable[[InboundRequest], Delivery]
@@ -157,6 +162,8 @@ class ReceiverSpec:
     unverified: Refused
     ack: Callable[[int, int], Reply] | None = None
     refuse: Callable[[Refused], Reply] | None = None
+    per_connection_url: bool = False
+    setup_steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from connectors import registry
 from connectors.plugin import ConnectorSpec, InboundRequest, Refused, Reply
 from integration.api.errors import ApiError
 from integration.journey_view import record_journey
+from integration.notification_urls import is_own_endpoint
 from integration.services import Services
 from integration.store.connections import connection_config, connections_for_account
 from integration.store.models import Connection, WebhookDelivery
@@ -80,6 +81,9 @@ def receive_notifications(crm: str, subpath: str = ""):
             queued = duplicates = 0
         else:
             conns = _verified(crm, delivery.account_id, inbound, receiver.verify)
+            if receiver.per_connection_url:
+                settings = _services().settings
+                conns = [conn for conn in conns if is_own_endpoint(settings, conn.id, subpath)]
             if not conns:
                 raise receiver.unverified
             queued, duplicates = _queue(conns, delivery.notices)

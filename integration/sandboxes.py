@@ -78,9 +78,10 @@ class SandboxControl:
         """A rep moves a record to ``stage`` in the CRM (history, modification stamp, notification)."""
         self._call("POST", "move", {"object": object, "id": crm_id, "stage": stage})
 
-    def subscribe(self, base_url: str) -> None:
-        """Send change notifications to the service at ``base_url``, as a CRM admin would set up."""
-        self._call("POST", "notifications", {"url": f"{base_url}/webhooks/{self.crm}"})
+    def subscribe(self, url: str) -> None:
+        """Send change notifications to ``url`` (a connection's
+        :func:`~integration.notification_urls.notification_url`), as a CRM admin would set up."""
+        self._call("POST", "notifications", {"url": url})
 
     def calls(self) -> dict[str, Any]:
         """API calls the sandbox counted (``calls``, ``by_route``) and its own counters."""

@@ -1,8 +1,8 @@
 """Salesforce outbound messages as the service receives them (see ``connectors.plugin``).
 
-An outbound message names the org and the changed opportunities; the org id must belong to a
-connection. It carries no signature: what proves it comes from the org is the org id and the
-endpoint URL it was configured with.
+An outbound message names the org and the changed opportunities. It carries no signature and an
+org id is no secret, so each connection has its own unguessable endpoint URL (the spec's
+``per_connection_url``; the service checks it) and the message's org id must be the connection's.
 """
 from __future__ import annotations
 
@@ -29,11 +29,25 @@ def parse(request: InboundRequest) -> Delivery:
 
 
 def verify(request: InboundRequest, config: Mapping[str, Any]) -> bool:
-    """Any connection of the org named in the message takes it (see the module docstring)."""
+    """A connection of the org named in the message takes it when it came to that connection's
+    own endpoint, which the service checks (see the module docstring)."""
     return True
 
 
-UNVERIFIED = Refused(403, "UNKNOWN_ORGANIZATION", "organization id does not match any connection")
+UNVERIFIED = Refused(403, "UNKNOWN_ENDPOINT", "this is not the outbound message endpoint of a connection "
+                     "of that organization; copy the endpoint URL from the connection's setup page")
+
+#: How an admin points Salesforce at the connection's endpoint (a Flow's outbound message action).
+SETUP_STEPS = (
+    "In Salesforce Setup, open Outbound Messages and click New Outbound Message.",
+    "Object: Opportunity. Name it Journey Sync, paste the endpoint URL above into Endpoint URL, "
+    "pick the integration user as the user to send as, select the Id field, and save.",
+    "In Flow Builder, create a record-triggered flow on Opportunity that runs when a record is "
+    "created or updated (optimize for Actions and Related Records).",
+    "Add an Action element, choose Outbound Message, pick Journey Sync, and activate the flow.",
+    "Move an opportunity's stage: its journey fields change within seconds. Salesforce batches up "
+    "to 100 notifications per message and retries for 24 hours while the service is away.",
+)
 
 
 def ack(queued: int, duplicates: int) -> Reply:

@@ -50,6 +50,7 @@ SPEC = ConnectorSpec(
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
     receiver=ReceiverSpec(parse=receiver.parse, verify=receiver.verify,
-                          unverified=receiver.UNVERIFIED, ack=receiver.ack, refuse=receiver.refuse),
+                          unverified=receiver.UNVERIFIED, ack=receiver.ack, refuse=receiver.refuse,
+                          per_connection_url=True, setup_steps=receiver.SETUP_STEPS),
     sandbox=SandboxSpec(make=_sandbox),
 )

@@ -11,6 +11,7 @@ from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, int_arg, json_body, services
 from integration.connecting import InvalidSettings, connect, provision, split_settings
+from integration.notification_urls import notification_url
 from integration.status import connection_status, run_to_dict
 from integration.store import outbox
 from integration.store.connections import delete_connection, list_connections
@@ -19,11 +20,12 @@ from integration.store.runs import get_run, list_runs, queue_run
 
 
 def connection_to_dict(conn) -> dict:
-    """A connection as the API shows it (never its secrets)."""
+    """A connection as the API shows it (never its secrets), with the URL its CRM sends changes to."""
     return {"id": conn.id, "name": conn.name, "crm": conn.crm, "settings": conn.settings,
             "account_id": conn.account_id, "sync_interval_seconds": conn.sync_interval_seconds,
             "watermark": conn.watermark, "last_sync_at": conn.last_sync_at,
-            "created_at": conn.created_at}
+            "created_at": conn.created_at,
+            "notification_url": notification_url(services().settings, conn.crm, conn.id)}
 
 
 #: The outbox statuses the list can be filtered by.

@@ -19,6 +19,7 @@ from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
 from integration.map_review import apply_map
+from integration.notification_urls import notification_url
 from integration.sandboxes import SandboxControl, make_sandbox, sandbox_crms, sandbox_settings
 from integration.services import Services, build_services
 from integration.store.db import upgrade
@@ -92,7 +93,7 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
                                 if k in ("status", "read", "changed", "written", "failed",
                                          "unmapped", "api_calls", "duration_ms", "stages")}}
     for crm, sandbox in sandboxes.items():
-        SandboxControl(crm, sandbox).subscribe(settings.base_url)
+        SandboxControl(crm, sandbox).subscribe(notification_url(settings, crm, connections[crm]))
     return demo
 
 

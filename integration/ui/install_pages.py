@@ -8,6 +8,7 @@ from connectors import registry
 from integration.api.helpers import services
 from integration.connecting import InvalidSettings, connect
 from integration.install import InstallError, finish_oauth, oauth_app, start_oauth
+from integration.notification_urls import has_own_endpoint, notification_url
 from integration.status import connection_status
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
@@ -92,5 +93,8 @@ def setup(connection_id: int):
     with services().session() as db:
         conn = page_connection(db, connection_id)
         status = connection_status(db, conn.id)
+        receiver = registry.spec(conn.crm).receiver
+        endpoint = ({"url": notification_url(services().settings, conn.crm, conn.id),
+                     "steps": receiver.setup_steps} if has_own_endpoint(conn.crm) else None)
         return render_template("setup.html", conn=conn, status=status, intervals=INTERVALS,
-                               label=registry.spec(conn.crm).label)
+                               label=registry.spec(conn.crm).label, endpoint=endpoint)

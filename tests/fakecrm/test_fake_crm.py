@@ -13,6 +13,7 @@ from werkzeug.serving import make_server
 from connectors import registry
 from integration.app import create_app
 from integration.cli import main as journey
+from integration.notification_urls import notification_url
 from integration.sandboxes import SandboxControl, make_sandbox, sandbox_crms, sandbox_settings
 from integration.services import build_services
 from integration.store.db import upgrade
@@ -107,7 +108,7 @@ def test_install_sync_webhook_and_card_through_the_service(world):
 
     # Webhook: a rep moves a ticket; the sandbox's signed webhook queues it, the worker syncs it.
     control = SandboxControl("fakecrm", sandbox)
-    control.subscribe(world["base_url"])
+    control.subscribe(notification_url(world["services"].settings, "fakecrm", conn_id, world["base_url"]))
     control.move("ticket", "T0", "solved")
     delivery = sandbox.deliveries[-1]
     assert delivery["status"] == 200

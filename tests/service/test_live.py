@@ -11,6 +11,7 @@ import time
 import requests
 from sqlmodel import func, select
 
+from integration.notification_urls import notification_url
 from integration.store.connections import connection_config
 from integration.store.models import Connection, RecordState, SyncRun, WebhookDelivery
 from mapping import default_map
@@ -21,6 +22,12 @@ from tests.support import wait_for
 def sign(secret: str, method: str, uri: str, body: str, timestamp: int) -> str:
     digest = hmac.new(secret.encode(), f"{method}{uri}{body}{timestamp}".encode(), hashlib.sha256)
     return base64.b64encode(digest.digest()).decode()
+
+
+def endpoint(live) -> str:
+    """The Salesforce connection's own outbound-message endpoint."""
+    return notification_url(live["services"].settings, "salesforce", live["connections"]["salesforce"],
+                            live["base_url"])
 
 
 def crm(live, name) -> SandboxCrm:
@@ -182,7 +189,7 @@ def test_an_outbound_message_of_100_notifications_queues_every_opportunity(live_
             RecordState.connection_id == live_service["connections"]["salesforce"],
             RecordState.object == "opportunity").limit(100)).all()]
     assert len(ids) == 100
-    res = requests.post(f"{live_service['base_url']}/webhooks/salesforce", data=sandbox.outbound.envelope(ids),
+    res = requests.post(endpoint(live_service), data=sandbox.outbound.envelope(ids),
                         timeout=10, headers={"Content-Type": "text/xml; charset=utf-8"})
     assert res.status_code == 200 and b"<Ack>true</Ack>" in res.content
     with live_service["services"].session() as s:
@@ -204,12 +211,24 @@ def test_an_outbound_message_from_another_org_is_refused(live_service):
             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
             '<sf:Id>0065g0000Op0001AAA</sf:Id></sObject></Notification></notifications>'
             '</soapenv:Body></soapenv:Envelope>')
-    res = requests.post(f"{live_service['base_url']}/webhooks/salesforce", data=body, timeout=10,
-                        headers={"Content-Type": "text/xml"})
+    res = requests.post(endpoint(live_service), data=body, timeout=10, headers={"Content-Type": "text/xml"})
     assert res.status_code == 403 and "Fault" in res.text
-    bad = requests.post(f"{live_service['base_url']}/webhooks/salesforce", data="<nope",
-                        timeout=10, headers={"Content-Type": "text/xml"})
+    bad = requests.post(endpoint(live_service), data="<nope", timeout=10, headers={"Content-Type": "text/xml"})
     assert bad.status_code == 400
+
+
+def test_an_outbound_message_naming_the_right_org_is_refused_anywhere_but_its_endpoint(live_service):
+    """The org id is not a secret: only the connection's own endpoint URL takes its messages."""
+    sandbox = live_service["sandboxes"]["salesforce"]
+    body = sandbox.outbound.envelope([pick(live_service, "salesforce", "opportunity", "decision").crm_id])
+    base = f"{live_service['base_url']}/webhooks/salesforce"
+    other = notification_url(live_service["services"].settings, "salesforce",
+                             live_service["connections"]["salesforce"] + 1000, live_service["base_url"])
+    for url in (base, f"{base}/", f"{base}/guess", other, endpoint(live_service) + "x"):
+        res = requests.post(url, data=body, timeout=10, headers={"Content-Type": "text/xml"})
+        assert res.status_code in (403, 404) and "Ack" not in res.text, url
+    assert requests.post(endpoint(live_service), data=body, timeout=10,
+                         headers={"Content-Type": "text/xml"}).status_code == 200
 
 
 def test_the_hubspot_card_shows_a_rep_the_journey_to_signed_requests_only(live_service):
