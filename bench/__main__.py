@@ -14,7 +14,7 @@ MODULES = ["bench.bench_classify", "bench.bench_salesforce", "bench.bench_hubspo
            "bench.bench_people", "bench.bench_mapfuzz", "bench.bench_openapi_fuzz"]
 #: Sections of RESULTS.md written by hand from benchmarks too long for `make bench`
 #: (``python -m bench.bench_scale``); kept as they are when the file is regenerated.
-KEPT_SECTIONS = ("## Many portals on Celery",)
+KEPT_SECTIONS = ("## Many portals on Celery", "## Worker isolation")
 
 
 def main() -> None:

@@ -134,6 +134,18 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountIdentity:
+    """The CRM account a connector's credentials reach, as the CRM itself names it.
+
+    ``account_id`` is the CRM's id (Salesforce org id, HubSpot portal id); ``label`` a name an admin
+    recognises.
+    """
+
+    account_id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProvisionedField:
     """One write-back field the connector made sure exists; ``created`` is False if it was there."""
 
@@ -262,6 +274,24 @@ class Connector(Protocol):
 
     def record_url(self, object: str, id: str) -> str | None:
         """Where a person opens this record in the CRM."""
+
+    def identify(self) -> AccountIdentity:
+        """Which account the credentials reach, with one cheap call. Raises the CrmError family
+        (AuthFailed/AuthExpired for refused credentials) like any other call."""
+
+
+#: Settings every connector honours and the host (never the install form) sets: seconds to connect
+#: and to wait for each answer, on every CRM call including token calls.
+TIMEOUT_SETTINGS = ("connect_timeout_seconds", "read_timeout_seconds")
+#: The host passes the account id the CRM reported (:meth:`Connector.identify`) under this key.
+ACCOUNT_SETTING = "account_id"
+DEFAULT_TIMEOUTS = (10.0, 60.0)
+
+
+def timeouts_from(settings: Mapping[str, Any]) -> tuple[float, float]:
+    """(connect, read) seconds from a connector's settings, defaults filled in."""
+    return tuple(float(settings.get(name) or default)  # type: ignore[return-value]
+                 for name, default in zip(TIMEOUT_SETTINGS, DEFAULT_TIMEOUTS))
 
 
 def batched(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -36,6 +36,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name}: must be a number, got {raw!r}") from None
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise ValueError(f"{name}: must be more than 0, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment."""
@@ -50,7 +57,17 @@ class Settings:
     sync_interval_seconds: int = 300
     stall_interval_seconds: int = 3600
     worker_tick_seconds: float = 2.0
-    lease_seconds: int = 600
+    lease_seconds: int = 120
+    #: Threads the embedded worker runs connections on, so one slow CRM cannot hold the others.
+    worker_threads: int = 4
+    #: Longest one sync may run before it stops (the next sync continues where it left off).
+    sync_time_limit_seconds: int = 1800
+    #: Seconds to open a connection to a CRM, and to wait for each answer, on every CRM call.
+    crm_connect_timeout_seconds: float = 10.0
+    crm_read_timeout_seconds: float = 60.0
+    #: A failing connection waits this long before its next try, doubling per failure, capped.
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
     outbox_max_attempts: int = 5
     outbox_backoff_seconds: float = 30.0
     #: How long CRM metadata (object describes, pipelines, stage lists) is reused between syncs.
@@ -78,6 +95,11 @@ class Settings:
     def base_url(self) -> str:
         """The URL the CRMs and browsers reach the service at (OAuth callbacks, webhooks)."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def crm_timeouts(self) -> tuple[float, float]:
+        """(connect, read) seconds for every CRM call."""
+        return (self.crm_connect_timeout_seconds, self.crm_read_timeout_seconds)
 
     def with_overrides(self, **changes: object) -> "Settings":
         """A copy with some settings changed (tests, CLI flags)."""
@@ -138,7 +160,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sync_interval_seconds=_int(env, "JOURNEY_SYNC_INTERVAL", 300),
         stall_interval_seconds=_int(env, "JOURNEY_STALL_INTERVAL", 3600),
         worker_tick_seconds=_float(env, "JOURNEY_WORKER_TICK", 2.0),
-        lease_seconds=_int(env, "JOURNEY_LEASE_SECONDS", 600),
+        lease_seconds=_int(env, "JOURNEY_LEASE_SECONDS", 120),
+        worker_threads=max(1, _int(env, "JOURNEY_WORKER_THREADS", 4)),
+        sync_time_limit_seconds=_int(env, "JOURNEY_SYNC_TIME_LIMIT", 1800),
+        crm_connect_timeout_seconds=_positive(env, "JOURNEY_CRM_CONNECT_TIMEOUT", 10.0),
+        crm_read_timeout_seconds=_positive(env, "JOURNEY_CRM_READ_TIMEOUT", 60.0),
+        retry_base_seconds=_positive(env, "JOURNEY_RETRY_BASE", 30.0),
+        retry_max_seconds=_positive(env, "JOURNEY_RETRY_MAX", 3600.0),
         outbox_max_attempts=_int(env, "JOURNEY_OUTBOX_MAX_ATTEMPTS", 5),
         outbox_backoff_seconds=_float(env, "JOURNEY_OUTBOX_BACKOFF", 30.0),
         metadata_cache_seconds=_int(env, "JOURNEY_METADATA_CACHE_SECONDS", 900),

@@ -13,9 +13,9 @@ from typing import Any, MutableMapping
 from sqlalchemy.exc import IntegrityError
 
 from connectors import registry
-from connectors.base import CrmError
+from connectors.base import TIMEOUT_SETTINGS, CrmError
 from connectors.plugin import ConnectorSpec
-from integration.connecting import InvalidSettings, connect
+from integration.connecting import ConnectionRefused, InvalidSettings, connect
 from integration.services import Services
 from integration.store.models import Connection
 
@@ -34,7 +34,7 @@ def oauth_app(services: Services, crm: str) -> dict[str, str] | None:
     app = services.settings.oauth_apps.get(crm, {})
     if spec.oauth is None or any(not app.get(name) for name in spec.oauth.app_settings):
         return None
-    return dict(app)
+    return {**app, **dict(zip(TIMEOUT_SETTINGS, services.settings.crm_timeouts))}
 
 
 def redirect_uri(services: Services, crm: str) -> str:
@@ -86,13 +86,14 @@ def finish_oauth(services: Services, crm: str, code: str, state: str,
     except CrmError as exc:
         raise InstallError(f"{spec.label} refused the authorization code ({exc.code}): "
                            f"{exc.message}") from None
-    account_id = values.pop("account_id", None)
     try:
         with services.session() as db:
             conn = connect(db, services, tenant_id=pending["tenant_id"], name=pending["name"],
-                           crm=crm, values=values, account_id=str(account_id) if account_id else None)
+                           crm=crm, values=values)
             db.expunge(conn)
             return conn
+    except ConnectionRefused as exc:
+        raise InstallError(str(exc)) from None
     except IntegrityError:
         raise InstallError(f"A connection named {pending['name']!r} already exists; pick another "
                            "name.") from None

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from connectors import registry
-from connectors.base import Connector
+from connectors.base import ACCOUNT_SETTING, TIMEOUT_SETTINGS, Connector, MetadataCache
 from connectors.plugin import SharedResources
 from connectors.ratelimit import RateWindow, SlidingWindow
 from integration.config import Settings
@@ -70,8 +70,17 @@ class Services:
                 store_tokens(session, self.secret_box, connection_id, tokens)
 
         cache = StoredCache(self.session, connection_id, self.settings.metadata_cache_seconds)
-        return registry.spec(conn.crm).factory(connection_config(self.secret_box, conn), on_tokens,
-                                               self.resources, cache=cache)
+        config = {**connection_config(self.secret_box, conn), ACCOUNT_SETTING: conn.account_id}
+        return self.connector_for(conn.crm, config, on_tokens, cache=cache)
+
+    def connector_for(self, crm: str, config: dict[str, Any],
+                      on_tokens: Callable[[dict[str, Any]], None] | None = None,
+                      cache: MetadataCache | None = None) -> Connector:
+        """A connector of ``crm`` for ``config`` (settings and secrets), with the service's connect
+        and read timeouts on every CRM call. Raises ConfigError for settings it rejects."""
+        timeouts = dict(zip(TIMEOUT_SETTINGS, self.settings.crm_timeouts))
+        return registry.spec(crm).factory({**config, **timeouts}, on_tokens, self.resources,
+                                          cache=cache)
 
 
 def build_services(settings: Settings) -> Services:

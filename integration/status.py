@@ -10,6 +10,7 @@ from integration.store import outbox
 from integration.store.connections import connection_by_id
 from integration.store.models import PendingRecord, RecordState, SyncRun, WebhookDelivery
 from integration.store.runs import list_runs
+from integration.sync.standing import describe
 
 
 def run_to_dict(run: SyncRun) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def connection_status(session: Session, connection_id: int) -> dict[str, Any]:
     queued = session.exec(select(func.count()).where(
         PendingRecord.connection_id == connection_id)).one()
     runs = list_runs(session, connection_id, limit=5)
+    standing = describe(conn)
     last = next((r for r in runs if r.status not in ("queued", "running")), None)
     return {
         "connection": {"id": conn.id, "name": conn.name, "crm": conn.crm,
@@ -45,7 +47,9 @@ def connection_status(session: Session, connection_id: int) -> dict[str, Any]:
                        "last_sync_at": conn.last_sync_at,
                        "sync_interval_seconds": conn.sync_interval_seconds,
                        "map_version_synced": conn.map_version_synced},
-        "healthy": last is None or last.status in ("succeeded",),
+        "standing": standing,
+        "healthy": standing["state"] == "active" and not standing["failures"] and (
+            last is None or last.status in ("succeeded",)),
         "records": sum(stages.values()), "stages": stages, "stalled": stalled,
         "outbox": outbox.counts(session, connection_id),
         "webhook_deliveries": webhooks, "queued_records": queued,

@@ -1,25 +1,30 @@
 """The embedded worker: scheduled syncs, webhook-driven targeted syncs, stall passes, outbox.
 
-Each tick walks the connections and, for each one whose database lease it wins, does the work that
-is due. The lease is what keeps two workers (threads, processes or machines) off the same
-connection at once; everything else is the stateless functions of ``integration.sync``.
+Each tick hands every due connection to a small pool of threads; a connection still being worked
+on from an earlier tick is skipped, so a slow or hanging CRM holds one thread, never the others.
+One connection's work is :func:`work_connection`: a stateless function of the database and the
+services, run under the connection's database lease (which keeps two workers -- threads,
+processes, machines or task-queue workers -- off the same connection at once).
 """
 from __future__ import annotations
 
 import logging
 import threading
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlmodel import select
 
 from integration.services import Services
-from integration.store.connections import list_connections
+from integration.store.connections import NotFound, connection_by_id
 from integration.store.models import Connection, OutboxItem
 from integration.store.records import drop_queued, take_queued
-from integration.store.runs import next_queued
+from integration.store.runs import close_stale_runs, next_queued
 from integration.store.types import utcnow
+from integration.sync import standing
+from integration.sync.due import connections_with_due_work
 from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
 from integration.sync.lease import Busy, leased, process_owner
@@ -28,52 +33,42 @@ from integration.sync.reevaluate import reevaluate
 log = logging.getLogger("journey.worker")
 
 
-@dataclass
-class Worker:
-    """Runs due work for every connection; ``tick()`` once, or ``run()`` until ``stop`` is set."""
-
-    services: Services
-    owner: str = field(default_factory=lambda: f"{process_owner('worker')}:{uuid.uuid4().hex[:6]}")
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        """Tick until stopped."""
-        log.info("worker %s started", self.owner)
-        while not self.stop.is_set():
-            try:
-                self.tick()
-            except Exception:  # a bad tick must not kill the worker; the next one retries
-                log.exception("worker tick failed")
-            self.stop.wait(self.services.settings.worker_tick_seconds)
-
-    def tick(self, now: datetime | None = None) -> list[str]:
-        """Do what is due now for each connection this worker can lease. Returns what it did."""
-        now = now or utcnow()
-        with self.services.session() as session:
-            ids = [c.id for c in list_connections(session)]
-        done: list[str] = []
-        for connection_id in ids:
-            done += work_connection(self.services, connection_id, self.owner, now)
-        return done
-
-
 def work_connection(services: Services, connection_id: int, owner: str,
                     now: datetime | None = None) -> list[str]:
-    """Do what is due for one connection, holding its lease as ``owner``. Returns what it did
-    (nothing when another worker holds the lease)."""
+    """Do what is due for one connection, holding its lease as ``owner``. Returns what it did.
+
+    Never raises: a connection another worker holds is left alone, one deleted meanwhile is
+    reported as such, and any other failure is logged and reported, so a caller working many
+    connections goes on with the next.
+    """
     try:
         with leased(services, connection_id, owner):
             return _due_work(services, connection_id, now or utcnow())
     except Busy:
         return []
+    except Exception:
+        with services.session() as session:
+            gone = session.get(Connection, connection_id) is None
+        if gone:
+            return [f"connection {connection_id}: deleted"]
+        log.exception("work on connection %s failed", connection_id)
+        return [f"connection {connection_id}: failed"]
 
 
 def _due_work(services: Services, connection_id: int, now: datetime) -> list[str]:
     settings = services.settings
-    done = []
+    done: list[str] = []
     with services.session() as session:
-        conn = session.get(Connection, connection_id)
+        # Holding the lease, any run still "running" belongs to a process that died.
+        if close_stale_runs(session, utcnow(), connection_id):
+            done.append(f"closed stale runs {connection_id}")
+        try:
+            conn = connection_by_id(session, connection_id)
+        except NotFound:
+            return [f"connection {connection_id}: deleted"]
         queued_run = next_queued(session, connection_id)
+        if conn.state != standing.ACTIVE or not (queued_run or standing.is_due(conn, now)):
+            return done
         pending = take_queued(session, connection_id)
         due_sync = conn.last_sync_at is None or (
             conn.last_sync_at + timedelta(seconds=conn.sync_interval_seconds) <= now)
@@ -88,6 +83,8 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         summary = sync_connection(services, connection_id, full=full, run_id=run_id,
                                   requested_by="api" if queued_run else "schedule")
         done.append(f"sync {connection_id}: {summary.status}")
+        if summary.status == "failed":
+            return done  # backing off (or waiting for new credentials): nothing else now
     if pending:
         ids: dict[str, list[str]] = {}
         for row in pending:
@@ -97,13 +94,78 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
             with services.session() as session:
                 drop_queued(session, pending)
         done.append(f"targeted {connection_id}: {summary.status}")
+        if summary.status == "failed":
+            return done
     if due_stall:
         result = reevaluate(services, connection_id, now=now)
         done.append(f"stall pass {connection_id}: {result.queued} queued")
         due_items = due_items or result.queued > 0
     if due_items:
         with services.session() as session:
-            conn = session.get(Connection, connection_id)
+            conn = connection_by_id(session, connection_id)
         result = flush_outbox(services, connection_id, services.open_connector(conn))
         done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
     return done
+
+
+@dataclass
+class Worker:
+    """Works every due connection on a pool of threads; ``tick()`` once, or ``run()`` until
+    ``stop`` is set."""
+
+    services: Services
+    owner: str = field(default_factory=lambda: f"{process_owner('worker')}:{uuid.uuid4().hex[:6]}")
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=self.services.settings.worker_threads,
+                                        thread_name_prefix="journey-work")
+        #: Connections this worker is working on now, so a slow one is not queued twice.
+        self._busy: set[int] = set()
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        """Dispatch every tick until stopped, then wait for the work in hand."""
+        log.info("worker %s started", self.owner)
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.dispatch()
+                except Exception:  # a bad tick must not kill the worker; the next one retries
+                    log.exception("worker tick failed")
+                self.stop.wait(self.services.settings.worker_tick_seconds)
+        finally:
+            self.close()
+
+    def dispatch(self, now: datetime | None = None) -> list[Future]:
+        """Close runs whose process died, and start work on every due connection not already in
+        hand. Returns the started work without waiting for it."""
+        with self.services.session() as session:
+            close_stale_runs(session, utcnow())
+            due = connections_with_due_work(session, now or utcnow(),
+                                            self.services.settings.stall_interval_seconds)
+        futures = []
+        for _tenant, connection_id in due:
+            with self._lock:
+                if connection_id in self._busy:
+                    continue
+                self._busy.add(connection_id)
+            future = self._pool.submit(work_connection, self.services, connection_id, self.owner,
+                                       now)
+            future.add_done_callback(lambda _f, cid=connection_id: self._done(cid))
+            futures.append(future)
+        return futures
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Dispatch once and wait for that work (tests, ``--once``). Returns what it did."""
+        futures = self.dispatch(now)
+        wait(futures)
+        return [line for f in futures for line in f.result()]
+
+    def close(self) -> None:
+        """Wait for the work in hand and release the threads."""
+        self._pool.shutdown(wait=True)
+
+    def _done(self, connection_id: int) -> None:
+        with self._lock:
+            self._busy.discard(connection_id)

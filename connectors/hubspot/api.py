@@ -19,12 +19,12 @@ from hubspot.crm import contacts as hs_contacts, deals as hs_deals
 from hubspot.crm import pipelines as hs_pipelines, properties as hs_properties
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.base import ApiUsage, AuthFailed, ConfigError
+from connectors.base import ApiUsage, AuthFailed, ConfigError, timeouts_from
 
 from connectors.rest import call_with_refresh
 
 from .errors import translate
-from .oauth import REQUEST_TIMEOUT, grant_tokens
+from .oauth import grant_tokens
 from .properties import parse_hubspot_datetime, to_hubspot_datetime
 from .ratelimit import RateBudget
 
@@ -66,6 +66,7 @@ class HubSpotSession:
         self.budget = budget
         self.usage = usage
         self.max_attempts = max_attempts
+        self.timeout = timeouts_from(settings)
         self._lock = threading.RLock()
         client = HubSpot(access_token=self._access_token, host=self.base_url,
                          retry=urllib3.Retry(total=0, raise_on_status=False))
@@ -103,7 +104,8 @@ class HubSpotSession:
                               code="EXPIRED_AUTHENTICATION", status=401)
         self.budget.acquire()
         self.usage.count("POST /oauth/v1/token")
-        response = grant_tokens(self._tokens_api, "token refresh", grant_type="refresh_token",
+        response = grant_tokens(self._tokens_api, "token refresh", self.timeout,
+                                grant_type="refresh_token",
                                 refresh_token=self._refresh_token, client_id=self._client_id,
                                 client_secret=self._client_secret)
         self._refresh_token = response.refresh_token or self._refresh_token
@@ -165,7 +167,7 @@ class HubSpotSession:
         """
         fn = getattr(self.apis[api], method)
         unparsed = {"_preload_content": False} if raw else {}
-        response = self._request(route, fn, *args, search=search, _request_timeout=REQUEST_TIMEOUT,
+        response = self._request(route, fn, *args, search=search, _request_timeout=self.timeout,
                                  **unparsed, **kwargs)
         if not raw:
             return response
@@ -182,7 +184,7 @@ class HubSpotSession:
             self.usage.quota_used = int(daily) - int(remaining)
 
     def _get_json(self, route: str, path: str) -> dict[str, Any]:
-        response = requests.get(self.base_url + path, timeout=REQUEST_TIMEOUT,
+        response = requests.get(self.base_url + path, timeout=self.timeout,
                                 headers={"Authorization": f"Bearer {self._access_token}"})
         if response.status_code != 200:
             raise translate(response.status_code, response.text, response.headers, route)

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from connectors.actions import Action
-from connectors.base import (ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, MemoryCache,
-                             MetadataCache, PriorRecords, Progress, ProvisionedField, Pulled,
-                             WriteResult, batched)
+from connectors.base import (ACCOUNT_SETTING, AccountIdentity, ApiUsage, ConfigError, CrmError,
+                             CrmStage, FieldUpdate, MemoryCache, MetadataCache, PriorRecords,
+                             Progress, ProvisionedField, Pulled, WriteResult, batched)
 from connectors.rest import BatchSink, paginate
 from mapping.records import CrmRecord, StageChange
 
@@ -61,7 +61,7 @@ class HubSpotConnector:
         self.names = PropertyMap(settings.get("property_names"))
         self.session = HubSpotSession(settings, on_tokens, rate_budget or RateBudget(), self.usage,
                                       max_attempts=max_attempts)
-        portal = settings.get("portal_id")
+        portal = settings.get(ACCOUNT_SETTING) or settings.get("portal_id")
         self._portal_id: str | None = str(portal) if portal else None
         overlap = settings.get("search_overlap_seconds")
         self.search_overlap = timedelta(seconds=float(
@@ -345,13 +345,18 @@ class HubSpotConnector:
         return [results[(u.object, u.id)] for u in updates]
 
     # ---------------------------------------------------------------------------------- urls
+    def identify(self) -> AccountIdentity:
+        """The portal the token belongs to (``GET /account-info/v3/details``, one call)."""
+        details = self.session.raw_get("GET /account-info/v3/details", "/account-info/v3/details")
+        portal = str(details["portalId"])
+        return AccountIdentity(portal, f"HubSpot portal {portal}")
+
     def portal_id(self) -> str:
         """The portal (hub) id, from settings or asked once of HubSpot."""
         if self._portal_id is None:
             self._portal_id = self.cache.get("portal_id")
         if self._portal_id is None:
-            details = self.session.raw_get("GET /account-info/v3/details", "/account-info/v3/details")
-            self._portal_id = str(details["portalId"])
+            self._portal_id = self.identify().account_id
             self.cache.put("portal_id", self._portal_id)
         return self._portal_id
 

@@ -27,8 +27,6 @@ class HubSpotSettings(BaseModel):
     client_secret: SecretStr | None = Field(
         None, title="App client secret", description="OAuth only; also verifies webhook signatures.")
     expires_at: str | None = Field(None, title="Access token expiry (ISO 8601)")
-    portal_id: str | None = Field(None, title="Portal (hub) id",
-                                  description="Looked up from HubSpot when left empty.")
     property_names: dict[str, str] | None = Field(None, json_schema_extra={"advanced": True})
     search_overlap_seconds: float = Field(
         DEFAULT_SEARCH_OVERLAP_SECONDS, ge=0, le=3600, title="Search overlap (seconds)",
@@ -41,8 +39,3 @@ class HubSpotSettings(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http(s):// URL")
         return value.rstrip("/")
-
-    @field_validator("portal_id", mode="before")
-    @classmethod
-    def _portal_text(cls, value: object) -> object:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value

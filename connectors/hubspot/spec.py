@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from connectors.base import MetadataCache
+from connectors.base import ACCOUNT_SETTING, ATTEMPTS_SETTING, MetadataCache, timeouts_from
 from connectors.plugin import (CardSpec, ConnectorSpec, OAuthSpec, ReceiverSpec, SandboxSpec,
                                SharedResources)
 from mapping.mapfile import default_sources
@@ -25,7 +25,7 @@ def _connector(settings: Mapping[str, Any], on_tokens: Any = None,
                resources: SharedResources | None = None,
                cache: MetadataCache | None = None) -> HubSpotConnector:
     """A connector whose rate budget is shared with every connector of the same portal."""
-    portal = settings.get("portal_id")
+    portal = settings.get(ACCOUNT_SETTING) or settings.get("portal_id")
     budget = None
     if resources and portal:
         key = f"hubspot:{portal}"
@@ -40,15 +40,13 @@ def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str
 
 
 def _exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str, Any]:
-    """Tokens for ``code`` as connection settings, with the portal id as the account id."""
+    """Tokens for ``code`` as connection settings."""
     base_url = app.get("base_url") or DEFAULT_BASE_URL
     tokens = oauth.exchange_code(base_url, app["client_id"], app["client_secret"], code,
-                                 redirect_uri)
-    settings = {"base_url": base_url, "access_token": tokens["access_token"],
-                "refresh_token": tokens["refresh_token"], "expires_at": tokens["expires_at"],
-                "client_id": app["client_id"], "client_secret": app["client_secret"]}
-    settings["portal_id"] = HubSpotConnector(settings, None).portal_id()
-    return {**settings, "account_id": settings["portal_id"]}
+                                 redirect_uri, timeouts_from(app))
+    return {"base_url": base_url, "access_token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"], "expires_at": tokens["expires_at"],
+            "client_id": app["client_id"], "client_secret": app["client_secret"]}
 
 
 def _sandbox(seed: Any = None, **options: Any) -> Any:

@@ -16,7 +16,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from connectors.base import ApiUsage, AuthFailed, CrmError, QuotaReached, TransientError
 from connectors.rest import call_with_refresh, paginate
 from connectors.salesforce.errors import translate
-from connectors.salesforce.oauth import refresh_access_token
+from connectors.salesforce.oauth import refresh_access_token, timed_session
 from connectors.salesforce.settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,7 @@ class SalesforceClient:
         self.settings = settings
         self.usage = usage
         self._on_tokens = on_tokens
-        self.session = requests.Session()
-        # A REQUESTS_CA_BUNDLE in the environment would otherwise override ``verify``.
-        self.session.trust_env = False
-        self.session.verify = settings.ca_file or True
+        self.session = timed_session(settings.ca_file, settings.timeout)
         self._access_token = settings.access_token.get_secret_value()
         self.sf = Salesforce(instance_url=settings.instance_url, session_id=self._access_token,
                              session=self.session, version=settings.api_version)
@@ -53,7 +50,7 @@ class SalesforceClient:
             if locator is not None:
                 return self.more(locator)
             return self.call("GET query/", lambda: self.sf.query(
-                soql, headers={"Sforce-Query-Options": QUERY_BATCH}, timeout=self.settings.timeout_seconds))
+                soql, headers={"Sforce-Query-Options": QUERY_BATCH}))
 
         return paginate(fetch, lambda page: None if page.get("done", True) else page["nextRecordsUrl"],
                         what="Salesforce query")
@@ -61,18 +58,17 @@ class SalesforceClient:
     def more(self, next_records_url: str) -> dict[str, Any]:
         """The page at a ``nextRecordsUrl`` (of a query or of a nested child result)."""
         return self.call("GET query/{locator}", lambda: self.sf.query_more(
-            next_records_url, identifier_is_url=True, timeout=self.settings.timeout_seconds))
+            next_records_url, identifier_is_url=True))
 
     def tooling_query(self, soql: str) -> list[dict[str, Any]]:
         """All records of a Tooling API query (small results: one page)."""
         page = self.call("GET tooling/query/", lambda: self.sf.restful(
-            "tooling/query/", params={"q": soql}, timeout=self.settings.timeout_seconds))
+            "tooling/query/", params={"q": soql}))
         return list(page["records"]) if page else []
 
     def rest(self, route: str, path: str, method: str = "GET", **kwargs: Any) -> Any:
         """A REST call relative to ``/services/data/vXX.X/`` (``route`` names it in the counters)."""
-        return self.call(route, lambda: self.sf.restful(path, method=method,
-                                                        timeout=self.settings.timeout_seconds, **kwargs))
+        return self.call(route, lambda: self.sf.restful(path, method=method, **kwargs))
 
     def userinfo(self) -> dict[str, Any]:
         """The OAuth ``userinfo`` of the connected user (``user_id``, ``organization_id``...)."""

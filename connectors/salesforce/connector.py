@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from connectors.base import (
-    ApiUsage, ConfigError, CrmStage, FieldUpdate, MemoryCache, MetadataCache, PriorRecords, Progress,
-    ProvisionedField, Pulled, WriteResult,
+    AccountIdentity, ApiUsage, ConfigError, CrmStage, FieldUpdate, MemoryCache, MetadataCache,
+    PriorRecords, Progress, ProvisionedField, Pulled, WriteResult,
 )
 from connectors.salesforce import provision as provisioning
 from connectors.salesforce import soql
@@ -100,6 +100,12 @@ class SalesforceConnector:
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None) -> list[WriteResult]:
         """Write ``updates`` 200 per call; one result per update, in order."""
         return Pusher(self.client, self.api_names).push(updates, progress)
+
+    def identify(self) -> AccountIdentity:
+        """The org's id and name, from its one ``Organization`` row (one SOQL call)."""
+        page = next(self.client.query("SELECT Id, Name FROM Organization"))
+        org = page["records"][0]
+        return AccountIdentity(str(org["Id"]), str(org.get("Name") or org["Id"]))
 
     def record_url(self, object: str, id: str) -> str | None:
         """The Lightning page of a record."""

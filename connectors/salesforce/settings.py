@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from connectors.base import ConfigError
+from connectors.base import DEFAULT_TIMEOUTS, ConfigError
 from connectors.seedfile import format_validation_error
 from mapping.records import WRITEBACK_FIELDS
 
@@ -52,7 +52,10 @@ class SalesforceSettings(BaseModel):
     retry_attempts: int = Field(5, ge=1, le=10, json_schema_extra=ADVANCED)
     retry_wait_seconds: float = Field(0.5, ge=0, json_schema_extra=ADVANCED)
     retry_max_wait_seconds: float = Field(8.0, ge=0, json_schema_extra=ADVANCED)
-    timeout_seconds: float = Field(60.0, gt=0, json_schema_extra=ADVANCED)
+    # Set by the host (never on the form): the org id the CRM reported, and the timeouts.
+    account_id: str | None = Field(None, json_schema_extra=ADVANCED)
+    connect_timeout_seconds: float = Field(DEFAULT_TIMEOUTS[0], gt=0, json_schema_extra=ADVANCED)
+    read_timeout_seconds: float = Field(DEFAULT_TIMEOUTS[1], gt=0, json_schema_extra=ADVANCED)
 
     @field_validator("instance_url", "login_url")
     @classmethod
@@ -74,6 +77,11 @@ class SalesforceSettings(BaseModel):
             if bad:
                 raise ValueError(f"custom field API names must end in __c: {', '.join(map(str, bad))}")
         return value
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds for every HTTP call."""
+        return (self.connect_timeout_seconds, self.read_timeout_seconds)
 
     @property
     def api_names(self) -> dict[str, str]:

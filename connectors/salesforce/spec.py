@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from connectors.base import timeouts_from
 from connectors.plugin import ConnectorSpec, OAuthSpec, ReceiverSpec, SandboxSpec
 from connectors.salesforce import oauth, receiver
 from connectors.salesforce.connector import SalesforceConnector
@@ -19,17 +20,14 @@ def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str
 
 
 def _exchange(app: Mapping[str, Any], code: str, redirect_uri: str) -> dict[str, Any]:
-    """Tokens for ``code`` as connection settings; the org id comes from the identity URL
-    (``https://login.salesforce.com/id/<org id>/<user id>``) of the token response."""
+    """Tokens for ``code`` as connection settings."""
     login_url = app.get("login_url") or DEFAULT_LOGIN_URL
     tokens = oauth.exchange_code(login_url, app["client_id"], app["client_secret"], code,
-                                 redirect_uri, ca_file=app.get("ca_file"))
-    identity = str(tokens.get("id") or "").rstrip("/").split("/")
+                                 redirect_uri, ca_file=app.get("ca_file"), timeout=timeouts_from(app))
     settings = {"instance_url": tokens["instance_url"], "access_token": tokens["access_token"],
                 "refresh_token": tokens.get("refresh_token"), "client_id": app["client_id"],
                 "client_secret": app["client_secret"], "login_url": login_url,
-                "ca_file": app.get("ca_file"),
-                "account_id": identity[-2] if len(identity) >= 2 else None}
+                "ca_file": app.get("ca_file")}
     return {k: v for k, v in settings.items() if v}
 
 

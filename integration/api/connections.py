@@ -1,4 +1,5 @@
-"""Connections: create, list, show health, delete; provision; sync now; runs; outbox."""
+"""Connections: create (checked against the CRM), list, show health, reconnect, pause/resume,
+delete; provision; sync now; runs; outbox."""
 from __future__ import annotations
 
 from flask import g, jsonify, request
@@ -10,22 +11,32 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, int_arg, json_body, services
-from integration.connecting import InvalidSettings, connect, provision, split_settings
+from integration.connecting import (ConnectionRefused, InvalidSettings, connect, provision,
+                                    reconnect, set_paused, split_settings)
 from integration.notification_urls import notification_url
 from integration.status import connection_status, run_to_dict
 from integration.store import outbox
 from integration.store.connections import delete_connection, list_connections
 from integration.store.types import id_or_none
 from integration.store.runs import get_run, list_runs, queue_run
+from integration.sync.standing import ACTIVE, describe
 
 
 def connection_to_dict(conn) -> dict:
-    """A connection as the API shows it (never its secrets), with the URL its CRM sends changes to."""
+    """A connection as the API shows it (never its secrets), with the URL its CRM sends changes to
+    and its standing in plain words."""
     return {"id": conn.id, "name": conn.name, "crm": conn.crm, "settings": conn.settings,
             "account_id": conn.account_id, "sync_interval_seconds": conn.sync_interval_seconds,
             "watermark": conn.watermark, "last_sync_at": conn.last_sync_at,
             "created_at": conn.created_at,
-            "notification_url": notification_url(services().settings, conn.crm, conn.id)}
+            "notification_url": notification_url(services().settings, conn.crm, conn.id),
+            "state": conn.state, "standing": describe(conn)}
+
+
+def refused(exc: ConnectionRefused) -> ApiError:
+    """The API error for settings the CRM refused (422) or a duplicate connection (409)."""
+    status = 409 if exc.code in ("ALREADY_CONNECTED", "NAME_TAKEN", "NEEDS_RECONNECT") else 422
+    return ApiError(status, exc.code, str(exc))
 
 
 #: The outbox statuses the list can be filtered by.
@@ -83,14 +94,18 @@ def connections_create():
     interval = body.get("sync_interval_seconds")
     if interval is not None and interval_problem(interval):
         problems["sync_interval_seconds"] = interval_problem(interval)
+    if "account_id" in body:
+        problems["account_id"] = "cannot be given: it is read from the CRM with the credentials"
     if problems:
         raise ApiError(422, "INVALID_CONNECTION", "the connection is not valid", problems)
     try:
         with services().session() as session:
             conn = connect(session, services(), tenant_id=g.tenant_id, name=body["name"],
                            crm=body["crm"], values=body.get("settings") or {},
-                           sync_interval_seconds=interval, account_id=body.get("account_id"))
+                           sync_interval_seconds=interval)
             result = connection_to_dict(conn)
+    except ConnectionRefused as exc:
+        raise refused(exc) from None
     except IntegrityError:
         raise ApiError(409, "CONFLICT", f"a connection named {body['name']!r} exists") from None
     return jsonify(result), 201
@@ -108,19 +123,38 @@ def connections_show(ref: str):
 @bp.patch("/connections/<ref>")
 @require_tenant
 def connections_update(ref: str):
-    """Change a connection's sync interval."""
+    """Change a connection: sync interval, new credentials (reconnect), paused or resumed."""
     body = json_body()
+    editable = {"sync_interval_seconds", "settings", "paused"}
+    problems = {k: "cannot be changed" for k in set(body) - editable}
     interval = body.get("sync_interval_seconds")
-    if set(body) - {"sync_interval_seconds"}:
-        raise ApiError(422, "INVALID_CONNECTION", "only sync_interval_seconds can be changed",
-                       {k: "cannot be changed" for k in set(body) - {"sync_interval_seconds"}})
-    if interval_problem(interval):
-        raise ApiError(422, "INVALID_CONNECTION", "the connection is not valid",
-                       {"sync_interval_seconds": interval_problem(interval)})
+    if "sync_interval_seconds" in body and interval_problem(interval):
+        problems["sync_interval_seconds"] = interval_problem(interval)
+    if "settings" in body and not (isinstance(body["settings"], dict) and body["settings"]):
+        problems["settings"] = "must be an object of the CRM's settings to replace, see GET /crms"
+    if "paused" in body and not isinstance(body["paused"], bool):
+        problems["paused"] = "must be true or false"
+    if not body:
+        problems["body"] = "name at least one of: " + ", ".join(sorted(editable))
+    if problems:
+        raise ApiError(422, "INVALID_CONNECTION", "the connection is not valid", problems)
     with services().session() as session:
-        conn = caller_connection(session, ref)
-        conn.sync_interval_seconds = interval
-        session.add(conn)
+        conn_id = caller_connection(session, ref).id
+    try:
+        if "settings" in body:
+            reconnect(services(), g.tenant_id, conn_id, body["settings"])
+        if "paused" in body:
+            set_paused(services(), g.tenant_id, conn_id, body["paused"])
+    except InvalidSettings as exc:
+        raise ApiError(422, "INVALID_CONNECTION", "the connection is not valid",
+                       {f"settings.{k}": v for k, v in exc.problems.items()}) from None
+    except ConnectionRefused as exc:
+        raise refused(exc) from None
+    with services().session() as session:
+        conn = caller_connection(session, str(conn_id))
+        if interval is not None:
+            conn.sync_interval_seconds = interval
+            session.add(conn)
         return jsonify(connection_to_dict(conn))
 
 
@@ -154,6 +188,8 @@ def connections_sync(ref: str):
     body = json_body(required=False)
     with services().session() as session:
         conn = caller_connection(session, ref)
+        if conn.state != ACTIVE:
+            raise ApiError(409, conn.state.upper(), describe(conn)["text"])
         run = queue_run(session, conn.id, full=bool(body.get("full")), requested_by="api")
         return jsonify({"run_id": run.id, "status": run.status}), 202
 

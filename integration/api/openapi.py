@@ -44,10 +44,18 @@ BODIES = {
     "api.connections_create": {"type": "object", "required": ["name", "crm"], "properties": {
         "name": {**STRING, "minLength": 1}, "crm": {"type": "string", "description": "A CRM plug-in's name, see GET /crms"},
         "settings": {"type": "object", "description": "The CRM's settings, see GET /crms"},
-        "sync_interval_seconds": INTERVAL, "account_id": STRING}},
-    "api.connections_update": {"type": "object", "required": ["sync_interval_seconds"],
-                               "additionalProperties": False,
-                               "properties": {"sync_interval_seconds": INTERVAL}},
+        "sync_interval_seconds": INTERVAL},
+        "description": "The credentials are checked with one call to the CRM before anything is "
+                       "saved; the account id comes from the CRM. 422 when the CRM refuses them, "
+                       "409 when the account or the name is connected already."},
+    "api.connections_update": {"type": "object", "minProperties": 1, "additionalProperties": False,
+                               "properties": {
+        "sync_interval_seconds": INTERVAL,
+        "settings": {"type": "object", "minProperties": 1,
+                     "description": "Reconnect: settings to replace (new credentials), checked "
+                                    "with the CRM; they must reach the same account. A connection "
+                                    "that needs reconnecting is active again afterwards."},
+        "paused": {"type": "boolean", "description": "true pauses syncing, false resumes it"}}},
     "api.connections_sync": {"type": "object", "properties": {"full": {"type": "boolean"}}},
     "api.outbox_retry": {"type": "object", "properties": {
         "ids": {"type": "array", "maxItems": 1000, "items": ID}}},

@@ -61,7 +61,11 @@ def worker(once: bool, concurrency: int, pool: str) -> None:
         return
     w = Worker(services)
     if once:
-        for line in w.tick():
+        try:
+            lines = w.tick()
+        finally:
+            w.close()
+        for line in lines:
             click.echo(line)
         return
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -75,10 +75,8 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
         token = issue_token(session, tenant.id, "demo")
         create_user(session, tenant.id, DEMO_USER, password)
         for crm, sandbox in sandboxes.items():
-            info = sandbox.info()
-            account = info["account_id"]
             conn = connect(session, services, tenant_id=tenant.id, name=f"{crm}-demo", crm=crm,
-                           values=sandbox_settings(crm, info), account_id=str(account),
+                           values=sandbox_settings(crm, sandbox.info()),
                            sync_interval_seconds=sync_interval_seconds)
             apply_map(session, conn.id, default_map_text(), author="demo",
                       comment="Default B2B journey map")

@@ -14,49 +14,20 @@ import logging
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import redis
 from redis.exceptions import LockError
 from celery import Celery
-from sqlmodel import Session, select
 
 from integration.queue.ledger import QueueLedger
 from integration.queue.tasks import WORK_TASK, queue_ledger
 from integration.services import Services
-from integration.store.models import Connection, OutboxItem, PendingRecord, SyncRun
+from integration.store.runs import close_stale_runs
 from integration.store.types import utcnow
+from integration.sync.due import connections_with_due_work
 
 log = logging.getLogger("journey.scheduler")
-
-
-def connections_with_due_work(session: Session, now: datetime, stall_interval_seconds: int
-                              ) -> list[tuple[int, int]]:
-    """(tenant id, connection id) of every connection with something due, most overdue first:
-    a scheduled sync or stall pass, a queued run, webhook records, or outbox items.
-
-    Connections whose lease is held are left out: their worker is on them. A worker that died
-    holding one stops renewing it, so its connection is due again once the lease expires.
-    A coarse filter in a few set queries; the task decides exactly what to do under the lease.
-    """
-    flagged = set(session.exec(select(SyncRun.connection_id).where(SyncRun.status == "queued")))
-    flagged |= set(session.exec(select(PendingRecord.connection_id).distinct()))
-    flagged |= set(session.exec(select(OutboxItem.connection_id).distinct().where(
-        OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now)))
-    stall_every = timedelta(seconds=stall_interval_seconds)
-    due: list[tuple[datetime, int, int]] = []
-    for cid, tenant, last_sync, interval, last_stall, leased_until in session.exec(select(
-            Connection.id, Connection.tenant_id, Connection.last_sync_at,
-            Connection.sync_interval_seconds, Connection.last_stall_pass_at,
-            Connection.lease_expires_at)):
-        if leased_until is not None and leased_until > now:
-            continue
-        sync_at = last_sync + timedelta(seconds=interval) if last_sync else datetime.min.replace(
-            tzinfo=now.tzinfo)
-        stall_at = last_stall + stall_every if last_stall else sync_at
-        if cid in flagged or sync_at <= now or stall_at <= now:
-            due.append((min(sync_at, stall_at), tenant, cid))
-    return [(tenant, cid) for _, tenant, cid in sorted(due)]
 
 
 def fair_order(picks: dict[int, list[int]]) -> list[tuple[int, int]]:
@@ -86,6 +57,7 @@ class Scheduler:
         now = now or utcnow()
         settings = self.services.settings
         with self.services.session() as session:
+            close_stale_runs(session, now)
             due = connections_with_due_work(session, now, settings.stall_interval_seconds)
         by_tenant: dict[int, list[int]] = defaultdict(list)
         for tenant, cid in due:

@@ -67,7 +67,12 @@ def connections_for_account(session: Session, crm: str, account_id: str) -> list
 
 
 def delete_connection(session: Session, conn: Connection) -> None:
-    """Remove a connection and every row that belongs to it."""
+    """Remove a connection and every row that belongs to it.
+
+    The connection row is locked first (PostgreSQL), so a sync running meanwhile cannot add rows
+    for it between these deletes: its next write waits, then fails, and it stops.
+    """
+    session.exec(select(Connection.id).where(Connection.id == conn.id).with_for_update())
     for model in (JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, WebhookDelivery,
                   PendingRecord, RecordLink, ConnectorCache):
         session.exec(delete(model).where(model.connection_id == conn.id))
@@ -120,6 +125,16 @@ def take_over_lease(session: Session, connection_id: int, stale_owner: str, owne
         update(Connection)
         .where(Connection.id == connection_id, Connection.lease_owner == stale_owner)
         .values(lease_owner=owner, lease_expires_at=utcnow() + timedelta(seconds=seconds)))
+    session.commit()
+    return result.rowcount == 1
+
+
+def renew_lease(session: Session, connection_id: int, owner: str, seconds: int) -> bool:
+    """Extend ``owner``'s lease by ``seconds`` from now; False when it no longer holds it."""
+    result = session.execute(
+        update(Connection)
+        .where(Connection.id == connection_id, Connection.lease_owner == owner)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=seconds)))
     session.commit()
     return result.rowcount == 1
 

@@ -57,12 +57,22 @@ class WebSession(SQLModel, table=True):
 class Connection(SQLModel, table=True):
     """One connected CRM account (an org, a portal: whatever the CRM calls an account) of a tenant."""
 
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),
+                      UniqueConstraint("tenant_id", "crm", "account_id",
+                                       name="uq_connection_tenant_account"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     name: str
     crm: str
+    #: ``active``; ``paused`` by an admin; ``needs_reconnect`` when the CRM refused the credentials
+    #: and refreshing could not fix it. Only active connections are synced.
+    state: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
+    #: Why the connection is not active, in words an admin can act on.
+    state_reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    #: Failed syncs in a row; the next try waits until ``retry_at`` (exponential backoff).
+    failures: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    retry_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     settings: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     secrets: str = Field(default="", sa_column=Column(Text, nullable=False))
     account_id: Optional[str] = Field(default=None, index=True)

@@ -28,21 +28,46 @@ def replace_plans(session: Session, connection_id: int,
     The newest plan was computed against the CRM's latest values, so it replaces every open item
     of the record, ``sending`` ones included: those can only be left by a process that died (the
     connection's lease keeps a live sender away), and whatever they did or did not apply is already
-    in the values the plan was made from. One DELETE per object kind, one INSERT for the lot.
+    in the values the plan was made from. The record's failed attempts carry over to its new plan,
+    with their backoff and last error, so re-planning a failing record on every poll still parks it
+    after the attempt limit; a parked plan planned again unchanged stays parked. One SELECT and one
+    DELETE per object kind, one INSERT for the lot.
     """
     by_object: dict[str, list[str]] = {}
     for obj, crm_id in plans:
         by_object.setdefault(obj, []).append(crm_id)
+    failed: dict[tuple[str, str], Any] = {}
     for obj, ids in by_object.items():
+        for row in session.execute(select(
+                OutboxItem.crm_id, OutboxItem.attempts, OutboxItem.next_attempt_at,
+                OutboxItem.status, OutboxItem.values, OutboxItem.last_error_code,
+                OutboxItem.last_error_message).where(
+                OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
+                OutboxItem.crm_id.in_(ids), OutboxItem.status.in_(OPEN),
+                OutboxItem.attempts > 0)):
+            failed[(obj, row.crm_id)] = row
         session.execute(delete(OutboxItem).where(
             OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
             OutboxItem.crm_id.in_(ids), OutboxItem.status.in_(OPEN))
             .execution_options(synchronize_session=False))
     now = utcnow()
-    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id,
-             "values": values_to_json(values), "status": "pending", "attempts": 0,
-             "next_attempt_at": now, "run_id": run_id, "created_at": now, "updated_at": now}
-            for (obj, crm_id), values in plans.items() if values]
+    rows = []
+    for key, values in plans.items():
+        if not values:
+            continue
+        encoded = values_to_json(values)
+        row = {"connection_id": connection_id, "object": key[0], "crm_id": key[1],
+               "values": encoded, "status": "pending", "attempts": 0, "next_attempt_at": now,
+               "last_error_code": None, "last_error_message": None, "run_id": run_id,
+               "created_at": now, "updated_at": now}
+        before = failed.get(key)
+        if before is not None:
+            row.update(attempts=before.attempts, next_attempt_at=max(now, before.next_attempt_at),
+                       last_error_code=before.last_error_code,
+                       last_error_message=before.last_error_message,
+                       status="parked" if (before.status == "parked"
+                                           and before.values == encoded) else "pending")
+        rows.append(row)
     if rows:
         session.execute(insert(OutboxItem), rows)
 

@@ -20,8 +20,9 @@ from integration.services import Services
 from integration.store import records as record_store
 from integration.store.connections import connection_by_id
 from integration.store.links import person_values_of
-from integration.store.models import RunCounters, SyncRun
+from integration.store.models import Connection, RunCounters, SyncRun
 from integration.store.types import utcnow
+from integration.sync import standing
 from integration.sync.flush import flush_outbox
 from integration.sync.verdicts import Judged, judge, save_page
 from integration.sync.map_in_force import map_in_force
@@ -36,6 +37,14 @@ log = logging.getLogger("journey.sync")
 PAGE = 500
 
 Progress = Callable[[str, int, int | None], None]
+
+
+class TimeLimitReached(Exception):
+    """A sync ran past the configured time limit and stopped; the next one continues."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"stopped at the time limit of {seconds:g} s per sync "
+                         "(JOURNEY_SYNC_TIME_LIMIT); the next sync continues")
 
 
 class SyncSummary(RunCounters):
@@ -70,6 +79,7 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
     ``dry_run`` classifies and plans without storing or writing anything.
     """
     started = time.monotonic()
+    deadline = started + services.settings.sync_time_limit_seconds
     now = now or utcnow()
     with services.session() as session:
         conn = connection_by_id(session, connection_id)
@@ -81,12 +91,20 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
         cursor = None if (full or ids) else conn.pull_cursor
         map_changed = in_force.row_id != conn.map_version_synced
     summary = SyncSummary(run_id=run.id)
-    connector = services.open_connector(conn)
+    error: BaseException | None = None
+    try:
+        connector = services.open_connector(conn)
+    except CrmError as exc:
+        # Settings the connector rejects (an http:// URL): the run fails once, cleanly.
+        summary.status, summary.message, summary.action = "failed", str(exc), exc.action
+        summary.count_error(exc.code)
+        _finish(services, connection_id, run.id, summary, None, started, exc, dry_run)
+        return summary
     try:
         newest, next_cursor = _pull_and_plan(
             services, connector, connection_id, jmap, now, since=since, cursor=cursor, ids=ids,
             dry_run=dry_run, run_id=run.id, summary=summary, progress=progress,
-            map_changed=map_changed)
+            map_changed=map_changed, deadline=deadline)
         if not dry_run:
             with services.session() as session:
                 conn = connection_by_id(session, connection_id)
@@ -110,7 +128,8 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                 # Records read may link, unlink or move people. A sync that read nothing moved no
                 # one (time is the stall pass's to apply), and a re-evaluation ran the pass itself.
                 people_pass(services, connection_id, now, run.id)
-            flushed = flush_outbox(services, connection_id, connector, progress=progress)
+            flushed = flush_outbox(services, connection_id, connector, progress=progress,
+                                   deadline=deadline)
             summary.written += flushed.written
             summary.failed += flushed.failed
             for code, n in flushed.errors.items():
@@ -120,44 +139,64 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                 summary.message, summary.action = flushed.stopped, flushed.action
         if summary.failed and summary.status == "succeeded":
             summary.status = "partial"
+    except TimeLimitReached as exc:
+        summary.status, summary.message = "partial", str(exc)
+        summary.count_error("TIME_LIMIT")
     except CrmError as exc:
         # The connector's error table decided the action; a spent quota pauses, the rest fail
         # the run (REAUTHORIZE: the connection needs reconnecting; BACKOFF: the next run retries).
         summary.status = "paused" if exc.action is Action.PAUSE_QUOTA else "failed"
-        summary.message, summary.action = str(exc), exc.action
+        summary.message, summary.action, error = str(exc), exc.action, exc
         summary.count_error(exc.code)
     except Exception as exc:
         # A bug or a database failure: the run must not stay "running"; the traceback goes to the
         # log and the caller, the run keeps only the exception's type (its text may quote data).
         summary.status, summary.message = "failed", f"internal error ({type(exc).__name__})"
         summary.count_error("INTERNAL_ERROR")
-        _finish(services, run.id, summary, connector, started)
+        _finish(services, connection_id, run.id, summary, connector, started, exc, dry_run)
         raise
-    _finish(services, run.id, summary, connector, started)
+    _finish(services, connection_id, run.id, summary, connector, started, error, dry_run)
     log.info("sync of connection %s %s: read %d, changed %d, written %d, failed %d, %d API calls",
              connection_id, summary.status, summary.read, summary.changed, summary.written,
              summary.failed, summary.api_calls)
     return summary
 
 
-def _finish(services: Services, run_id: int, summary: SyncSummary, connector: Connector,
-            started: float) -> None:
-    summary.api_calls = connector.usage.calls
-    summary.calls_by_route = dict(connector.usage.by_route)
+def _finish(services: Services, connection_id: int, run_id: int, summary: SyncSummary,
+            connector: Connector | None, started: float, error: BaseException | None,
+            dry_run: bool) -> None:
+    """Close the run and update the connection's standing (backoff, needs reconnecting).
+
+    A connection deleted meanwhile has neither run nor standing left to record.
+    """
+    if connector is not None:
+        summary.api_calls = connector.usage.calls
+        summary.calls_by_route = dict(connector.usage.by_route)
     summary.duration_ms = int((time.monotonic() - started) * 1000)
-    _close_run(services, run_id, summary, connector)
+    with services.session() as session:
+        _close_run(session, run_id, summary, connector)
+        conn = session.get(Connection, connection_id)
+        if conn is None or dry_run:
+            return
+        if summary.status == "failed" or summary.action in standing.REAUTHORIZE:
+            standing.note_failure(session, conn, error, services.settings, utcnow(),
+                                  reauthorize=summary.action in standing.REAUTHORIZE)
+        else:
+            standing.note_success(conn)
+            session.add(conn)
 
 
 def _pull_and_plan(services: Services, connector: Connector, connection_id: int, jmap: Any,
                    now: datetime, *, since: datetime | None, cursor: Any,
                    ids: Mapping[str, Sequence[str]] | None, dry_run: bool, run_id: int | None,
                    summary: SyncSummary, progress: Progress | None,
-                   map_changed: bool) -> tuple[datetime | None, Any]:
+                   map_changed: bool, deadline: float) -> tuple[datetime | None, Any]:
     """Pull records page by page, classify and plan each, store them (every journey anew when
     the map changed).
 
     Returns the newest stamp read and the connector's cursor for the next pull (None if it gives
-    none)."""
+    none). Raises :class:`TimeLimitReached` past ``deadline`` (``time.monotonic()``), after
+    storing the page in hand: the next sync picks up from the unchanged watermark."""
     newest: datetime | None = None
     page: list[CrmRecord] = []
 
@@ -175,6 +214,10 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
         page.append(record)
         if len(page) >= PAGE:
             store_page()
+        if time.monotonic() > deadline:
+            if page:
+                store_page()
+            raise TimeLimitReached(services.settings.sync_time_limit_seconds)
     if page:
         store_page()
     return newest, getattr(pulled, "cursor", None)
@@ -217,19 +260,21 @@ def _open_run(session: Any, connection_id: int, run_id: int | None, **fields: An
     return run
 
 
-def _close_run(services: Services, run_id: int, summary: SyncSummary, connector: Connector) -> None:
-    with services.session() as session:
-        run = session.get(SyncRun, run_id)
-        run.status = summary.status
-        run.finished_at = utcnow()
-        for name in RunCounters.model_fields:
-            setattr(run, name, getattr(summary, name))
-        run.errors = dict(summary.errors)
-        run.message = summary.message
+def _close_run(session: Any, run_id: int, summary: SyncSummary,
+               connector: Connector | None) -> None:
+    run = session.get(SyncRun, run_id)
+    if run is None:  # deleted with its connection
+        return
+    run.status = summary.status
+    run.finished_at = utcnow()
+    for name in RunCounters.model_fields:
+        setattr(run, name, getattr(summary, name))
+    run.errors = dict(summary.errors)
+    run.message = summary.message
+    if connector is not None:
         run.quota_used = connector.usage.quota_used
         run.quota_limit = connector.usage.quota_limit
-        run.progress = {"stages": summary.stages, "unmapped": summary.unmapped,
-                        "calls_by_route": summary.calls_by_route,
-                        "action": summary.action.value if summary.action else None}
-        session.add(run)
-
+    run.progress = {"stages": summary.stages, "unmapped": summary.unmapped,
+                    "calls_by_route": summary.calls_by_route,
+                    "action": summary.action.value if summary.action else None}
+    session.add(run)

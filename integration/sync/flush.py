@@ -6,6 +6,7 @@ so an update is never applied twice and never lost.
 """
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,9 +45,10 @@ class FlushResult:
 
 
 def flush_outbox(services: Services, connection_id: int, connector: Connector, *,
-                 progress: Progress | None = None) -> FlushResult:
+                 progress: Progress | None = None, deadline: float | None = None) -> FlushResult:
     """Reconcile items left in flight, then push every item due now. Never raises for CRM errors.
 
+    Stops between batches once ``time.monotonic()`` passes ``deadline`` (the rest stays due).
     Scheduling always runs on the real clock, whatever instant the records were classified at.
     """
     now = utcnow()
@@ -56,6 +58,9 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
         with services.session() as session:
             total = outbox.counts(session, connection_id).get("pending", 0)
         while True:
+            if deadline is not None and time.monotonic() > deadline:
+                result.stopped = "stopped at the time limit per sync; the rest is sent next time"
+                break
             with services.session() as session:
                 items = outbox.claim_due(session, connection_id,
                                          connector.write_batch_size * BATCHES_PER_CLAIM, now)

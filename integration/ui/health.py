@@ -53,5 +53,5 @@ def health(connection_id: int):
     parked = [i for i in items if i["status"] == "parked"]
     return render_template("health.html", conn=conn, status=status, runs=runs,
                            error_groups=errors_by_code(items), run_errors=run_error_totals(runs),
-                           parked=parked, deliveries=deliveries,
+                           parked=parked, deliveries=deliveries, spec=registry.spec(conn.crm),
                            label=registry.spec(conn.crm).label)

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors import registry
 from integration.api.helpers import services
-from integration.connecting import InvalidSettings, connect
+from integration.connecting import ConnectionRefused, InvalidSettings, connect
 from integration.install import InstallError, finish_oauth, oauth_app, start_oauth
 from integration.notification_urls import has_own_endpoint, notification_url
 from integration.status import connection_status
@@ -53,6 +53,9 @@ def install_token(crm: str):
                               values=values).id
     except InvalidSettings as exc:
         return _install_page({f"setting.{k}": v for k, v in exc.problems.items()}, crm, 422)
+    except ConnectionRefused as exc:
+        return _install_page({"connect": str(exc)}, crm,
+                             409 if exc.code in ("ALREADY_CONNECTED", "NAME_TAKEN") else 422)
     except IntegrityError:
         return _install_page({"name": f"a connection named {name!r} already exists"}, crm, 409)
     flash(f"Connected {spec.label} as {name!r}.")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from integration.app import create_app
+from integration.sandboxes import sandbox_settings
 from integration.store.tenancy import get_or_create_tenant, issue_token
 from tests.support import forge_signed_in
 
-HUBSPOT = {"access_token": "pat-na1-secret-token", "base_url": "http://127.0.0.1:9"}
 
 BAD_MAP = """\
 version: 1
@@ -71,10 +71,15 @@ def auth(token):
 
 
 @pytest.fixture(scope="module")
-def hubspot_conn(app, tokens):
+def hubspot_settings(hs_sandbox):
+    """Settings of the shared HubSpot sandbox (portal 62515)."""
+    return sandbox_settings("hubspot", hs_sandbox.info())
+
+
+@pytest.fixture(scope="module")
+def hubspot_conn(app, tokens, hubspot_settings):
     res = app.test_client().post("/api/v1/connections", headers=auth(tokens[0]),
-                                 json={"name": "hs", "crm": "hubspot", "settings": HUBSPOT,
-                                       "account_id": "62515"})
+                                 json={"name": "hs", "crm": "hubspot", "settings": hubspot_settings})
     assert res.status_code == 201, res.json
     return res.json
 
@@ -87,12 +92,13 @@ def test_calls_without_a_valid_token_get_401_in_the_error_shape(client):
         assert set(res.json["error"]) == {"code", "message", "details"}
 
 
-def test_created_connection_never_shows_its_secrets(client, tokens, hubspot_conn):
+def test_created_connection_never_shows_its_secrets(client, tokens, hubspot_conn,
+                                                    hubspot_settings):
     assert hubspot_conn["crm"] == "hubspot" and hubspot_conn["name"] == "hs"
     listed = client.get("/api/v1/connections", headers=auth(tokens[0]))
     assert [c["name"] for c in listed.json["connections"]] == ["hs"]
     for res in (listed, client.get("/api/v1/connections/hs", headers=auth(tokens[0]))):
-        assert HUBSPOT["access_token"] not in res.get_data(as_text=True)
+        assert hubspot_settings["access_token"] not in res.get_data(as_text=True)
 
 
 def test_another_tenant_cannot_see_or_touch_a_connection(client, tokens, hubspot_conn):
@@ -131,10 +137,12 @@ def test_malformed_json_is_a_400(client, tokens):
     assert res.status_code == 400
 
 
-def test_duplicate_connection_name_is_a_409(client, tokens, hubspot_conn):
+def test_duplicate_connection_name_is_a_409(client, tokens, hubspot_conn, make_hs_sandbox):
+    other = make_hs_sandbox({"portal_id": 4404})
     res = client.post("/api/v1/connections", headers=auth(tokens[0]),
-                      json={"name": "hs", "crm": "hubspot", "settings": HUBSPOT})
-    assert res.status_code == 409
+                      json={"name": "hs", "crm": "hubspot",
+                            "settings": sandbox_settings("hubspot", other.info())})
+    assert res.status_code == 409 and res.json["error"]["code"] == "NAME_TAKEN"
 
 
 def test_bad_map_gets_every_problem_with_its_path_and_nothing_is_saved(client, tokens, hubspot_conn):
@@ -224,10 +232,12 @@ def test_openapi_document_lists_every_api_route(app, client):
     assert "requestBody" in doc["paths"]["/connections/{ref}/map"]["put"]
 
 
-def test_deleted_connection_is_gone(client, tokens):
+def test_deleted_connection_is_gone(client, tokens, make_hs_sandbox):
     h = auth(tokens[0])
-    client.post("/api/v1/connections", headers=h,
-                json={"name": "temp", "crm": "hubspot", "settings": HUBSPOT})
+    other = make_hs_sandbox({"portal_id": 4405})
+    assert client.post("/api/v1/connections", headers=h, json={
+        "name": "temp", "crm": "hubspot",
+        "settings": sandbox_settings("hubspot", other.info())}).status_code == 201
     assert client.delete("/api/v1/connections/temp", headers=h).status_code == 204
     assert client.get("/api/v1/connections/temp", headers=h).status_code == 404
 

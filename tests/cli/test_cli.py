@@ -116,3 +116,36 @@ def test_connect_provision_apply_sync_status_from_the_command_line(env, tmp_path
         assert missing.returncode != 0 and "no connection 'nope'" in missing.stderr
     finally:
         crm.stop()
+
+
+def test_connect_checks_the_credentials_stores_the_account_and_manages_the_connection(env):
+    crm = start_crm("hubspot", SEED)
+    try:
+        info = crm.info
+        base = ("--base-url", info["base_url"])
+        refused = journey("connect", "hubspot", "--name", "hs", *base,
+                          "--access-token", "pat-na1-revoked-secret", env=env, check=False)
+        assert refused.returncode != 0
+        assert "HubSpot refused the credentials" in refused.stderr
+        assert "pat-na1-revoked-secret" not in refused.stderr
+        out = journey("connect", "hubspot", "--name", "hs", *base,
+                      "--access-token", info["private_app_token"], env=env).stdout
+        assert "account 62515" in out
+        assert json.loads(journey("status", "hs", env=env).stdout)["connection"]["account_id"] == "62515"
+        again = journey("connect", "hubspot", "--name", "hs2", *base,
+                        "--access-token", info["private_app_token"], env=env, check=False)
+        assert again.returncode != 0 and "already connected as 'hs'" in again.stderr
+        assert "paused" in journey("connection", "pause", "hs", env=env).stdout
+        standing = json.loads(journey("status", "hs", env=env).stdout)["standing"]
+        assert standing["state"] == "paused" and standing["text"].startswith("Paused")
+        journey("connection", "resume", "hs", env=env)
+        bad = journey("connection", "reconnect", "hs", "--access-token", "revoked", env=env,
+                      check=False)
+        assert bad.returncode != 0 and "refused the credentials" in bad.stderr
+        assert "reconnected 'hs'" in journey("connection", "reconnect", "hs", "--access-token",
+                                             info["private_app_token"], env=env).stdout
+        assert json.loads(journey("status", "hs", env=env).stdout)["standing"]["state"] == "active"
+        journey("connection", "delete", "hs", "--yes", env=env)
+        assert journey("status", "hs", env=env, check=False).returncode != 0
+    finally:
+        crm.stop()

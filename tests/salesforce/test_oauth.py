@@ -101,7 +101,7 @@ def test_the_spec_drives_the_service_install_flow(sf_sandbox):
     response = http(sf_sandbox).get(url, allow_redirects=False)
     code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
     values = SPEC.oauth.exchange(app, code, REDIRECT)
-    assert values["account_id"] == info["org_id"]
-    assert set(values) - {"account_id"} <= {s.name for s in SPEC.settings}
-    connector = SPEC.factory({k: v for k, v in values.items() if k != "account_id"}, None)
+    assert set(values) <= {s.name for s in SPEC.settings}
+    connector = SPEC.factory(values, None)
+    assert connector.identify().account_id == info["org_id"]
     assert [s.value for s in connector.stages()][:1] == ["Prospecting"]

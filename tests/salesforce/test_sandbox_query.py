@@ -144,3 +144,11 @@ def test_query_paths_answer_with_or_without_the_trailing_slash(sf_sandbox, path)
     """jsforce asks ``query?q=``, simple-salesforce ``query/?q=``: Salesforce answers both directly."""
     response = http(sf_sandbox).get(api(sf_sandbox, path), headers=bearer(sf_sandbox), allow_redirects=False)
     assert response.status_code == 200 and "totalSize" in response.json()
+
+
+def test_the_org_answers_who_it_is_from_its_one_organization_row(sf_sandbox):
+    sf = simple_sf(sf_sandbox)
+    (org,) = sf.query("SELECT Id, Name FROM Organization")["records"]
+    assert org["Id"] == sf_sandbox.info()["org_id"] and org["Name"]
+    describe = sf.Organization.describe()
+    assert describe["queryable"] and not describe["updateable"]

@@ -149,6 +149,39 @@ def test_outbox_failures_back_off_then_park_and_can_be_retried(services, conn):
         assert item.attempts == 1
 
 
+def test_re_planning_a_failing_record_keeps_its_attempts_so_it_still_parks(services, conn):
+    """A poll that re-plans the same record must not give it a fresh set of attempts."""
+    now = datetime.now(timezone.utc)
+    plan = {("lead", "R"): {"persona": "x"}}
+
+    def item():
+        return [i for i in outbox.list_items(s, conn.id) if i.crm_id == "R"][0]
+
+    for attempt in range(1, 4):
+        with services.session() as s:
+            outbox.replace_plans(s, conn.id, plan)  # every poll plans the record again
+        with services.session() as s:
+            current = item()
+            assert current.attempts == attempt - 1 and current.status == "pending"
+            status = outbox.mark_failed(s, current, code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
+                                        message="rejected", max_attempts=3, backoff_seconds=100,
+                                        now=now)
+            due = current.next_attempt_at
+    assert status == "parked"
+    with services.session() as s:
+        outbox.replace_plans(s, conn.id, plan)
+    with services.session() as s:
+        parked = item()
+        assert (parked.status, parked.attempts) == ("parked", 3)
+        assert parked.last_error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION"
+        # A different plan for the record is a new write: pending, but its failures still count.
+        outbox.replace_plans(s, conn.id, {("lead", "R"): {"persona": "y"}})
+    with services.session() as s:
+        replanned = item()
+        assert (replanned.status, replanned.attempts) == ("pending", 3)
+        assert replanned.next_attempt_at >= due
+
+
 def test_backoff_grows_exponentially(services, conn):
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with services.session() as s:

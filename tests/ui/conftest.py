@@ -33,12 +33,16 @@ def oauth_apps(sandbox: HubSpotSandbox) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """Namespace: app, services, sandbox, connection_id, token, other_connection_id."""
+    """Namespace: app, services, sandbox, connection_id, token, other_connection_id; and two
+    portals not connected yet (one account is connected once per workspace): ``oauth_sandbox``
+    (the OAuth app's) and ``spare_sandbox`` (for pasted tokens)."""
     sandbox = HubSpotSandbox(copy.deepcopy(HS_SEED)).start()
+    oauth_sandbox = HubSpotSandbox({**copy.deepcopy(HS_SEED), "portal_id": 70001}).start()
+    spare_sandbox = HubSpotSandbox({**copy.deepcopy(HS_SEED), "portal_id": 70002}).start()
     data = tmp_path_factory.mktemp("ui")
     url = f"sqlite:///{data / 'journey.sqlite3'}"
     upgrade(url)
-    settings = make_settings(url, data, oauth_apps=oauth_apps(sandbox), port=8765)
+    settings = make_settings(url, data, oauth_apps=oauth_apps(oauth_sandbox), port=8765)
     services = build_services(settings)
     info = sandbox.info()
     with services.session() as db:
@@ -46,7 +50,7 @@ def world(tmp_path_factory):
         token = issue_token(db, tenant.id)
         create_user(db, tenant.id, EMAIL, PASSWORD)
         conn = connect(db, services, tenant_id=tenant.id, name="hubspot-main", crm="hubspot",
-                       values=sandbox_settings("hubspot", info), account_id=str(info["portal_id"]))
+                       values=sandbox_settings("hubspot", info))
         apply_map(db, conn.id, default_map_text(), author="setup", comment="Default map")
         other = get_or_create_tenant(db, "globex")
         foreign = connect(db, services, tenant_id=other.id, name="theirs", crm="hubspot",
@@ -55,8 +59,10 @@ def world(tmp_path_factory):
     sync_connection(services, ids[0], full=True, requested_by="test")
     app = create_app(settings, services)
     yield SimpleNamespace(app=app, services=services, sandbox=sandbox, connection_id=ids[0],
-                          other_connection_id=ids[1], token=token)
-    sandbox.stop()
+                          other_connection_id=ids[1], token=token, oauth_sandbox=oauth_sandbox,
+                          spare_sandbox=spare_sandbox)
+    for box in (sandbox, oauth_sandbox, spare_sandbox):
+        box.stop()
     services.engine.dispose()
 
 

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from integration.map_review import apply_map
-from integration.store.connections import connection_by_id
+from integration.store.connections import connection_by_id, create_connection
+from integration.store.tenancy import tenant_for_token
 from integration.sync.map_in_force import connection_map
 from mapping import default_map, map_to_dict, map_to_yaml, parse_map
 from tests.ui.conftest import EMAIL
@@ -195,10 +196,12 @@ def test_history_shows_who_changed_what_with_a_diff(client, world, map_data):
 
 
 def test_editor_still_opens_when_the_crm_refuses_the_token(client, world):
-    response = client.post("/install/hubspot/token", data={
-        "csrf_token": client.csrf, "name": "revoked", "setting.base_url": world.sandbox.info()["base_url"],
-        "setting.access_token": "pat-na1-revoked"})
-    conn_id = response.headers["Location"].split("/")[-2]
+    with world.services.session() as db:
+        tenant_id = tenant_for_token(db, world.token)
+        conn_id = create_connection(  # a token revoked after it was connected
+            db, world.services.secret_box, tenant_id=tenant_id, name="revoked", crm="hubspot",
+            settings={"base_url": world.sandbox.info()["base_url"]},
+            secrets={"access_token": "pat-na1-revoked"}).id
     page = client.get(f"/connections/{conn_id}/map")
     assert page.status_code == 200
     text = page.get_data(as_text=True)

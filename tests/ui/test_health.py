@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from integration.store import outbox
+from integration.store.types import utcnow
 
 
 @pytest.fixture()
@@ -14,7 +16,8 @@ def parked_item(world):
     with world.services.session() as db:
         outbox.replace_plans(db, world.connection_id,
                              {("deal", "18462730011"): {"journey_stage": "Purchase"}})
-        item = outbox.claim_due(db, world.connection_id, 10)[0]
+        # The first sync's refused write left this record backing off: claim it as if it were due.
+        item = outbox.claim_due(db, world.connection_id, 10, utcnow() + timedelta(days=1))[0]
         outbox.mark_failed(db, item, code="PROPERTY_DOESNT_EXIST", message="Property values were not valid",
                            max_attempts=1, backoff_seconds=0)
         db.add(item)
@@ -65,3 +68,33 @@ def test_quota_and_webhook_figures_come_from_the_status(client, world):
         assert f"{status['quota']['used']:,} / {status['quota']['limit']:,}" in figures
     else:
         assert "not reported by HubSpot" in figures
+
+
+def test_a_connection_that_needs_reconnecting_says_so_in_plain_words(client, world):
+    from connectors.base import AuthFailed
+    from integration.store.models import Connection
+    from integration.sync.standing import reconnect_reason
+
+    with world.services.session() as db:
+        conn = db.get(Connection, world.connection_id)
+        conn.state = "needs_reconnect"
+        conn.state_reason = reconnect_reason("hubspot", AuthFailed("HubSpot 401 ...", status=401))
+        db.add(conn)
+    try:
+        home = client.get("/").get_data(as_text=True)
+        assert "Needs reconnecting" in home
+        assert "HubSpot refused the connection: the credentials were refused" in home
+        assert "401" not in home
+        page = health(client, world)
+        card = section(page, "connection")
+        assert "Needs reconnecting: HubSpot refused the connection" in card
+        assert 'id="reconnect-form"' in card and 'name="access_token"' in card
+        assert 'id="pause-toggle"' not in card  # only new credentials resume it
+        assert 'id="delete-connection"' in card
+    finally:
+        with world.services.session() as db:
+            conn = db.get(Connection, world.connection_id)
+            conn.state, conn.state_reason = "active", None
+            db.add(conn)
+    card = section(health(client, world), "connection")
+    assert "Active." in card and 'data-paused="true"' in card

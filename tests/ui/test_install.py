@@ -45,7 +45,7 @@ def test_token_install_with_a_missing_setting_names_it_and_stores_nothing(client
 
 
 def test_token_install_stores_the_connection_with_its_token_encrypted(client, world):
-    info = world.sandbox.info()
+    info = world.spare_sandbox.info()
     response = client.post("/install/hubspot/token", data={
         "csrf_token": client.csrf, "name": "pasted", "setting.base_url": info["base_url"],
         "setting.access_token": info["private_app_token"]})
@@ -58,7 +58,18 @@ def test_token_install_stores_the_connection_with_its_token_encrypted(client, wo
         "csrf_token": client.csrf, "name": "pasted", "setting.base_url": info["base_url"],
         "setting.access_token": info["private_app_token"]})
     assert again.status_code == 409
-    assert "already exists" in again.get_data(as_text=True)
+    assert "already connected as &#39;pasted&#39;" in again.get_data(as_text=True)
+
+
+def test_token_install_says_when_the_crm_refuses_the_token(client, world):
+    response = client.post("/install/hubspot/token", data={
+        "csrf_token": client.csrf, "name": "refused",
+        "setting.base_url": world.spare_sandbox.info()["base_url"],
+        "setting.access_token": "pat-na1-revoked"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "HubSpot refused the credentials: the token is expired, revoked or wrong" in html
+    assert "refused" not in connection_names(client)
 
 
 def test_token_install_needs_the_csrf_token(client, world):
@@ -90,7 +101,7 @@ def test_oauth_install_connects_the_portal(client, world, oauth_ready):
     done = client.get(path, query_string={"code": query["code"][0], "state": query["state"][0]})
     assert done.status_code == 302, done.get_data(as_text=True)
     conn = stored_connection(world, "through-oauth")
-    assert conn.account_id == str(world.sandbox.info()["portal_id"])
+    assert conn.account_id == str(world.oauth_sandbox.info()["portal_id"])
     assert done.headers["Location"].endswith(f"/connections/{conn.id}/setup")
     replay = client.get(path, query_string={"code": query["code"][0], "state": query["state"][0]})
     assert replay.status_code == 400

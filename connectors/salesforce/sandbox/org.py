@@ -72,6 +72,9 @@ class Org:
         #: Updates applied per record id, so tests can prove an update was never applied twice.
         self.update_counts: dict[str, int] = {}
         self.user_id = self.ids.new("User")
+        # The one Organization row: what ``SELECT Id, Name FROM Organization`` answers.
+        self._insert("Organization", {"Name": "Sandbox Org", "OrganizationType": "Developer Edition",
+                                      "IsSandbox": True, "InstanceName": "SBX1"}, self.org_id)
         self._insert("User", {"Username": INTEGRATION_USERNAME, "LastName": "Integration",
                               "FirstName": "Journey Sync", "IsActive": True}, self.user_id)
         for stage in stages:

@@ -77,7 +77,8 @@ class ObjectDef:
     def writable(self) -> bool:
         """Whether the API may insert and update records of this object (history and setup objects
         are maintained by Salesforce itself)."""
-        return self.name not in ("OpportunityHistory", "OpportunityStage", "LeadStatus", "CustomField")
+        return self.name not in ("OpportunityHistory", "OpportunityStage", "LeadStatus", "CustomField",
+                                 "Organization")
 
     @property
     def key_prefix(self) -> str:
@@ -241,6 +242,12 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
             _f("LastName", "string", length=80, nillable=False),
             _f("Email", "email", length=128),
             _f("IsActive", "boolean", default=True),
+        ]),
+        _object("Organization", "Organization", [
+            _f("Name", "string", length=80, nillable=False),
+            _f("OrganizationType", "picklist", "Edition", length=255, updateable=False),
+            _f("IsSandbox", "boolean", default=False, updateable=False),
+            _f("InstanceName", "string", length=5, updateable=False),
         ]),
         _object("PermissionSet", "Permission Set", [
             _f("Name", "string", length=80, nillable=False),

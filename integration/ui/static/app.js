@@ -113,9 +113,46 @@ function filtersForm(form) {
   });
 }
 
+function pauseButton(button) {
+  const out = document.getElementById("connection-result");
+  button.addEventListener("click", async () => {
+    const result = await Journey.call("PATCH", button.dataset.url,
+                                      {paused: button.dataset.paused === "true"});
+    if (!result.ok) return Journey.say(out, Journey.errorText(result), false);
+    window.location.reload();
+  });
+}
+
+function deleteButton(button) {
+  const out = document.getElementById("connection-result");
+  button.addEventListener("click", async () => {
+    if (!window.confirm(`Delete ${button.dataset.name} and everything stored for it?`)) return;
+    const result = await Journey.call("DELETE", button.dataset.url);
+    if (!result.ok) return Journey.say(out, Journey.errorText(result), false);
+    window.location = button.dataset.home;
+  });
+}
+
+function reconnectForm(form) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const settings = {};
+    [...form.querySelectorAll("input[name]")].forEach((input) => {
+      if (input.value.trim()) settings[input.name] = input.value.trim();
+    });
+    const out = form.querySelector(".result");
+    Journey.say(out, "Checking the credentials…", true);
+    const result = await Journey.call("PATCH", form.dataset.url, {settings});
+    if (!result.ok) return Journey.say(out, Journey.errorText(result), false);
+    Journey.say(out, `Reconnected: ${result.body.standing.text}`, true);
+    document.getElementById("standing").textContent = result.body.standing.text;
+  });
+}
+
 const WIRING = {"#provision": provisionButton, "#interval-form": intervalForm,
                 "#sync-now": syncButton, "#retry-form": retryForm, "#restore": restoreButton,
-                "#filters": filtersForm};
+                "#filters": filtersForm, "#pause-toggle": pauseButton,
+                "#delete-connection": deleteButton, "#reconnect-form": reconnectForm};
 Object.entries(WIRING).forEach(([selector, wire]) => {
   const element = document.querySelector(selector);
   if (element) wire(element);
