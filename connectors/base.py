@@ -285,6 +285,9 @@ class Connector(Protocol):
 TIMEOUT_SETTINGS = ("connect_timeout_seconds", "read_timeout_seconds")
 #: The host passes the account id the CRM reported (:meth:`Connector.identify`) under this key.
 ACCOUNT_SETTING = "account_id"
+#: How many times a connector tries one call that fails transiently; the host sets 1 when an admin
+#: is waiting for the answer (checking credentials before saving them).
+ATTEMPTS_SETTING = "retry_attempts"
 DEFAULT_TIMEOUTS = (10.0, 60.0)
 
 

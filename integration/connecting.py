@@ -56,7 +56,8 @@ def check_credentials(services: Services, crm: str, config: Mapping[str, Any]) -
     """
     label = registry.spec(crm).label
     try:
-        return services.connector_for(crm, dict(config)).identify()
+        # One try: an admin is waiting, and a wrong URL should say so now, not after retries.
+        return services.connector_for(crm, {**config, ATTEMPTS_SETTING: 1}).identify()
     except (AuthExpired, AuthFailed) as exc:
         raise ConnectionRefused(f"{label} refused the credentials: the token is expired, revoked or "
                                 f"wrong, or lacks the permissions needed ({exc.code}).",

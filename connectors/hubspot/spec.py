@@ -9,7 +9,7 @@ from connectors.plugin import (CardSpec, ConnectorSpec, OAuthSpec, ReceiverSpec,
 from mapping.mapfile import default_sources
 
 from . import oauth, receiver
-from .api import DEFAULT_BASE_URL
+from .api import DEFAULT_BASE_URL, MAX_ATTEMPTS
 from .connector import HubSpotConnector
 from .errors import ERROR_TABLE
 from .properties import OBJECTS
@@ -31,7 +31,9 @@ def _connector(settings: Mapping[str, Any], on_tokens: Any = None,
         key = f"hubspot:{portal}"
         budget = resources.get(f"{key}:rate-budget", lambda: RateBudget(
             make_window=lambda name, *limits: resources.rate_window(f"{key}:{name}", *limits)))
-    return HubSpotConnector(settings, on_tokens, rate_budget=budget, cache=cache)
+    attempts = int(settings.get(ATTEMPTS_SETTING) or MAX_ATTEMPTS)
+    return HubSpotConnector(settings, on_tokens, rate_budget=budget, cache=cache,
+                            max_attempts=attempts)
 
 
 def _authorize_url(app: Mapping[str, Any], redirect_uri: str, state: str) -> str:

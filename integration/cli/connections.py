@@ -6,7 +6,8 @@ import click
 from sqlalchemy.exc import IntegrityError
 
 from connectors import registry
-from connectors.base import CrmError, SettingSpec
+from connectors.base import CrmError
+from connectors.plugin import SettingField
 from integration.cli.common import echo_json, find_connection, services_from_env, tenant_id
 from integration.connecting import (ConnectionRefused, InvalidSettings, connect, provision,
                                     reconnect, set_paused)
@@ -68,7 +69,7 @@ def _usage(exc: InvalidSettings) -> click.UsageError:
                                       for k, v in exc.problems.items()))
 
 
-def _setting_option(setting: SettingSpec) -> click.Option:
+def _setting_option(setting: SettingField) -> click.Option:
     """``--access-token`` and the like, from a connector's declared setting."""
     return click.Option([f"--{setting.name.replace('_', '-')}", setting.name], default=None,
                         help=(setting.help or setting.label) + (" (secret)" if setting.secret else ""))

@@ -15,7 +15,7 @@ from integration.worker import Worker
 
 @pytest.fixture(scope="module")
 def app(services):
-    return create_app(services.settings, services, migrate=False)
+    return create_app(services.settings, services)
 
 
 @pytest.fixture(scope="module")

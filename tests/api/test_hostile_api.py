@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from integration.app import create_app
+from integration.sandboxes import sandbox_settings
 from integration.store.tenancy import get_or_create_tenant, issue_token
 from tests.mapping.test_hostile_maps import BILLION_LAUGHS
 
-HUBSPOT = {"access_token": "pat-na1-secret-token", "base_url": "http://127.0.0.1:9"}
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +20,14 @@ def client(services):
 
 
 @pytest.fixture(scope="module")
-def headers(services, client):
+def headers(services, client, hs_sandbox):
     with services.session() as session:
         token = issue_token(session, get_or_create_tenant(session, "hostile").id)
     auth = {"Authorization": f"Bearer {token}"}
-    res = client.post("/api/v1/connections", headers=auth, json={"name": "target", "crm": "hubspot",
-                                                                  "settings": HUBSPOT})
+    # A connection is checked with its CRM before it is saved: the shared HubSpot sandbox's.
+    res = client.post("/api/v1/connections", headers=auth, json={
+        "name": "target", "crm": "hubspot",
+        "settings": sandbox_settings("hubspot", hs_sandbox.info())})
     assert res.status_code == 201, res.json
     return auth
 
