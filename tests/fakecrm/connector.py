@@ -8,7 +8,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import requests
 
 from connectors.actions import ANY, Action, ErrorRule, ErrorTable
-from connectors.base import (ApiUsage, CrmStage, FieldUpdate, Progress, ProvisionedField,
+from connectors.base import (AccountIdentity, ApiUsage, CrmStage, FieldUpdate, Progress, ProvisionedField,
                              WriteResult, error_for)
 from connectors.rest import BatchSink, call_with_refresh, paginate
 from mapping.records import WRITEBACK_FIELDS, CrmRecord, StageChange
@@ -129,6 +129,10 @@ class FakeConnector:
 
     def record_url(self, object: str, id: str) -> str | None:
         return f"{self.base_url}/tickets/{id}"
+
+    def identify(self) -> AccountIdentity:
+        account = self._call("GET", "/api/account")
+        return AccountIdentity(str(account["id"]), account["name"])
 
 
 #: Write-back fields holding instants (sent as ISO 8601 text).

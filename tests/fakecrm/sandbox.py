@@ -103,6 +103,10 @@ class FakeSandbox:
             self.tokens.add(fresh)
             return jsonify({"access_token": fresh})
 
+        @app.get("/api/account")
+        def account() -> Any:
+            return jsonify({"id": self.account_id, "name": f"Fake account {self.account_id}"})
+
         @app.get("/api/statuses")
         def statuses() -> Any:
             return jsonify([{"value": v, "label": label, "order": i, "closed": closed}

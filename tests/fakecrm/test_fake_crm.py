@@ -89,9 +89,9 @@ def test_install_sync_webhook_and_card_through_the_service(world):
                                                  "settings": {"base_url": info["base_url"]}})
     assert bad.status_code == 422 and "settings.api_token" in bad.get_json()["error"]["details"]
     created = api.post("/api/v1/connections", json={
-        "name": "fake", "crm": "fakecrm", "settings": sandbox_settings("fakecrm", info),
-        "account_id": info["account_id"]})
+        "name": "fake", "crm": "fakecrm", "settings": sandbox_settings("fakecrm", info)})
     assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.get_json()["account_id"] == info["account_id"]  # asked of the CRM
     conn_id = created.get_json()["id"]
     assert api.post("/api/v1/connections/fake/provision").status_code == 200
 
