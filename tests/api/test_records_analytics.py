@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 import pytest
 
 from integration.app import create_app
+from integration.sandboxes import sandbox_settings
 from integration.store.models import JourneyEvent, RecordState
 from integration.store.tenancy import get_or_create_tenant, issue_token
 
-HUBSPOT = {"access_token": "pat-na1-secret-token", "base_url": "http://127.0.0.1:9"}
 RECORDS = "/api/v1/connections/book/records"
 ANALYTICS = ["/api/v1/connections/book/analytics/funnel",
              "/api/v1/connections/book/analytics/time-in-stage",
@@ -43,12 +43,13 @@ def app(services):
 
 
 @pytest.fixture(scope="module")
-def headers(app, services):
+def headers(app, services, hs_sandbox):
     with services.session() as s:
         token = issue_token(s, get_or_create_tenant(s, "analyst").id)
     h = {"Authorization": f"Bearer {token}"}
     res = app.test_client().post("/api/v1/connections", headers=h,
-                                 json={"name": "book", "crm": "hubspot", "settings": HUBSPOT})
+                                 json={"name": "book", "crm": "hubspot",  # checked with its CRM
+                                       "settings": sandbox_settings("hubspot", hs_sandbox.info())})
     assert res.status_code == 201, res.json
     with services.session() as s:
         for obj, crm_id, name, email, country, source, owner, persona, stalled, spans in BOOK:
