@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 from connectors.actions import Action
+from mapping import default_map, writeback_choices
 from mapping.records import CrmRecord, CrmStage
 
 
@@ -265,8 +266,14 @@ class Connector(Protocol):
     def stages(self) -> list[CrmStage]:
         """Every real stage value of every object the connector classifies, in CRM order."""
 
-    def provision(self) -> list[ProvisionedField]:
-        """Create the write-back fields (and grant access to them); a second run changes nothing."""
+    def provision(self, choices: Mapping[str, Sequence[tuple[str, str]]] | None = None
+                  ) -> list[ProvisionedField]:
+        """Create the write-back fields (and grant access to them); a second run changes nothing.
+
+        ``choices`` holds the (value, label) options of each choice field (``CHOICE_FIELDS``) in
+        order, None for the default map's. Options a field has but ``choices`` lacks are kept
+        while a record still holds them.
+        """
 
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None
              ) -> list[WriteResult]:
@@ -295,6 +302,11 @@ def timeouts_from(settings: Mapping[str, Any]) -> tuple[float, float]:
     """(connect, read) seconds from a connector's settings, defaults filled in."""
     return tuple(float(settings.get(name) or default)  # type: ignore[return-value]
                  for name, default in zip(TIMEOUT_SETTINGS, DEFAULT_TIMEOUTS))
+
+
+def default_choices() -> dict[str, list[tuple[str, str]]]:
+    """The choice-field options of the default map, for provisioning without a map."""
+    return writeback_choices(default_map())
 
 
 def batched(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -15,6 +15,8 @@ from integration.store.connections import (connection_by_id, connection_config, 
                                            get_connection, list_connections)
 from integration.store.models import Connection
 from integration.sync import standing
+from integration.sync.map_in_force import connection_map
+from mapping import writeback_choices
 
 
 class InvalidSettings(ValueError):
@@ -162,7 +164,9 @@ def set_paused(services: Services, tenant_id: int, ref: str | int, paused: bool)
 
 
 def provision(services: Services, connection_id: int) -> list[ProvisionedField]:
-    """Create the write-back fields in the CRM (idempotent)."""
+    """Create the write-back fields in the CRM (idempotent), the choice fields holding the
+    stages, exits and personas of the connection's map in force."""
     with services.session() as session:
         conn = connection_by_id(session, connection_id)
-    return services.open_connector(conn).provision()
+        jmap, _ = connection_map(session, connection_id)
+    return services.open_connector(conn).provision(writeback_choices(jmap))

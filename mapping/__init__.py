@@ -15,13 +15,15 @@ from mapping.records import CANONICAL_FIELDS, WRITEBACK_FIELDS, CrmRecord, CrmSt
 from mapping.serialize import record_from_dict, record_to_dict, state_from_dict, state_to_dict
 from mapping.timeline import TimelineSpan, timeline
 from mapping.validate import validate_map_data
-from mapping.writeback import desired_writeback, plan_writeback
+from mapping.writeback import CHOICE_FIELDS, desired_writeback, plan_writeback, writeback_choices
 
 __all__ = [
-    "ActionRule", "CANONICAL_FIELDS", "Condition", "CoverageReport", "CrmRecord", "CrmStage", "Exit", "JourneyMap",
+    "ActionRule", "CANONICAL_FIELDS", "CHOICE_FIELDS", "Condition", "CoverageReport", "CrmRecord", "CrmStage", "Exit",
+    "JourneyMap",
     "JourneyState", "MapProblem", "MapValidationError", "PersonaRule", "PreviewReport", "Source", "Stage",
     "StageChange", "TimelineSpan", "UNMAPPED", "WRITEBACK_FIELDS", "classify", "coverage",
     "default_map", "default_map_text", "desired_writeback", "funnel", "load_map_file", "map_from_dict",
     "map_to_dict", "map_to_yaml", "parse_map", "plan_writeback", "preview", "record_from_dict",
     "record_to_dict", "state_from_dict", "state_to_dict", "time_in_stage", "timeline", "validate_map_data",
+    "writeback_choices",
 ]

@@ -1,6 +1,8 @@
 """The journey map file: parse and check it (YAML or JSON), write it back, and the packaged default."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from importlib import resources
 from os import PathLike
 from pathlib import Path as FilePath
@@ -81,8 +83,9 @@ def default_map_text() -> str:
     return resources.files("mapping.defaults").joinpath(_DEFAULT_MAP).read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=1)
 def default_map() -> JourneyMap:
-    """The packaged default B2B map."""
+    """The packaged default B2B map (parsed once; maps are immutable)."""
     return parse_map(default_map_text(), source=f"mapping/defaults/{_DEFAULT_MAP}")
 
 

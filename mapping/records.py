@@ -29,6 +29,7 @@ WRITEBACK_FIELDS: tuple[str, ...] = (
     "next_best_action",
     "stalled",
     "stage_entered_at",
+    "stalls_at",
     "journey_updated_at",
 )
 

@@ -6,24 +6,62 @@ a value differs; otherwise every sync would rewrite every record.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from mapping.classify import JourneyState
+from mapping.model import JourneyMap
 from mapping.timeutil import as_utc
 
 
+#: Write-back fields whose CRM field is a list of choices (HubSpot enumeration, Salesforce
+#: restricted picklist): the record holds the map's key, the CRM shows the map's label.
+CHOICE_FIELDS: tuple[str, ...] = ("journey_stage", "persona")
+
+
+def writeback_choices(jmap: JourneyMap) -> dict[str, list[tuple[str, str]]]:
+    """The (value, label) options of each choice field, in map order.
+
+    Journey stage: the stages, then the exits. Persona: the personas in rule order (a key that
+    several rules give appears once), then the default persona.
+    """
+    personas: dict[str, str] = {rule.key: jmap.persona_label(rule.key) for rule in jmap.personas}
+    personas.setdefault(jmap.default_persona, jmap.persona_label(jmap.default_persona))
+    return {
+        "journey_stage": [(s.key, s.label) for s in jmap.stages] + [(e.key, e.label) for e in jmap.exits],
+        "persona": list(personas.items()),
+    }
+
+
 def desired_writeback(state: JourneyState) -> dict[str, Any] | None:
-    """The write-back values for a classified record; None for unmapped records (never a guess)."""
+    """The write-back values for a classified record; None for unmapped records (never a guess).
+
+    Stage and persona are the map's keys (the values of the CRM's choice fields, whose labels
+    are the map's labels), so renaming a label is a field-definition change, not a record write.
+    """
     if state.unmapped:
         return None
     return {
-        "journey_stage": state.stage_label,
-        "persona": state.persona_label,
+        "journey_stage": state.stage,
+        "persona": state.persona,
         "next_best_action": state.next_best_action,
         "stalled": state.stalled,
         "stage_entered_at": state.entered_at,
+        "stalls_at": stalls_at(state),
     }
+
+
+def stalls_at(state: JourneyState) -> datetime | None:
+    """The moment the record turns stalled in its current stage (None: the stage never stalls).
+
+    A date rather than a day counter: it changes only when the stage (or its expected days)
+    does, so it costs no daily writes, and the CRM derives "days over expected" from it (a
+    Salesforce formula field; a HubSpot list filter "is more than 30 days ago").
+    """
+    if state.entered_at is None or state.expected_days is None or state.is_exit:
+        return None
+    # classify() calls a record stalled once its whole days in the stage exceed the expected days
+    return state.entered_at + timedelta(days=state.expected_days + 1)
 
 
 def plan_writeback(desired: Mapping[str, Any] | None, current: Mapping[str, Any], now: datetime) -> dict[str, Any]:

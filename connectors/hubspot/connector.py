@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from connectors.actions import Action
 from connectors.base import (ACCOUNT_SETTING, AccountIdentity, ApiUsage, ConfigError, CrmError,
                              CrmStage, FieldUpdate, MemoryCache, MetadataCache, PriorRecords,
-                             Progress, ProvisionedField, Pulled, WriteResult, batched)
+                             Progress, ProvisionedField, Pulled, WriteResult, batched,
+                             default_choices)
 from connectors.rest import BatchSink, paginate
 from mapping.records import CrmRecord, StageChange
 
@@ -17,7 +18,7 @@ from .api import MAX_ATTEMPTS, HubSpotSession
 from .errors import record_action
 from .properties import (GROUP_LABEL, GROUP_NAME, MODIFIED_PROPERTY, NAME_PROPERTIES, OBJECT_PATHS,
                          OBJECT_TYPE_IDS, OBJECTS, SALESFORCE_ID_PROPERTIES, STAGE_PROPERTY,
-                         PropertyMap, to_hubspot_value)
+                         PropertyMap, WritebackProperty, enumeration_options, to_hubspot_value)
 from .ratelimit import RateBudget
 from .settings import DEFAULT_SEARCH_OVERLAP_SECONDS
 from .records import current_stage_entered, history_from_entries, stage_date_properties, to_record
@@ -244,8 +245,15 @@ class HubSpotConnector:
         return Pulled(records(), next_cursor)
 
     # ----------------------------------------------------------------------------- provision
-    def provision(self) -> list[ProvisionedField]:
-        """Create the ``journey`` group and the write-back properties on deals and contacts."""
+    def provision(self, choices: Mapping[str, Sequence[tuple[str, str]]] | None = None
+                  ) -> list[ProvisionedField]:
+        """Create the ``journey`` group and the write-back properties on deals and contacts.
+
+        ``choices`` gives the (value, label) options of the enumeration properties in order;
+        an existing property whose options differ is updated, and an option the choices drop
+        stays (after the others) while any record still holds it.
+        """
+        choices = default_choices() if choices is None else choices
         provisioned = []
         for obj in OBJECTS:
             path = OBJECT_PATHS[obj]
@@ -255,14 +263,47 @@ class HubSpotConnector:
                 self._create_tolerating_conflict(
                     f"POST /crm/v3/properties/{path}/groups", "groups", path,
                     property_group_create={"name": GROUP_NAME, "label": GROUP_LABEL, "displayOrder": -1})
-            existing = {p.name for p in self.session.call(
-                f"GET /crm/v3/properties/{path}", "properties", "get_all", path).results}
+            existing = {p["name"]: p for p in self.session.call(
+                f"GET /crm/v3/properties/{path}", "properties", "get_all", path, raw=True)["results"]}
             for definition in self.names.writeback_properties(obj):
-                created = definition.name not in existing and self._create_tolerating_conflict(
-                    f"POST /crm/v3/properties/{path}", "properties", path,
-                    property_create=definition.create_body())
+                wanted = list((choices or {}).get(definition.canonical, ()))
+                if definition.name not in existing:
+                    created = self._create_tolerating_conflict(
+                        f"POST /crm/v3/properties/{path}", "properties", path,
+                        property_create=definition.create_body(wanted))
+                else:
+                    created = False
+                    if definition.type == "enumeration":
+                        self._update_options(obj, definition, existing[definition.name], wanted)
                 provisioned.append(ProvisionedField(obj, definition.name, definition.label, created))
         return provisioned
+
+    def _update_options(self, obj: str, definition: WritebackProperty, current: Mapping[str, Any],
+                        wanted: list[tuple[str, str]]) -> None:
+        """PATCH the property when its type or options differ from ``wanted`` (held values kept)."""
+        values = {value for value, _ in wanted}
+        dropped = [(o["value"], o["label"]) for o in current.get("options") or []
+                   if o["value"] not in values]
+        options = wanted + [pair for pair in dropped if self._held(obj, definition.name, pair[0])]
+        have = [(o["value"], o["label"]) for o in current.get("options") or []]
+        if current.get("type") == definition.type and have == options:
+            return
+        path = OBJECT_PATHS[obj]
+        self.session.call(f"PATCH /crm/v3/properties/{path}/{{name}}", "properties", "update", path,
+                          definition.name, property_update={
+                              "type": definition.type, "fieldType": definition.field_type,
+                              "options": enumeration_options(options)})
+
+    def _held(self, obj: str, prop: str, value: str) -> bool:
+        """Whether any record of ``obj`` holds ``value`` in ``prop`` (one search, one result)."""
+        path = OBJECT_PATHS[obj]
+        page = self.session.call(
+            f"POST /crm/v3/objects/{path}/search", f"{path}.search", "do_search", search=True,
+            raw=True, public_object_search_request={
+                "filterGroups": [{"filters": [{"propertyName": prop, "operator": "EQ",
+                                               "value": value}]}],
+                "properties": [prop], "limit": 1})
+        return bool(page["total"])
 
     def _create_tolerating_conflict(self, route: str, api: str, path: str, **body: Any) -> bool:
         """Create; False when HubSpot says it already exists (another process won the race)."""

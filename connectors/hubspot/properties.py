@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from connectors.base import ConfigError
 from mapping.records import CANONICAL_FIELDS, WRITEBACK_FIELDS
@@ -46,23 +46,32 @@ class WritebackProperty:
     type: str
     field_type: str
 
-    def create_body(self) -> dict[str, Any]:
-        """The ``PropertyCreate`` body for this property."""
+    def create_body(self, choices: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+        """The ``PropertyCreate`` body for this property; ``choices`` are an enumeration's
+        (value, label) options."""
         body: dict[str, Any] = {"name": self.name, "label": self.label, "type": self.type,
                                 "fieldType": self.field_type, "groupName": GROUP_NAME,
                                 "description": f"Written by Journey Sync ({self.canonical})."}
         if self.type == "bool":
-            body["options"] = [{"label": "Yes", "value": "true", "displayOrder": 0, "hidden": False},
-                               {"label": "No", "value": "false", "displayOrder": 1, "hidden": False}]
+            body["options"] = enumeration_options([("true", "Yes"), ("false", "No")])
+        elif self.type == "enumeration":
+            body["options"] = enumeration_options(choices)
         return body
 
 
+def enumeration_options(choices: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """HubSpot ``Option`` objects for (value, label) pairs, displayed in the given order."""
+    return [{"label": label, "value": value, "displayOrder": i, "hidden": False}
+            for i, (value, label) in enumerate(choices)]
+
+
 WRITEBACK_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
-    "journey_stage": ("journey_stage", "Journey stage", "string", "text"),
-    "persona": ("journey_persona", "Persona", "string", "text"),
+    "journey_stage": ("journey_stage", "Journey stage", "enumeration", "select"),
+    "persona": ("journey_persona", "Persona", "enumeration", "select"),
     "next_best_action": ("journey_next_best_action", "Next best action", "string", "textarea"),
     "stalled": ("journey_stalled", "Stalled", "bool", "booleancheckbox"),
     "stage_entered_at": ("journey_stage_entered_at", "Journey stage entered at", "datetime", "date"),
+    "stalls_at": ("journey_stalls_at", "Journey stalls at", "datetime", "date"),
     "journey_updated_at": ("journey_updated_at", "Journey updated at", "datetime", "date"),
 }
 

@@ -91,9 +91,12 @@ class SalesforceConnector:
                                     is_closed=closed, is_won=bool(r["IsConverted"])))
         return out
 
-    def provision(self) -> list[ProvisionedField]:
-        """Create the write-back fields and grant the integration user access (idempotent)."""
-        fields = provisioning.provision(self.client, self.api_names, self.settings.permission_set)
+    def provision(self, choices: Mapping[str, Sequence[tuple[str, str]]] | None = None
+                  ) -> list[ProvisionedField]:
+        """Create the write-back fields and grant the integration user access (idempotent);
+        ``choices`` sets the values of the restricted picklists (see ``provision.provision``)."""
+        fields = provisioning.provision(self.client, self.api_names, self.settings.permission_set,
+                                        choices)
         self.cache.clear()
         return fields
 

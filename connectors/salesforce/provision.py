@@ -4,9 +4,9 @@ run only reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from connectors.base import CrmError, ProvisionedField
+from connectors.base import CrmError, ProvisionedField, default_choices
 from connectors.salesforce import soql
 from connectors.salesforce.client import SalesforceClient
 
@@ -20,35 +20,56 @@ class FieldSpec:
 
 
 FIELD_SPECS: dict[str, FieldSpec] = {
-    "journey_stage": FieldSpec("Journey Stage", {"type": "Text", "length": 80}),
-    "persona": FieldSpec("Journey Persona", {"type": "Text", "length": 80}),
+    "journey_stage": FieldSpec("Journey Stage", {"type": "Picklist"}),
+    "persona": FieldSpec("Journey Persona", {"type": "Picklist"}),
     "next_best_action": FieldSpec("Next Best Action", {"type": "Text", "length": 255}),
     "stalled": FieldSpec("Journey Stalled", {"type": "Checkbox", "defaultValue": "false"}),
     "stage_entered_at": FieldSpec("Journey Stage Entered At", {"type": "DateTime"}),
+    "stalls_at": FieldSpec("Journey Stalls At", {"type": "DateTime"}),
     "journey_updated_at": FieldSpec("Journey Updated At", {"type": "DateTime"}),
 }
 _DESCRIPTION = "Written by Journey Sync; do not edit by hand."
 
 
-def provision(client: SalesforceClient, api_names: Mapping[str, str], permission_set: str) -> list[ProvisionedField]:
-    """Make sure every write-back field exists on every object and is readable and editable."""
+def provision(client: SalesforceClient, api_names: Mapping[str, str], permission_set: str,
+              choices: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> list[ProvisionedField]:
+    """Make sure every write-back field exists on every object and is readable and editable.
+
+    Picklist fields are restricted picklists of ``choices`` ((value, label) pairs in order); an
+    existing field whose values differ is updated, and a value the choices drop stays while a
+    record of that object still holds it.
+    """
+    choices = default_choices() if choices is None else choices
     objects = list(soql.SOBJECTS.values())
-    existing = {(r["TableEnumOrId"], r["DeveloperName"] + "__c") for r in client.tooling_query(
+    existing = {(r["TableEnumOrId"], r["DeveloperName"] + "__c"): r["Id"] for r in client.tooling_query(
         "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField WHERE TableEnumOrId IN "
         + soql.id_list(objects))}
     out: list[ProvisionedField] = []
     for sobject in objects:
         for canonical, name in api_names.items():
             spec = FIELD_SPECS[canonical]
-            created = (sobject, name) not in existing and _create_field(client, sobject, name, spec)
+            wanted = list((choices or {}).get(canonical, ()))
+            field_id = existing.get((sobject, name))
+            created = field_id is None and _create_field(client, sobject, name, spec, wanted)
+            if field_id is not None and spec.metadata["type"] == "Picklist":
+                _update_values(client, sobject, name, field_id, spec, wanted)
             out.append(ProvisionedField(object=sobject, name=name, label=spec.label, created=created))
     _grant(client, permission_set, [f"{o}.{n}" for o in objects for n in api_names.values()])
     return out
 
 
-def _create_field(client: SalesforceClient, sobject: str, name: str, spec: FieldSpec) -> bool:
-    body = {"FullName": f"{sobject}.{name}",
-            "Metadata": {"label": spec.label, "description": _DESCRIPTION, **spec.metadata}}
+def _metadata(spec: FieldSpec, values: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """A ``CustomField`` Metadata body; a picklist gets a restricted value set of ``values``."""
+    body: dict[str, Any] = {"label": spec.label, "description": _DESCRIPTION, **spec.metadata}
+    if spec.metadata["type"] == "Picklist":
+        body["valueSet"] = {"restricted": True, "valueSetDefinition": {"sorted": False, "value": [
+            {"fullName": value, "label": label, "default": False} for value, label in values]}}
+    return body
+
+
+def _create_field(client: SalesforceClient, sobject: str, name: str, spec: FieldSpec,
+                  values: Sequence[tuple[str, str]]) -> bool:
+    body = {"FullName": f"{sobject}.{name}", "Metadata": _metadata(spec, values)}
     try:
         client.rest("POST tooling/sobjects/CustomField/", "tooling/sobjects/CustomField/", method="POST", json=body)
     except CrmError as exc:
@@ -56,6 +77,28 @@ def _create_field(client: SalesforceClient, sobject: str, name: str, spec: Field
             return False
         raise
     return True
+
+
+def _update_values(client: SalesforceClient, sobject: str, name: str, field_id: str, spec: FieldSpec,
+                   wanted: list[tuple[str, str]]) -> None:
+    """PATCH the field's Metadata when its type or picklist values differ from ``wanted``."""
+    path = f"tooling/sobjects/CustomField/{field_id}"
+    current = client.rest("GET tooling/sobjects/CustomField/{id}", path)["Metadata"] or {}
+    held = [(v["fullName"], v.get("label") or v["fullName"])
+            for v in ((current.get("valueSet") or {}).get("valueSetDefinition") or {}).get("value") or []]
+    keep = {value for value, _ in wanted}
+    values = wanted + [(v, label) for v, label in held
+                       if v not in keep and _held(client, sobject, name, v)]
+    restricted = bool((current.get("valueSet") or {}).get("restricted"))
+    if current.get("type") == "Picklist" and restricted and held == values:
+        return
+    client.rest("PATCH tooling/sobjects/CustomField/{id}", path, method="PATCH",
+                json={"Metadata": _metadata(spec, values)})
+
+
+def _held(client: SalesforceClient, sobject: str, name: str, value: str) -> bool:
+    """Whether any ``sobject`` record holds ``value`` in field ``name``."""
+    return bool(_all(client, f"SELECT Id FROM {sobject} WHERE {name} = {soql.quote(value)} LIMIT 1"))
 
 
 def _grant(client: SalesforceClient, permission_set: str, fields: list[str]) -> None:

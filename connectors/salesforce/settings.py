@@ -17,6 +17,7 @@ DEFAULT_FIELD_NAMES: dict[str, str] = {
     "next_best_action": "Next_Best_Action__c",
     "stalled": "Journey_Stalled__c",
     "stage_entered_at": "Journey_Stage_Entered_At__c",
+    "stalls_at": "Journey_Stalls_At__c",
     "journey_updated_at": "Journey_Updated_At__c",
 }
 

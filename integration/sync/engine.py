@@ -25,10 +25,11 @@ from integration.store.types import utcnow
 from integration.sync import standing
 from integration.sync.flush import flush_outbox
 from integration.sync.verdicts import Judged, judge, save_page
-from integration.sync.map_in_force import map_in_force
+from integration.sync.map_in_force import choices_changed, map_in_force
 from integration.sync.people import people_pass
 from integration.sync.prior import StoredRecords
 from integration.sync.reevaluate import reevaluate
+from mapping import writeback_choices
 from mapping.records import CrmRecord
 
 log = logging.getLogger("journey.sync")
@@ -90,6 +91,8 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
         since = None if (full or ids) else conn.watermark
         cursor = None if (full or ids) else conn.pull_cursor
         map_changed = in_force.row_id != conn.map_version_synced
+        new_choices = map_changed and not dry_run and choices_changed(
+            session, conn.map_version_synced, jmap)
     summary = SyncSummary(run_id=run.id)
     error: BaseException | None = None
     try:
@@ -101,6 +104,10 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
         _finish(services, connection_id, run.id, summary, None, started, exc, dry_run)
         return summary
     try:
+        if new_choices:
+            # The CRM's choice fields must offer the new map's stages and personas before
+            # anything planned under that map is written (the CRM rejects unknown options).
+            connector.provision(writeback_choices(jmap))
         newest, next_cursor = _pull_and_plan(
             services, connector, connection_id, jmap, now, since=since, cursor=cursor, ids=ids,
             dry_run=dry_run, run_id=run.id, summary=summary, progress=progress,

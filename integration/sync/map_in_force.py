@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from sqlmodel import Session
@@ -9,7 +10,8 @@ from sqlmodel import Session
 from connectors import registry
 from integration.store.map_versions import current_map_version
 from integration.store.models import Connection, MapVersion
-from mapping import JourneyMap, default_map, map_from_dict, map_to_dict, parse_map
+from mapping import (JourneyMap, default_map, map_from_dict, map_to_dict, parse_map,
+                     writeback_choices)
 
 
 def default_map_for(crm: str) -> JourneyMap:
@@ -41,7 +43,15 @@ def _from_row(row: MapVersion | None, scope: Literal["connection", "workspace"])
     if row is None:
         return None
     source = f"{'workspace ' if scope == 'workspace' else ''}map version {row.version}"
-    return MapInForce(parse_map(row.document, source=source), scope, row.version, row.id)
+    return MapInForce(_parsed(row.document, source), scope, row.version, row.id)
+
+
+@lru_cache(maxsize=512)
+def _parsed(document: str, source: str) -> JourneyMap:
+    """A map document parsed once: maps are immutable, so every request of every tenant holding
+    the same text shares one parsed map (the card endpoint would otherwise re-parse the YAML on
+    every request)."""
+    return parse_map(document, source=source)
 
 
 def workspace_map(session: Session, tenant_id: int) -> MapInForce:
@@ -66,3 +76,11 @@ def connection_map(session: Session, connection_id: int) -> tuple[JourneyMap, in
     """The map in force for a connection and its version number (None for the default map)."""
     found = map_in_force(session, connection_id)
     return found.jmap, found.version
+
+
+def choices_changed(session: Session, old_row_id: int | None, new_map: JourneyMap) -> bool:
+    """Whether ``new_map`` gives the CRM's choice fields other options than the stored map
+    version ``old_row_id`` did (None, or a version since deleted: the default map)."""
+    row = session.get(MapVersion, old_row_id) if old_row_id is not None else None
+    old_map = _parsed(row.document, f"map version {row.version}") if row else default_map()
+    return writeback_choices(old_map) != writeback_choices(new_map)

@@ -183,7 +183,7 @@ def test_retry_a_parked_write_back(page, live_service, shot, locked_opportunity)
     parked = wait_for(lambda: api(live_service, "GET", f"connections/{conn_id}/outbox?status=parked")["items"],
                       timeout=90)
     assert [(p["crm_id"], p["error_code"]) for p in parked] == [(record["id"], "UNABLE_TO_LOCK_ROW")]
-    assert sandbox_opportunity(live_service, record["id"])["Journey_Stage__c"] != "Decision"
+    assert sandbox_opportunity(live_service, record["id"])["Journey_Stage__c"] != "decision"
 
     page.goto(f"/connections/{conn_id}/health")
     assert "UNABLE_TO_LOCK_ROW" in page.inner_text("#errors")
@@ -196,7 +196,7 @@ def test_retry_a_parked_write_back(page, live_service, shot, locked_opportunity)
     page.wait_for_selector("#retry-form .result.ok-text")
     assert "1 item(s) will be retried" in page.inner_text("#retry-form .result")
     wait_for(lambda: not api(live_service, "GET", f"connections/{conn_id}/outbox")["items"], timeout=90)
-    assert sandbox_opportunity(live_service, record["id"])["Journey_Stage__c"] == "Decision"
+    assert sandbox_opportunity(live_service, record["id"])["Journey_Stage__c"] == "decision"
     page.reload()
     assert page.locator("#no-parked").is_visible()
 

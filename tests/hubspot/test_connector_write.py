@@ -49,7 +49,7 @@ def test_provision_is_idempotent(make_hs_sandbox) -> None:
 def test_250_updates_take_three_calls_and_read_back_normalised(provisioned) -> None:
     connector = connector_for(provisioned)
     deals = [r for r in connector.pull() if r.object == "deal"][:250]
-    updates = [FieldUpdate("deal", r.id, {"journey_stage": "decision", "persona": "Economic buyer",
+    updates = [FieldUpdate("deal", r.id, {"journey_stage": "decision", "persona": "enterprise_buyer",
                                           "next_best_action": "Send the proposal", "stalled": True,
                                           "stage_entered_at": WHEN, "journey_updated_at": WHEN})
                for r in deals]
@@ -59,7 +59,7 @@ def test_250_updates_take_three_calls_and_read_back_normalised(provisioned) -> N
     assert connector.usage.by_route["POST /crm/v3/objects/deals/batch/update"] == 3
     assert progress == [("deal", 100, 250), ("deal", 200, 250), ("deal", 250, 250)]
     back = next(connector.pull(ids={"deal": [deals[7].id]}))
-    assert back.writeback == {"journey_stage": "decision", "persona": "Economic buyer",
+    assert back.writeback == {"journey_stage": "decision", "persona": "enterprise_buyer",
                               "next_best_action": "Send the proposal", "stalled": True,
                               "stage_entered_at": WHEN.replace(microsecond=250000),
                               "journey_updated_at": WHEN.replace(microsecond=250000)}

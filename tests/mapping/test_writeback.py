@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mapping import WRITEBACK_FIELDS, classify, desired_writeback, plan_writeback
+from mapping import (CHOICE_FIELDS, WRITEBACK_FIELDS, classify, desired_writeback, map_from_dict,
+                     map_to_dict, plan_writeback, writeback_choices)
 from tests.mapping.helpers import NOW, days_ago, opportunity, small_map
 
 ENTERED = datetime(2026, 10, 24, 12, 0, 0, 250000, tzinfo=timezone.utc)
@@ -16,10 +17,10 @@ def desired() -> dict:
             "stalled": True, "stage_entered_at": ENTERED}
 
 
-def test_desired_writeback_holds_labels_and_the_entry_date():
+def test_desired_writeback_holds_keys_and_the_entry_date():
     state = classify(opportunity("Qualification", ("Qualification", 30), fields={"amount": 500000}), small_map(), NOW)
     values = desired_writeback(state)
-    assert values == {"journey_stage": "Consideration", "persona": "Big buyer", "next_best_action": "Re-engage",
+    assert values == {"journey_stage": "consideration", "persona": "big", "next_best_action": "Re-engage",
                       "stalled": True, "stage_entered_at": days_ago(30)}
     assert set(values) == set(WRITEBACK_FIELDS) - {"journey_updated_at"}
 
@@ -63,3 +64,18 @@ def test_an_empty_string_equals_none():
     assert plan_writeback(wanted, {**desired(), "next_best_action": ""}, NOW) == {}
     assert plan_writeback(wanted, {**desired(), "next_best_action": "Call"}, NOW) == {
         "next_best_action": None, "journey_updated_at": NOW}
+
+
+def test_choices_are_the_maps_stages_exits_and_personas_in_map_order_with_labels():
+    jmap = small_map()
+    choices = writeback_choices(jmap)
+    assert choices["journey_stage"] == ([(s.key, s.label) for s in jmap.stages]
+                                        + [(e.key, e.label) for e in jmap.exits])
+    assert choices["persona"] == [("big", "Big buyer"), ("general", "General")]
+    assert set(choices) == set(CHOICE_FIELDS)
+
+
+def test_a_persona_that_several_rules_give_is_one_choice():
+    data = map_to_dict(small_map())
+    data["personas"].append({**data["personas"][0], "when": [{"field": "country", "op": "eq", "value": "FR"}]})
+    assert [key for key, _ in writeback_choices(map_from_dict(data))["persona"]] == ["big", "general"]

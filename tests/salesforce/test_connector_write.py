@@ -49,7 +49,8 @@ def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_san
     assert [(f.object, f.name) for f in second] == [(f.object, f.name) for f in first]
     assert not any(f.created for f in second)
     routes = sf_control(sandbox, "counters")["by_route"]
-    assert set(routes) == {"GET tooling/query/", "GET query/", "GET /services/oauth2/userinfo"}
+    assert set(routes) == {"GET tooling/query/", "GET query/", "GET /services/oauth2/userinfo",
+                           "GET tooling/sobjects/CustomField/<field_id>"}
     assert {name: sf.query(f"SELECT Id FROM {name}")["totalSize"] for name in counts} == counts
     assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 18
 
@@ -59,7 +60,7 @@ def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
     connector = SalesforceConnector(sf_settings(sandbox))
     ids = [r.id for r in connector.pull(ids=None) if r.object == "opportunity"]
     stamp = datetime(2026, 11, 1, 12, 30, 15, 123000, tzinfo=UTC)
-    updates = [FieldUpdate("opportunity", i, {"journey_stage": "consideration", "persona": "economic_buyer",
+    updates = [FieldUpdate("opportunity", i, {"journey_stage": "consideration", "persona": "enterprise_buyer",
                                               "next_best_action": "Send the ROI case", "stalled": n % 2 == 0,
                                               "stage_entered_at": stamp, "journey_updated_at": stamp})
                for n, i in enumerate(ids)]
@@ -71,7 +72,7 @@ def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
     assert sf_control(sandbox, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
     assert progress == [("write", 200, 450), ("write", 400, 450), ("write", 450, 450)]
     back = {r.id: r.writeback for r in connector.pull(ids={"opportunity": ids[:3]})}
-    assert back[ids[0]] == {"journey_stage": "consideration", "persona": "economic_buyer",
+    assert back[ids[0]] == {"journey_stage": "consideration", "persona": "enterprise_buyer",
                             "next_best_action": "Send the ROI case", "stalled": True,
                             "stage_entered_at": stamp, "journey_updated_at": stamp}
     assert back[ids[1]]["stalled"] is False
@@ -106,7 +107,7 @@ def test_partial_failures_come_back_per_record(make_sf_sandbox):
         FieldUpdate("opportunity", OPP_ACME, {"journey_stage": "decision"}),
         FieldUpdate("opportunity", "0065g00000NoNeXAAF", {"journey_stage": "decision"}),
         FieldUpdate("lead", LEAD_ANA, {"next_best_action": "x" * 300}),
-        FieldUpdate("contact", CONTACT_LI, {"persona": "technical_buyer", "stalled": True}),
+        FieldUpdate("contact", CONTACT_LI, {"persona": "small_buyer", "stalled": True}),
         FieldUpdate("opportunity", LEAD_ANA, {"journey_stage": "decision"}),
         FieldUpdate("deal", "18462730011", {"journey_stage": "decision"}),
         FieldUpdate("lead", LEAD_ANA, {"stage_entered_at": datetime(2026, 1, 1)}),

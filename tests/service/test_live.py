@@ -65,8 +65,8 @@ def test_a_deal_moved_by_a_rep_reaches_the_crm_fields_through_the_webhook(live_s
     hs = crm(live_service, "hubspot")
     target = pick(live_service, "hubspot", "deal", "consideration")
     hs.move("deal", target.crm_id, "closedwon")
-    label = default_map().label(default_map().lookup("hubspot", "deal", "closedwon", "default"))
-    wait_for(lambda: hs.read("deal", target.crm_id)["journey_stage"] == label)
+    key = default_map().lookup("hubspot", "deal", "closedwon", "default")
+    wait_for(lambda: hs.read("deal", target.crm_id)["journey_stage"] == key)
     with live_service["services"].session() as s:
         deliveries = s.exec(select(func.count()).where(
             WebhookDelivery.connection_id == live_service["connections"]["hubspot"],
@@ -81,7 +81,7 @@ def test_an_opportunity_moved_by_a_rep_reaches_the_crm_through_an_outbound_messa
     sf = crm(live_service, "salesforce")
     target = pick(live_service, "salesforce", "opportunity", "awareness")
     sf.move("opportunity", target.crm_id, "Closed Lost")
-    wait_for(lambda: sf.read("opportunity", target.crm_id)["journey_stage"] == "Lost")
+    wait_for(lambda: sf.read("opportunity", target.crm_id)["journey_stage"] == "lost")
     assert row(live_service, "salesforce", "opportunity", target.crm_id).stage == "lost"
 
 

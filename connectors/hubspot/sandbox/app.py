@@ -17,7 +17,7 @@ from .auth import OAuthError
 from .controls import HubSpotLevers
 from .schema import DEALS, OBJECT_TYPES
 from .search import search
-from .store import RecordFailure, parse_rules, validate_property_create
+from .store import RecordFailure, apply_property_update, parse_rules, validate_property_create
 from .wire import HubSpotHttpError, correlation_id, iso_ms, not_found, now_utc, validation_error
 
 if TYPE_CHECKING:
@@ -329,6 +329,16 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
             if name not in store.properties:
                 raise not_found(f"Unable to find property {name} for object type {object_type}")
             return jsonify(store.properties[name].to_json(store.created_at))
+
+    @app.patch("/crm/v3/properties/<object_type>/<name>")
+    def update_property(object_type: str, name: str) -> Any:
+        body = _json_body()
+        with portal.lock:
+            store = portal.store(object_type)
+            if name not in store.properties:
+                raise not_found(f"Unable to find property {name} for object type {object_type}")
+            store.properties[name] = apply_property_update(store.properties[name], body)
+            return jsonify(store.properties[name].to_json(iso_ms(now_utc())))
 
     @app.get("/crm/v3/properties/<object_type>/groups")
     def list_groups(object_type: str) -> Any:

@@ -10,7 +10,7 @@ import itertools
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
@@ -416,16 +416,44 @@ def validate_property_create(store: ObjectStore, body: dict[str, Any]) -> Proper
         raise validation_error(f"Invalid fieldType {field_type!r} for property type {ptype!r}")
     if body["groupName"] not in store.groups:
         raise validation_error(f"Property group {body['groupName']!r} does not exist")
-    options = body.get("options") or []
-    if ptype in ("enumeration", "bool") and field_type != "calculation_equation" and not options:
-        raise validation_error(f"Properties of type {ptype} require options")
+    options = _checked_options(ptype, field_type, body.get("options") or [])
     if name in store.properties or STAGE_DATE.match(name):
         raise HubSpotHttpError(409, "OBJECT_ALREADY_EXISTS",
                                f"Property named '{name}' already exists.")
     return PropertyDef(
         name, body["label"], ptype, field_type, body["groupName"],
-        options=[{"label": o.get("label", ""), "value": o.get("value", ""),
-                  "displayOrder": o.get("displayOrder", i), "hidden": bool(o.get("hidden")),
-                  "description": o.get("description", "")} for i, o in enumerate(options)],
-        description=body.get("description", ""), hubspot_defined=False,
+        options=options, description=body.get("description", ""), hubspot_defined=False,
         display_order=body.get("displayOrder", -1))
+
+
+def _checked_options(ptype: str, field_type: str, options: Any) -> list[dict[str, Any]]:
+    """Options as HubSpot stores them; enumerations need some, and values must be unique."""
+    if not isinstance(options, list) or not all(isinstance(o, dict) for o in options):
+        raise validation_error("Invalid input JSON: 'options' must be a list of objects")
+    if ptype in ("enumeration", "bool") and field_type != "calculation_equation" and not options:
+        raise validation_error(f"Properties of type {ptype} require options")
+    values = [str(o.get("value", "")) for o in options]
+    duplicates = sorted({v for v in values if values.count(v) > 1})
+    if duplicates:
+        raise validation_error(f"Duplicate option values: {duplicates}")
+    return [{"label": o.get("label", ""), "value": str(o.get("value", "")),
+             "displayOrder": o.get("displayOrder", i), "hidden": bool(o.get("hidden")),
+             "description": o.get("description", "")} for i, o in enumerate(options)]
+
+
+def apply_property_update(definition: PropertyDef, body: dict[str, Any]) -> PropertyDef:
+    """A ``PropertyUpdate`` (PATCH) applied as HubSpot does: given fields replace the old ones,
+    ``options`` replaces the whole list; HubSpot's own properties keep their definition."""
+    if definition.hubspot_defined:
+        raise validation_error(f"Property {definition.name} is a HubSpot-defined property and "
+                               "its definition cannot be changed")
+    ptype = body.get("type", definition.type)
+    field_type = body.get("fieldType", definition.field_type)
+    if ptype not in FIELD_TYPES or field_type not in FIELD_TYPES[ptype]:
+        raise validation_error(f"Invalid fieldType {field_type!r} for property type {ptype!r}")
+    options = _checked_options(ptype, field_type, body.get("options", definition.options))
+    return replace(definition, type=ptype, field_type=field_type, options=options,
+                   label=body.get("label", definition.label),
+                   description=body.get("description", definition.description),
+                   group_name=body.get("groupName", definition.group_name),
+                   display_order=body.get("displayOrder", definition.display_order))

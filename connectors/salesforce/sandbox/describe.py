@@ -28,7 +28,8 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "length": f.length if f.type not in ("boolean", "datetime", "date", "int") and not numeric else 0,
         "mask": None, "maskType": None, "name": f.name, "nameField": f.name == "Name", "namePointing": False,
         "nillable": f.nillable, "permissionable": f.custom, "picklistValues": [
-            {"active": True, "defaultValue": value == f.default, "label": value, "validFor": None, "value": value}
+            {"active": True, "defaultValue": value == f.default, "label": dict(f.picklist_labels).get(value, value),
+             "validFor": None, "value": value}
             for value in f.picklist],
         "polymorphicForeignKey": bool(f.also_references), "precision": 18 if numeric else 0, "queryByDistance": False,
         "referenceTargetField": None,

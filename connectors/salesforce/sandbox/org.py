@@ -66,6 +66,8 @@ class Org:
         #: (child object, reference field) -> parent id -> child ids, for subqueries and history.
         self.children: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.seeded_fields: set[str] = set()
+        #: Tooling API ``Metadata`` of custom fields created through the API, by CustomField id.
+        self.field_metadata: dict[str, dict[str, Any]] = {}
         #: Record id -> how many more writes fail with UNABLE_TO_LOCK_ROW (None: all of them).
         self.locked_ids: dict[str, int | None] = {}
         self.stage_listeners: list[Callable[[str], None]] = []
@@ -490,12 +492,61 @@ class Org:
         if obj.field_named(name) is not None:
             raise RequestError(400, "DUPLICATE_DEVELOPER_NAME",
                                f"There is already a field named {name[:-3]} on {sobject}.", [])
+        self._check_value_set(metadata)
         new_field = custom_field(name, metadata)
         obj.fields[name] = replace(new_field, name=name)
         for record in self.records[sobject].values():
             record.setdefault(name, new_field.default)
-        return self._insert("CustomField", {"DeveloperName": name[:-3], "TableEnumOrId": sobject,
-                                            "FullName": full_name})
+        field_id = self._insert("CustomField", {"DeveloperName": name[:-3], "TableEnumOrId": sobject,
+                                                "FullName": full_name})
+        self.field_metadata[field_id] = dict(metadata)
+        return field_id
+
+    def custom_field_json(self, field_id: str, version: str) -> dict[str, Any]:
+        """A Tooling API ``CustomField`` record with its ``Metadata``; 404 for an unknown id."""
+        row = self.records["CustomField"].get(to18(field_id)) if len(field_id) in (15, 18) else None
+        if row is None:
+            raise RequestError(404, "NOT_FOUND", "The requested resource does not exist")
+        sobject, name = row["TableEnumOrId"], row["DeveloperName"] + "__c"
+        metadata = self.field_metadata.get(row["Id"]) or _metadata_of(self.schema[sobject].fields[name])
+        return {"attributes": {"type": "CustomField",
+                               "url": f"/services/data/v{version}/tooling/sobjects/CustomField/{row['Id']}"},
+                "Id": row["Id"], "DeveloperName": row["DeveloperName"], "TableEnumOrId": sobject,
+                "FullName": row["FullName"], "Metadata": metadata}
+
+    def update_custom_field(self, field_id: str, body: dict[str, Any]) -> None:
+        """A Tooling API ``CustomField`` PATCH: the new ``Metadata`` replaces the field's definition.
+
+        Records keep the values they hold (Salesforce does not rewrite records when a picklist
+        value goes); from now on writes are checked against the new values.
+        """
+        current = self.custom_field_json(field_id, "")
+        metadata = body.get("Metadata")
+        if not isinstance(metadata, dict):
+            raise RequestError(400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Metadata]", ["Metadata"])
+        if metadata.get("type") not in CUSTOM_FIELD_TYPES:
+            raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION",
+                               f"Metadata.type: unsupported field type {metadata.get('type')!r}", ["Metadata"])
+        self._check_value_set(metadata)
+        obj = self.schema[current["TableEnumOrId"]]
+        name = current["DeveloperName"] + "__c"
+        obj.fields[name] = replace(custom_field(name, metadata), name=name)
+        self.field_metadata[current["Id"]] = dict(metadata)
+
+    @staticmethod
+    def _check_value_set(metadata: dict[str, Any]) -> None:
+        """A picklist needs values, each named once (Salesforce: ``DUPLICATE_DEVELOPER_NAME``)."""
+        if metadata.get("type") != "Picklist":
+            return
+        values = [v.get("fullName") for v in
+                  ((metadata.get("valueSet") or {}).get("valueSetDefinition") or {}).get("value") or []]
+        if not values or not all(isinstance(v, str) and v for v in values):
+            raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION",
+                               "Values: a picklist needs at least one value with a fullName", ["Metadata"])
+        duplicates = sorted({v for v in values if values.count(v) > 1})
+        if duplicates:
+            raise RequestError(400, "DUPLICATE_DEVELOPER_NAME",
+                               f"Picklist value names must be unique: {', '.join(duplicates)}", ["Metadata"])
 
     # --------------------------------------------------------------------------- simulation
     def move(self, record_id: str, stage_name: str) -> dict[str, Any]:
@@ -518,6 +569,15 @@ def _with_canonical_id(raw: dict[str, Any]) -> dict[str, Any]:
     if key is None or key == "Id":
         return raw
     return {("Id" if k == key else k): v for k, v in raw.items()}
+
+
+def _metadata_of(f: FieldDef) -> dict[str, Any]:
+    """The Tooling ``Metadata`` of a custom field the seed made (no Metadata was ever sent)."""
+    kind = next(k for k, v in CUSTOM_FIELD_TYPES.items() if v == f.type)
+    metadata: dict[str, Any] = {"type": kind, "label": f.label}
+    if kind == "Text":
+        metadata["length"] = f.length
+    return metadata
 
 
 def _forecast_category(is_closed: bool, is_won: bool) -> str:

@@ -130,3 +130,14 @@ def _register_records(app: Flask, sandbox: Sandbox) -> None:
         with org.lock:
             new_id = org.create_custom_field(json_object())
         return json_response({"id": new_id, "success": True, "errors": [], "warnings": [], "infos": []}, 201)
+
+    @app.get(DATA + "tooling/sobjects/CustomField/<field_id>")
+    def get_custom_field(version: str, field_id: str) -> Response:
+        with org.lock:
+            return json_response(org.custom_field_json(field_id, version))
+
+    @app.patch(DATA + "tooling/sobjects/CustomField/<field_id>")
+    def update_custom_field(version: str, field_id: str) -> Response:
+        with org.lock:
+            org.update_custom_field(field_id, json_object())
+        return Response(status=204)

@@ -42,6 +42,8 @@ class FieldDef:
     custom: bool = False
     length: int = 0
     picklist: tuple[str, ...] = ()
+    #: Labels of picklist values whose label is not the value itself.
+    picklist_labels: tuple[tuple[str, str], ...] = ()
     restricted: bool = False
     #: Values are checked on write even though describe does not flag the picklist restricted
     #: (StageName and Status must name an OpportunityStage / LeadStatus).
@@ -290,18 +292,21 @@ def custom_field(name: str, metadata: dict[str, Any]) -> FieldDef:
     """A :class:`FieldDef` for a Tooling API ``CustomField`` body's ``Metadata``."""
     describe_type = CUSTOM_FIELD_TYPES[metadata["type"]]
     values: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
     restricted = False
     if describe_type == "picklist":
         value_set = metadata.get("valueSet") or {}
         definition = value_set.get("valueSetDefinition") or {}
         values = tuple(v["fullName"] for v in definition.get("value", []))
+        labels = tuple((v["fullName"], v.get("label") or v["fullName"]) for v in definition.get("value", []))
         restricted = bool(value_set.get("restricted"))
     length = int(metadata.get("length") or (255 if describe_type in ("string", "picklist") else 0))
     default: Any = None
     if describe_type == "boolean":
         default = str(metadata.get("defaultValue", "false")).lower() == "true"
     return FieldDef(name=name, type=describe_type, label=metadata.get("label") or name, custom=True,
-                    length=length, picklist=values, restricted=restricted, validated=restricted,
+                    length=length, picklist=values, picklist_labels=labels, restricted=restricted,
+                    validated=restricted,
                     nillable=describe_type != "boolean", default=default)
 
 
