@@ -109,10 +109,13 @@ def test_stage_moved_in_the_crm_is_picked_up_by_polling(services, world):
 
 
 def test_map_change_rewrites_exactly_the_affected_records(services, world):
+    # A label is the choice field's option label, not a record value: renaming it rewrites no
+    # record. New expected days move the stall date of every record in that stage.
     data = map_to_dict(default_map())
     for stage in data["stages"]:
         if stage["key"] == "decision":
             stage["label"] = "Decision (evaluating)"
+            stage["expected_days"] += 5
     changed = map_from_dict(data)
     with services.session() as s:
         apply_map(s, world.connection_id, map_to_yaml(changed), author="test",
