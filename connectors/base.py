@@ -279,6 +279,9 @@ class Connector(Protocol):
              ) -> list[WriteResult]:
         """Write ``updates`` in the largest batches the API allows; one result per update."""
 
+    def owner_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """The names of the record owners ``ids``, for those the CRM knows."""
+
     def record_url(self, object: str, id: str) -> str | None:
         """Where a person opens this record in the CRM."""
 

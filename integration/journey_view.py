@@ -12,18 +12,21 @@ from sqlmodel import Session
 
 from integration.analytics import spans_from_events
 from integration.store.models import RecordState
+from integration.store.owners import owner_names
 from integration.store.records import events_for, get_state
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 
 
-def record_summary(row: RecordState) -> dict[str, Any]:
-    """A stored record as lists show it: stage, persona, stall, action, amount, owner, link."""
+def record_summary(row: RecordState, owner_name: str | None = None) -> dict[str, Any]:
+    """A stored record as lists show it: stage, persona, stall, action, amount, owner (with the
+    CRM's name for the owner when given), link."""
     state = row.state
     return {"object": row.object, "id": row.crm_id, "name": row.name, "crm_stage": row.crm_stage,
             "pipeline": row.pipeline, "stage": row.stage, "stage_label": state.get("stage_label"),
             "persona": row.persona, "persona_label": state.get("persona_label"),
-            "owner_id": row.owner_id, "amount": row.amount, "stalled": row.stalled,
+            "owner_id": row.owner_id, "owner_name": owner_name, "amount": row.amount,
+            "stalled": row.stalled,
             "days_in_stage": state.get("days_in_stage"), "expected_days": state.get("expected_days"),
             "days_over": row.days_over, "stage_entered_at": row.entered_at,
             "entered_at_source": state.get("entered_at_source"),
@@ -43,7 +46,8 @@ def record_journey(session: Session, connection_id: int, object: str, crm_id: st
     jmap, _ = connection_map(session, connection_id)
     index = row.state.get("stage_index")
     spans = spans_from_events(events_for(session, connection_id, object, crm_id), jmap, now)
-    return {**record_summary(row),
+    owner_name = owner_names(session, connection_id, [row.owner_id]).get(row.owner_id or "")
+    return {**record_summary(row, owner_name),
             "position": index + 1 if index is not None else None, "of": len(jmap.stages),
             "is_exit": row.state.get("is_exit"),
             "stages": [{"key": s.key, "label": s.label} for s in jmap.stages],

@@ -76,7 +76,7 @@ class HubSpotSession:
             "deals.batch": crm.deals.batch_api, "deals.search": crm.deals.search_api,
             "contacts.batch": crm.contacts.batch_api, "contacts.search": crm.contacts.search_api,
             "properties": crm.properties.core_api, "groups": crm.properties.groups_api,
-            "pipelines": crm.pipelines.pipelines_api,
+            "pipelines": crm.pipelines.pipelines_api, "owners": crm.owners.owners_api,
         }
         self._tokens_api = client.oauth.tokens_api
 

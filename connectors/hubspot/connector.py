@@ -30,6 +30,7 @@ MAX_REMEMBERED = 5000
 BATCH_READ = 100
 BATCH_READ_WITH_HISTORY = 50
 WRITE_BATCH = 100
+OWNERS_PAGE = 500
 
 
 def _ms(moment: datetime) -> str:
@@ -384,6 +385,23 @@ class HubSpotConnector:
             for update, result in sink.write(items, progress=progress, what=obj):
                 results[(obj, update.id)] = result
         return [results[(u.object, u.id)] for u in updates]
+
+    # -------------------------------------------------------------------------------- owners
+    def owner_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """Names of the owners ``ids`` (those HubSpot knows), from the owners list, 500 a call."""
+        wanted, names = set(ids), {}
+        after: str | None = None
+        while wanted - set(names):
+            page = self.session.call("GET /crm/v3/owners/", "owners", "get_page", raw=True,
+                                     limit=OWNERS_PAGE, after=after)
+            for owner in page["results"]:
+                if owner["id"] in wanted:
+                    full = " ".join(p for p in (owner.get("firstName"), owner.get("lastName")) if p)
+                    names[owner["id"]] = full or owner.get("email") or owner["id"]
+            after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        return names
 
     # ---------------------------------------------------------------------------------- urls
     def identify(self) -> AccountIdentity:

@@ -6,7 +6,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from connectors.base import (
     AccountIdentity, ApiUsage, ConfigError, CrmStage, FieldUpdate, MemoryCache, MetadataCache,
-    PriorRecords, Progress, ProvisionedField, Pulled, WriteResult,
+    PriorRecords, Progress, ProvisionedField, Pulled, WriteResult, batched,
 )
 from connectors.salesforce import provision as provisioning
 from connectors.salesforce import soql
@@ -17,6 +17,8 @@ from connectors.salesforce.settings import parse_settings
 from mapping.records import CrmRecord
 
 OBJECTS = ("opportunity", "lead", "contact")
+#: Ids per ``User`` query when resolving owner names (keeps the SOQL text well under its limit).
+OWNER_CHUNK = 200
 
 
 class SalesforceConnector:
@@ -109,6 +111,14 @@ class SalesforceConnector:
         page = next(self.client.query("SELECT Id, Name FROM Organization"))
         org = page["records"][0]
         return AccountIdentity(str(org["Id"]), str(org.get("Name") or org["Id"]))
+
+    def owner_names(self, ids: Sequence[str]) -> dict[str, str]:
+        """Names of the users (or queues) ``ids``: ``User.Name``, 200 ids a query."""
+        names: dict[str, str] = {}
+        for chunk in batched(sorted(set(ids)), OWNER_CHUNK):
+            for page in self.client.query(f"SELECT Id, Name FROM User WHERE Id IN {soql.id_list(chunk)}"):
+                names.update({r["Id"]: r["Name"] for r in page["records"] if r.get("Name")})
+        return names
 
     def record_url(self, object: str, id: str) -> str | None:
         """The Lightning page of a record."""

@@ -10,6 +10,7 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.helpers import caller_connection, services
 from integration.api.records import record_filter
+from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
 
 
@@ -45,5 +46,9 @@ def analytics_time_in_stage(ref: str):
 @bp.get("/connections/<ref>/analytics/stalled")
 @require_tenant
 def analytics_stalled(ref: str):
-    """Stalled records by stage and by owner, for records that entered their stage in the period."""
-    return _report(ref, lambda session, cid, _map, flt: stalled_report(session, cid, flt), key=None)
+    """Stalled records by stage and by owner, for records that entered their stage in the period
+    (``owner_names`` names the owner ids)."""
+    def report(session, cid, _map, flt):
+        found = stalled_report(session, cid, flt)
+        return {**found, "owner_names": owner_names(session, cid, found["by_owner"])}
+    return _report(ref, report, key=None)

@@ -16,6 +16,7 @@ from integration.api.helpers import (bool_arg, caller_connection, choice_arg, in
                                      services, text_arg)
 from integration.journey_view import record_journey, record_summary
 from integration.store.models import RecordState
+from integration.store.owners import owner_names
 
 SORTS = {
     "days_over": (RecordState.days_over.desc(), RecordState.id),
@@ -31,7 +32,7 @@ TEXT_FILTERS = ("object", "persona", "owner", "pipeline", "stage", "country", "l
 FORMATS = ("json", "csv")
 #: The CSV export's columns, in order: the record list's fields, less the nested CRM values.
 CSV_COLUMNS = ("object", "id", "name", "stage", "stage_label", "crm_stage", "pipeline", "persona",
-               "persona_label", "owner_id", "amount", "stalled", "days_in_stage", "expected_days",
+               "persona_label", "owner_id", "owner_name", "amount", "stalled", "days_in_stage", "expected_days",
                "days_over", "stage_entered_at", "next_best_action", "url", "updated_at")
 #: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -60,16 +61,19 @@ def records_list(ref: str):
         if answer == "csv":
             return _csv_response(conn.id, conn.name, flt, SORTS[sort])
         rows = filtered_states(session, conn.id, flt, order=SORTS[sort], limit=limit, offset=offset)
-        return jsonify({"records": [record_summary(r) for r in rows], "limit": limit,
-                        "offset": offset})
+        names = owner_names(session, conn.id, [r.owner_id for r in rows])
+        return jsonify({"records": [record_summary(r, names.get(r.owner_id or "")) for r in rows],
+                        "limit": limit, "offset": offset})
 
 
 def _csv_response(connection_id: int, name: str, flt: RecordFilter, order: Any) -> Response:
     """Every matching record as CSV, streamed from its own session a chunk of rows at a time."""
     def rows() -> Iterator[dict[str, Any]]:
         with services().session() as session:
+            # owner names: one small table per connection, read once for the whole export
+            names = owner_names(session, connection_id)
             for row in stream_states(session, connection_id, flt, order=order):
-                yield record_summary(row)
+                yield record_summary(row, names.get(row.owner_id or ""))
 
     filename = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "records"
     return Response(stream_with_context(csv_lines(rows())), mimetype="text/csv",
@@ -109,7 +113,8 @@ def records_show(ref: str, object: str, crm_id: str):
     """One record with its place on the map and its journey timeline."""
     with services().session() as session:
         conn = caller_connection(session, ref)
-        view = record_journey(session, conn.id, object, crm_id)
+        view = record_journey(session, conn.id, object, crm_id,
+                              base_url=services().settings.base_url)
     if view is None:
         raise ApiError(404, "NOT_FOUND", f"no {object} {crm_id!r} in this connection")
     return jsonify(view)

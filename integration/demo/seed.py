@@ -30,6 +30,18 @@ TITLES = ["VP Operations", "CTO", "Head of IT", "Procurement Manager", "CFO", "F
 SOURCES = ["Web", "Webinar", "Partner Referral", "Trade Show", "Phone Inquiry"]
 SF_OWNERS = ["0055g00000OwNeRAAA", "0055g00000OwNeRBAA", "0055g00000OwNeRCAA", "0055g00000OwNeRDAA"]
 HS_OWNERS = ["310987", "310988", "310989"]
+#: The reps who own the demo records: (first name, last name) per owner id, in the lists' order.
+REPS = [("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson")]
+
+
+def _sf_users() -> list[dict[str, str]]:
+    return [{"Id": owner, "FirstName": first, "LastName": last, "Email": f"{first.lower()}@demo.example"}
+            for owner, (first, last) in zip(SF_OWNERS, REPS)]
+
+
+def _hs_owners() -> list[dict[str, str]]:
+    return [{"id": owner, "firstName": first, "lastName": last, "email": f"{first.lower()}@demo.example"}
+            for owner, (first, last) in zip(HS_OWNERS, REPS)]
 
 
 def _iso(moment: datetime) -> str:
@@ -128,7 +140,7 @@ def demo_seed(now: datetime, seed: int = 7, *, opportunities: int = 300, leads: 
             "createdate": _iso(start)},
             "history": {"lifecyclestage": [{"value": s, "timestamp": _iso(t)} for s, t in history]}})
     _link_across_crms(contacts, sf_leads, opps, people, hs_deals)
-    return {"salesforce": {"org_id": "00D5g000004DeMoEAK", "accounts": accounts,
+    return {"salesforce": {"org_id": "00D5g000004DeMoEAK", "users": _sf_users(), "accounts": accounts,
                            "opportunities": opps, "leads": sf_leads, "contacts": contacts,
                            "opportunity_contact_roles": roles},
-            "hubspot": {"portal_id": 62515, "deals": hs_deals, "contacts": people}}
+            "hubspot": {"portal_id": 62515, "owners": _hs_owners(), "deals": hs_deals, "contacts": people}}

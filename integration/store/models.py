@@ -273,3 +273,15 @@ class PendingRecord(SQLModel, table=True):
     object: str
     crm_id: str
     requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CrmOwner(SQLModel, table=True):
+    """The name of a CRM user who owns records (HubSpot owner, Salesforce ``User``)."""
+
+    __table_args__ = (UniqueConstraint("connection_id", "owner_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id", index=True)
+    owner_id: str
+    name: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

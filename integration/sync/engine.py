@@ -26,6 +26,7 @@ from integration.sync import standing
 from integration.sync.flush import flush_outbox
 from integration.sync.verdicts import Judged, judge, save_page
 from integration.sync.map_in_force import choices_changed, map_in_force
+from integration.sync.owners import name_owners
 from integration.sync.people import people_pass
 from integration.sync.prior import StoredRecords
 from integration.sync.reevaluate import reevaluate
@@ -135,6 +136,7 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                 # Records read may link, unlink or move people. A sync that read nothing moved no
                 # one (time is the stall pass's to apply), and a re-evaluation ran the pass itself.
                 people_pass(services, connection_id, now, run.id)
+            name_owners(services, connection_id, connector, refresh=full)
             flushed = flush_outbox(services, connection_id, connector, progress=progress,
                                    deadline=deadline)
             summary.written += flushed.written

@@ -13,6 +13,7 @@ from integration.api.helpers import services
 from integration.api.records import SORTS
 from integration.journey_view import record_journey, record_summary
 from integration.store.models import RecordState
+from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 from integration.ui import bp
@@ -56,7 +57,8 @@ def dashboard(connection_id: int):
         funnel = funnel_report(db, conn.id, jmap, flt)
         days = time_in_stage_report(db, conn.id, jmap, flt)
         stalled = stalled_report(db, conn.id, flt)
-        rows = [record_summary(r) for r in filtered_states(
+        names = owner_names(db, conn.id)
+        rows = [record_summary(r, names.get(r.owner_id or "")) for r in filtered_states(
             db, conn.id, replace(flt, stalled=True), order=SORTS[sort], limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE)]
         options = filter_options(db, conn.id)
@@ -64,11 +66,12 @@ def dashboard(connection_id: int):
     by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n)
                 for k, n in sorted(stalled["by_stage"].items(),
                                    key=lambda kv: jmap.stage_index(kv[0]) or 0)]
-    by_owner = sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]
+    by_owner = [(names.get(owner, owner), n) for owner, n in
+                sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]]
     return render_template(
         "dashboard.html", conn=conn, version=version, options=options,
         chosen={k: v for k, v in vars(flt).items() if v is not None},
-        persona_labels=persona_labels, funnel=funnel, funnel_chart=funnel_chart(funnel),
+        persona_labels=persona_labels, owner_names=names, funnel=funnel, funnel_chart=funnel_chart(funnel),
         days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort, page=page,
         first=(page - 1) * PAGE_SIZE,
         pages=max(-(-stalled["total"] // PAGE_SIZE), 1),

@@ -15,6 +15,7 @@ from connectors.sandbox_control import register_controls
 from . import associations
 from .auth import OAuthError
 from .controls import HubSpotLevers
+from .owners import MAX_LIMIT as MAX_OWNER_LIMIT
 from .schema import DEALS, OBJECT_TYPES
 from .search import search
 from .store import RecordFailure, apply_property_update, parse_rules, validate_property_create
@@ -368,6 +369,23 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         if group is None:
             raise not_found(f"Unable to find property group {name}")
         return jsonify(group)
+
+    @app.get("/crm/v3/owners/", strict_slashes=False)
+    def list_owners() -> Any:
+        limit = request.args.get("limit", "100")
+        if not limit.isdigit() or not 0 < int(limit) <= MAX_OWNER_LIMIT:
+            raise validation_error(f"limit must be a number from 1 to {MAX_OWNER_LIMIT}")
+        with portal.lock:
+            return jsonify(portal.owners.page(int(limit), request.args.get("after"),
+                                              request.args.get("email")))
+
+    @app.get("/crm/v3/owners/<owner_id>")
+    def get_owner(owner_id: str) -> Any:
+        with portal.lock:
+            owner = portal.owners.by_id.get(owner_id)
+        if owner is None:
+            raise not_found(f"No owner with id {owner_id}")
+        return jsonify(owner)
 
     @app.get("/account-info/v3/details")
     def account_details() -> Any:

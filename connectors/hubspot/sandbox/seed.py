@@ -55,8 +55,18 @@ class ValidationRuleSeed(_Strict):
     message: str | None = None
 
 
+class OwnerSeed(_Strict):
+    """A user who can own records (``/crm/v3/owners``)."""
+
+    id: str = Field(pattern=r"^[1-9][0-9]{0,17}$")
+    email: str
+    firstName: str = ""
+    lastName: str = ""
+
+
 class HubSpotSeed(_Strict):
     portal_id: int = Field(default=DEFAULT_PORTAL_ID, gt=0)
+    owners: list[OwnerSeed] = []
     deal_pipelines: list[PipelineSeed] = Field(
         default_factory=lambda: [PipelineSeed.model_validate(DEFAULT_PIPELINE)])
     deals: list[ObjectSeed] = []

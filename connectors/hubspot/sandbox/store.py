@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 from pydantic import TypeAdapter, ValidationError
 
 from .associations import Associations
+from .owners import Owners
 from .schema import (CONTACTS, DEALS, FIELD_TYPES, LIFECYCLE_STAGES, OBJECT_TYPES, ObjectType,
                      PropertyDef, builtin_groups, builtin_properties)
 from .seed import HubSpotSeed, ObjectSeed, ValidationRuleSeed, association_pairs, property_text
@@ -164,6 +165,10 @@ class Portal:
             for record in records:
                 self._load(store, record, seed_ids)
         self.associations = Associations(association_pairs(seed))
+        self.owners = Owners(seed.owners, (r.values["hubspot_owner_id"] for st in self.stores.values()
+                                           for r in st.records.values()
+                                           if r.values.get("hubspot_owner_id", "").isdigit()),
+                             iso_ms(self.started))
 
     # ------------------------------------------------------------------------------ loading
     def _next_id(self, store: ObjectStore, seed_ids: set[str]) -> str:

@@ -78,7 +78,8 @@ class Org:
         self._insert("Organization", {"Name": "Sandbox Org", "OrganizationType": "Developer Edition",
                                       "IsSandbox": True, "InstanceName": "SBX1"}, self.org_id)
         self._insert("User", {"Username": INTEGRATION_USERNAME, "LastName": "Integration",
-                              "FirstName": "Journey Sync", "IsActive": True}, self.user_id)
+                              "FirstName": "Journey Sync", "Name": "Journey Sync Integration",
+                              "IsActive": True}, self.user_id)
         for stage in stages:
             self._insert("OpportunityStage", {
                 "MasterLabel": stage.MasterLabel, "ApiName": stage.ApiName or stage.MasterLabel,
@@ -93,6 +94,11 @@ class Org:
 
     # ------------------------------------------------------------------------------ seeding
     def _load(self, seed: SalesforceSeed) -> None:
+        for user in seed.users:
+            name = " ".join(p for p in (user.FirstName, user.LastName) if p)
+            self._insert("User", {"Username": user.Email or f"{user.Id}@sandbox", "FirstName": user.FirstName,
+                                  "LastName": user.LastName, "Name": name, "Email": user.Email,
+                                  "IsActive": True}, user.Id)
         for kind, sobject in _SEEDED_KINDS:
             for rec in getattr(seed, kind):
                 for name, sample in rec.custom.items():
@@ -128,7 +134,8 @@ class Org:
             values[name] = from_json(obj.fields[name].type, value)
         owner = values.get("OwnerId")
         if owner and owner not in self.records["User"] and looks_like_id(owner):
-            self._insert("User", {"LastName": f"Owner {owner[-6:]}", "Username": f"{owner}@sandbox"}, owner)
+            self._insert("User", {"LastName": f"Owner {owner[-6:]}", "Name": f"Owner {owner[-6:]}",
+                                  "Username": f"{owner}@sandbox"}, owner)
         if sobject in ("Lead", "Contact"):
             values["Name"] = " ".join(p for p in (values.get("FirstName"), values.get("LastName")) if p)
         record_id = self._insert(sobject, values, values.pop("Id", None), created=created, modified=modified)

@@ -114,10 +114,20 @@ class SeedContactRole(_Strict):
     IsPrimary: bool = False
 
 
+class SeedUser(_Strict):
+    """A user who can own records (``User``)."""
+
+    Id: str
+    FirstName: str | None = None
+    LastName: str
+    Email: str | None = None
+
+
 class SalesforceSeed(_Strict):
     """The ``salesforce`` key of a seed file."""
 
     org_id: str | None = None
+    users: list[SeedUser] = Field(default_factory=list)
     opportunity_stages: list[SeedStage] | None = None
     accounts: list[SeedAccount] = Field(default_factory=list)
     opportunities: list[SeedOpportunity] = Field(default_factory=list)
@@ -155,8 +165,8 @@ def _cross_record_problems(seed: SalesforceSeed, lead_statuses: tuple[str, ...])
     if seed.org_id is not None and not looks_like_id(seed.org_id):
         problems.append(f"salesforce.org_id: {seed.org_id!r} is not a 15- or 18-character id")
     ids_by_kind: dict[str, set[str]] = {}
-    for kind, sobject in (("accounts", "Account"), ("opportunities", "Opportunity"), ("leads", "Lead"),
-                          ("contacts", "Contact")):
+    for kind, sobject in (("users", "User"), ("accounts", "Account"), ("opportunities", "Opportunity"),
+                          ("leads", "Lead"), ("contacts", "Contact")):
         seen: set[str] = set()
         for i, rec in enumerate(getattr(seed, kind)):
             if rec.Id is None:
