@@ -39,12 +39,15 @@ def _spec(crm: str) -> ConnectorSpec:
 
 
 def _inbound(subpath: str = "") -> InboundRequest:
-    """The request as the CRM's hooks see it. ``url`` is the URL the CRM called: the public URL
-    when one is configured (behind a proxy), as signatures cover it."""
+    """The request as the CRM's hooks see it. ``url`` is the URL the CRM called, as signatures
+    cover it: the public URL when one is configured (behind a proxy, which may change scheme, host
+    and port), else this request's host; then the request target exactly as it arrived (gunicorn
+    and werkzeug keep it in RAW_URI), not a re-encoding of the parsed path and query."""
     public = _services().settings.public_url
-    path = request.full_path if request.query_string else request.path
-    url = (public.rstrip("/") + path) if public else (request.url if request.query_string
-                                                      else request.base_url)
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not target:
+        target = request.full_path if request.query_string else request.path
+    url = (public.rstrip("/") if public else request.host_url.rstrip("/")) + target
     return InboundRequest(method=request.method, url=url, subpath=subpath,
                           headers={k.lower(): v for k, v in request.headers.items()},
                           query=request.args.to_dict(), body=request.get_data(cache=False))
@@ -136,4 +139,5 @@ def record_card(crm: str, object: str, crm_id: str):
         view = record_journey(session, conns[0].id, object, crm_id)
     if view is None:
         raise ApiError(404, "NOT_FOUND", f"{object} {crm_id} has not been synced yet")
-    return jsonify(view)
+    link = f"{_services().settings.base_url}/connections/{conns[0].id}/records/{object}/{crm_id}"
+    return jsonify({**view, "link": link})

@@ -37,7 +37,7 @@ def record_summary(row: RecordState, owner_name: str | None = None) -> dict[str,
 def record_journey(session: Session, connection_id: int, object: str, crm_id: str,
                    now: datetime | None = None) -> dict[str, Any] | None:
     """The record's summary, its place on the map (``position`` of ``of`` stages, ``is_exit``,
-    the map's ``stages``) and its ``timeline`` (one span per journey stage entered, with days
+    the map's ``stages``, the stage's ``goal``, ``days_left`` before it stalls) and its ``timeline`` (one span per journey stage entered, with days
     spent against expected days); None when the record has not been synced."""
     row = get_state(session, connection_id, object, crm_id)
     if row is None:
@@ -47,7 +47,11 @@ def record_journey(session: Session, connection_id: int, object: str, crm_id: st
     index = row.state.get("stage_index")
     spans = spans_from_events(events_for(session, connection_id, object, crm_id), jmap, now)
     owner_name = owner_names(session, connection_id, [row.owner_id]).get(row.owner_id or "")
+    stage = next((s for s in jmap.stages if s.key == row.stage), None)
+    days, expected = row.state.get("days_in_stage"), row.state.get("expected_days")
     return {**record_summary(row, owner_name),
+            "goal": stage.goal if stage else None,
+            "days_left": max(expected - days, 0) if expected is not None and days is not None else None,
             "position": index + 1 if index is not None else None, "of": len(jmap.stages),
             "is_exit": row.state.get("is_exit"),
             "stages": [{"key": s.key, "label": s.label} for s in jmap.stages],

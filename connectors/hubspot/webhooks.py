@@ -24,6 +24,18 @@ MAX_ID_VALUE = 2 ** 63 - 1
 
 #: HubSpot's rule: reject requests whose timestamp is older than five minutes.
 MAX_AGE_MS = 5 * 60 * 1000
+#: The escapes HubSpot decodes in the request URI before it signs (v3), and only these: a
+#: ``%20``, ``%26`` or ``%3D`` stays as sent, so unquoting the whole URI would break signatures.
+SIGNED_URI_ESCAPES = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$",
+                      "%27": "'", "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
+_ESCAPE = re.compile("|".join(SIGNED_URI_ESCAPES), re.IGNORECASE)
+
+
+def signed_uri(uri: str) -> str:
+    """The request URI as HubSpot puts it in the v3 signature: the URL as called, with the
+    escapes of :data:`SIGNED_URI_ESCAPES` decoded (``userEmail=rep%40example.com`` is signed as
+    ``userEmail=rep@example.com``)."""
+    return _ESCAPE.sub(lambda m: SIGNED_URI_ESCAPES[m.group(0).upper()], uri)
 REQUIRED_EVENT_KEYS = ("eventId", "subscriptionType", "objectId")
 #: Subscription-type prefix of the generic format, whose object is given by ``objectTypeId``.
 GENERIC_PREFIX = "object"
@@ -79,7 +91,8 @@ def verify_signature_v3(client_secret: str, method: str, uri: str, body: bytes, 
                         timestamp_ms: str | int | None, now: float | None = None) -> bool:
     """True when ``signature`` is HubSpot's v3 signature of the request and is under 5 minutes old.
 
-    ``uri`` is the full URL HubSpot called; ``now`` is epoch seconds (default: the clock).
+    ``uri`` is the full URL HubSpot called, as sent (its escapes are decoded here the way
+    HubSpot decodes them, see :func:`signed_uri`); ``now`` is epoch seconds (default: the clock).
     Forged, stale, future-dated or malformed input gives False; the comparison is constant-time.
     """
     if not signature or timestamp_ms is None or not client_secret:
@@ -92,7 +105,8 @@ def verify_signature_v3(client_secret: str, method: str, uri: str, body: bytes, 
     current_ms = (time.time() if now is None else now) * 1000
     if not -MAX_AGE_MS < current_ms - stamp <= MAX_AGE_MS:
         return False
-    expected = Signature.get_signature(client_secret, text, "v3", uri, method.upper(), str(stamp))
+    expected = Signature.get_signature(client_secret, text, "v3", signed_uri(uri), method.upper(),
+                                       str(stamp))
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 

@@ -17,11 +17,12 @@ def desired() -> dict:
             "stalled": True, "stage_entered_at": ENTERED}
 
 
-def test_desired_writeback_holds_keys_and_the_entry_date():
+def test_desired_writeback_holds_keys_the_entry_date_and_the_stall_date():
     state = classify(opportunity("Qualification", ("Qualification", 30), fields={"amount": 500000}), small_map(), NOW)
     values = desired_writeback(state)
+    # consideration expects 20 days: the record turned stalled on its 21st whole day
     assert values == {"journey_stage": "consideration", "persona": "big", "next_best_action": "Re-engage",
-                      "stalled": True, "stage_entered_at": days_ago(30)}
+                      "stalled": True, "stage_entered_at": days_ago(30), "stalls_at": days_ago(30 - 21)}
     assert set(values) == set(WRITEBACK_FIELDS) - {"journey_updated_at"}
 
 
@@ -79,3 +80,15 @@ def test_a_persona_that_several_rules_give_is_one_choice():
     data = map_to_dict(small_map())
     data["personas"].append({**data["personas"][0], "when": [{"field": "country", "op": "eq", "value": "FR"}]})
     assert [key for key, _ in writeback_choices(map_from_dict(data))["persona"]] == ["big", "general"]
+
+
+def test_the_stall_date_is_when_classify_turns_the_record_stalled():
+    jmap = small_map()
+    record = opportunity("Qualification", ("Qualification", 5))
+    at = desired_writeback(classify(record, jmap, NOW))["stalls_at"]
+    assert not classify(record, jmap, at - timedelta(seconds=1)).stalled
+    assert classify(record, jmap, at).stalled
+
+
+def test_exits_and_stages_that_never_stall_have_no_stall_date():
+    assert desired_writeback(classify(opportunity("Closed Lost"), small_map(), NOW))["stalls_at"] is None

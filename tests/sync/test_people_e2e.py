@@ -141,22 +141,22 @@ def test_a_stage_from_salesforce_is_written_into_hubspot_and_read_back_with_its_
     props = client.crm.contacts.basic_api.get_by_id(
         "151", properties=["journey_stage", "journey_persona", "journey_next_best_action"]).properties
     li = person(services, world, "li.wei@acme.example")
-    assert props["journey_stage"] == "Purchase"
+    assert props["journey_stage"] == "purchase"
     sf_values = world.sf.read("contact", LI_CONTACT)
-    assert sf_values["journey_stage"] == "Purchase"
+    assert sf_values["journey_stage"] == "purchase"
     assert props["journey_persona"] == sf_values["persona"]
     assert props["journey_next_best_action"] == (li["next_best_action"] or None) == sf_values["next_best_action"]
     # the other direction: HubSpot's "opportunity" (decision) goes into the Salesforce lead
-    assert world.sf.read("lead", ANA_LEAD)["journey_stage"] == "Decision"
-    assert world.hs.read("contact", "152")["journey_stage"] == "Decision"
+    assert world.sf.read("lead", ANA_LEAD)["journey_stage"] == "decision"
+    assert world.hs.read("contact", "152")["journey_stage"] == "decision"
 
 
 def test_a_second_round_writes_nothing_and_deals_keep_their_own_stage(services, world):
     again_sf = sync_connection(services, world.sf_id)
     again_hs = sync_connection(services, world.hs_id)
     assert (again_sf.written, again_hs.written) == (0, 0)
-    assert world.hs.read("deal", "5001")["journey_stage"] == "Purchase"
-    assert world.hs.read("deal", "5002")["journey_stage"] == "Consideration"
+    assert world.hs.read("deal", "5001")["journey_stage"] == "purchase"
+    assert world.hs.read("deal", "5002")["journey_stage"] == "consideration"
 
 
 def test_a_mirrored_deal_counts_once_and_each_person_once(services, world):
@@ -183,14 +183,14 @@ def test_a_link_that_breaks_unlinks_cleanly_and_forms_again(services, world):
     settle(services, world)
     assert records_of(person(services, world, "li.wei@acme.example")) == {("salesforce", "contact", LI_CONTACT)}
     assert records_of(person(services, world, "li@private.example")) == {("hubspot", "contact", "151")}
-    assert world.hs.read("contact", "151")["journey_stage"] == "Awareness"
-    assert world.sf.read("contact", LI_CONTACT)["journey_stage"] == "Purchase"
+    assert world.hs.read("contact", "151")["journey_stage"] == "awareness"
+    assert world.sf.read("contact", LI_CONTACT)["journey_stage"] == "purchase"
 
     _set_email(world, "151", "LI.WEI@acme.example")
     settle(services, world)
     assert records_of(person(services, world, "li.wei@acme.example")) == {
         ("salesforce", "contact", LI_CONTACT), ("hubspot", "contact", "151")}
-    assert world.hs.read("contact", "151")["journey_stage"] == "Purchase"
+    assert world.hs.read("contact", "151")["journey_stage"] == "purchase"
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +241,7 @@ def test_the_workspace_map_over_the_api(services, world, api):
     assert records_of(person(services, world, "li.wei@acme.example")) == {("salesforce", "contact", LI_CONTACT)}
     assert records_of(person(services, world, "ana@globex.example")) == {
         ("salesforce", "lead", ANA_LEAD), ("hubspot", "contact", "152")}
-    assert world.hs.read("contact", "151")["journey_stage"] == "Awareness"
+    assert world.hs.read("contact", "151")["journey_stage"] == "awareness"
 
 
 @pytest.fixture(scope="module")
