@@ -147,6 +147,32 @@ class AccountIdentity:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A task to create for a record's owner. ``key`` identifies it: the connector stores it in
+    the CRM task, so :meth:`Connector.find_tasks` can tell whether a task was already created."""
+
+    object: str
+    record_id: str
+    key: str
+    subject: str
+    body: str
+    due_at: datetime
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskResult:
+    """The CRM's verdict on one :class:`TaskSpec`: the new task's id, or the error."""
+
+    key: str
+    ok: bool
+    crm_id: str | None = None
+    error_code: str | None = None
+    message: str | None = None
+    retryable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ProvisionedField:
     """One write-back field the connector made sure exists; ``created`` is False if it was there."""
 
@@ -281,6 +307,13 @@ class Connector(Protocol):
 
     def owner_names(self, ids: Sequence[str]) -> dict[str, str]:
         """The names of the record owners ``ids``, for those the CRM knows."""
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskResult]:
+        """Create tasks for record owners, linked to their records, in the largest batches the
+        API allows; one result per task, in order."""
+
+    def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        """The CRM ids of tasks created earlier with these keys (those that exist)."""
 
     def record_url(self, object: str, id: str) -> str | None:
         """Where a person opens this record in the CRM."""

@@ -29,6 +29,7 @@ from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
 from integration.sync.lease import Busy, leased, process_owner
 from integration.sync.reevaluate import reevaluate
+from integration.sync.tasks import run_tasks
 
 log = logging.getLogger("journey.worker")
 
@@ -100,11 +101,17 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         result = reevaluate(services, connection_id, now=now)
         done.append(f"stall pass {connection_id}: {result.queued} queued")
         due_items = due_items or result.queued > 0
-    if due_items:
+    if due_items or due_stall:
         with services.session() as session:
             conn = connection_by_id(session, connection_id)
-        result = flush_outbox(services, connection_id, services.open_connector(conn))
-        done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
+        connector = services.open_connector(conn)
+        if due_items:
+            result = flush_outbox(services, connection_id, connector)
+            done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
+        if due_stall:
+            # records the stall pass turned stalled get their owners' tasks now
+            tasks = run_tasks(services, connection_id, connector, now)
+            done.append(f"tasks {connection_id}: {tasks.created} created")
     return done
 
 

@@ -7,6 +7,7 @@ Build maps with :func:`mapping.mapfile.parse_map` or :func:`mapping.mapfile.map_
 from __future__ import annotations
 
 import re
+import string
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -153,6 +154,37 @@ class PeopleRule(_Frozen):
     link_by_email: bool = True
 
 
+#: Placeholders a task subject may use (``tasks.subject``).
+TASK_PLACEHOLDERS: tuple[str, ...] = ("record", "stage", "action", "persona", "days_over")
+
+
+def _check_subject(value: str) -> str:
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"not a valid template ({exc})") from None
+    unknown = [name for name in fields if name not in TASK_PLACEHOLDERS]
+    if unknown:
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}} (use "
+                         f"{', '.join('{' + p + '}' for p in TASK_PLACEHOLDERS)})")
+    return value
+
+
+class TaskRule(_Frozen):
+    """When a record's owner gets a task in the CRM, and what it says.
+
+    ``on_stalled``: when the record stalls (one task per stall of a stage entry); ``on_enter``:
+    when it enters one of these stages. ``subject`` is a template over :data:`TASK_PLACEHOLDERS`;
+    the task is due ``due_in_days`` after it is planned and carries the next best action.
+    """
+
+    on_stalled: bool = True
+    on_enter: list[Key] = []
+    subject: Annotated[str, AfterValidator(_check_subject), Field(min_length=1, max_length=200)] = \
+        "{stage} stalled: {action}"
+    due_in_days: Days = 2
+
+
 class JourneyMap(_Frozen):
     """A whole journey map. Construct through :mod:`mapping.mapfile` so that every rule is checked.
 
@@ -170,6 +202,8 @@ class JourneyMap(_Frozen):
     default_persona_label: str | None = None
     actions: list[ActionRule] = []
     people: PeopleRule | None = None
+    #: Tasks for record owners; None (no ``tasks:`` section) creates none.
+    tasks: TaskRule | None = None
 
     @property
     def people_rule(self) -> PeopleRule:

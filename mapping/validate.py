@@ -108,6 +108,12 @@ def _reference_issues(data: dict) -> Iterator[Issue]:
         for path, target in _source_targets(sources):
             if isinstance(target, str) and target not in journey_keys:
                 yield path, f"unknown stage {target!r}"
+    tasks = data.get("tasks")
+    if isinstance(tasks, dict) and isinstance(tasks.get("on_enter"), list) and data.get("stages"):
+        stage_keys = {key for _, _, key in _keyed(data, "stages")}
+        for index, key in enumerate(tasks["on_enter"]):
+            if isinstance(key, str) and key not in stage_keys:
+                yield ("tasks", "on_enter", index), f"unknown stage {key!r}"
     for index, rule in _dicts(data, "actions"):
         for key, known, what in checks:
             value = rule.get(key)

@@ -16,7 +16,8 @@ import urllib3
 from hubspot import HubSpot
 from hubspot import oauth as hs_oauth
 from hubspot.crm import contacts as hs_contacts, deals as hs_deals
-from hubspot.crm import pipelines as hs_pipelines, properties as hs_properties
+from hubspot.crm import owners as hs_owners, pipelines as hs_pipelines, properties as hs_properties
+from hubspot.crm.objects import tasks as hs_tasks
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from connectors.base import ApiUsage, AuthFailed, ConfigError, timeouts_from
@@ -37,7 +38,8 @@ MAX_WAIT_SECONDS = 30.0
 SEARCH_WINDOW_SECONDS = 1.0
 
 _API_EXCEPTIONS = tuple({module.ApiException
-                        for module in (hs_deals, hs_contacts, hs_properties, hs_pipelines, hs_oauth)})
+                        for module in (hs_deals, hs_contacts, hs_properties, hs_pipelines, hs_oauth,
+                                       hs_owners, hs_tasks)})
 
 
 def _wait(state: Any) -> float:
@@ -77,6 +79,7 @@ class HubSpotSession:
             "contacts.batch": crm.contacts.batch_api, "contacts.search": crm.contacts.search_api,
             "properties": crm.properties.core_api, "groups": crm.properties.groups_api,
             "pipelines": crm.pipelines.pipelines_api, "owners": crm.owners.owners_api,
+            "tasks.batch": crm.objects.tasks.batch_api, "tasks.search": crm.objects.tasks.search_api,
         }
         self._tokens_api = client.oauth.tokens_api
 

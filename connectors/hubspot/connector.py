@@ -9,11 +9,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from connectors.actions import Action
 from connectors.base import (ACCOUNT_SETTING, AccountIdentity, ApiUsage, ConfigError, CrmError,
                              CrmStage, FieldUpdate, MemoryCache, MetadataCache, PriorRecords,
-                             Progress, ProvisionedField, Pulled, WriteResult, batched,
-                             default_choices)
+                             Progress, ProvisionedField, Pulled, TaskResult, TaskSpec, WriteResult,
+                             batched, default_choices)
 from connectors.rest import BatchSink, paginate
 from mapping.records import CrmRecord, StageChange
 
+from . import tasks as hs_tasks
 from .api import MAX_ATTEMPTS, HubSpotSession
 from .errors import record_action
 from .properties import (GROUP_LABEL, GROUP_NAME, MODIFIED_PROPERTY, NAME_PROPERTIES, OBJECT_PATHS,
@@ -277,7 +278,17 @@ class HubSpotConnector:
                     if definition.type == "enumeration":
                         self._update_options(obj, definition, existing[definition.name], wanted)
                 provisioned.append(ProvisionedField(obj, definition.name, definition.label, created))
-        return provisioned
+        return provisioned + [self._provision_task_key()]
+
+    def _provision_task_key(self) -> ProvisionedField:
+        """The task property holding a task's key (see ``connectors.hubspot.tasks``)."""
+        existing = {p["name"] for p in self.session.call(
+            "GET /crm/v3/properties/tasks", "properties", "get_all", "tasks", raw=True)["results"]}
+        created = hs_tasks.TASK_KEY_PROPERTY not in existing and self._create_tolerating_conflict(
+            "POST /crm/v3/properties/tasks", "properties", "tasks",
+            property_create=hs_tasks.TASK_KEY_DEFINITION)
+        return ProvisionedField("task", hs_tasks.TASK_KEY_PROPERTY,
+                                hs_tasks.TASK_KEY_DEFINITION["label"], created)
 
     def _update_options(self, obj: str, definition: WritebackProperty, current: Mapping[str, Any],
                         wanted: list[tuple[str, str]]) -> None:
@@ -385,6 +396,50 @@ class HubSpotConnector:
             for update, result in sink.write(items, progress=progress, what=obj):
                 results[(obj, update.id)] = result
         return [results[(u.object, u.id)] for u in updates]
+
+    # --------------------------------------------------------------------------------- tasks
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskResult]:
+        """Batch-create tasks 100 a call, each associated with its deal or contact; a batch
+        HubSpot rejects (400) fails each of its tasks with the reason."""
+        results: dict[str, TaskResult] = {}
+        sendable = []
+        for task in tasks:
+            if task.object in hs_tasks.OBJECT_KINDS:
+                sendable.append(task)
+            else:
+                results[task.key] = TaskResult(task.key, False, error_code="UNKNOWN_OBJECT",
+                                               message=f"HubSpot tasks cannot link a {task.object!r}")
+        for batch in batched(sendable, hs_tasks.BATCH):
+            try:
+                answer = self.session.call(
+                    "POST /crm/v3/objects/tasks/batch/create", "tasks.batch", "create", raw=True,
+                    batch_input_simple_public_object_batch_input_for_create={
+                        "inputs": [hs_tasks.task_input(t) for t in batch]})
+            except CrmError as exc:
+                if exc.retryable or exc.status in (401, 403) or exc.status is None:
+                    raise
+                for task in batch:
+                    results[task.key] = TaskResult(task.key, False, error_code=exc.code,
+                                                   message=exc.message)
+                continue
+            for item in answer.get("results") or []:
+                key = (item.get("properties") or {}).get(hs_tasks.TASK_KEY_PROPERTY)
+                if key:
+                    results[key] = TaskResult(key, True, crm_id=str(item["id"]))
+        return [results.get(t.key) or TaskResult(t.key, False, error_code="NO_RESULT", retryable=True,
+                                                 message="HubSpot returned no result")
+                for t in tasks]
+
+    def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        """Ids of tasks already carrying these keys (task search on ``journey_task_key``)."""
+        found: dict[str, str] = {}
+        for chunk in batched(sorted(set(keys)), hs_tasks.FIND_CHUNK):
+            page = self.session.call("POST /crm/v3/objects/tasks/search", "tasks.search", "do_search",
+                                     search=True, raw=True,
+                                     public_object_search_request=hs_tasks.find_request(chunk))
+            for item in page["results"]:
+                found[item["properties"][hs_tasks.TASK_KEY_PROPERTY]] = str(item["id"])
+        return found
 
     # -------------------------------------------------------------------------------- owners
     def owner_names(self, ids: Sequence[str]) -> dict[str, str]:

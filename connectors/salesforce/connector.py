@@ -6,10 +6,11 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from connectors.base import (
     AccountIdentity, ApiUsage, ConfigError, CrmStage, FieldUpdate, MemoryCache, MetadataCache,
-    PriorRecords, Progress, ProvisionedField, Pulled, WriteResult, batched,
+    PriorRecords, Progress, ProvisionedField, Pulled, TaskResult, TaskSpec, WriteResult, batched,
 )
 from connectors.salesforce import provision as provisioning
 from connectors.salesforce import soql
+from connectors.salesforce import tasks as task_records
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.pull import Cursor, Puller
 from connectors.salesforce.push import BATCH, Pusher
@@ -119,6 +120,14 @@ class SalesforceConnector:
             for page in self.client.query(f"SELECT Id, Name FROM User WHERE Id IN {soql.id_list(chunk)}"):
                 names.update({r["Id"]: r["Name"] for r in page["records"] if r.get("Name")})
         return names
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskResult]:
+        """``Task`` records for the records' owners, 200 a call (see ``connectors.salesforce.tasks``)."""
+        return task_records.create_tasks(self.client, tasks)
+
+    def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        """Ids of tasks already carrying these keys."""
+        return task_records.find_tasks(self.client, keys)
 
     def record_url(self, object: str, id: str) -> str | None:
         """The Lightning page of a record."""

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 from connectors.base import CrmError, ProvisionedField, default_choices
 from connectors.salesforce import soql
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.tasks import TASK_KEY_FIELD
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "stalls_at": FieldSpec("Journey Stalls At", {"type": "DateTime"}),
     "journey_updated_at": FieldSpec("Journey Updated At", {"type": "DateTime"}),
 }
+TASK_KEY_SPEC = FieldSpec("Journey Task Key", {"type": "Text", "length": 255, "externalId": True})
 _DESCRIPTION = "Written by Journey Sync; do not edit by hand."
 
 
@@ -43,7 +45,7 @@ def provision(client: SalesforceClient, api_names: Mapping[str, str], permission
     objects = list(soql.SOBJECTS.values())
     existing = {(r["TableEnumOrId"], r["DeveloperName"] + "__c"): r["Id"] for r in client.tooling_query(
         "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField WHERE TableEnumOrId IN "
-        + soql.id_list(objects))}
+        + soql.id_list([*objects, "Activity"]))}
     out: list[ProvisionedField] = []
     for sobject in objects:
         for canonical, name in api_names.items():
@@ -54,7 +56,12 @@ def provision(client: SalesforceClient, api_names: Mapping[str, str], permission
             if field_id is not None and spec.metadata["type"] == "Picklist":
                 _update_values(client, sobject, name, field_id, spec, wanted)
             out.append(ProvisionedField(object=sobject, name=name, label=spec.label, created=created))
-    _grant(client, permission_set, [f"{o}.{n}" for o in objects for n in api_names.values()])
+    # tasks for record owners carry their key in an activity field (see connectors.salesforce.tasks)
+    created = ("Activity", TASK_KEY_FIELD) not in existing and _create_field(
+        client, "Activity", TASK_KEY_FIELD, TASK_KEY_SPEC, ())
+    out.append(ProvisionedField(object="Task", name=TASK_KEY_FIELD, label=TASK_KEY_SPEC.label, created=created))
+    _grant(client, permission_set, [f"{o}.{n}" for o in objects for n in api_names.values()]
+           + [f"Task.{TASK_KEY_FIELD}"])
     return out
 
 

@@ -50,6 +50,20 @@ class Demo:
             sandbox.stop()
 
 
+#: The demo turns on tasks for stalled records (the default map leaves them off).
+DEMO_TASKS = """
+tasks:
+  on_stalled: true
+  subject: "{record}: {stage} stalled, {action}"
+  due_in_days: 2
+"""
+
+
+def demo_map_text() -> str:
+    """The default map with tasks for stalled records turned on."""
+    return default_map_text().rstrip() + "\n" + DEMO_TASKS
+
+
 def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
                  sync_interval_seconds: int = 60) -> Demo:
     """Set up everything the demo serves. Wipes ``data_dir`` first: the demo starts fresh."""
@@ -78,7 +92,7 @@ def prepare_demo(data_dir: Path, port: int, progress: Progress | None = None,
             conn = connect(session, services, tenant_id=tenant.id, name=f"{crm}-demo", crm=crm,
                            values=sandbox_settings(crm, sandbox.info()),
                            sync_interval_seconds=sync_interval_seconds)
-            apply_map(session, conn.id, default_map_text(), author="demo",
+            apply_map(session, conn.id, demo_map_text(), author="demo",
                       comment="Default B2B journey map")
             connections[crm] = conn.id
     demo = Demo(services, sandboxes, connections, token, password)

@@ -285,3 +285,33 @@ class CrmOwner(SQLModel, table=True):
     owner_id: str
     name: str
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CrmTask(SQLModel, table=True):
+    """A task for a record's owner (the map's ``tasks:`` section), to be created in the CRM once.
+
+    ``key`` names the record and the occasion (see ``mapping.tasks``) and goes into the CRM task
+    too: a task is marked ``sending`` before the CRM call, and one found ``sending`` later (the
+    process died mid-call) is looked up in the CRM by its key before it is sent again, so a kill -9
+    never creates it twice.
+    """
+
+    __table_args__ = (UniqueConstraint("connection_id", "key"),
+                      Index("ix_crmtask_conn_status", "connection_id", "status"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id")
+    object: str
+    crm_id: str
+    key: str
+    subject: str
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    owner_id: Optional[str] = None
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = "pending"  # pending | sending | created | failed
+    crm_task_id: Optional[str] = None
+    attempts: int = 0
+    error_code: Optional[str] = None
+    error_message: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

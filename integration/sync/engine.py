@@ -30,6 +30,7 @@ from integration.sync.owners import name_owners
 from integration.sync.people import people_pass
 from integration.sync.prior import StoredRecords
 from integration.sync.reevaluate import reevaluate
+from integration.sync.tasks import run_tasks
 from mapping import writeback_choices
 from mapping.records import CrmRecord
 
@@ -139,6 +140,8 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
             name_owners(services, connection_id, connector, refresh=full)
             flushed = flush_outbox(services, connection_id, connector, progress=progress,
                                    deadline=deadline)
+            for code, n in run_tasks(services, connection_id, connector, now).errors.items():
+                summary.count_error(code, n)
             summary.written += flushed.written
             summary.failed += flushed.failed
             for code, n in flushed.errors.items():

@@ -30,8 +30,8 @@ def test_provision_is_idempotent(make_hs_sandbox) -> None:
     sandbox = make_hs_sandbox()
     first = connector_for(sandbox)
     created = first.provision()
-    assert len(created) == 12 and all(f.created for f in created)
-    assert {(f.object, f.name) for f in created} >= {("deal", "journey_stage"),
+    assert len(created) == 15 and all(f.created for f in created)
+    assert {(f.object, f.name) for f in created} >= {("deal", "journey_stage"), ("task", "journey_task_key"),
                                                       ("contact", "journey_stalled")}
     second = connector_for(sandbox)
     again = second.provision()
@@ -61,7 +61,7 @@ def test_250_updates_take_three_calls_and_read_back_normalised(provisioned) -> N
     back = next(connector.pull(ids={"deal": [deals[7].id]}))
     assert back.writeback == {"journey_stage": "decision", "persona": "enterprise_buyer",
                               "next_best_action": "Send the proposal", "stalled": True,
-                              "stage_entered_at": WHEN.replace(microsecond=250000),
+                              "stage_entered_at": WHEN.replace(microsecond=250000), "stalls_at": None,
                               "journey_updated_at": WHEN.replace(microsecond=250000)}
     assert back.modified_at > deals[7].modified_at
     connector.push([FieldUpdate("deal", deals[7].id, {"persona": None, "stalled": False})])

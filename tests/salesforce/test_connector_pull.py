@@ -49,7 +49,8 @@ def test_full_pull_maps_every_object(sf_sandbox):
                                  "job_title": None, "lead_source": "Web", "country": "Germany", "owner_id": OWNER}
     assert acme.raw["Type"] == "New Customer" and acme.raw["Account.Name"] == "Acme Corp"
     assert dict(acme.writeback) == {"journey_stage": None, "persona": None, "next_best_action": None,
-                                    "stalled": False, "stage_entered_at": None, "journey_updated_at": None}
+                                    "stalled": False, "stage_entered_at": None, "stalls_at": None,
+                              "journey_updated_at": None}
     globex = records[OPP_GLOBEX]
     assert globex.history == (StageChange("Prospecting", datetime(2026, 10, 1, 10, tzinfo=UTC)),)
     assert globex.stage_entered_at is None

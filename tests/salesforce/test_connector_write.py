@@ -34,14 +34,14 @@ def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_san
     sandbox = make_sf_sandbox(sf_seed())
     connector = SalesforceConnector(sf_settings(sandbox, field_names={"persona": "Buyer_Persona__c"}))
     first = connector.provision()
-    assert len(first) == 18 and all(f.created for f in first)
+    assert len(first) == 22 and all(f.created for f in first)
     assert {(f.object, f.name, f.label) for f in first if f.name == "Buyer_Persona__c"} == {
         ("Opportunity", "Buyer_Persona__c", "Journey Persona"), ("Lead", "Buyer_Persona__c", "Journey Persona"),
         ("Contact", "Buyer_Persona__c", "Journey Persona")}
     sf = simple_sf(sandbox)
     counts = {name: sf.query(f"SELECT Id FROM {name}")["totalSize"]
               for name in ("PermissionSet", "PermissionSetAssignment", "FieldPermissions")}
-    assert counts == {"PermissionSet": 1, "PermissionSetAssignment": 1, "FieldPermissions": 18}
+    assert counts == {"PermissionSet": 1, "PermissionSetAssignment": 1, "FieldPermissions": 22}
     stalled = next(f for f in sf.Lead.describe()["fields"] if f["name"] == "Journey_Stalled__c")
     assert (stalled["type"], stalled["custom"]) == ("boolean", True)
     sf_control(sandbox, "counters/reset", {})
@@ -52,7 +52,7 @@ def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_san
     assert set(routes) == {"GET tooling/query/", "GET query/", "GET /services/oauth2/userinfo",
                            "GET tooling/sobjects/CustomField/<field_id>"}
     assert {name: sf.query(f"SELECT Id FROM {name}")["totalSize"] for name in counts} == counts
-    assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 18
+    assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 22
 
 
 def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
@@ -74,7 +74,7 @@ def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
     back = {r.id: r.writeback for r in connector.pull(ids={"opportunity": ids[:3]})}
     assert back[ids[0]] == {"journey_stage": "consideration", "persona": "enterprise_buyer",
                             "next_best_action": "Send the ROI case", "stalled": True,
-                            "stage_entered_at": stamp, "journey_updated_at": stamp}
+                            "stage_entered_at": stamp, "stalls_at": None, "journey_updated_at": stamp}
     assert back[ids[1]]["stalled"] is False
     connector.push([FieldUpdate("opportunity", ids[0], {"persona": None, "stage_entered_at": None})])
     cleared = next(iter(connector.pull(ids={"opportunity": ids[:1]}))).writeback

@@ -12,7 +12,7 @@ from flask import Flask, Response, jsonify, redirect, request
 
 from connectors.sandbox_control import register_controls
 
-from . import associations
+from . import associations, tasks
 from .auth import OAuthError
 from .controls import HubSpotLevers
 from .owners import MAX_LIMIT as MAX_OWNER_LIMIT
@@ -277,6 +277,7 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
         return jsonify(search(portal, object_type, _json_body()))
 
     associations.register(app, portal)
+    tasks.register(app, portal)
 
     # --------------------------------------------------------------------------- pipelines
     def pipeline_json(pipeline: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from flask import Flask, jsonify, request
 
-from .schema import CONTACTS, DEALS, OBJECT_TYPES, ObjectType
+from .schema import CONTACTS, DEALS, OBJECT_TYPES, TASKS, ObjectType
 from .wire import iso_ms, not_found, now_utc, validation_error
 
 if TYPE_CHECKING:
@@ -78,9 +78,14 @@ def attach(portal: Portal, object_type: ObjectType, body: dict[str, Any], wanted
     found: dict[str, Any] = {}
     for name in wanted:
         target = OBJECT_TYPES.get(name)
-        if target is None or (object_type.name, target.name) not in TYPE_IDS:
+        if target is None:
             continue
-        ids = portal.associations.of(object_type.name, body["id"])
+        if object_type is TASKS:
+            ids = [i for kind, i in portal.task_links.get(body["id"], []) if kind == target.name]
+        elif (object_type.name, target.name) in TYPE_IDS:
+            ids = portal.associations.of(object_type.name, body["id"])
+        else:
+            continue
         if ids:
             kind = f"{object_type.singular}_to_{target.singular}"
             found[target.name] = {"results": [{"id": i, "type": kind} for i in ids]}

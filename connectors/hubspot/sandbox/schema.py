@@ -68,8 +68,13 @@ DEALS = ObjectType("deals", "0-3", "deal", "DEAL", "dealstage", "hs_lastmodified
 CONTACTS = ObjectType("contacts", "0-1", "contact", "CONTACT", "lifecyclestage", "lastmodifieddate",
                       ("createdate", "email", "firstname", "hs_object_id", "lastmodifieddate",
                        "lastname"), "contactinformation")
+#: Tasks (an engagement): created with associations to deals or contacts; ``hs_task_status``
+#: plays the stage's part (it is the property whose changes the history tracks).
+TASKS = ObjectType("tasks", "0-27", "task", "TASK", "hs_task_status", "hs_lastmodifieddate",
+                   ("hs_task_subject", "hs_task_status", "hs_timestamp", "hs_object_id",
+                    "hs_lastmodifieddate", "createdate"), "task_information")
 OBJECT_TYPES: dict[str, ObjectType] = {
-    alias: t for t in (DEALS, CONTACTS) for alias in (t.name, t.type_id, t.singular)
+    alias: t for t in (DEALS, CONTACTS, TASKS) for alias in (t.name, t.type_id, t.singular)
 }
 
 
@@ -126,6 +131,19 @@ def builtin_properties(object_type: ObjectType) -> list[PropertyDef]:
     """The properties a fresh portal has for ``object_type`` (the ones this sandbox models)."""
     group = object_type.default_group
     common = _common(group, object_type.modified_property)
+    if object_type is TASKS:
+        return common + [
+            PropertyDef("hs_task_subject", "Task Title", "string", "text", group),
+            PropertyDef("hs_task_body", "Task notes", "string", "textarea", group),
+            PropertyDef("hs_timestamp", "Due date", "datetime", "date", group),
+            PropertyDef("hs_task_status", "Task Status", "enumeration", "select", group, options=_options(
+                ("NOT_STARTED", "Not started"), ("IN_PROGRESS", "In progress"), ("WAITING", "Waiting"),
+                ("COMPLETED", "Completed"), ("DEFERRED", "Deferred"))),
+            PropertyDef("hs_task_priority", "Priority", "enumeration", "select", group, options=_options(
+                ("NONE", "None"), ("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High"))),
+            PropertyDef("hs_task_type", "Task Type", "enumeration", "select", group, options=_options(
+                ("CALL", "Call"), ("EMAIL", "Email"), ("TODO", "To-do"))),
+        ]
     if object_type is DEALS:
         return common + [
             PropertyDef("dealname", "Deal Name", "string", "text", group),
@@ -158,7 +176,8 @@ def builtin_properties(object_type: ObjectType) -> list[PropertyDef]:
 
 def builtin_groups(object_type: ObjectType) -> list[dict[str, Any]]:
     """The property groups a fresh portal has for ``object_type``."""
-    label = "Deal information" if object_type is DEALS else "Contact information"
+    label = {DEALS.name: "Deal information", TASKS.name: "Task information"}.get(
+        object_type.name, "Contact information")
     return [{"name": object_type.default_group, "label": label, "displayOrder": 0, "archived": False},
             {"name": "analyticsinformation", "label": "Analytics information", "displayOrder": 1,
              "archived": False}]

@@ -14,7 +14,8 @@ MAX_FILTERS_PER_GROUP = 6
 MAX_FILTERS = 18
 OPERATORS = {"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
              "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"}
-QUERY_PROPERTIES = {"deals": ("dealname",), "contacts": ("email", "firstname", "lastname", "company")}
+QUERY_PROPERTIES = {"deals": ("dealname",), "contacts": ("email", "firstname", "lastname", "company"),
+                    "tasks": ("hs_task_subject", "hs_task_body")}
 
 Key = Callable[[str], Any]
 

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .associations import Associations
 from .owners import Owners
-from .schema import (CONTACTS, DEALS, FIELD_TYPES, LIFECYCLE_STAGES, OBJECT_TYPES, ObjectType,
+from .schema import (CONTACTS, DEALS, FIELD_TYPES, LIFECYCLE_STAGES, OBJECT_TYPES, TASKS, ObjectType,
                      PropertyDef, builtin_groups, builtin_properties)
 from .seed import HubSpotSeed, ObjectSeed, ValidationRuleSeed, association_pairs, property_text
 from .wire import HubSpotHttpError, iso_ms, now_utc, parse_datetime_value, validation_error
@@ -153,12 +153,15 @@ class Portal:
         self.on_change = on_change or (lambda changes: None)
         self.started = now_utc()
         self.pipelines = [p.model_dump() for p in seed.deal_pipelines]
-        self.stores = {t.name: ObjectStore(t, self.started) for t in (DEALS, CONTACTS)}
+        self.stores = {t.name: ObjectStore(t, self.started) for t in (DEALS, CONTACTS, TASKS)}
         self._deal_stage_ids = {s["id"] for p in self.pipelines for s in p["stages"]}
         self._lifecycle_ids = {o["value"] for o in LIFECYCLE_STAGES}
         self.record_failures: dict[tuple[str, str], tuple[str, str]] = {}
         self.validation_rules: list[ValidationRule] = [rule_from_seed(r) for r in seed.validation_rules]
-        self._ids = {DEALS.name: itertools.count(18000000001), CONTACTS.name: itertools.count(101)}
+        self._ids = {DEALS.name: itertools.count(18000000001), CONTACTS.name: itertools.count(101),
+                     TASKS.name: itertools.count(90000000001)}
+        #: Task id -> the (object type, id) records it is associated with.
+        self.task_links: dict[str, list[tuple[str, str]]] = {}
         for store, records in ((self.stores[DEALS.name], seed.deals),
                                (self.stores[CONTACTS.name], seed.contacts)):
             seed_ids = {r.id for r in records if r.id}
@@ -199,6 +202,16 @@ class Portal:
         values[store.type.modified_property] = iso_ms(updated)
         values["hs_object_id"] = record_id
         store.records[record_id] = Record(record_id, created, updated, values, history)
+
+    def new_record(self, store: ObjectStore) -> Record:
+        """An empty object of ``store``'s type with a fresh id, created now and stored."""
+        moment = now_utc()
+        record_id = self._next_id(store, set())
+        record = Record(record_id, moment, moment, {
+            "createdate": iso_ms(moment), store.type.modified_property: iso_ms(moment),
+            "hs_object_id": record_id})
+        store.records[record_id] = record
+        return record
 
     # ------------------------------------------------------------------------------ lookups
     def store(self, object_type: str) -> ObjectStore:

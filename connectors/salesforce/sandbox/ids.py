@@ -14,6 +14,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Account": "001",
     "Contact": "003",
     "User": "005",
+    "Task": "00T",
     "Opportunity": "006",
     "OpportunityHistory": "008",
     "OpportunityContactRole": "00K",

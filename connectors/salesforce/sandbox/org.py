@@ -10,10 +10,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable
 
-from connectors.salesforce.sandbox.ids import IdFactory, looks_like_id, recased, to18
+from connectors.salesforce.sandbox.ids import KEY_PREFIXES, IdFactory, looks_like_id, recased, to18
 from connectors.salesforce.sandbox.schema import (
-    LEAD_STATUSES, STOCK_OPPORTUNITY_STAGES, CUSTOM_FIELD_TYPES, FieldDef, ObjectDef, build_schema, custom_field,
-    seeded_custom_field,
+    ACTIVITY_OBJECTS, CUSTOM_FIELD_TYPES, LEAD_STATUSES, STOCK_OPPORTUNITY_STAGES, FieldDef, ObjectDef,
+    build_schema, custom_field, seeded_custom_field,
 )
 from connectors.salesforce.sandbox.seed import SalesforceSeed, parse_seed
 from connectors.salesforce.sandbox.values import ValueTypeError, from_json, now_utc
@@ -402,6 +402,8 @@ class Org:
     def create_errors(self, obj: ObjectDef, values: dict[str, Any]) -> list[dict[str, Any]]:
         """Validation errors for creating a record of ``obj`` (rules of the object included)."""
         errors = self.check_values(obj, values, creating=True)
+        if not errors and obj.name == "Task":
+            return self._task_errors(values)
         if errors or obj.name != "FieldPermissions":
             return errors
         target = str(values.get("Field", ""))
@@ -415,6 +417,30 @@ class Org:
                 return [record_error("DUPLICATE_VALUE",
                                      f"duplicate value found: <unknown> duplicates value on record with id: "
                                      f"{existing['Id']}")]
+        return []
+
+    def _task_errors(self, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Salesforce's rules for a task's links: WhoId names a lead or contact, WhatId any other
+        record, and a task about a lead cannot also name a WhatId."""
+        who, what = values.get("WhoId"), values.get("WhatId")
+        kinds = {}
+        for name, ref in (("WhoId", who), ("WhatId", what)):
+            if ref is None:
+                continue
+            kind = next((o for o, p in KEY_PREFIXES.items() if str(ref).startswith(p)), None)
+            if kind is None or to18(str(ref)) not in self.records.get(kind, {}):
+                return [record_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name])]
+            kinds[name] = kind
+        if kinds.get("WhoId") not in (None, "Lead", "Contact"):
+            return [record_error("FIELD_INTEGRITY_EXCEPTION",
+                                 "Name ID: id value of incorrect type: " + str(who), ["WhoId"])]
+        if kinds.get("WhatId") in ("Lead", "Contact"):
+            return [record_error("FIELD_INTEGRITY_EXCEPTION",
+                                 "Related To ID: id value of incorrect type: " + str(what), ["WhatId"])]
+        if kinds.get("WhoId") == "Lead" and what is not None:
+            return [record_error("FIELD_INTEGRITY_EXCEPTION",
+                                 "Only a contact can be related to a task that names another record",
+                                 ["WhoId", "WhatId"])]
         return []
 
     def _check_field_permission(self, record: dict[str, Any]) -> None:
@@ -486,6 +512,8 @@ class Org:
         if not isinstance(full_name, str) or not isinstance(metadata, dict):
             raise RequestError(400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [FullName, Metadata]", [])
         sobject, _, name = full_name.partition(".")
+        if sobject == "Activity":
+            return self._create_activity_field(full_name, name, metadata)
         if sobject not in self.schema or self.schema[sobject].tooling or not name.endswith("__c") or len(name) <= 3:
             raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION",
                                f"FullName: invalid custom field name {full_name!r} (expected Object.Name__c)",
@@ -505,6 +533,24 @@ class Org:
         for record in self.records[sobject].values():
             record.setdefault(name, new_field.default)
         field_id = self._insert("CustomField", {"DeveloperName": name[:-3], "TableEnumOrId": sobject,
+                                                "FullName": full_name})
+        self.field_metadata[field_id] = dict(metadata)
+        return field_id
+
+    def _create_activity_field(self, full_name: str, name: str, metadata: dict[str, Any]) -> str:
+        """An ``Activity.X__c`` field: one definition that tasks (and events) share."""
+        if not name.endswith("__c") or len(name) <= 3 or metadata.get("type") not in CUSTOM_FIELD_TYPES:
+            raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION",
+                               f"FullName: invalid custom field {full_name!r}", ["FullName"])
+        if any(self.schema[o].field_named(name) for o in ACTIVITY_OBJECTS):
+            raise RequestError(400, "DUPLICATE_DEVELOPER_NAME",
+                               f"There is already a field named {name[:-3]} on Activity.", [])
+        new_field = replace(custom_field(name, metadata), name=name)
+        for sobject in ACTIVITY_OBJECTS:
+            self.schema[sobject].fields[name] = new_field
+            for record in self.records[sobject].values():
+                record.setdefault(name, new_field.default)
+        field_id = self._insert("CustomField", {"DeveloperName": name[:-3], "TableEnumOrId": "Activity",
                                                 "FullName": full_name})
         self.field_metadata[field_id] = dict(metadata)
         return field_id

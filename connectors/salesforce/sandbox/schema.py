@@ -102,6 +102,12 @@ class ObjectDef:
         return next((f for n, f in self.fields.items() if n.lower() == lowered), None)
 
 
+#: Task statuses of a new org; "Completed" closes the task.
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+#: Custom fields created on ``Activity`` (``Activity.X__c``) appear on these objects.
+ACTIVITY_OBJECTS = ("Task",)
+
+
 def _f(name: str, type_: str, label: str | None = None, **kw: Any) -> FieldDef:
     return FieldDef(name=name, type=type_, label=label or name, **kw)
 
@@ -237,6 +243,19 @@ def build_schema(stage_names: tuple[str, ...]) -> dict[str, ObjectDef]:
         ], children=(
             ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
         )),
+        _object("Task", "Task", [
+            _f("Subject", "string", length=255),
+            _f("Description", "textarea", "Comments", length=32000),
+            _f("ActivityDate", "date", "Due Date Only"),
+            _f("Status", "picklist", length=255, nillable=False, picklist=TASK_STATUSES, validated=True,
+               default=TASK_STATUSES[0]),
+            _f("Priority", "picklist", length=40, nillable=False, picklist=("High", "Normal", "Low"),
+               validated=True, default="Normal"),
+            _f("IsClosed", "boolean", nillable=False, default=False, updateable=False, createable=False),
+            _ref("WhatId", "Opportunity", "What", also_references=("Account",)),
+            _ref("WhoId", "Contact", "Who", also_references=("Lead",)),
+            _owner(),
+        ]),
         _object("User", "User", [
             _f("Username", "string", length=80, nillable=False),
             _f("Name", "string", length=121, **ro),

@@ -1,0 +1,132 @@
+"""Tasks for record owners: plan them from stored states, then create them in the CRM in batches.
+
+Crash safety follows the outbox's rule: a task is marked ``sending`` (committed) before the CRM
+call that creates it, and carries its key into the CRM. A task still ``sending`` when the next
+flush starts belongs to a process that died mid-call: the flush asks the CRM for tasks with those
+keys first and only sends again the ones the CRM does not have, so no task is created twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from connectors.base import Connector, TaskSpec, batched
+from integration.services import Services
+from integration.store.models import CrmTask, RecordState
+from integration.store.types import utcnow
+from integration.sync.map_in_force import connection_map
+from mapping import JourneyMap, state_from_dict
+from mapping.tasks import plan_task
+
+
+@dataclass
+class TaskFlush:
+    """What one flush of the tasks did."""
+
+    created: int = 0
+    failed: int = 0
+    recovered: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def run_tasks(services: Services, connection_id: int, connector: Connector,
+              now: datetime | None = None) -> TaskFlush:
+    """Plan the tasks the map in force calls for, then create every queued one (no CRM call when
+    there is nothing to create or settle)."""
+    with services.session() as session:
+        jmap, _ = connection_map(session, connection_id)
+    plan_tasks(services, connection_id, jmap, now or utcnow())
+    with services.session() as session:
+        waiting = session.exec(select(CrmTask.id).where(
+            CrmTask.connection_id == connection_id,
+            CrmTask.status.in_(("pending", "sending")))).first()
+    return flush_tasks(services, connection_id, connector) if waiting is not None else TaskFlush()
+
+
+def plan_tasks(services: Services, connection_id: int, jmap: JourneyMap, now: datetime) -> int:
+    """Queue a task for every stored record the map's ``tasks:`` rule calls for and that has none
+    for the same occasion yet. Returns how many were queued."""
+    rule = jmap.tasks
+    if rule is None:
+        return 0
+    with services.session() as session:
+        wanted = [RecordState.stage.in_(rule.on_enter)] if rule.on_enter else []
+        if rule.on_stalled:
+            wanted.append(RecordState.stalled.is_(True))
+        if not wanted:
+            return 0
+        rows = session.exec(select(RecordState).where(RecordState.connection_id == connection_id,
+                                                      or_(*wanted)))
+        known = set(session.exec(select(CrmTask.key).where(CrmTask.connection_id == connection_id)))
+        queued = 0
+        for row in rows:
+            plan = plan_task(state_from_dict(row.state), jmap, row.name, now)
+            if plan is None or plan.key in known:
+                continue
+            known.add(plan.key)
+            session.add(CrmTask(connection_id=connection_id, object=row.object, crm_id=row.crm_id,
+                                key=plan.key, subject=plan.subject, body=plan.body,
+                                owner_id=row.owner_id, due_at=plan.due_at))
+            queued += 1
+    return queued
+
+
+def flush_tasks(services: Services, connection_id: int, connector: Connector) -> TaskFlush:
+    """Create the queued tasks in the CRM, after settling those a dead process left ``sending``."""
+    result = TaskFlush()
+    max_attempts = services.settings.outbox_max_attempts
+    with services.session() as session:
+        stuck = _tasks(session, connection_id, "sending")
+        if stuck:
+            found = connector.find_tasks([t.key for t in stuck])
+            for task in stuck:
+                if task.key in found:
+                    _mark(task, "created", crm_task_id=found[task.key])
+                    result.recovered += 1
+                else:
+                    _mark(task, "pending")
+                session.add(task)
+    for batch in batched(_pending_ids(services, connection_id), connector.write_batch_size):
+        with services.session() as session:
+            tasks = list(session.exec(select(CrmTask).where(CrmTask.id.in_(batch))))
+            for task in tasks:
+                _mark(task, "sending", attempts=task.attempts + 1)
+                session.add(task)
+            specs = [TaskSpec(object=t.object, record_id=t.crm_id, key=t.key, subject=t.subject,
+                              body=t.body, due_at=t.due_at, owner_id=t.owner_id) for t in tasks]
+        answers = {r.key: r for r in connector.create_tasks(specs)}
+        with services.session() as session:
+            for task in session.exec(select(CrmTask).where(CrmTask.id.in_(batch))):
+                answer = answers.get(task.key)
+                if answer is not None and answer.ok:
+                    _mark(task, "created", crm_task_id=answer.crm_id)
+                    result.created += 1
+                else:
+                    code = answer.error_code if answer else "NO_RESULT"
+                    retry = (answer is None or answer.retryable) and task.attempts < max_attempts
+                    _mark(task, "pending" if retry else "failed", error_code=code,
+                          error_message=answer.message if answer else "the CRM gave no result")
+                    result.failed += 1
+                    result.errors[code or "UNKNOWN"] = result.errors.get(code or "UNKNOWN", 0) + 1
+                session.add(task)
+    return result
+
+
+def _tasks(session: Session, connection_id: int, status: str) -> list[CrmTask]:
+    return list(session.exec(select(CrmTask).where(CrmTask.connection_id == connection_id,
+                                                   CrmTask.status == status)))
+
+
+def _pending_ids(services: Services, connection_id: int) -> Iterable[int]:
+    with services.session() as session:
+        return [t.id for t in _tasks(session, connection_id, "pending")]
+
+
+def _mark(task: CrmTask, status: str, **changes: object) -> None:
+    task.status, task.updated_at = status, utcnow()
+    for name, value in changes.items():
+        setattr(task, name, value)
