@@ -162,7 +162,7 @@ def test_the_sandbox_sending_the_generic_format_drives_a_targeted_sync(live_serv
                 WebhookDelivery.kind == "object.propertyChange")).first()
 
     assert wait_for(generic_delivery).object == "deal"
-    wait_for(lambda: hs.read("deal", target.crm_id)["journey_stage"] == "Lost")
+    wait_for(lambda: hs.read("deal", target.crm_id)["journey_stage"] == "lost")
 
 
 def test_events_sharing_an_event_id_are_each_delivered_and_retries_are_not(live_service):
