@@ -138,10 +138,10 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                 # one (time is the stall pass's to apply), and a re-evaluation ran the pass itself.
                 people_pass(services, connection_id, now, run.id)
             name_owners(services, connection_id, connector, refresh=full)
-            flushed = flush_outbox(services, connection_id, connector, progress=progress,
-                                   deadline=deadline)
             for code, n in run_tasks(services, connection_id, connector, now).errors.items():
                 summary.count_error(code, n)
+            flushed = flush_outbox(services, connection_id, connector, progress=progress,
+                                   deadline=deadline)
             summary.written += flushed.written
             summary.failed += flushed.failed
             for code, n in flushed.errors.items():
