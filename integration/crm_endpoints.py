@@ -47,6 +47,10 @@ def _inbound(subpath: str = "") -> InboundRequest:
     target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
     if not target:
         target = request.full_path if request.query_string else request.path
+    elif "://" in target.split("?", 1)[0]:
+        # absolute-form request target (as proxies send it): keep its path and query as sent
+        rest = target.split("://", 1)[1]
+        target = rest[rest.find("/"):] if "/" in rest else "/"
     url = (public.rstrip("/") if public else request.host_url.rstrip("/")) + target
     return InboundRequest(method=request.method, url=url, subpath=subpath,
                           headers={k.lower(): v for k, v in request.headers.items()},
@@ -136,8 +140,8 @@ def record_card(crm: str, object: str, crm_id: str):
     except Refused as refused:
         raise ApiError(refused.status, refused.code, str(refused)) from None
     with _services().session() as session:
-        view = record_journey(session, conns[0].id, object, crm_id)
+        view = record_journey(session, conns[0].id, object, crm_id,
+                              base_url=_services().settings.base_url)
     if view is None:
         raise ApiError(404, "NOT_FOUND", f"{object} {crm_id} has not been synced yet")
-    link = f"{_services().settings.base_url}/connections/{conns[0].id}/records/{object}/{crm_id}"
-    return jsonify({**view, "link": link})
+    return jsonify(view)

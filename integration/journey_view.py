@@ -35,10 +35,11 @@ def record_summary(row: RecordState, owner_name: str | None = None) -> dict[str,
 
 
 def record_journey(session: Session, connection_id: int, object: str, crm_id: str,
-                   now: datetime | None = None) -> dict[str, Any] | None:
+                   now: datetime | None = None, base_url: str | None = None) -> dict[str, Any] | None:
     """The record's summary, its place on the map (``position`` of ``of`` stages, ``is_exit``,
     the map's ``stages``, the stage's ``goal``, ``days_left`` before it stalls) and its ``timeline`` (one span per journey stage entered, with days
-    spent against expected days); None when the record has not been synced."""
+    spent against expected days), with ``link``, the record's page in the service, when
+    ``base_url`` (the service's URL) is given; None when the record has not been synced."""
     row = get_state(session, connection_id, object, crm_id)
     if row is None:
         return None
@@ -49,7 +50,9 @@ def record_journey(session: Session, connection_id: int, object: str, crm_id: st
     owner_name = owner_names(session, connection_id, [row.owner_id]).get(row.owner_id or "")
     stage = next((s for s in jmap.stages if s.key == row.stage), None)
     days, expected = row.state.get("days_in_stage"), row.state.get("expected_days")
-    return {**record_summary(row, owner_name),
+    link = ({"link": f"{base_url}/connections/{connection_id}/records/{object}/{crm_id}"}
+            if base_url else {})
+    return {**record_summary(row, owner_name), **link,
             "goal": stage.goal if stage else None,
             "days_left": max(expected - days, 0) if expected is not None and days is not None else None,
             "position": index + 1 if index is not None else None, "of": len(jmap.stages),

@@ -9,7 +9,7 @@ import requests
 
 from connectors.actions import ANY, Action, ErrorRule, ErrorTable
 from connectors.base import (AccountIdentity, ApiUsage, CrmStage, FieldUpdate, Progress, ProvisionedField,
-                             WriteResult, error_for)
+                             TaskResult, TaskSpec, WriteResult, error_for)
 from connectors.rest import BatchSink, call_with_refresh, paginate
 from mapping.records import WRITEBACK_FIELDS, CrmRecord, StageChange
 
@@ -98,7 +98,9 @@ class FakeConnector:
         return [CrmStage("ticket", s["value"], s["label"], s["order"], is_closed=s["closed"])
                 for s in self._call("GET", "/api/statuses")]
 
-    def provision(self) -> list[ProvisionedField]:
+    def provision(self, choices: Mapping[str, Sequence[tuple[str, str]]] | None = None
+                  ) -> list[ProvisionedField]:
+        # the fake CRM's fields are plain text: it has no option lists to keep in line
         made = []
         for name in WRITEBACK_FIELDS:
             try:
@@ -127,6 +129,17 @@ class FakeConnector:
                                                            exc.message, action=exc.action))
         return [result for _, result in sink.write(updates, progress=progress)]
 
+    def owner_names(self, ids: Sequence[str]) -> dict[str, str]:
+        # the fake CRM has no users: owners stay ids, as the protocol allows
+        return {}
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskResult]:
+        return [TaskResult(t.key, False, error_code="UNSUPPORTED", message="the fake CRM has no tasks")
+                for t in tasks]
+
+    def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:
+        return {}
+
     def record_url(self, object: str, id: str) -> str | None:
         return f"{self.base_url}/tickets/{id}"
 
@@ -136,7 +149,7 @@ class FakeConnector:
 
 
 #: Write-back fields holding instants (sent as ISO 8601 text).
-INSTANTS = ("stage_entered_at", "journey_updated_at")
+INSTANTS = ("stage_entered_at", "stalls_at", "journey_updated_at")
 
 
 def _plain(value: Any) -> Any:

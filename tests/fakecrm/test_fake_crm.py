@@ -100,7 +100,7 @@ def test_install_sync_webhook_and_card_through_the_service(world):
     summary = sync_connection(world["services"], conn_id, full=True)
     assert (summary.status, summary.read, summary.unmapped) == ("succeeded", 7, 0)
     assert summary.written == 7 and summary.stages["decision"] == 1
-    assert sandbox.tickets["T2"]["journey"]["journey_stage"] == "Decision"
+    assert sandbox.tickets["T2"]["journey"]["journey_stage"] == "decision"
     records = api.get("/api/v1/connections/fake/records?object=ticket").get_json()["records"]
     assert {r["id"] for r in records} == {f"T{i}" for i in range(7)}
     again = sync_connection(world["services"], conn_id)
@@ -113,7 +113,7 @@ def test_install_sync_webhook_and_card_through_the_service(world):
     delivery = sandbox.deliveries[-1]
     assert delivery["status"] == 200
     Worker(world["services"]).tick()
-    assert sandbox.tickets["T0"]["journey"]["journey_stage"] == "Purchase"
+    assert sandbox.tickets["T0"]["journey"]["journey_stage"] == "purchase"
     forged = api.post("/webhooks/fakecrm", data=b'{"account": "acct-42", "events": []}')
     assert forged.status_code == 200  # nothing to queue, nothing to verify
     forged = api.post("/webhooks/fakecrm", headers={"X-Fake-Signature": "0" * 64},

@@ -74,30 +74,30 @@ def test_hubspots_uri_decoding_is_exactly_its_table():
 
 
 def test_a_request_signed_over_the_decoded_uri_is_answered(services, world):
-    client = create_app(services.settings, services, migrate=False).test_client()
+    client = create_app(services.settings, services).test_client()
     row = next(r for r in world["rows"] if r.stage == "decision")
     path = card_path(world, row, hubspot_query(world))
     answer = get_card(client, world, path, signed_as=signed_uri("http://localhost" + path))
     assert answer.status_code == 200, answer.get_json()
     data = answer.get_json()
     jmap = default_map()
-    assert data["stage"]["key"] == "decision" and data["stage"]["label"] == "Decision"
-    assert data["stage"]["position"] == jmap.stage_index("decision") + 1
-    assert [s["key"] for s in data["stage"]["stages"]] == list(jmap.stage_keys)
+    assert data["stage"] == "decision" and data["stage_label"] == "Decision"
+    assert data["position"] == jmap.stage_index("decision") + 1
+    assert [s["key"] for s in data["stages"]] == list(jmap.stage_keys)
     assert data["goal"] == next(s.goal for s in jmap.stages if s.key == "decision")
     assert data["expected_days"] == jmap.expected_days("decision")
     if data["stalled"]:
         assert data["days_over"] == data["days_in_stage"] - data["expected_days"] and data["days_left"] == 0
     else:
         assert data["days_left"] == data["expected_days"] - data["days_in_stage"]
-    assert data["owner"]["name"] in {f"{first} {last}" for first, last in REPS}
-    assert data["url"] == (f"{services.settings.base_url}/connections/{world['connection_id']}"
-                           f"/records/deal/{row.crm_id}")
+    assert data["owner_name"] in {f"{first} {last}" for first, last in REPS}
+    assert data["link"] == (f"{services.settings.base_url}/connections/{world['connection_id']}"
+                            f"/records/deal/{row.crm_id}")
     assert data["timeline"][-1]["stage"] == "decision"
 
 
 def test_a_signature_over_the_encoded_uri_or_another_query_is_refused(services, world):
-    client = create_app(services.settings, services, migrate=False).test_client()
+    client = create_app(services.settings, services).test_client()
     row = world["rows"][0]
     path = card_path(world, row, hubspot_query(world))
     assert get_card(client, world, path, signed_as="http://localhost" + path).status_code == 401
@@ -113,7 +113,7 @@ def test_a_signature_over_the_encoded_uri_or_another_query_is_refused(services, 
 
 def test_behind_a_proxy_the_public_url_is_what_hubspot_signed(services, world):
     proxied = replace(services, settings=replace(services.settings, public_url=PUBLIC))
-    client = create_app(proxied.settings, proxied, migrate=False).test_client()
+    client = create_app(proxied.settings, proxied).test_client()
     row = world["rows"][0]
     path = card_path(world, row, hubspot_query(world))
     assert get_card(client, world, path, signed_as=signed_uri(PUBLIC + path)).status_code == 200
@@ -122,7 +122,7 @@ def test_behind_a_proxy_the_public_url_is_what_hubspot_signed(services, world):
 
 
 def test_bad_requests_get_a_clear_4xx(services, world):
-    client = create_app(services.settings, services, migrate=False).test_client()
+    client = create_app(services.settings, services).test_client()
     row = world["rows"][0]
     missing = f"/cards/hubspot/deal/{row.crm_id}?userId=7"
     answer = get_card(client, world, missing, signed_as=signed_uri("http://localhost" + missing))

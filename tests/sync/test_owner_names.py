@@ -54,7 +54,7 @@ def test_known_owners_are_not_asked_for_again(services, world):
 
 def test_the_api_and_its_csv_export_name_the_owners(services, world):
     _, connection_id, token, _ = world
-    client = create_app(services.settings, services, migrate=False).test_client()
+    client = create_app(services.settings, services).test_client()
     headers = {"Authorization": f"Bearer {token}"}
     listed = client.get(f"/api/v1/connections/{connection_id}/records?limit=50", headers=headers).get_json()
     owned = [r for r in listed["records"] if r["owner_id"]]

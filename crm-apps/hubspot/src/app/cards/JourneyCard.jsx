@@ -46,21 +46,20 @@ export function JourneyCard({ context, fetcher }) {
 
 /** One record's journey: path, pace, stalled badge, persona, action, owner, timeline, link. */
 export function JourneyView({ journey }) {
-  const { stage } = journey;
-  const current = stage.is_exit ? stage.stages.length : (stage.position ?? 1) - 1;
+  const current = journey.is_exit ? journey.stages.length : (journey.position ?? 1) - 1;
   const expected = journey.expected_days;
   return (
     <Flex direction="column" gap="sm">
       <Flex direction="row" gap="sm" align="center">
-        <Heading>{stage.label}</Heading>
-        {stage.is_exit && <Tag testId="exit-tag" variant="info">{stage.label}</Tag>}
+        <Heading>{journey.stage_label}</Heading>
+        {journey.is_exit && <Tag testId="exit-tag" variant="info">{journey.stage_label}</Tag>}
         {journey.stalled && (
           <Tag testId="stalled-tag" variant="error">Stalled {days(journey.days_over)} over</Tag>
         )}
       </Flex>
       <StepIndicator
         testId="journey-path"
-        stepNames={stage.stages.map((s) => s.label)}
+        stepNames={journey.stages.map((s) => s.label)}
         currentStep={current}
       />
       {expected ? (
@@ -77,10 +76,10 @@ export function JourneyView({ journey }) {
       )}
       <DescriptionList direction="row">
         <DescriptionListItem label="Persona">
-          <Text testId="persona">{journey.persona.label}</Text>
+          <Text testId="persona">{journey.persona_label}</Text>
         </DescriptionListItem>
         <DescriptionListItem label="Owner">
-          <Text testId="owner">{journey.owner?.name ?? 'No owner'}</Text>
+          <Text testId="owner">{journey.owner_name ?? journey.owner_id ?? 'No owner'}</Text>
         </DescriptionListItem>
       </DescriptionList>
       <Text format={{ fontWeight: 'bold' }}>Next best action</Text>
@@ -105,8 +104,8 @@ export function JourneyView({ journey }) {
           ))}
         </TableBody>
       </Table>
-      {journey.url && (
-        <Link testId="record-link" href={{ url: journey.url, external: true }}>
+      {journey.link && (
+        <Link testId="record-link" href={{ url: journey.link, external: true }}>
           Open in Journey Sync
         </Link>
       )}

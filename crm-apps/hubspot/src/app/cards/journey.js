@@ -24,7 +24,7 @@ export function days(n) {
 
 /** How the record stands against the stage's expected days, in words. */
 export function pace(journey) {
-  if (journey.stage.is_exit) return `Closed: ${journey.stage.label}`;
+  if (journey.is_exit) return `Closed: ${journey.stage_label}`;
   if (journey.expected_days === null || journey.expected_days === undefined) {
     return `${days(journey.days_in_stage)} in stage; this stage never stalls`;
   }

@@ -47,7 +47,7 @@ describe('JourneyView', () => {
     const rows = findAll(TableRow).slice(1).map((row) => row.findAll(TableCell).map((cell) => cell.text));
     expect(rows).toEqual([['Awareness (stalled)', '2026-10-01', '51'], ['Consideration', '2026-11-21', '9']]);
     expect(find(Link).props.href).toEqual({
-      url: 'https://journey.example.com/connections/hubspot-demo/records/deal/18462730001',
+      url: 'https://journey.example.com/connections/1/records/deal/18462730001',
       external: true,
     });
   });
@@ -55,8 +55,8 @@ describe('JourneyView', () => {
   it('shows an exit as closed, past every stage, without a stall clock', () => {
     const { render, find, findByTestId, maybeFind } = createRenderer('crm.record.tab');
     render(<JourneyView journey={journey({
-      stage: { ...journey().stage, key: 'lost', label: 'Lost', position: null, is_exit: true },
-      expected_days: null, days_left: null, goal: null, owner: null,
+      stage: 'lost', stage_label: 'Lost', position: null, is_exit: true,
+      expected_days: null, days_left: null, goal: null, owner_id: null, owner_name: null,
     })} />);
     expect(find(StepIndicator).props.currentStep).toBe(4);
     expect(findByTestId(Tag, 'exit-tag').text).toBe('Lost');
