@@ -1,7 +1,7 @@
 """owner names
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30 07:30:00
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlmodel
 import integration.store.types
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
