@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     with services.session() as session:
         tenant = get_or_create_tenant(session, "bench")
         conn = connect(session, services, tenant_id=tenant.id, name="card", crm="hubspot",
-                       values=sandbox_settings("hubspot", info), account_id=str(info["portal_id"]))
+                       values=sandbox_settings("hubspot", info))
         connection_id = conn.id
     provision(services, connection_id)
     sync_connection(services, connection_id)

@@ -37,7 +37,7 @@ def world(services):
     with services.session() as s:
         tenant = get_or_create_tenant(s, "card")
         conn = connect(s, services, tenant_id=tenant.id, name="card", crm="hubspot",
-                       values=crm.settings(), account_id=str(crm.info["portal_id"]))
+                       values=crm.settings())
         connection_id = conn.id
     provision(services, connection_id)
     assert sync_connection(services, connection_id).status == "succeeded"
