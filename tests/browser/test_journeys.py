@@ -44,24 +44,56 @@ def test_sign_in_page(browser, live_service, shot):
     context.close()
 
 
+def _second_workspace(live, crm):
+    """A user and an admin token of a workspace of its own, where ``crm``'s sandbox account is not
+    connected yet (the demo workspace holds it already)."""
+    from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
+    with live["services"].session() as session:
+        tenant = get_or_create_tenant(session, f"second-{crm}")
+        email, password = f"admin-{crm}@second.example", "second-workspace-password"
+        create_user(session, tenant.id, email, password)
+        token = issue_token(session, tenant.id)
+    return {**live, "email": email, "password": password, "token": token}
+
+
+def _oauth_install(tab, crm, name):
+    tab.goto("/install")
+    card = tab.locator(f"#install-{crm}")
+    card.locator('input[name="name"]').first.fill(name)
+    card.get_by_role("button", name=re.compile("^Connect with")).click()
+
+
+def _sign_in(tab, who):
+    tab.goto("/sign-in")
+    tab.fill('#password-form input[name="email"]', who["email"])
+    tab.fill('#password-form input[name="password"]', who["password"])
+    tab.click('#password-form button[type="submit"]')
+    tab.wait_for_url(lambda url: "/sign-in" not in url)
+
+
 @pytest.mark.parametrize("crm", ["hubspot", "salesforce"])
 def test_install_through_oauth_then_provision_and_schedule(browser, live_service, shot, crm):
     context = browser.new_context(base_url=live_service["base_url"], ignore_https_errors=True,
                                   viewport={"width": 1360, "height": 900})
     tab = context.new_page()
-    tab.goto("/sign-in")
-    tab.fill('#password-form input[name="email"]', live_service["email"])
-    tab.fill('#password-form input[name="password"]', live_service["password"])
-    tab.click('#password-form button[type="submit"]')
-    tab.goto("/install")
+    # The demo workspace holds this CRM account already: connecting it again is refused, naming
+    # the connection that has it.
+    _sign_in(tab, live_service)
+    _oauth_install(tab, crm, f"{crm}-again")
+    tab.wait_for_load_state()
+    assert "is already connected as" in tab.inner_text("body")
+    context.clear_cookies()
+
+    workspace = _second_workspace(live_service, crm)
+    _sign_in(tab, workspace)
     if crm == "hubspot":
+        tab.goto("/install")
         shot(tab, "install")
-    card = tab.locator(f"#install-{crm}")
-    card.locator('input[name="name"]').first.fill(f"{crm}-oauth")
-    card.get_by_role("button", name=re.compile("^Connect with")).click()
+    _oauth_install(tab, crm, f"{crm}-oauth")
     tab.wait_for_url(re.compile(r"/connections/\d+/setup$"))
     assert "through OAuth" in tab.inner_text(".flash")
     conn_id = int(re.search(r"/connections/(\d+)/setup", tab.url).group(1))
+    live_service = workspace
     connection = api(live_service, "GET", f"connections/{conn_id}")
     assert connection["name"] == f"{crm}-oauth" and connection["crm"] == crm
 
