@@ -22,23 +22,24 @@ import threading
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from connectors.seedfile import SeedError
 
 from .seed import parse_seed
-from .server import HubSpotSandbox, _QuietHandler
+from .server import HubSpotSandbox, ServedInBackground
 
 MAX_PORTALS = 10_000
 _TOKEN_FORM_LIMIT = 64 * 1024
 
 
-class HubSpotPortals:
+class HubSpotPortals(ServedInBackground):
     """``portals`` sandboxes with portal ids ``seed.portal_id``, ``seed.portal_id + 1``, ...
 
     ``options`` are :class:`HubSpotSandbox`'s (rate limits, latency, stage dates...) and apply to
     every portal; each keeps its own windows and counters.
     """
+
+    _thread_name = "hubspot-portals"
 
     def __init__(self, seed: dict[str, Any] | None = None, *, portals: int = 1,
                  host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
@@ -54,38 +55,18 @@ class HubSpotPortals:
         self._by_token: dict[str, HubSpotSandbox] = {}
         self._by_client = {box.credentials.client_id: box for box in self.sandboxes}
         self._lock = threading.Lock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -------------------------------------------------------------------------------- serving
-    def start(self) -> HubSpotPortals:
-        """Serve every portal from one background server (port 0 picks a free port)."""
-        if self._server is not None:
-            return self
-        self._server = make_server(self.host, self.port, self, threaded=True,
-                                   request_handler=_QuietHandler)
-        base_url = f"http://{self.host}:{self._server.server_port}"
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self(environ, start_response)
+
+    def _serving(self, base_url: str) -> None:
         for box in self.sandboxes:
             box.mount(base_url)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="hubspot-portals", daemon=True)
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        """Stop serving and delivering webhooks."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def _stopped(self) -> None:
         for box in self.sandboxes:
             box.unmount()
-
-    def __enter__(self) -> HubSpotPortals:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def info(self) -> dict[str, Any]:
         """The first portal's connection details (what a one-portal sandbox prints)."""

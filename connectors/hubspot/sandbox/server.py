@@ -26,7 +26,56 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
-class HubSpotSandbox:
+class ServedInBackground:
+    """Serving from a background thread, shared by one portal and many portals behind one port.
+
+    A subclass gives its WSGI entry point (``_wsgi``), what to do once the port is known
+    (``_serving(base_url)``) and once serving stopped (``_stopped()``).
+    """
+
+    host: str
+    port: int
+    _server: BaseWSGIServer | None = None
+    _thread: threading.Thread | None = None
+    _thread_name = "hubspot-sandbox"
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        raise TypeError(f"{type(self).__name__} serves no WSGI app")
+
+    def _serving(self, base_url: str) -> None:
+        """Called with the address once the server is bound."""
+
+    def _stopped(self) -> None:
+        """Called once the server is shut down."""
+
+    def start(self):
+        """Serve in a background thread (port 0 picks a free port); returns self."""
+        if self._server is not None:
+            return self
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
+        self._serving(f"http://{self.host}:{self._server.server_port}")
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name=self._thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and delivering webhooks."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self._stopped()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class HubSpotSandbox(ServedInBackground):
     """A local HubSpot portal speaking the v3 wire protocol that hubspot-api-client 12 expects.
 
     ``seed`` is the seed file's ``hubspot`` value (validated; a bad seed raises
@@ -103,31 +152,15 @@ class HubSpotSandbox:
         """Where the API and the ``/__sandbox__/`` controls are served."""
         return self.base_url
 
-    def start(self) -> HubSpotSandbox:
-        """Serve in a background thread (port 0 picks a free port); returns self."""
-        if self._server is not None:
-            return self
-        self._server = make_server(self.host, self.port, lambda env, start: self.app(env, start),
-                                   threaded=True, request_handler=_QuietHandler)
-        self.mount(f"http://{self.host}:{self._server.server_port}")
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="hubspot-sandbox", daemon=True)
-        self._thread.start()
-        return self
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        # Looked up per request: mount() makes a new app each time the sandbox is mounted.
+        return self.app(environ, start_response)
 
-    def stop(self) -> None:
-        """Stop serving and delivering webhooks."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def _serving(self, base_url: str) -> None:
+        self.mount(base_url)
+
+    def _stopped(self) -> None:
         self.unmount()
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     def info(self) -> dict[str, Any]:
         """Where and how to connect: base_url, OAuth tokens (with their expiry), a private-app
