@@ -25,6 +25,8 @@ from mapping.timeutil import whole_days
 #: Filters read from the stored record snapshot (CrmRecord as JSON), by path.
 RECORD_PATHS = {"crm": ("crm",), "country": ("fields", "country"),
                 "lead_source": ("fields", "lead_source")}
+#: The filters a view offers to narrow its records, each matched exactly.
+FILTER_NAMES = ("crm", "object", "pipeline", "persona", "owner", "country", "lead_source")
 #: What a search matches, case-insensitively: the record's name and the person's e-mail address.
 SEARCH_PATHS = (("identity", "email"),)
 #: Rows fetched at a time when a list is streamed (CSV export), so memory stays flat.
@@ -53,16 +55,10 @@ class RecordFilter:
 
     def apply(self, query: Any) -> Any:
         """``query`` on RecordState narrowed to the matching records (the period aside)."""
-        for name in ("object", "persona", "pipeline", "stage", "stalled"):
+        for name in (*FILTER_NAMES, "stage", "stalled"):
             value = getattr(self, name)
             if value is not None:
-                query = query.where(getattr(RecordState, name) == value)
-        if self.owner is not None:
-            query = query.where(RecordState.owner_id == self.owner)
-        for name, path in RECORD_PATHS.items():
-            value = getattr(self, name)
-            if value is not None:
-                query = query.where(RecordState.record[path].as_string() == value)
+                query = query.where(filter_column(name) == value)
         if self.q:
             texts = [RecordState.name, *(RecordState.record[path].as_string() for path in SEARCH_PATHS)]
             needle = self.q.lower()
@@ -78,6 +74,22 @@ class RecordFilter:
         if self.until is not None:
             conditions.append(column < self.until)
         return conditions
+
+
+def filter_column(name: str) -> Any:
+    """The SQL expression a filter (or ``stage``/``stalled``) compares with its value."""
+    if name in RECORD_PATHS:
+        return RecordState.record[RECORD_PATHS[name]].as_string()
+    return RecordState.owner_id if name == "owner" else getattr(RecordState, name)
+
+
+def filter_values(session: Session, connection_id: int, name: str, limit: int = 500) -> list[str]:
+    """The distinct values the connection's records hold for filter ``name`` (at most ``limit``)."""
+    column = filter_column(name)
+    query = (select(column).distinct().where(RecordState.connection_id == connection_id,
+                                             column.is_not(None))
+             .order_by(column).limit(limit))
+    return [value for value in session.exec(query) if value]
 
 
 def _states_query(connection_id: int, flt: RecordFilter, order: Any) -> Any:

@@ -2,44 +2,25 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from flask import abort, render_template, request
-from sqlmodel import select
 
-from integration.analytics import (RecordFilter, filtered_states, funnel_report, stalled_report,
-                                   time_in_stage_report)
+from integration.analytics import filtered_states, funnel_report, stalled_report, time_in_stage_report
 from integration.api.helpers import services
 from integration.api.records import SORTS
 from integration.journey_view import record_journey, record_summary
-from integration.store.models import RecordState
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.charts import count_chart, days_chart, funnel_chart, timeline_chart
+from integration.ui.filters import FilterError, filter_bar
 
-#: Filters the dashboard offers, by query parameter.
-FILTERS = ("object", "persona", "owner", "pipeline")
 #: Columns the stalled table sorts by (the REST API's sort keys).
 STALLED_SORTS = ("days_over", "amount", "owner", "name")
 #: Stalled records per page of the table.
 PAGE_SIZE = 25
-
-
-def filter_options(db: Any, connection_id: int) -> dict[str, list[str]]:
-    """The values each filter can take in this connection's records."""
-    columns = {"object": RecordState.object, "persona": RecordState.persona,
-               "owner": RecordState.owner_id, "pipeline": RecordState.pipeline}
-    return {name: sorted(v for v in db.exec(select(column).distinct().where(
-                RecordState.connection_id == connection_id)) if v)
-            for name, column in columns.items()}
-
-
-def dashboard_filter() -> RecordFilter:
-    """The filter chosen in the query string (empty choices mean any)."""
-    return RecordFilter(**{name: request.args.get(name) or None for name in FILTERS})
 
 
 @bp.get("/connections/<int:connection_id>/dashboard")
@@ -49,11 +30,15 @@ def dashboard(connection_id: int):
     sort = request.args.get("sort", "days_over")
     if sort not in STALLED_SORTS:
         abort(400, f"Sort by one of: {', '.join(STALLED_SORTS)}.")
-    flt = dashboard_filter()
     page = max(request.args.get("page", 1, type=int), 1)
     with services().session() as db:
         conn = page_connection(db, connection_id)
         jmap, version = connection_map(db, conn.id)
+        try:
+            bar = filter_bar(db, conn.id, jmap, request.args, utcnow().date())
+        except FilterError as exc:
+            abort(400, str(exc))
+        flt = bar.flt
         funnel = funnel_report(db, conn.id, jmap, flt)
         days = time_in_stage_report(db, conn.id, jmap, flt)
         stalled = stalled_report(db, conn.id, flt)
@@ -61,28 +46,18 @@ def dashboard(connection_id: int):
         rows = [record_summary(r, names.get(r.owner_id or "")) for r in filtered_states(
             db, conn.id, replace(flt, stalled=True), order=SORTS[sort], limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE)]
-        options = filter_options(db, conn.id)
-    persona_labels = {key: _persona_label(jmap, key) for key in options["persona"]}
     by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n)
                 for k, n in sorted(stalled["by_stage"].items(),
                                    key=lambda kv: jmap.stage_index(kv[0]) or 0)]
     by_owner = [(names.get(owner, owner), n) for owner, n in
                 sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]]
     return render_template(
-        "dashboard.html", conn=conn, version=version, options=options,
-        chosen={k: v for k, v in vars(flt).items() if v is not None},
-        persona_labels=persona_labels, owner_names=names, funnel=funnel, funnel_chart=funnel_chart(funnel),
+        "dashboard.html", conn=conn, version=version, bar=bar, chosen=bar.params(),
+        funnel=funnel, funnel_chart=funnel_chart(funnel),
         days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort, page=page,
         first=(page - 1) * PAGE_SIZE,
         pages=max(-(-stalled["total"] // PAGE_SIZE), 1),
         stage_chart=count_chart(by_stage, "late"), owner_chart=count_chart(by_owner, "late"))
-
-
-def _persona_label(jmap: Any, key: str) -> str:
-    try:
-        return jmap.persona_label(key)
-    except KeyError:
-        return key
 
 
 @bp.get("/connections/<int:connection_id>/records/<object>/<crm_id>")

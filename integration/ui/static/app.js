@@ -106,10 +106,24 @@ function restoreButton(button) {
   });
 }
 
-// The dashboard's filters apply as soon as one is chosen (the Apply button stays for no-script).
+// The period and filter bar (filter_bar.html): a choice applies at once; "Custom dates" shows the
+// date fields, which apply with the button. Dates are sent only with a custom period.
 function filtersForm(form) {
+  const period = form.elements.period;
+  const dates = form.querySelector(".custom-dates");
+  form.addEventListener("submit", () => {
+    const custom = !period || period.value === "custom";
+    if (dates) dates.querySelectorAll("input").forEach((input) => { input.disabled = !custom; });
+  });
   form.querySelectorAll("select").forEach((select) => {
-    select.addEventListener("change", () => form.submit());
+    select.addEventListener("change", () => {
+      if (select === period && period.value === "custom") {
+        dates.hidden = false;
+        dates.querySelector("input").focus();
+        return;
+      }
+      form.requestSubmit();
+    });
   });
 }
 
