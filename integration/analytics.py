@@ -27,8 +27,9 @@ RECORD_PATHS = {"crm": ("crm",), "country": ("fields", "country"),
                 "lead_source": ("fields", "lead_source")}
 #: The filters a view offers to narrow its records, each matched exactly.
 FILTER_NAMES = ("crm", "object", "pipeline", "persona", "owner", "country", "lead_source")
-#: What a search matches, case-insensitively: the record's name and the person's e-mail address.
-SEARCH_PATHS = (("identity", "email"),)
+#: What a search matches, case-insensitively, besides the record's name: the person's e-mail
+#: address and the company (Salesforce account or lead company, HubSpot contact company).
+SEARCH_PATHS = (("identity", "email"), ("fields", "company"))
 #: Rows fetched at a time when a list is streamed (CSV export), so memory stays flat.
 STREAM_CHUNK = 500
 

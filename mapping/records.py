@@ -19,6 +19,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "lead_source",
     "country",
     "owner_id",
+    "company",
 )
 
 #: Canonical names of the values Journey Sync writes back into the CRM. Connectors translate these

@@ -42,6 +42,7 @@ HS_SEED: dict[str, Any] = {
         {"id": "151",
          "properties": {"email": "ana@globex.example", "firstname": "Ana", "lastname": "Silva",
                         "jobtitle": "VP Operations", "industry": "Manufacturing", "country": "Portugal",
+                        "company": "Globex",
                         "lifecyclestage": "salesqualifiedlead", "createdate": "2026-08-11T08:00:00Z"},
          "history": {"lifecyclestage": [
              {"value": "lead", "timestamp": "2026-08-11T08:00:00Z"},

@@ -27,12 +27,15 @@ GROUP_NAME = "journey"
 GROUP_LABEL = "Journey Sync"
 
 #: Where each canonical persona field lives on each object (None: the object has no such field).
+#: A deal names its company only through an association (a call per page); a portal keeping the
+#: name on the deal can say where with ``property_names: {"deal.company": ...}``.
 DEFAULT_FIELD_PROPERTIES: dict[str, dict[str, str | None]] = {
     "deal": {"amount": "amount", "industry": None, "employee_count": None, "job_title": None,
-             "lead_source": "hs_analytics_source", "country": None, "owner_id": "hubspot_owner_id"},
+             "lead_source": "hs_analytics_source", "country": None, "owner_id": "hubspot_owner_id",
+             "company": None},
     "contact": {"amount": None, "industry": "industry", "employee_count": "numemployees",
                 "job_title": "jobtitle", "lead_source": "hs_analytics_source", "country": "country",
-                "owner_id": "hubspot_owner_id"},
+                "owner_id": "hubspot_owner_id", "company": "company"},
 }
 
 

@@ -115,7 +115,7 @@ def opportunity(record: Mapping[str, Any], api_names: Mapping[str, str], url: st
         fields={"amount": _number(record.get("Amount"), float), "industry": raw.get("Account.Industry"),
                 "employee_count": _number(raw.get("Account.NumberOfEmployees"), int), "job_title": None,
                 "lead_source": record.get("LeadSource"), "country": raw.get("Account.BillingCountry"),
-                "owner_id": record.get("OwnerId")})
+                "owner_id": record.get("OwnerId"), "company": raw.get("Account.Name")})
 
 
 def lead(record: Mapping[str, Any], api_names: Mapping[str, str], url: str | None) -> CrmRecord:
@@ -126,7 +126,7 @@ def lead(record: Mapping[str, Any], api_names: Mapping[str, str], url: str | Non
         fields={"amount": None, "industry": record.get("Industry"),
                 "employee_count": _number(record.get("NumberOfEmployees"), int), "job_title": record.get("Title"),
                 "lead_source": record.get("LeadSource"), "country": record.get("Country"),
-                "owner_id": record.get("OwnerId")})
+                "owner_id": record.get("OwnerId"), "company": record.get("Company")})
 
 
 def latest_opportunity(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -156,4 +156,5 @@ def contact(record: Mapping[str, Any], api_names: Mapping[str, str], url: str | 
         fields={"amount": None, "industry": raw.get("Account.Industry"),
                 "employee_count": _number(raw.get("Account.NumberOfEmployees"), int),
                 "job_title": record.get("Title"), "lead_source": record.get("LeadSource"),
-                "country": record.get("MailingCountry"), "owner_id": record.get("OwnerId")})
+                "country": record.get("MailingCountry"), "owner_id": record.get("OwnerId"),
+                "company": raw.get("Account.Name")})

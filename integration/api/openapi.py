@@ -74,7 +74,7 @@ DATE = {"type": "string", "format": "date",
 #: The filters, search and period every records and analytics endpoint takes (see README "API").
 FILTERS = {"crm": {"type": "string", "description": "A CRM plug-in's name, see GET /crms"},
            **dict.fromkeys(TEXT_FILTERS, STRING), "stalled": BOOLEAN,
-           "q": {**STRING, "description": "Case-insensitive search in the name and e-mail address"},
+           "q": {**STRING, "description": "Case-insensitive search in the name, e-mail address and company"},
            "from": DATE, "to": DATE}
 
 QUERY = {

@@ -33,7 +33,8 @@ FORMATS = ("json", "csv")
 #: The CSV export's columns, in order: the record list's fields, less the nested CRM values.
 CSV_COLUMNS = ("object", "id", "name", "stage", "stage_label", "crm_stage", "pipeline", "persona",
                "persona_label", "owner_id", "owner_name", "amount", "stalled", "days_in_stage", "expected_days",
-               "days_over", "stage_entered_at", "next_best_action", "url", "updated_at")
+               "days_over", "stage_entered_at", "next_best_action", "email", "company", "url",
+               "updated_at")
 #: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -134,9 +134,10 @@ def demo_seed(now: datetime, seed: int = 7, *, opportunities: int = 300, leads: 
         start = now - timedelta(days=rng.randint(3, 300))
         history = _walk(rng, HS_LIFECYCLE, start, now, None)
         first = rng.choice(FIRST)
+        company = rng.choice(COMPANIES)
         people.append({"id": str(151 + i), "properties": {
-            "email": f"{first.lower()}.{i}@{rng.choice(COMPANIES).lower().replace(' ', '')}.example",
-            "firstname": first, "jobtitle": rng.choice(TITLES), "lifecyclestage": history[-1][0],
+            "email": f"{first.lower()}.{i}@{company.lower().replace(' ', '')}.example",
+            "company": company, "firstname": first, "jobtitle": rng.choice(TITLES), "lifecyclestage": history[-1][0],
             "createdate": _iso(start)},
             "history": {"lifecyclestage": [{"value": s, "timestamp": _iso(t)} for s, t in history]}})
     _link_across_crms(contacts, sf_leads, opps, people, hs_deals)

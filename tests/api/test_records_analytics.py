@@ -36,6 +36,9 @@ BOOK = [
       ("consideration", at(2025, 12, 20), at(2026, 1, 20)), ("decision", at(2026, 1, 20), None)]),
 ]
 
+#: The company the connector read (Salesforce account or lead company, HubSpot contact company).
+COMPANY = {"c1": "Globex Corp", "d2": "Initech"}
+
 
 @pytest.fixture(scope="module")
 def app(services):
@@ -59,7 +62,8 @@ def headers(app, services, hs_sandbox):
                 pipeline="default" if obj == "deal" else None, stage=stage, persona=persona,
                 owner_id=owner, stalled=stalled, days_over=5 if stalled else 0, entered_at=entered,
                 record={"crm": "hubspot", "object": obj, "id": crm_id, "name": name,
-                        "fields": {"country": country, "lead_source": source},
+                        "fields": {"country": country, "lead_source": source,
+                                   "company": COMPANY.get(crm_id)},
                         "identity": {"kind": "person", "email": email, "same_as": []} if email else None},
                 state={"next_best_action": "Call them" if stalled else None}))
             for seq, (to_stage, occurred, exited) in enumerate(spans):
@@ -126,9 +130,9 @@ def test_records_period_is_the_date_their_current_stage_was_entered(get, params,
 
 @pytest.mark.parametrize("q, expected", [
     ("jane", ["c1"]), ("EXAMPLE.com", ["c1"]), ("acme", ["d1"]), ("big", ["d2"]),
-    ("%", []), ("_", []), ("nobody", []),
+    ("globex", ["c1"]), ("INITECH", ["d2"]), ("%", []), ("_", []), ("nobody", []),
 ])
-def test_search_matches_name_and_email_case_insensitively(get, q, expected):
+def test_search_matches_name_email_and_company_case_insensitively(get, q, expected):
     assert ids(get(RECORDS, q=q)) == expected
 
 

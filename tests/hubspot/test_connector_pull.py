@@ -52,6 +52,7 @@ def test_pull_maps_deals_and_contacts(hs_sandbox) -> None:
         ("contact", "salesqualifiedlead", None, "Ana Silva")
     assert contact.fields["job_title"] == "VP Operations"
     assert contact.fields["industry"] == "Manufacturing" and contact.fields["country"] == "Portugal"
+    assert contact.fields["company"] == "Globex"  # a deal has no company of its own (see above)
     assert [c.value for c in contact.history] == ["lead", "salesqualifiedlead"]
     assert contact.url.endswith("/record/0-1/151")
 

@@ -46,7 +46,8 @@ def test_full_pull_maps_every_object(sf_sandbox):
     assert acme.created_at == datetime(2026, 8, 1, 9, tzinfo=UTC)
     assert acme.modified_at == datetime(2026, 9, 28, 11, tzinfo=UTC)
     assert dict(acme.fields) == {"amount": 180000.0, "industry": "Manufacturing", "employee_count": 5200,
-                                 "job_title": None, "lead_source": "Web", "country": "Germany", "owner_id": OWNER}
+                                 "job_title": None, "lead_source": "Web", "country": "Germany", "owner_id": OWNER,
+                                 "company": "Acme Corp"}
     assert acme.raw["Type"] == "New Customer" and acme.raw["Account.Name"] == "Acme Corp"
     assert dict(acme.writeback) == {"journey_stage": None, "persona": None, "next_best_action": None,
                                     "stalled": False, "stage_entered_at": None, "stalls_at": None,
@@ -59,7 +60,7 @@ def test_full_pull_maps_every_object(sf_sandbox):
         "lead", "Working - Contacted", (), "lead")
     assert dict(lead.fields) == {"amount": None, "industry": "Retail", "employee_count": 300,
                                  "job_title": "VP Operations", "lead_source": "Webinar", "country": "Brazil",
-                                 "owner_id": sf_sandbox.info()["user_id"]}
+                                 "owner_id": sf_sandbox.info()["user_id"], "company": "Initech"}
 
 
 def test_contacts_follow_their_most_recently_modified_opportunity(sf_sandbox):
@@ -68,6 +69,7 @@ def test_contacts_follow_their_most_recently_modified_opportunity(sf_sandbox):
     assert (li.stage_object, li.stage_value) == ("opportunity", "Negotiation/Review")
     assert [h.value for h in li.history] == ["Prospecting", "Qualification", "Negotiation/Review"]
     assert li.fields["job_title"] == "CTO" and li.fields["industry"] == "Manufacturing"
+    assert li.fields["company"] == "Acme Corp"  # the contact's account
     mia = records[CONTACT_MIA]
     assert (mia.stage_object, mia.stage_value, mia.history) == ("opportunity", None, ())
 
