@@ -7,6 +7,7 @@ classify() (generating the records, iterating over them), by the wall clock and 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import time
 from datetime import datetime, timedelta, timezone
@@ -93,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     jmap = default_map()
     timings = run(args.records, args.seed, jmap)
     print(f"records: {args.records} (seed {args.seed}, map '{jmap.name}')")
+    # The machine is shared: the load says how far the wall clock is from the CPU clock.
+    print("load average (1, 5, 15 min) at start: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"stalled: {timings['stalled'][0]}")
     for clock, which in (("wall", 0), ("cpu", 1)):
         # The classify loop also pays for its own iteration; subtract the measured bare iteration.

@@ -5,9 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from mapping.actions import next_best_action
 from mapping.model import UNMAPPED, JourneyMap
-from mapping.persona import match_persona
 from mapping.records import CrmRecord
 from mapping.timeline import EnteredAtSource, Run, is_stalled, journey_runs
 from mapping.timeutil import as_utc, whole_days
@@ -52,20 +50,22 @@ def classify(record: CrmRecord, jmap: JourneyMap, now: datetime, *,
     already (a sync stores the journey too, and computes it once).
     """
     now = as_utc(now)
+    compiled = jmap.compiled
     current = (runs if runs is not None else journey_runs(record, jmap, now))[-1]
     stage = current.stage
+    facts = compiled.facts[stage]
     unmapped = stage == UNMAPPED
     days = whole_days(current.entered_at, now)
-    expected = jmap.expected_days(stage)
+    expected = facts.expected_days
     stalled = is_stalled(jmap, stage, days)
-    persona = match_persona(record, jmap)
+    persona = compiled.persona(record)
     return JourneyState(
         crm=record.crm, object=record.object, id=record.id, crm_stage=record.stage_value,
-        pipeline=record.pipeline, stage=stage, stage_label=jmap.label(stage), is_exit=jmap.is_exit(stage),
-        stage_index=jmap.stage_index(stage), entered_at=current.entered_at,
+        pipeline=record.pipeline, stage=stage, stage_label=facts.label, is_exit=facts.is_exit,
+        stage_index=facts.stage_index, entered_at=current.entered_at,
         entered_at_source=current.source, days_in_stage=days, expected_days=expected, stalled=stalled,
         days_over=days - expected if stalled else 0, persona=persona,
         persona_label=jmap.persona_label(persona),
-        next_best_action=None if unmapped else next_best_action(jmap, record, stage, persona, stalled),
+        next_best_action=None if unmapped else compiled.action(record, stage, persona, stalled),
         unmapped=unmapped,
     )

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import string
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from mapping.records import CANONICAL_FIELDS
+
+if TYPE_CHECKING:
+    from mapping.compiled import CompiledMap
 
 #: The journey key of a record whose CRM stage the map does not name (or that has no stage).
 UNMAPPED = "unmapped"
@@ -204,6 +207,12 @@ class JourneyMap(_Frozen):
     people: PeopleRule | None = None
     #: Tasks for record owners; None (no ``tasks:`` section) creates none.
     tasks: TaskRule | None = None
+
+    @cached_property
+    def compiled(self) -> CompiledMap:
+        """The lookups classification needs, derived on first use and kept with this map version."""
+        from mapping.compiled import CompiledMap  # built from this model, so imported once it exists
+        return CompiledMap(self)
 
     @property
     def people_rule(self) -> PeopleRule:

@@ -6,7 +6,8 @@ strings compare without regard to case, and ``"true"``/``"false"`` equal the boo
 """
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Any, Callable
 
 from mapping.model import CRM_FIELD_PREFIX, Condition, JourneyMap
 from mapping.records import CrmRecord
@@ -14,10 +15,7 @@ from mapping.records import CrmRecord
 
 def match_persona(record: CrmRecord, jmap: JourneyMap) -> str:
     """The key of the first persona rule whose conditions all hold, else the map's default persona."""
-    for rule in jmap.personas:
-        if all(condition_holds(condition, field_value(record, condition.field)) for condition in rule.when):
-            return rule.key
-    return jmap.default_persona
+    return jmap.compiled.persona(record)
 
 
 def field_value(record: CrmRecord, name: str) -> Any:
@@ -29,25 +27,38 @@ def field_value(record: CrmRecord, name: str) -> Any:
 
 def condition_holds(condition: Condition, actual: Any) -> bool:
     """Whether a record value satisfies one condition (a missing value satisfies only ne/not_in/exists false)."""
+    return compile_condition(condition)(actual)
+
+
+def compile_condition(condition: Condition) -> Callable[[Any], bool]:
+    """:func:`condition_holds` for one condition as a predicate on the record value, with the
+    condition's own value normalised once (a map version's rules are compiled once)."""
     op, expected = condition.op, condition.value
     if op == "exists":
-        present = actual is not None and actual != ""
-        return present == (True if expected is None else expected)
-    if op == "ne":
-        return not _equal(actual, expected)
-    if op == "in":
-        return any(_equal(actual, item) for item in expected)
-    if op == "not_in":
-        return not any(_equal(actual, item) for item in expected)
+        wanted = True if expected is None else expected
+        return lambda actual: (actual is not None and actual != "") == wanted
+    if op in ("eq", "ne", "in", "not_in"):
+        equals = [_equal_to(item) for item in (expected if op in ("in", "not_in") else [expected])]
+        if op in ("eq", "in"):
+            return lambda actual: any(equal(actual) for equal in equals)
+        return lambda actual: not any(equal(actual) for equal in equals)
     if op == "contains":
-        return _contains(actual, expected if isinstance(expected, list) else [expected])
-    if op == "eq":
-        return _equal(actual, expected)
-    number = _as_number(actual)
-    if number is None:
-        return False
-    return {"lt": number < expected, "lte": number <= expected,
-            "gt": number > expected, "gte": number >= expected}[op]
+        needles = expected if isinstance(expected, list) else [expected]
+        return lambda actual: _contains(actual, needles)
+    compare = {"lt": operator.lt, "lte": operator.le, "gt": operator.gt, "gte": operator.ge}[op]
+    return lambda actual: (number := _as_number(actual)) is not None and compare(number, expected)
+
+
+def _equal_to(expected: Any) -> Callable[[Any], bool]:
+    """A predicate: whether a record value equals ``expected`` (numbers as numbers, text without case, ``"true"``/``"false"`` as booleans)."""
+    if isinstance(expected, bool):
+        text = "true" if expected else "false"
+        return lambda actual: actual is not None and (
+            actual == expected if isinstance(actual, bool) else str(actual).strip().casefold() == text)
+    if isinstance(expected, (int, float)):
+        return lambda actual: actual is not None and _as_number(actual) == expected
+    text = str(expected).strip().casefold()
+    return lambda actual: actual is not None and str(actual).strip().casefold() == text
 
 
 def _as_number(value: Any) -> float | None:
@@ -61,22 +72,10 @@ def _as_number(value: Any) -> float | None:
         return None
 
 
-def _equal(actual: Any, expected: Any) -> bool:
-    if actual is None:
-        return False
-    if isinstance(expected, bool):
-        if isinstance(actual, bool):
-            return actual == expected
-        return str(actual).strip().casefold() == ("true" if expected else "false")
-    if isinstance(expected, (int, float)):
-        return _as_number(actual) == expected
-    return str(actual).strip().casefold() == str(expected).strip().casefold()
-
-
 def _contains(actual: Any, needles: list[str]) -> bool:
     if isinstance(actual, str):
         haystack = actual.casefold()
         return any(needle.casefold() in haystack for needle in needles)
     if isinstance(actual, (list, tuple, set, frozenset)):
-        return any(_equal(item, needle) for item in actual for needle in needles)
+        return any(_equal_to(needle)(item) for item in actual for needle in needles)
     return False

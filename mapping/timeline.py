@@ -46,10 +46,15 @@ def ordered_history(record: CrmRecord, now: datetime) -> list[StageChange]:
     Entries with the same timestamp are ordered by whether they hold the current stage (last), then
     by value, so the order the CRM returned them in never changes the outcome.
     """
-    now = as_utc(now)
+    return [StageChange(value, moment) for moment, value in _ordered(record, as_utc(now))]
+
+
+def _ordered(record: CrmRecord, now: datetime) -> list[tuple[datetime, str]]:
+    """:func:`ordered_history` as (moment, value) pairs; ``now`` in UTC."""
     current = record.stage_value
-    ordered = sorted((as_utc(change.entered_at), change.value == current, change.value) for change in record.history)
-    return [StageChange(value, min(moment, now)) for moment, _, value in ordered]
+    ordered = sorted([(as_utc(change.entered_at), change.value == current, change.value)
+                      for change in record.history])
+    return [(moment if moment < now else now, value) for moment, _, value in ordered]
 
 
 def journey_runs(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[Run]:
@@ -61,36 +66,31 @@ def journey_runs(record: CrmRecord, jmap: JourneyMap, now: datetime) -> list[Run
     then dated from history).
     """
     now = as_utc(now)
-    source = jmap.source(record.crm, record.object, record.stage_object)
-
-    def journey_key(value: str | None) -> str:
-        found = source.lookup(value, record.pipeline) if source is not None and value is not None else None
-        return found if found is not None else UNMAPPED
-
-    runs: list[Run] = []
-    history = ordered_history(record, now)
-    for change in history:
-        key = journey_key(change.value)
-        if runs and runs[-1].stage == key:
-            runs[-1] = _with_crm_stage(runs[-1], change.value)
+    # CRM stage value -> journey key, built once per map version (a value it lacks is unmapped).
+    keys = jmap.compiled.stage_table(record.crm, record.object, record.stage_object, record.pipeline)
+    history = _ordered(record, now)
+    # Runs are gathered as (key, entered at, CRM stages) and frozen once complete.
+    gathered: list[tuple[str, datetime, list[str]]] = []
+    for moment, value in history:
+        key = keys.get(value, UNMAPPED)
+        if gathered and gathered[-1][0] == key:
+            if value not in gathered[-1][2]:
+                gathered[-1][2].append(value)
         else:
-            runs.append(Run(key, change.entered_at, "history", (change.value,)))
+            gathered.append((key, moment, [value]))
 
-    current_key = journey_key(record.stage_value)
-    if runs and runs[-1].stage == current_key:
-        runs[-1] = _with_crm_stage(runs[-1], record.stage_value)
-        return runs
+    current_value = record.stage_value
+    current_key = keys.get(current_value, UNMAPPED) if current_value is not None else UNMAPPED
+    if gathered and gathered[-1][0] == current_key:
+        if current_value is not None and current_value not in gathered[-1][2]:
+            gathered[-1][2].append(current_value)
+        return [Run(key, moment, "history", tuple(values)) for key, moment, values in gathered]
+    runs = [Run(key, moment, "history", tuple(values)) for key, moment, values in gathered]
     entered_at, how = _fallback_entry(record, now)
-    if history and entered_at < history[-1].entered_at:
-        entered_at, how = history[-1].entered_at, "history"
-    runs.append(_with_crm_stage(Run(current_key, entered_at, how, ()), record.stage_value))
+    if history and entered_at < history[-1][0]:
+        entered_at, how = history[-1][0], "history"
+    runs.append(Run(current_key, entered_at, how, () if current_value is None else (current_value,)))
     return runs
-
-
-def _with_crm_stage(run: Run, value: str | None) -> Run:
-    if value is None or value in run.crm_stages:
-        return run
-    return Run(run.stage, run.entered_at, run.source, run.crm_stages + (value,))
 
 
 def _fallback_entry(record: CrmRecord, now: datetime) -> tuple[datetime, EnteredAtSource]:

@@ -8,6 +8,8 @@ _DAY = timedelta(days=1)
 
 def as_utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive datetime is taken to be UTC already."""
+    if moment.tzinfo is timezone.utc:  # the common case: connectors parse UTC stamps
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)

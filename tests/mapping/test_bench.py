@@ -29,5 +29,5 @@ def test_main_prints_rates_and_the_share_outside_classify(bench, capsys):
     labels = [line.split(":")[0] for line in lines]
     figures = ["generate seconds", "classify seconds", "classify records/second", "end-to-end records/second",
                "share of time outside classify()"]
-    assert labels == ["records", "stalled", *(f"{clock} {figure}" for clock in ("wall", "cpu") for figure in figures)]
+    assert labels == ["records", "load average (1, 5, 15 min) at start", "stalled", *(f"{clock} {figure}" for clock in ("wall", "cpu") for figure in figures)]
     assert lines[-1].endswith("%")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mapping import CrmRecord, StageChange, classify
+from mapping import CrmRecord, StageChange, classify, default_map
 from tests.mapping.helpers import NOW, days_ago, opportunity, small_map
 
 
@@ -145,6 +145,21 @@ def test_hubspot_deals_map_through_their_pipeline():
                        created_at=days_ago(10), modified_at=NOW)
     state = classify(record, small_map(), NOW)
     assert (state.stage, state.pipeline, state.entered_at_source) == ("decision", "renewals", "created_date")
+
+
+def test_the_compiled_stage_tables_answer_as_the_map_does_for_every_pipeline():
+    """Classification reads one flat table per CRM object and pipeline, built once per map
+    version: a pipeline's own mapping wins, the source's stages serve the rest."""
+    jmap = default_map()
+    for crm, objects in jmap.sources.items():
+        for object_, source in objects.items():
+            pipelines = [None, "no-such-pipeline", *(source.pipelines or {})]
+            values = {*(source.stages or {}), *(v for p in (source.pipelines or {}).values() for v in p)}
+            for pipeline in pipelines:
+                table = jmap.compiled.stage_table(crm, object_, None, pipeline)
+                assert {v: table.get(v) for v in values} == \
+                    {v: jmap.lookup(crm, object_, v, pipeline) for v in values}
+    assert jmap.compiled is jmap.compiled
 
 
 def test_a_salesforce_contact_follows_the_opportunity_source():
