@@ -1,4 +1,5 @@
-"""Map versions as the service sees them: apply (validate and store), preview, coverage.
+"""Map versions as the service sees them: apply (validate and store), preview, coverage, what each
+version changed and how the numbers moved after it, and reminders to review maps.
 
 The CLI, the REST API and the web pages all go through these, so a map is checked the same way
 whichever door it comes in by.
@@ -10,14 +11,20 @@ from typing import Any
 
 from sqlmodel import Session
 
+import yaml
+
+from integration.map_effect import version_effect
 from integration.services import Services
 from integration.store.connections import connection_by_id, list_connections
-from integration.store.map_versions import current_map_version, save_map_version
+from integration.store.map_versions import (current_map_version, last_reviewed, list_map_versions,
+                                            mark_map_reviewed, save_map_version)
 from integration.store.models import MapVersion
 from integration.store.records import iter_states
 from integration.store.types import utcnow
-from integration.sync.map_in_force import connection_map
+from integration.sync.map_in_force import MapInForce, connection_map, map_in_force, workspace_map
 from mapping import JourneyMap, MapValidationError, coverage, map_to_yaml, parse_map, preview
+from mapping.changes import change_summary, map_changes
+from mapping.review import ReviewStatus, review_status
 from mapping.serialize import record_from_dict, state_from_dict
 
 
@@ -57,13 +64,17 @@ def preview_map(session: Session, connection_id: int, jmap: JourneyMap | None, *
     return _preview(session, [connection_id], jmap, now, sample)
 
 
+def governed_connections(session: Session, tenant_id: int) -> list[int]:
+    """Ids of the tenant's connections the workspace map serves (those without a map of their own)."""
+    return [c.id for c in list_connections(session, tenant_id)
+            if current_map_version(session, c.id) is None]
+
+
 def preview_workspace_map(session: Session, tenant_id: int, jmap: JourneyMap, *,
                           now: datetime | None = None, sample: int = 20) -> dict[str, Any]:
     """Dry run a workspace map over the stored records of every connection it would serve (those
     without a map of their own). Saves nothing."""
-    governed = [c.id for c in list_connections(session, tenant_id)
-                if current_map_version(session, c.id) is None]
-    return _preview(session, governed, jmap, now, sample)
+    return _preview(session, governed_connections(session, tenant_id), jmap, now, sample)
 
 
 def _preview(session: Session, connection_ids: list[int], jmap: JourneyMap,
@@ -82,3 +93,69 @@ def map_coverage(services: Services, connection_id: int,
             jmap, _ = connection_map(session, connection_id)
     connector = services.open_connector(conn)
     return coverage(jmap, conn.crm, connector.stages()).to_dict()
+
+
+def _document(text: str) -> dict[str, Any]:
+    """A stored map document as plain data (an unreadable one as empty: it changed everything)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def version_changes(older: MapVersion | None, newer: MapVersion) -> dict[str, Any]:
+    """What ``newer`` changed against ``older`` (None: it is the first version): every change and
+    a one-line summary."""
+    if older is None:
+        return {"first": True, "summary": "First version", "changes": []}
+    changes = map_changes(_document(older.document), _document(newer.document))
+    return {"first": False, "summary": change_summary(changes),
+            "changes": [change.to_dict() for change in changes]}
+
+
+def history(session: Session, connection_id: int | None, tenant_id: int) -> list[dict[str, Any]]:
+    """Every version of a connection's own map (or, with ``connection_id=None``, of the tenant's
+    workspace map), newest first, each with what it changed against the one before."""
+    versions = list_map_versions(session, connection_id, tenant_id=tenant_id)
+    return [{"row": row, **version_changes(older, row)}
+            for row, older in zip(versions, [*versions[1:], None])]
+
+
+def versions_effect(session: Session, connection_ids: list[int], jmap: JourneyMap,
+                    row: MapVersion, now: datetime | None = None) -> dict[str, Any]:
+    """Conversion and time in stage over the stored events of ``connection_ids`` in the 30 days
+    before and after ``row`` was saved (its effective date)."""
+    return version_effect(session, connection_ids, jmap, row.created_at, now or utcnow())
+
+
+def mark_reviewed(session: Session, tenant_id: int, connection_id: int | None, *,
+                  reviewed_by: str) -> None:
+    """Record that a connection's own map (None: the workspace map) was reviewed and kept as is."""
+    current = current_map_version(session, connection_id, tenant_id=tenant_id)
+    mark_map_reviewed(session, tenant_id, connection_id,
+                      version=current.version if current else None, reviewed_by=reviewed_by)
+
+
+def review_reminders(session: Session, tenant_id: int,
+                     now: datetime | None = None) -> list[dict[str, Any]]:
+    """The tenant's maps in use that are due for review: the workspace map while a connection
+    uses it, and each connection's own map. Each as ``{connection, found, status}`` (connection
+    None for the workspace map)."""
+    now = now or utcnow()
+    due = []
+
+    def check(connection: Any, found: MapInForce) -> None:
+        status: ReviewStatus = review_status(
+            found.jmap, last_reviewed(session, tenant_id, connection.id if connection else None), now)
+        if status.due:
+            due.append({"connection": connection, "found": found, "status": status})
+
+    connections = list_connections(session, tenant_id)
+    if any(current_map_version(session, c.id) is None for c in connections):
+        check(None, workspace_map(session, tenant_id))
+    for conn in connections:
+        found = map_in_force(session, conn.id)
+        if found.scope == "connection":
+            check(conn, found)
+    return due

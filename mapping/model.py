@@ -188,6 +188,13 @@ class TaskRule(_Frozen):
     due_in_days: Days = 2
 
 
+class ReviewRule(_Frozen):
+    """How often RevOps review the map: a reminder shows once ``every_days`` have passed since
+    the last review (a new version applied, or an explicit "mark reviewed")."""
+
+    every_days: Days = 90
+
+
 class JourneyMap(_Frozen):
     """A whole journey map. Construct through :mod:`mapping.mapfile` so that every rule is checked.
 
@@ -207,6 +214,13 @@ class JourneyMap(_Frozen):
     people: PeopleRule | None = None
     #: Tasks for record owners; None (no ``tasks:`` section) creates none.
     tasks: TaskRule | None = None
+    #: The review period; None (no ``review:`` section) means the default, quarterly.
+    review: ReviewRule | None = None
+
+    @property
+    def review_rule(self) -> ReviewRule:
+        """The map's review period, or the default (every 90 days) when the map leaves it out."""
+        return self.review or ReviewRule()
 
     @cached_property
     def compiled(self) -> CompiledMap:

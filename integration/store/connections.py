@@ -8,7 +8,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from integration.store.models import (Connection, ConnectorCache, CrmOwner, CrmTask, JourneyEvent,
-                                      MapVersion, OutboxItem, PendingRecord, RecordLink,
+                                      MapReview, MapVersion, OutboxItem, PendingRecord, RecordLink,
                                       RecordState, SyncRun, WebhookDelivery)
 from integration.store.secrets import SecretBox
 from integration.store.types import id_or_none, utcnow
@@ -73,8 +73,8 @@ def delete_connection(session: Session, conn: Connection) -> None:
     for it between these deletes: its next write waits, then fails, and it stops.
     """
     session.exec(select(Connection.id).where(Connection.id == conn.id).with_for_update())
-    for model in (JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, WebhookDelivery,
-                  PendingRecord, RecordLink, ConnectorCache, CrmOwner, CrmTask):
+    for model in (JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, MapReview,
+                  WebhookDelivery, PendingRecord, RecordLink, ConnectorCache, CrmOwner, CrmTask):
         session.exec(delete(model).where(model.connection_id == conn.id))
     session.delete(conn)
 

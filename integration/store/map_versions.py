@@ -5,12 +5,13 @@ A version belongs to one connection (its own map, which overrides the workspace'
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from integration.store.models import MapVersion
+from integration.store.models import MapReview, MapVersion
 
 
 def _scope(connection_id: int | None, tenant_id: int | None) -> Any:
@@ -54,3 +55,26 @@ def list_map_versions(session: Session, connection_id: int | None, *,
     """All versions, newest first."""
     return list(session.exec(select(MapVersion).where(_scope(connection_id, tenant_id))
                              .order_by(MapVersion.version.desc())))
+
+
+def mark_map_reviewed(session: Session, tenant_id: int, connection_id: int | None, *,
+                      version: int | None, reviewed_by: str) -> MapReview:
+    """Record that RevOps reviewed a connection's own map (or, with ``connection_id=None``, the
+    tenant's workspace map) at ``version`` and kept it as it is."""
+    row = MapReview(tenant_id=tenant_id, connection_id=connection_id, version=version,
+                    reviewed_by=reviewed_by)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def last_reviewed(session: Session, tenant_id: int, connection_id: int | None) -> datetime | None:
+    """When a map was last reviewed: its newest version saved or its newest "mark reviewed",
+    whichever is later; None when neither happened."""
+    scope = (MapReview.connection_id == connection_id if connection_id is not None
+             else MapReview.connection_id.is_(None))
+    marked = session.exec(select(func.max(MapReview.reviewed_at))
+                          .where(MapReview.tenant_id == tenant_id, scope)).one()
+    saved = session.exec(select(func.max(MapVersion.created_at))
+                         .where(_scope(connection_id, tenant_id))).one()
+    return max((m for m in (marked, saved) if m is not None), default=None)

@@ -108,6 +108,23 @@ class MapVersion(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class MapReview(SQLModel, table=True):
+    """RevOps marked a map reviewed without changing it (applying a version is a review too).
+
+    Like :class:`MapVersion`, it names a connection's own map or, with ``connection_id`` empty,
+    the tenant's workspace map; ``tenant_id`` is always set so reviews are scoped to the tenant.
+    """
+
+    __table_args__ = (Index("ix_mapreview_scope", "tenant_id", "connection_id", "reviewed_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    connection_id: Optional[int] = Field(default=None, foreign_key="connection.id")
+    version: Optional[int] = None
+    reviewed_by: str
+    reviewed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class RecordState(SQLModel, table=True):
     """A CRM record's latest snapshot, its journey state, and the write-back values the CRM holds."""
 

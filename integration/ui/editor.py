@@ -6,15 +6,17 @@ import difflib
 import json
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from jinja2.utils import htmlsafe_json_dumps
 
 from connectors import registry
 from connectors.base import CrmError, CrmStage
 from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
-from integration.map_review import MapRejected, apply_map, preview_map
-from integration.store.map_versions import list_map_versions, map_version
+from integration.map_review import (MapRejected, apply_map, history, mark_reviewed, preview_map,
+                                    versions_effect)
+from integration.store.map_versions import last_reviewed
+from integration.store.types import utcnow
 from integration.sync.map_in_force import MapInForce, connection_map, map_in_force
 from integration.ui import bp
 from integration.ui.access import author, page_connection, signed_in
@@ -22,6 +24,7 @@ from integration.ui.charts import before_after_chart
 from mapping import CANONICAL_FIELDS, JourneyMap, coverage, map_to_dict, map_to_yaml
 from mapping.model import OPERATORS
 from mapping.problems import format_path
+from mapping.review import review_status
 
 
 def _write_section(source: Any, pipeline: str | None) -> tuple[str, ...]:
@@ -152,7 +155,8 @@ def map_import(connection_id: int):
 
 
 def version_diff(older: str, newer: str) -> list[tuple[str, str]]:
-    """Line diff of two map documents as (kind, text); kind is add, remove, hunk or same."""
+    """Line diff of two map documents as (kind, text); kind is add, remove, hunk or same
+    (empty when they are the same)."""
     kinds = {"+": "add", "-": "remove", "@": "hunk", " ": "same"}
     lines = difflib.unified_diff(older.splitlines(), newer.splitlines(), lineterm="", n=2)
     return [(kinds.get(line[:1], "same"), line) for line in list(lines)[2:]]
@@ -161,14 +165,53 @@ def version_diff(older: str, newer: str) -> list[tuple[str, str]]:
 @bp.get("/connections/<int:connection_id>/map/history")
 @signed_in
 def map_history(connection_id: int):
-    """Every saved version with author and comment; the chosen one diffed against the one before."""
+    """Every saved version of the connection's own map with what it changed; the chosen one with
+    its diff, the numbers before and after it, and a restore that previews first."""
     with services().session() as db:
         conn = page_connection(db, connection_id)
-        versions = list_map_versions(db, conn.id)
-        chosen = request.args.get("version", type=int) or (versions[0].version if versions else None)
-        row = map_version(db, conn.id, chosen) if chosen else None
-        previous = map_version(db, conn.id, chosen - 1) if chosen and chosen > 1 else None
-        diff = version_diff(previous.document if previous else "", row.document) if row else []
-        return render_template("history.html", conn=conn, versions=versions, chosen=row,
-                               previous=previous, diff=diff,
-                               current=versions[0].version if versions else None)
+        found = map_in_force(db, conn.id)
+        return render_history(db, conn.id, [conn.id], found, conn=conn,
+                              save_url=url_for("api.map_save", ref=conn.id),
+                              preview_url=url_for("ui.map_preview_fragment", connection_id=conn.id),
+                              editor_url=url_for("ui.map_editor", connection_id=conn.id),
+                              review_url=url_for("ui.map_mark_reviewed", connection_id=conn.id))
+
+
+def render_history(db: Any, connection_id: int | None, connection_ids: list[int], found: MapInForce,
+                   **context: Any) -> str:
+    """The history page of a connection's own map (or, with ``connection_id=None``, of the
+    workspace map), whose stored events are those of ``connection_ids``."""
+    items = history(db, connection_id, g.tenant_id)
+    chosen_number = request.args.get("version", type=int)
+    index = next((i for i, item in enumerate(items) if item["row"].version == chosen_number), 0)
+    chosen = items[index] if items else None
+    previous = items[index + 1]["row"] if chosen and index + 1 < len(items) else None
+    current = items[0]["row"] if items and found.scope == ("connection" if connection_id else "workspace") \
+        else None
+    in_force = current.document if current else map_to_yaml(found.jmap)
+    return render_template(
+        "history.html", items=items, chosen=chosen, previous=previous, found=found,
+        current=current.version if current else None,
+        diff=version_diff(previous.document if previous else "", chosen["row"].document) if chosen else [],
+        diff_in_force=version_diff(in_force, chosen["row"].document) if chosen else [],
+        effect=versions_effect(db, connection_ids, found.jmap, chosen["row"]) if chosen else None,
+        review=review_status(found.jmap, last_reviewed(db, g.tenant_id, connection_id), utcnow()),
+        **context)
+
+
+@bp.post("/connections/<int:connection_id>/map/reviewed")
+@signed_in
+def map_mark_reviewed(connection_id: int):
+    """Mark the connection's map reviewed as it stands (its own map, else the workspace map)."""
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        scope = map_in_force(db, conn.id).scope
+        mark_reviewed(db, g.tenant_id, conn.id if scope == "connection" else None,
+                      reviewed_by=author())
+    return reviewed_redirect(url_for("ui.map_history", connection_id=conn.id))
+
+
+def reviewed_redirect(history_url: str) -> Response:
+    """Back to the start page when the form came from there (``back=home``), else to the history."""
+    flash("Marked reviewed: the next reminder comes after the map's review period.", "ok")
+    return redirect(url_for("ui.home") if request.form.get("back") == "home" else history_url)

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from integration.api.auth import csrf_ok
 from integration.api.helpers import services
+from integration.map_review import review_reminders
 from integration.status import connection_status
 from integration.store.connections import list_connections
 from integration.store.tenancy import authenticate_user, tenant_for_token
@@ -93,8 +94,10 @@ def sign_out():
 @bp.get("/")
 @signed_in
 def home():
-    """The start page: every connection with its health at a glance, and where to go next."""
+    """The start page: maps due for review, every connection with its health at a glance, and
+    where to go next."""
     with services().session() as db:
         rows = [{"conn": c, "status": connection_status(db, c.id)}
                 for c in list_connections(db, g.tenant_id)]
-    return render_template("home.html", rows=rows)
+        reminders = review_reminders(db, g.tenant_id)
+    return render_template("home.html", rows=rows, reminders=reminders)

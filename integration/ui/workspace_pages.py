@@ -6,15 +6,15 @@ from flask import abort, g, redirect, render_template, request, url_for
 
 from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
-from integration.map_review import preview_workspace_map
+from integration.map_review import governed_connections, mark_reviewed, preview_workspace_map
 from integration.people import funnel_report, linked_people, person_report
 from integration.store.connections import list_connections
 from integration.store.types import utcnow
 from integration.sync.map_in_force import workspace_map
 from integration.ui import bp
-from integration.ui.access import signed_in
+from integration.ui.access import author, signed_in
 from integration.ui.charts import before_after_chart, count_chart
-from integration.ui.editor import crm_stages, render_editor
+from integration.ui.editor import crm_stages, render_editor, render_history, reviewed_redirect
 
 
 @bp.get("/workspace")
@@ -89,3 +89,26 @@ def workspace_map_preview():
     with services().session() as db:
         report = preview_workspace_map(db, g.tenant_id, jmap, sample=12)
     return render_template("preview.html", report=report, chart=before_after_chart(report["stages"]))
+
+
+@bp.get("/workspace/map/history")
+@signed_in
+def workspace_map_history():
+    """Every saved workspace map version with what it changed, and the numbers before and after
+    the chosen one over the connections the workspace map serves."""
+    with services().session() as db:
+        return render_history(db, None, governed_connections(db, g.tenant_id),
+                              workspace_map(db, g.tenant_id),
+                              save_url=url_for("api.workspace_map_save"),
+                              preview_url=url_for("ui.workspace_map_preview"),
+                              editor_url=url_for("ui.workspace_map_editor"),
+                              review_url=url_for("ui.workspace_map_mark_reviewed"))
+
+
+@bp.post("/workspace/map/reviewed")
+@signed_in
+def workspace_map_mark_reviewed():
+    """Mark the workspace map reviewed as it stands."""
+    with services().session() as db:
+        mark_reviewed(db, g.tenant_id, None, reviewed_by=author())
+    return reviewed_redirect(url_for("ui.workspace_map_history"))

@@ -93,16 +93,38 @@ function retryForm(form) {
   });
 }
 
+// Restoring an old map version: preview its effect first (the editor's preview), then save it as
+// a new version only when the confirm button is pressed.
 function restoreButton(button) {
   const out = document.getElementById("restore-status");
+  const confirm = document.getElementById("restore-confirm");
+  const box = document.getElementById("restore-preview");
+  const document_ = JSON.parse(document.getElementById("restore-document").textContent);
   button.addEventListener("click", async () => {
-    const version = await Journey.call("GET", button.dataset.url);
-    if (!version.ok) return Journey.say(out, Journey.errorText(version), false);
+    Journey.say(out, "Previewing…", true);
+    const preview = await Journey.call("POST", button.dataset.previewUrl, {document: document_});
+    if (!preview.ok) return Journey.say(out, Journey.errorText(preview), false);
+    box.innerHTML = preview.body;  // server-rendered, escaped by the template
+    box.hidden = false;
+    confirm.hidden = false;
+    Journey.say(out, "This is what restoring would do. Nothing is saved yet.", true);
+  });
+  confirm.addEventListener("click", async () => {
+    confirm.disabled = true;
     const saved = await Journey.call("PUT", button.dataset.saveUrl, {
-      document: version.body.document, author: button.dataset.author,
-      comment: `Restored version ${button.dataset.version}`});
+      document: document_, comment: `Restored version ${button.dataset.version}`});
+    confirm.disabled = false;
     if (!saved.ok) return Journey.say(out, Journey.errorText(saved), false);
     window.location = `${button.dataset.editor}?saved=${saved.body.version}`;
+  });
+}
+
+// The history page's diff: against the version before, or against the map in force.
+function diffSwitch(group) {
+  group.addEventListener("change", (event) => {
+    document.querySelectorAll(".diff-pane").forEach((pane) => {
+      pane.hidden = pane.dataset.pane !== event.target.value;
+    });
   });
 }
 
@@ -165,6 +187,7 @@ function reconnectForm(form) {
 
 const WIRING = {"#provision": provisionButton, "#interval-form": intervalForm,
                 "#sync-now": syncButton, "#retry-form": retryForm, "#restore": restoreButton,
+                ".diff-switch": diffSwitch,
                 "#filters": filtersForm, "#pause-toggle": pauseButton,
                 "#delete-connection": deleteButton, "#reconnect-form": reconnectForm};
 Object.entries(WIRING).forEach(([selector, wire]) => {

@@ -1,0 +1,113 @@
+"""Before and after a map version, aggregated in SQL (SQLite and PostgreSQL); map reviews."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from integration.map_effect import median_of_counts, version_effect, window_figures
+from integration.store.connections import create_connection
+from integration.store.map_versions import last_reviewed, mark_map_reviewed, save_map_version
+from integration.store.models import JourneyEvent
+from integration.store.tenancy import get_or_create_tenant
+from mapping import default_map
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture()
+def world(services):
+    """A tenant with two connections of one CRM; the second one's events must never count."""
+    with services.session() as s:
+        tenant = get_or_create_tenant(s, f"effect-{datetime.now().timestamp()}")
+        conns = [create_connection(s, services.secret_box, tenant_id=tenant.id, name=name,
+                                   crm="hubspot", settings={}, secrets={}) for name in ("a", "b")]
+        return tenant.id, conns[0].id, conns[1].id
+
+
+def journey(connection_id: int, crm_id: str, *spans: tuple[str, datetime, datetime | None]):
+    """Events of one record: (stage, entered, exited) in order."""
+    return [JourneyEvent(connection_id=connection_id, object="deal", crm_id=crm_id, seq=i,
+                         to_stage=stage, occurred_at=entered, exited_at=exited, crm_stages=[])
+            for i, (stage, entered, exited) in enumerate(spans)]
+
+
+def store(services, events):
+    with services.session() as s:
+        s.add_all(events)
+
+
+def test_median_of_counts():
+    assert median_of_counts({}) is None
+    assert median_of_counts({4: 1}) == 4
+    assert median_of_counts({1: 2, 9: 1}) == 1
+    assert median_of_counts({1: 1, 3: 1}) == 2
+    assert median_of_counts({0: 3, 10: 3}) == 5
+    assert median_of_counts({2: 1, 5: 2, 7: 1}) == 5
+
+
+def test_window_counts_reach_conversion_and_days(services, world):
+    _, conn, other = world
+    start = NOW - 20 * DAY
+    store(services, [
+        # reached consideration: 3 days in awareness, then 5 days in consideration, then lost
+        *journey(conn, "1", ("awareness", start, start + 3 * DAY),
+                 ("consideration", start + 3 * DAY, start + 8 * DAY), ("lost", start + 8 * DAY, None)),
+        # skipped awareness, still in consideration: 20 days to now (open)
+        *journey(conn, "2", ("consideration", start, None)),
+        # awareness only, 1 day and a half: whole days are 1
+        *journey(conn, "3", ("awareness", start, start + 36 * timedelta(hours=1))),
+        # entered before the window: not counted
+        *journey(conn, "4", ("awareness", start - 5 * DAY, None)),
+        # another connection: not counted
+        *journey(other, "1", ("decision", start, None)),
+    ])
+    with services.session() as s:
+        rows = window_figures(s, [conn], default_map(), start, NOW, NOW)
+    by_stage = {r["stage"]: r for r in rows}
+    assert [r["stage"] for r in rows] == list(default_map().stage_keys)
+    assert by_stage["awareness"] == {"stage": "awareness", "label": "Awareness", "reached": 3,
+                                          "conversion": 2 / 3, "entries": 2, "median_days": 2.0}
+    assert by_stage["consideration"]["reached"] == 2
+    assert by_stage["consideration"]["conversion"] == 0
+    assert by_stage["consideration"]["median_days"] == 12.5     # 5 and 20 days
+    assert by_stage["decision"]["reached"] == 0 and by_stage["decision"]["conversion"] is None
+    assert by_stage["advocacy"]["conversion"] is None
+
+
+def test_version_effect_splits_at_the_effective_date(services, world):
+    _, conn, _ = world
+    effective = NOW - 10 * DAY
+    store(services, [
+        *journey(conn, "b1", ("awareness", effective - 25 * DAY, effective - 5 * DAY),
+                 ("consideration", effective - 5 * DAY, None)),
+        *journey(conn, "b2", ("awareness", effective - 40 * DAY, None)),      # outside 30 days
+        *journey(conn, "a1", ("awareness", effective + DAY, effective + 3 * DAY),
+                 ("consideration", effective + 3 * DAY, None)),
+        *journey(conn, "a2", ("awareness", effective + 2 * DAY, None)),
+    ])
+    with services.session() as s:
+        effect = version_effect(s, [conn], default_map(), effective, NOW)
+    assert effect["before"] == {"since": effective - 30 * DAY, "until": effective}
+    assert effect["after"] == {"since": effective, "until": NOW, "days": 10}
+    awareness = effect["stages"][0]
+    assert awareness["before"]["reached"] == 1 and awareness["before"]["conversion"] == 1.0
+    assert awareness["before"]["median_days"] == 20
+    assert awareness["after"]["reached"] == 2 and awareness["after"]["conversion"] == 0.5
+    assert awareness["after"]["median_days"] == 5      # 2 days, and 8 days open to now
+
+
+def test_a_review_is_the_later_of_a_version_saved_and_a_mark(services, world):
+    tenant, conn, other = world
+    with services.session() as s:
+        assert last_reviewed(s, tenant, conn) is None
+        saved = save_map_version(s, conn, "version: 1", author="a@x").created_at
+    with services.session() as s:
+        assert last_reviewed(s, tenant, conn) == saved
+        assert last_reviewed(s, tenant, None) is None and last_reviewed(s, tenant, other) is None
+        marked = mark_map_reviewed(s, tenant, None, version=None, reviewed_by="a@x").reviewed_at
+    with services.session() as s:
+        assert last_reviewed(s, tenant, None) == marked
+        assert last_reviewed(s, tenant, conn) == saved
+        assert last_reviewed(s, tenant + 1, None) is None      # another tenant's workspace
