@@ -22,14 +22,11 @@ from mapping.analytics import funnel, time_in_stage
 from mapping.timeline import TimelineSpan
 from mapping.timeutil import whole_days
 
-#: Filters read from the stored record snapshot (CrmRecord as JSON), by path.
-RECORD_PATHS = {"crm": ("crm",), "country": ("fields", "country"),
-                "lead_source": ("fields", "lead_source")}
-#: The filters a view offers to narrow its records, each matched exactly.
+#: The filters a view offers to narrow its records, each matched exactly against a column.
 FILTER_NAMES = ("crm", "object", "pipeline", "persona", "owner", "country", "lead_source")
 #: What a search matches, case-insensitively, besides the record's name: the person's e-mail
 #: address and the company (Salesforce account or lead company, HubSpot contact company).
-SEARCH_PATHS = (("identity", "email"), ("fields", "company"))
+SEARCH_COLUMNS = ("email", "company")
 #: Rows fetched at a time when a list is streamed (CSV export), so memory stays flat.
 STREAM_CHUNK = 500
 
@@ -61,7 +58,7 @@ class RecordFilter:
             if value is not None:
                 query = query.where(filter_column(name) == value)
         if self.q:
-            texts = [RecordState.name, *(RecordState.record[path].as_string() for path in SEARCH_PATHS)]
+            texts = [RecordState.name, *(getattr(RecordState, name) for name in SEARCH_COLUMNS)]
             needle = self.q.lower()
             query = query.where(or_(*(func.lower(text).contains(needle, autoescape=True)
                                       for text in texts)))
@@ -78,9 +75,7 @@ class RecordFilter:
 
 
 def filter_column(name: str) -> Any:
-    """The SQL expression a filter (or ``stage``/``stalled``) compares with its value."""
-    if name in RECORD_PATHS:
-        return RecordState.record[RECORD_PATHS[name]].as_string()
+    """The column a filter (or ``stage``/``stalled``) compares with its value."""
     return RecordState.owner_id if name == "owner" else getattr(RecordState, name)
 
 

@@ -131,6 +131,10 @@ class RecordState(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("connection_id", "object", "crm_id"),
         Index("ix_recordstate_conn_stage", "connection_id", "stage"),
+        Index("ix_recordstate_conn_email", "connection_id", "email"),
+        Index("ix_recordstate_conn_company", "connection_id", "company"),
+        Index("ix_recordstate_conn_country", "connection_id", "country"),
+        Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -144,6 +148,13 @@ class RecordState(SQLModel, table=True):
     persona: Optional[str] = None
     owner_id: Optional[str] = None
     amount: Optional[float] = None
+    # Filter and search columns, copied from the record so lists and analytics read no JSON.
+    # ``crm`` goes unindexed: a connection has one CRM, and every query names the connection.
+    crm: Optional[str] = None
+    email: Optional[str] = None
+    company: Optional[str] = None
+    country: Optional[str] = None
+    lead_source: Optional[str] = None
     stalled: bool = False
     days_over: int = 0
     entered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)

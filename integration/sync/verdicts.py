@@ -144,10 +144,17 @@ def _row_values(connection_id: int, item: Judged, now: datetime) -> dict[str, An
             "stage": state.stage, "persona": state.persona,
             "owner_id": _str_or_none(record.fields.get("owner_id")),
             "amount": _float_or_none(record.fields.get("amount")), "stalled": state.stalled,
-            "days_over": state.days_over, "entered_at": state.entered_at,
+            "days_over": state.days_over, "entered_at": state.entered_at, **filter_columns(record),
             "record": record_to_dict(record), "state": state_to_dict(state),
             "crm_values": values_to_json(item.crm_values), "modified_at": record.modified_at,
             "updated_at": now}
+
+
+def filter_columns(record: CrmRecord) -> dict[str, str | None]:
+    """The record's values of the state row's filter and search columns."""
+    return {"crm": record.crm, "email": record.identity.email if record.identity else None,
+            **{name: _str_or_none(record.fields.get(name))
+               for name in ("company", "country", "lead_source")}}
 
 
 def stored_crm_values(row: RecordState) -> dict[str, Any]:

@@ -61,6 +61,8 @@ def headers(app, services, hs_sandbox):
                 connection_id=res.json["id"], object=obj, crm_id=crm_id, name=name,
                 pipeline="default" if obj == "deal" else None, stage=stage, persona=persona,
                 owner_id=owner, stalled=stalled, days_over=5 if stalled else 0, entered_at=entered,
+                crm="hubspot", email=email, country=country, lead_source=source,
+                company=COMPANY.get(crm_id),
                 record={"crm": "hubspot", "object": obj, "id": crm_id, "name": name,
                         "fields": {"country": country, "lead_source": source,
                                    "company": COMPANY.get(crm_id)},

@@ -149,7 +149,7 @@ def test_valid_data_has_no_problems():
      "sources.salesforce.opportunity.stages.Won: must be a string"),
     (lambda d: d["personas"][0]["when"][0].update(field="revenue"),
      "personas[0].when[0].field: unknown field 'revenue' (use one of amount, industry, employee_count, "
-     "job_title, lead_source, country, owner_id, or crm.<FieldName> for a raw CRM field)"),
+     "job_title, lead_source, country, owner_id, company, or crm.<FieldName> for a raw CRM field)"),
     (lambda d: d["personas"][0]["when"][0].update(value="ten"),
      "personas[0].when[0].value: must be a number for 'gte'"),
     (lambda d: d["personas"][0]["when"][0].update(op="in", value=[]),

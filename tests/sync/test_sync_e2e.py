@@ -18,7 +18,7 @@ from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
 from integration.sync.map_in_force import connection_map
 from integration.sync.reevaluate import reevaluate
-from mapping import (classify, default_map, default_map_text, desired_writeback, map_from_dict,
+from mapping import (classify, record_from_dict, default_map, default_map_text, desired_writeback, map_from_dict,
                      map_to_dict, map_to_yaml, plan_writeback)
 from tests.sync.crms import SandboxCrm, small_book, start_crm, truthy
 
@@ -84,6 +84,19 @@ def test_first_sync_writes_the_journey_into_the_crm(services, world):
         assert seen["journey_stage"] == row.stage
         assert seen["persona"] == row.persona
         assert truthy(seen["stalled"]) == row.stalled
+
+
+def test_stored_records_carry_their_filter_columns(services, world):
+    rows = stored(services, world)
+    for row in rows:
+        record = record_from_dict(row.record)
+        assert (row.crm, row.email, row.company, row.country, row.lead_source) == (
+            world.crm.crm, record.identity.email, record.fields.get("company"),
+            record.fields.get("country"), record.fields.get("lead_source"))
+    people = [r for r in rows if r.object in ("contact", "lead")]
+    assert people and all(r.email for r in people)
+    if world.crm.crm == "salesforce":  # the demo's HubSpot book names no companies
+        assert any(r.company for r in rows) and any(r.lead_source for r in rows)
 
 
 def test_second_sync_writes_nothing(services, world):
