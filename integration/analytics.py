@@ -103,13 +103,6 @@ def filtered_states(session: Session, connection_id: int, flt: RecordFilter, *,
     return list(session.exec(query))
 
 
-def stream_states(session: Session, connection_id: int, flt: RecordFilter, *,
-                  order: Any = None) -> Iterator[RecordState]:
-    """Like :func:`filtered_states`, every match, fetched a chunk at a time."""
-    query = _states_query(connection_id, flt, order).execution_options(yield_per=STREAM_CHUNK)
-    yield from session.exec(query)
-
-
 def spans_from_events(events: list[JourneyEvent], jmap: JourneyMap,
                       now: datetime) -> list[TimelineSpan]:
     """A record's stored events as timeline spans (days measured to ``now`` for the open one).

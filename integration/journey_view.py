@@ -22,9 +22,8 @@ def record_summary(row: RecordState, owner_name: str | None = None) -> dict[str,
     """A stored record as lists show it: stage, persona, stall, action, amount, owner (with the
     CRM's name for the owner when given), link."""
     state = row.state
-    identity, fields = row.record.get("identity") or {}, row.record.get("fields") or {}
     return {"object": row.object, "id": row.crm_id, "name": row.name,
-            "email": identity.get("email"), "company": fields.get("company"),
+            "email": row.email, "company": row.company,
             "crm_stage": row.crm_stage,
             "pipeline": row.pipeline, "stage": row.stage, "stage_label": state.get("stage_label"),
             "persona": row.persona, "persona_label": state.get("persona_label"),

@@ -13,8 +13,9 @@ from connectors import registry
 from integration.api import bp
 from integration.api.connections import OUTBOX_STATUSES
 from integration.api.errors import ApiError
-from integration.api.records import CSV_COLUMNS, FORMATS, SORTS, TEXT_FILTERS
+from integration.api.records import CSV_COLUMNS, FORMATS, TEXT_FILTERS
 from integration.people import UNITS
+from integration.record_pages import DIRECTIONS, SORTS
 from integration.store.types import MAX_ID
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -79,10 +80,17 @@ FILTERS = {"crm": {"type": "string", "description": "A CRM plug-in's name, see G
 
 QUERY = {
     "api.records_list": {**FILTERS,
-                         "sort": {"type": "string", "enum": list(SORTS)},
+                         "sort": {"type": "string", "enum": list(SORTS),
+                                  "description": "The column to sort by (default days_over); "
+                                                 "stage in map order, persona by label, owner by "
+                                                 "name; ties broken by record"},
+                         "order": {"type": "string", "enum": list(DIRECTIONS),
+                                   "description": "Default: desc for days_over and amount, asc "
+                                                  "for the others; empty values come last"},
                          "format": {"type": "string", "enum": list(FORMATS)},
                          "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-                         "offset": {"type": "integer", "minimum": 0, "maximum": 10 ** 9}},
+                         "after": {"type": "string", "maxLength": 400,
+                                   "description": "The next page: the previous page's `next`"}},
     "api.analytics_funnel": FILTERS,
     "api.analytics_time_in_stage": FILTERS,
     "api.analytics_stalled": FILTERS,

@@ -8,23 +8,16 @@ from typing import Any, Iterable, Iterator
 from flask import Response, jsonify, request, stream_with_context
 
 from connectors import registry
-from integration.analytics import RecordFilter, filtered_states, stream_states
+from integration.analytics import RecordFilter
 from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import (bool_arg, caller_connection, choice_arg, int_arg, period_args,
                                      services, text_arg)
 from integration.journey_view import record_journey, record_summary
-from integration.store.models import RecordState
+from integration.record_pages import (DIRECTIONS, SORTS, CursorError, read_page, stream_sorted)
 from integration.store.owners import owner_names
-
-SORTS = {
-    "days_over": (RecordState.days_over.desc(), RecordState.id),
-    "amount": (RecordState.amount.desc(), RecordState.id),
-    "entered_at": (RecordState.entered_at, RecordState.id),
-    "owner": (RecordState.owner_id, RecordState.id),
-    "name": (RecordState.name, RecordState.id),
-}
+from integration.sync.map_in_force import connection_map
 
 #: Filters every records and analytics endpoint takes, matched exactly against the stored record.
 TEXT_FILTERS = ("object", "persona", "owner", "pipeline", "stage", "country", "lead_source")
@@ -51,29 +44,38 @@ def record_filter() -> RecordFilter:
 @require_tenant
 def records_list(ref: str):
     """Records filtered, searched and sorted, as a JSON page or the whole list as CSV."""
-    sort = request.args.get("sort", "days_over")
-    if sort not in SORTS:
-        raise ApiError(400, "BAD_PARAMETER", f"sort: one of {', '.join(SORTS)}")
+    sort = choice_arg("sort", list(SORTS)) or "days_over"
+    order = choice_arg("order", list(DIRECTIONS))
+    descending = None if order is None else order == "desc"
     answer = choice_arg("format", list(FORMATS)) or "json"
-    limit, offset = int_arg("limit", 100, low=1, high=1000), int_arg("offset", 0, high=10**9)
+    limit, after = int_arg("limit", 100, low=1, high=1000), text_arg("after", 400)
     flt = record_filter()
     with services().session() as session:
         conn = caller_connection(session, ref)
+        jmap, _ = connection_map(session, conn.id)
         if answer == "csv":
-            return _csv_response(conn.id, conn.name, flt, SORTS[sort])
-        rows = filtered_states(session, conn.id, flt, order=SORTS[sort], limit=limit, offset=offset)
-        names = owner_names(session, conn.id, [r.owner_id for r in rows])
-        return jsonify({"records": [record_summary(r, names.get(r.owner_id or "")) for r in rows],
-                        "limit": limit, "offset": offset})
+            return _csv_response(conn.id, conn.name, flt, jmap, sort, descending)
+        try:
+            page = read_page(session, conn.id, flt, jmap, sort=sort, descending=descending,
+                             limit=limit, after=after)
+        except CursorError as exc:
+            raise ApiError(400, "BAD_PARAMETER", f"after: {exc}") from None
+        names = owner_names(session, conn.id, [r.owner_id for r in page.rows])
+        return jsonify({"records": [record_summary(r, names.get(r.owner_id or "")) for r in page.rows],
+                        "limit": limit, "sort": sort,
+                        "order": order or ("desc" if SORTS[sort].descending_first else "asc"),
+                        "next": page.next})
 
 
-def _csv_response(connection_id: int, name: str, flt: RecordFilter, order: Any) -> Response:
-    """Every matching record as CSV, streamed from its own session a chunk of rows at a time."""
+def _csv_response(connection_id: int, name: str, flt: RecordFilter, jmap: Any, sort: str,
+                  descending: bool | None) -> Response:
+    """Every matching record as CSV, streamed from its own session a page of rows at a time."""
     def rows() -> Iterator[dict[str, Any]]:
         with services().session() as session:
             # owner names: one small table per connection, read once for the whole export
             names = owner_names(session, connection_id)
-            for row in stream_states(session, connection_id, flt, order=order):
+            for row in stream_sorted(session, connection_id, flt, jmap, sort=sort,
+                                     descending=descending):
                 yield record_summary(row, names.get(row.owner_id or ""))
 
     filename = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "records"

@@ -130,11 +130,15 @@ class RecordState(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("connection_id", "object", "crm_id"),
-        Index("ix_recordstate_conn_stage", "connection_id", "stage"),
         Index("ix_recordstate_conn_email", "connection_id", "email"),
         Index("ix_recordstate_conn_company", "connection_id", "company"),
         Index("ix_recordstate_conn_country", "connection_id", "country"),
         Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source"),
+        # One per sort column of the record list: a page is read by seeking in one of them
+        # (integration/record_pages.py); (connection_id, stage, id) also serves stage filters.
+        *(Index(f"ix_recordstate_sort_{column}", "connection_id", column, "id")
+          for column in ("name", "stage", "persona", "owner_id", "entered_at", "days_over",
+                         "amount", "next_best_action")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -158,6 +162,8 @@ class RecordState(SQLModel, table=True):
     stalled: bool = False
     days_over: int = 0
     entered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    #: The state's next best action, as a column so that lists sort by it.
+    next_best_action: Optional[str] = Field(default=None, sa_column=Column(Text))
     record: dict = Field(sa_column=Column(JSON, nullable=False))
     state: dict = Field(sa_column=Column(JSON, nullable=False))
     crm_values: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

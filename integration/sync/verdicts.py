@@ -145,7 +145,8 @@ def _row_values(connection_id: int, item: Judged, now: datetime) -> dict[str, An
             "owner_id": _str_or_none(record.fields.get("owner_id")),
             "amount": _float_or_none(record.fields.get("amount")), "stalled": state.stalled,
             "days_over": state.days_over, "entered_at": state.entered_at, **filter_columns(record),
-            "record": record_to_dict(record), "state": state_to_dict(state),
+            "next_best_action": state.next_best_action, "record": record_to_dict(record),
+            "state": state_to_dict(state),
             "crm_values": values_to_json(item.crm_values), "modified_at": record.modified_at,
             "updated_at": now}
 

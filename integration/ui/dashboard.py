@@ -7,8 +7,8 @@ from flask import abort, render_template, request
 
 from integration.analytics import filtered_states, funnel_report, stalled_report, time_in_stage_report
 from integration.api.helpers import services
-from integration.api.records import SORTS
 from integration.journey_view import record_journey, record_summary
+from integration.record_pages import order_clauses
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
@@ -44,7 +44,7 @@ def dashboard(connection_id: int):
         stalled = stalled_report(db, conn.id, flt)
         names = owner_names(db, conn.id)
         rows = [record_summary(r, names.get(r.owner_id or "")) for r in filtered_states(
-            db, conn.id, replace(flt, stalled=True), order=SORTS[sort], limit=PAGE_SIZE,
+            db, conn.id, replace(flt, stalled=True), order=order_clauses(sort), limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE)]
     by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n)
                 for k, n in sorted(stalled["by_stage"].items(),

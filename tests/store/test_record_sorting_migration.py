@@ -1,0 +1,53 @@
+"""The record-list sorting migration copies each stored state's next best action into its new
+column, on SQLite and PostgreSQL, so lists sort by it before the next sync rewrites the rows."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from integration.store.db import alembic_config, make_engine, upgrade
+from tests.fixtures_store import _postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sorting.sqlite3'}"
+        return
+    url, drop = _postgres_database("sortmig")
+    yield url
+    drop()
+
+
+def _revisions(url):
+    script = ScriptDirectory.from_config(alembic_config(url))
+    mine = next(r for r in script.walk_revisions() if r.module.__file__.endswith("_record_list_sorting.py"))
+    return mine.down_revision, mine.revision
+
+
+def test_the_next_best_action_is_copied_into_its_column(fresh_url):
+    before, mine = _revisions(fresh_url)
+    upgrade(fresh_url, before)
+    engine = make_engine(fresh_url)
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
+        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
+                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
+                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        for i, action in enumerate(["Call the buyer", None], start=1):
+            db.execute(text("INSERT INTO recordstate (id, connection_id, object, crm_id, stage, stalled, "
+                            "days_over, record, state, crm_values, updated_at) VALUES (:id, 1, 'deal', "
+                            ":crm_id, 'awareness', false, 0, '{}', :state, '{}', '2026-01-01')"),
+                       {"id": i, "crm_id": str(i), "state": json.dumps({"next_best_action": action})})
+    upgrade(fresh_url, mine)
+    with engine.connect() as db:
+        rows = db.execute(text("SELECT id, next_best_action FROM recordstate ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [(1, "Call the buyer"), (2, None)]
+    indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("recordstate")}
+    assert indexes["ix_recordstate_sort_owner_id"] == ["connection_id", "owner_id", "id"]
+    assert "ix_recordstate_conn_stage" not in indexes
+    engine.dispose()
