@@ -1,6 +1,6 @@
-"""Creating the write-back custom fields (Tooling API) and granting field-level security on them
-through a permission set assigned to the integration user. Every step checks first, so a second
-run only reads."""
+"""Creating the write-back custom fields and the day-count formula fields (Tooling API) and granting
+field-level security on them through a permission set assigned to the integration user. Every step
+checks first, so a second run only reads."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,22 +30,44 @@ FIELD_SPECS: dict[str, FieldSpec] = {
     "journey_updated_at": FieldSpec("Journey Updated At", {"type": "DateTime"}),
 }
 TASK_KEY_SPEC = FieldSpec("Journey Task Key", {"type": "Text", "length": 255, "externalId": True})
+
+#: Number formula fields Salesforce computes from the two dates Journey Sync writes, so day counts
+#: cost no writes: API name -> (label, formula over the canonical write-back names). Whole days,
+#: as the service counts them: days in stage is FLOOR(now - entered); a record is stalled from
+#: *stalls at* (entered + expected days + 1) on, and over by the whole days since then, plus one.
+FORMULAS: dict[str, tuple[str, str]] = {
+    "Journey_Days_In_Stage__c": ("Journey Days In Stage", "FLOOR(NOW() - {stage_entered_at})"),
+    "Journey_Days_Over_Expected__c": (
+        "Journey Days Over Expected",
+        "IF(ISBLANK({stalls_at}) || NOW() < {stalls_at}, 0, FLOOR(NOW() - {stalls_at}) + 1)"),
+}
+
+
+def formula_specs(api_names: Mapping[str, str]) -> dict[str, FieldSpec]:
+    """The day-count formula fields over the write-back fields' API names (which settings may rename)."""
+    return {name: FieldSpec(label, {"type": "Number", "precision": 18, "scale": 0,
+                                    "formulaTreatBlanksAs": "BlankAsZero",
+                                    "formula": formula.format(**api_names)})
+            for name, (label, formula) in FORMULAS.items()}
 _DESCRIPTION = "Written by Journey Sync; do not edit by hand."
 
 
 def provision(client: SalesforceClient, api_names: Mapping[str, str], permission_set: str,
               choices: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> list[ProvisionedField]:
-    """Make sure every write-back field exists on every object and is readable and editable.
+    """Make sure every write-back field exists on every object and is readable and editable, and
+    the day-count formula fields exist with their formulas and are readable.
 
     Picklist fields are restricted picklists of ``choices`` ((value, label) pairs in order); an
     existing field whose values differ is updated, and a value the choices drop stays while a
-    record of that object still holds it.
+    record of that object still holds it. A formula field whose formula differs (the date fields
+    were renamed) is updated.
     """
     choices = default_choices() if choices is None else choices
     objects = list(soql.SOBJECTS.values())
     existing = {(r["TableEnumOrId"], r["DeveloperName"] + "__c"): r["Id"] for r in client.tooling_query(
         "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField WHERE TableEnumOrId IN "
         + soql.id_list([*objects, "Activity"]))}
+    formulas = formula_specs(api_names)
     out: list[ProvisionedField] = []
     for sobject in objects:
         for canonical, name in api_names.items():
@@ -56,12 +78,19 @@ def provision(client: SalesforceClient, api_names: Mapping[str, str], permission
             if field_id is not None and spec.metadata["type"] == "Picklist":
                 _update_values(client, sobject, name, field_id, spec, wanted)
             out.append(ProvisionedField(object=sobject, name=name, label=spec.label, created=created))
+        for name, spec in formulas.items():
+            field_id = existing.get((sobject, name))
+            created = field_id is None and _create_field(client, sobject, name, spec, ())
+            if field_id is not None:
+                _update_formula(client, field_id, spec)
+            out.append(ProvisionedField(object=sobject, name=name, label=spec.label, created=created))
     # tasks for record owners carry their key in an activity field (see connectors.salesforce.tasks)
     created = ("Activity", TASK_KEY_FIELD) not in existing and _create_field(
         client, "Activity", TASK_KEY_FIELD, TASK_KEY_SPEC, ())
     out.append(ProvisionedField(object="Task", name=TASK_KEY_FIELD, label=TASK_KEY_SPEC.label, created=created))
-    _grant(client, permission_set, [f"{o}.{n}" for o in objects for n in api_names.values()]
-           + [f"Task.{TASK_KEY_FIELD}"])
+    editable = [f"{o}.{n}" for o in objects for n in api_names.values()] + [f"Task.{TASK_KEY_FIELD}"]
+    _grant(client, permission_set, {**{f: True for f in editable},
+                                    **{f"{o}.{n}": False for o in objects for n in formulas}})
     return out
 
 
@@ -103,12 +132,24 @@ def _update_values(client: SalesforceClient, sobject: str, name: str, field_id: 
                 json={"Metadata": _metadata(spec, values)})
 
 
+def _update_formula(client: SalesforceClient, field_id: str, spec: FieldSpec) -> None:
+    """PATCH the formula field's Metadata when its formula differs from ``spec``'s."""
+    path = f"tooling/sobjects/CustomField/{field_id}"
+    current = client.rest("GET tooling/sobjects/CustomField/{id}", path)["Metadata"] or {}
+    if current.get("formula") == spec.metadata["formula"] and current.get("type") == spec.metadata["type"]:
+        return
+    client.rest("PATCH tooling/sobjects/CustomField/{id}", path, method="PATCH",
+                json={"Metadata": _metadata(spec, ())})
+
+
 def _held(client: SalesforceClient, sobject: str, name: str, value: str) -> bool:
     """Whether any ``sobject`` record holds ``value`` in field ``name``."""
     return bool(_all(client, f"SELECT Id FROM {sobject} WHERE {name} = {soql.quote(value)} LIMIT 1"))
 
 
-def _grant(client: SalesforceClient, permission_set: str, fields: list[str]) -> None:
+def _grant(client: SalesforceClient, permission_set: str, fields: Mapping[str, bool]) -> None:
+    """Grant read on every field of ``fields`` (``Object.Field`` -> editable), and edit where it says
+    so (a formula field is read only: Salesforce refuses edit on it)."""
     set_id = _permission_set(client, permission_set)
     user_id = client.userinfo()["user_id"]
     assigned = _all(client, f"SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {soql.quote(user_id)} "
@@ -119,10 +160,11 @@ def _grant(client: SalesforceClient, permission_set: str, fields: list[str]) -> 
     held = {r["Field"]: r for r in _all(client, "SELECT Id, Field, PermissionsRead, PermissionsEdit FROM "
                                                 f"FieldPermissions WHERE ParentId = {soql.quote(set_id)}")}
     missing = [{"attributes": {"type": "FieldPermissions"}, "ParentId": set_id, "SobjectType": f.split(".")[0],
-                "Field": f, "PermissionsRead": True, "PermissionsEdit": True} for f in fields if f not in held]
+                "Field": f, "PermissionsRead": True, "PermissionsEdit": edit} for f, edit in fields.items()
+               if f not in held]
     partial = [{"attributes": {"type": "FieldPermissions"}, "Id": held[f]["Id"], "PermissionsRead": True,
-                "PermissionsEdit": True} for f in fields
-               if f in held and not (held[f]["PermissionsRead"] and held[f]["PermissionsEdit"])]
+                "PermissionsEdit": edit} for f, edit in fields.items()
+               if f in held and not (held[f]["PermissionsRead"] and bool(held[f]["PermissionsEdit"]) == edit)]
     for method, rows in (("POST", missing), ("PATCH", partial)):
         if rows:
             answer = client.rest(f"{method} composite/sobjects", "composite/sobjects", method=method,

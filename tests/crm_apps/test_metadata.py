@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from connectors.salesforce.provision import FIELD_SPECS
+from connectors.salesforce.provision import FIELD_SPECS, formula_specs
 from connectors.salesforce.settings import DEFAULT_FIELD_NAMES
 from mapping import default_map, writeback_choices
 from tests.npm_projects import ROOT
@@ -15,8 +15,9 @@ from tests.npm_projects import ROOT
 NS = {"md": "http://soap.sforce.com/2006/04/metadata"}
 SOURCE = ROOT / "crm-apps" / "salesforce" / "force-app" / "main" / "default"
 HUBSPOT = ROOT / "crm-apps" / "hubspot"
-#: Fields the DX project adds beyond the write-back fields: formulas Salesforce computes.
-FORMULAS = {"Journey_Days_In_Stage__c", "Journey_Days_Over_Expected__c"}
+#: Fields beyond the write-back fields: formulas Salesforce computes (``journey provision`` creates
+#: the same ones).
+FORMULAS = set(formula_specs(DEFAULT_FIELD_NAMES))
 
 
 def field(sobject: str, name: str) -> ET.Element:
@@ -31,9 +32,11 @@ def test_each_object_carries_every_write_back_field_and_the_day_formulas(sobject
         root = field(sobject, name)
         assert root.findtext("md:label", namespaces=NS) == FIELD_SPECS[canonical].label
         assert root.findtext("md:type", namespaces=NS) == FIELD_SPECS[canonical].metadata["type"]
-    for name in FORMULAS:
-        assert field(sobject, name).findtext("md:type", namespaces=NS) == "Number"
-        assert "NOW()" in field(sobject, name).findtext("md:formula", namespaces=NS)
+    for name, spec in formula_specs(DEFAULT_FIELD_NAMES).items():
+        root = field(sobject, name)
+        assert root.findtext("md:label", namespaces=NS) == spec.label
+        for key in ("type", "formula", "formulaTreatBlanksAs", "precision", "scale"):
+            assert root.findtext(f"md:{key}", namespaces=NS) == str(spec.metadata[key]), key
 
 
 @pytest.mark.parametrize("canonical", ["journey_stage", "persona"])

@@ -34,14 +34,15 @@ def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_san
     sandbox = make_sf_sandbox(sf_seed())
     connector = SalesforceConnector(sf_settings(sandbox, field_names={"persona": "Buyer_Persona__c"}))
     first = connector.provision()
-    assert len(first) == 22 and all(f.created for f in first)
+    # 7 write-back fields and 2 day-count formulas on 3 objects, and the task key on Activity
+    assert len(first) == 28 and all(f.created for f in first)
     assert {(f.object, f.name, f.label) for f in first if f.name == "Buyer_Persona__c"} == {
         ("Opportunity", "Buyer_Persona__c", "Journey Persona"), ("Lead", "Buyer_Persona__c", "Journey Persona"),
         ("Contact", "Buyer_Persona__c", "Journey Persona")}
     sf = simple_sf(sandbox)
     counts = {name: sf.query(f"SELECT Id FROM {name}")["totalSize"]
               for name in ("PermissionSet", "PermissionSetAssignment", "FieldPermissions")}
-    assert counts == {"PermissionSet": 1, "PermissionSetAssignment": 1, "FieldPermissions": 22}
+    assert counts == {"PermissionSet": 1, "PermissionSetAssignment": 1, "FieldPermissions": 28}
     stalled = next(f for f in sf.Lead.describe()["fields"] if f["name"] == "Journey_Stalled__c")
     assert (stalled["type"], stalled["custom"]) == ("boolean", True)
     sf_control(sandbox, "counters/reset", {})
@@ -52,7 +53,7 @@ def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_san
     assert set(routes) == {"GET tooling/query/", "GET query/", "GET /services/oauth2/userinfo",
                            "GET tooling/sobjects/CustomField/<field_id>"}
     assert {name: sf.query(f"SELECT Id FROM {name}")["totalSize"] for name in counts} == counts
-    assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 22
+    assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 28
 
 
 def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):

@@ -16,13 +16,15 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
     numeric = f.type in ("currency", "double", "percent")
     return {
         "aggregatable": f.type not in ("textarea",), "aiPredictionField": False, "autoNumber": False,
-        "byteLength": f.length * 3, "calculated": False, "calculatedFormula": None, "cascadeDelete": False,
+        "byteLength": f.length * 3, "calculated": f.formula is not None,
+        "calculatedFormula": f.formula.text if f.formula else None, "cascadeDelete": False,
         "caseSensitive": False, "compoundFieldName": None, "controllerName": None, "createable": f.createable,
         "custom": f.custom, "defaultValue": f.default if f.type != "boolean" else bool(f.default),
         "defaultValueFormula": None, "defaultedOnCreate": f.defaulted or f.default is not None,
         "dependentPicklist": False, "deprecatedAndHidden": False, "digits": 9 if f.type == "int" else 0,
         "displayLocationInDecimal": False, "encrypted": False, "externalId": False, "extraTypeInfo": None,
-        "filterable": f.type != "textarea", "filteredLookupInfo": None, "formulaTreatNullNumberAsZero": False,
+        "filterable": f.type != "textarea", "filteredLookupInfo": None,
+        "formulaTreatNullNumberAsZero": bool(f.formula and f.formula.blank_as_zero),
         "groupable": f.type not in ("textarea", "datetime") and not numeric, "highScaleNumber": False,
         "htmlFormatted": False, "idLookup": f.type == "id", "inlineHelpText": None, "label": f.label,
         "length": f.length if f.type not in ("boolean", "datetime", "date", "int") and not numeric else 0,
@@ -35,7 +37,7 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "referenceTargetField": None,
         "referenceTo": sorted([f.reference_to, *f.also_references]) if f.reference_to else [],
         "relationshipName": f.relationship_name, "relationshipOrder": None, "restrictedDelete": False,
-        "restrictedPicklist": f.restricted, "scale": 2 if numeric else 0, "searchPrefilterable": False,
+        "restrictedPicklist": f.restricted, "scale": (f.formula.scale if f.formula else 2) if numeric else 0, "searchPrefilterable": False,
         "soapType": _SOAP_TYPES.get(f.type, "xsd:string"), "sortable": f.type != "textarea", "type": f.type,
         "unique": False, "updateable": f.updateable, "writeRequiresMasterRead": False,
     }

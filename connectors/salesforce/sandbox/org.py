@@ -15,6 +15,7 @@ from connectors.salesforce.sandbox.schema import (
     ACTIVITY_OBJECTS, CUSTOM_FIELD_TYPES, LEAD_STATUSES, STOCK_OPPORTUNITY_STAGES, FieldDef, ObjectDef,
     build_schema, custom_field, seeded_custom_field,
 )
+from connectors.salesforce.sandbox.formula import FormulaError
 from connectors.salesforce.sandbox.seed import SalesforceSeed, parse_seed
 from connectors.salesforce.sandbox.values import ValueTypeError, from_json, now_utc
 
@@ -241,6 +242,12 @@ class Org:
             found.append(f)
         return found
 
+    def value_of(self, f: FieldDef, record: dict[str, Any]) -> Any:
+        """The value of field ``f`` on ``record``: stored, or computed now for a formula field."""
+        if f.formula is not None:
+            return f.formula.evaluate(record, self.clock())
+        return record.get(f.name)
+
     def visible_fields(self, obj: ObjectDef) -> list[FieldDef]:
         """Every field of ``obj`` the API user can see, in schema order."""
         granted = self.granted_fields()
@@ -417,6 +424,22 @@ class Org:
                 return [record_error("DUPLICATE_VALUE",
                                      f"duplicate value found: <unknown> duplicates value on record with id: "
                                      f"{existing['Id']}")]
+        return self._permission_errors(values)
+
+    def _update_rule_errors(self, obj: ObjectDef, record_id: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+        """Errors an update breaks beyond field checks (field permissions on formula fields)."""
+        if obj.name != "FieldPermissions":
+            return []
+        return self._permission_errors({**self.get(obj.name, record_id), **values})
+
+    def _permission_errors(self, permission: dict[str, Any]) -> list[dict[str, Any]]:
+        """A formula field is read-only: its FieldPermissions may grant PermissionsRead only."""
+        sobject, _, name = str(permission.get("Field", "")).partition(".")
+        target = self.schema[sobject].fields.get(name) if sobject in self.schema else None
+        if target is not None and target.formula is not None and permission.get("PermissionsEdit"):
+            return [record_error("FIELD_INTEGRITY_EXCEPTION",
+                                 f"Permission Edit {permission['Field']}: a formula field is read-only; grant "
+                                 "PermissionsRead only", ["PermissionsEdit"])]
         return []
 
     def _task_errors(self, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -453,7 +476,8 @@ class Org:
         self.get(obj.name, record_id)
         values = self.convert_values(obj, body, creating=False)
         error = self.target_error(obj, record_id)
-        errors = [error] if error else self.check_values(obj, values, creating=False)
+        errors = [error] if error else (self.check_values(obj, values, creating=False)
+                                        or self._update_rule_errors(obj, record_id, values))
         if errors:
             raise RequestError(400, errors[0]["statusCode"], errors[0]["message"], errors[0]["fields"])
         self.apply_update(obj, record_id, values)
@@ -488,7 +512,8 @@ class Org:
                 errors = self.create_errors(obj, values)
             else:
                 target = self.target_error(obj, raw.get("Id"))
-                errors = [target] if target else self.check_values(obj, values, creating=False)
+                errors = [target] if target else (self.check_values(obj, values, creating=False)
+                                                  or self._update_rule_errors(obj, raw["Id"], values))
             planned.append((raw, obj, values, errors))
         failed = any(errors for *_, errors in planned)
         results = []
@@ -528,10 +553,11 @@ class Org:
             raise RequestError(400, "DUPLICATE_DEVELOPER_NAME",
                                f"There is already a field named {name[:-3]} on {sobject}.", [])
         self._check_value_set(metadata)
-        new_field = custom_field(name, metadata)
-        obj.fields[name] = replace(new_field, name=name)
-        for record in self.records[sobject].values():
-            record.setdefault(name, new_field.default)
+        new_field = _custom_field(name, metadata, obj)
+        obj.fields[name] = new_field
+        if new_field.formula is None:
+            for record in self.records[sobject].values():
+                record.setdefault(name, new_field.default)
         field_id = self._insert("CustomField", {"DeveloperName": name[:-3], "TableEnumOrId": sobject,
                                                 "FullName": full_name})
         self.field_metadata[field_id] = dict(metadata)
@@ -583,7 +609,10 @@ class Org:
         self._check_value_set(metadata)
         obj = self.schema[current["TableEnumOrId"]]
         name = current["DeveloperName"] + "__c"
-        obj.fields[name] = replace(custom_field(name, metadata), name=name)
+        if (obj.fields[name].formula is None) != (metadata.get("formula") is None):
+            raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION",
+                               "Cannot change a formula field into a field that holds values, or back", ["Metadata"])
+        obj.fields[name] = _custom_field(name, metadata, obj)
         self.field_metadata[current["Id"]] = dict(metadata)
 
     @staticmethod
@@ -613,6 +642,14 @@ class Org:
             raise RequestError(400, error["statusCode"], error["message"], error["fields"])
         self.apply_update(obj, record_id, {"StageName": stage_name})
         return self.records["Opportunity"][self.known_id("Opportunity", record_id)]
+
+
+def _custom_field(name: str, metadata: dict[str, Any], obj: ObjectDef) -> FieldDef:
+    """The field a Tooling ``Metadata`` defines on ``obj``; a formula Salesforce refuses is a 400."""
+    try:
+        return replace(custom_field(name, metadata, obj.fields), name=name)
+    except FormulaError as exc:
+        raise RequestError(400, "FIELD_INTEGRITY_EXCEPTION", f"Formula: {exc}", ["Metadata"]) from None
 
 
 def _with_canonical_id(raw: dict[str, Any]) -> dict[str, Any]:

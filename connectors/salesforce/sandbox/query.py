@@ -205,7 +205,7 @@ class QueryEngine:
 
     def _getter(self, path: _Path) -> Callable[[dict[str, Any]], Any]:
         records = self.org.records
-        name = path.field.name
+        final, value_of = path.field, self.org.value_of
         hops = [(ref.name, target.name) for ref, target in path.hops]
 
         def get(record: dict[str, Any]) -> Any:
@@ -213,7 +213,7 @@ class QueryEngine:
             for ref_name, target in hops:
                 parent_id = current.get(ref_name) if current else None
                 current = records[target].get(parent_id) if parent_id else None
-            return current.get(name) if current else None
+            return value_of(final, current) if current else None
         return get
 
     # ------------------------------------------------------------------------- running
@@ -260,7 +260,7 @@ class QueryEngine:
                     target[ref.relationship_name] = nested
                 target = nested
             if target is not None and current is not None:
-                target[item.field.name] = to_json(item.field.type, current.get(item.field.name))
+                target[item.field.name] = to_json(item.field.type, self.org.value_of(item.field, current))
         return out
 
     def _child_result(self, item: _Child, children: list[dict[str, Any]], version: str,

@@ -100,7 +100,7 @@ def _register_records(app: Flask, sandbox: Sandbox) -> None:
             fields = org.fields_named(obj, wanted.split(",")) if wanted else org.visible_fields(obj)
             body = {"attributes": {"type": obj.name,
                                    "url": f"/services/data/v{version}/sobjects/{obj.name}/{record['Id']}"}}
-            body.update({f.name: to_json(f.type, record.get(f.name)) for f in fields})
+            body.update({f.name: to_json(f.type, org.value_of(f, record)) for f in fields})
         return json_response(body)
 
     @app.patch(DATA + "sobjects/<name>/<record_id>")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from connectors.salesforce.sandbox.formula import Formula, FormulaError, compile_formula
 from connectors.salesforce.sandbox.ids import KEY_PREFIXES
 
 STOCK_OPPORTUNITY_STAGES: tuple[dict[str, Any], ...] = (
@@ -54,6 +55,8 @@ class FieldDef:
     also_references: tuple[str, ...] = ()
     relationship_name: str | None = None
     default: Any = None
+    #: A formula field's compiled formula: its value is computed on every read, never stored.
+    formula: Formula | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +310,15 @@ CUSTOM_FIELD_TYPES: dict[str, str] = {
 }
 
 
-def custom_field(name: str, metadata: dict[str, Any]) -> FieldDef:
-    """A :class:`FieldDef` for a Tooling API ``CustomField`` body's ``Metadata``."""
+def custom_field(name: str, metadata: dict[str, Any], siblings: dict[str, FieldDef] | None = None) -> FieldDef:
+    """A :class:`FieldDef` for a Tooling API ``CustomField`` body's ``Metadata``.
+
+    A ``formula`` makes a read-only formula field over the object's other fields (``siblings``);
+    a formula Salesforce would refuse raises :class:`FormulaError`.
+    """
     describe_type = CUSTOM_FIELD_TYPES[metadata["type"]]
+    if metadata.get("formula") is not None:
+        return _formula_field(name, metadata, siblings or {})
     values: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     restricted = False
@@ -327,6 +336,23 @@ def custom_field(name: str, metadata: dict[str, Any]) -> FieldDef:
                     length=length, picklist=values, picklist_labels=labels, restricted=restricted,
                     validated=restricted,
                     nillable=describe_type != "boolean", default=default)
+
+
+#: Formula return types the sandbox computes (Salesforce's other formula types are refused).
+FORMULA_TYPES = {"Number": "Number", "Checkbox": "Checkbox", "Date": "Date", "DateTime": "DateTime"}
+
+
+def _formula_field(name: str, metadata: dict[str, Any], siblings: dict[str, FieldDef]) -> FieldDef:
+    kind = metadata["type"]
+    if kind not in FORMULA_TYPES:
+        raise FormulaError(f"Formula fields of type {kind} are not supported here")
+    if kind == "Number" and metadata.get("precision") in (None, ""):
+        raise FormulaError("Precision: You must enter a value")
+    formula = compile_formula(str(metadata["formula"]), {n: f.type for n, f in siblings.items() if n != name},
+                              result=FORMULA_TYPES[kind], scale=int(metadata.get("scale") or 0),
+                              blank_as_zero=metadata.get("formulaTreatBlanksAs") == "BlankAsZero")
+    return FieldDef(name=name, type=CUSTOM_FIELD_TYPES[kind], label=metadata.get("label") or name, custom=True,
+                    updateable=False, createable=False, formula=formula)
 
 
 def seeded_custom_field(name: str, sample: Any) -> FieldDef:
