@@ -1,24 +1,21 @@
-"""Journey analytics over stored events: funnel, time in stage, stalled records.
+"""Which stored records a view covers (:class:`RecordFilter`), the record lists, stalled counts.
 
 Filters (crm, object, persona, owner, pipeline, country, lead source, stage, stalled, search)
-apply to the stored records; the funnel and time in stage then read, in one query joined to those
-records, only the events that entered a stage within the period. The record list and the stalled
-counts take the period as the date the record entered its current stage.
+apply to the stored records. The record list and the stalled counts take the period as the date
+the record entered its current stage; the journey analytics (``integration/journey_stats.py``)
+take it as the date a record entered each stage.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import groupby
 from typing import Any, Iterator
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from integration.store.models import JourneyEvent, RecordState
-from integration.store.types import utcnow
 from mapping import JourneyMap
-from mapping.analytics import funnel, time_in_stage
 from mapping.timeline import TimelineSpan
 from mapping.timeutil import whole_days
 
@@ -63,6 +60,11 @@ class RecordFilter:
             query = query.where(or_(*(func.lower(text).contains(needle, autoescape=True)
                                       for text in texts)))
         return query
+
+    def narrows_records(self) -> bool:
+        """Whether any condition on the record itself (not the period) is set."""
+        return any(getattr(self, name) is not None for name in (*FILTER_NAMES, "stage", "stalled")) \
+            or bool(self.q)
 
     def in_period(self, column: Any) -> list[Any]:
         """SQL conditions putting ``column`` (a date and time) inside the period."""
@@ -122,40 +124,6 @@ def spans_from_events(events: list[JourneyEvent], jmap: JourneyMap,
                                   stalled=expected is not None and days > expected,
                                   crm_stages=tuple(ev.crm_stages or ())))
     return spans
-
-
-def timelines(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
-              now: datetime | None = None) -> list[list[TimelineSpan]]:
-    """Every matching record's stage entries within the period, one list per record.
-
-    The period bounds the event's own date (when the record entered that stage), not the record's
-    current stage; records with no entry in the period have no timeline.
-    """
-    now = now or utcnow()
-    records = flt.apply(select(RecordState.id).where(
-        RecordState.connection_id == connection_id, RecordState.object == JourneyEvent.object,
-        RecordState.crm_id == JourneyEvent.crm_id))
-    events = session.exec(
-        select(JourneyEvent).where(JourneyEvent.connection_id == connection_id,
-                                   *flt.in_period(JourneyEvent.occurred_at), records.exists())
-        .order_by(JourneyEvent.object, JourneyEvent.crm_id, JourneyEvent.seq)
-        .execution_options(yield_per=STREAM_CHUNK))
-    return [spans_from_events(list(group), jmap, now)
-            for _, group in groupby(events, key=lambda e: (e.object, e.crm_id))]
-
-
-def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
-                  flt: RecordFilter) -> list[dict[str, Any]]:
-    """Records reaching each journey stage and stage-to-stage conversion, over stage entries in
-    the period (see :func:`mapping.analytics.funnel` for "reached" and "entered")."""
-    return funnel(timelines(session, connection_id, jmap, flt), jmap)
-
-
-def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
-                         flt: RecordFilter) -> list[dict[str, Any]]:
-    """Per stage: median and quartiles of days spent in the stage entries made in the period,
-    against the expected days."""
-    return time_in_stage(timelines(session, connection_id, jmap, flt), jmap)
 
 
 def stalled_report(session: Session, connection_id: int, flt: RecordFilter) -> dict[str, Any]:

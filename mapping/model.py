@@ -47,6 +47,12 @@ def _check_days(value: Any) -> Any:
     return int(value)
 
 
+def _check_percent(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise ValueError("must be a percentage from 0 to 100")
+    return float(value)
+
+
 def _check_operator(value: str) -> str:
     if value not in OPERATORS:
         raise ValueError(f"unknown operator {value!r} (use one of {', '.join(OPERATORS)})")
@@ -62,19 +68,33 @@ def _check_condition_field(value: str) -> str:
 
 Key = Annotated[str, AfterValidator(_check_key)]
 Days = Annotated[int, BeforeValidator(_check_days)]
+Percent = Annotated[float, BeforeValidator(_check_percent)]
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
 
+class StageTargets(_Frozen):
+    """What a stage should achieve, shown against the actual figures on the dashboard.
+
+    ``conversion``: the percentage of the records that reached the stage that go on to reach the
+    next one (the funnel's conversion); ``median_days``: the median whole days in the stage."""
+
+    conversion: Percent | None = None
+    median_days: Days | None = None
+
+
 class Stage(_Frozen):
-    """A journey stage. ``expected_days`` None means the stage never stalls."""
+    """A journey stage. ``expected_days`` None means the stage never stalls; ``owner`` names the
+    team or person answering for the stage's targets."""
 
     key: Key
     label: str
     expected_days: Days | None = None
     goal: str | None = None
+    owner: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    targets: StageTargets | None = None
 
 
 class Exit(_Frozen):

@@ -28,6 +28,8 @@ _MESSAGES = {
     "model_type": "must be a mapping",
     "model_attributes_type": "must be a mapping",
     "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long",
 }
 
 
@@ -40,7 +42,8 @@ def map_issues(data: Any) -> list[Issue]:
     """Every problem with parsed map data as (path, message) pairs."""
     if not isinstance(data, dict):
         return [((), "the map must be a mapping with version, name, stages, ...")]
-    return [*_shape_issues(data), *_key_issues(data), *_reference_issues(data), *_condition_issues(data)]
+    return [*_shape_issues(data), *_key_issues(data), *_reference_issues(data), *_condition_issues(data),
+            *_target_issues(data)]
 
 
 def _shape_issues(data: dict) -> Iterator[Issue]:
@@ -143,6 +146,15 @@ def _entries(stages: Any, path: Path) -> Iterator[tuple[Path, Any]]:
     if isinstance(stages, dict):
         for value, target in stages.items():
             yield path + (value,), target
+
+
+def _target_issues(data: dict) -> Iterator[Issue]:
+    stages = list(_dicts(data, "stages"))
+    if stages and isinstance(data["stages"], list) and stages[-1][0] == len(data["stages"]) - 1:
+        index, last = stages[-1]
+        targets = last.get("targets")
+        if isinstance(targets, dict) and targets.get("conversion") is not None:
+            yield ("stages", index, "targets", "conversion"), "the last stage has no next stage to convert to"
 
 
 def _condition_issues(data: dict) -> Iterator[Issue]:

@@ -1,36 +1,52 @@
-"""Analytics: funnel, time in stage, stalled by stage and owner."""
+"""Analytics: funnel, time in stage, stage KPIs against targets, outcomes, trends, cohorts,
+journeys (skipped and repeated stages, common paths), stalled by stage and owner.
+
+Every operation takes the period (``from``/``to``: the dates records *entered* stages) and the
+filters of the record list; the figures are aggregated in the database (``integration/journey_stats.py``).
+"""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from flask import jsonify
 
-from integration.analytics import funnel_report, stalled_report, time_in_stage_report
+from integration import journey_stats
+from integration.analytics import stalled_report
 from integration.api import bp
 from integration.api.auth import require_tenant
-from integration.api.helpers import caller_connection, services
+from integration.api.helpers import caller_connection, choice_arg, int_arg, services
 from integration.api.records import record_filter
 from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
+from mapping.analytics import kpi_rows
+
+#: Trend buckets.
+UNITS = ("week", "month")
+#: How many common paths the journeys answer may list, and its default.
+MAX_PATHS, DEFAULT_PATHS = journey_stats.MAX_PATHS, 10
 
 
 def _report(ref: str, build: Callable[..., Any], key: str | None = "stages"):
     """Run ``build(session, connection_id, map, filter)`` for the caller's connection."""
+    flt = record_filter()
     with services().session() as session:
         conn = caller_connection(session, ref)
         jmap, _ = connection_map(session, conn.id)
-        result = build(session, conn.id, jmap, record_filter())
+        result = build(session, conn.id, jmap, flt)
         return jsonify({key: result} if key else result)
 
 
 @bp.get("/connections/<ref>/analytics/funnel")
 @require_tenant
 def analytics_funnel(ref: str):
-    """Records reaching each journey stage, with conversion, over stage entries in the period.
+    """Records reaching each journey stage, in three funnel types, over stage entries in the period.
 
-    Only the stage entries (journey events) made between ``from`` and ``to`` count: a record
-    reached a stage when its furthest stage entered in the period is that one or later."""
-    return _report(ref, funnel_report)
+    Only the stage entries (journey events) made between ``from`` and ``to`` count. Per stage:
+    ``reached`` (furthest stage entered is this one or later), ``entered`` (HubSpot's "any
+    stages": entered this stage, whatever the order) and ``strict`` (HubSpot's "all stages":
+    entered the first stage and each stage up to this one in order), each with its conversion
+    from the previous stage (``conversion``, ``entered_conversion``, ``strict_conversion``)."""
+    return _report(ref, journey_stats.funnel_report)
 
 
 @bp.get("/connections/<ref>/analytics/time-in-stage")
@@ -38,9 +54,70 @@ def analytics_funnel(ref: str):
 def analytics_time_in_stage(ref: str):
     """Days in each stage, median and percentiles against expected days, for stays begun in the period.
 
-    A stay counts when the record entered the stage between ``from`` and ``to``; its days run to
-    its exit, or to now while the record is still in the stage."""
-    return _report(ref, time_in_stage_report)
+    A stay counts when the record entered the stage between ``from`` and ``to``; its whole days
+    run to its exit, or to now while the record is still in the stage. Percentiles are
+    interpolated between the nearest ranks (as PostgreSQL's percentile_cont)."""
+    return _report(ref, journey_stats.time_in_stage_report)
+
+
+@bp.get("/connections/<ref>/analytics/kpis")
+@require_tenant
+def analytics_kpis(ref: str):
+    """Each stage's owner, goal, and actual conversion and median days against the map's targets.
+
+    ``conversion`` is the funnel's (records that reached the next stage over records that reached
+    this one, stage entries in the period); ``median_days`` the time-in-stage median of stays begun
+    in the period; ``*_missed`` is true when the actual figure falls short of the target."""
+    def report(session, cid, jmap, flt):
+        return kpi_rows(journey_stats.funnel_report(session, cid, jmap, flt),
+                        journey_stats.time_in_stage_report(session, cid, jmap, flt), jmap)
+    return _report(ref, report)
+
+
+@bp.get("/connections/<ref>/analytics/outcomes")
+@require_tenant
+def analytics_outcomes(ref: str):
+    """How the stays begun in the period ended, per stage: moved on, moved back, each exit
+    (``exits``: lost, converted...), still there, or other."""
+    return _report(ref, journey_stats.outcome_report)
+
+
+@bp.get("/connections/<ref>/analytics/trends")
+@require_tenant
+def analytics_trends(ref: str):
+    """Per week or month (``unit``, the bucket a stay began in) and stage: stays begun, the share
+    that moved on to a later stage so far, and their median days.
+
+    Without ``from`` the trend covers the last 365 days."""
+    unit = choice_arg("unit", list(UNITS)) or "month"
+
+    def report(session, cid, jmap, flt):
+        return journey_stats.trend_report(session, cid, jmap, journey_stats.last_year(flt), unit)
+    return _report(ref, report, key=None)
+
+
+@bp.get("/connections/<ref>/analytics/cohorts")
+@require_tenant
+def analytics_cohorts(ref: str):
+    """Records by the month they entered their first journey stage (that month in the period),
+    and how many of each month reached each stage by now.
+
+    Without ``from`` the cohorts cover the last 365 days."""
+    def report(session, cid, jmap, flt):
+        return journey_stats.cohort_report(session, cid, jmap, journey_stats.last_year(flt))
+    return _report(ref, report, key="cohorts")
+
+
+@bp.get("/connections/<ref>/analytics/journeys")
+@require_tenant
+def analytics_journeys(ref: str):
+    """Stages skipped (forward moves jumping over them), stages repeated (backward moves into
+    them) and the ``paths`` most common sequences of stages, over stays begun in the period."""
+    top = int_arg("paths", DEFAULT_PATHS, low=1, high=MAX_PATHS)
+
+    def report(session, cid, jmap, flt):
+        return journey_stats.journey_report(session, cid, jmap, flt, top)
+    return _report(ref, report, key=None)
 
 
 @bp.get("/connections/<ref>/analytics/stalled")

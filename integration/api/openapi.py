@@ -11,6 +11,8 @@ from flask import current_app, jsonify, request
 
 from connectors import registry
 from integration.api import bp
+from integration.api.analytics import DEFAULT_PATHS, MAX_PATHS
+from integration.api.analytics import UNITS as TREND_UNITS
 from integration.api.connections import OUTBOX_STATUSES
 from integration.api.errors import ApiError
 from integration.api.records import CSV_COLUMNS, FORMATS, TEXT_FILTERS
@@ -94,6 +96,14 @@ QUERY = {
     "api.analytics_funnel": FILTERS,
     "api.analytics_time_in_stage": FILTERS,
     "api.analytics_stalled": FILTERS,
+    "api.analytics_kpis": FILTERS,
+    "api.analytics_outcomes": FILTERS,
+    "api.analytics_cohorts": FILTERS,
+    "api.analytics_trends": {**FILTERS, "unit": {"type": "string", "enum": list(TREND_UNITS),
+                                                 "description": "Bucket by week or month (default)"}},
+    "api.analytics_journeys": {**FILTERS, "paths": {
+        "type": "integer", "minimum": 1, "maximum": MAX_PATHS,
+        "description": f"How many common paths to list (default {DEFAULT_PATHS})"}},
     "api.runs_list": {"limit": {"type": "integer", "minimum": 1, "maximum": 500}},
     "api.outbox_list": {"status": {"type": "string", "enum": list(OUTBOX_STATUSES)},
                         "limit": {"type": "integer", "minimum": 1, "maximum": 1000}},

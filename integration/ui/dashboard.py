@@ -5,7 +5,8 @@ from dataclasses import replace
 
 from flask import abort, render_template, request
 
-from integration.analytics import filtered_states, funnel_report, stalled_report, time_in_stage_report
+from integration.analytics import filtered_states, stalled_report
+from integration.journey_stats import funnel_report, time_in_stage_report
 from integration.api.helpers import services
 from integration.journey_view import record_journey, record_summary
 from integration.record_pages import order_clauses

@@ -14,9 +14,9 @@ from integration.store.models import JourneyEvent, RecordState
 from integration.store.tenancy import get_or_create_tenant, issue_token
 
 RECORDS = "/api/v1/connections/book/records"
-ANALYTICS = ["/api/v1/connections/book/analytics/funnel",
-             "/api/v1/connections/book/analytics/time-in-stage",
-             "/api/v1/connections/book/analytics/stalled"]
+BASE = "/api/v1/connections/book/analytics/"
+ANALYTICS = [BASE + name for name in ("funnel", "time-in-stage", "stalled", "kpis", "outcomes",
+                                      "trends", "cohorts", "journeys")]
 #: A name with a comma, quotes, a line break, and a spreadsheet formula at its start.
 TRICKY_NAME = '=SUM(1), "Big"\nDeal'
 
@@ -235,3 +235,104 @@ def test_the_openapi_document_declares_the_new_parameters_and_csv(app):
     ok = records["responses"]["200"]
     assert set(ok["content"]) == {"application/json", "text/csv"}
     assert "Content-Disposition" in ok["headers"]
+
+
+def answer(get, name, **params):
+    res = get(BASE + name, **params)
+    assert res.status_code == 200, res.json
+    return res.json
+
+
+def test_funnel_offers_the_strict_type(get):
+    rows = {r["stage"]: r for r in answer(get, "funnel")["stages"]}
+    # d2 went awareness > consideration > decision in order; d1 to consideration; c1 stays.
+    assert [rows[k]["strict"] for k in ("awareness", "consideration", "decision", "purchase")] == [3, 2, 1, 0]
+    assert rows["decision"]["strict_conversion"] == 0.5
+    # From February, d1's awareness entry is outside the period: it did not start at the first stage.
+    feb = {r["stage"]: r for r in answer(get, "funnel", **{"from": "2026-02-01"})["stages"]}
+    assert (feb["awareness"]["strict"], feb["consideration"]["strict"]) == (1, 0)
+    assert feb["consideration"]["entered"] == 1
+
+
+def test_kpis_set_actuals_against_the_maps_targets(get):
+    rows = {r["stage"]: r for r in answer(get, "kpis")["stages"]}
+    awareness = rows["awareness"]
+    assert (awareness["owner"], awareness["conversion_target"], awareness["median_days_target"]) == (
+        "Marketing", 40.0, 10)
+    assert awareness["conversion"] == pytest.approx(2 / 3) and awareness["conversion_missed"] is False
+    assert awareness["median_days"] >= 36 and awareness["median_days_missed"] is True
+    us = {r["stage"]: r for r in answer(get, "kpis", country="US", to="2025-12-31")["stages"]}
+    assert us["awareness"]["median_days"] == 19.0 and us["awareness"]["conversion"] == 1.0
+
+
+def test_outcomes_take_filters_and_period(get):
+    rows = {r["stage"]: r for r in answer(get, "outcomes")["stages"]}
+    assert (rows["awareness"]["stays"], rows["awareness"]["moved_on"], rows["awareness"]["still_there"]) == (3, 2, 1)
+    assert rows["awareness"]["exits"] == {"lost": 0, "converted": 0}
+    de = {r["stage"]: r for r in answer(get, "outcomes", country="DE", **{"from": "2026-02-01"})["stages"]}
+    assert (de["awareness"]["stays"], de["consideration"]["stays"], de["consideration"]["still_there"]) == (0, 1, 1)
+
+
+@pytest.mark.parametrize("unit, awareness", [
+    ("month", [("2025-12-01", 1, 1, 19.0), ("2026-01-01", 1, 1, 36.0), ("2026-03-01", 1, 0, None)]),
+    ("week", [("2025-12-01", 1, 1, 19.0), ("2026-01-05", 1, 1, 36.0), ("2026-02-23", 1, 0, None)]),
+])
+def test_trends_bucket_by_week_or_month(get, unit, awareness):
+    report = answer(get, "trends", unit=unit, **{"from": "2025-01-01"})
+    assert report["unit"] == unit
+    points = report["stages"][0]["points"]
+    assert [(p["bucket"], p["stays"], p["moved_on"]) for p in points] == [a[:3] for a in awareness]
+    assert [p["median"] for p in points][:2] == [a[3] for a in awareness][:2]
+    assert answer(get, "trends", owner="o2", **{"from": "2025-01-01"})["buckets"] == ["2026-03-01"]
+
+
+def test_trends_default_to_months(get):
+    assert answer(get, "trends", **{"from": "2025-01-01"})["unit"] == "month"
+
+
+@pytest.mark.parametrize("params", [{"unit": "day"}, {"unit": ""}])
+def test_a_bad_trend_unit_is_a_400(get, params):
+    res = get(BASE + "trends", **params)
+    assert res.status_code == 400 and "unit" in res.json["error"]["message"]
+
+
+def test_cohorts_by_month_of_first_stage(get):
+    rows = answer(get, "cohorts", **{"from": "2025-01-01"})["cohorts"]
+    assert [(r["cohort"], r["records"]) for r in rows] == [("2025-12-01", 1), ("2026-01-01", 1), ("2026-03-01", 1)]
+    assert [s["records"] for s in rows[0]["reached"]][:4] == [1, 1, 1, 0]
+    assert [r["cohort"] for r in answer(get, "cohorts", **{"from": "2026-01-01", "to": "2026-02-28"})["cohorts"]] == [
+        "2026-01-01"]
+    assert answer(get, "cohorts", persona="champion", **{"from": "2025-01-01"})["cohorts"][0]["cohort"] == "2026-03-01"
+
+
+def test_journeys_list_common_paths_and_take_the_paths_parameter(get):
+    report = answer(get, "journeys")
+    assert [(p["stages"], p["records"]) for p in report["paths"]] == [
+        (["awareness"], 1), (["awareness", "consideration"], 1), (["awareness", "consideration", "decision"], 1)]
+    assert report["skipped"][1] == {"stage": "consideration", "label": "Consideration", "moves": 0}
+    assert len(answer(get, "journeys", paths=1)["paths"]) == 1
+    assert answer(get, "journeys", object="deal", **{"from": "2026-01-01"})["paths"] == [
+        {"stages": ["awareness", "consideration"], "labels": ["Awareness", "Consideration"], "records": 1},
+        {"stages": ["decision"], "labels": ["Decision"], "records": 1}]
+
+
+@pytest.mark.parametrize("value", ["0", "51", "many"])
+def test_a_bad_paths_count_is_a_400(get, value):
+    res = get(BASE + "journeys", paths=value)
+    assert res.status_code == 400 and "paths" in res.json["error"]["message"]
+
+
+def test_parameters_of_one_operation_are_refused_by_the_others(get):
+    res = get(BASE + "funnel", unit="week")
+    assert res.status_code == 400 and "unit" in res.json["error"]["message"]
+
+
+def test_the_openapi_document_declares_the_analytics_parameters(app):
+    doc = app.test_client().get("/api/v1/openapi.json").json
+    for name in ("kpis", "outcomes", "trends", "cohorts", "journeys"):
+        params = {p["name"]: p["schema"] for p in doc["paths"][f"/connections/{{ref}}/analytics/{name}"]["get"]["parameters"]}
+        assert {"from", "to", "crm", "object", "pipeline", "persona", "owner", "country", "lead_source"} <= set(params)
+    trends = {p["name"]: p["schema"] for p in doc["paths"]["/connections/{ref}/analytics/trends"]["get"]["parameters"]}
+    assert trends["unit"]["enum"] == ["week", "month"]
+    journeys = {p["name"]: p["schema"] for p in doc["paths"]["/connections/{ref}/analytics/journeys"]["get"]["parameters"]}
+    assert (journeys["paths"]["minimum"], journeys["paths"]["maximum"]) == (1, 50)

@@ -1,53 +1,97 @@
-"""Funnel and time-in-stage figures from timelines."""
+"""Analytics rows shaped from aggregates: funnel conversions, outcomes, skips and repeats, trends,
+cohorts, and stage KPIs against the map's targets."""
 from __future__ import annotations
 
 import pytest
 
-from mapping import funnel, time_in_stage, timeline
-from tests.mapping.helpers import NOW, opportunity, small_map
+from mapping import parse_map
+from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, kpi_rows, outcome_rows,
+                               stage_days_rows, trend_rows)
+from tests.mapping.helpers import SMALL_MAP_YAML, small_map
+
+TARGETS_MAP = parse_map(SMALL_MAP_YAML.replace(
+    "{key: awareness, label: Awareness, expected_days: 10}",
+    "{key: awareness, label: Awareness, expected_days: 10, owner: Marketing, "
+    "targets: {conversion: 50, median_days: 8}}").replace(
+    "{key: consideration, label: Consideration, expected_days: 20}",
+    "{key: consideration, label: Consideration, expected_days: 20, targets: {conversion: 40}}"))
 
 
-def timelines():
-    jmap = small_map()
-    records = [
-        opportunity("Prospecting", ("Prospecting", 4)),
-        opportunity("Qualification", ("Prospecting", 30), ("Qualification", 10)),
-        opportunity("Proposal", ("Qualification", 50), ("Proposal", 20)),              # skipped awareness
-        opportunity("Closed Lost", ("Prospecting", 60), ("Closed Lost", 40)),
-        opportunity("Qualification", ("Prospecting", 90), ("Proposal", 70), ("Qualification", 30)),  # went back
-    ]
-    return [timeline(record, jmap, NOW) for record in records]
+def test_funnel_conversions_per_type():
+    rows = funnel_rows([(10, 8, 8), (6, 5, 4), (0, 0, 0)], small_map())
+    assert [r["stage"] for r in rows] == ["awareness", "consideration", "decision"]
+    assert rows[0]["conversion"] is None and rows[0]["strict_conversion"] is None
+    assert rows[1]["conversion"] == pytest.approx(0.6)
+    assert rows[1]["entered_conversion"] == pytest.approx(5 / 8)
+    assert rows[1]["strict_conversion"] == pytest.approx(0.5)
+    assert rows[2]["conversion"] == 0.0
+    assert funnel_rows([(0, 0, 0), (0, 0, 0), (0, 0, 0)], small_map())[1]["conversion"] is None
 
 
-def test_funnel_counts_records_that_reached_each_stage_or_beyond():
-    rows = funnel(timelines(), small_map())
-    assert [(r["stage"], r["reached"], r["entered"]) for r in rows] == [
-        ("awareness", 5, 4), ("consideration", 3, 3), ("decision", 2, 2)]
-    assert rows[0]["conversion"] is None
-    assert rows[1]["conversion"] == pytest.approx(3 / 5)
-    assert rows[2]["conversion"] == pytest.approx(2 / 3)
-    assert rows[2]["label"] == "Decision"
+def test_stage_days_rows_fill_stages_without_stays():
+    rows = stage_days_rows({"consideration": {"count": 3, "median": 4.333333, "p25": 2, "p75": 6,
+                                              "p90": 7}}, small_map())
+    assert rows[0] == {"stage": "awareness", "label": "Awareness", "count": 0, "median": None,
+                       "p25": None, "p75": None, "p90": None, "expected_days": 10}
+    assert (rows[1]["count"], rows[1]["median"], rows[1]["expected_days"]) == (3, 4.33, 20)
 
 
-def test_funnel_of_nothing():
-    rows = funnel([], small_map())
-    assert [(r["reached"], r["conversion"]) for r in rows] == [(0, None), (0, None), (0, None)]
+MOVES = {("awareness", "consideration"): 5, ("awareness", "decision"): 2, ("awareness", "lost"): 3,
+         ("awareness", None): 4, ("consideration", "awareness"): 1, ("decision", "consideration"): 2,
+         ("decision", "nurture"): 1, ("lost", None): 3}
 
 
-def test_time_in_stage_uses_completed_and_current_spans():
-    rows = {row["stage"]: row for row in time_in_stage(timelines(), small_map())}
-    awareness = rows["awareness"]
-    # awareness spans: 4 (current), 20, 20, 20 days
-    assert (awareness["count"], awareness["median"], awareness["expected_days"]) == (4, 20.0, 10)
-    assert awareness["p25"] == pytest.approx(16.0)
-    assert awareness["p90"] == pytest.approx(20.0)
-    consideration = rows["consideration"]
-    # consideration spans: 10 (current), 30 (completed), 30 (current)
-    assert (consideration["count"], consideration["median"], consideration["p75"]) == (3, 30.0, 30.0)
-    assert rows["decision"]["count"] == 2
+def test_outcomes_name_how_each_stay_ended():
+    rows = {r["stage"]: r for r in outcome_rows(MOVES, small_map())}
+    assert rows["awareness"] == {"stage": "awareness", "label": "Awareness", "stays": 14,
+                                 "moved_on": 7, "moved_back": 0, "still_there": 4, "other": 0,
+                                 "exits": {"lost": 3}}
+    assert (rows["decision"]["moved_back"], rows["decision"]["other"]) == (2, 1)
+    assert rows["consideration"]["moved_back"] == 1
 
 
-def test_time_in_stage_with_one_span_and_with_none():
-    rows = time_in_stage([timeline(opportunity("Prospecting", ("Prospecting", 7)), small_map(), NOW)], small_map())
-    assert (rows[0]["count"], rows[0]["median"], rows[0]["p25"], rows[0]["p90"]) == (1, 7.0, 7.0, 7.0)
-    assert (rows[1]["count"], rows[1]["median"], rows[1]["p90"]) == (0, None, None)
+def test_journeys_count_skips_repeats_and_paths():
+    report = journey_rows(MOVES, [(["awareness", "consideration"], 9), (["decision", "lost"], 2)],
+                          small_map())
+    assert {r["stage"]: r["moves"] for r in report["skipped"]} == {
+        "awareness": 0, "consideration": 2, "decision": 0}
+    assert {r["stage"]: r["moves"] for r in report["repeated"]} == {
+        "awareness": 1, "consideration": 2, "decision": 0}
+    assert report["backward_moves"] == [{"from": "decision", "to": "consideration", "moves": 2},
+                                        {"from": "consideration", "to": "awareness", "moves": 1}]
+    assert report["paths"][1] == {"stages": ["decision", "lost"], "labels": ["Decision", "Lost"],
+                                  "records": 2}
+
+
+def test_trends_group_points_by_stage():
+    report = trend_rows([("2026-01-01", "awareness", 4, 1, 3.5), ("2026-02-01", "awareness", 2, 2, None),
+                         ("2026-02-01", "decision", 1, 0, 9.0), ("2026-02-01", "gone", 1, 0, 1.0)],
+                        small_map(), "month")
+    assert report["buckets"] == ["2026-01-01", "2026-02-01"]
+    awareness = report["stages"][0]["points"]
+    assert [(p["conversion"], p["median"]) for p in awareness] == [(0.25, 3.5), (1.0, None)]
+    assert report["stages"][1]["points"] == []
+
+
+def test_cohorts_count_records_reaching_each_stage():
+    rows = cohort_rows([("2026-03-01", 0, 4), ("2026-03-01", 2, 1), ("2026-01-01", 1, 2)], small_map())
+    assert [r["cohort"] for r in rows] == ["2026-01-01", "2026-03-01"]
+    assert [s["records"] for s in rows[1]["reached"]] == [5, 1, 1]
+    assert rows[1]["reached"][1]["share"] == pytest.approx(0.2)
+    assert [s["records"] for s in rows[0]["reached"]] == [2, 2, 0]
+
+
+def test_kpis_compare_actuals_with_targets():
+    funnel = funnel_rows([(10, 10, 10), (4, 4, 4), (2, 2, 2)], TARGETS_MAP)
+    days = stage_days_rows({"awareness": {"count": 5, "median": 9}, "consideration": {"count": 2, "median": 3}},
+                           TARGETS_MAP)
+    rows = kpi_rows(funnel, days, TARGETS_MAP)
+    awareness, consideration, decision = rows
+    assert awareness["owner"] == "Marketing"
+    # 4 of 10 went on: under the 50 % target; 9 median days: over the 8 days target
+    assert (awareness["conversion"], awareness["conversion_missed"]) == (0.4, True)
+    assert (awareness["median_days"], awareness["median_days_missed"]) == (9.0, True)
+    # 2 of 4 went on: 50 % meets 40 %; no days target
+    assert (consideration["conversion_missed"], consideration["median_days_missed"]) == (False, None)
+    assert (decision["conversion"], decision["conversion_target"], decision["conversion_missed"]) == (
+        None, None, None)

@@ -30,6 +30,12 @@ def test_billion_laughs_is_refused_at_once_without_expanding():
         "a5: holds more than 100,000 values once its aliases are expanded (line 6)"]
 
 
+#: The line of the first stage's expected days in the default map.
+FIRST_DAYS_LINE = default_map_text().splitlines().index("    expected_days: 14") + 1
+FIRST_LABEL_LINE = default_map_text().splitlines().index("    label: Awareness") + 1
+NAME_LINE = default_map_text().splitlines().index("name: B2B default") + 1
+
+
 @pytest.mark.parametrize("text, expected", [
     (default_map_text() + "extra: &loop [*loop]\n", "extra[0]: an alias refers to a collection that contains it "
      f"(line {len(default_map_text().splitlines()) + 1})"),
@@ -38,21 +44,21 @@ def test_billion_laughs_is_refused_at_once_without_expanding():
      "stages[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: nested deeper than 32 levels once its aliases are "
      "expanded (line 1)"),
     (default_map_text().replace("expected_days: 14", "expected_days: " + "9" * 5000, 1),
-     "stages[0].expected_days: number with 5000 digits is too large (at most 19 digits) (line 35)"),
+     f"stages[0].expected_days: number with 5000 digits is too large (at most 19 digits) (line {FIRST_DAYS_LINE})"),
     (default_map_text().replace("expected_days: 14", "expected_days: 1.0e+400", 1),
-     "stages[0].expected_days: number 1.0e+400 is out of range (line 35)"),
+     f"stages[0].expected_days: number 1.0e+400 is out of range (line {FIRST_DAYS_LINE})"),
     (default_map_text().replace("expected_days: 14", "expected_days: .nan", 1),
-     "stages[0].expected_days: number .nan is out of range (line 35)"),
+     f"stages[0].expected_days: number .nan is out of range (line {FIRST_DAYS_LINE})"),
     (default_map_text().replace("expected_days: 14", "expected_days: !!int abc", 1),
-     "stages[0].expected_days: 'abc' is tagged as a number but is not one (line 35)"),
+     f"stages[0].expected_days: 'abc' is tagged as a number but is not one (line {FIRST_DAYS_LINE})"),
     (default_map_text().replace("label: Awareness", "label: !!python/object/apply:os.system ['touch /tmp/x']", 1),
      "stages[0].label: the YAML tag !!python/object/apply:os.system is not allowed: a map holds only text, "
-     "numbers, true/false, lists and mappings (line 34)"),
+     f"numbers, true/false, lists and mappings (line {FIRST_LABEL_LINE})"),
     (default_map_text().replace("label: Awareness", "label: !!binary aGVsbG8=", 1),
      "stages[0].label: the YAML tag !!binary is not allowed: a map holds only text, numbers, true/false, "
-     "lists and mappings (line 34)"),
+     f"lists and mappings (line {FIRST_LABEL_LINE})"),
     (default_map_text().replace("B2B default", "B2B \ud800", 1),
-     "the map holds a character that is not valid Unicode (line 30)"),
+     f"the map holds a character that is not valid Unicode (line {NAME_LINE})"),
     ("[" * 5000 + "]" * 5000, "nested deeper than 32 levels"),
     ('{\t"version": ' + "9" * 5000 + "}", "version: number with 5000 digits is too large (at most 19 digits) (line 1)"),
 ])

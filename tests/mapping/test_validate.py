@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mapping import MapProblem, MapValidationError, parse_map, validate_map_data
+from mapping import MapProblem, MapValidationError, map_from_dict, parse_map, validate_map_data
 from mapping import yamldoc
 from tests.mapping.helpers import SMALL_MAP_YAML
 
@@ -126,6 +126,17 @@ def test_valid_data_has_no_problems():
     assert messages(base_data()) == []
 
 
+def test_stage_kpis_are_read():
+    data = base_data()
+    data["stages"][0].update(owner="SDR team", targets={"conversion": 35.5, "median_days": 9})
+    data["stages"][1].update(targets={"median_days": 4})
+    assert messages(data) == []
+    jmap = map_from_dict(data)
+    assert (jmap.stages[0].owner, jmap.stages[0].targets.conversion, jmap.stages[0].targets.median_days) == (
+        "SDR team", 35.5, 9)
+    assert jmap.stages[1].targets.conversion is None
+
+
 @pytest.mark.parametrize("change, expected", [
     (lambda d: d.update(version=2), "version: must be 1"),
     (lambda d: d.pop("name"), "name: is required"),
@@ -135,6 +146,18 @@ def test_valid_data_has_no_problems():
     (lambda d: d["stages"][0].update(expected_days=True), "stages[0].expected_days: must be a positive number"),
     (lambda d: d["stages"][0].update(expected_days=2.5), "stages[0].expected_days: must be a whole number of days"),
     (lambda d: d["stages"][0].update(expected_dayz=3), "stages[0].expected_dayz: unknown key"),
+    (lambda d: d["stages"][0].update(targets={"conversion": 140}),
+     "stages[0].targets.conversion: must be a percentage from 0 to 100"),
+    (lambda d: d["stages"][0].update(targets={"conversion": "40%"}),
+     "stages[0].targets.conversion: must be a percentage from 0 to 100"),
+    (lambda d: d["stages"][0].update(targets={"median_days": 0}),
+     "stages[0].targets.median_days: must be a positive number"),
+    (lambda d: d["stages"][0].update(targets={"speed": 3}), "stages[0].targets.speed: unknown key"),
+    (lambda d: d["stages"][0].update(targets=40), "stages[0].targets: must be a mapping"),
+    (lambda d: d["stages"][1].update(targets={"conversion": 30}),
+     "stages[1].targets.conversion: the last stage has no next stage to convert to"),
+    (lambda d: d["stages"][0].update(owner=""), "stages[0].owner: must not be empty"),
+    (lambda d: d["stages"][0].update(owner=7), "stages[0].owner: must be a string"),
     (lambda d: d["stages"].append({"key": "Re tention", "label": "R"}),
      "stages[2].key: 'Re tention' must be a lowercase identifier (a-z, 0-9 and _, starting with a letter)"),
     (lambda d: d["exits"].append({"key": "unmapped", "label": "U"}),

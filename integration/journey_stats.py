@@ -1,0 +1,177 @@
+"""Journey analytics aggregated in the database: funnels, time in stage, outcomes, trends, cohorts,
+skipped and repeated stages, common paths.
+
+Every figure is one SQL query over the journey events (one row per stage a record entered) of the
+records a :class:`~integration.analytics.RecordFilter` selects; only counts and percentiles come
+back, so time and memory do not grow with the rows read in Python. The period bounds the date a
+record *entered* a stage (the event's ``occurred_at``): a stay belongs to the period it began in.
+The shaping of those aggregates into rows (conversion, skipped stages, ...) is pure and lives in
+:mod:`mapping.analytics`.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from integration.analytics import RecordFilter
+from integration.store.models import JourneyEvent, RecordState
+from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, days_between, floor_int, month_start,
+                                        ordered_concat, percentile_columns, rank_columns, stage_index)
+from integration.store.types import utcnow
+from mapping import JourneyMap
+from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
+                               trend_rows)
+
+E = JourneyEvent
+#: The next stay of the same record (events are numbered 0, 1, 2... per record).
+NEXT = aliased(JourneyEvent, name="next_event")
+#: Most common paths reported at most.
+MAX_PATHS = 50
+#: The span trends and cohorts cover when the period has no start.
+TREND_SPAN = timedelta(days=365)
+
+
+def last_year(flt: RecordFilter, now: datetime | None = None) -> RecordFilter:
+    """``flt`` with its period starting a year before its end (or now) when it has no start."""
+    if flt.since is not None:
+        return flt
+    return replace(flt, since=(flt.until or now or utcnow()) - TREND_SPAN)
+
+
+def _events(connection_id: int, flt: RecordFilter, *columns: Any, period: bool = True) -> Any:
+    """SELECT ``columns`` FROM the connection's journey events of the filtered records, entered
+    within the period (unless ``period`` is False). Records are joined only when a filter needs
+    them: the unfiltered dashboard reads the events alone."""
+    query = select(*columns).select_from(E).where(E.connection_id == connection_id)
+    if flt.narrows_records():
+        query = flt.apply(query.join(RecordState, and_(
+            RecordState.connection_id == E.connection_id, RecordState.object == E.object,
+            RecordState.crm_id == E.crm_id)))
+    if period:
+        query = query.where(*flt.in_period(E.occurred_at))
+    return query
+
+
+def _with_next(query: Any) -> Any:
+    """``query`` joined to each stay's next stay (none while the record is still in it)."""
+    return query.outerjoin(NEXT, and_(NEXT.connection_id == E.connection_id,
+                                      NEXT.object == E.object, NEXT.crm_id == E.crm_id,
+                                      NEXT.seq == E.seq + 1))
+
+
+def _days_in_stay(now: datetime) -> Any:
+    """Whole days of a stay: to its exit, or to ``now`` while it lasts."""
+    days = days_between(E.occurred_at, func.coalesce(E.exited_at, literal(now, E.occurred_at.type)))
+    return case((days < 0, 0), else_=floor_int(days))
+
+
+def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
+                  flt: RecordFilter) -> list[dict[str, Any]]:
+    """Per stage, the three funnel counts over stage entries in the period (see
+    :func:`mapping.analytics.funnel_rows` for their definitions), from one row per record."""
+    keys = jmap.stage_keys
+    firsts = [func.min(case((E.to_stage == key, E.occurred_at))).label(f"f{i}")
+              for i, key in enumerate(keys)]
+    per_record = _events(connection_id, flt, func.max(stage_index(E.to_stage, keys)).label("furthest"),
+                         *firsts).where(E.to_stage.in_(keys)).group_by(E.object, E.crm_id).subquery()
+    c = per_record.c
+    totals = []
+    for i in range(len(keys)):
+        in_order = and_(*(c[f"f{j}"].is_not(None) for j in range(i + 1)),
+                        *(c[f"f{j}"] >= c[f"f{j - 1}"] for j in range(1, i + 1)))
+        totals += [func.sum(case((c.furthest >= i, 1), else_=0)), func.count(c[f"f{i}"]),
+                   func.sum(case((in_order, 1), else_=0))]
+    row = session.execute(select(*totals)).one()
+    counts = [tuple(int(v or 0) for v in row[3 * i:3 * i + 3]) for i in range(len(keys))]
+    return funnel_rows(counts, jmap)
+
+
+def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
+                         now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per stage: count, median, p25, p75 and p90 whole days of the stays begun in the period
+    (a stay runs to its exit, or to now while it lasts), against the expected days."""
+    days = _days_in_stay(now or utcnow()).label("days")
+    position, count = rank_columns(days, [E.to_stage])
+    ranked = _events(connection_id, flt, E.to_stage.label("stage"), days, position.label("position"),
+                     count.label("n")).where(E.to_stage.in_(jmap.stage_keys)).subquery()
+    r = ranked.c
+    rows = session.execute(select(r.stage, func.count(), *percentile_columns(r.days, r.position, r.n))
+                           .group_by(r.stage))
+    found = {stage: {"count": n, **dict(zip(PERCENTILES, values))} for stage, n, *values in rows}
+    return stage_days_rows(found, jmap)
+
+
+def transitions(session: Session, connection_id: int, flt: RecordFilter) -> dict[tuple[str, str | None], int]:
+    """Stays begun in the period counted by (stage, the stage entered next); next is None while
+    the record is still in the stage."""
+    query = _with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage, func.count())) \
+        .group_by(E.to_stage, NEXT.to_stage)
+    return {(stage, following): n for stage, following, n in session.execute(query)}
+
+
+def outcome_report(session: Session, connection_id: int, jmap: JourneyMap,
+                   flt: RecordFilter) -> list[dict[str, Any]]:
+    """Per stage: how the stays begun in the period ended (see :func:`mapping.analytics.outcome_rows`)."""
+    return outcome_rows(transitions(session, connection_id, flt), jmap)
+
+
+def journey_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
+                   top: int = 10) -> dict[str, Any]:
+    """Stages skipped, stages repeated (backward moves) and the ``top`` most common paths."""
+    return journey_rows(transitions(session, connection_id, flt), common_paths(
+        session, connection_id, flt, top), jmap)
+
+
+def common_paths(session: Session, connection_id: int, flt: RecordFilter,
+                 top: int) -> list[tuple[list[str], int]]:
+    """The ``top`` most common sequences of stages (exits included) records entered in the
+    period, with how many records took each."""
+    ordered = _events(connection_id, flt, E.object, E.crm_id, E.seq, E.to_stage) \
+        .order_by(E.object, E.crm_id, E.seq).subquery()
+    o = ordered.c
+    per_record = select(ordered_concat(o.to_stage, o.seq).label("path")).group_by(o.object, o.crm_id) \
+        .subquery()
+    query = select(per_record.c.path, func.count().label("n")).group_by(per_record.c.path) \
+        .order_by(func.count().desc(), per_record.c.path).limit(min(top, MAX_PATHS))
+    return [(path.split(">"), n) for path, n in session.execute(query)]
+
+
+def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
+                 unit: str = "month", now: datetime | None = None) -> dict[str, Any]:
+    """Per week or month (of entering the stage) and stage: stays begun, the share that has moved
+    on to a later stage, and their median days."""
+    keys = jmap.stage_keys
+    bucket = BUCKETS[unit](E.occurred_at).label("bucket")
+    days = _days_in_stay(now or utcnow()).label("days")
+    position, count = rank_columns(days, [bucket, E.to_stage])
+    moved_on = case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1), else_=0)
+    ranked = _with_next(_events(
+        connection_id, flt, bucket, E.to_stage.label("stage"), days, moved_on.label("moved_on"),
+        position.label("position"), count.label("n"))).where(E.to_stage.in_(keys)).subquery()
+    r = ranked.c
+    rows = session.execute(
+        select(r.bucket, r.stage, func.count(), func.sum(r.moved_on),
+               *percentile_columns(r.days, r.position, r.n, {"median": 0.5}))
+        .group_by(r.bucket, r.stage).order_by(r.bucket))
+    return trend_rows([(b, s, n, int(m or 0), median) for b, s, n, m, median in rows], jmap, unit)
+
+
+def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,
+                  flt: RecordFilter) -> list[dict[str, Any]]:
+    """Records grouped by the month they entered their first journey stage (in the period), and
+    how many of each month's records reached each stage by now (furthest stage, any date)."""
+    keys = jmap.stage_keys
+    first = func.min(E.occurred_at)
+    per_record = _events(connection_id, flt, first.label("first_at"),
+                         func.max(stage_index(E.to_stage, keys)).label("furthest"), period=False) \
+        .where(E.to_stage.in_(keys)).group_by(E.object, E.crm_id) \
+        .having(and_(True, *flt.in_period(first))).subquery()
+    c = per_record.c
+    cohort = month_start(c.first_at)
+    rows = session.execute(select(cohort, c.furthest, func.count()).group_by(cohort, c.furthest))
+    return cohort_rows([(month, furthest, n) for month, furthest, n in rows], jmap)

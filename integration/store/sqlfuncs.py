@@ -1,0 +1,161 @@
+"""SQL expressions that mean the same on SQLite and PostgreSQL, so analytics keep one code path.
+
+Each is a SQLAlchemy function element compiled per dialect: date arithmetic, calendar buckets and
+ordered string aggregation are where the two databases differ. Percentiles are written with
+window functions (:func:`percentile_columns`), which both databases run alike.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from sqlalchemy import Float, Integer, String, and_, case, func, literal_column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+
+class days_between(FunctionElement):  # noqa: N801 (SQL function style)
+    """Days (fractional) from the first date and time to the second."""
+
+    type = Float()
+    inherit_cache = True
+    name = "days_between"
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return f"(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
+
+
+@compiles(days_between, "postgresql")
+def _days_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = list(element.clauses)
+    return (f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
+            " / 86400.0)")
+
+
+class floor_int(FunctionElement):  # noqa: N801
+    """The largest whole number not over a (non-negative) number."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "floor_int"
+
+
+@compiles(floor_int, "sqlite")
+def _floor_sqlite(element: floor_int, compiler: Any, **kw: Any) -> str:
+    # CAST truncates toward zero: the floor for the non-negative values it is given
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+@compiles(floor_int, "postgresql")
+def _floor_postgresql(element: floor_int, compiler: Any, **kw: Any) -> str:
+    return f"CAST(FLOOR({compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+class week_start(FunctionElement):  # noqa: N801
+    """The Monday (``YYYY-MM-DD``) of the ISO week of a date and time."""
+
+    type = String()
+    inherit_cache = True
+    name = "week_start"
+
+
+@compiles(week_start, "sqlite")
+def _week_sqlite(element: week_start, compiler: Any, **kw: Any) -> str:
+    # 'weekday 0' moves forward to Sunday (or stays on it); six days back is that week's Monday
+    return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
+
+
+@compiles(week_start, "postgresql")
+def _week_postgresql(element: week_start, compiler: Any, **kw: Any) -> str:
+    return f"to_char(date_trunc('week', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD')"
+
+
+class month_start(FunctionElement):  # noqa: N801
+    """The first day (``YYYY-MM-DD``) of the month of a date and time."""
+
+    type = String()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "sqlite")
+def _month_sqlite(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"strftime('%Y-%m-01', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(month_start, "postgresql")
+def _month_postgresql(element: month_start, compiler: Any, **kw: Any) -> str:
+    return f"to_char(date_trunc('month', {compiler.process(element.clauses, **kw)}), 'YYYY-MM-DD')"
+
+
+#: Calendar buckets by unit name.
+BUCKETS = {"week": week_start, "month": month_start}
+
+
+class ordered_concat(FunctionElement):  # noqa: N801
+    """The values of a group joined with ``>`` in the order of a second column.
+
+    SQLite before 3.44 has no ORDER BY inside an aggregate: the caller feeds it rows already
+    sorted by that column from a subquery, which SQLite's group_concat keeps."""
+
+    type = String()
+    inherit_cache = True
+    name = "ordered_concat"
+
+
+@compiles(ordered_concat, "sqlite")
+def _concat_sqlite(element: ordered_concat, compiler: Any, **kw: Any) -> str:
+    value, _order = list(element.clauses)
+    return f"group_concat({compiler.process(value, **kw)}, '>')"
+
+
+@compiles(ordered_concat, "postgresql")
+def _concat_postgresql(element: ordered_concat, compiler: Any, **kw: Any) -> str:
+    value, order = list(element.clauses)
+    return (f"string_agg({compiler.process(value, **kw)}, '>' ORDER BY "
+            f"{compiler.process(order, **kw)})")
+
+
+#: The percentiles the analytics report, by name.
+PERCENTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9}
+
+
+def percentile_columns(value: Any, position: Any, count: Any,
+                       wanted: dict[str, float] = PERCENTILES) -> list[Any]:
+    """Aggregate columns giving each wanted percentile of ``value`` within a group, interpolated
+    linearly between the two nearest ranks (PostgreSQL's ``percentile_cont``, Python's
+    ``statistics.quantiles(method="inclusive")``).
+
+    ``position`` is the row's 0-based rank within its group by ``value`` (``ROW_NUMBER() - 1``) and
+    ``count`` the group's size (``COUNT(*) OVER``), both from a window subquery; the rank each
+    percentile needs is worked out in SQL, so the rows never leave the database."""
+    columns = []
+    for name, share in wanted.items():
+        exact = (count - 1) * share
+        low = floor_int(exact)
+        fraction = exact - low
+        columns.append(func.sum(case(
+            (position == low, value * (1 - fraction)),
+            (position == low + 1, value * fraction),
+            else_=0)).label(name))
+    return columns
+
+
+def rank_columns(value: Any, groups: Sequence[Any]) -> tuple[Any, Any]:
+    """``(position, count)`` window columns for :func:`percentile_columns` over ``groups``."""
+    return (func.row_number().over(partition_by=list(groups), order_by=value) - 1,
+            func.count().over(partition_by=list(groups)))
+
+
+def stage_index(column: Any, keys: Sequence[str]) -> Any:
+    """The position of a stage key in ``keys`` (the map's order), NULL for any other value."""
+    if not keys:
+        return literal_column("NULL")
+    return case(*((column == key, index) for index, key in enumerate(keys)), else_=None)
+
+
+def all_of(conditions: Sequence[Any]) -> Any:
+    """The conditions joined with AND (true when there are none)."""
+    return and_(True, *conditions)
