@@ -20,8 +20,9 @@ from sqlmodel import Session
 
 from integration.analytics import RecordFilter
 from integration.store.models import JourneyEvent, RecordState
-from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, days_between, floor_int, month_start,
-                                        ordered_concat, percentile_columns, rank_columns, stage_index)
+from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, month_start, ordered_concat,
+                                        percentile_columns, rank_columns, stage_index,
+                                        whole_days_between)
 from integration.store.types import utcnow
 from mapping import JourneyMap
 from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
@@ -66,8 +67,7 @@ def _with_next(query: Any) -> Any:
 
 def _days_in_stay(now: datetime) -> Any:
     """Whole days of a stay: to its exit, or to ``now`` while it lasts."""
-    days = days_between(E.occurred_at, func.coalesce(E.exited_at, literal(now, E.occurred_at.type)))
-    return case((days < 0, 0), else_=floor_int(days))
+    return whole_days_between(E.occurred_at, func.coalesce(E.exited_at, literal(now, E.occurred_at.type)))
 
 
 def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,

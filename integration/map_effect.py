@@ -12,39 +12,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import Integer, case, func, literal
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy import case, func, literal
 from sqlmodel import Session, select
 
 from integration.store.models import JourneyEvent
+from integration.store.sqlfuncs import whole_days_between
 from integration.store.types import UTCDateTime
 from mapping import JourneyMap
 
 #: Days on either side of a version's effective date.
 WINDOW_DAYS = 30
-
-
-class whole_days_between(FunctionElement):  # noqa: N801 - named like the SQL function it renders
-    """SQL: whole days from the first to the second date and time (never negative)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(whole_days_between, "sqlite")
-def _whole_days_sqlite(element: whole_days_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    # Integer seconds, then integer division: julianday() differences are floats that can land a
-    # hair under a whole day.
-    return (f"max(0, (CAST(strftime('%s', {end}) AS INTEGER) "
-            f"- CAST(strftime('%s', {start}) AS INTEGER)) / 86400)")
-
-
-@compiles(whole_days_between, "postgresql")
-def _whole_days_postgresql(element: whole_days_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"GREATEST(0, CAST(floor(extract(epoch FROM ({end} - {start})) / 86400) AS INTEGER))"
 
 
 def _entries(connection_ids: Iterable[int], jmap: JourneyMap, since: datetime,

@@ -8,30 +8,31 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import Float, Integer, String, and_, case, func, literal_column
+from sqlalchemy import Integer, String, and_, case, func, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 
-class days_between(FunctionElement):  # noqa: N801 (SQL function style)
-    """Days (fractional) from the first date and time to the second."""
+class whole_days_between(FunctionElement):  # noqa: N801 - named like the SQL function it renders
+    """SQL: whole days from the first to the second date and time (never negative)."""
 
-    type = Float()
+    type = Integer()
     inherit_cache = True
-    name = "days_between"
 
 
-@compiles(days_between, "sqlite")
-def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return f"(julianday({compiler.process(end, **kw)}) - julianday({compiler.process(start, **kw)}))"
+@compiles(whole_days_between, "sqlite")
+def _whole_days_sqlite(element: whole_days_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    # Integer seconds, then integer division: julianday() differences are floats that can land a
+    # hair under a whole day.
+    return (f"max(0, (CAST(strftime('%s', {end}) AS INTEGER) "
+            f"- CAST(strftime('%s', {start}) AS INTEGER)) / 86400)")
 
 
-@compiles(days_between, "postgresql")
-def _days_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
-    start, end = list(element.clauses)
-    return (f"(EXTRACT(EPOCH FROM ({compiler.process(end, **kw)} - {compiler.process(start, **kw)}))"
-            " / 86400.0)")
+@compiles(whole_days_between, "postgresql")
+def _whole_days_postgresql(element: whole_days_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"GREATEST(0, CAST(floor(extract(epoch FROM ({end} - {start})) / 86400) AS INTEGER))"
 
 
 class floor_int(FunctionElement):  # noqa: N801
