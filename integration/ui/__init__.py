@@ -11,5 +11,5 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
                static_url_path="/ui/static")
 
 # Route modules attach their views to ``bp`` on import.
-from integration.ui import (dashboard, editor, health, install_pages, signin,  # noqa: E402,F401
-                            workspace_pages)
+from integration.ui import (dashboard, editor, health, install_pages, records_page,  # noqa: E402,F401
+                            signin, workspace_pages)

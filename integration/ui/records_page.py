@@ -1,0 +1,124 @@
+"""The records page: every record, or the stalled ones, to search, sort, page through, export,
+and hand to their owners as CRM tasks.
+
+It takes what the dashboard's drill-down links carry (the period and filter bar's parameters,
+``stage=``, ``stalled=``) plus ``q`` (search), ``sort``/``order`` and ``after`` (the next page's
+cursor, see :mod:`integration.record_pages`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import abort, render_template, request, url_for
+
+from integration.api.helpers import services
+from integration.journey_view import record_summary
+from integration.record_pages import DIRECTIONS, SORTS, CursorError, count_records, read_page
+from integration.store.owners import owner_names
+from integration.store.types import utcnow
+from integration.sync.map_in_force import connection_map
+from integration.ui import bp
+from integration.ui.access import page_connection, signed_in
+from integration.ui.filters import FilterBar, FilterError, filter_bar
+
+#: Records per page.
+PAGE_SIZE = 50
+#: The table's columns: (sort key, heading); every one sorts.
+COLUMNS = (("name", "Record"), ("stage", "Stage"), ("persona", "Persona"), ("owner", "Owner"),
+           ("entered_at", "Entered"), ("days_over", "Days over"),
+           ("next_best_action", "Next best action"))
+TRUE = ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class ListView:
+    """What the page shows, from its query string: the bar, the page's own narrowing (stalled
+    only, one stage, a search) and the order."""
+
+    bar: FilterBar
+    stalled: bool
+    stage: str | None
+    q: str | None
+    sort: str
+    order: str
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """Query parameters that keep this view (less the page), with ``changes`` (None drops)."""
+        mine = {"stalled": "1" if self.stalled else None, "stage": self.stage, "q": self.q,
+                "sort": self.sort, "order": self.order}
+        merged = {**self.bar.params(), **mine, **changes}
+        return {k: v for k, v in merged.items() if v is not None}
+
+    def csv_url(self, connection_id: int) -> str:
+        """The REST API's CSV export of this view (every matching record, this order)."""
+        args = {k: v for k, v in self.bar.api_params().items() if k != "period"}
+        args.update({k: v for k, v in (("stalled", "true" if self.stalled else None),
+                                       ("stage", self.stage), ("q", self.q)) if v})
+        args.update(sort=self.sort, order=self.order, format="csv")
+        return f"/api/v1/connections/{connection_id}/records?{urlencode(args)}"
+
+
+def list_view(db: Any, connection_id: int, jmap: Any) -> ListView:
+    """The view the query string asks for; 400 for a period, filter or sort that cannot be used."""
+    sort = request.args.get("sort") or "days_over"
+    if sort not in SORTS:
+        abort(400, f"Sort by one of: {', '.join(SORTS)}.")
+    order = request.args.get("order") or ("desc" if SORTS[sort].descending_first else "asc")
+    if order not in DIRECTIONS:
+        abort(400, "Order is asc or desc.")
+    stalled = (request.args.get("stalled") or "").lower() in TRUE
+    stage = request.args.get("stage") or None
+    q = (request.args.get("q") or "").strip() or None
+    if q is not None and len(q) > 200:
+        abort(400, "Search for at most 200 characters.")
+    fixed = {"stalled": True if stalled else None, "stage": stage, "q": q}
+    try:
+        bar = filter_bar(db, connection_id, jmap, request.args, utcnow().date(),
+                         **{k: v for k, v in fixed.items() if v is not None})
+    except FilterError as exc:
+        abort(400, str(exc))
+    return ListView(bar, stalled, stage, q, sort, order)
+
+
+@bp.get("/connections/<int:connection_id>/records")
+@signed_in
+def records_page(connection_id: int):
+    """Records (or the stalled ones) filtered, searched and sorted, a page at a time."""
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        jmap, _ = connection_map(db, conn.id)
+        view = list_view(db, conn.id, jmap)
+        try:
+            page = read_page(db, conn.id, view.bar.flt, jmap, sort=view.sort,
+                             descending=view.order == "desc", limit=PAGE_SIZE,
+                             after=request.args.get("after") or None)
+        except CursorError as exc:
+            abort(400, f"This page link no longer works ({exc}).")
+        total = count_records(db, conn.id, view.bar.flt)
+        names = owner_names(db, conn.id, [r.owner_id for r in page.rows])
+        rows = [{**record_summary(r, names.get(r.owner_id or "")), "row_id": r.id} for r in page.rows]
+    base = url_for("ui.records_page", connection_id=conn.id)
+    return render_template(
+        "records.html", conn=conn, view=view, bar=view.bar, rows=rows, total=total,
+        columns=COLUMNS, base=base, stage_label=_stage_label(jmap, view.stage),
+        next_url=f"{base}?{urlencode(view.params(after=page.next))}" if page.next else None,
+        first_url=(f"{base}?{urlencode(view.params())}" if request.args.get("after") else None),
+        sort_url=lambda key: f"{base}?{urlencode(view.params(sort=key, order=_flip(view, key)))}",
+        view_url=lambda **changes: f"{base}?{urlencode(view.params(**changes))}")
+
+
+def _stage_label(jmap: Any, stage: str | None) -> str | None:
+    try:
+        return jmap.label(stage) if stage else None
+    except KeyError:  # a stage an older map had
+        return stage
+
+
+def _flip(view: ListView, key: str) -> str:
+    """The order a column heading's link asks for: the other direction on the sorted column,
+    the column's own default on the others."""
+    if key == view.sort:
+        return "asc" if view.order == "desc" else "desc"
+    return "desc" if SORTS[key].descending_first else "asc"
