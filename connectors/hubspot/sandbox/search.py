@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from sortedcontainers import SortedList
 
 from .store import ObjectStore, Portal, Record
 from .wire import now_utc, parse_datetime_value, validation_error
@@ -18,6 +22,47 @@ QUERY_PROPERTIES = {"deals": ("dealname",), "contacts": ("email", "firstname", "
                     "tasks": ("hs_task_subject", "hs_task_body")}
 
 Key = Callable[[str], Any]
+Test = Callable[[Record], bool]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where an indexed property's matches lie: a range of comparable values, ends included or not
+    (None: open)."""
+
+    name: str
+    low: float | None = None
+    low_open: bool = False
+    high: float | None = None
+    high_open: bool = False
+
+    def positions(self, index: SortedList) -> tuple[int, int]:
+        """The index positions [start, stop) of the entries inside the span."""
+        # Entries are (value, id, record): (v,) sorts before every entry of v, (v, inf) after.
+        start = 0 if self.low is None else (
+            index.bisect_right((self.low, math.inf)) if self.low_open else index.bisect_left((self.low,)))
+        stop = len(index) if self.high is None else (
+            index.bisect_left((self.high,)) if self.high_open else index.bisect_right((self.high, math.inf)))
+        return start, max(start, stop)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One compiled filter: the test a record must pass, and its span when an index can answer it."""
+
+    test: Test
+    span: Span | None = None
+
+
+def _span(store: ObjectStore, name: str, operator: str, target: Any, high: Any = None) -> Span | None:
+    """The span of a comparison on an indexed property (None for other properties and for
+    values that do not order, such as NaN)."""
+    if name not in store.indexes or not all(math.isfinite(v) for v in (target, high) if v is not None):
+        return None
+    return {"EQ": Span(name, target, False, target, False), "GT": Span(name, low=target, low_open=True),
+            "GTE": Span(name, low=target), "LT": Span(name, high=target, high_open=True),
+            "LTE": Span(name, high=target), "BETWEEN": Span(name, target, False, high, False),
+            }.get(operator)
 
 
 def _key_for(store: ObjectStore, name: str) -> Key:
@@ -43,8 +88,7 @@ def _getter(portal: Portal, store: ObjectStore, name: str) -> Callable[[Record],
     return get
 
 
-def _compile_filter(portal: Portal, store: ObjectStore, spec: dict[str, Any]
-                    ) -> Callable[[Record], bool]:
+def _compile_filter(portal: Portal, store: ObjectStore, spec: dict[str, Any]) -> Filter:
     name = spec.get("propertyName")
     operator = spec.get("operator")
     if not name or operator not in OPERATORS:
@@ -57,7 +101,7 @@ def _compile_filter(portal: Portal, store: ObjectStore, spec: dict[str, Any]
     get = _getter(portal, store, name)
     if operator in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
         wanted = operator == "HAS_PROPERTY"
-        return lambda record: (get(record) is not None) == wanted
+        return Filter(lambda record: (get(record) is not None) == wanted)
     try:
         if operator in ("IN", "NOT_IN"):
             values = spec.get("values")
@@ -68,28 +112,30 @@ def _compile_filter(portal: Portal, store: ObjectStore, spec: dict[str, Any]
             if definition is not None and definition.type == "string":
                 # String IN filters match only lower-case values, as HubSpot documents.
                 raw_values = set(values)
-                return lambda record: (v := get(record)) is not None and (v in raw_values) == inside
+                return Filter(lambda record: (v := get(record)) is not None and (v in raw_values) == inside)
             wanted_set = {key(str(v)) for v in values}
-            return lambda record: (v := get(record)) is not None and (v in wanted_set) == inside
+            return Filter(lambda record: (v := get(record)) is not None and (v in wanted_set) == inside)
         value = spec.get("value")
         if value is None:
             raise validation_error(f"Filter on {name} with {operator} needs a 'value'")
         if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
             token = str(value).lower().strip("*")
             has = operator == "CONTAINS_TOKEN"
-            return lambda record: (token in (portal.value(store, record, name) or "").lower()) == has
+            return Filter(lambda record: (token in (portal.value(store, record, name) or "").lower()) == has)
         target = key(str(value))
         if operator == "BETWEEN":
             if spec.get("highValue") is None:
                 raise validation_error(f"Filter on {name} with BETWEEN needs a 'highValue'")
             high = key(str(spec["highValue"]))
-            return lambda record: (v := get(record)) is not None and target <= v <= high
+            return Filter(lambda record: (v := get(record)) is not None and target <= v <= high,
+                          _span(store, name, operator, target, high))
     except ValueError:
         raise validation_error(f"Filter value {spec.get('value')!r} is not valid for {name}") from None
     compare = {"EQ": lambda a: a == target, "NEQ": lambda a: a != target,
                "LT": lambda a: a < target, "LTE": lambda a: a <= target,
                "GT": lambda a: a > target, "GTE": lambda a: a >= target}[operator]
-    return lambda record: (v := get(record)) is not None and compare(v)
+    return Filter(lambda record: (v := get(record)) is not None and compare(v),
+                  _span(store, name, operator, target) if operator != "NEQ" else None)
 
 
 def _parse_sort(sorts: Any) -> tuple[str, bool] | None:
@@ -133,31 +179,89 @@ def search(portal: Portal, object_type: str, body: dict[str, Any]) -> dict[str, 
         compiled = [[_compile_filter(portal, store, f) for f in g.get("filters") or []]
                     for g in groups]
         query = (body.get("query") or "").lower()
-        now = now_utc()
-        matches = [r for r in store.records.values()
-                   if (r.indexed_at is None or r.indexed_at <= now)
-                   and (not compiled or any(all(f(r) for f in group) for group in compiled))
-                   and (not query or any(query in (r.values.get(p) or "").lower()
-                                         for p in QUERY_PROPERTIES[store.type.name]))]
         sort = _parse_sort(body.get("sorts"))
         # Only the first offset + limit results are ever shown: select them instead of sorting all.
         needed = min(offset + limit, MAX_RESULTS)
-        if sort:
-            name, descending = sort
-            get = _getter(portal, store, name)
-            keyed = [(get(r), r) for r in matches]
-            valued = [(k, r.number, r) for k, r in keyed if k is not None]
-            pick = heapq.nlargest if descending else heapq.nsmallest
-            ordered = [t[2] for t in pick(needed, valued, key=lambda t: (t[0], t[1]))]
-            ordered += [r for k, r in keyed if k is None][:max(0, needed - len(ordered))]
-        else:
-            ordered = heapq.nsmallest(needed, matches, key=lambda r: (r.created, r.number))
-        page = ordered[offset:needed]
+        total, page = _select(portal, store, compiled, query, sort, offset, needed)
         response: dict[str, Any] = {
-            "total": len(matches),
+            "total": total,
             "results": list(map(portal.renderer(store, body.get("properties")), page)),
         }
-        if needed < len(matches):
+        if needed < total:
             # Offered even at the cap: following it is the 400 a client must learn to avoid.
             response["paging"] = {"next": {"after": str(needed)}}
         return response
+
+
+def _select(portal: Portal, store: ObjectStore, groups: list[list[Filter]], query: str,
+            sort: tuple[str, bool] | None, offset: int, needed: int) -> tuple[int, list[Record]]:
+    """The number of matches and the matches at positions [offset, needed) of the result order.
+
+    Only records the search index has caught up with are found. When the filters hold a range on
+    an indexed property, only the narrowest such range is read; when that range is the whole
+    answer (no other filter) and the sort is on its property, the page is cut from the index.
+    """
+    now = now_utc()
+    for number, record in list(store.lagging.items()):
+        if record.indexed_at is None or record.indexed_at <= now:
+            del store.lagging[number]
+    plan = _narrowest(store, groups, sort)
+    if plan is None:
+        candidates: Iterable[Record] = store.records.values()
+        rest, in_order = groups, None
+    else:
+        filter_used, name, start, stop = plan
+        index = store.indexes[name]
+        rest = [[f for f in groups[0] if f is not filter_used]] if groups else []
+        in_order = sort is not None and sort[0] == name
+        if in_order and not query and not store.lagging and not any(rest):
+            descending = sort[1]
+            cut = index.islice(max(start, stop - needed), stop - offset, reverse=True) if descending \
+                else index.islice(start + offset, min(start + needed, stop))
+            return stop - start, [entry[2] for entry in cut]
+        candidates = (entry[2] for entry in index.islice(start, stop))
+    fields = QUERY_PROPERTIES[store.type.name]
+    matches = [r for r in candidates
+               if (r.indexed_at is None or r.indexed_at <= now)
+               and (not rest or any(all(f.test(r) for f in group) for group in rest))
+               and (not query or any(query in (r.values.get(p) or "").lower() for p in fields))]
+    if in_order:  # read in index order: (value, id) ascending, as the sort orders them
+        return len(matches), (matches[::-1] if sort[1] else matches)[offset:needed]
+    return len(matches), _ordered(portal, store, matches, sort, needed)[offset:needed]
+
+
+def _narrowest(store: ObjectStore, groups: list[list[Filter]], sort: tuple[str, bool] | None
+               ) -> tuple[Filter | None, str, int, int] | None:
+    """The filter whose index range is narrowest, its index and range; with no filter at all,
+    the whole index of the sort property. None when every record must be read (several filter
+    groups, or no range filter on an indexed property)."""
+    if len(groups) > 1:
+        return None
+    filters = groups[0] if groups else []
+    if not filters:
+        if sort is None or sort[0] not in store.indexes \
+                or len(store.indexes[sort[0]]) != len(store.records):
+            return None
+        return None, sort[0], 0, len(store.indexes[sort[0]])
+    best: tuple[Filter | None, str, int, int] | None = None
+    for candidate in filters:
+        if candidate.span is not None:
+            start, stop = candidate.span.positions(store.indexes[candidate.span.name])
+            if best is None or stop - start < best[3] - best[2]:
+                best = (candidate, candidate.span.name, start, stop)
+    return best
+
+
+def _ordered(portal: Portal, store: ObjectStore, matches: list[Record],
+             sort: tuple[str, bool] | None, needed: int) -> list[Record]:
+    """The first ``needed`` matches in result order: by the sort property (unset values last),
+    else by creation."""
+    if not sort:
+        return heapq.nsmallest(needed, matches, key=lambda r: (r.created, r.number))
+    name, descending = sort
+    get = _getter(portal, store, name)
+    keyed = [(get(r), r) for r in matches]
+    valued = [(k, r.number, r) for k, r in keyed if k is not None]
+    pick = heapq.nlargest if descending else heapq.nsmallest
+    ordered = [t[2] for t in pick(needed, valued, key=lambda t: (t[0], t[1]))]
+    return ordered + [r for k, r in keyed if k is None][:max(0, needed - len(ordered))]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import TypeAdapter, ValidationError
+from sortedcontainers import SortedList
 
 from .associations import Associations
 from .owners import Owners
@@ -124,8 +125,19 @@ def rule_from_seed(seed: ValidationRuleSeed) -> ValidationRule:
                           seed.message or f"{seed.required} is required")
 
 
+#: An index entry: the record's comparable value of the indexed property, its id as a number
+#: (unique, so entries never tie), the record.
+IndexEntry = tuple[float, int, "Record"]
+
+
 class ObjectStore:
-    """Records, property definitions and property groups of one object type."""
+    """Records, property definitions and property groups of one object type.
+
+    Search reads records through sorted indexes on the properties incremental pulls filter and
+    sort on (the id and the modification stamp), so a page costs the records it can match rather
+    than every record of the portal. Records join the store through :meth:`add`, and a write that
+    changes an indexed value moves the record with :meth:`reindex`.
+    """
 
     def __init__(self, object_type: ObjectType, created_at: datetime) -> None:
         self.type = object_type
@@ -133,6 +145,35 @@ class ObjectStore:
         self.properties: dict[str, PropertyDef] = {p.name: p for p in builtin_properties(object_type)}
         self.groups: dict[str, dict[str, Any]] = {g["name"]: g for g in builtin_groups(object_type)}
         self.created_at = iso_ms(created_at)
+        self.indexes: dict[str, SortedList] = {
+            name: SortedList() for name in ("hs_object_id", object_type.modified_property)}
+        #: Records changed while the search index lagged, until it catches up with them.
+        self.lagging: dict[int, Record] = {}
+
+    def add(self, record: Record) -> None:
+        """Store a new record and enter it in the indexes."""
+        self.records[record.id] = record
+        for name, entry in self.index_entries(record).items():
+            self.indexes[name].add(entry)
+
+    def index_entries(self, record: Record) -> dict[str, IndexEntry]:
+        """The record's entry in each index (taken before a write, to move it after)."""
+        entries = {}
+        for name in self.indexes:
+            value = record.number if name == "hs_object_id" else record.values.get(name)
+            if value not in (None, ""):
+                number = value if name == "hs_object_id" else parse_datetime_value(value).timestamp()
+                entries[name] = (number, record.number, record)
+        return entries
+
+    def reindex(self, record: Record, before: dict[str, IndexEntry]) -> None:
+        """Move ``record`` to its new place in each index whose value changed since ``before``."""
+        for name, entry in self.index_entries(record).items():
+            old = before.get(name)
+            if old != entry:
+                if old is not None:
+                    self.indexes[name].remove(old)
+                self.indexes[name].add(entry)
 
 
 def _invalid(name: str, code: str, message: str) -> dict[str, Any]:
@@ -201,7 +242,7 @@ class Portal:
         values["createdate"] = iso_ms(created)
         values[store.type.modified_property] = iso_ms(updated)
         values["hs_object_id"] = record_id
-        store.records[record_id] = Record(record_id, created, updated, values, history)
+        store.add(Record(record_id, created, updated, values, history))
 
     def new_record(self, store: ObjectStore) -> Record:
         """An empty object of ``store``'s type with a fresh id, created now and stored."""
@@ -210,7 +251,7 @@ class Portal:
         record = Record(record_id, moment, moment, {
             "createdate": iso_ms(moment), store.type.modified_property: iso_ms(moment),
             "hs_object_id": record_id})
-        store.records[record_id] = record
+        store.add(record)
         return record
 
     # ------------------------------------------------------------------------------ lookups
@@ -338,6 +379,7 @@ class Portal:
         """Write validated values; history and the modification stamp move only on real change."""
         moment = now_utc()
         changes = []
+        before = store.index_entries(record)
         for name, text in clean.items():
             if record.values.get(name, "") == text:
                 continue
@@ -353,6 +395,9 @@ class Portal:
             record.updated = moment
             record.values[store.type.modified_property] = iso_ms(moment)
             record.indexed_at = moment + timedelta(seconds=self.index_lag) if self.index_lag else None
+            if record.indexed_at is not None:
+                store.lagging[record.number] = record
+            store.reindex(record, before)
         return changes
 
     def rule_problems(self, store: ObjectStore, record: Record, clean: Mapping[str, Any]
