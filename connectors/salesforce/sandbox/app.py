@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from connectors.salesforce.sandbox import routes_control, routes_data, routes_oauth
+from connectors.salesforce.sandbox import routes_bulk, routes_control, routes_data, routes_oauth
 from connectors.salesforce.sandbox.http_common import DATA, Sandbox, bearer, error_response, json_response
 from connectors.salesforce.sandbox.org import RequestError
 from connectors.salesforce.sandbox.routes_data import API_VERSIONS
@@ -26,6 +26,7 @@ def create_app(sandbox: Sandbox, info: Callable[[], dict[str, Any]]) -> Flask:
     _register_errors(app)
     routes_oauth.register(app, sandbox)
     routes_data.register(app, sandbox)
+    routes_bulk.register(app, sandbox.bulk)
     routes_control.register(app, sandbox, info)
     return app
 

@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from flask import Response, jsonify, request
 
+from connectors.salesforce.sandbox.bulk import BulkJobs
 from connectors.salesforce.sandbox.faults import Faults
 from connectors.salesforce.sandbox.oauth import TokenAuthority
 from connectors.salesforce.sandbox.org import Org, RequestError
@@ -25,6 +26,7 @@ class Sandbox:
     tokens: TokenAuthority
     faults: Faults
     outbound: OutboundSender
+    bulk: BulkJobs
     urls: Callable[[], dict[str, str]]
 
 

@@ -11,8 +11,8 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, Callable
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterator
 
 from connectors.salesforce.sandbox.ids import to18
 from connectors.salesforce.sandbox.org import Org, RequestError
@@ -95,6 +95,32 @@ class QueryEngine:
         if cursor is None or not offset.isdigit() or int(offset) >= len(cursor.rows):
             raise RequestError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(cursor, int(offset), version, cursor_id)
+
+    def bulk_plan(self, soql: str) -> "_Plan":
+        """``soql`` compiled for a Bulk API 2.0 query job, refusing what Bulk 2.0 refuses:
+        aggregates such as ``COUNT()``, ``OFFSET`` and parent-to-child subqueries (child-to-parent
+        paths such as ``Account.Industry`` are fine). Raises SoqlError or RequestError."""
+        query = parse(soql)
+        if query.count_only:
+            raise RequestError(400, "API_ERROR", "Aggregate queries are not supported in Bulk V2 Query")
+        if any(isinstance(item, Query) for item in query.fields):
+            raise RequestError(400, "API_ERROR",
+                               "Aggregate Relationships not supported in Bulk V2 Query with CSV content type")
+        if query.offset is not None:
+            raise RequestError(400, "API_ERROR", "OFFSET is not supported in Bulk V2 Query")
+        with self.org.lock:
+            return self._compile(query, self._root(query, False), query.text)
+
+    def bulk_csv(self, plan: "_Plan", *, include_deleted: bool) -> Iterator[list[str | None]]:
+        """The header, then one row per matching record, as Bulk API 2.0 writes them: parent fields
+        as ``Account.Industry`` columns, datetimes in UTC with ``Z``, numbers as ``100.0``,
+        booleans ``true``/``false``, None for an empty (null) value. Call it under the org's lock:
+        the rows are a snapshot of the moment the job ran."""
+        paths = [item for item in plan.items if isinstance(item, _Path)]
+        yield [".".join([ref.relationship_name or ref.name for ref, _ in p.hops] + [p.field.name]) for p in paths]
+        getters = [(self._getter(p), p.field.type) for p in paths]
+        for record in self._rows(plan, None, None, include_deleted):
+            yield [_csv_value(kind, get(record)) for get, kind in getters]
 
     # ------------------------------------------------------------------------ compiling
     def _root(self, query: Query, tooling: bool) -> ObjectDef:
@@ -301,6 +327,20 @@ class QueryEngine:
 def _attributes(obj: ObjectDef, record_id: str, version: str, tooling: bool) -> dict[str, str]:
     api = "tooling/" if tooling else ""
     return {"type": obj.name, "url": f"/services/data/v{version}/{api}sobjects/{obj.name}/{record_id}"}
+
+
+def _csv_value(field_type: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if field_type == "datetime":
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if field_type == "boolean":
+        return "true" if value else "false"
+    if field_type in NUMERIC_TYPES:
+        return repr(float(value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def _normaliser(field_type: str) -> Callable[[Any], Any]:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connectors.salesforce.sandbox.app import create_app
+from connectors.salesforce.sandbox.bulk import BulkJobs
 from connectors.salesforce.sandbox.faults import Faults
 from connectors.salesforce.sandbox.http_common import Sandbox
 from connectors.salesforce.sandbox.oauth import TokenAuthority
@@ -24,7 +25,7 @@ from connectors.salesforce.sandbox.query import QueryEngine
 
 _OPTIONS = {"daily_quota": 100_000, "latency_ms": 0.0, "token_ttl_seconds": 7200.0, "error_503_share": 0.0,
             "child_batch_size": 200, "client_id": None, "client_secret": None, "random_seed": None,
-            "outbound_retry_seconds": 0.5}
+            "outbound_retry_seconds": 0.5, "bulk_delay_ms": 0.0}
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -40,7 +41,8 @@ class SalesforceSandbox:
     ``seed`` is the value of a seed file's ``salesforce`` key (validated; bad seeds raise
     ``connectors.seedfile.SeedError`` listing every problem). Options: ``daily_quota``,
     ``latency_ms``, ``token_ttl_seconds``, ``error_503_share``, ``child_batch_size``, ``client_id``,
-    ``client_secret``, ``random_seed`` (for the 503 draw), ``outbound_retry_seconds``.
+    ``client_secret``, ``random_seed`` (for the 503 draw), ``outbound_retry_seconds``, ``bulk_delay_ms``
+    (how long a Bulk API 2.0 job waits queued before it runs).
     """
 
     def __init__(self, seed: dict[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 0,
@@ -56,6 +58,8 @@ class SalesforceSandbox:
         self.faults = Faults(latency_ms=float(opts["latency_ms"]), error_503_share=float(opts["error_503_share"]),
                              daily_quota=int(opts["daily_quota"]), random_seed=opts["random_seed"])
         self.engine = QueryEngine(self.org, child_batch_size=int(opts["child_batch_size"]))
+        self.bulk = BulkJobs(self.org, self.engine, lambda: self._tmpdir or tempfile.gettempdir(),
+                             delay_ms=float(opts["bulk_delay_ms"]))
         self._jwt_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public_pem = self._jwt_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                              serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -92,7 +96,7 @@ class SalesforceSandbox:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
         app = create_app(Sandbox(org=self.org, engine=self.engine, tokens=self.tokens, faults=self.faults,
-                                 outbound=self.outbound, urls=self._urls), self.info)
+                                 outbound=self.outbound, bulk=self.bulk, urls=self._urls), self.info)
         self._server = make_server(self.host, self.port, app, threaded=True, ssl_context=context,
                                    request_handler=_QuietHandler)
         self.port = self._server.port
