@@ -303,7 +303,11 @@ class Connector(Protocol):
 
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None
              ) -> list[WriteResult]:
-        """Write ``updates`` in the largest batches the API allows; one result per update."""
+        """Write ``updates`` in the largest batches the API allows; one result per update.
+
+        A connector whose CRM has a bulk API may also define ``write_claim_size(pending) -> int``:
+        how many of ``pending`` due updates the host hands one push (the host defaults to a few
+        batches of ``write_batch_size``)."""
 
     def owner_names(self, ids: Sequence[str]) -> dict[str, str]:
         """The names of the record owners ``ids``, for those the CRM knows."""

@@ -13,7 +13,7 @@ from connectors.salesforce import soql
 from connectors.salesforce import tasks as task_records
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.pull import Cursor, Puller
-from connectors.salesforce.push import BATCH, Pusher
+from connectors.salesforce.push import BATCH, BULK_JOB_RECORDS, Pusher
 from connectors.salesforce.settings import parse_settings
 from mapping.records import CrmRecord
 
@@ -68,15 +68,18 @@ class SalesforceConnector:
         position = Cursor(cursor if isinstance(cursor, Mapping) else None)
         puller = Puller(self.client, api_names=self.api_names, readable=self._readable_fields,
                         url_of=self.record_url, contact_stage_field=self.settings.contact_stage_field,
-                        cursor=position, prior=prior)
+                        cursor=position, prior=prior, bulk_threshold=self.settings.bulk_threshold)
         return Pulled(self._pull(puller, since, ids, progress), position.to_json)
 
     def _pull(self, puller: Puller, since: datetime | None, ids: Mapping[str, Sequence[str]] | None,
               progress: Progress | None) -> Iterator[CrmRecord]:
-        for kind in OBJECTS:
-            if ids is not None and not ids.get(kind):
-                continue
-            yield from puller.pull(kind, since, ids.get(kind) if ids is not None else None, progress)
+        try:
+            for kind in OBJECTS:
+                if ids is not None and not ids.get(kind):
+                    continue
+                yield from puller.pull(kind, since, ids.get(kind) if ids is not None else None, progress)
+        finally:
+            puller.close()
 
     def stages(self) -> list[CrmStage]:
         """Opportunity stages (OpportunityStage) and lead statuses (LeadStatus), in CRM order."""
@@ -106,6 +109,16 @@ class SalesforceConnector:
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None) -> list[WriteResult]:
         """Write ``updates`` 200 per call; one result per update, in order."""
         return Pusher(self.client, self.api_names).push(updates, progress)
+
+    def write_claim_size(self, pending: int) -> int:
+        """Updates per push when ``pending`` are due: with at least ``bulk_threshold`` due, enough
+        for Bulk API jobs (``push`` sends any batch that large as ingest jobs of
+        ``BULK_JOB_RECORDS``); else five composite calls' worth. A tail below the threshold
+        goes by REST."""
+        threshold = self.settings.bulk_threshold
+        if threshold and pending >= threshold:
+            return max(threshold, BULK_JOB_RECORDS)
+        return BATCH * 5
 
     def identify(self) -> AccountIdentity:
         """The org's id and name, from its one ``Organization`` row (one SOQL call)."""

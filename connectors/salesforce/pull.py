@@ -4,6 +4,10 @@ Stage history is read apart from the records: a child subquery's rows count towa
 and would shrink every page. A full pull joins one ``OpportunityHistory`` stream (ordered by
 opportunity, like the record pages) with the pages; an incremental pull reuses the stored history
 of records whose stage and stage date did not change and reads the rest by id.
+
+Big pulls go through Bulk API 2.0 (see :meth:`Puller._bulk_wanted`): the records as one query job
+read in CSV pages, and on a full pull the whole history as a second job, spilled to disk and
+looked up per page (Bulk results have no order to stream by).
 """
 from __future__ import annotations
 
@@ -12,10 +16,14 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from connectors.base import PriorRecords, Progress
 from connectors.salesforce import records, soql
+from connectors.salesforce.bulk import BulkJobs, Columns
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.spill import Spill
 from mapping.records import CrmRecord, StageChange
 
 Histories = dict[str, tuple[StageChange, ...]]
+#: Object kinds whose pull query Bulk API 2.0 accepts (no parent-to-child subquery).
+BULK_KINDS = frozenset({"opportunity", "lead"})
 
 
 class Cursor:
@@ -60,8 +68,10 @@ class Puller:
     def __init__(self, client: SalesforceClient, *, api_names: Mapping[str, str],
                  readable: Callable[[str], set[str]], url_of: Callable[[str, str], str | None],
                  contact_stage_field: str | None, cursor: Cursor,
-                 prior: PriorRecords | None) -> None:
+                 prior: PriorRecords | None, bulk_threshold: int = 0) -> None:
         self.client = client
+        self.bulk = BulkJobs(client)
+        self.bulk_threshold = bulk_threshold
         self.api_names = api_names
         self.readable = readable
         self.url_of = url_of
@@ -71,6 +81,14 @@ class Puller:
         #: Opportunities read whose stage moved: their contacts follow them and are read too.
         self.moved_opportunities: list[str] = []
         self._stream: _Peekable | None = None
+        #: The whole org's stage history, on disk, once a full pull went through Bulk API.
+        self._spill: Spill | None = None
+
+    def close(self) -> None:
+        """Drop what the pull kept on disk."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
     # -------------------------------------------------------------------------- entry
     def pull(self, kind: str, since: datetime | None, ids: Sequence[str] | None,
@@ -101,15 +119,61 @@ class Puller:
         incremental = since is not None or kind in self.cursor.positions
         seen: set[str] = set()
         settled_before: datetime | None = None
-        for page, total in self._query(soql.select(kind, extra, where=self.cursor.clause(kind, since))):
+        where = self.cursor.clause(kind, since)
+        page: list[dict[str, Any]] = []
+        total: int | None = None
+        bulk = False
+        for page, total in self._query(soql.select(kind, extra, where=where)):
             if settled_before is None:
                 settled_before = self.client.server_second()
+                bulk = self._bulk_wanted(kind, total, len(page))
+                if bulk and kind == "opportunity" and not incremental:
+                    self._spill_history()
             seen.update(r["Id"] for r in page)
             self.cursor.advance(kind, page, settled_before)
             yield page, total
+            if bulk:
+                break
+        if bulk and settled_before is not None:
+            # The first REST page was the probe; the rest (ids after it) comes by Bulk API.
+            rest = soql.select(kind, extra, where=soql.after_id(where, page[-1]["Id"]), ordered=False)
+            for page in self.bulk.query(rest, soql.SOBJECTS[kind], self._columns()):
+                seen.update(r["Id"] for r in page)
+                self.cursor.advance(kind, page, settled_before)
+                yield page, total
         if kind == "contact" and incremental and not self.contact_stage_field:
             followers = [c for c in self._contacts_of(self.moved_opportunities) if c not in seen]
             yield from self._by_ids(kind, extra, followers, total=None)
+
+    def _bulk_wanted(self, kind: str, total: int | None, first_page: int) -> bool:
+        """Whether the rest of this pull goes through Bulk API 2.0.
+
+        The size is known without a ``COUNT()`` call: the first REST page's ``totalSize`` is the
+        exact number of records this pull reads (the whole object on a first sync, the records
+        changed since the cursor afterwards). At or above ``bulk_threshold`` (0: never), and with
+        more to read than that page, the rest is one Bulk query job. Contacts stay on REST: their
+        query's ``OpportunityContactRoles`` subquery is a parent-to-child query, which Bulk API
+        2.0 refuses.
+        """
+        return (self.bulk_threshold > 0 and kind in BULK_KINDS and total is not None
+                and total >= self.bulk_threshold and total > first_page)
+
+    def _columns(self) -> Columns:
+        checkboxes = {self.api_names[c] for c in records.CHECKBOX_FIELDS}
+        return Columns(numbers=soql.NUMBER_COLUMNS, integers=soql.INTEGER_COLUMNS,
+                       booleans=soql.BOOLEAN_COLUMNS | checkboxes, datetimes=soql.DATETIME_COLUMNS)
+
+    def _spill_history(self) -> None:
+        """Read the whole org's stage history with one Bulk query job onto disk."""
+        spill = Spill(("OpportunityId", "StageName", "CreatedDate"), order_by="CreatedDate")
+        try:
+            spill.load(self.bulk.query(soql.history(ordered=False), "OpportunityHistory",
+                                       Columns(datetimes={"CreatedDate"})),
+                       key="OpportunityId")
+        except BaseException:
+            spill.close()
+            raise
+        self._spill = spill
 
     def _by_ids(self, kind: str, extra: list[str], ids: list[str],
                 total: int | None) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
@@ -146,8 +210,12 @@ class Puller:
     def _convert(self, kind: str, page: list[dict[str, Any]], *, full: bool) -> Iterator[CrmRecord]:
         url = self.url_of
         if kind == "opportunity":
-            histories = (self._streamed_histories(page) if full else
-                         self._histories(kind, {r["Id"]: r for r in page}))
+            if full and self._spill is None:
+                histories = self._streamed_histories(page)
+            elif full:
+                histories = dict(self._read_histories([r["Id"] for r in page]))
+            else:
+                histories = self._histories(kind, {r["Id"]: r for r in page})
             for r in page:
                 yield records.opportunity(r, self.api_names, url(kind, r["Id"]), histories.get(r["Id"], ()))
         elif kind == "lead":
@@ -183,16 +251,26 @@ class Puller:
                 wanted.setdefault(opp["Id"], []).append(record_id)
         if kind == "opportunity":
             self.moved_opportunities.extend(wanted)
-        for chunk in soql.chunks(sorted(wanted)):
-            for opp_id, history in self._history_rows(self._query(soql.history(chunk))):
-                for record_id in wanted.get(opp_id, ()):
-                    out[record_id] = history
+        for opp_id, history in self._read_histories(sorted(wanted)):
+            for record_id in wanted.get(opp_id, ()):
+                out[record_id] = history
         return out
+
+    def _read_histories(self, opportunity_ids: list[str]) -> Iterator[tuple[str, tuple[StageChange, ...]]]:
+        """History of these opportunities: from the spilled Bulk read when there is one, else
+        by id, 300 a query."""
+        if self._spill is not None:
+            yield from self._history_rows(iter([(list(self._spill.rows(opportunity_ids)), None)]))
+            return
+        for chunk in soql.chunks(opportunity_ids):
+            yield from self._history_rows(self._query(soql.history(chunk)))
 
     def _streamed_histories(self, page: list[dict[str, Any]]) -> Histories:
         """Histories of a page of a full pull, from one history stream ordered like the pages."""
         if self._stream is None:
             self._stream = _Peekable(self._history_rows(self._query(soql.history())))
+        if not page:  # an org without opportunities answers one empty page
+            return {}
         ids = {r["Id"] for r in page}
         # Salesforce orders ids without regard to case (the 18-character form the API returns).
         last = page[-1]["Id"].lower()

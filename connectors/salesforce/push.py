@@ -3,23 +3,35 @@ per-record verdicts, jittered retries of locked rows, and a stop at the quota ce
 
 Salesforce processes a collection in chunks, one per run of consecutive records of one type, and
 refuses a request of more than 10 chunks: updates are grouped by object type before batching, so a
-batch holds at most one chunk per type whatever order the caller gave."""
+batch holds at most one chunk per type whatever order the caller gave.
+
+At or above the connection's ``bulk_threshold`` the updates go as Bulk API 2.0 ingest jobs
+instead, one per object type and ``BULK_JOB_RECORDS``; the job's successful and failed results
+files give the same per-record verdicts (``sf__Error`` is ``CODE:message:fields --``, mapped
+through the same error table)."""
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import logging
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from connectors.actions import Action
-from connectors.base import CrmError, FieldUpdate, Progress, WriteResult
+from connectors.base import CrmError, FieldUpdate, Progress, WriteResult, batched
 from connectors.rest import BatchSink
 from connectors.salesforce import records, soql
+from connectors.salesforce.bulk import CLEAR, BulkJobs, csv_text
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.errors import record_action
 
 log = logging.getLogger(__name__)
 BATCH = 200
+#: Records per ingest job: about 10 MB of CSV, far below the 150,000,000 bytes one job takes.
+BULK_JOB_RECORDS = 50_000
+Item = tuple[int, FieldUpdate, dict[str, Any]]
 
 
 class Pusher:
@@ -43,8 +55,13 @@ class Pusher:
             except CrmError as exc:
                 results[index] = _failed(update, exc.code, exc.message, Action.FAIL_RECORD)
         sendable.sort(key=lambda item: item[2]["attributes"]["type"])  # stable: order kept per type
-        sink = BatchSink(BATCH, lambda batch: self._send_batch([(u, body) for _, u, body in batch]),
-                         failed=lambda item, exc: _failed(item[1], exc.code, exc.message, Action.BACKOFF))
+        failed = lambda item, exc: _failed(item[1], exc.code, exc.message, Action.BACKOFF)  # noqa: E731
+        threshold = self.client.settings.bulk_threshold
+        if threshold and len(sendable) >= threshold:
+            sink = BatchSink(BULK_JOB_RECORDS, self._send_job, failed=failed, split=_by_type)
+        else:
+            sink = BatchSink(BATCH, lambda batch: self._send_batch([(u, body) for _, u, body in batch]),
+                             failed=failed)
         for (index, _, _), verdict in sink.write(sendable, progress=progress):
             results[index] = verdict
         return [r for r in results if r is not None]
@@ -54,6 +71,31 @@ class Pusher:
             raise CrmError(f"Salesforce cannot write object kind {update.object!r}", code="INVALID_TYPE")
         return {"attributes": {"type": soql.SOBJECTS[update.object]}, "Id": update.id,
                 **records.to_api_values(update.values, self.api_names)}
+
+    def _send_job(self, batch: list[Item]) -> list[WriteResult]:
+        """One Bulk API 2.0 update job for ``batch`` (one object type); a verdict per update."""
+        sobject = batch[0][2]["attributes"]["type"]
+        columns = sorted({name for _, _, body in batch for name in body} - {"attributes", "Id"})
+        rows = ([body["Id"], *(_cell(body, name) for name in columns)] for _, _, body in batch)
+        files = BulkJobs(self.client).ingest(sobject, "update", csv_text(["Id", *columns], rows))
+        verdicts: dict[str, tuple[str, str, Action] | None] = {}
+        for row in _rows(files["successfulResults"]):
+            verdicts[row["Id"]] = None
+        for row in _rows(files["failedResults"]):
+            code, message = _error(row.get("sf__Error", ""))
+            verdicts[row["Id"]] = (code, message, record_action(code))
+        for row in _rows(files["unprocessedrecords"]):
+            verdicts.setdefault(row["Id"], ("NOT_PROCESSED", "the Bulk API job ended before this record",
+                                            Action.BACKOFF))
+        out = []
+        for _, update, body in batch:
+            if body["Id"] not in verdicts:
+                out.append(_failed(update, "NO_RESULT", "Salesforce returned no result", Action.BACKOFF))
+            elif (problem := verdicts[body["Id"]]) is None:
+                out.append(WriteResult(update.object, update.id, True))
+            else:
+                out.append(_failed(update, *problem))
+        return out
 
     def _send_batch(self, batch: list[tuple[FieldUpdate, dict[str, Any]]]) -> list[WriteResult]:
         verdicts: dict[int, WriteResult] = {}
@@ -92,3 +134,32 @@ def _verdict(update: FieldUpdate, item: Mapping[str, Any]) -> WriteResult:
 
 def _failed(update: FieldUpdate, code: str, message: str, action: Action) -> WriteResult:
     return WriteResult(update.object, update.id, False, error_code=code, message=message, action=action)
+
+
+def _by_type(items: list[Item], size: int) -> Iterator[list[Item]]:
+    """Jobs of one object type each, at most ``size`` records (items come sorted by type)."""
+    for _, group in itertools.groupby(items, key=lambda item: item[2]["attributes"]["type"]):
+        yield from batched(list(group), size)
+
+
+def _cell(body: Mapping[str, Any], name: str) -> str:
+    """A CSV cell for an update: empty leaves the field unchanged, ``#N/A`` clears it."""
+    if name not in body:
+        return ""
+    value = body[name]
+    if value is None:
+        return CLEAR
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _rows(text: str) -> Iterator[dict[str, str]]:
+    return csv.DictReader(io.StringIO(text))
+
+
+def _error(text: str) -> tuple[str, str]:
+    """(statusCode, message) of an ``sf__Error`` cell: ``CODE:message:fields --``."""
+    code, _, rest = text.removesuffix(" --").partition(":")
+    message = rest.rpartition(":")[0] if ":" in rest else rest
+    return code or "UNKNOWN_ERROR", message

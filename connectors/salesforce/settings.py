@@ -47,7 +47,12 @@ class SalesforceSettings(BaseModel):
                                         title="Write-back field names (JSON: canonical -> API name)")
     contact_stage_field: str | None = Field(None, title="Contact field holding a journey stage",
                                             description="Leave empty: contacts follow their latest opportunity")
+    bulk_threshold: int = Field(50_000, ge=0, title="Bulk API 2.0 from this many records",
+                                description="Pulls and write-backs of at least this many records use "
+                                            "Bulk API 2.0 instead of REST; 0 never uses it")
     # Tuning that only tests and benchmarks change: not on the install form or the CLI.
+    bulk_poll_seconds: float = Field(2.0, gt=0, le=60, json_schema_extra=ADVANCED)
+    bulk_wait_seconds: float = Field(3600.0, gt=0, json_schema_extra=ADVANCED)
     permission_set: str = Field("Journey_Sync_Integration", json_schema_extra=ADVANCED)
     max_refreshes: int = Field(2, ge=0, le=5, json_schema_extra=ADVANCED)
     retry_attempts: int = Field(5, ge=1, le=10, json_schema_extra=ADVANCED)

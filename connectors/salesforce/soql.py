@@ -20,6 +20,12 @@ BASE_FIELDS: dict[str, tuple[str, ...]] = {
                 "LastModifiedDate", "SystemModstamp"),
 }
 
+#: Columns of the pull queries that are not text, to read Bulk API CSV (where every cell is text).
+NUMBER_COLUMNS = frozenset({"Amount", "Probability"})
+INTEGER_COLUMNS = frozenset({"NumberOfEmployees", "Account.NumberOfEmployees"})
+BOOLEAN_COLUMNS = frozenset({"IsClosed", "IsWon", "IsConverted"})
+DATETIME_COLUMNS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp", "LastStageChangeDate"})
+
 CONTACT_ROLES_SUBQUERY = ("(SELECT OpportunityId, Opportunity.StageName, Opportunity.LastModifiedDate, "
                           "Opportunity.LastStageChangeDate FROM OpportunityContactRoles)")
 #: Ids per ``Id IN (...)`` clause: keeps the query URL far below Salesforce's 16,384-character limit.
@@ -44,25 +50,34 @@ def id_list(ids: Iterable[str]) -> str:
     return "(" + ",".join(quote(i) for i in ids) + ")"
 
 
-def select(kind: str, extra_fields: Sequence[str], *, where: str | None) -> str:
+def select(kind: str, extra_fields: Sequence[str], *, where: str | None, ordered: bool = True) -> str:
     """The pull query of ``kind`` with ``extra_fields`` (write-back fields that exist), by Id.
 
     Opportunities come without their stage history: a child subquery's rows count toward the
     page size and shrink pages, so history is read on its own (:func:`history`) and only where
-    needed. Ordered by Id so pages join with the history stream.
+    needed. Ordered by Id so pages join with the history stream; a Bulk API query is not
+    (``ordered=False``: ORDER BY stops Salesforce chunking the job).
     """
     fields = list(BASE_FIELDS[kind]) + [f for f in extra_fields if f not in BASE_FIELDS[kind]]
     if kind == "contact":
         fields.append(CONTACT_ROLES_SUBQUERY)
     clause = f" WHERE {where}" if where else ""
-    return f"SELECT {', '.join(fields)} FROM {SOBJECTS[kind]}{clause} ORDER BY Id"
+    order = " ORDER BY Id" if ordered else ""
+    return f"SELECT {', '.join(fields)} FROM {SOBJECTS[kind]}{clause}{order}"
 
 
-def history(opportunity_ids: Sequence[str] | None = None) -> str:
-    """Stage history rows, grouped by opportunity in Id order: of ``opportunity_ids``, or all."""
+def history(opportunity_ids: Sequence[str] | None = None, *, ordered: bool = True) -> str:
+    """Stage history rows, grouped by opportunity in Id order: of ``opportunity_ids``, or all
+    (unordered for a Bulk API query)."""
     clause = f" WHERE OpportunityId IN {id_list(opportunity_ids)}" if opportunity_ids is not None else ""
-    return (f"SELECT OpportunityId, StageName, CreatedDate FROM OpportunityHistory{clause} "
-            "ORDER BY OpportunityId, CreatedDate")
+    order = " ORDER BY OpportunityId, CreatedDate" if ordered else ""
+    return f"SELECT OpportunityId, StageName, CreatedDate FROM OpportunityHistory{clause}{order}"
+
+
+def after_id(where: str | None, last_id: str) -> str:
+    """``where`` narrowed to ids after ``last_id``: the rest of a pull ordered by Id."""
+    after = f"Id > {quote(last_id)}"
+    return f"({where}) AND {after}" if where else after
 
 
 def since_clause(since: datetime | None) -> str | None:

@@ -61,12 +61,11 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
             if deadline is not None and time.monotonic() > deadline:
                 result.stopped = "stopped at the time limit per sync; the rest is sent next time"
                 break
+            sent = result.written + result.failed
             with services.session() as session:
-                items = outbox.claim_due(session, connection_id,
-                                         connector.write_batch_size * BATCHES_PER_CLAIM, now)
+                items = outbox.claim_due(session, connection_id, _claim_size(connector, total - sent), now)
             if not items:
                 break
-            sent = result.written + result.failed
 
             def batch_progress(_what: str, done: int, _total: int | None) -> None:
                 progress("write", sent + done, max(total, sent + len(items)))
@@ -84,6 +83,13 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
         result.stopped, result.action = str(exc), exc.action
         _count(result, exc.code)
     return result
+
+
+def _claim_size(connector: Connector, pending: int) -> int:
+    """Items per push: the connector's ``write_claim_size(pending)`` when it has one (a CRM's
+    bulk API wants big jobs once many are due), else a few of its largest batches."""
+    sized = getattr(connector, "write_claim_size", None)
+    return sized(pending) if sized is not None else connector.write_batch_size * BATCHES_PER_CLAIM
 
 
 def _record_results(services: Services, connection_id: int, items: Sequence[OutboxItem],
