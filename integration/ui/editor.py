@@ -23,6 +23,7 @@ from integration.ui.access import author, page_connection, signed_in
 from integration.ui.charts import before_after_chart
 from mapping import CANONICAL_FIELDS, JourneyMap, coverage, map_to_dict, map_to_yaml
 from mapping.model import OPERATORS
+from mapping.changes import change_summary, map_changes
 from mapping.problems import format_path
 from mapping.review import review_status
 
@@ -101,7 +102,23 @@ def render_editor(found: MapInForce, stages_by_crm: list[tuple[str, str, list[Cr
         stages_error=" ".join(errors) or None, operators=OPERATORS,
         map_json=htmlsafe_json_dumps(map_to_dict(jmap), dumps=json.dumps),
         fields=CANONICAL_FIELDS, crms=registry.names(), objects=sorted(objects),
-        saved=request.args.get("saved"), import_problems=None, **context)
+        personas=persona_choices(jmap), saved=request.args.get("saved"), import_problems=None,
+        **context)
+
+
+def persona_choices(jmap: JourneyMap) -> list[tuple[str, str]]:
+    """The personas an action rule may name, as (key, label): each rule's key once, in map order,
+    then the default persona."""
+    keys = dict.fromkeys([rule.key for rule in jmap.personas] + [jmap.default_persona])
+    return [(key, jmap.persona_label(key)) for key in keys]
+
+
+def render_preview(report: dict[str, Any], in_force: JourneyMap, jmap: JourneyMap) -> str:
+    """The preview fragment: the dry run, and what the previewed map changes against the map in
+    force."""
+    changes = map_changes(map_to_dict(in_force), map_to_dict(jmap))
+    return render_template("preview.html", report=report, chart=before_after_chart(report["stages"]),
+                           changes=changes, summary=change_summary(changes))
 
 
 @bp.post("/connections/<int:connection_id>/map/preview")
@@ -115,8 +132,8 @@ def map_preview_fragment(connection_id: int):
     with services().session() as db:
         conn = page_connection(db, connection_id)
         report = preview_map(db, conn.id, jmap, sample=12)
-    return render_template("preview.html", report=report,
-                           chart=before_after_chart(report["stages"]))
+        in_force = map_in_force(db, conn.id).jmap
+    return render_preview(report, in_force, jmap)
 
 
 @bp.get("/connections/<int:connection_id>/map/export")

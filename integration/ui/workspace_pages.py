@@ -13,8 +13,9 @@ from integration.store.types import utcnow
 from integration.sync.map_in_force import workspace_map
 from integration.ui import bp
 from integration.ui.access import author, signed_in
-from integration.ui.charts import before_after_chart, count_chart
-from integration.ui.editor import crm_stages, render_editor, render_history, reviewed_redirect
+from integration.ui.charts import count_chart
+from integration.ui.editor import (crm_stages, render_editor, render_history, render_preview,
+                                   reviewed_redirect)
 
 
 @bp.get("/workspace")
@@ -88,7 +89,8 @@ def workspace_map_preview():
     jmap, _ = map_from_body(json_body())
     with services().session() as db:
         report = preview_workspace_map(db, g.tenant_id, jmap, sample=12)
-    return render_template("preview.html", report=report, chart=before_after_chart(report["stages"]))
+        in_force = workspace_map(db, g.tenant_id).jmap
+    return render_preview(report, in_force, jmap)
 
 
 @bp.get("/workspace/map/history")

@@ -248,13 +248,18 @@ def test_persona_and_action_rules_are_edited_as_rows(page, live_service):
     action = page.locator("#actions tbody tr").last
     action.locator(".a-action").fill("Send the champion kit")
     action.locator(".a-stage").select_option("decision")
-    action.locator(".a-persona").fill("champion")
+    # the persona picker offers the persona as typed, even before it is a valid key
+    action.locator(".a-persona").select_option("Champion!")
     page.click("#save-button")
     error = page.locator(f'[data-path="personas[{rules}].key"] + .field-error')
     error.wait_for()
     assert "lowercase identifier" in error.inner_text()
+    assert "Persona “Internal champion” · Key: " in page.inner_text("#problems")
 
     row.locator(".p-key").fill("champion")
+    # the picker follows the key: the old one stays chosen, marked, until another is picked
+    assert action.locator(".a-persona option:checked").inner_text() == "Champion! (not a persona of this map)"
+    action.locator(".a-persona").select_option("champion")
     page.fill("#comment", "Champions get their own kit")
     page.click("#save-button")
     page.wait_for_selector("#saved-flash")
@@ -274,6 +279,11 @@ def test_restore_an_older_map_version(page, live_service):
     first = api(live_service, "GET", f"connections/{conn_id}/map/versions/1")["document"]
     page.goto(f"/connections/{conn_id}/map/history?version=1")
     page.click("#restore")
+    page.wait_for_selector("#restore-preview #preview-figures")
+    assert "Settings · Name: Renamed before the restore → " in page.inner_text("#preview-changes")
+    # the preview saved nothing
+    assert api(live_service, "GET", f"connections/{conn_id}/map/versions")["versions"] == versions
+    page.click("#restore-confirm")
     page.wait_for_selector("#saved-flash")
     newest = api(live_service, "GET", f"connections/{conn_id}/map/versions")["versions"][0]
     assert newest["version"] == versions[0]["version"] + 1

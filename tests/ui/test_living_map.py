@@ -41,7 +41,8 @@ def history(client, world, version=None):
 
 
 def text_of(fragment: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+    return re.sub(r" ([:,.])", r"\1", text)
 
 
 def test_each_version_says_what_it_changed(client, world):
@@ -152,3 +153,34 @@ def test_marking_another_tenants_map_reviewed_is_refused(client, world):
                            data={"csrf_token": client.csrf})
     assert response.status_code == 404
     assert client.post(f"/connections/{world.connection_id}/map/reviewed").status_code == 400
+
+
+def test_preview_lists_the_changes_against_the_map_in_force(client, world):
+    data = map_to_dict(default_map())
+    save(world, data, "in force")
+    data["stages"][1]["expected_days"] = 5
+    response = client.post(f"/connections/{world.connection_id}/map/preview", json={"map": data},
+                           headers={"X-CSRF-Token": client.csrf})
+    fragment = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert text_of(re.search(r'id="preview-summary">(.*?)</p>', fragment, re.S)[1]) == \
+        "1 expected days changed:"
+    assert text_of(re.search(r'<ul class="changes" id="preview-changes">.*?</ul>', fragment, re.S)[0]) == \
+        "changed Expected days · Consideration: 21 → 5"
+    same = client.post(f"/connections/{world.connection_id}/map/preview",
+                       json={"map": map_to_dict(default_map())}, headers={"X-CSRF-Token": client.csrf})
+    assert "The same as the map in force." in same.get_data(as_text=True)
+
+
+def test_action_rules_pick_their_persona_from_the_maps_personas(client, world):
+    data = map_to_dict(default_map())
+    data["actions"][0]["persona"] = data["personas"][0]["key"]
+    save(world, data, "persona on the first action")
+    page = client.get(f"/connections/{world.connection_id}/map").get_data(as_text=True)
+    first = re.search(r'<select class="a-persona".*?</select>', page, re.S)[0]
+    options = re.findall(r'<option value="([^"]*)" ?(selected)?>([^<]*)</option>', first)
+    jmap = default_map()
+    keys = list(dict.fromkeys([p.key for p in jmap.personas] + [jmap.default_persona]))
+    assert [(key, label) for key, _, label in options] == \
+        [("", "any"), *((key, jmap.persona_label(key)) for key in keys)]
+    assert [key for key, selected, _ in options if selected] == [jmap.personas[0].key]

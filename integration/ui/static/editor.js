@@ -81,6 +81,87 @@
     return map;
   }
 
+  // "Expected days" for "expected_days".
+  function words(name) {
+    const text = String(name).replace(/_/g, " ");
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  // Where a problem is, in the editor's words: "Consideration · Expected days" for
+  // stages[1].expected_days, "Persona “Big buyer” · Condition 2 · Value", "Next best action 3 · Persona".
+  function friendlyPath(path) {
+    if (!path) return "The map";
+    let m = path.match(/^stages\[(\d+)\](?:\.(\w+))?/);
+    if (m) {
+      const stage = original.stages[Number(m[1])];
+      return [stage ? stage.label : `Stage ${Number(m[1]) + 1}`, m[2] && words(m[2])].filter(Boolean).join(" · ");
+    }
+    m = path.match(/^personas\[(\d+)\](?:\.when(?:\[(\d+)\])?)?(?:\.(\w+))?/);
+    if (m) {
+      const row = document.querySelectorAll("#personas tbody tr")[Number(m[1])];
+      const name = row && (row.querySelector(".p-label").value.trim() || row.querySelector(".p-key").value.trim());
+      const parts = [name ? `Persona “${name}”` : `Persona rule ${Number(m[1]) + 1}`];
+      if (path.includes(".when")) parts.push(m[2] === undefined ? "Conditions" : `Condition ${Number(m[2]) + 1}`);
+      if (m[3]) parts.push(words(m[3]));
+      return parts.join(" · ");
+    }
+    m = path.match(/^actions\[(\d+)\](?:\.(\w+))?/);
+    if (m) return [`Next best action ${Number(m[1]) + 1}`, m[2] && words(m[2])].filter(Boolean).join(" · ");
+    m = path.match(/^sources\.(\w+)\.(\w+)(?:\.(?:stages|pipelines))?(.*)$/);
+    if (m) {
+      const rest = m[3].replace(/^\./, "").replace(/\["?|"?\]/g, " ").replace(/\./g, " ").trim();
+      return [`Stage mapping ${m[1]} ${m[2]}`, rest].filter(Boolean).join(" · ");
+    }
+    return path.split(/[.[\]]+/).filter(Boolean).map(words).join(" · ");
+  }
+
+  // Each action rule's persona is picked from the personas the form holds now (plus the map's
+  // default persona); a persona no rule names any more stays chosen, marked, for the validator.
+  const actionsTable = document.getElementById("actions");
+  function refreshPersonaPickers() {
+    const choices = new Map();
+    document.querySelectorAll("#personas tbody tr").forEach((row) => {
+      const key = row.querySelector(".p-key").value.trim();
+      if (key && !choices.has(key)) choices.set(key, row.querySelector(".p-label").value.trim() || key);
+    });
+    const fallback = actionsTable.dataset.defaultPersona;
+    if (!choices.has(fallback)) choices.set(fallback, actionsTable.dataset.defaultPersonaLabel);
+    document.querySelectorAll("#actions select.a-persona").forEach((select) => {
+      const chosen = select.value;
+      const options = [Journey.el("option", {value: ""}, "any")];
+      choices.forEach((label, key) => options.push(Journey.el("option", {value: key}, label)));
+      if (chosen && !choices.has(chosen)) {
+        options.push(Journey.el("option", {value: chosen}, `${chosen} (not a persona of this map)`));
+      }
+      select.replaceChildren(...options);
+      select.value = chosen;
+    });
+  }
+
+  // The unsaved-changes guard: the form is dirty when the map it builds differs from the one
+  // loaded. Leaving asks first (closing or reloading the tab, a link, an import); saving does not.
+  let baseline = "";
+  let leaving = false;
+  const dirtyNote = document.getElementById("dirty-note");
+  const isDirty = () => !leaving && JSON.stringify(buildMap()) !== baseline;
+  function showDirty() { dirtyNote.hidden = !isDirty(); }
+  function confirmLeaving(event) {
+    if (!isDirty()) return;
+    if (window.confirm("The map has unsaved changes. Leave this page and lose them?")) leaving = true;
+    else event.preventDefault();
+  }
+  window.addEventListener("beforeunload", (event) => {
+    if (!isDirty()) return;
+    event.preventDefault();
+    event.returnValue = "";  // older browsers need a value to ask
+  });
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[href]");
+    if (!link || link.hasAttribute("download") || link.target === "_blank" || link.getAttribute("href").startsWith("#")) return;
+    confirmLeaving(event);
+  }, true);
+  document.querySelectorAll("form:not(#editor)").forEach((other) => other.addEventListener("submit", confirmLeaving));
+
   function clearProblems() {
     document.querySelectorAll(".field-error.live").forEach((e) => e.remove());
     document.querySelectorAll(".invalid").forEach((e) => e.classList.remove("invalid"));
@@ -110,7 +191,9 @@
         const note = Journey.el("span", {class: "field-error live", role: "alert"}, problem.message);
         target.after(note);
       }
-      const item = Journey.el("li", {}, Journey.el("code", {}, problem.path || "map"), `: ${problem.message}`);
+      const item = Journey.el("li", {title: problem.path || "map"},
+                              Journey.el("strong", {class: "problem-where"}, friendlyPath(problem.path)),
+                              `: ${problem.message}`);
       if (target) item.addEventListener("click", () => { target.scrollIntoView({block: "center"}); target.focus(); });
       list.append(item);
     });
@@ -147,6 +230,7 @@
     const result = await Journey.call("PUT", saveUrl,
                                       {map: buildMap(), comment, author: document.body.dataset.user});
     if (!result.ok) return handleFailure(result);
+    leaving = true;
     window.location = `${doneUrl}?saved=${result.body.version}`;
   }
 
@@ -166,13 +250,21 @@
       return;
     }
     renumber();
+    refreshPersonaPickers();
+    showDirty();
   });
   form.addEventListener("change", (event) => {
+    showDirty();
     if (!event.target.matches("select.stage-pick")) return;
     event.target.closest("tr").classList.toggle("unmapped", !event.target.value);
+  });
+  form.addEventListener("input", (event) => {
+    if (event.target.matches(".p-key, .p-label")) refreshPersonaPickers();
+    showDirty();
   });
   form.addEventListener("submit", (event) => event.preventDefault());
   document.getElementById("preview-button").addEventListener("click", preview);
   document.getElementById("save-button").addEventListener("click", save);
   renumber();
+  baseline = JSON.stringify(buildMap());
 })();
