@@ -15,6 +15,7 @@ from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import (MapRejected, apply_map, history, mark_reviewed, preview_map,
                                     versions_effect)
+from integration.store.connections import list_connections
 from integration.store.map_versions import last_reviewed
 from integration.store.types import utcnow
 from integration.sync.map_in_force import MapInForce, connection_map, map_in_force
@@ -213,7 +214,7 @@ def render_history(db: Any, connection_id: int | None, connection_ids: list[int]
         diff_in_force=version_diff(in_force, chosen["row"].document) if chosen else [],
         effect=versions_effect(db, connection_ids, found.jmap, chosen["row"]) if chosen else None,
         review=review_status(found.jmap, last_reviewed(db, g.tenant_id, connection_id), utcnow()),
-        **context)
+        connection_names={c.id: c.name for c in list_connections(db, g.tenant_id)}, **context)
 
 
 @bp.post("/connections/<int:connection_id>/map/reviewed")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from integration.map_effect import median_of_counts, version_effect, window_figures
+from integration.map_effect import version_effect, window_figures
 from integration.store.connections import create_connection
 from integration.store.map_versions import last_reviewed, mark_map_reviewed, save_map_version
 from integration.store.models import JourneyEvent
@@ -38,15 +38,6 @@ def store(services, events):
         s.add_all(events)
 
 
-def test_median_of_counts():
-    assert median_of_counts({}) is None
-    assert median_of_counts({4: 1}) == 4
-    assert median_of_counts({1: 2, 9: 1}) == 1
-    assert median_of_counts({1: 1, 3: 1}) == 2
-    assert median_of_counts({0: 3, 10: 3}) == 5
-    assert median_of_counts({2: 1, 5: 2, 7: 1}) == 5
-
-
 def test_window_counts_reach_conversion_and_days(services, world):
     _, conn, other = world
     start = NOW - 20 * DAY
@@ -64,16 +55,16 @@ def test_window_counts_reach_conversion_and_days(services, world):
         *journey(other, "1", ("decision", start, None)),
     ])
     with services.session() as s:
-        rows = window_figures(s, [conn], default_map(), start, NOW, NOW)
+        rows = window_figures(s, conn, default_map(), start, NOW, NOW)
     by_stage = {r["stage"]: r for r in rows}
     assert [r["stage"] for r in rows] == list(default_map().stage_keys)
     assert by_stage["awareness"] == {"stage": "awareness", "label": "Awareness", "reached": 3,
-                                          "conversion": 2 / 3, "entries": 2, "median_days": 2.0}
+                                     "conversion": None, "stays": 2, "median_days": 2.0}
     assert by_stage["consideration"]["reached"] == 2
-    assert by_stage["consideration"]["conversion"] == 0
+    assert by_stage["consideration"]["conversion"] == 2 / 3
     assert by_stage["consideration"]["median_days"] == 12.5     # 5 and 20 days
-    assert by_stage["decision"]["reached"] == 0 and by_stage["decision"]["conversion"] is None
-    assert by_stage["advocacy"]["conversion"] is None
+    assert by_stage["decision"]["reached"] == 0 and by_stage["decision"]["conversion"] == 0
+    assert by_stage["purchase"]["conversion"] is None           # after 0
 
 
 def test_version_effect_splits_at_the_effective_date(services, world):
@@ -91,10 +82,12 @@ def test_version_effect_splits_at_the_effective_date(services, world):
         effect = version_effect(s, [conn], default_map(), effective, NOW)
     assert effect["before"] == {"since": effective - 30 * DAY, "until": effective}
     assert effect["after"] == {"since": effective, "until": NOW, "days": 10}
-    awareness = effect["stages"][0]
-    assert awareness["before"]["reached"] == 1 and awareness["before"]["conversion"] == 1.0
+    [only] = effect["connections"]
+    assert only["connection_id"] == conn
+    awareness, consideration = only["stages"][:2]
+    assert awareness["before"]["reached"] == 1 and consideration["before"]["conversion"] == 1.0
     assert awareness["before"]["median_days"] == 20
-    assert awareness["after"]["reached"] == 2 and awareness["after"]["conversion"] == 0.5
+    assert awareness["after"]["reached"] == 2 and consideration["after"]["conversion"] == 0.5
     assert awareness["after"]["median_days"] == 5      # 2 days, and 8 days open to now
 
 

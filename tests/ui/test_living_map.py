@@ -75,12 +75,13 @@ def test_history_shows_conversion_and_time_before_and_after_a_version(client, wo
         row = map_version(db, world.connection_id, version)
         effect = version_effect(db, [world.connection_id], jmap, row.created_at, utcnow())
     table = text_of(re.search(r'<table [^>]*id="effect">.*?</table>', history(client, world), re.S)[0])
-    assert [s["label"] for s in effect["stages"]] == [s.label for s in jmap.stages]
-    for stage in effect["stages"]:
+    [figures] = effect["connections"]
+    assert [s["label"] for s in figures["stages"]] == [s.label for s in jmap.stages]
+    for stage in figures["stages"]:
         before, after = stage["before"], stage["after"]
         assert f"{stage['label']} {before['reached']:,} → {after['reached']:,}" in table
-    assert effect["stages"][0]["before"]["reached"] > 0
-    assert all(s["after"]["reached"] == 0 for s in effect["stages"])
+    assert figures["stages"][0]["before"]["reached"] > 0
+    assert all(s["after"]["reached"] == 0 for s in figures["stages"])
 
 
 def test_an_older_version_offers_a_restore_with_preview_and_a_diff_against_the_map_in_force(client, world):
