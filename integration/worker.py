@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from integration.services import Services
 from integration.store.connections import NotFound, connection_by_id
-from integration.store.models import Connection, OutboxItem
+from integration.store.models import Connection, CrmTask, OutboxItem
 from integration.store.records import drop_queued, take_queued
 from integration.store.runs import close_stale_runs, next_queued
 from integration.store.types import utcnow
@@ -78,6 +78,9 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         due_items = session.exec(select(OutboxItem.id).where(
             OutboxItem.connection_id == connection_id, OutboxItem.status == "pending",
             OutboxItem.next_attempt_at <= now).limit(1)).first() is not None
+        new_tasks = session.exec(select(CrmTask.id).where(
+            CrmTask.connection_id == connection_id, CrmTask.status == "pending",
+            CrmTask.attempts == 0).limit(1)).first() is not None
     if queued_run is not None or due_sync:
         run_id = queued_run.id if queued_run else None
         full = bool(queued_run and queued_run.full)
@@ -101,15 +104,16 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         result = reevaluate(services, connection_id, now=now)
         done.append(f"stall pass {connection_id}: {result.queued} queued")
         due_items = due_items or result.queued > 0
-    if due_items or due_stall:
+    if due_items or due_stall or new_tasks:
         with services.session() as session:
             conn = connection_by_id(session, connection_id)
         connector = services.open_connector(conn)
         if due_items:
             result = flush_outbox(services, connection_id, connector)
             done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
-        if due_stall:
-            # records the stall pass turned stalled get their owners' tasks now
+        if due_stall or new_tasks:
+            # records the stall pass turned stalled get their owners' tasks now, and so do
+            # records someone asked tasks for on the records page
             tasks = run_tasks(services, connection_id, connector, now)
             done.append(f"tasks {connection_id}: {tasks.created} created")
     return done

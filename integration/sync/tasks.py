@@ -20,7 +20,10 @@ from integration.store.models import CrmTask, RecordState
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 from mapping import JourneyMap, state_from_dict
-from mapping.tasks import plan_task
+from mapping.tasks import TaskPlan, plan_task
+
+#: Keys or ids per ``IN (...)`` list.
+KEYS_PER_QUERY = 500
 
 
 @dataclass
@@ -61,18 +64,74 @@ def plan_tasks(services: Services, connection_id: int, jmap: JourneyMap, now: da
             return 0
         rows = session.exec(select(RecordState).where(RecordState.connection_id == connection_id,
                                                       or_(*wanted)))
-        known = set(session.exec(select(CrmTask.key).where(CrmTask.connection_id == connection_id)))
-        queued = 0
-        for row in rows:
-            plan = plan_task(state_from_dict(row.state), jmap, row.name, now)
-            if plan is None or plan.key in known:
-                continue
-            known.add(plan.key)
+        return queue_tasks(session, connection_id, rows, jmap, now).planned
+
+
+@dataclass
+class TaskRequest:
+    """What asking for tasks on records comes to: ``planned`` new tasks for ``owners`` owners
+    (``without_owner`` of them for records with none: the CRM gives those to the integration
+    user), ``already`` records holding their task for this occasion, ``retried`` failed tasks
+    sent again, ``ineligible`` records that get none (in an exit, or not placed on the map)."""
+
+    planned: int = 0
+    already: int = 0
+    retried: int = 0
+    ineligible: int = 0
+    owners: int = 0
+    without_owner: int = 0
+
+
+def request_tasks(services: Services, connection_id: int, row_ids: Iterable[int], now: datetime,
+                  *, dry_run: bool) -> TaskRequest:
+    """Tasks a person asked for on these stored records (ids of the connection's rows; others are
+    ignored), one per record and occasion (see :func:`mapping.tasks.plan_task`, ``requested``).
+    ``dry_run`` counts without queueing; the worker creates queued tasks in the CRM."""
+    ids = sorted(set(row_ids))
+    with services.session() as session:
+        jmap, _ = connection_map(session, connection_id)
+        rows = [row for chunk in batched(ids, KEYS_PER_QUERY) for row in session.exec(
+            select(RecordState).where(RecordState.connection_id == connection_id,
+                                      RecordState.id.in_(chunk)))]
+        return queue_tasks(session, connection_id, rows, jmap, now, requested=True,
+                           dry_run=dry_run)
+
+
+def queue_tasks(session: Session, connection_id: int, rows: Iterable[RecordState], jmap: JourneyMap,
+                now: datetime, *, requested: bool = False, dry_run: bool = False) -> TaskRequest:
+    """Queue the task each row calls for, unless its key is known (a failed one asked for again
+    is retried). ``dry_run`` only counts."""
+    result, owners = TaskRequest(), set()
+    plans: dict[str, tuple[RecordState, TaskPlan]] = {}
+    for row in rows:
+        plan = plan_task(state_from_dict(row.state), jmap, row.name, now, requested=requested)
+        if plan is None:
+            result.ineligible += 1
+        else:
+            plans.setdefault(plan.key, (row, plan))
+    known = {task.key: task for chunk in batched(list(plans), KEYS_PER_QUERY)
+             for task in session.exec(select(CrmTask).where(CrmTask.connection_id == connection_id,
+                                                            CrmTask.key.in_(chunk)))}
+    for key, (row, plan) in plans.items():
+        task = known.get(key)
+        if task is not None and not (requested and task.status == "failed"):
+            result.already += 1
+            continue
+        if task is not None:
+            result.retried += 1
+            if not dry_run:
+                _mark(task, "pending", attempts=0, error_code=None, error_message=None)
+                session.add(task)
+            continue
+        result.planned += 1
+        owners.add(row.owner_id)
+        result.without_owner += row.owner_id is None
+        if not dry_run:
             session.add(CrmTask(connection_id=connection_id, object=row.object, crm_id=row.crm_id,
-                                key=plan.key, subject=plan.subject, body=plan.body,
+                                key=key, subject=plan.subject, body=plan.body,
                                 owner_id=row.owner_id, due_at=plan.due_at))
-            queued += 1
-    return queued
+    result.owners = len(owners - {None})
+    return result
 
 
 def flush_tasks(services: Services, connection_id: int, connector: Connector) -> TaskFlush:

@@ -185,11 +185,18 @@ function reconnectForm(form) {
   });
 }
 
+// The records page's "select every record on this page" box.
+function selectPage(box) {
+  const boxes = () => document.querySelectorAll('#records-table tbody input[name="record"]');
+  box.addEventListener("change", () => boxes().forEach((b) => { b.checked = box.checked; }));
+}
+
 const WIRING = {"#provision": provisionButton, "#interval-form": intervalForm,
                 "#sync-now": syncButton, "#retry-form": retryForm, "#restore": restoreButton,
                 ".diff-switch": diffSwitch,
                 "#filters": filtersForm, "#pause-toggle": pauseButton,
-                "#delete-connection": deleteButton, "#reconnect-form": reconnectForm};
+                "#delete-connection": deleteButton, "#reconnect-form": reconnectForm,
+                "#select-page": selectPage};
 Object.entries(WIRING).forEach(([selector, wire]) => {
   const element = document.querySelector(selector);
   if (element) wire(element);
