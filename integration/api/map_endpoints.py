@@ -10,9 +10,12 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, int_arg, json_body, services
-from integration.map_review import MapRejected, apply_map, check_map, map_coverage, preview_map
-from integration.store.map_versions import list_map_versions, map_version
-from integration.sync.map_in_force import map_in_force
+from integration.map_review import (MapRejected, apply_map, check_map, history, map_coverage,
+                                    mark_reviewed, preview_map, version_changes, versions_effect)
+from integration.store.map_versions import last_reviewed, map_version
+from integration.store.types import utcnow
+from integration.sync.map_in_force import MapInForce, map_in_force
+from mapping.review import review_status
 from mapping import JourneyMap, map_to_dict, map_to_yaml
 
 
@@ -45,6 +48,19 @@ def version_to_dict(row, with_document: bool = False) -> dict:
     return data
 
 
+def history_to_dict(items: list[dict]) -> dict:
+    """Map versions, newest first, each with what it changed against the one before."""
+    return {"versions": [{**version_to_dict(item["row"]), "summary": item["summary"],
+                          "changes": item["changes"]} for item in items]}
+
+
+def review_to_dict(session, found: MapInForce, tenant_id: int, connection_id: int | None) -> dict:
+    """A map's review standing: its period, when it was last reviewed, when the next is due."""
+    status = review_status(found.jmap, last_reviewed(session, tenant_id, connection_id), utcnow())
+    return {"every_days": status.every_days, "last_reviewed": status.last_reviewed,
+            "due_at": status.due_at, "due": status.due, "days_overdue": status.days_overdue}
+
+
 @bp.get("/connections/<ref>/map")
 @require_tenant
 def map_current(ref: str):
@@ -74,22 +90,54 @@ def map_save(ref: str):
 @bp.get("/connections/<ref>/map/versions")
 @require_tenant
 def map_versions(ref: str):
-    """Every saved map version, newest first."""
+    """Every saved map version, newest first, with what each changed (summary and changes)."""
     with services().session() as session:
         conn = caller_connection(session, ref)
-        return jsonify({"versions": [version_to_dict(v) for v in list_map_versions(session, conn.id)]})
+        return jsonify(history_to_dict(history(session, conn.id, g.tenant_id)))
 
 
 @bp.get("/connections/<ref>/map/versions/<int:version>")
 @require_tenant
 def map_version_show(ref: str, version: int):
-    """One map version with its document."""
+    """One map version with its document, what it changed, and the numbers before and after it.
+
+    ``effect`` holds, per stage, the records that reached it, the conversion from the stage before
+    and the median days in stage for the stage entries of the 30 days before the version was saved
+    and of the 30 days after (up to now).
+    """
     with services().session() as session:
         conn = caller_connection(session, ref)
         row = map_version(session, conn.id, version)
         if row is None:
             raise ApiError(404, "NOT_FOUND", f"no map version {version}")
-        return jsonify(version_to_dict(row, with_document=True))
+        older = map_version(session, conn.id, version - 1) if version > 1 else None
+        effect = versions_effect(session, [conn.id], map_in_force(session, conn.id).jmap, row)
+        return jsonify({**version_to_dict(row, with_document=True), **version_changes(older, row),
+                        "effect": effect})
+
+
+@bp.get("/connections/<ref>/map/review")
+@require_tenant
+def map_review_show(ref: str):
+    """The review standing of the connection's map (its own, else the workspace map)."""
+    with services().session() as session:
+        conn = caller_connection(session, ref)
+        found = map_in_force(session, conn.id)
+        return jsonify(review_to_dict(session, found, g.tenant_id,
+                                      conn.id if found.scope == "connection" else None))
+
+
+@bp.post("/connections/<ref>/map/reviewed")
+@require_tenant
+def map_reviewed(ref: str):
+    """Mark the connection's map (its own, else the workspace map) reviewed, kept as it is."""
+    reviewer = g.get("user_email") or f"api:tenant-{g.tenant_id}"
+    with services().session() as session:
+        conn = caller_connection(session, ref)
+        found = map_in_force(session, conn.id)
+        scope = conn.id if found.scope == "connection" else None
+        mark_reviewed(session, g.tenant_id, scope, reviewed_by=reviewer)
+        return jsonify(review_to_dict(session, found, g.tenant_id, scope))
 
 
 @bp.post("/maps/validate")

@@ -7,10 +7,10 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, json_body, services
-from integration.api.map_endpoints import map_from_body, version_to_dict
-from integration.map_review import apply_map
+from integration.api.map_endpoints import (history_to_dict, map_from_body, review_to_dict,
+                                           version_to_dict)
+from integration.map_review import apply_map, history, mark_reviewed
 from integration.people import UNITS, funnel_report, person_report
-from integration.store.map_versions import list_map_versions
 from integration.store.types import utcnow
 from integration.sync.map_in_force import workspace_map
 from mapping import map_to_dict, map_to_yaml
@@ -42,10 +42,27 @@ def workspace_map_save():
 @bp.get("/workspace/map/versions")
 @require_tenant
 def workspace_map_versions():
-    """Every saved workspace map version, newest first."""
+    """Every saved workspace map version, newest first, with what each changed."""
     with services().session() as session:
-        rows = list_map_versions(session, None, tenant_id=g.tenant_id)
-        return jsonify({"versions": [version_to_dict(v) for v in rows]})
+        return jsonify(history_to_dict(history(session, None, g.tenant_id)))
+
+
+@bp.get("/workspace/map/review")
+@require_tenant
+def workspace_map_review():
+    """The review standing of the workspace map."""
+    with services().session() as session:
+        return jsonify(review_to_dict(session, workspace_map(session, g.tenant_id), g.tenant_id, None))
+
+
+@bp.post("/workspace/map/reviewed")
+@require_tenant
+def workspace_map_reviewed():
+    """Mark the workspace map reviewed, kept as it is."""
+    reviewer = g.get("user_email") or f"api:tenant-{g.tenant_id}"
+    with services().session() as session:
+        mark_reviewed(session, g.tenant_id, None, reviewed_by=reviewer)
+        return jsonify(review_to_dict(session, workspace_map(session, g.tenant_id), g.tenant_id, None))
 
 
 @bp.get("/people/<email>")
