@@ -20,8 +20,8 @@ from sqlmodel import Session
 
 from integration.analytics import RecordFilter
 from integration.store.models import JourneyEvent, RecordState
-from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, month_start, ordered_concat,
-                                        percentile_columns, rank_columns, stage_index,
+from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, histogram, month_start,
+                                        ordered_concat, percentile_columns, stage_index,
                                         whole_days_between)
 from integration.store.types import utcnow
 from mapping import JourneyMap
@@ -95,14 +95,12 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
                          now: datetime | None = None) -> list[dict[str, Any]]:
     """Per stage: count, median, p25, p75 and p90 whole days of the stays begun in the period
     (a stay runs to its exit, or to now while it lasts), against the expected days."""
-    days = _days_in_stay(now or utcnow()).label("days")
-    position, count = rank_columns(days, [E.to_stage])
-    ranked = _events(connection_id, flt, E.to_stage.label("stage"), days, position.label("position"),
-                     count.label("n")).where(E.to_stage.in_(jmap.stage_keys)).subquery()
-    r = ranked.c
-    rows = session.execute(select(r.stage, func.count(), *percentile_columns(r.days, r.position, r.n))
-                           .group_by(r.stage))
-    found = {stage: {"count": n, **dict(zip(PERCENTILES, values))} for stage, n, *values in rows}
+    stage = E.to_stage.label("stage")
+    hist = histogram(_days_in_stay(now or utcnow()), [stage], _events(
+        connection_id, flt, stage).where(E.to_stage.in_(jmap.stage_keys)))
+    rows = session.execute(select(hist.c.stage, func.sum(hist.c.n), *percentile_columns(hist))
+                           .group_by(hist.c.stage))
+    found = {stage: {"count": int(n), **dict(zip(PERCENTILES, values))} for stage, n, *values in rows}
     return stage_days_rows(found, jmap)
 
 
@@ -147,18 +145,17 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
     on to a later stage, and their median days."""
     keys = jmap.stage_keys
     bucket = BUCKETS[unit](E.occurred_at).label("bucket")
-    days = _days_in_stay(now or utcnow()).label("days")
-    position, count = rank_columns(days, [bucket, E.to_stage])
-    moved_on = case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1), else_=0)
-    ranked = _with_next(_events(
-        connection_id, flt, bucket, E.to_stage.label("stage"), days, moved_on.label("moved_on"),
-        position.label("position"), count.label("n"))).where(E.to_stage.in_(keys)).subquery()
-    r = ranked.c
+    stage = E.to_stage.label("stage")
+    moved_on = func.sum(case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1),
+                             else_=0)).label("moved_on")
+    hist = histogram(_days_in_stay(now or utcnow()), [bucket, stage], _with_next(_events(
+        connection_id, flt, bucket, stage, moved_on)).where(E.to_stage.in_(keys)))
+    h = hist.c
     rows = session.execute(
-        select(r.bucket, r.stage, func.count(), func.sum(r.moved_on),
-               *percentile_columns(r.days, r.position, r.n, {"median": 0.5}))
-        .group_by(r.bucket, r.stage).order_by(r.bucket))
-    return trend_rows([(b, s, n, int(m or 0), median) for b, s, n, m, median in rows], jmap, unit)
+        select(h.bucket, h.stage, func.sum(h.n), func.sum(h.moved_on),
+               *percentile_columns(hist, {"median": 0.5}))
+        .group_by(h.bucket, h.stage).order_by(h.bucket))
+    return trend_rows([(b, s, int(n), int(m or 0), median) for b, s, n, m, median in rows], jmap, unit)
 
 
 def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,

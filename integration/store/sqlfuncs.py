@@ -1,14 +1,15 @@
 """SQL expressions that mean the same on SQLite and PostgreSQL, so analytics keep one code path.
 
 Each is a SQLAlchemy function element compiled per dialect: date arithmetic, calendar buckets and
-ordered string aggregation are where the two databases differ. Percentiles are written with
-window functions (:func:`percentile_columns`), which both databases run alike.
+ordered string aggregation are where the two databases differ. Percentiles are picked with
+window functions over a histogram (:func:`histogram`, :func:`percentile_columns`), which both
+databases run alike.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import Integer, String, and_, case, func, literal_column
+from sqlalchemy import Integer, String, and_, case, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -123,31 +124,37 @@ def _concat_postgresql(element: ordered_concat, compiler: Any, **kw: Any) -> str
 PERCENTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9}
 
 
-def percentile_columns(value: Any, position: Any, count: Any,
-                       wanted: dict[str, float] = PERCENTILES) -> list[Any]:
-    """Aggregate columns giving each wanted percentile of ``value`` within a group, interpolated
-    linearly between the two nearest ranks (PostgreSQL's ``percentile_cont``, Python's
-    ``statistics.quantiles(method="inclusive")``).
+def histogram(value: Any, groups: Sequence[Any], query: Any) -> Any:
+    """``query`` (selecting the labelled ``groups`` and maybe aggregates) as a histogram subquery:
+    per group and distinct ``value``, its columns, ``n`` rows, ``upto`` the rows up to and
+    including this value, ``total`` the group's rows. Percentiles are then picked from it with :func:`percentile_columns`: the
+    window functions run over the distinct values, not over every row."""
+    counted = query.add_columns(value.label("value"), func.count().label("n")) \
+        .group_by(*groups, value).subquery()
+    keys = [counted.c[g.key] for g in groups]
+    return select(*counted.c,
+                  func.sum(counted.c.n).over(partition_by=keys, order_by=counted.c.value).label("upto"),
+                  func.sum(counted.c.n).over(partition_by=keys).label("total")).subquery()
 
-    ``position`` is the row's 0-based rank within its group by ``value`` (``ROW_NUMBER() - 1``) and
-    ``count`` the group's size (``COUNT(*) OVER``), both from a window subquery; the rank each
-    percentile needs is worked out in SQL, so the rows never leave the database."""
+
+def percentile_columns(hist: Any, wanted: dict[str, float] = PERCENTILES) -> list[Any]:
+    """Aggregate columns over a :func:`histogram` giving each wanted percentile of the values of
+    a group, interpolated linearly between the two nearest ranks (PostgreSQL's
+    ``percentile_cont``, Python's ``statistics.quantiles(method="inclusive")``)."""
+    c = hist.c
+    first = c.upto - c.n  # the 0-based rank of the first row holding this value
+
+    def at(rank: Any) -> Any:
+        return and_(first <= rank, rank < c.upto)
+
     columns = []
     for name, share in wanted.items():
-        exact = (count - 1) * share
+        exact = (c.total - 1) * share
         low = floor_int(exact)
         fraction = exact - low
-        columns.append(func.sum(case(
-            (position == low, value * (1 - fraction)),
-            (position == low + 1, value * fraction),
-            else_=0)).label(name))
+        columns.append(func.sum(case((at(low), c.value * (1 - fraction)), else_=0)
+                                + case((at(low + 1), c.value * fraction), else_=0)).label(name))
     return columns
-
-
-def rank_columns(value: Any, groups: Sequence[Any]) -> tuple[Any, Any]:
-    """``(position, count)`` window columns for :func:`percentile_columns` over ``groups``."""
-    return (func.row_number().over(partition_by=list(groups), order_by=value) - 1,
-            func.count().over(partition_by=list(groups)))
 
 
 def stage_index(column: Any, keys: Sequence[str]) -> Any:

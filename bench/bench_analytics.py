@@ -1,0 +1,186 @@
+"""Benchmark: every analytics call and the dashboard at 100,000 and 1,000,000 stored records, on
+SQLite and PostgreSQL.
+
+Seeds a connection with synthetic journeys (bench/analytics_seed.py: about three stage entries per
+record, skips, back moves, exits), written in bulk SQL, then asks each endpoint ``--repeat`` times
+through the Flask app (API token; the dashboard signed in) for a mix of views: all time, the last
+90 days, and one owner over the last 365 days. Prints p50/p95 per endpoint, the slowest endpoint's
+p95 against the 1 s goal, the process's peak memory growth over the calls (flat memory: the rows
+stay in the database), and the best possible: one COUNT over the connection's journey events.
+
+    .venv/bin/python -m bench.bench_analytics [--sizes 100000,1000000] [--dbs sqlite,postgres] [--repeat 5]
+
+PostgreSQL comes from JOURNEY_TEST_POSTGRES_URL (default the local ``test`` database); the
+benchmark creates its own database beside it and drops it afterwards.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import statistics
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
+
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.analytics_seed import seed
+from integration.app import create_app
+from integration.config import Settings
+from integration.map_review import apply_map
+from integration.services import build_services
+from integration.store.db import upgrade
+from integration.store.models import Connection
+from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
+from integration.store.types import utcnow
+from mapping import default_map, default_map_text
+
+PG_URL = os.environ.get("JOURNEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+GOAL_SECONDS = 1.0
+EMAIL, PASSWORD = "bench@example.com", "bench password 1"
+ENDPOINTS = ("funnel", "time-in-stage", "kpis", "outcomes", "trends", "cohorts", "journeys", "stalled")
+
+
+@contextmanager
+def database(kind: str, workdir: Path) -> Iterator[str]:
+    """A fresh, migrated database URL of ``kind``; dropped afterwards."""
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"journey_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                              "AND pid <> pg_backend_pid()"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def views() -> list[dict[str, str]]:
+    """The query strings each endpoint is asked with."""
+    today = utcnow().date()
+    return [{}, {"from": (today - timedelta(days=89)).isoformat(), "to": today.isoformat()},
+            {"from": (today - timedelta(days=364)).isoformat(), "owner": "300007"}]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(kind: str, size: int, repeat: int, workdir: Path) -> dict:
+    """Seed ``size`` records on ``kind`` and time every endpoint; returns the figures."""
+    with database(kind, workdir) as url:
+        settings = Settings(data_dir=workdir, database_url=url, secret_key=Fernet.generate_key().decode(),
+                            session_secret="bench")
+        services = build_services(settings)
+        with services.session() as db:
+            tenant = get_or_create_tenant(db, "bench")
+            token = issue_token(db, tenant.id)
+            create_user(db, tenant.id, EMAIL, PASSWORD)
+            conn = Connection(tenant_id=tenant.id, name="bench", crm="hubspot", account_id="1")
+            db.add(conn)
+            db.commit()
+            cid = conn.id
+            apply_map(db, cid, default_map_text(), author="bench")
+        started = time.monotonic()
+        events = seed(services.engine, cid, default_map(), size, utcnow())
+        with services.engine.begin() as c:
+            c.execute(text("ANALYZE"))
+        seeded = time.monotonic() - started
+        with services.engine.connect() as c:
+            floor = _timed(lambda: c.execute(text(
+                "SELECT count(*) FROM journeyevent WHERE connection_id = :c"), {"c": cid}).scalar())
+        app = create_app(settings, services)
+        api = app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        web = app.test_client()
+        page = web.get("/sign-in").get_data(as_text=True)
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        web.post("/sign-in", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf})
+        calls = {name: (lambda q, n=name: api.get(f"/api/v1/connections/{cid}/analytics/{n}",
+                                                   headers=headers, query_string=q))
+                 for name in ENDPOINTS}
+        calls["records page"] = lambda q: api.get(f"/api/v1/connections/{cid}/records",
+                                                  headers=headers, query_string={**q, "stalled": "true"})
+        calls["dashboard page"] = lambda q: web.get(f"/connections/{cid}/dashboard", query_string={
+            **{k: v for k, v in q.items()}, **({"period": "custom"} if q else {})})
+        rss_before = peak_rss_mb()
+        figures = {}
+        for name, call in calls.items():
+            times = []
+            for _ in range(repeat):
+                for q in views():
+                    elapsed, response = _timed_response(lambda: call(q))
+                    assert response.status_code == 200, (name, q, response.status_code,
+                                                         response.get_data(as_text=True)[:300])
+                    times.append(elapsed)
+            figures[name] = (percentile(times, 0.5), percentile(times, 0.95))
+        services.engine.dispose()
+        return {"seeded": seeded, "events": events, "floor": floor, "figures": figures,
+                "rss_growth": peak_rss_mb() - rss_before}
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _timed_response(call):
+    started = time.perf_counter()
+    response = call()
+    return time.perf_counter() - started, response
+
+
+def report(kind: str, size: int, result: dict) -> None:
+    """Print one database and size's figures."""
+    load = os.getloadavg()[0]
+    print(f"-- {kind}, {size:,} records, {result['events']:,} events "
+          f"(seeded in {result['seeded']:.0f} s; load average {load:.1f} on 2 cores)")
+    print(f"   {'endpoint':<16} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, (p50, p95) in result["figures"].items():
+        print(f"   {name:<16} {p50 * 1000:>8.0f} {p95 * 1000:>8.0f}")
+    worst = max(p95 for _, p95 in result["figures"].values())
+    print(f"   slowest p95 {worst * 1000:.0f} ms (goal < {GOAL_SECONDS * 1000:.0f} ms: "
+          f"{'met' if worst < GOAL_SECONDS else 'NOT met'}); best possible (one COUNT over the "
+          f"events) {result['floor'] * 1000:.0f} ms, ratio {worst / result['floor']:.1f}x; "
+          f"peak memory growth over the calls {result['rss_growth']:.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed, time and print (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000", help="record counts, comma-separated")
+    parser.add_argument("--dbs", default="sqlite,postgres")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of the three views per endpoint")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            for kind in args.dbs.split(","):
+                report(kind, size, run(kind, size, args.repeat, Path(tmp)))
+
+
+if __name__ == "__main__":
+    main()
