@@ -28,6 +28,8 @@ class Bar:
     text: str
     tone: str = "main"
     x: float = 0.0
+    #: Where a click on the bar leads (the records behind it), if anywhere.
+    href: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Range:
     target: float | None
     late: bool
     text: str
+    #: The expected days lie beyond the axis (drawn as an arrow at its end).
+    target_beyond: bool = False
+    href: str | None = None
 
 
 @dataclass
@@ -68,14 +73,30 @@ def _percent(ratio: float | None) -> str:
     return "" if ratio is None else f"{ratio * 100:.0f}%"
 
 
-def funnel_chart(stages: Sequence[dict[str, Any]]) -> Chart:
-    """The funnel: records reaching each stage, with the conversion from the stage before."""
-    top = max((s["reached"] for s in stages), default=0)
+#: The funnel types, by query value: (count field, conversion field, what the count means).
+FUNNEL_TYPES = {
+    "reached": ("reached", "conversion", "Records whose furthest stage entered in the period is this "
+                "one or a later one (a record that skipped a stage has still passed it)."),
+    "any": ("entered", "entered_conversion", "Records that entered this stage in the period, in any "
+            "order (HubSpot's \"contacts or deals that have gone through any stages\")."),
+    "strict": ("strict", "strict_conversion", "Records that entered the first stage and every stage "
+               "up to this one in order, all in the period (HubSpot's \"have gone through all "
+               "stages\"): a record that skipped a stage stops counting before the skip."),
+}
+
+
+def funnel_chart(stages: Sequence[dict[str, Any]], kind: str = "reached",
+                 links: Sequence[str | None] = ()) -> Chart:
+    """The funnel of type ``kind`` (see :data:`FUNNEL_TYPES`): records per stage with the
+    conversion from the stage before; ``links`` are the bars' drill-down addresses, in order."""
+    count, ratio, _ = FUNNEL_TYPES[kind]
+    top = max((s[count] for s in stages), default=0)
     rows = []
     for i, stage in enumerate(stages):
-        conversion = _percent(stage["conversion"])
-        text = f"{stage['reached']:,}" + (f"  ·  {conversion} of previous" if conversion else "")
-        rows.append(Bar(stage["label"], i * ROW_HEIGHT, _scale(stage["reached"], top), text))
+        conversion = _percent(stage[ratio])
+        text = f"{stage[count]:,}" + (f"  ·  {conversion} of previous" if conversion else "")
+        rows.append(Bar(stage["label"], i * ROW_HEIGHT, _scale(stage[count], top), text,
+                        href=links[i] if i < len(links) else None))
     return Chart(rows, len(rows) * ROW_HEIGHT)
 
 
@@ -108,10 +129,20 @@ def _ticks(top: float) -> list[tuple[float, str]]:
     return [(_scale(d, top, RANGE_SPACE), f"{d} d") for d in range(0, int(top) + 1, step)]
 
 
-def days_chart(stages: Sequence[dict[str, Any]]) -> Chart:
-    """Time in stage: the p25–p75 box, the median and the expected days of every stage."""
-    top = max([v for s in stages for v in (s.get("p75"), s.get("median"), s.get("expected_days"))
-               if v is not None] or [0]) * 1.1
+#: Expected days further than this multiple of the data's reach are drawn off the axis, so a
+#: 365-day target does not squash stays of a few weeks.
+TARGET_REACH = 1.5
+
+
+def days_chart(stages: Sequence[dict[str, Any]], links: Sequence[str | None] = ()) -> Chart:
+    """Time in stage: the p25–p75 box, the median and the expected days of every stage.
+
+    The axis fits the data (the 75th percentiles and medians); an expected-days mark within
+    :data:`TARGET_REACH` times that is drawn on it, one further out becomes an arrow at the end."""
+    data_top = max([v for s in stages for v in (s.get("p75"), s.get("median")) if v is not None] or [0])
+    targets = [s["expected_days"] for s in stages if s.get("expected_days")]
+    reach = data_top * TARGET_REACH if data_top else max(targets or [0])
+    top = max([data_top, *(t for t in targets if t <= reach)]) * 1.1
 
     def place(days: float | None) -> float | None:
         return None if days is None else _scale(days, top, RANGE_SPACE)
@@ -126,8 +157,10 @@ def days_chart(stages: Sequence[dict[str, Any]]) -> Chart:
                     f" · {s['count']:,} spans")
         text += f" · expected {expected} d" if expected else " · never stalls"
         late = s["median"] is not None and expected is not None and s["median"] > expected
+        beyond = expected is not None and expected > top
         rows.append(Range(s["label"], i * RANGE_ROW_HEIGHT, place(s["p25"]), place(s["p75"]),
-                          place(s["median"]), place(expected), late, text))
+                          place(s["median"]), None if beyond else place(expected), late, text,
+                          target_beyond=beyond, href=links[i] if i < len(links) else None))
     return Chart(rows, len(rows) * RANGE_ROW_HEIGHT + 18, _ticks(top) if top else [],
                  width=LABEL_WIDTH + RANGE_SPACE + 20, bar_space=RANGE_SPACE)
 

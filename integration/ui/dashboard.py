@@ -1,12 +1,18 @@
-"""The journey dashboard (funnel, time in stage, stalled records, filters) and the record page."""
+"""The journey dashboard (stage KPIs against targets, funnel, outcomes, time in stage, stalled
+records), the journeys page (trends, cohorts, skipped and repeated stages, common paths), and the
+record page. Both analytics pages take the shared period and filter bar; bars drill down to the
+records page with the same choice."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from flask import abort, render_template, request
 
 from integration.analytics import filtered_states, stalled_report
-from integration.journey_stats import funnel_report, time_in_stage_report
+from integration.api.analytics import DEFAULT_PATHS, UNITS
+from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
+                                       outcome_report, time_in_stage_report, trend_report)
 from integration.api.helpers import services
 from integration.journey_view import record_journey, record_summary
 from integration.record_pages import order_clauses
@@ -15,8 +21,9 @@ from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
-from integration.ui.charts import count_chart, days_chart, funnel_chart, timeline_chart
-from integration.ui.filters import FilterError, filter_bar
+from integration.ui.charts import FUNNEL_TYPES, count_chart, days_chart, funnel_chart, timeline_chart
+from integration.ui.filters import FilterBar, FilterError, filter_bar
+from mapping.analytics import kpi_rows
 
 #: Columns the stalled table sorts by (the REST API's sort keys).
 STALLED_SORTS = ("days_over", "amount", "owner", "name")
@@ -31,17 +38,18 @@ def dashboard(connection_id: int):
     sort = request.args.get("sort", "days_over")
     if sort not in STALLED_SORTS:
         abort(400, f"Sort by one of: {', '.join(STALLED_SORTS)}.")
+    kind = request.args.get("funnel", "reached")
+    if kind not in FUNNEL_TYPES:
+        abort(400, f"Funnel type: one of {', '.join(FUNNEL_TYPES)}.")
     page = max(request.args.get("page", 1, type=int), 1)
     with services().session() as db:
         conn = page_connection(db, connection_id)
         jmap, version = connection_map(db, conn.id)
-        try:
-            bar = filter_bar(db, conn.id, jmap, request.args, utcnow().date())
-        except FilterError as exc:
-            abort(400, str(exc))
+        bar = _bar(db, conn.id, jmap)
         flt = bar.flt
         funnel = funnel_report(db, conn.id, jmap, flt)
         days = time_in_stage_report(db, conn.id, jmap, flt)
+        outcomes = outcome_report(db, conn.id, jmap, flt)
         stalled = stalled_report(db, conn.id, flt)
         names = owner_names(db, conn.id)
         rows = [record_summary(r, names.get(r.owner_id or "")) for r in filtered_states(
@@ -52,13 +60,48 @@ def dashboard(connection_id: int):
                                    key=lambda kv: jmap.stage_index(kv[0]) or 0)]
     by_owner = [(names.get(owner, owner), n) for owner, n in
                 sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]]
+    stage_links = [bar.records_url(conn.id, stage=key) for key in jmap.stage_keys]
+    stalled_links = [bar.records_url(conn.id, stage=key, stalled=True) for key in jmap.stage_keys]
     return render_template(
-        "dashboard.html", conn=conn, version=version, bar=bar, chosen=bar.params(),
-        funnel=funnel, funnel_chart=funnel_chart(funnel),
-        days_chart=days_chart(days), stalled=stalled, stalled_rows=rows, sort=sort, page=page,
+        "dashboard.html", conn=conn, version=version, bar=bar, chosen=bar.params(funnel=kind),
+        funnel=funnel, funnel_kind=kind, funnel_types=FUNNEL_TYPES,
+        funnel_chart=funnel_chart(funnel, kind, stage_links), kpis=kpi_rows(funnel, days, jmap),
+        outcomes=outcomes, exits=jmap.exits, stage_links=stage_links,
+        days_chart=days_chart(days, stalled_links), stalled=stalled, stalled_rows=rows, sort=sort, page=page,
         first=(page - 1) * PAGE_SIZE,
         pages=max(-(-stalled["total"] // PAGE_SIZE), 1),
         stage_chart=count_chart(by_stage, "late"), owner_chart=count_chart(by_owner, "late"))
+
+
+def _bar(db: Any, connection_id: int, jmap: Any) -> FilterBar:
+    try:
+        return filter_bar(db, connection_id, jmap, request.args, utcnow().date())
+    except FilterError as exc:
+        abort(400, str(exc))
+
+
+@bp.get("/connections/<int:connection_id>/journeys")
+@signed_in
+def journeys_page(connection_id: int):
+    """Trends by week or month, cohorts by month of the first stage, skipped and repeated stages
+    and the most common paths, for the period and filters."""
+    unit = request.args.get("unit", "month")
+    if unit not in UNITS:
+        abort(400, f"Trend unit: one of {', '.join(UNITS)}.")
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        jmap, _ = connection_map(db, conn.id)
+        bar = _bar(db, conn.id, jmap)
+        year = last_year(bar.flt)
+        trends = trend_report(db, conn.id, jmap, year, unit)
+        cohorts = cohort_report(db, conn.id, jmap, year)
+        journeys = journey_report(db, conn.id, jmap, bar.flt, DEFAULT_PATHS)
+    skipped = count_chart([(r["label"], r["moves"]) for r in journeys["skipped"]])
+    repeated = count_chart([(r["label"], r["moves"]) for r in journeys["repeated"]], "late")
+    return render_template(
+        "journeys.html", conn=conn, bar=bar, unit=unit, units=UNITS, chosen=bar.params(unit=unit),
+        trends=trends, cohorts=cohorts, journeys=journeys, stages=jmap.stages,
+        trend_since=year.since.date(), skipped_chart=skipped, repeated_chart=repeated)
 
 
 @bp.get("/connections/<int:connection_id>/records/<object>/<crm_id>")

@@ -56,3 +56,22 @@ def test_timeline_places_spans_on_a_time_axis():
     assert second.width == BAR_SPACE * 3 / 4
     assert second.tone == "late" and second.text == "30 d  ·  stalled  ·  now"
     assert [label for _, label in chart.ticks] == ["2026-01-01", "2026-02-10"]
+
+
+def test_days_axis_fits_the_stays_not_a_far_target():
+    stages = [{"label": "Onboarding", "count": 9, "median": 20.0, "p25": 10.0, "p75": 30.0, "expected_days": 45},
+              {"label": "Retention", "count": 9, "median": 25.0, "p25": 12.0, "p75": 40.0, "expected_days": 365}]
+    onboarding, retention = days_chart(stages).rows
+    # 45 days is within reach of the data (40 d): on the axis; 365 days is not: an arrow.
+    assert onboarding.target is not None and not onboarding.target_beyond
+    assert retention.target is None and retention.target_beyond
+    # The 75th percentile of 40 days takes most of the axis instead of a ninth of it.
+    assert retention.x75 > RANGE_SPACE * 0.6
+    assert "expected 365 d" in retention.text
+
+
+def test_bars_carry_their_drill_down_links():
+    chart = funnel_chart([{"label": "A", "reached": 3, "conversion": None, "strict": 2, "strict_conversion": None},
+                          {"label": "B", "reached": 1, "conversion": 1 / 3, "strict": 1, "strict_conversion": 0.5}],
+                         "strict", ["/r?stage=a", "/r?stage=b"])
+    assert [(b.href, b.text) for b in chart.rows] == [("/r?stage=a", "2"), ("/r?stage=b", "1  ·  50% of previous")]
