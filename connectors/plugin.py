@@ -9,7 +9,7 @@ generic route per kind (``/webhooks/<crm>/...``, ``/cards/<crm>/<object>/<id>``,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -18,6 +18,7 @@ from pydantic_core import PydanticUndefined
 from connectors.actions import ErrorTable
 from connectors.base import Connector
 from connectors.ratelimit import RateWindow
+from mapping.unmapped import StageHint
 
 
 # ------------------------------------------------------------------------------------- settings
@@ -245,7 +246,9 @@ class ConnectorSpec:
     ``resources`` lets connectors of the same CRM account share what must be shared in a process
     (a rate budget). ``errors`` is the CRM's error table (its errors carry the action it picks).
     ``map_sources()`` gives the default map's ``sources.<crm>`` part (object -> source entry as in
-    a map file). The optional hooks are None when the CRM lacks that part.
+    a map file). ``stage_hints`` explain a record that holds no stage value, keyed by
+    ``<object>/<object its stage follows>`` or by ``<object>`` (the first found applies). The
+    optional hooks are None when the CRM lacks that part.
     """
 
     name: str
@@ -254,6 +257,7 @@ class ConnectorSpec:
     factory: Callable[..., Connector]
     errors: ErrorTable
     map_sources: Callable[[], Mapping[str, Any]] = dict
+    stage_hints: Mapping[str, StageHint] = field(default_factory=dict)
     oauth: OAuthSpec | None = None
     receiver: ReceiverSpec | None = None
     card: CardSpec | None = None
@@ -269,6 +273,10 @@ class ConnectorSpec:
         """Names of the settings kept encrypted (``SecretStr`` fields, advanced ones included)."""
         return frozenset(name for name, info in self.settings_model.model_fields.items()
                          if _is_secret(info.annotation))
+
+    def stage_hint(self, object: str, source_object: str) -> StageHint | None:
+        """Why a record of ``object`` whose stage follows ``source_object`` has no stage value."""
+        return self.stage_hints.get(f"{object}/{source_object}") or self.stage_hints.get(object)
 
     def settings_problems(self, values: Mapping[str, Any]) -> dict[str, str]:
         """Every problem of ``values`` (empty values left out) by setting name; empty when valid."""

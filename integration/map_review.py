@@ -22,6 +22,7 @@ from integration.store.models import MapVersion
 from integration.store.records import iter_states
 from integration.store.types import utcnow
 from integration.sync.map_in_force import MapInForce, connection_map, map_in_force, workspace_map
+from integration.unmapped import unmapped_summary
 from mapping import JourneyMap, MapValidationError, coverage, map_to_yaml, parse_map, preview
 from mapping.changes import change_summary, map_changes
 from mapping.review import ReviewStatus, review_status
@@ -86,13 +87,15 @@ def _preview(session: Session, connection_ids: list[int], jmap: JourneyMap,
 
 def map_coverage(services: Services, connection_id: int,
                  jmap: JourneyMap | None = None) -> dict[str, Any]:
-    """The CRM's real stages against the map: mapped, unmapped, and map entries the CRM lacks."""
+    """The CRM's real stages against the map: mapped, unmapped, and map entries the CRM lacks;
+    and ``unmapped_records``, the stored records the map does not place, counted by reason."""
     with services.session() as session:
         conn = connection_by_id(session, connection_id)
         if jmap is None:
             jmap, _ = connection_map(session, connection_id)
+        records = unmapped_summary(session, connection_id, conn.crm, jmap)
     connector = services.open_connector(conn)
-    return coverage(jmap, conn.crm, connector.stages()).to_dict()
+    return {**coverage(jmap, conn.crm, connector.stages()).to_dict(), "unmapped_records": records}
 
 
 def _document(text: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from connectors.base import ACCOUNT_SETTING, ATTEMPTS_SETTING, MetadataCache, ti
 from connectors.plugin import (CardSpec, ConnectorSpec, OAuthSpec, ReceiverSpec, SandboxSpec,
                                SharedResources)
 from mapping.mapfile import default_sources
+from mapping.unmapped import StageHint
 
 from . import oauth, receiver
 from .api import DEFAULT_BASE_URL, MAX_ATTEMPTS
@@ -63,6 +64,13 @@ def _portals(seed: Any = None, **options: Any) -> Any:
     return HubSpotPortals(seed, **options)
 
 
+#: Why a HubSpot record has no stage value, and what to do about it.
+STAGE_HINTS = {
+    "contact": StageHint("The contact has no lifecycle stage.",
+                         "Set its Lifecycle stage in HubSpot (or let a workflow set it)."),
+    "deal": StageHint("The deal has no deal stage.", "Set its Deal stage in HubSpot."),
+}
+
 SPEC = ConnectorSpec(
     name="hubspot",
     label="HubSpot",
@@ -70,6 +78,7 @@ SPEC = ConnectorSpec(
     factory=_connector,
     errors=ERROR_TABLE,
     map_sources=lambda: default_sources("hubspot"),
+    stage_hints=STAGE_HINTS,
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
     receiver=ReceiverSpec(parse=receiver.parse, verify=receiver.verify,

@@ -10,6 +10,7 @@ from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.errors import ERROR_TABLE
 from connectors.salesforce.settings import SalesforceSettings
 from mapping.mapfile import default_sources
+from mapping.unmapped import StageHint
 
 DEFAULT_LOGIN_URL = SalesforceSettings.model_fields["login_url"].default
 
@@ -37,6 +38,18 @@ def _sandbox(seed: Any = None, **options: Any) -> Any:
     return SalesforceSandbox(seed, **options)
 
 
+#: Why a Salesforce record has no stage value, and what to do about it.
+STAGE_HINTS = {
+    "contact/opportunity": StageHint(
+        "A contact takes its stage from its most recently changed opportunity, through the "
+        "opportunity's contact roles, and this contact has no contact role on any opportunity.",
+        "Add the contact to an opportunity's Contact Roles in Salesforce, or give the connection a "
+        "contact stage field (setting contact_stage_field) and map that field's values."),
+    "contact/contact": StageHint("The contact's stage field (contact_stage_field) is empty.",
+                                 "Fill the field in Salesforce."),
+    "lead": StageHint("The lead has no Status.", "Set the lead's Status in Salesforce."),
+}
+
 SPEC = ConnectorSpec(
     name="salesforce",
     label="Salesforce",
@@ -45,6 +58,7 @@ SPEC = ConnectorSpec(
         settings, on_tokens, cache=cache),
     errors=ERROR_TABLE,
     map_sources=lambda: default_sources("salesforce"),
+    stage_hints=STAGE_HINTS,
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
     receiver=ReceiverSpec(parse=receiver.parse, verify=receiver.verify,

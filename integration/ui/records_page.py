@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlmodel import select
 
+from integration.analytics import RecordFilter
 from integration.api.helpers import services
 from integration.journey_view import record_summary
 from integration.record_pages import DIRECTIONS, SORTS, CursorError, count_records, read_page
@@ -22,9 +23,12 @@ from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 from integration.sync.tasks import TaskRequest, request_tasks
+from integration.unmapped import unmapped_summary
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.filters import FilterBar, FilterError, filter_bar
+from mapping.model import UNMAPPED
+from mapping.unmapped import NAMED_SINCE, NO_SOURCE, NO_STAGE, STAGE_NOT_NAMED
 
 #: Records per page.
 PAGE_SIZE = 50
@@ -35,6 +39,10 @@ COLUMNS = (("name", "Record"), ("stage", "Stage"), ("persona", "Persona"), ("own
            ("entered_at", "Entered"), ("days_over", "Days over"),
            ("next_best_action", "Next best action"))
 TRUE = ("1", "true", "yes")
+#: How the unmapped page names each reason in its summary line.
+REASON_WORDS = {STAGE_NOT_NAMED: "in CRM stages the map does not name",
+                NO_STAGE: "without a stage in the CRM", NO_SOURCE: "of objects the map has no source for",
+                NAMED_SINCE: "waiting for the next sync to place them"}
 
 
 @dataclass(frozen=True)
@@ -102,12 +110,13 @@ def records_page(connection_id: int):
         except CursorError as exc:
             abort(400, f"This page link no longer works ({exc}).")
         total = count_records(db, conn.id, view.bar.flt)
+        unplaced = count_records(db, conn.id, RecordFilter(stage=UNMAPPED))
         names = owner_names(db, conn.id, [r.owner_id for r in page.rows])
         rows = [{**record_summary(r, names.get(r.owner_id or "")), "row_id": r.id} for r in page.rows]
     base = url_for("ui.records_page", connection_id=conn.id)
     return render_template(
         "records.html", conn=conn, view=view, bar=view.bar, rows=rows, total=total,
-        columns=COLUMNS, base=base, stage_label=_stage_label(jmap, view.stage),
+        columns=COLUMNS, base=base, stage_label=_stage_label(jmap, view.stage), unplaced=unplaced,
         next_url=f"{base}?{urlencode(view.params(after=page.next))}" if page.next else None,
         first_url=(f"{base}?{urlencode(view.params())}" if request.args.get("after") else None),
         sort_url=lambda key: f"{base}?{urlencode(view.params(sort=key, order=_flip(view, key)))}",
@@ -152,6 +161,17 @@ def records_tasks(connection_id: int):
                                ids=ids, back=back, action=f"{base}/tasks?{urlencode(view.params())}")
     flash(_created_text(result), "ok")
     return redirect(back, 303)
+
+
+@bp.get("/connections/<int:connection_id>/unmapped")
+@signed_in
+def unmapped_page(connection_id: int):
+    """The records the map does not place, grouped by reason and CRM stage, each with its fix."""
+    with services().session() as db:
+        conn = page_connection(db, connection_id)
+        jmap, _ = connection_map(db, conn.id)
+        summary = unmapped_summary(db, conn.id, conn.crm, jmap)
+    return render_template("unmapped.html", conn=conn, summary=summary, reasons=REASON_WORDS)
 
 
 def _row_ids(values: list[str]) -> list[int]:
