@@ -12,6 +12,7 @@ from flask import jsonify
 
 from integration import journey_stats
 from integration.analytics import stalled_report
+from integration.analytics_cache import CachedAnalytics
 from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.helpers import caller_connection, choice_arg, int_arg, services
@@ -26,13 +27,16 @@ UNITS = ("week", "month")
 MAX_PATHS, DEFAULT_PATHS = journey_stats.MAX_PATHS, 10
 
 
-def _report(ref: str, build: Callable[..., Any], key: str | None = "stages"):
-    """Run ``build(session, connection_id, map, filter)`` for the caller's connection."""
+def _report(ref: str, build: Callable[..., Any], key: str | None = "stages", **params: Any):
+    """Answer ``build(session, connection_id, map, filter)`` for the caller's connection, kept in
+    the analytics cache until the connection's data, map or day change (``params`` are the
+    operation's own parameters, part of the answer's key)."""
     flt = record_filter()
     with services().session() as session:
         conn = caller_connection(session, ref)
         jmap, _ = connection_map(session, conn.id)
-        result = build(session, conn.id, jmap, flt)
+        cache = CachedAnalytics(session, conn.id, jmap)
+        result = cache.get(build.__name__, flt, lambda: build(session, conn.id, jmap, flt), **params)
         return jsonify({key: result} if key else result)
 
 
@@ -68,10 +72,10 @@ def analytics_kpis(ref: str):
     ``conversion`` is the funnel's (records that reached the next stage over records that reached
     this one, stage entries in the period); ``median_days`` the time-in-stage median of stays begun
     in the period; ``*_missed`` is true when the actual figure falls short of the target."""
-    def report(session, cid, jmap, flt):
+    def kpis(session, cid, jmap, flt):
         return kpi_rows(journey_stats.funnel_report(session, cid, jmap, flt),
                         journey_stats.time_in_stage_report(session, cid, jmap, flt), jmap)
-    return _report(ref, report)
+    return _report(ref, kpis)
 
 
 @bp.get("/connections/<ref>/analytics/outcomes")
@@ -91,9 +95,9 @@ def analytics_trends(ref: str):
     Without ``from`` the trend covers the last 365 days."""
     unit = choice_arg("unit", list(UNITS)) or "month"
 
-    def report(session, cid, jmap, flt):
+    def trends(session, cid, jmap, flt):
         return journey_stats.trend_report(session, cid, jmap, journey_stats.last_year(flt), unit)
-    return _report(ref, report, key=None)
+    return _report(ref, trends, key=None, unit=unit)
 
 
 @bp.get("/connections/<ref>/analytics/cohorts")
@@ -103,9 +107,9 @@ def analytics_cohorts(ref: str):
     and how many of each month reached each stage by now.
 
     Without ``from`` the cohorts cover the last 365 days."""
-    def report(session, cid, jmap, flt):
+    def cohorts(session, cid, jmap, flt):
         return journey_stats.cohort_report(session, cid, jmap, journey_stats.last_year(flt))
-    return _report(ref, report, key="cohorts")
+    return _report(ref, cohorts, key="cohorts")
 
 
 @bp.get("/connections/<ref>/analytics/journeys")
@@ -115,9 +119,9 @@ def analytics_journeys(ref: str):
     them) and the ``paths`` most common sequences of stages, over stays begun in the period."""
     top = int_arg("paths", DEFAULT_PATHS, low=1, high=MAX_PATHS)
 
-    def report(session, cid, jmap, flt):
+    def journeys(session, cid, jmap, flt):
         return journey_stats.journey_report(session, cid, jmap, flt, top)
-    return _report(ref, report, key=None)
+    return _report(ref, journeys, key=None, top=top)
 
 
 @bp.get("/connections/<ref>/analytics/stalled")
@@ -125,7 +129,7 @@ def analytics_journeys(ref: str):
 def analytics_stalled(ref: str):
     """Stalled records by stage and by owner, for records that entered their stage in the period
     (``owner_names`` names the owner ids)."""
-    def report(session, cid, _map, flt):
+    def stalled(session, cid, _map, flt):
         found = stalled_report(session, cid, flt)
         return {**found, "owner_names": owner_names(session, cid, found["by_owner"])}
-    return _report(ref, report, key=None)
+    return _report(ref, stalled, key=None)

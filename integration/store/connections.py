@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
-from integration.store.models import (Connection, ConnectorCache, CrmOwner, CrmTask, JourneyEvent,
+from integration.store.models import (AnalyticsCache, Connection, ConnectorCache, CrmOwner, CrmTask, JourneyEvent,
                                       MapReview, MapVersion, OutboxItem, PendingRecord, RecordLink,
                                       RecordState, SyncRun, WebhookDelivery)
 from integration.store.secrets import SecretBox
@@ -74,7 +74,8 @@ def delete_connection(session: Session, conn: Connection) -> None:
     """
     session.exec(select(Connection.id).where(Connection.id == conn.id).with_for_update())
     for model in (JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, MapReview,
-                  WebhookDelivery, PendingRecord, RecordLink, ConnectorCache, CrmOwner, CrmTask):
+                  WebhookDelivery, PendingRecord, RecordLink, ConnectorCache, CrmOwner, CrmTask,
+                  AnalyticsCache):
         session.exec(delete(model).where(model.connection_id == conn.id))
     session.delete(conn)
 

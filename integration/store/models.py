@@ -139,6 +139,10 @@ class RecordState(SQLModel, table=True):
         *(Index(f"ix_recordstate_sort_{column}", "connection_id", column, "id")
           for column in ("name", "stage", "persona", "owner_id", "entered_at", "days_over",
                          "amount", "next_best_action")),
+        # the latest write of a connection's states (analytics_cache.data_stamp), and the stalled
+        # counts by stage and owner read from the index alone
+        Index("ix_recordstate_conn_updated", "connection_id", "updated_at"),
+        Index("ix_recordstate_conn_stalled", "connection_id", "stalled", "stage", "owner_id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -202,7 +206,9 @@ class RecordLink(SQLModel, table=True):
 class JourneyEvent(SQLModel, table=True):
     """A record's move into a journey stage: the source of funnel and time-in-stage analytics."""
 
-    __table_args__ = (Index("ix_journeyevent_record", "connection_id", "object", "crm_id"),)
+    __table_args__ = (Index("ix_journeyevent_record", "connection_id", "object", "crm_id"),
+                      # the newest event of a connection, read by analytics_cache.data_stamp
+                      Index("ix_journeyevent_conn_id", "connection_id", "id"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="connection.id", index=True)
@@ -349,3 +355,20 @@ class CrmTask(SQLModel, table=True):
     error_message: Optional[str] = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AnalyticsCache(SQLModel, table=True):
+    """An analytics answer kept for as long as the connection's data, map and day stay the same.
+
+    ``stamp`` names that state (see ``integration.analytics_cache.data_stamp``); an answer whose
+    stamp no longer matches is computed again and replaces this one.
+    """
+
+    __table_args__ = (UniqueConstraint("connection_id", "key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    connection_id: int = Field(foreign_key="connection.id")
+    key: str
+    stamp: str
+    value: dict = Field(sa_column=Column(JSON, nullable=False))
+    computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

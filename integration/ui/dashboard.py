@@ -10,6 +10,7 @@ from typing import Any
 from flask import abort, render_template, request
 
 from integration.analytics import filtered_states, stalled_report
+from integration.analytics_cache import CachedAnalytics
 from integration.api.analytics import DEFAULT_PATHS, UNITS
 from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
                                        outcome_report, time_in_stage_report, trend_report)
@@ -47,10 +48,11 @@ def dashboard(connection_id: int):
         jmap, version = connection_map(db, conn.id)
         bar = _bar(db, conn.id, jmap)
         flt = bar.flt
-        funnel = funnel_report(db, conn.id, jmap, flt)
-        days = time_in_stage_report(db, conn.id, jmap, flt)
-        outcomes = outcome_report(db, conn.id, jmap, flt)
-        stalled = stalled_report(db, conn.id, flt)
+        cache = CachedAnalytics(db, conn.id, jmap)
+        funnel = cache.get("funnel_report", flt, lambda: funnel_report(db, conn.id, jmap, flt))
+        days = cache.get("time_in_stage_report", flt, lambda: time_in_stage_report(db, conn.id, jmap, flt))
+        outcomes = cache.get("outcome_report", flt, lambda: outcome_report(db, conn.id, jmap, flt))
+        stalled = cache.get("stalled_report", flt, lambda: stalled_report(db, conn.id, flt))
         names = owner_names(db, conn.id)
         rows = [record_summary(r, names.get(r.owner_id or "")) for r in filtered_states(
             db, conn.id, replace(flt, stalled=True), order=order_clauses(sort), limit=PAGE_SIZE,
@@ -92,10 +94,12 @@ def journeys_page(connection_id: int):
         conn = page_connection(db, connection_id)
         jmap, _ = connection_map(db, conn.id)
         bar = _bar(db, conn.id, jmap)
-        year = last_year(bar.flt)
-        trends = trend_report(db, conn.id, jmap, year, unit)
-        cohorts = cohort_report(db, conn.id, jmap, year)
-        journeys = journey_report(db, conn.id, jmap, bar.flt, DEFAULT_PATHS)
+        flt, year = bar.flt, last_year(bar.flt)
+        cache = CachedAnalytics(db, conn.id, jmap)
+        trends = cache.get("trends", flt, lambda: trend_report(db, conn.id, jmap, year, unit), unit=unit)
+        cohorts = cache.get("cohorts", flt, lambda: cohort_report(db, conn.id, jmap, year))
+        journeys = cache.get("journeys", flt, lambda: journey_report(db, conn.id, jmap, flt, DEFAULT_PATHS),
+                             top=DEFAULT_PATHS)
     skipped = count_chart([(r["label"], r["moves"]) for r in journeys["skipped"]])
     repeated = count_chart([(r["label"], r["moves"]) for r in journeys["repeated"]], "late")
     return render_template(

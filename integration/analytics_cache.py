@@ -1,0 +1,67 @@
+"""Analytics answers kept up to date in the store: computed once per state of a connection's data.
+
+An answer is stored with a *stamp* naming what it was computed from: the newest journey event and
+the latest record-state write of the connection (every sync or stall pass that changes a record
+rewrites both), the map in force, and the day (stays still open grow a day older each day). A
+request whose stamp matches reads the stored answer; any other computes it (in SQL) and replaces
+it. Reading the stamp is two index look-ups, so a dashboard seen again before the next change
+costs milliseconds whatever the number of records.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import date
+from typing import Any, Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from integration.analytics import RecordFilter
+from integration.store.models import AnalyticsCache, JourneyEvent, RecordState
+from integration.store.types import utcnow
+from mapping import JourneyMap
+
+_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
+
+def data_stamp(session: Session, connection_id: int, jmap: JourneyMap, today: date) -> str:
+    """What the connection's analytics depend on, as one string (see the module docstring)."""
+    last_event = session.execute(select(func.max(JourneyEvent.id)).where(
+        JourneyEvent.connection_id == connection_id)).scalar()
+    last_write = session.execute(select(func.max(RecordState.updated_at)).where(
+        RecordState.connection_id == connection_id)).scalar()
+    map_digest = hashlib.sha256(jmap.model_dump_json().encode()).hexdigest()[:16]
+    return f"{last_event}|{last_write}|{map_digest}|{today.isoformat()}"
+
+
+class CachedAnalytics:
+    """The analytics of one connection under one stamp, each answer computed at most once."""
+
+    def __init__(self, session: Session, connection_id: int, jmap: JourneyMap) -> None:
+        self.session, self.connection_id, self.jmap = session, connection_id, jmap
+        self.stamp = data_stamp(session, connection_id, jmap, utcnow().date())
+
+    def get(self, name: str, flt: RecordFilter, compute: Callable[[], Any], **params: Any) -> Any:
+        """The answer ``name`` for ``flt`` and ``params``: stored, or ``compute()``d and stored."""
+        described = json.dumps({"name": name, "filter": asdict(flt), "params": params},
+                               sort_keys=True, default=str)
+        key = hashlib.sha256(described.encode()).hexdigest()
+        found = self.session.execute(select(AnalyticsCache.stamp, AnalyticsCache.value).where(
+            AnalyticsCache.connection_id == self.connection_id, AnalyticsCache.key == key)).first()
+        if found is not None and found.stamp == self.stamp:
+            return found.value["answer"]
+        # JSON round trip: the stored and the fresh answer are the same plain values
+        answer = json.loads(json.dumps(compute(), default=str))
+        self._store(key, answer)
+        return answer
+
+    def _store(self, key: str, answer: Any) -> None:
+        insert = _INSERTS[self.session.get_bind().dialect.name]
+        values = {"stamp": self.stamp, "value": {"answer": answer}, "computed_at": utcnow()}
+        self.session.execute(insert(AnalyticsCache).values(
+            connection_id=self.connection_id, key=key, **values).on_conflict_do_update(
+            index_elements=["connection_id", "key"], set_=values))
