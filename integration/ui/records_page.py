@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlmodel import select
 
+from connectors import registry
 from integration.analytics import RecordFilter
 from integration.api.helpers import services
 from integration.journey_view import record_summary
@@ -27,7 +28,7 @@ from integration.unmapped import unmapped_summary
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.filters import FilterBar, FilterError, filter_bar
-from mapping.model import UNMAPPED
+from mapping.model import UNMAPPED, TaskRule
 from mapping.unmapped import NAMED_SINCE, NO_SOURCE, NO_STAGE, STAGE_NOT_NAMED
 
 #: Records per page.
@@ -158,7 +159,9 @@ def records_tasks(connection_id: int):
     result = request_tasks(services(), conn.id, ids, now, dry_run=not confirmed)
     if not confirmed:
         return render_template("records_tasks.html", conn=conn, result=result, scope=scope,
-                               ids=ids, back=back, action=f"{base}/tasks?{urlencode(view.params())}")
+                               ids=ids, back=back, action=f"{base}/tasks?{urlencode(view.params())}",
+                               crm_label=registry.spec(conn.crm).label,
+                               due_days=(jmap.tasks or TaskRule()).due_in_days)
     flash(_created_text(result), "ok")
     return redirect(back, 303)
 
