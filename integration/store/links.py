@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Sequence
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
+from integration.store.bulk import insert_rows, one_of
 from integration.store.models import RecordLink, RecordState
 from integration.store.values import values_from_json
 
@@ -34,12 +35,11 @@ def links_of_tenant(session: Session, tenant_id: int) -> dict[Key, StoredLink]:
 def save_links(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]],
                deletes: list[int]) -> None:
     """Write link rows in bulk: new ones, changed ones (by ``id``), and those of records gone."""
-    if inserts:
-        session.execute(insert(RecordLink), inserts)
+    insert_rows(session, RecordLink, inserts)
     if updates:
         session.execute(update(RecordLink), updates)
     for chunk in range(0, len(deletes), 500):
-        session.execute(delete(RecordLink).where(RecordLink.id.in_(deletes[chunk:chunk + 500]))
+        session.execute(delete(RecordLink).where(one_of(session, RecordLink.id, deletes[chunk:chunk + 500]))
                         .execution_options(synchronize_session=False))
 
 
@@ -53,7 +53,7 @@ def record_documents(session: Session, keys: Sequence[Key]) -> dict[Key, dict[st
         for start in range(0, len(ids), 500):
             rows = session.execute(select(RecordState.crm_id, RecordState.record).where(
                 RecordState.connection_id == cid, RecordState.object == obj,
-                RecordState.crm_id.in_(ids[start:start + 500])))
+                one_of(session, RecordState.crm_id, ids[start:start + 500])))
             found.update(((cid, obj, crm_id), record) for crm_id, record in rows)
     return found
 
@@ -70,7 +70,7 @@ def person_values_of(session: Session, connection_id: int,
         by_object: dict[str, list[str]] = {}
         for obj, crm_id in keys:
             by_object.setdefault(obj, []).append(crm_id)
-        queries = [linked.where(RecordLink.object == obj, RecordLink.crm_id.in_(ids))
+        queries = [linked.where(RecordLink.object == obj, one_of(session, RecordLink.crm_id, ids))
                    for obj, ids in by_object.items()]
     return {(row.object, row.crm_id): values_from_json(row.person_values)
             for query in queries for row in session.exec(query)}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
+from integration.store.bulk import insert_rows, one_of
 from integration.store.models import OutboxItem
 from integration.store.types import utcnow
 from integration.store.values import values_from_json, values_to_json
@@ -43,12 +44,12 @@ def replace_plans(session: Session, connection_id: int,
                 OutboxItem.status, OutboxItem.values, OutboxItem.last_error_code,
                 OutboxItem.last_error_message).where(
                 OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
-                OutboxItem.crm_id.in_(ids), OutboxItem.status.in_(OPEN),
+                one_of(session, OutboxItem.crm_id, ids), OutboxItem.status.in_(OPEN),
                 OutboxItem.attempts > 0)):
             failed[(obj, row.crm_id)] = row
         session.execute(delete(OutboxItem).where(
             OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
-            OutboxItem.crm_id.in_(ids), OutboxItem.status.in_(OPEN))
+            one_of(session, OutboxItem.crm_id, ids), OutboxItem.status.in_(OPEN))
             .execution_options(synchronize_session=False))
     now = utcnow()
     rows = []
@@ -68,19 +69,30 @@ def replace_plans(session: Session, connection_id: int,
                        status="parked" if (before.status == "parked"
                                            and before.values == encoded) else "pending")
         rows.append(row)
-    if rows:
-        session.execute(insert(OutboxItem), rows)
+    insert_rows(session, OutboxItem, rows)
 
 
-def claim_due(session: Session, connection_id: int, limit: int,
-              now: datetime | None = None) -> list[OutboxItem]:
-    """Mark up to ``limit`` due pending items as ``sending`` and return them (committed first)."""
+def _due(connection_id: int, now: datetime, objects: Collection[str] | None) -> list[Any]:
+    """Conditions of a connection's pending items due at ``now`` (of ``objects`` kinds, if given)."""
+    due = [OutboxItem.connection_id == connection_id, OutboxItem.status == "pending",
+           OutboxItem.next_attempt_at <= now]
+    return due if objects is None else [*due, OutboxItem.object.in_(sorted(objects))]
+
+
+def count_due(session: Session, connection_id: int, now: datetime,
+              objects: Collection[str] | None = None) -> int:
+    """How many pending items are due at ``now`` (of ``objects`` kinds, if given)."""
+    return session.execute(select(func.count()).select_from(OutboxItem)
+                           .where(*_due(connection_id, now, objects))).scalar()
+
+
+def claim_due(session: Session, connection_id: int, limit: int, now: datetime | None = None,
+              objects: Collection[str] | None = None) -> list[OutboxItem]:
+    """Mark up to ``limit`` due pending items (of ``objects`` kinds, if given) as ``sending`` and
+    return them (committed first)."""
     now = now or utcnow()
-    items = list(session.exec(
-        select(OutboxItem).where(OutboxItem.connection_id == connection_id,
-                                 OutboxItem.status == "pending",
-                                 OutboxItem.next_attempt_at <= now)
-        .order_by(OutboxItem.id).limit(limit)))
+    items = list(session.exec(select(OutboxItem).where(*_due(connection_id, now, objects))
+                              .order_by(OutboxItem.id).limit(limit)))
     for item in items:
         item.status = "sending"
         item.updated_at = now
@@ -105,7 +117,7 @@ def mark_done(session: Session, items: Iterable[OutboxItem]) -> None:
     """The CRM confirmed these: remove them."""
     ids = [i.id for i in items]
     if ids:
-        session.execute(delete(OutboxItem).where(OutboxItem.id.in_(ids))
+        session.execute(delete(OutboxItem).where(one_of(session, OutboxItem.id, ids))
                         .execution_options(synchronize_session=False))
 
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from integration.store.bulk import insert_rows, one_of
 from integration.store.models import JourneyEvent, PendingRecord, RecordState
 from integration.store.types import utcnow
 
@@ -24,15 +25,33 @@ def states_by_key(session: Session, connection_id: int,
                   keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], RecordState]:
     """Stored states for (object, crm_id) keys, in one query per object kind."""
     found: dict[tuple[str, str], RecordState] = {}
+    for obj, ids in _ids_by_object(keys).items():
+        for row in session.exec(select(RecordState).where(
+                RecordState.connection_id == connection_id, RecordState.object == obj,
+                one_of(session, RecordState.crm_id, ids))):
+            found[(obj, row.crm_id)] = row
+    return found
+
+
+def crm_values_by_key(session: Session, connection_id: int, keys: Sequence[tuple[str, str]]
+                      ) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """(row id, CRM values as stored) of the stored states of (object, crm_id) keys, one query
+    per object kind: what a confirmed write-back updates, without loading the records."""
+    found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for obj, ids in _ids_by_object(keys).items():
+        for row_id, crm_id, values in session.execute(select(
+                RecordState.id, RecordState.crm_id, RecordState.crm_values).where(
+                RecordState.connection_id == connection_id, RecordState.object == obj,
+                one_of(session, RecordState.crm_id, ids))):
+            found[(obj, crm_id)] = (row_id, values or {})
+    return found
+
+
+def _ids_by_object(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     by_object: dict[str, list[str]] = {}
     for obj, crm_id in keys:
         by_object.setdefault(obj, []).append(crm_id)
-    for obj, ids in by_object.items():
-        for row in session.exec(select(RecordState).where(
-                RecordState.connection_id == connection_id, RecordState.object == obj,
-                RecordState.crm_id.in_(ids))):
-            found[(obj, row.crm_id)] = row
-    return found
+    return by_object
 
 
 def iter_states(session: Session, connection_id: int, chunk: int = 1000) -> Iterator[RecordState]:
@@ -54,17 +73,13 @@ def replace_events(session: Session, connection_id: int,
 
     One DELETE per object kind and one INSERT for the lot.
     """
-    by_object: dict[str, list[str]] = {}
-    for obj, crm_id in journeys:
-        by_object.setdefault(obj, []).append(crm_id)
-    for obj, ids in by_object.items():
+    for obj, ids in _ids_by_object(journeys).items():
         session.execute(delete(JourneyEvent).where(
             JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
-            JourneyEvent.crm_id.in_(ids)).execution_options(synchronize_session=False))
+            one_of(session, JourneyEvent.crm_id, ids)).execution_options(synchronize_session=False))
     rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
-    if rows:
-        session.execute(insert(JourneyEvent), rows)
+    insert_rows(session, JourneyEvent, rows)
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

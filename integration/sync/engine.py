@@ -18,12 +18,13 @@ from connectors.actions import Action
 from connectors.base import Connector, CrmError
 from integration.services import Services
 from integration.store import records as record_store
+from integration.store.bulk import Statistics
 from integration.store.connections import connection_by_id
 from integration.store.links import person_values_of
 from integration.store.models import Connection, RunCounters, SyncRun
 from integration.store.types import utcnow
 from integration.sync import standing
-from integration.sync.flush import flush_outbox
+from integration.sync.flush import FlushResult, flush_outbox
 from integration.sync.verdicts import Judged, judge, save_page
 from integration.sync.map_in_force import choices_changed, map_in_force
 from integration.sync.owners import name_owners
@@ -32,12 +33,15 @@ from integration.sync.prior import StoredRecords
 from integration.sync.reevaluate import reevaluate
 from integration.sync.tasks import run_tasks
 from mapping import writeback_choices
+from mapping.people import PERSON
 from mapping.records import CrmRecord
 
 log = logging.getLogger("journey.sync")
 
 #: Records stored per database transaction while pulling.
 PAGE = 500
+#: Tables a first sync fills; their planner statistics are kept fresh as they grow.
+GROWING_TABLES = ("recordstate", "journeyevent", "outboxitem")
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -140,15 +144,8 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
             name_owners(services, connection_id, connector, refresh=full)
             for code, n in run_tasks(services, connection_id, connector, now).errors.items():
                 summary.count_error(code, n)
-            flushed = flush_outbox(services, connection_id, connector, progress=progress,
-                                   deadline=deadline)
-            summary.written += flushed.written
-            summary.failed += flushed.failed
-            for code, n in flushed.errors.items():
-                summary.count_error(code, n)
-            if flushed.stopped:
-                summary.status = "paused" if flushed.action is Action.PAUSE_QUOTA else "partial"
-                summary.message, summary.action = flushed.stopped, flushed.action
+            _count_flush(summary, flush_outbox(services, connection_id, connector,
+                                               progress=progress, deadline=deadline))
         if summary.failed and summary.status == "succeeded":
             summary.status = "partial"
     except TimeLimitReached as exc:
@@ -172,6 +169,17 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
              connection_id, summary.status, summary.read, summary.changed, summary.written,
              summary.failed, summary.api_calls)
     return summary
+
+
+def _count_flush(summary: SyncSummary, flushed: FlushResult) -> None:
+    """Add what a flush wrote and failed to the run; a flush the CRM stopped ends it early."""
+    summary.written += flushed.written
+    summary.failed += flushed.failed
+    for code, n in flushed.errors.items():
+        summary.count_error(code, n)
+    if flushed.stopped:
+        summary.status = "paused" if flushed.action is Action.PAUSE_QUOTA else "partial"
+        summary.message, summary.action = flushed.stopped, flushed.action
 
 
 def _finish(services: Services, connection_id: int, run_id: int, summary: SyncSummary,
@@ -204,18 +212,33 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
                    summary: SyncSummary, progress: Progress | None,
                    map_changed: bool, deadline: float) -> tuple[datetime | None, Any]:
     """Pull records page by page, classify and plan each, store them (every journey anew when
-    the map changed).
+    the map changed), and send the page's write-backs while the pull goes on.
+
+    Write-backs of records no person links can re-plan (deals) leave through the outbox as pages
+    arrive, in whole batches, so a sync stopped deep into a long pull has written what it
+    planned; those of people wait for the people pass after the pull (a new link changes them).
 
     Returns the newest stamp read and the connector's cursor for the next pull (None if it gives
     none). Raises :class:`TimeLimitReached` past ``deadline`` (``time.monotonic()``), after
     storing the page in hand: the next sync picks up from the unchanged watermark."""
     newest: datetime | None = None
     page: list[CrmRecord] = []
+    statistics = Statistics(GROWING_TABLES)
+    sent: set[str] = set()
 
     def store_page() -> None:
-        _plan_page(services, connection_id, page, jmap, now, dry_run=dry_run, run_id=run_id,
-                   summary=summary, map_changed=map_changed)
+        added = _plan_page(services, connection_id, page, jmap, now, dry_run=dry_run,
+                           run_id=run_id, summary=summary, map_changed=map_changed)
+        sent.update(r.object for r in page if r.identity is None or r.identity.kind != PERSON)
         page.clear()
+        if dry_run:
+            return
+        with services.session() as session:
+            statistics.grew(session, added)
+        if summary.status == "succeeded":
+            _count_flush(summary, flush_outbox(services, connection_id, connector,
+                                               progress=progress, deadline=deadline,
+                                               objects=sent, expected=summary.read))
 
     pulled = connector.pull(since, ids=ids, progress=progress, cursor=cursor,
                             prior=StoredRecords(services, connection_id))
@@ -232,12 +255,16 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
             raise TimeLimitReached(services.settings.sync_time_limit_seconds)
     if page:
         store_page()
+    if not dry_run:
+        with services.session() as session:
+            statistics.done(session)
     return newest, getattr(pulled, "cursor", None)
 
 
 def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord], jmap: Any,
                now: datetime, *, dry_run: bool, run_id: int | None, summary: SyncSummary,
-               map_changed: bool) -> None:
+               map_changed: bool) -> int:
+    """Judge a page of records and store what changed; returns how many records were new."""
     page = list(page)
     with services.session() as session:
         keys = [(r.object, r.id) for r in page]
@@ -253,9 +280,9 @@ def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord]
             judged.append(Judged(record, verdict, rows.get((record.object, record.id)), crm_values))
         if dry_run:
             session.rollback()
-        else:
-            save_page(session, connection_id, judged, jmap, now, refresh_events=map_changed,
-                      run_id=run_id)
+            return 0
+        return save_page(session, connection_id, judged, jmap, now, refresh_events=map_changed,
+                         run_id=run_id)
 
 
 def _open_run(session: Any, connection_id: int, run_id: int | None, **fields: Any) -> SyncRun:

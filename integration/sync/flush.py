@@ -10,7 +10,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from sqlalchemy import update
 
@@ -19,7 +19,7 @@ from connectors.base import Connector, CrmError, FieldUpdate
 from integration.services import Services
 from integration.store import outbox
 from integration.store.models import OutboxItem, RecordState
-from integration.store.records import states_by_key
+from integration.store.records import crm_values_by_key, states_by_key
 from integration.store.types import utcnow
 from integration.store.values import values_to_json
 from mapping import plan_writeback
@@ -45,11 +45,16 @@ class FlushResult:
 
 
 def flush_outbox(services: Services, connection_id: int, connector: Connector, *,
-                 progress: Progress | None = None, deadline: float | None = None) -> FlushResult:
+                 progress: Progress | None = None, deadline: float | None = None,
+                 objects: Collection[str] | None = None, expected: int | None = None) -> FlushResult:
     """Reconcile items left in flight, then push every item due now. Never raises for CRM errors.
 
     Stops between batches once ``time.monotonic()`` passes ``deadline`` (the rest stays due).
     Scheduling always runs on the real clock, whatever instant the records were classified at.
+    ``objects`` limits the push to items of those object kinds. With ``expected`` (the updates a
+    sync flushing as pages arrive expects: the records its pull has read so far) only whole claims
+    sized for that many are sent and the rest stays due, so no call goes on a part batch the next
+    page would fill and a big pull's writes still go in the connector's big jobs.
     """
     now = utcnow()
     result = FlushResult()
@@ -63,7 +68,10 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
                 break
             sent = result.written + result.failed
             with services.session() as session:
-                items = outbox.claim_due(session, connection_id, _claim_size(connector, total - sent), now)
+                limit = _claim_size(connector, total - sent if expected is None else expected)
+                if expected is not None and outbox.count_due(session, connection_id, now, objects) < limit:
+                    limit = 0  # a part claim waits for the next page
+                items = outbox.claim_due(session, connection_id, limit, now, objects) if limit else []
             if not items:
                 break
 
@@ -103,10 +111,9 @@ def _record_results(services: Services, connection_id: int, items: Sequence[Outb
         ok = getattr(by_key.get((item.object, item.crm_id)), "ok", False)
         (confirmed if ok else failed).append(item)
     with services.session() as session:
-        rows = states_by_key(session, connection_id, [(i.object, i.crm_id) for i in confirmed])
-        updates = [{"id": row.id, "crm_values": {**(row.crm_values or {}), **item.values}}
-                   for item in confirmed
-                   if (row := rows.get((item.object, item.crm_id))) is not None]
+        held = crm_values_by_key(session, connection_id, [(i.object, i.crm_id) for i in confirmed])
+        updates = [{"id": held[key][0], "crm_values": {**held[key][1], **item.values}}
+                   for item in confirmed if (key := (item.object, item.crm_id)) in held]
         if updates:
             session.execute(update(RecordState), updates)
         outbox.mark_done(session, confirmed)

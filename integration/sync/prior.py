@@ -6,6 +6,7 @@ from typing import Mapping, Sequence
 from sqlmodel import select
 
 from integration.services import Services
+from integration.store.bulk import one_of
 from integration.store.models import RecordState
 from mapping.records import CrmRecord
 from mapping.serialize import record_from_dict
@@ -25,5 +26,5 @@ class StoredRecords:
         with self.services.session() as session:
             rows = session.exec(select(RecordState.crm_id, RecordState.record).where(
                 RecordState.connection_id == self.connection_id, RecordState.object == object,
-                RecordState.crm_id.in_(list(ids))))
+                one_of(session, RecordState.crm_id, ids)))
             return {crm_id: record_from_dict(record) for crm_id, record in rows}

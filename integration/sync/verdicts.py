@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session
 
 from integration.store import outbox
+from integration.store.bulk import insert_rows
 from integration.store.models import RecordState
 from integration.store.records import replace_events
 from integration.store.values import values_from_json, values_to_json
@@ -71,8 +72,9 @@ def journey_events(verdict: Verdict, jmap: JourneyMap, now: datetime) -> list[di
 
 
 def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap: JourneyMap,
-              now: datetime, *, refresh_events: bool, run_id: int | None) -> None:
-    """Upsert the records' stored states, refresh their journeys, and set their plans.
+              now: datetime, *, refresh_events: bool, run_id: int | None) -> int:
+    """Upsert the records' stored states, refresh their journeys, and set their plans; returns
+    how many records were new.
 
     Only what changed is written: a record whose stored state and CRM values stand as they are
     and that needs no write-back keeps its rows untouched. ``refresh_events`` rewrites the
@@ -96,8 +98,7 @@ def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap
             planned.append(j)
             continue
         changed.append(j)
-    if new:
-        session.execute(insert(RecordState), new)
+    insert_rows(session, RecordState, new)
     if known:
         session.execute(update(RecordState), known)
     rewrite = page if refresh_events else changed
@@ -109,6 +110,7 @@ def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap
         outbox.replace_plans(session, connection_id,
                              {(j.record.object, j.record.id): j.verdict.changes or None
                               for j in changed + planned}, run_id)
+    return len(new)
 
 
 #: Row values that change on every read without changing the record's journey.

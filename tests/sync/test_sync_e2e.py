@@ -2,10 +2,12 @@
 against the sandbox, the real store, the sync engine. Tests build on each other in file order."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from integration.connecting import connect, provision
@@ -103,6 +105,32 @@ def test_second_sync_writes_nothing(services, world):
     again = sync_connection(services, world.connection_id)
     assert again.status == "succeeded"
     assert (again.changed, again.written, again.failed) == (0, 0, 0)
+
+
+@contextmanager
+def statements_writing(engine, tables):
+    """The INSERT, UPDATE and DELETE statements sent on ``engine`` to any of ``tables``."""
+    seen = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        verb = words[0].upper()
+        target = words[2] if verb in ("INSERT", "DELETE") else words[1]
+        if verb in ("INSERT", "UPDATE", "DELETE") and target.strip('"') in tables:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_a_full_re_sync_with_nothing_changed_writes_no_state_event_or_outbox_row(services, world):
+    with statements_writing(services.engine, {"recordstate", "journeyevent", "outboxitem"}) as seen:
+        again = sync_connection(services, world.connection_id, full=True)
+    assert again.status == "succeeded" and again.read == world.first.read
+    assert seen == []
 
 
 def test_stage_moved_in_the_crm_is_picked_up_by_polling(services, world):
