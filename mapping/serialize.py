@@ -6,13 +6,17 @@ are tagged (``{"$datetime": "..."}``) to come back as the same type: the round t
 """
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
 from mapping.classify import JourneyState
 from mapping.records import CrmRecord, Identity, RecordRef, StageChange
+
+#: Value types stored as they are.
+_PLAIN = frozenset({str, bool, int, float, type(None)})
+_STATE_FIELDS = tuple(f.name for f in fields(JourneyState))
 
 _TAGS: dict[str, tuple[type, Callable[[Any], str], Callable[[str], Any]]] = {
     # datetime before date: a datetime is also a date.
@@ -86,7 +90,8 @@ def identity_from_dict(data: Mapping[str, Any] | None) -> Identity | None:
 
 def state_to_dict(state: JourneyState) -> dict[str, Any]:
     """A JSON-safe dict of ``state``; :func:`state_from_dict` gives back an equal state."""
-    data = asdict(state)
+    # Every field is a scalar: read them directly (``asdict`` deep-copies each value).
+    data = {name: getattr(state, name) for name in _STATE_FIELDS}
     data["entered_at"] = _iso_or_none(state.entered_at)
     return data
 
@@ -105,6 +110,9 @@ def _datetime_or_none(text: str | None) -> datetime | None:
 
 
 def _encode(value: Any, path: str) -> Any:
+    if type(value) is dict and all(type(v) in _PLAIN for v in value.values()) \
+            and all(type(k) is str for k in value):
+        return dict(value)  # the common case (CRM fields are text and numbers): nothing to tag
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     for tag, (kind, write, _) in _TAGS.items():

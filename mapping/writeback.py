@@ -7,6 +7,7 @@ a value differs; otherwise every sync would rewrite every record.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Mapping
 
 from mapping.classify import JourneyState
@@ -79,7 +80,8 @@ def plan_writeback(desired: Mapping[str, Any] | None, current: Mapping[str, Any]
 
 def same_value(desired: Any, held: Any) -> bool:
     """Whether a CRM-held value already equals the desired one, up to representation."""
-    return _normal(desired) == _normal(held)
+    # Equal values normalise alike: only unequal ones need normalising (most compare equal).
+    return desired == held or _normal(desired) == _normal(held)
 
 
 def _normal(value: Any) -> Any:
@@ -92,10 +94,13 @@ def _normal(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=4096)  # the same texts (stage keys, actions, dates) come back record after record
 def _normal_text(text: str) -> Any:
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
+    if not lowered[:1].isdigit():  # not an ISO date (they start with the year): skip the parse
+        return text
     try:
         return as_utc(datetime.fromisoformat(text.strip())).replace(microsecond=0)
     except ValueError:
