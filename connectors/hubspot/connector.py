@@ -202,16 +202,16 @@ class HubSpotConnector:
         Search is eventually consistent: a record changed shortly before a search may not be
         found by it yet. So the next pull starts ``search_overlap_seconds`` before this one
         began (or at the newest record read, if older), and the cursor remembers the records
-        read in that overlap (up to :data:`MAX_REMEMBERED`) so the next pull drops them when
-        they come back unchanged. ``prior`` is not needed: search pages bring stage dates along.
+        the next pull will find again (up to :data:`MAX_REMEMBERED`) so it drops them when they
+        come back unchanged (see :class:`_ReadStamps`). ``prior`` is not needed: search pages
+        bring stage dates along.
         """
         started = datetime.now(timezone.utc)
         point = _stored_point(cursor, "since") or since if ids is None else None
         if point is not None and point.tzinfo is None:
             point = point.replace(tzinfo=timezone.utc)  # a naive datetime is taken as UTC
         seen_before: dict[str, str] = dict(cursor.get("seen") or {}) if isinstance(cursor, Mapping) else {}
-        newest: list[datetime] = []
-        seen: dict[str, str] = {}
+        stamps = _ReadStamps(started - self.search_overlap)
 
         def records() -> Iterator[CrmRecord]:
             for obj in OBJECTS:
@@ -222,29 +222,18 @@ class HubSpotConnector:
                 for items, total in pages:
                     for record in self._records(obj, items):
                         key, stamp = f"{obj}/{record.id}", record.modified_at.isoformat()
-                        if ids is None and record.modified_at >= started - self.search_overlap \
-                                and len(seen) < MAX_REMEMBERED:
-                            seen[key] = stamp
-                        if seen_before.get(key) == stamp:
-                            continue
-                        if not newest or record.modified_at > newest[0]:
-                            newest[:] = [record.modified_at]
-                        yield record
+                        stamps.note(key, record.modified_at, stamp)
+                        if seen_before.get(key) != stamp:
+                            yield record
                     done += len(items)
                     if progress:
                         progress(obj, done, total)
 
         def next_cursor() -> dict[str, Any] | None:
-            if ids is not None:
-                return None
-            safe = started - self.search_overlap
-            upto = min(newest[0], safe) if newest else safe
-            if point is not None and upto < point:
-                upto = point
-            remembered = seen if len(seen) < MAX_REMEMBERED else {}
-            return {"since": upto.isoformat(), "seen": remembered}
+            return None if ids is not None else stamps.cursor(point)
 
         return Pulled(records(), next_cursor)
+
 
     # ----------------------------------------------------------------------------- provision
     def provision(self, choices: Mapping[str, Sequence[tuple[str, str]]] | None = None
@@ -493,6 +482,48 @@ def readable_message(message: str) -> str:
             f"{p.get('name')}: {p.get('message')}" for p in problems)
     except (ValueError, AttributeError, TypeError):
         return message
+
+
+class _ReadStamps:
+    """The modification stamps a pull read, for the next pull's cursor.
+
+    The next pull starts at the newest stamp read, or ``recent_from`` (the overlap before this
+    pull began) if that is older, and finds again every record stamped at or after its start:
+    the cursor names those it already read (their stamps), so they are dropped when they come
+    back unchanged. Records of the newest millisecond are always named: a quiet pull reads them
+    again and hands on nothing, as Salesforce's (stamp, ids) cursor does.
+    """
+
+    def __init__(self, recent_from: datetime) -> None:
+        self.recent_from = recent_from
+        self.latest: datetime | None = None
+        self.at_latest: dict[str, str] = {}
+        #: Records read in the overlap; None once there are too many to remember.
+        self.recent: dict[str, str] | None = {}
+
+    def note(self, key: str, moment: datetime, stamp: str) -> None:
+        """One record read (handed on or dropped as a repeat)."""
+        if self.recent is not None and moment >= self.recent_from:
+            self.recent[key] = stamp
+            if len(self.recent) > MAX_REMEMBERED:
+                self.recent = None
+        if self.latest is None or moment > self.latest:
+            self.latest, self.at_latest = moment, {key: stamp}
+        elif moment == self.latest:
+            self.at_latest[key] = stamp
+
+    def cursor(self, point: datetime | None) -> dict[str, Any]:
+        """``{"since": ISO stamp, "seen": {"deal/<id>": stamp}}`` for the next pull."""
+        if self.latest is not None and self.latest <= self.recent_from:
+            upto, seen = self.latest, self.at_latest
+        else:
+            # Newer records were read inside the overlap (or none at all): start at the overlap,
+            # naming what it holds (a busier overlap is read again in full; nothing is rewritten).
+            upto = self.recent_from if point is None else max(self.recent_from, point)
+            seen = self.recent or {}
+        if len(seen) > MAX_REMEMBERED:
+            seen = {}
+        return {"since": upto.isoformat(), "seen": seen}
 
 
 def _stored_point(cursor: Any, key: str) -> datetime | None:

@@ -4,6 +4,9 @@ dropping the records they read again unchanged."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
+
+from connectors.hubspot.sandbox.generate import synthetic_seed
 from tests.hubspot.conftest import Api, connector_for
 
 LATE, PROMPT = "18462730013", "18462730011"
@@ -65,3 +68,37 @@ def test_without_an_overlap_the_late_record_would_be_skipped(make_hs_sandbox):
     assert {r.id for r in second if r.object == "deal"} == {PROMPT}
     time.sleep(LAG)
     assert LATE not in {r.id for r in connector.pull(cursor=second.cursor)}
+
+
+def test_a_quiet_pull_hands_on_nothing_not_even_the_newest_millisecond(make_hs_sandbox):
+    """The cursor names the records stamped at its own point: the next pull finds them again
+    (the filter is "at or after") and drops them, unless they changed since."""
+    sandbox = make_hs_sandbox(synthetic_seed(60), search_per_second=1000)
+    connector = connector_for(sandbox, search_overlap_seconds=0)
+    first = connector.pull()
+    ids = sorted(r.id for r in first if r.object == "deal")[:40]
+    api = Api(sandbox)
+    assert api.post("/crm/v3/objects/deals/batch/update", {"inputs": [
+        {"id": i, "properties": {"dealname": f"renamed {i}"}} for i in ids]}).status_code == 200
+    time.sleep(0.05)
+    echo = connector.pull(cursor=first.cursor)
+    assert sorted(r.id for r in echo) == ids
+    stamps = {r["id"]: _utc(r["properties"]["hs_lastmodifieddate"]) for r in _deals(api)}
+    newest = max(stamps.values())
+    assert echo.cursor["since"] == newest.isoformat()
+    assert set(echo.cursor["seen"]) == {f"deal/{i}" for i, s in stamps.items() if s == newest}
+    quiet = connector.pull(cursor=echo.cursor)
+    assert list(quiet) == []
+    assert quiet.cursor == echo.cursor  # nothing new: the cursor stays where it was
+    again = next(iter(echo.cursor["seen"])).split("/")[1]
+    _move(api, again, "closedwon")
+    assert [r.id for r in connector.pull(cursor=quiet.cursor)] == [again]
+
+
+def _deals(api: Api) -> list[dict]:
+    body = {"filterGroups": [], "properties": ["hs_lastmodifieddate"], "limit": 100}
+    return api.post("/crm/v3/objects/deals/search", body).json()["results"]
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
