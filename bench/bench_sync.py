@@ -12,7 +12,8 @@ must also read the opportunities' stage history (OpportunityHistory rows, 2,000 
 the read minimum plus 3 in half the full sync's time, quiet at most 3 calls. A pause of
 ``--pause`` seconds (11) separates the syncs, as the service syncs minutes apart: Salesforce
 stamps are whole seconds (a record stamped in the second a pull began is read again by the next
-sync), and each HubSpot pull reaches back 10 s before the last one began (search index lag).
+sync), and each HubSpot pull reaches back 60 s before the last one began (search index lag): with
+a shorter pause the quiet HubSpot sync finds the echoed records again in its overlap (and drops them).
 
     .venv/bin/python -m bench.bench_sync [--records N] [--latency-ms MS] [--pause S]
 """

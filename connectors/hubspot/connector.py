@@ -26,8 +26,9 @@ from .records import current_stage_entered, history_from_entries, stage_date_pro
 
 SEARCH_PAGE = 200
 #: Records read in the overlap that the cursor remembers, to drop them when they come back
-#: unchanged; a busier overlap is read again in full (the service writes nothing for them).
-MAX_REMEMBERED = 5000
+#: unchanged (a write-back of 20,000 records inside one overlap); a busier overlap is handed on
+#: again in full (the service writes nothing for records that did not change).
+MAX_REMEMBERED = 20_000
 BATCH_READ = 100
 BATCH_READ_WITH_HISTORY = 50
 WRITE_BATCH = 100
@@ -45,7 +46,7 @@ class HubSpotConnector:
 
     ``settings``: ``base_url`` (default https://api.hubapi.com), ``access_token``, and for OAuth
     ``refresh_token``, ``client_id``, ``client_secret``, ``expires_at``; optional ``portal_id`` and
-    ``property_names`` (canonical name -> property name), ``search_overlap_seconds`` (10).
+    ``property_names`` (canonical name -> property name), ``search_overlap_seconds`` (60).
     ``on_tokens`` receives refreshed tokens.
     ``rate_budget`` is shared by every connector of the portal in the process; ``max_attempts``
     bounds the tries of one call on 429 and 5xx answers; ``cache`` keeps the pipelines, stage

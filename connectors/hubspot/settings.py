@@ -7,8 +7,10 @@ from .api import DEFAULT_BASE_URL
 
 
 #: How far each incremental pull reaches back before the last one began: longer than the lag of
-#: HubSpot's search index behind changes (seconds in practice).
-DEFAULT_SEARCH_OVERLAP_SECONDS = 10.0
+#: HubSpot's search index behind changes. HubSpot documents no bound; integrators report changes
+#: taking "several seconds" to reach search, so a minute leaves a wide margin while re-reading
+#: (and dropping) only the last minute's changes.
+DEFAULT_SEARCH_OVERLAP_SECONDS = 60.0
 
 
 class HubSpotSettings(BaseModel):

@@ -88,8 +88,8 @@ def test_a_quiet_sync_makes_at_most_three_calls_and_reads_nothing_twice(services
     quiet = sync_connection(services, world.connection_id)
     assert quiet.status == "succeeded"
     assert quiet.api_calls <= 3, quiet.calls_by_route
-    if world.crm.crm == "salesforce":
-        assert quiet.read == 0
+    # HubSpot's pull finds the echo again inside its overlap (search index lag) and drops it
+    assert quiet.read == 0
 
 
 def test_a_change_is_read_exactly_once(services, world):
@@ -102,10 +102,9 @@ def test_a_change_is_read_exactly_once(services, world):
     _settle()
     moved = sync_connection(services, world.connection_id)
     assert moved.changed >= 1 and moved.written >= 1
-    if world.crm.crm == "salesforce":
-        # the record and the contacts that follow it (HubSpot's pulls overlap the last one by
-        # its search index lag, so they may also bring records the last pull read since)
-        assert 1 <= moved.read <= 5
+    # the record (and in Salesforce the contacts that follow it); HubSpot's overlap brings
+    # records the last pull read again, and the cursor drops them
+    assert 1 <= moved.read <= 5
     with services.session() as s:
         assert s.get(RecordState, row.id).crm_stage == stage
     _settle()
@@ -113,9 +112,7 @@ def test_a_change_is_read_exactly_once(services, world):
     assert echo.api_calls <= 3 and echo.written == 0
     _settle()
     after = sync_connection(services, world.connection_id)
-    assert after.api_calls <= 3
-    if world.crm.crm == "salesforce":
-        assert after.read == 0
+    assert after.api_calls <= 3 and after.read == 0
 
 
 def test_metadata_is_kept_between_processes_and_expires(services, world):
