@@ -111,14 +111,11 @@ class SalesforceConnector:
         return Pusher(self.client, self.api_names).push(updates, progress)
 
     def write_claim_size(self, pending: int) -> int:
-        """Updates per push when ``pending`` are due: with at least ``bulk_threshold`` due, enough
-        for Bulk API jobs (``push`` sends any batch that large as ingest jobs of
-        ``BULK_JOB_RECORDS``); else five composite calls' worth. A tail below the threshold
-        goes by REST."""
+        """Updates per push when ``pending`` are due: with at least ``bulk_threshold`` due, one
+        Bulk API ingest job's worth (``BULK_JOB_RECORDS``: the flush's memory stays bounded);
+        else five composite calls' worth."""
         threshold = self.settings.bulk_threshold
-        if threshold and pending >= threshold:
-            return max(threshold, BULK_JOB_RECORDS)
-        return BATCH * 5
+        return BULK_JOB_RECORDS if threshold and pending >= threshold else BATCH * 5
 
     def identify(self) -> AccountIdentity:
         """The org's id and name, from its one ``Organization`` row (one SOQL call)."""

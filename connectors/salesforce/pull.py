@@ -117,7 +117,7 @@ class Puller:
             yield from self._by_ids(kind, extra, list(ids), total=len(ids))
             return
         incremental = since is not None or kind in self.cursor.positions
-        seen: set[str] = set()
+        seen: set[str] = set()  # contacts read, so followers are not read twice (contacts only)
         settled_before: datetime | None = None
         where = self.cursor.clause(kind, since)
         page: list[dict[str, Any]] = []
@@ -129,7 +129,8 @@ class Puller:
                 bulk = self._bulk_wanted(kind, total, len(page))
                 if bulk and kind == "opportunity" and not incremental:
                     self._spill_history()
-            seen.update(r["Id"] for r in page)
+            if kind == "contact":
+                seen.update(r["Id"] for r in page)
             self.cursor.advance(kind, page, settled_before)
             yield page, total
             if bulk:
@@ -138,7 +139,6 @@ class Puller:
             # The first REST page was the probe; the rest (ids after it) comes by Bulk API.
             rest = soql.select(kind, extra, where=soql.after_id(where, page[-1]["Id"]), ordered=False)
             for page in self.bulk.query(rest, soql.SOBJECTS[kind], self._columns()):
-                seen.update(r["Id"] for r in page)
                 self.cursor.advance(kind, page, settled_before)
                 yield page, total
         if kind == "contact" and incremental and not self.contact_stage_field:

@@ -5,10 +5,11 @@ Salesforce processes a collection in chunks, one per run of consecutive records 
 refuses a request of more than 10 chunks: updates are grouped by object type before batching, so a
 batch holds at most one chunk per type whatever order the caller gave.
 
-At or above the connection's ``bulk_threshold`` the updates go as Bulk API 2.0 ingest jobs
-instead, one per object type and ``BULK_JOB_RECORDS``; the job's successful and failed results
-files give the same per-record verdicts (``sf__Error`` is ``CODE:message:fields --``, mapped
-through the same error table)."""
+A push of at least a Bulk job's worth (``BULK_JOB_RECORDS``, or ``bulk_threshold`` when lower;
+the flush hands over that many only when ``bulk_threshold`` updates are due) goes as Bulk API 2.0
+ingest jobs instead, one per object type and ``BULK_JOB_RECORDS``; the job's successful and failed
+results files give the same per-record verdicts (``sf__Error`` is ``CODE:message:fields --``,
+mapped through the same error table)."""
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,9 @@ from connectors.salesforce.errors import record_action
 
 log = logging.getLogger(__name__)
 BATCH = 200
-#: Records per ingest job: about 10 MB of CSV, far below the 150,000,000 bytes one job takes.
-BULK_JOB_RECORDS = 50_000
+#: Records per ingest job (2 MB of CSV; Salesforce takes 150,000,000 bytes a job): also what the
+#: flush claims from the outbox at a time, which bounds the sync's memory while writing.
+BULK_JOB_RECORDS = 10_000
 Item = tuple[int, FieldUpdate, dict[str, Any]]
 
 
@@ -57,7 +59,7 @@ class Pusher:
         sendable.sort(key=lambda item: item[2]["attributes"]["type"])  # stable: order kept per type
         failed = lambda item, exc: _failed(item[1], exc.code, exc.message, Action.BACKOFF)  # noqa: E731
         threshold = self.client.settings.bulk_threshold
-        if threshold and len(sendable) >= threshold:
+        if threshold and len(sendable) >= min(threshold, BULK_JOB_RECORDS):
             sink = BatchSink(BULK_JOB_RECORDS, self._send_job, failed=failed, split=_by_type)
         else:
             sink = BatchSink(BATCH, lambda batch: self._send_batch([(u, body) for _, u, body in batch]),

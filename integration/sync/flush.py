@@ -68,7 +68,9 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
                 break
             sent = result.written + result.failed
             with services.session() as session:
-                limit = _claim_size(connector, total - sent if expected is None else expected)
+                # Sized by what was due as the flush began (or the pull's read so far): a big
+                # write-back stays in big jobs to its end.
+                limit = _claim_size(connector, total if expected is None else expected)
                 if expected is not None and outbox.count_due(session, connection_id, now, objects) < limit:
                     limit = 0  # a part claim waits for the next page
                 items = outbox.claim_due(session, connection_id, limit, now, objects) if limit else []
@@ -94,8 +96,9 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
 
 
 def _claim_size(connector: Connector, pending: int) -> int:
-    """Items per push: the connector's ``write_claim_size(pending)`` when it has one (a CRM's
-    bulk API wants big jobs once many are due), else a few of its largest batches."""
+    """Items per push when ``pending`` are due as the flush starts: the connector's
+    ``write_claim_size(pending)`` when it has one (a CRM's bulk API wants big jobs once many are
+    due), else a few of its largest batches."""
     sized = getattr(connector, "write_claim_size", None)
     return sized(pending) if sized is not None else connector.write_batch_size * BATCHES_PER_CLAIM
 
