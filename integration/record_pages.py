@@ -247,7 +247,16 @@ def stream_sorted(session: Session, connection_id: int, flt: RecordFilter, jmap:
         after = page.next
 
 
+def _matching(connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
+    return flt.apply(select(*columns).select_from(RecordState).where(
+        RecordState.connection_id == connection_id, *flt.in_period(RecordState.entered_at)))
+
+
 def count_records(session: Session, connection_id: int, flt: RecordFilter) -> int:
     """How many records match ``flt``."""
-    return session.exec(flt.apply(select(func.count()).select_from(RecordState).where(
-        RecordState.connection_id == connection_id, *flt.in_period(RecordState.entered_at)))).one()
+    return session.exec(_matching(connection_id, flt, func.count())).one()
+
+
+def matching_ids(session: Session, connection_id: int, flt: RecordFilter, *, limit: int) -> list[int]:
+    """The row ids of at most ``limit`` records matching ``flt``."""
+    return list(session.exec(_matching(connection_id, flt, RecordState.id).limit(limit)))

@@ -5,7 +5,7 @@ import csv
 import io
 from typing import Any, Iterable, Iterator
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, jsonify, stream_with_context
 
 from connectors import registry
 from integration.analytics import RecordFilter
@@ -15,7 +15,7 @@ from integration.api.errors import ApiError
 from integration.api.helpers import (bool_arg, caller_connection, choice_arg, int_arg, period_args,
                                      services, text_arg)
 from integration.journey_view import record_journey, record_summary
-from integration.record_pages import (DIRECTIONS, SORTS, CursorError, read_page, stream_sorted)
+from integration.record_pages import DIRECTIONS, SORTS, CursorError, read_page, stream_sorted
 from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
 

@@ -24,6 +24,9 @@ from mapping.tasks import TaskPlan, plan_task
 
 #: Keys or ids per ``IN (...)`` list.
 KEYS_PER_QUERY = 500
+#: The most records one request for tasks covers (the records page): a manager's batch, not a
+#: mass mailing.
+REQUEST_LIMIT = 500
 
 
 @dataclass

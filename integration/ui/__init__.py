@@ -12,4 +12,4 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 
 # Route modules attach their views to ``bp`` on import.
 from integration.ui import (dashboard, editor, health, install_pages, records_page,  # noqa: E402,F401
-                            signin, workspace_pages)
+                            records_tasks, signin, unmapped_page, workspace_pages)

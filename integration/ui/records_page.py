@@ -1,5 +1,5 @@
 """The records page: every record, or the stalled ones, to search, sort, page through, export,
-and hand to their owners as CRM tasks.
+and hand to their owners as CRM tasks (``records_tasks``).
 
 It takes what the dashboard's drill-down links carry (the period and filter bar's parameters,
 ``stage=``, ``stalled=``) plus ``q`` (search), ``sort``/``order`` and ``after`` (the next page's
@@ -11,39 +11,28 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from sqlmodel import select
+from flask import abort, render_template, request, url_for
 
-from connectors import registry
 from integration.analytics import RecordFilter
 from integration.api.helpers import services
 from integration.journey_view import record_summary
 from integration.record_pages import DIRECTIONS, SORTS, CursorError, count_records, read_page
-from integration.store.models import RecordState
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
-from integration.sync.tasks import TaskRequest, request_tasks
-from integration.unmapped import unmapped_summary
+from integration.sync.tasks import REQUEST_LIMIT
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.filters import FilterBar, FilterError, filter_bar
-from mapping.model import UNMAPPED, TaskRule
-from mapping.unmapped import NAMED_SINCE, NO_SOURCE, NO_STAGE, STAGE_NOT_NAMED
+from mapping.model import UNMAPPED
 
 #: Records per page.
 PAGE_SIZE = 50
-#: The most records one bulk "create tasks" covers: a manager's batch, not a mass mailing.
-BULK_TASK_LIMIT = 500
 #: The table's columns: (sort key, heading); every one sorts.
 COLUMNS = (("name", "Record"), ("stage", "Stage"), ("persona", "Persona"), ("owner", "Owner"),
            ("entered_at", "Entered"), ("days_over", "Days over"),
            ("next_best_action", "Next best action"))
 TRUE = ("1", "true", "yes")
-#: How the unmapped page names each reason in its summary line.
-REASON_WORDS = {STAGE_NOT_NAMED: "in CRM stages the map does not name",
-                NO_STAGE: "without a stage in the CRM", NO_SOURCE: "of objects the map has no source for",
-                NAMED_SINCE: "waiting for the next sync to place them"}
 
 
 @dataclass(frozen=True)
@@ -122,80 +111,7 @@ def records_page(connection_id: int):
         first_url=(f"{base}?{urlencode(view.params())}" if request.args.get("after") else None),
         sort_url=lambda key: f"{base}?{urlencode(view.params(sort=key, order=_flip(view, key)))}",
         view_url=lambda **changes: f"{base}?{urlencode(view.params(**changes))}",
-        tasks_url=f"{base}/tasks?{urlencode(view.params())}", bulk_limit=BULK_TASK_LIMIT)
-
-
-@bp.post("/connections/<int:connection_id>/records/tasks")
-@signed_in
-def records_tasks(connection_id: int):
-    """Create tasks for the owners of the chosen records (``scope=selected`` with ``record`` row
-    ids, or ``scope=all`` for the whole view of the query string): first a confirmation saying
-    how many tasks it comes to, then (``confirm=1``) queue them for the worker."""
-    now = utcnow()
-    with services().session() as db:
-        conn = page_connection(db, connection_id)
-        jmap, _ = connection_map(db, conn.id)
-        view = list_view(db, conn.id, jmap)
-        base = url_for("ui.records_page", connection_id=conn.id)
-        back = f"{base}?{urlencode(view.params())}"
-        scope = request.form.get("scope")
-        if scope == "all":
-            ids = list(db.exec(view.bar.flt.apply(select(RecordState.id).where(
-                RecordState.connection_id == conn.id,
-                *view.bar.flt.in_period(RecordState.entered_at))).limit(BULK_TASK_LIMIT + 1)))
-        elif scope == "selected":
-            ids = _row_ids(request.form.getlist("record"))
-        else:
-            abort(400, "Say which records: scope=selected or scope=all.")
-    if not ids:
-        flash("Select the records to create tasks for first.", "error")
-        return redirect(back, 303)
-    if len(ids) > BULK_TASK_LIMIT:
-        flash(f"Tasks are created for at most {BULK_TASK_LIMIT} records at once, and this comes to "
-              "more. Narrow the view (stalled only, a stage, an owner, a shorter period) or "
-              "select rows.", "error")
-        return redirect(back, 303)
-    confirmed = request.form.get("confirm") == "1"
-    result = request_tasks(services(), conn.id, ids, now, dry_run=not confirmed)
-    if not confirmed:
-        return render_template("records_tasks.html", conn=conn, result=result, scope=scope,
-                               ids=ids, back=back, action=f"{base}/tasks?{urlencode(view.params())}",
-                               crm_label=registry.spec(conn.crm).label,
-                               due_days=(jmap.tasks or TaskRule()).due_in_days)
-    flash(_created_text(result), "ok")
-    return redirect(back, 303)
-
-
-@bp.get("/connections/<int:connection_id>/unmapped")
-@signed_in
-def unmapped_page(connection_id: int):
-    """The records the map does not place, grouped by reason and CRM stage, each with its fix."""
-    with services().session() as db:
-        conn = page_connection(db, connection_id)
-        jmap, _ = connection_map(db, conn.id)
-        summary = unmapped_summary(db, conn.id, conn.crm, jmap)
-    return render_template("unmapped.html", conn=conn, summary=summary, reasons=REASON_WORDS)
-
-
-def _row_ids(values: list[str]) -> list[int]:
-    """Row ids posted by the list's check boxes; 400 for anything else."""
-    if len(values) > BULK_TASK_LIMIT + 1:
-        values = values[:BULK_TASK_LIMIT + 1]  # over the limit either way; no need to parse more
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        abort(400, "record: row ids only.")
-
-
-def _created_text(result: TaskRequest) -> str:
-    """What the flash message says after tasks were queued."""
-    parts = [f"{result.planned + result.retried} task(s) queued for {result.owners} owner(s); the "
-             "worker creates them in the CRM within seconds."]
-    if result.already:
-        parts.append(f"{result.already} record(s) already had their task.")
-    if result.ineligible:
-        parts.append(f"{result.ineligible} record(s) get none (closed or not on the map).")
-    return " ".join(parts)
+        tasks_url=f"{base}/tasks?{urlencode(view.params())}", bulk_limit=REQUEST_LIMIT)
 
 
 def _stage_label(jmap: Any, stage: str | None) -> str | None:

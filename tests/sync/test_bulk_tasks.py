@@ -19,7 +19,7 @@ from integration.store.models import CrmTask, RecordState
 from integration.store.tenancy import create_user, get_or_create_tenant
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
-from integration.ui import records_page
+from integration.ui import records_tasks
 from integration.worker import Worker
 from mapping import default_map_text
 from mapping.tasks import REQUESTED_SUBJECT
@@ -138,7 +138,7 @@ def test_a_record_not_stalled_gets_a_task_for_its_stage_entry(services, world):
 
 def test_over_the_limit_nothing_is_queued_and_the_message_says_why(services, world, monkeypatch):
     crm, connection_id, client = world
-    monkeypatch.setattr(records_page, "BULK_TASK_LIMIT", 2)
+    monkeypatch.setattr(records_tasks, "REQUEST_LIMIT", 2)
     with services.session() as s:
         queued = len(list(s.exec(select(CrmTask).where(CrmTask.connection_id == connection_id))))
     res = post_tasks(client, connection_id, {}, scope="all", confirm="1")
