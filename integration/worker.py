@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
+from integration.analytics_views import warm_analytics
 from integration.services import Services
 from integration.store.connections import NotFound, connection_by_id
 from integration.store.models import Connection, CrmTask, OutboxItem
@@ -104,6 +105,10 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         result = reevaluate(services, connection_id, now=now)
         done.append(f"stall pass {connection_id}: {result.queued} queued")
         due_items = due_items or result.queued > 0
+    if queued_run is not None or due_sync or pending or due_stall:
+        # the data may have changed: the pages' first views are computed now, not by the next
+        # person who opens them
+        warm_analytics(services, connection_id)
     if due_items or due_stall or new_tasks:
         with services.session() as session:
             conn = connection_by_id(session, connection_id)

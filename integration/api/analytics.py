@@ -13,6 +13,7 @@ from flask import jsonify
 from integration import journey_stats
 from integration.analytics import stalled_report
 from integration.analytics_cache import CachedAnalytics
+from integration.analytics_views import PAGE_PATHS
 from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.helpers import caller_connection, choice_arg, int_arg, services
@@ -23,8 +24,8 @@ from mapping.analytics import kpi_rows
 
 #: Trend buckets.
 UNITS = ("week", "month")
-#: How many common paths the journeys answer may list, and its default.
-MAX_PATHS, DEFAULT_PATHS = journey_stats.MAX_PATHS, 10
+#: How many common paths the journeys answer may list, and its default (the page's).
+MAX_PATHS, DEFAULT_PATHS = journey_stats.MAX_PATHS, PAGE_PATHS
 
 
 def _report(ref: str, build: Callable[..., Any], key: str | None = "stages", **params: Any):

@@ -9,11 +9,9 @@ from typing import Any
 
 from flask import abort, render_template, request
 
-from integration.analytics import filtered_states, stalled_report
-from integration.analytics_cache import CachedAnalytics
-from integration.api.analytics import DEFAULT_PATHS, UNITS
-from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
-                                       outcome_report, time_in_stage_report, trend_report)
+from integration.analytics import filtered_states
+from integration.analytics_views import dashboard_figures, journeys_figures
+from integration.api.analytics import UNITS
 from integration.api.helpers import services
 from integration.journey_view import record_journey, record_summary
 from integration.record_pages import order_clauses
@@ -48,11 +46,8 @@ def dashboard(connection_id: int):
         jmap, version = connection_map(db, conn.id)
         bar = _bar(db, conn.id, jmap)
         flt = bar.flt
-        cache = CachedAnalytics(db, conn.id, jmap)
-        funnel = cache.get("funnel_report", flt, lambda: funnel_report(db, conn.id, jmap, flt))
-        days = cache.get("time_in_stage_report", flt, lambda: time_in_stage_report(db, conn.id, jmap, flt))
-        outcomes = cache.get("outcome_report", flt, lambda: outcome_report(db, conn.id, jmap, flt))
-        stalled = cache.get("stalled_report", flt, lambda: stalled_report(db, conn.id, flt))
+        figures = dashboard_figures(db, conn.id, jmap, flt)
+        funnel, days, outcomes, stalled = (figures[k] for k in ("funnel", "days", "outcomes", "stalled"))
         names = owner_names(db, conn.id)
         rows = [record_summary(r, names.get(r.owner_id or "")) for r in filtered_states(
             db, conn.id, replace(flt, stalled=True), order=order_clauses(sort), limit=PAGE_SIZE,
@@ -94,18 +89,14 @@ def journeys_page(connection_id: int):
         conn = page_connection(db, connection_id)
         jmap, _ = connection_map(db, conn.id)
         bar = _bar(db, conn.id, jmap)
-        flt, year = bar.flt, last_year(bar.flt)
-        cache = CachedAnalytics(db, conn.id, jmap)
-        trends = cache.get("trends", flt, lambda: trend_report(db, conn.id, jmap, year, unit), unit=unit)
-        cohorts = cache.get("cohorts", flt, lambda: cohort_report(db, conn.id, jmap, year))
-        journeys = cache.get("journeys", flt, lambda: journey_report(db, conn.id, jmap, flt, DEFAULT_PATHS),
-                             top=DEFAULT_PATHS)
+        figures = journeys_figures(db, conn.id, jmap, bar.flt, unit)
+    journeys = figures["journeys"]
     skipped = count_chart([(r["label"], r["moves"]) for r in journeys["skipped"]])
     repeated = count_chart([(r["label"], r["moves"]) for r in journeys["repeated"]], "late")
     return render_template(
         "journeys.html", conn=conn, bar=bar, unit=unit, units=UNITS, chosen=bar.params(unit=unit),
-        trends=trends, cohorts=cohorts, journeys=journeys, stages=jmap.stages,
-        trend_since=year.since.date(), skipped_chart=skipped, repeated_chart=repeated)
+        trends=figures["trends"], cohorts=figures["cohorts"], journeys=journeys, stages=jmap.stages,
+        trend_since=figures["since"].date(), skipped_chart=skipped, repeated_chart=repeated)
 
 
 @bp.get("/connections/<int:connection_id>/records/<object>/<crm_id>")

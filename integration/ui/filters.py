@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from sqlmodel import Session
 
 from integration.analytics import FILTER_NAMES, RecordFilter, filter_values
+from integration.analytics_cache import CachedAnalytics
 from integration.store.owners import owner_names
 from mapping import JourneyMap
 
@@ -148,7 +149,13 @@ def _chosen(args: Mapping[str, str]) -> dict[str, str]:
 
 def filter_options(db: Session, connection_id: int, jmap: JourneyMap) -> dict[str, list[tuple[str, str]]]:
     """Each filter's choices in this connection's records, as (value, label): personas by their
-    map label, owners by their name (sorted by it)."""
+    map label, owners by their name (sorted by it). Kept in the analytics cache until the
+    connection's data changes."""
+    return CachedAnalytics(db, connection_id, jmap).get(
+        "filter_options", RecordFilter(), lambda: _options(db, connection_id, jmap))
+
+
+def _options(db: Session, connection_id: int, jmap: JourneyMap) -> dict[str, list[tuple[str, str]]]:
     options = {name: [(v, v) for v in filter_values(db, connection_id, name)] for name in FILTER_NAMES}
     options["persona"] = [(key, _persona_label(jmap, key)) for key, _ in options["persona"]]
     names = owner_names(db, connection_id, [v for v, _ in options["owner"]])

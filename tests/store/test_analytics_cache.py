@@ -10,10 +10,12 @@ from sqlalchemy import func, select, update
 from bench.analytics_seed import seed
 from integration.analytics import RecordFilter
 from integration.analytics_cache import CachedAnalytics
+from integration.analytics_views import dashboard_figures, journeys_figures, warm_analytics
 from integration.journey_stats import funnel_report
 from integration.store.connections import delete_connection
 from integration.store.models import AnalyticsCache, Connection, JourneyEvent, RecordState
 from integration.store.tenancy import get_or_create_tenant
+from integration.sync.map_in_force import connection_map
 from mapping import default_map, map_from_dict, map_to_dict
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
@@ -77,3 +79,18 @@ def test_the_cache_goes_with_its_connection(services, book):
     with services.session() as db:
         assert db.execute(select(func.count()).select_from(AnalyticsCache).where(
             AnalyticsCache.connection_id == book)).scalar() == 0
+
+
+def test_warming_computes_the_pages_first_views(services, book, monkeypatch):
+    warm_analytics(services, book)
+    with services.session() as db:
+        jmap, _ = connection_map(db, book)
+        stamp = CachedAnalytics(db, book, jmap).stamp
+        stored = db.execute(select(func.count()).select_from(AnalyticsCache).where(
+            AnalyticsCache.connection_id == book, AnalyticsCache.stamp == stamp)).scalar()
+        assert stored == 7  # funnel, time in stage, outcomes, stalled; trends, cohorts, journeys
+        computed = []
+        monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
+        figures = dashboard_figures(db, book, jmap, RecordFilter())
+        journeys_figures(db, book, jmap, RecordFilter())
+    assert computed == [] and figures["funnel"][0]["reached"] > 0

@@ -1,0 +1,62 @@
+"""The figures of the dashboard and the journeys page for one filter, read through the analytics
+cache, and the worker's warm-up of the views people open first after the data changes."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from integration.analytics import RecordFilter, stalled_report
+from integration.analytics_cache import CachedAnalytics
+from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
+                                       outcome_report, time_in_stage_report, trend_report)
+from integration.services import Services
+from integration.sync.map_in_force import connection_map
+from mapping import JourneyMap
+
+#: Common paths the journeys page lists.
+PAGE_PATHS = 10
+#: The views computed after every change of a connection's data: the pages as they first open
+#: (all time, no filter; trends by month).
+WARM_VIEWS = (RecordFilter(),)
+
+
+def dashboard_figures(db: Session, connection_id: int, jmap: JourneyMap,
+                      flt: RecordFilter) -> dict[str, Any]:
+    """Funnel, time in stage, outcomes and stalled counts for ``flt``."""
+    cache = CachedAnalytics(db, connection_id, jmap)
+    return {
+        "funnel": cache.get("funnel_report", flt, lambda: funnel_report(db, connection_id, jmap, flt)),
+        "days": cache.get("time_in_stage_report", flt,
+                          lambda: time_in_stage_report(db, connection_id, jmap, flt)),
+        "outcomes": cache.get("outcome_report", flt,
+                              lambda: outcome_report(db, connection_id, jmap, flt)),
+        "stalled": cache.get("stalled_report", flt, lambda: stalled_report(db, connection_id, flt)),
+    }
+
+
+def journeys_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
+                     unit: str = "month") -> dict[str, Any]:
+    """Trends by ``unit`` and cohorts (over the last year unless the period starts earlier), and
+    skipped and repeated stages and common paths over the period, for ``flt``."""
+    cache = CachedAnalytics(db, connection_id, jmap)
+    year = last_year(flt)
+    return {
+        "trends": cache.get("trends", flt, lambda: trend_report(db, connection_id, jmap, year, unit),
+                            unit=unit),
+        "cohorts": cache.get("cohorts", flt, lambda: cohort_report(db, connection_id, jmap, year)),
+        "journeys": cache.get("journeys", flt, lambda: journey_report(
+            db, connection_id, jmap, flt, PAGE_PATHS), top=PAGE_PATHS),
+        "since": year.since,
+    }
+
+
+def warm_analytics(services: Services, connection_id: int) -> None:
+    """Compute the first-opened views of the connection's pages, so they open from the cache.
+
+    Views already computed for the current data are only read."""
+    with services.session() as db:
+        jmap, _ = connection_map(db, connection_id)
+        for flt in WARM_VIEWS:
+            dashboard_figures(db, connection_id, jmap, flt)
+            journeys_figures(db, connection_id, jmap, flt)
