@@ -7,6 +7,7 @@ whichever door it comes in by.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session
@@ -98,10 +99,16 @@ def map_coverage(services: Services, connection_id: int,
     return {**coverage(jmap, conn.crm, connector.stages()).to_dict(), "unmapped_records": records}
 
 
+#: libyaml's loader when PyYAML was built with it: the history page reads every version.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@lru_cache(maxsize=256)
 def _document(text: str) -> dict[str, Any]:
-    """A stored map document as plain data (an unreadable one as empty: it changed everything)."""
+    """A stored map document as plain data, parsed once per text (versions never change; callers
+    only read it). An unreadable one reads as empty: it changed everything."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}

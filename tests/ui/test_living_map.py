@@ -147,6 +147,14 @@ def test_workspace_map_reminder_history_and_review(client, world):
     response = client.post("/workspace/map/reviewed", data={"csrf_token": client.csrf})
     assert response.status_code == 302 and response.headers["Location"].endswith("/workspace/map/history")
     assert "The workspace map" not in text_of(client.get("/").get_data(as_text=True))
+    # A workspace version: its history shows it, with the figures of the connection it serves.
+    with world.services.session() as db:
+        apply_map(db, None, yaml.safe_dump(map_to_dict(default_map())), author="test",
+                  comment="workspace v1", tenant_id=tenant_id)
+    page = client.get("/workspace/map/history").get_data(as_text=True)
+    versions = text_of(re.search(r'id="versions">.*?</table>', page, re.S)[0])
+    assert "v1 in force" in versions and "First version workspace v1" in versions
+    assert re.search(r'<table [^>]*id="effect">', page)
 
 
 def test_marking_another_tenants_map_reviewed_is_refused(client, world):

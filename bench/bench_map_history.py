@@ -1,0 +1,151 @@
+"""The map history page's work over a large stored book: what every version changed and the
+conversion and time in stage 30 days before and after the chosen version, on SQLite and PostgreSQL.
+
+Seeds N synthetic records (about three journey events each, ``bench.analytics_seed``) and ten map
+versions, the newest saved a year ago (the busiest part of the book). Prints, per database, the
+median and p95 of ten runs of each step and of the whole page's data, the floor (one COUNT of the
+events in the two 30-day windows: the least any answer must read), and the peak Python memory of
+one run (tracemalloc), which stays flat whatever N is.
+
+    .venv/bin/python -m bench.bench_map_history [--records N] [--db sqlite|postgres|both]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy.engine import make_url
+
+from bench.analytics_seed import seed
+from integration.config import Settings
+from integration.map_review import apply_map, history, versions_effect
+from integration.services import build_services
+from integration.store.connections import create_connection
+from integration.store.db import upgrade
+from integration.store.map_versions import current_map_version
+from integration.store.models import JourneyEvent, MapVersion
+from integration.store.tenancy import get_or_create_tenant
+from integration.store.types import utcnow
+from mapping import default_map, map_from_dict, map_to_dict, map_to_yaml
+
+PG_URL = os.environ.get("JOURNEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+RUNS = 10
+VERSIONS = 10
+
+
+def _postgres() -> tuple[str, Callable[[], None]]:
+    """A fresh PostgreSQL database and how to drop it."""
+    name = f"journey_bench_history_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
+
+
+def _timed(step: Callable[[], object]) -> tuple[float, float]:
+    """Median and p95 milliseconds of RUNS runs of ``step``."""
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+
+
+def run(db: str, records: int, workdir: Path) -> list[str]:
+    """Seed, then time each step; the report lines."""
+    url, drop = (f"sqlite:///{workdir / 'history.sqlite3'}", lambda: None) if db == "sqlite" else _postgres()
+    try:
+        upgrade(url)
+        settings = Settings(data_dir=workdir, secret_key=Fernet.generate_key().decode(),
+                            session_secret="bench", database_url=url)
+        services = build_services(settings)
+        now, jmap = utcnow(), default_map()
+        with services.session() as s:
+            tenant = get_or_create_tenant(s, "bench")
+            conn = create_connection(s, services.secret_box, tenant_id=tenant.id, name="book",
+                                     crm="hubspot", settings={}, secrets={}).id
+        started = time.perf_counter()
+        events = seed(services.engine, conn, jmap, records, now)
+        seeded = time.perf_counter() - started
+        data = map_to_dict(jmap)
+        with services.session() as s:
+            for n in range(VERSIONS):
+                data["stages"][n % len(data["stages"])]["expected_days"] = 10 + n
+                apply_map(s, conn, map_to_yaml(map_from_dict(data)), author="bench", comment=f"v{n}")
+            # Versions a week apart, the newest a year ago: both windows hold a full month.
+            for n in range(VERSIONS):
+                s.exec(update(MapVersion).where(MapVersion.connection_id == conn,
+                                                MapVersion.version == n + 1)
+                       .values(created_at=now - timedelta(days=365 + 7 * (VERSIONS - n))))
+        with services.session() as s:
+            chosen = current_map_version(s, conn)
+            effective = chosen.created_at
+
+            def floor() -> int:
+                return s.execute(select(func.count()).select_from(JourneyEvent).where(
+                    JourneyEvent.connection_id == conn,
+                    JourneyEvent.occurred_at >= effective - timedelta(days=30),
+                    JourneyEvent.occurred_at < effective + timedelta(days=30))).scalar_one()
+
+            def page() -> None:
+                history(s, conn, tenant.id)
+                versions_effect(s, [conn], jmap, chosen, now)
+
+            in_windows = floor()
+            floor_ms = _timed(floor)
+            changes_ms = _timed(lambda: history(s, conn, tenant.id))
+            effect_ms = _timed(lambda: versions_effect(s, [conn], jmap, chosen, now))
+            page_ms = _timed(page)
+            tracemalloc.start()
+            page()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        services.engine.dispose()
+    finally:
+        drop()
+    return [f"database: {db}", f"records: {records:,}  events: {events:,} (seeded in {seeded:.0f} s)",
+            f"events in the two 30-day windows: {in_windows:,}",
+            f"changes of {VERSIONS} versions*   median {changes_ms[0]:8.1f} ms  p95 {changes_ms[1]:8.1f} ms",
+            f"before/after figures     median {effect_ms[0]:8.1f} ms  p95 {effect_ms[1]:8.1f} ms",
+            f"whole page's data        median {page_ms[0]:8.1f} ms  p95 {page_ms[1]:8.1f} ms",
+            f"floor (COUNT of windows) median {floor_ms[0]:8.1f} ms  p95 {floor_ms[1]:8.1f} ms",
+            f"ratio to floor (p95): {page_ms[1] / floor_ms[1]:.1f}x",
+            f"peak Python memory of one page: {peak / 1e6:.1f} MB",
+            "* each version's document is parsed once, then cached (first page load parses all)",
+            f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    args = parser.parse_args(argv)
+    for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(run(db, args.records, Path(tmp))), flush=True)
+            print()
+
+
+if __name__ == "__main__":
+    main()
