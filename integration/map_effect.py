@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
+from integration.analytics_cache import CachedAnalytics
 from integration.journey_stats import funnel_report, time_in_stage_report
 from mapping import JourneyMap
 
@@ -34,18 +35,31 @@ def window_figures(session: Session, connection_id: int, jmap: JourneyMap, since
             for f, d in zip(funnel, days)]
 
 
+def _cached_window(cache: CachedAnalytics, since: datetime, until: datetime,
+                   now: datetime) -> list[dict[str, Any]]:
+    """:func:`window_figures` read through the connection's analytics answers in the store."""
+    return cache.get("map_effect_window", RecordFilter(since=since, until=until),
+                     lambda: window_figures(cache.session, cache.connection_id, cache.jmap,
+                                            since, until, now))
+
+
 def version_effect(session: Session, connection_ids: Iterable[int], jmap: JourneyMap,
                    effective_at: datetime, now: datetime, *, days: int = WINDOW_DAYS) -> dict[str, Any]:
     """Per connection, per stage of ``jmap`` (the stored events follow the map in force): the
     figures of the ``days`` before ``effective_at`` and of the ``days`` after it, up to now.
 
-    Each connection has its own figures: medians of different books do not add up."""
+    Each connection has its own figures: medians of different books do not add up. The figures
+    are kept with the dashboard's answers (:mod:`integration.analytics_cache`): a history page
+    seen again before the connection's data changes reads them back instead of computing them."""
     window = timedelta(days=days)
     after_end = min(effective_at + window, now)
     connections = []
     for connection_id in connection_ids:
-        before = window_figures(session, connection_id, jmap, effective_at - window, effective_at, now)
-        after = window_figures(session, connection_id, jmap, effective_at, after_end, now)
+        cache = CachedAnalytics(session, connection_id, jmap)
+        before = _cached_window(cache, effective_at - window, effective_at, now)
+        # The window's end stays put while it is still running (no entry lies in the future), so
+        # the stored answer is found again.
+        after = _cached_window(cache, effective_at, effective_at + window, now)
         connections.append({"connection_id": connection_id,
                             "stages": [{"stage": b["stage"], "label": b["label"], "before": b, "after": a}
                                        for b, a in zip(before, after)]})

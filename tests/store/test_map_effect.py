@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import func, select
 
 from integration.map_effect import version_effect, window_figures
 from integration.store.connections import create_connection
 from integration.store.map_versions import last_reviewed, mark_map_reviewed, save_map_version
-from integration.store.models import JourneyEvent
+from integration.store.models import AnalyticsCache, JourneyEvent
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
 
@@ -104,3 +105,21 @@ def test_a_review_is_the_later_of_a_version_saved_and_a_mark(services, world):
         assert last_reviewed(s, tenant, None) == marked
         assert last_reviewed(s, tenant, conn) == saved
         assert last_reviewed(s, tenant + 1, None) is None      # another tenant's workspace
+
+
+def test_figures_are_kept_with_the_dashboards_answers_until_the_data_changes(services, world):
+    _, conn, _ = world
+    effective = NOW - 40 * DAY
+    store(services, journey(conn, "k1", ("awareness", effective - 2 * DAY, None)))
+    with services.session() as s:
+        first = version_effect(s, [conn], default_map(), effective, NOW)
+    with services.session() as s:
+        kept = s.execute(select(func.count()).select_from(AnalyticsCache)
+                         .where(AnalyticsCache.connection_id == conn)).scalar_one()
+        assert kept == 2                                   # before and after
+        assert version_effect(s, [conn], default_map(), effective, NOW) == first
+    store(services, journey(conn, "k2", ("awareness", effective - DAY, None)))
+    with services.session() as s:
+        again = version_effect(s, [conn], default_map(), effective, NOW)
+    assert first["connections"][0]["stages"][0]["before"]["reached"] == 1
+    assert again["connections"][0]["stages"][0]["before"]["reached"] == 2
