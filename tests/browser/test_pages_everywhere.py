@@ -3,12 +3,15 @@ unsaved-changes guard, in a real Chromium against the running service."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
-from integration.store.models import RecordState
+from integration.store.models import MapReview, MapVersion, RecordState
+from integration.store.types import utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -172,3 +175,24 @@ def test_the_editor_warns_before_unsaved_changes_are_lost(page, live_service):
     page.click("nav.tabs >> text=Dashboard")
     page.wait_for_url(re.compile(r"/dashboard"))
     assert [kind for kind, _ in dialogs] == ["confirm", "beforeunload", "confirm"]
+
+
+def test_the_start_page_reminds_of_a_map_review_until_it_is_marked(page, live_service, shot):
+    conn_id = live_service["connections"]["salesforce"]
+    long_ago = utcnow() - timedelta(days=120)
+    with live_service["services"].session() as db:
+        db.exec(update(MapVersion).where(MapVersion.connection_id == conn_id).values(created_at=long_ago))
+        db.exec(update(MapReview).where(MapReview.connection_id == conn_id).values(reviewed_at=long_ago))
+    page.goto("/")
+    reminder = page.locator("#review-reminders li", has_text="salesforce-demo's own map")
+    assert "30 days past its 90-day review" in reminder.inner_text()
+    shot(page, "review-reminder", element="#review-reminders")
+    reminder.locator("text=Open the editor").click()
+    page.wait_for_url(re.compile(rf"/connections/{conn_id}/map$"))
+    page.go_back()
+    page.locator("#review-reminders li", has_text="salesforce-demo's own map").locator(
+        "button", has_text="Mark reviewed").click()
+    page.wait_for_selector(".flash-ok")
+    assert page.locator("#review-reminders li", has_text="salesforce-demo's own map").count() == 0
+    page.goto(f"/connections/{conn_id}/map/history")
+    assert "next review due" in page.inner_text("#review")
