@@ -104,7 +104,8 @@ def error_for(action: Action, message: str, *, status: int | None = None, **kw: 
 # ------------------------------------------------------------------------------------ data types
 @dataclass(frozen=True, slots=True)
 class FieldUpdate:
-    """Write-back values for one record, keyed by the canonical names in ``WRITEBACK_FIELDS``.
+    """Write-back values for one record, keyed by the canonical names in ``WRITEBACK_FIELDS`` (and
+    ``DAY_COUNT_FIELDS`` for a CRM that reports holding them).
 
     Values are ``str`` (stage, persona, action), ``bool`` (stalled), ``datetime`` (dates) or None
     (clear the field). The connector converts them to the CRM's types and field names.

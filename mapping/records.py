@@ -34,6 +34,13 @@ WRITEBACK_FIELDS: tuple[str, ...] = (
     "journey_updated_at",
 )
 
+#: Day counts of the record's stage: whole days in it, and whole days past its expected days (0
+#: until it stalls). A CRM that computes them itself (Salesforce formula fields over the two dates)
+#: leaves them out of the values it reports holding, and is never written them; a CRM that cannot
+#: (HubSpot: no "today" in calculation properties) reports them and gets them written, only when a
+#: whole-day value changes.
+DAY_COUNT_FIELDS: tuple[str, ...] = ("days_in_stage", "days_over_expected")
+
 
 @dataclass(frozen=True, slots=True)
 class StageChange:

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 from mapping.classify import JourneyState
 from mapping.model import JourneyMap
+from mapping.records import DAY_COUNT_FIELDS
 from mapping.timeutil import as_utc
 
 
@@ -39,9 +40,12 @@ def desired_writeback(state: JourneyState) -> dict[str, Any] | None:
 
     Stage and persona are the map's keys (the values of the CRM's choice fields, whose labels
     are the map's labels), so renaming a label is a field-definition change, not a record write.
+    Day counts (see :data:`~mapping.records.DAY_COUNT_FIELDS`) are left blank in an exit: a closed
+    record never stalls, and counting its days would be a daily write for nothing.
     """
     if state.unmapped:
         return None
+    counting = not state.is_exit and state.entered_at is not None
     return {
         "journey_stage": state.stage,
         "persona": state.persona,
@@ -49,6 +53,8 @@ def desired_writeback(state: JourneyState) -> dict[str, Any] | None:
         "stalled": state.stalled,
         "stage_entered_at": state.entered_at,
         "stalls_at": stalls_at(state),
+        "days_in_stage": state.days_in_stage if counting else None,
+        "days_over_expected": state.days_over if counting else None,
     }
 
 
@@ -56,8 +62,8 @@ def stalls_at(state: JourneyState) -> datetime | None:
     """The moment the record turns stalled in its current stage (None: the stage never stalls).
 
     A date rather than a day counter: it changes only when the stage (or its expected days)
-    does, so it costs no daily writes, and the CRM derives "days over expected" from it (a
-    Salesforce formula field; a HubSpot list filter "is more than 30 days ago").
+    does, so it costs no daily writes, and Salesforce derives "days over expected" from it in a
+    formula field.
     """
     if state.entered_at is None or state.expected_days is None or state.is_exit:
         return None
@@ -68,11 +74,14 @@ def stalls_at(state: JourneyState) -> datetime | None:
 def plan_writeback(desired: Mapping[str, Any] | None, current: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The desired values that differ from ``current``, plus ``journey_updated_at=now`` if any do.
 
-    Returns {} when nothing differs or ``desired`` is None.
+    Day counts are planned only for a record whose CRM reports holding them (the key is in
+    ``current``): a CRM that derives them itself leaves them out. Returns {} when nothing differs
+    or ``desired`` is None.
     """
     if desired is None:
         return {}
-    changes = {key: value for key, value in desired.items() if not same_value(value, current.get(key))}
+    changes = {key: value for key, value in desired.items()
+               if (key in current or key not in DAY_COUNT_FIELDS) and not same_value(value, current.get(key))}
     if changes:
         changes["journey_updated_at"] = now
     return changes

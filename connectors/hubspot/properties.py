@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
 from connectors.base import ConfigError
-from mapping.records import CANONICAL_FIELDS, WRITEBACK_FIELDS
+from mapping.records import CANONICAL_FIELDS, DAY_COUNT_FIELDS, WRITEBACK_FIELDS
 
 OBJECTS = ("deal", "contact")
 #: Path names of the CRM objects API for each object kind.
@@ -76,7 +76,14 @@ WRITEBACK_DEFINITIONS: dict[str, tuple[str, str, str, str]] = {
     "stage_entered_at": ("journey_stage_entered_at", "Journey stage entered at", "datetime", "date"),
     "stalls_at": ("journey_stalls_at", "Journey stalls at", "datetime", "date"),
     "journey_updated_at": ("journey_updated_at", "Journey updated at", "datetime", "date"),
+    # Numbers a list can filter on ("days over expected is greater than 30"). HubSpot's calculation
+    # properties cannot name the current time through the properties API, so Journey Sync writes
+    # them, only when a whole-day value changes (see mapping.records.DAY_COUNT_FIELDS).
+    "days_in_stage": ("journey_days_in_stage", "Journey days in stage", "number", "number"),
+    "days_over_expected": ("journey_days_over_expected", "Journey days over expected", "number", "number"),
 }
+#: Everything Journey Sync writes to a HubSpot record, by canonical name.
+HUBSPOT_WRITEBACK_FIELDS: tuple[str, ...] = WRITEBACK_FIELDS + DAY_COUNT_FIELDS
 
 
 class PropertyMap:
@@ -86,7 +93,7 @@ class PropertyMap:
     """
 
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
-        known = set(CANONICAL_FIELDS) | set(WRITEBACK_FIELDS)
+        known = set(CANONICAL_FIELDS) | set(HUBSPOT_WRITEBACK_FIELDS)
         self._names = {obj: {**DEFAULT_FIELD_PROPERTIES[obj],
                              **{c: d[0] for c, d in WRITEBACK_DEFINITIONS.items()}} for obj in OBJECTS}
         for key, value in (overrides or {}).items():
@@ -109,7 +116,7 @@ class PropertyMap:
     def writeback_properties(self, obj: str) -> list[WritebackProperty]:
         """The write-back properties of ``obj`` under their configured names."""
         return [WritebackProperty(c, self._names[obj][c], *WRITEBACK_DEFINITIONS[c][1:])
-                for c in WRITEBACK_FIELDS]
+                for c in HUBSPOT_WRITEBACK_FIELDS]
 
 
 # ---------------------------------------------------------------------------- value conversion

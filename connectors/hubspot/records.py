@@ -14,7 +14,8 @@ ENTERED = "hs_v2_date_entered_"
 EXITED = "hs_v2_date_exited_"
 FIELD_PARSERS = {"amount": parse_float, "employee_count": parse_int}
 WRITEBACK_PARSERS = {"stalled": parse_bool, "stage_entered_at": parse_hubspot_datetime,
-                     "journey_updated_at": parse_hubspot_datetime}
+                     "journey_updated_at": parse_hubspot_datetime, "days_in_stage": parse_int,
+                     "days_over_expected": parse_int}
 
 
 def stage_date_properties(stage_values: Iterable[str]) -> list[str]:

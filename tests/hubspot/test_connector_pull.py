@@ -45,7 +45,7 @@ def test_pull_maps_deals_and_contacts(hs_sandbox) -> None:
     assert deal.raw["dealstage"] == "contractsent"
     assert deal.writeback == {"journey_stage": None, "persona": None, "next_best_action": None,
                               "stalled": False, "stage_entered_at": None, "stalls_at": None,
-                              "journey_updated_at": None}
+                              "journey_updated_at": None, "days_in_stage": None, "days_over_expected": None}
     assert deal.url == "https://app.hubspot.com/contacts/62515/record/0-3/18462730011"
     contact = records["151"]
     assert (contact.object, contact.stage_value, contact.pipeline, contact.name) == \

@@ -30,7 +30,8 @@ def test_provision_is_idempotent(make_hs_sandbox) -> None:
     sandbox = make_hs_sandbox()
     first = connector_for(sandbox)
     created = first.provision()
-    assert len(created) == 15 and all(f.created for f in created)
+    # 9 write-back properties on deals and contacts, and the task key on tasks
+    assert len(created) == 19 and all(f.created for f in created)
     assert {(f.object, f.name) for f in created} >= {("deal", "journey_stage"), ("task", "journey_task_key"),
                                                       ("contact", "journey_stalled")}
     second = connector_for(sandbox)
@@ -44,6 +45,8 @@ def test_provision_is_idempotent(make_hs_sandbox) -> None:
         ("bool", "booleancheckbox", "journey")
     entered = api.get("/crm/v3/properties/contacts/journey_stage_entered_at").json()
     assert entered["type"] == "datetime"
+    days = api.get("/crm/v3/properties/deals/journey_days_over_expected").json()
+    assert (days["type"], days["fieldType"], days["groupName"]) == ("number", "number", "journey")
 
 
 def test_250_updates_take_three_calls_and_read_back_normalised(provisioned) -> None:
@@ -51,7 +54,8 @@ def test_250_updates_take_three_calls_and_read_back_normalised(provisioned) -> N
     deals = [r for r in connector.pull() if r.object == "deal"][:250]
     updates = [FieldUpdate("deal", r.id, {"journey_stage": "decision", "persona": "enterprise_buyer",
                                           "next_best_action": "Send the proposal", "stalled": True,
-                                          "stage_entered_at": WHEN, "journey_updated_at": WHEN})
+                                          "stage_entered_at": WHEN, "journey_updated_at": WHEN,
+                                          "days_in_stage": 40, "days_over_expected": 26})
                for r in deals]
     progress = []
     results = connector.push(updates, progress=lambda *a: progress.append(a))
@@ -62,7 +66,8 @@ def test_250_updates_take_three_calls_and_read_back_normalised(provisioned) -> N
     assert back.writeback == {"journey_stage": "decision", "persona": "enterprise_buyer",
                               "next_best_action": "Send the proposal", "stalled": True,
                               "stage_entered_at": WHEN.replace(microsecond=250000), "stalls_at": None,
-                              "journey_updated_at": WHEN.replace(microsecond=250000)}
+                              "journey_updated_at": WHEN.replace(microsecond=250000),
+                              "days_in_stage": 40, "days_over_expected": 26}
     assert back.modified_at > deals[7].modified_at
     connector.push([FieldUpdate("deal", deals[7].id, {"persona": None, "stalled": False})])
     cleared = next(connector.pull(ids={"deal": [deals[7].id]}))

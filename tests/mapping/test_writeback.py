@@ -7,6 +7,7 @@ import pytest
 
 from mapping import (CHOICE_FIELDS, WRITEBACK_FIELDS, classify, desired_writeback, map_from_dict,
                      map_to_dict, plan_writeback, writeback_choices)
+from mapping.records import DAY_COUNT_FIELDS
 from tests.mapping.helpers import NOW, days_ago, opportunity, small_map
 
 ENTERED = datetime(2026, 10, 24, 12, 0, 0, 250000, tzinfo=timezone.utc)
@@ -22,8 +23,9 @@ def test_desired_writeback_holds_keys_the_entry_date_and_the_stall_date():
     values = desired_writeback(state)
     # consideration expects 20 days: the record turned stalled on its 21st whole day
     assert values == {"journey_stage": "consideration", "persona": "big", "next_best_action": "Re-engage",
-                      "stalled": True, "stage_entered_at": days_ago(30), "stalls_at": days_ago(30 - 21)}
-    assert set(values) == set(WRITEBACK_FIELDS) - {"journey_updated_at"}
+                      "stalled": True, "stage_entered_at": days_ago(30), "stalls_at": days_ago(30 - 21),
+                      "days_in_stage": 30, "days_over_expected": 10}
+    assert set(values) == set(WRITEBACK_FIELDS) - {"journey_updated_at"} | set(DAY_COUNT_FIELDS)
 
 
 def test_unmapped_records_have_no_desired_writeback():
@@ -92,3 +94,26 @@ def test_the_stall_date_is_when_classify_turns_the_record_stalled():
 
 def test_exits_and_stages_that_never_stall_have_no_stall_date():
     assert desired_writeback(classify(opportunity("Closed Lost"), small_map(), NOW))["stalls_at"] is None
+
+
+def test_day_counts_go_only_to_a_crm_that_holds_them_and_only_when_a_whole_day_passes():
+    jmap = small_map()
+    record = opportunity("Qualification", ("Qualification", 30))
+    values = desired_writeback(classify(record, jmap, NOW))
+    derived = {k: v for k, v in values.items() if k not in DAY_COUNT_FIELDS}
+    # a CRM that computes day counts itself does not report them: nothing is planned for them
+    assert plan_writeback(values, derived, NOW) == {}
+    # a CRM that holds them gets them once, then nothing until a whole day has passed
+    assert plan_writeback(values, {**derived, "days_in_stage": None, "days_over_expected": None}, NOW) == {
+        "days_in_stage": 30, "days_over_expected": 10, "journey_updated_at": NOW}
+    for hours in (1, 23):
+        later = desired_writeback(classify(record, jmap, NOW + timedelta(hours=hours)))
+        assert plan_writeback(later, values, NOW) == {}
+    next_day = desired_writeback(classify(record, jmap, NOW + timedelta(days=1)))
+    assert plan_writeback(next_day, values, NOW) == {"days_in_stage": 31, "days_over_expected": 11,
+                                                     "journey_updated_at": NOW}
+
+
+def test_a_record_in_an_exit_holds_no_day_counts():
+    values = desired_writeback(classify(opportunity("Closed Lost", ("Closed Lost", 400)), small_map(), NOW))
+    assert (values["days_in_stage"], values["days_over_expected"]) == (None, None)
