@@ -56,9 +56,16 @@ a{color:#0091ae;font-size:14px;text-decoration:none;font-weight:600}`;
 
 const out = process.argv[process.argv.length - 1];
 const { render } = createRenderer('crm.record.tab');
+// a deal 30 days into Consideration (21 expected): its timeline says the same
 const root = render(<JourneyView journey={journey({
   stalled: true, days_in_stage: 30, days_left: 0, days_over: 9,
   next_best_action: 'Re-engage the champion with the ROI case study',
+  timeline: [
+    { stage: 'awareness', label: 'Awareness', entered_at: '2026-09-10T09:00:00+00:00',
+      exited_at: '2026-10-31T09:00:00+00:00', days: 51, stalled: true },
+    { stage: 'consideration', label: 'Consideration', entered_at: '2026-10-31T09:00:00+00:00',
+      exited_at: null, days: 30, stalled: true },
+  ],
 })} />);
 const body = root.childNodes.map(html).join('');
 writeFileSync(out, `<!doctype html><meta charset="utf-8"><style>${STYLE}</style><div class="card"><h1>Customer journey</h1>${body}</div>`);
