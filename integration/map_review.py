@@ -139,6 +139,17 @@ def versions_effect(session: Session, connection_ids: list[int], jmap: JourneyMa
     return version_effect(session, connection_ids, jmap, row.created_at, now or utcnow())
 
 
+def version_in_force_effect(session: Session, connection_id: int,
+                            now: datetime | None = None) -> dict[str, Any] | None:
+    """The before/after figures of the map version in force for one connection (its own map's,
+    else the workspace map's), as its history page first shows them; None for the default map."""
+    found = map_in_force(session, connection_id)
+    if found.row_id is None:
+        return None
+    return versions_effect(session, [connection_id], found.jmap,
+                           session.get(MapVersion, found.row_id), now)
+
+
 def mark_reviewed(session: Session, tenant_id: int, connection_id: int | None, *,
                   reviewed_by: str) -> None:
     """Record that a connection's own map (None: the workspace map) was reviewed and kept as is."""

@@ -6,12 +6,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from integration.analytics_cache import CachedAnalytics
+from integration.analytics_views import warm_analytics
 from integration.map_effect import version_effect, window_figures
+from integration.map_review import apply_map, version_in_force_effect
 from integration.store.connections import create_connection
 from integration.store.map_versions import last_reviewed, mark_map_reviewed, save_map_version
 from integration.store.models import AnalyticsCache, JourneyEvent
 from integration.store.tenancy import get_or_create_tenant
-from mapping import default_map
+from integration.store.types import utcnow
+from mapping import default_map, default_map_text
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -123,3 +127,18 @@ def test_figures_are_kept_with_the_dashboards_answers_until_the_data_changes(ser
         again = version_effect(s, [conn], default_map(), effective, NOW)
     assert first["connections"][0]["stages"][0]["before"]["reached"] == 1
     assert again["connections"][0]["stages"][0]["before"]["reached"] == 2
+
+
+def test_the_worker_warms_the_history_figures_of_the_version_in_force(services, world, monkeypatch):
+    tenant, conn, _ = world
+    store(services, journey(conn, "w1", ("awareness", utcnow() - 3 * DAY, None)))
+    with services.session() as s:
+        assert version_in_force_effect(s, conn) is None          # the default map has no version
+        apply_map(s, conn, default_map_text(), author="a@x")
+    warm_analytics(services, conn)
+    computed = []
+    monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
+    with services.session() as s:
+        effect = version_in_force_effect(s, conn)
+    assert computed == []                                        # read back, not computed
+    assert effect["connections"][0]["stages"][0]["before"]["reached"] == 1
