@@ -42,6 +42,8 @@ class SalesforceConnector:
         self.client = SalesforceClient(self.settings, self.usage, on_tokens)
         self.api_names = self.settings.api_names
         self.cache = cache if cache is not None else MemoryCache()
+        #: The last full or incremental pull (a targeted one by ids never goes through Bulk).
+        self._puller: Puller | None = None
 
     def __repr__(self) -> str:
         return f"<SalesforceConnector {self.settings.instance_url}>"
@@ -69,6 +71,8 @@ class SalesforceConnector:
         puller = Puller(self.client, api_names=self.api_names, readable=self._readable_fields,
                         url_of=self.record_url, contact_stage_field=self.settings.contact_stage_field,
                         cursor=position, prior=prior, bulk_threshold=self.settings.bulk_threshold)
+        if ids is None:
+            self._puller = puller
         return Pulled(self._pull(puller, since, ids, progress), position.to_json)
 
     def _pull(self, puller: Puller, since: datetime | None, ids: Mapping[str, Sequence[str]] | None,
@@ -111,11 +115,14 @@ class SalesforceConnector:
         return Pusher(self.client, self.api_names).push(updates, progress)
 
     def write_claim_size(self, pending: int) -> int:
-        """Updates per push when ``pending`` are due: with at least ``bulk_threshold`` due, one
-        Bulk API ingest job's worth (``BULK_JOB_RECORDS``: the flush's memory stays bounded);
+        """Updates per push when ``pending`` are due (or, while a pull goes on, read so far):
+        one Bulk API ingest job's worth (``BULK_JOB_RECORDS``, which keeps the flush's memory
+        bounded) once ``bulk_threshold`` are due or this connector's pull went through Bulk (its
+        write-back is as big: the writes flushed during that pull go in jobs from the start);
         else five composite calls' worth."""
         threshold = self.settings.bulk_threshold
-        return BULK_JOB_RECORDS if threshold and pending >= threshold else BATCH * 5
+        big = pending >= threshold or (self._puller is not None and self._puller.went_bulk)
+        return BULK_JOB_RECORDS if threshold and big else BATCH * 5
 
     def identify(self) -> AccountIdentity:
         """The org's id and name, from its one ``Organization`` row (one SOQL call)."""

@@ -72,6 +72,8 @@ class Puller:
         self.client = client
         self.bulk = BulkJobs(client)
         self.bulk_threshold = bulk_threshold
+        #: Whether this pull read an object through Bulk API (so a big write-back follows).
+        self.went_bulk = False
         self.api_names = api_names
         self.readable = readable
         self.url_of = url_of
@@ -127,6 +129,7 @@ class Puller:
             if settled_before is None:
                 settled_before = self.client.server_second()
                 bulk = self._bulk_wanted(kind, total, len(page))
+                self.went_bulk = self.went_bulk or bulk
                 if bulk and kind == "opportunity" and not incremental:
                     self._spill_history()
             if kind == "contact":

@@ -11,6 +11,7 @@ from sqlmodel import select
 from connectors.actions import Action
 from connectors.base import FieldUpdate, TransientError
 from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.push import BULK_JOB_RECORDS
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
 from integration.store.models import RecordState
@@ -59,13 +60,13 @@ def _pull(sandbox, **settings):
     sf_control(sandbox, "counters/reset", {})
     connector = SalesforceConnector(sf_settings(sandbox, **FAST, **settings))
     records = {(r.object, r.id): r for r in connector.pull()}
-    return records, sf_control(sandbox, "counters")["by_route"]
+    return records, sf_control(sandbox, "counters")["by_route"], connector
 
 
 def test_a_pull_at_the_threshold_goes_through_bulk_and_reads_the_same_records(big_org):
-    rest, rest_routes = _pull(big_org, bulk_threshold=0)
-    below, below_routes = _pull(big_org, bulk_threshold=RECORDS + 1)
-    bulk, bulk_routes = _pull(big_org, bulk_threshold=1_000)
+    rest, rest_routes, _ = _pull(big_org, bulk_threshold=0)
+    below, below_routes, rest_connector = _pull(big_org, bulk_threshold=RECORDS + 1)
+    bulk, bulk_routes, bulk_connector = _pull(big_org, bulk_threshold=1_000)
     assert len(rest) == RECORDS + 30
     assert not any(r in routes for r in JOB_ROUTES for routes in (rest_routes, below_routes))
     # Opportunities: a records job and a history job; leads (30) stay below the threshold.
@@ -76,6 +77,10 @@ def test_a_pull_at_the_threshold_goes_through_bulk_and_reads_the_same_records(bi
     assert bulk == rest == below
     moved = next(r for r in bulk.values() if r.object == "opportunity" and len(r.history) == 3)
     assert [c.value for c in moved.history] == list(STAGES[:3])
+    # A pull that went through Bulk is followed by as big a write-back: its flushes claim whole
+    # ingest jobs from the first due update on; after a REST pull, five composite calls' worth.
+    assert (bulk_connector.write_claim_size(10), rest_connector.write_claim_size(10)) == (BULK_JOB_RECORDS, 1_000)
+    assert rest_connector.write_claim_size(RECORDS + 1) == BULK_JOB_RECORDS
 
 
 def _updates(ids: list[str]) -> list[FieldUpdate]:
