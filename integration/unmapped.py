@@ -87,3 +87,13 @@ def unmapped_summary(session: Session, connection_id: int, crm: str,
     by_reason = {reason: sum(g.count for g in groups if g.reason == reason) for reason in REASONS}
     return {"total": sum(by_reason.values()), "by_reason": by_reason,
             "groups": [asdict(g) for g in groups]}
+
+
+def ownerless_counts(session: Session, connection_id: int) -> dict[str, int]:
+    """Records on the map that have no owner in the CRM, by object: their tasks go to the
+    connection's CRM user, and no owner's list shows them."""
+    query = (select(RecordState.object, func.count())
+             .where(RecordState.connection_id == connection_id, RecordState.owner_id.is_(None),
+                    RecordState.stage != UNMAPPED)
+             .group_by(RecordState.object))
+    return dict(sorted(session.exec(query)))

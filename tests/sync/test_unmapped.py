@@ -101,6 +101,12 @@ def test_the_page_lists_each_reason_with_its_fix(services, world):
     assert "Qualification" in named and f'href="/connections/{connection_id}/map"' in named
     source = next(body for reason, body in rows if reason == "no_source")
     assert "sources.salesforce.lead" in source
+    with services.session() as s:
+        ownerless = Counter(r.object for r in s.exec(select(RecordState).where(
+            RecordState.connection_id == connection_id, RecordState.owner_id.is_(None),
+            RecordState.stage != "unmapped")))
+    # the sandbox gives every Salesforce record an owner: no such section
+    assert not ownerless and 'id="ownerless"' not in html
 
 
 def test_the_records_page_links_to_them_and_lists_them(services, world):

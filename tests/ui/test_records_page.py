@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from sqlmodel import select
 
 from integration.record_pages import SORTS
+from integration.store.models import RecordState
 
 
 def api(client, world, **params):
@@ -85,3 +88,15 @@ def test_a_bad_parameter_is_a_400(client, world, params):
 
 def test_another_workspaces_connection_is_a_404(client, world):
     assert client.get(f"/connections/{world.other_connection_id}/records").status_code == 404
+
+
+def test_records_without_an_owner_are_counted_on_the_not_on_the_map_page(client, world):
+    with world.services.session() as db:
+        ownerless = Counter(r.object for r in db.exec(select(RecordState).where(
+            RecordState.connection_id == world.connection_id, RecordState.owner_id.is_(None),
+            RecordState.stage != "unmapped")))
+    assert ownerless, "the seed has records without an owner"
+    html = client.get(f"/connections/{world.connection_id}/unmapped").get_data(as_text=True)
+    section = re.search(r'<section class="card" id="ownerless">(.*?)</section>', html, re.S).group(1)
+    for obj, n in ownerless.items():
+        assert f"{n:,} {obj}(s)" in section
