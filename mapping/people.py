@@ -64,7 +64,11 @@ def link_records(items: Iterable[LinkItem], rule: PeopleRule | None = None) -> d
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    by_ref = {(item.identity.kind, item.crm, item.object, item.id): item.key for item in items}
+    # Only records some other record names are looked up by reference (most are named by none).
+    named = {(item.identity.kind, ref.crm, ref.object, ref.id)
+             for item in items for ref in item.identity.same_as}
+    by_ref = {ref: item.key for item in items
+              if (ref := (item.identity.kind, item.crm, item.object, item.id)) in named}
     by_email: dict[tuple[str, str], str] = {}
     for item in items:
         kind = item.identity.kind
@@ -80,10 +84,16 @@ def link_records(items: Iterable[LinkItem], rule: PeopleRule | None = None) -> d
     return {item.key: root(item.key) for item in items}
 
 
-def groups_of(links: Mapping[str, str]) -> dict[str, list[str]]:
-    """Group key -> member keys (sorted), from :func:`link_records`'s answer."""
+def groups_of(links: Mapping[str, str], *, shared_only: bool = False) -> dict[str, list[str]]:
+    """Group key -> member keys (sorted), from :func:`link_records`'s answer; with
+    ``shared_only``, only the groups of more than one record (records standing alone are most)."""
+    if shared_only:
+        joined = {group for key, group in links.items() if group != key}
+        keys = sorted(key for key, group in links.items() if group in joined)
+    else:
+        keys = sorted(links)
     groups: dict[str, list[str]] = {}
-    for key in sorted(links):
+    for key in keys:
         groups.setdefault(links[key], []).append(key)
     return groups
 

@@ -55,9 +55,19 @@ class PeopleResult:
     queued: int = 0
 
 
+#: Link rows inserted per statement while a pass goes through the workspace's records.
+LINK_CHUNK = 5000
+
+
 def _text_key(key: Key) -> str:
     # Zero-padded so that the smallest key (the group's name) sorts the same as numbers would.
     return f"{key[0]:010d}:{key[1]}:{key[2]}"
+
+
+def _key_of(text: str) -> Key:
+    """The record key :func:`_text_key` wrote (a CRM id may itself hold colons)."""
+    connection_id, obj, crm_id = text.split(":", 2)
+    return int(connection_id), obj, crm_id
 
 
 def people_pass(services: Services, connection_id: int, now: datetime,
@@ -82,7 +92,9 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
     """Re-link the tenant's records and plan what changed (see the module docstring)."""
     result = PeopleResult()
     jmap = workspace_map(session, tenant_id).jmap
-    keys_by_text: dict[str, Key] = {}
+    # Every record of the workspace is linked at once; what is kept per record is kept lean (a
+    # million-record workspace): the text key stands for the record, only people of several
+    # records are gathered into groups, and link rows are written a chunk at a time.
     items: list[LinkItem] = []
     connection_ids = [c.id for c in list_connections(session, tenant_id)]
     rows = session.execute(select(RecordState.connection_id, RecordState.object, RecordState.crm_id,
@@ -92,21 +104,22 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
         identity = identity_from_dict(record.get("identity"))
         if identity is None:
             continue
-        text = _text_key((cid, obj, crm_id))
-        keys_by_text[text] = (cid, obj, crm_id)
-        items.append(LinkItem(text, record["crm"], obj, crm_id, identity))
+        items.append(LinkItem(_text_key((cid, obj, crm_id)), record["crm"], obj, crm_id, identity))
     result.records = len(items)
     links = link_records(items, jmap.people_rule)
-    item_by_text = {item.key: item for item in items}
-    desired = _person_values(session, groups_of(links), item_by_text, keys_by_text, jmap, now)
+    shared = groups_of(links, shared_only=True)
+    firsts = {members[0] for members in shared.values()}
+    kinds = {item.key: item.identity.kind for item in items if item.key in firsts}
+    desired = _person_values(session, shared, kinds, jmap, now)
     result.linked = sum(values is not None for values in desired.values())
 
     stored = links_of_tenant(session, tenant_id)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     changed: list[Key] = []
-    for text, item in item_by_text.items():
-        key = keys_by_text[text]
+    for item in items:
+        text = item.key
+        key = _key_of(text)
         values = desired.get(text)
         encoded = values_to_json(values) if values is not None else None
         fresh = {"group_key": links[text], "email": normalize_email(item.identity.email),
@@ -117,6 +130,9 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
                             "crm_id": key[2], "kind": item.identity.kind, **fresh})
             if encoded is not None:
                 changed.append(key)
+            if len(inserts) == LINK_CHUNK:
+                save_links(session, inserts, [], [])
+                inserts.clear()
         elif (row.group_key, row.email, row.person_values) != (fresh["group_key"], fresh["email"], encoded):
             result.relinked += row.group_key != fresh["group_key"]
             if row.person_values != encoded:
@@ -127,12 +143,14 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
     return result
 
 
-def _person_values(session: Any, groups: dict[str, list[str]], items: dict[str, LinkItem],
-                   keys: dict[str, Key], jmap: Any, now: datetime) -> dict[str, dict[str, Any] | None]:
-    """The write-back values each record of a person with several records should hold."""
+def _person_values(session: Any, groups: dict[str, list[str]], kinds: dict[str, str],
+                   jmap: Any, now: datetime) -> dict[str, dict[str, Any] | None]:
+    """The write-back values each record of a person with several records should hold
+    (``groups``: groups of several records; ``kinds``: the kind of each group's first member)."""
     shared = {group: members for group, members in groups.items()
-              if len(members) > 1 and items[members[0]].identity.kind == PERSON}
-    documents = record_documents(session, [keys[m] for members in shared.values() for m in members])
+              if len(members) > 1 and kinds[members[0]] == PERSON}
+    keys = {m: _key_of(m) for members in shared.values() for m in members}
+    documents = record_documents(session, list(keys.values()))
     desired: dict[str, dict[str, Any] | None] = {}
     for members in shared.values():
         state = person_state([record_from_dict(documents[keys[m]]) for m in members], jmap, now)

@@ -21,6 +21,8 @@ def test_same_email_links_whatever_the_case_and_spaces():
                           person("2:contact:152", "hubspot", "contact", "bo@globex.example")])
     assert groups_of(links) == {"1:contact:003A": ["1:contact:003A", "2:contact:151"],
                                 "2:contact:152": ["2:contact:152"]}
+    # the pass gathers only people of several records (most records stand alone)
+    assert groups_of(links, shared_only=True) == {"1:contact:003A": ["1:contact:003A", "2:contact:151"]}
 
 
 def test_an_explicit_crm_id_wins_over_the_email():
