@@ -10,7 +10,7 @@ of 200) and writing W changed records ceil(W / batch) calls (200 and 100). Sales
 must also read the opportunities' stage history (OpportunityHistory rows, 2,000 a page): the
 "floor" column adds those pages. Goals (issue 11): full within 1.10x of the minimum, echo at most
 the read minimum plus 3 in half the full sync's time, quiet at most 3 calls. A pause of
-``--pause`` seconds (11) separates the syncs, as the service syncs minutes apart: Salesforce
+``--pause`` seconds (61) separates the syncs, as the service syncs minutes apart: Salesforce
 stamps are whole seconds (a record stamped in the second a pull began is read again by the next
 sync), and each HubSpot pull reaches back 60 s before the last one began (search index lag): with
 a shorter pause the quiet HubSpot sync finds the echoed records again in its overlap (and drops them).
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--pause", type=float, default=11.0)
+    parser.add_argument("--pause", type=float, default=61.0)
     args = parser.parse_args(argv)
     print(f"end-to-end sync, {args.records} records per CRM, {args.latency_ms} ms added latency per call")
     with tempfile.TemporaryDirectory() as tmp:

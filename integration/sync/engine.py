@@ -25,7 +25,7 @@ from integration.store.models import Connection, RunCounters, SyncRun
 from integration.store.types import utcnow
 from integration.sync import standing
 from integration.sync.flush import FlushResult, flush_outbox
-from integration.sync.verdicts import Judged, judge, save_page
+from integration.sync.verdicts import Judged, Saved, judge, save_page
 from integration.sync.map_in_force import choices_changed, map_in_force
 from integration.sync.owners import name_owners
 from integration.sync.people import people_pass
@@ -66,6 +66,8 @@ class SyncSummary(RunCounters):
     #: When a CRM error ended the run early, the action its connector's error table called for.
     action: Action | None = None
     stages: dict[str, int] = Field(default_factory=dict)
+    #: Records whose stored state was written (new, or changed in what the journey depends on).
+    stored: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as JSON-ready data."""
@@ -137,9 +139,10 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                     conn = connection_by_id(session, connection_id)
                     conn.map_version_synced = in_force.row_id
                     session.add(conn)
-            if summary.read and not reevaluated:
-                # Records read may link, unlink or move people. A sync that read nothing moved no
-                # one (time is the stall pass's to apply), and a re-evaluation ran the pass itself.
+            if summary.stored and not reevaluated:
+                # Records stored anew may link, unlink or move people. A sync that stored none
+                # (it read nothing, or only the echo of our own write-back) moved no one (time is
+                # the stall pass's to apply), and a re-evaluation ran the pass itself.
                 people_pass(services, connection_id, now, run.id)
             name_owners(services, connection_id, connector, refresh=full)
             for code, n in run_tasks(services, connection_id, connector, now).errors.items():
@@ -227,14 +230,15 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
     sent: set[str] = set()
 
     def store_page() -> None:
-        added = _plan_page(services, connection_id, page, jmap, now, dry_run=dry_run,
+        saved = _plan_page(services, connection_id, page, jmap, now, dry_run=dry_run,
                            run_id=run_id, summary=summary, map_changed=map_changed)
+        summary.stored += saved.stored
         sent.update(r.object for r in page if r.identity is None or r.identity.kind != PERSON)
         page.clear()
         if dry_run:
             return
         with services.session() as session:
-            statistics.grew(session, added)
+            statistics.grew(session, saved.new)
         if summary.status == "succeeded":
             _count_flush(summary, flush_outbox(services, connection_id, connector,
                                                progress=progress, deadline=deadline,
@@ -263,8 +267,8 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
 
 def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord], jmap: Any,
                now: datetime, *, dry_run: bool, run_id: int | None, summary: SyncSummary,
-               map_changed: bool) -> int:
-    """Judge a page of records and store what changed; returns how many records were new."""
+               map_changed: bool) -> Saved:
+    """Judge a page of records and store what changed (see :func:`save_page`)."""
     page = list(page)
     with services.session() as session:
         keys = [(r.object, r.id) for r in page]
@@ -280,7 +284,7 @@ def _plan_page(services: Services, connection_id: int, page: Iterable[CrmRecord]
             judged.append(Judged(record, verdict, rows.get((record.object, record.id)), crm_values))
         if dry_run:
             session.rollback()
-            return 0
+            return Saved(0, 0)
         return save_page(session, connection_id, judged, jmap, now, refresh_events=map_changed,
                          run_id=run_id)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from sqlalchemy import update
 from sqlmodel import Session
@@ -71,10 +71,17 @@ def journey_events(verdict: Verdict, jmap: JourneyMap, now: datetime) -> list[di
     return events
 
 
+class Saved(NamedTuple):
+    """What :func:`save_page` wrote: records new to the store, and states written (new or changed)."""
+
+    new: int
+    stored: int
+
+
 def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap: JourneyMap,
-              now: datetime, *, refresh_events: bool, run_id: int | None) -> int:
+              now: datetime, *, refresh_events: bool, run_id: int | None) -> Saved:
     """Upsert the records' stored states, refresh their journeys, and set their plans; returns
-    how many records were new.
+    how many records were new and how many states were written.
 
     Only what changed is written: a record whose stored state and CRM values stand as they are
     and that needs no write-back keeps its rows untouched. ``refresh_events`` rewrites the
@@ -110,7 +117,7 @@ def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap
         outbox.replace_plans(session, connection_id,
                              {(j.record.object, j.record.id): j.verdict.changes or None
                               for j in changed + planned}, run_id)
-    return len(new)
+    return Saved(len(new), len(changed))
 
 
 #: Row values that change on every read without changing the record's journey.

@@ -19,6 +19,7 @@ from integration.services import build_services
 from integration.store.models import ConnectorCache, JourneyEvent, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
+from integration.sync import engine
 from integration.sync.engine import sync_connection
 from mapping import default_map_text
 from tests.sync.crms import SandboxCrm, small_book, start_crm
@@ -68,10 +69,24 @@ def _stored_rows(services, world):
     return states, events
 
 
-def test_the_echo_of_our_write_back_is_read_once_at_the_largest_page_size(services, world):
+def _counting_people_passes(monkeypatch) -> list:
+    """The people passes the engine runs from now on (each still runs)."""
+    passes: list = []
+    real = engine.people_pass
+
+    def counted(*args, **kwargs):
+        passes.append(args)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(engine, "people_pass", counted)
+    return passes
+
+
+def test_the_echo_of_our_write_back_is_read_once_at_the_largest_page_size(services, world,
+                                                                          monkeypatch):
     assert world.first.status == "succeeded" and world.first.written > 200
     before = _stored_rows(services, world)
     _settle()
+    passes = _counting_people_passes(monkeypatch)
     echo = sync_connection(services, world.connection_id)
     assert echo.status == "succeeded"
     assert (echo.changed, echo.written) == (0, 0)
@@ -79,8 +94,10 @@ def test_the_echo_of_our_write_back_is_read_once_at_the_largest_page_size(servic
     assert echo.read == world.first.written
     assert echo.api_calls <= math.ceil(echo.read / PAGE[world.crm.crm]) + 3, echo.calls_by_route
     assert not set(echo.calls_by_route) & set(METADATA[world.crm.crm])
-    # nothing the journey depends on changed: no state or event row is written again
+    # nothing the journey depends on changed: no state or event row is written again, and no
+    # person can have moved, so the people pass does not run
     assert _stored_rows(services, world) == before
+    assert (echo.stored, passes) == (0, [])
 
 
 def test_a_quiet_sync_makes_at_most_three_calls_and_reads_nothing_twice(services, world):
@@ -92,7 +109,7 @@ def test_a_quiet_sync_makes_at_most_three_calls_and_reads_nothing_twice(services
     assert quiet.read == 0
 
 
-def test_a_change_is_read_exactly_once(services, world):
+def test_a_change_is_read_exactly_once(services, world, monkeypatch):
     object_, stage = MOVES[world.crm.crm]
     with services.session() as s:
         row = s.exec(select(RecordState).where(RecordState.connection_id == world.connection_id,
@@ -100,8 +117,10 @@ def test_a_change_is_read_exactly_once(services, world):
                                                RecordState.crm_stage != stage)).first()
     world.crm.move(object_, row.crm_id, stage)
     _settle()
+    passes = _counting_people_passes(monkeypatch)
     moved = sync_connection(services, world.connection_id)
     assert moved.changed >= 1 and moved.written >= 1
+    assert moved.stored >= 1 and len(passes) == 1  # a stored change may move a person
     # the record (and in Salesforce the contacts that follow it); HubSpot's overlap brings
     # records the last pull read again, and the cursor drops them
     assert 1 <= moved.read <= 5
