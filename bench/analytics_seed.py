@@ -3,7 +3,7 @@
 Each record starts at a random date in the last two years, mostly in the first stage, and walks
 the map: on to the next stage, sometimes over one (a skip), sometimes back (a repeat), out through
 lost or converted, or it stays where it is. The stay lengths are spread around each stage's
-expected days, so some records are stalled. About three events per record, as in real books.
+expected days, so some records are stalled. About four stage entries per record.
 Rows are inserted in bulk (Core ``INSERT`` of many rows), not through the ORM.
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ def journeys(jmap: JourneyMap, count: int, now: datetime, seed: int = 7) -> Iter
         stage = keys[index]
         while True:
             expected = jmap.expected_days(stage) or 60
-            leaves = at + timedelta(days=rng.lognormvariate(0, 0.6) * expected * 0.8)
+            leaves = at + timedelta(days=rng.lognormvariate(0, 0.6) * expected * 1.5)
             if leaves >= now or stage in jmap.exit_keys:
                 journey.stays.append((stage, at, None))
                 break
@@ -68,13 +68,13 @@ def journeys(jmap: JourneyMap, count: int, now: datetime, seed: int = 7) -> Iter
 def _next(rng: random.Random, jmap: JourneyMap, index: int) -> str:
     keys, roll = jmap.stage_keys, rng.random()
     last = len(keys) - 1
-    if roll < 0.12:
+    if roll < 0.18:
         return "lost"
-    if roll < 0.15 and index == 0:
+    if roll < 0.21 and index == 0:
         return "converted" if "converted" in jmap.exit_keys else "lost"
-    if roll < 0.22 and index > 0:
+    if roll < 0.28 and index > 0:
         return keys[index - 1]
-    if roll < 0.32 and index + 2 <= last:
+    if roll < 0.38 and index + 2 <= last:
         return keys[index + 2]
     return keys[min(index + 1, last)] if index < last else "lost"
 
@@ -122,8 +122,9 @@ def seed(engine: Engine, connection_id: int, jmap: JourneyMap, count: int, now: 
         events.extend(its_events)
         if len(records) >= CHUNK or n == count:
             with engine.begin() as conn:
-                conn.execute(insert(RecordState), records)
-                conn.execute(insert(JourneyEvent), events)
+                # Core inserts of the tables: many rows a statement, no ORM bookkeeping
+                conn.execute(insert(RecordState.__table__), records)
+                conn.execute(insert(JourneyEvent.__table__), events)
             written += len(events)
             records, events = [], []
             if progress:

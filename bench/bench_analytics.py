@@ -2,7 +2,7 @@
 SQLite and PostgreSQL.
 
 Seeds a connection with synthetic journeys (bench/analytics_seed.py: stage entries with skips, back
-moves and exits; about five per record), written in bulk SQL, then asks each endpoint through the
+moves and exits; about four per record), written in bulk SQL, then asks each endpoint through the
 Flask app (API token; the dashboard signed in) for three views: all time, the last 90 days, and one
 owner over the last 365 days. The first call of a view computes it in SQL (*cold*); the next
 ``--repeat`` calls find it in the analytics cache until the data changes (*warm*). Prints per
@@ -10,10 +10,12 @@ endpoint the cold p50 and worst and the warm p50/p95, the slowest figures agains
 process's peak memory growth over the calls (flat memory: the rows stay in the database), and the
 best possible for a cold answer: one COUNT over the connection's journey events.
 
-    .venv/bin/python -m bench.bench_analytics [--sizes 100000,1000000] [--dbs sqlite,postgres] [--repeat 5]
+    .venv/bin/python -m bench.bench_analytics [--sizes 100000,1000000] [--dbs sqlite,postgres] [--repeat 5] [--keep]
 
 PostgreSQL comes from JOURNEY_TEST_POSTGRES_URL (default the local ``test`` database); the
-benchmark creates its own database beside it and drops it afterwards.
+benchmark creates its own database beside it and drops it afterwards. With ``--keep`` the seeded
+databases stay (``journey_bench_<size>`` and ``$TMPDIR/journey-bench-<size>.sqlite3``) and a later
+``--keep`` run times them again without seeding.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ from pathlib import Path
 from typing import Iterator
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
+from sqlmodel import select
 from sqlalchemy.engine import make_url
 
 from bench.analytics_seed import seed
@@ -40,7 +43,7 @@ from integration.config import Settings
 from integration.map_review import apply_map
 from integration.services import build_services
 from integration.store.db import upgrade
-from integration.store.models import Connection
+from integration.store.models import AnalyticsCache, Connection
 from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
 from integration.store.types import utcnow
 from mapping import default_map, default_map_text
@@ -52,26 +55,32 @@ ENDPOINTS = ("funnel", "time-in-stage", "kpis", "outcomes", "trends", "cohorts",
 
 
 @contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    """A fresh, migrated database URL of ``kind``; dropped afterwards."""
+def database(kind: str, size: int, workdir: Path, keep: bool) -> Iterator[tuple[str, bool]]:
+    """A migrated database URL of ``kind`` and whether it holds the seeded book already; dropped
+    afterwards unless ``keep``."""
     if kind == "sqlite":
-        url = f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.sqlite3'}"
+        path = Path(tempfile.gettempdir()) / f"journey-bench-{size}.sqlite3" if keep else \
+            workdir / f"bench-{uuid.uuid4().hex[:6]}.sqlite3"
+        url, existed = f"sqlite:///{path}", path.exists()
         upgrade(url)
-        yield url
+        yield url, existed
         return
-    name = f"journey_bench_{uuid.uuid4().hex[:8]}"
+    name = f"journey_bench_{size}" if keep else f"journey_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        existed = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not existed:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
-        yield url
+        yield url, bool(existed)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
-                              "AND pid <> pg_backend_pid()"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' "
+                                  "AND pid <> pg_backend_pid()"))
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
@@ -91,23 +100,28 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(kind: str, size: int, repeat: int, workdir: Path) -> dict:
-    """Seed ``size`` records on ``kind`` and time every endpoint; returns the figures."""
-    with database(kind, workdir) as url:
+def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False) -> dict:
+    """Seed ``size`` records on ``kind`` (unless kept from an earlier run) and time every
+    endpoint; returns the figures."""
+    with database(kind, size, workdir, keep) as (url, seeded_before):
         settings = Settings(data_dir=workdir, database_url=url, secret_key=Fernet.generate_key().decode(),
                             session_secret="bench")
         services = build_services(settings)
         with services.session() as db:
             tenant = get_or_create_tenant(db, "bench")
             token = issue_token(db, tenant.id)
-            create_user(db, tenant.id, EMAIL, PASSWORD)
-            conn = Connection(tenant_id=tenant.id, name="bench", crm="hubspot", account_id="1")
-            db.add(conn)
-            db.commit()
-            cid = conn.id
-            apply_map(db, cid, default_map_text(), author="bench")
+            if not seeded_before:
+                create_user(db, tenant.id, EMAIL, PASSWORD)
+                db.add(Connection(tenant_id=tenant.id, name="bench", crm="hubspot", account_id="1"))
+                db.commit()
+            cid = db.exec(select(Connection.id).where(Connection.name == "bench")).one()
+            if not seeded_before:
+                apply_map(db, cid, default_map_text(), author="bench")
+            # every run times the answers computed afresh first
+            db.execute(delete(AnalyticsCache))
         started = time.monotonic()
-        events = seed(services.engine, cid, default_map(), size, utcnow())
+        events = seed(services.engine, cid, default_map(), size, utcnow()) if not seeded_before else \
+            services.engine.connect().execute(text("SELECT count(*) FROM journeyevent")).scalar()
         with services.engine.begin() as c:
             c.execute(text("ANALYZE"))
         seeded = time.monotonic() - started
@@ -161,7 +175,7 @@ def report(kind: str, size: int, result: dict) -> None:
     """Print one database and size's figures."""
     load = os.getloadavg()[0]
     print(f"-- {kind}, {size:,} records, {result['events']:,} events "
-          f"(seeded in {result['seeded']:.0f} s; load average {load:.1f} on 2 cores)")
+          f"(seeded and analysed in {result['seeded']:.0f} s; load average {load:.1f} on 2 cores)")
     print(f"   {'endpoint':<16} {'cold p50':>9} {'cold max':>9} {'warm p50':>9} {'warm p95':>9}  (ms)")
     for name, values in result["figures"].items():
         print(f"   {name:<16} " + " ".join(f"{v * 1000:>9.0f}" for v in values))
@@ -179,12 +193,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000", help="record counts, comma-separated")
     parser.add_argument("--dbs", default="sqlite,postgres")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of the three views per endpoint")
+    parser.add_argument("--repeat", type=int, default=3, help="warm calls of each view per endpoint")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded databases and reuse them")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             for kind in args.dbs.split(","):
-                report(kind, size, run(kind, size, args.repeat, Path(tmp)))
+                report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep))
 
 
 if __name__ == "__main__":

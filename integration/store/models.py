@@ -208,7 +208,9 @@ class JourneyEvent(SQLModel, table=True):
 
     __table_args__ = (Index("ix_journeyevent_record", "connection_id", "object", "crm_id"),
                       # the newest event of a connection, read by analytics_cache.data_stamp
-                      Index("ix_journeyevent_conn_id", "connection_id", "id"))
+                      Index("ix_journeyevent_conn_id", "connection_id", "id"),
+                      # analytics over a period read only its stage entries
+                      Index("ix_journeyevent_conn_occurred", "connection_id", "occurred_at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="connection.id", index=True)
