@@ -1,5 +1,6 @@
 """The record-list sorting migration copies each stored state's next best action into its new
-column, on SQLite and PostgreSQL, so lists sort by it before the next sync rewrites the rows."""
+column, on SQLite and PostgreSQL, so lists sort by it before the next sync rewrites the rows; and
+search gets trigram indexes on PostgreSQL."""
 from __future__ import annotations
 
 import json
@@ -50,4 +51,21 @@ def test_the_next_best_action_is_copied_into_its_column(fresh_url):
     indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("recordstate")}
     assert indexes["ix_recordstate_sort_owner_id"] == ["connection_id", "owner_id", "id"]
     assert "ix_recordstate_conn_stage" not in indexes
+    engine.dispose()
+
+
+def test_search_has_trigram_indexes_on_postgresql_only(fresh_url):
+    upgrade(fresh_url)
+    engine = make_engine(fresh_url)
+    names = {ix["name"] for ix in inspect(engine).get_indexes("recordstate")}
+    searched = {f"ix_recordstate_search_{c}" for c in ("name", "email", "company")}
+    if engine.dialect.name == "postgresql":
+        assert searched <= names
+        with engine.connect() as db:  # the index serves the search's own expression
+            db.execute(text("SET enable_seqscan = off"))
+            plan = "\n".join(r[0] for r in db.execute(text(
+                "EXPLAIN SELECT id FROM recordstate WHERE lower(company) LIKE '%' || 'acme' || '%'")))
+        assert "ix_recordstate_search_company" in plan
+    else:
+        assert not searched & names
     engine.dispose()
