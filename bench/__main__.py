@@ -12,7 +12,7 @@ from pathlib import Path
 
 MODULES = ["bench.bench_classify", "bench.bench_salesforce", "bench.bench_hubspot", "bench.bench_sync",
            "bench.bench_people", "bench.bench_mapfuzz", "bench.bench_openapi_fuzz",
-           "bench.bench_card"]
+           "bench.bench_card", "bench.bench_day_counts"]
 #: Sections of RESULTS.md written by hand from benchmarks too long for `make bench`
 #: (``python -m bench.bench_scale``); kept as they are when the file is regenerated.
 KEPT_SECTIONS = ("## Many portals on Celery", "## Worker isolation", "## Map history")
