@@ -33,6 +33,8 @@ COLUMNS = (("name", "Record"), ("stage", "Stage"), ("persona", "Persona"), ("own
            ("entered_at", "Entered"), ("days_over", "Days over"),
            ("next_best_action", "Next best action"))
 TRUE = ("1", "true", "yes")
+#: The longest search or stage the page takes (as the REST API), and the longest page cursor.
+MAX_TEXT, MAX_CURSOR = 200, 400
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,10 @@ def list_view(db: Any, connection_id: int, jmap: Any) -> ListView:
     stalled = (request.args.get("stalled") or "").lower() in TRUE
     stage = request.args.get("stage") or None
     q = (request.args.get("q") or "").strip() or None
-    if q is not None and len(q) > 200:
-        abort(400, "Search for at most 200 characters.")
+    for name, value, most in (("Search", q, MAX_TEXT), ("Stage", stage, MAX_TEXT),
+                              ("The page link", request.args.get("after"), MAX_CURSOR)):
+        if value is not None and len(value) > most:
+            abort(400, f"{name}: at most {most} characters.")
     fixed = {"stalled": True if stalled else None, "stage": stage, "q": q}
     try:
         bar = filter_bar(db, connection_id, jmap, request.args, utcnow().date(),

@@ -80,7 +80,8 @@ def test_the_csv_link_downloads_this_view(client, world):
 
 @pytest.mark.parametrize("params", [{"sort": "crm_values"}, {"order": "sideways"},
                                     {"after": "garbage"}, {"period": "next-week"},
-                                    {"q": "x" * 201}])
+                                    {"q": "x" * 201}, {"stage": "s" * 201},
+                                    {"after": "a" * 401}, {"period": "2026-Q9"}])
 def test_a_bad_parameter_is_a_400(client, world, params):
     res = client.get(f"/connections/{world.connection_id}/records", query_string=params)
     assert res.status_code == 400
