@@ -1,4 +1,5 @@
-"""``journey map``: validate, show, apply, preview and check coverage of journey maps."""
+"""``journey map``: validate, show, apply, preview and check coverage of journey maps, list their
+history with what each version changed, and mark them reviewed."""
 from __future__ import annotations
 
 import getpass
@@ -8,8 +9,12 @@ import click
 
 from integration.cli.common import (echo_json, find_connection, parse_as_of, services_from_env,
                                     tenant_id)
-from integration.map_review import MapRejected, apply_map, map_coverage, preview_map
+from integration.map_review import (MapRejected, apply_map, history, map_coverage, mark_reviewed,
+                                    preview_map, version_changes)
+from integration.store.map_versions import last_reviewed, map_version
+from integration.store.types import utcnow
 from integration.sync.map_in_force import MapInForce, map_in_force, workspace_map
+from mapping.review import review_status
 from mapping import MapValidationError, load_map_file, map_to_yaml
 
 
@@ -95,8 +100,58 @@ def apply(target: str, file: str | None, workspace: bool, comment: str) -> None:
             for problem in exc.problems:
                 click.echo(f"{path}: {problem}", err=True)
             raise SystemExit(1) from None
+        older = map_version(session, row.connection_id, row.version - 1, tenant_id=row.tenant_id)
+        summary = version_changes(older, row)["summary"]
     title = "workspace" if workspace else conn.name
-    click.echo(f"{title}: map version {row.version} saved; the next sync applies it")
+    click.echo(f"{title}: map version {row.version} saved ({summary}); the next sync applies it")
+
+
+def _scope(services, connection: str | None, workspace: bool) -> tuple[int, int | None, str]:
+    """(tenant id, connection id or None for the workspace map, title) of a map command."""
+    if workspace == (connection is not None):
+        raise click.UsageError("give a CONNECTION or --workspace")
+    if workspace:
+        return tenant_id(services), None, "workspace"
+    conn = find_connection(services, connection)
+    return conn.tenant_id, conn.id, conn.name
+
+
+@map_group.command("history")
+@click.argument("connection", required=False)
+@click.option("--workspace", is_flag=True, help=_WORKSPACE_HELP)
+def history_cmd(connection: str | None, workspace: bool) -> None:
+    """List the versions of CONNECTION's own map (or the workspace map), newest first, each with
+    what it changed against the one before."""
+    services = services_from_env()
+    tenant, connection_id, title = _scope(services, connection, workspace)
+    with services.session() as session:
+        items = history(session, connection_id, tenant)
+    if not items:
+        click.echo(f"{title}: no map version saved")
+    for item in items:
+        row = item["row"]
+        comment = f"  -- {row.comment}" if row.comment else ""
+        click.echo(f"v{row.version}  {row.created_at:%Y-%m-%d %H:%M}  {row.author}  "
+                   f"{item['summary']}{comment}")
+
+
+@map_group.command("reviewed")
+@click.argument("connection", required=False)
+@click.option("--workspace", is_flag=True, help=_WORKSPACE_HELP)
+def reviewed(connection: str | None, workspace: bool) -> None:
+    """Mark CONNECTION's map in force (its own, else the workspace map) or the workspace map
+    reviewed as it stands; print when the next review is due."""
+    services = services_from_env()
+    tenant, connection_id, title = _scope(services, connection, workspace)
+    with services.session() as session:
+        found = (workspace_map(session, tenant) if connection_id is None
+                 else map_in_force(session, connection_id))
+        scope = connection_id if found.scope == "connection" else None
+        mark_reviewed(session, tenant, scope, reviewed_by=getpass.getuser())
+        status = review_status(found.jmap, last_reviewed(session, tenant, scope), utcnow())
+    which = "its own map" if scope is not None else "the workspace map"
+    click.echo(f"{title}: {which} marked reviewed; next review due {status.due_at:%Y-%m-%d} "
+               f"(every {status.every_days} days)")
 
 
 @map_group.command("preview")

@@ -108,5 +108,5 @@ def test_the_review_period_in_the_map_and_in_the_versions(app, world):
     res = client.put("/api/v1/connections/own/map", headers=auth(world["a"]), json={"map": bad})
     assert res.status_code == 422
     assert [d["path"] for d in res.json["error"]["details"]] == ["review.every_days"]
-    assert yaml.safe_load(client.get("/api/v1/connections/own/map", headers=auth(world["a"])).json["document"])[
-        "review"] == {"every_days": 14}
+    shown = client.get("/api/v1/connections/own/map", headers=auth(world["a"])).json
+    assert yaml.safe_load(shown["document"])["review"] == {"every_days": 14}
