@@ -1,7 +1,7 @@
 """Record links: which stored records make one person or one deal across a tenant's connections."""
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
@@ -23,13 +23,49 @@ class StoredLink(NamedTuple):
     person_values: dict[str, Any] | None
 
 
-def links_of_tenant(session: Session, tenant_id: int) -> dict[Key, StoredLink]:
-    """Every link row of a tenant by (connection id, object, CRM id), as plain tuples (no ORM
-    objects: a workspace may hold millions)."""
-    rows = session.execute(select(RecordLink.connection_id, RecordLink.object, RecordLink.crm_id,
-                                  RecordLink.id, RecordLink.group_key, RecordLink.email,
-                                  RecordLink.person_values).where(RecordLink.tenant_id == tenant_id))
-    return {(cid, obj, crm_id): StoredLink(*rest) for cid, obj, crm_id, *rest in rows}
+def identity_pages(session: Session, connection_ids: Sequence[int], size: int = 5000
+                   ) -> Iterator[list[tuple[Key, str, dict[str, Any] | None]]]:
+    """Every stored record's (key, CRM, identity document), ``size`` records a page in row order.
+
+    Keyset pages (no cursor stays open while the caller writes between pages), and only the
+    identity is read out of each record document: a workspace may hold millions of records.
+    """
+    last = 0
+    while True:
+        rows = session.execute(
+            select(RecordState.id, RecordState.connection_id, RecordState.object, RecordState.crm_id,
+                   RecordState.record["crm"].as_string(), RecordState.record["identity"])
+            .where(RecordState.connection_id.in_(connection_ids), RecordState.id > last)
+            .order_by(RecordState.id).limit(size)).all()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield [((cid, obj, crm_id), crm, identity) for _, cid, obj, crm_id, crm, identity in rows]
+
+
+def links_by_key(session: Session, keys: Sequence[Key]) -> dict[Key, StoredLink]:
+    """The link rows of these records by (connection id, object, CRM id), as plain tuples."""
+    by_kind: dict[tuple[int, str], list[str]] = {}
+    for cid, obj, crm_id in keys:
+        by_kind.setdefault((cid, obj), []).append(crm_id)
+    found: dict[Key, StoredLink] = {}
+    for (cid, obj), ids in by_kind.items():
+        for start in range(0, len(ids), 500):
+            rows = session.execute(select(RecordLink.crm_id, RecordLink.id, RecordLink.group_key,
+                                          RecordLink.email, RecordLink.person_values).where(
+                RecordLink.connection_id == cid, RecordLink.object == obj,
+                one_of(session, RecordLink.crm_id, ids[start:start + 500])))
+            found.update(((cid, obj, crm_id), StoredLink(*rest)) for crm_id, *rest in rows)
+    return found
+
+
+def delete_orphan_links(session: Session, tenant_id: int) -> None:
+    """Delete the tenant's link rows whose record is no longer stored."""
+    stored = select(RecordState.id).where(RecordState.connection_id == RecordLink.connection_id,
+                                          RecordState.object == RecordLink.object,
+                                          RecordState.crm_id == RecordLink.crm_id)
+    session.execute(delete(RecordLink).where(RecordLink.tenant_id == tenant_id, ~stored.exists())
+                    .execution_options(synchronize_session=False))
 
 
 def save_links(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]],

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from integration.store import outbox
 from integration.store import records as record_store
 from integration.services import Services
 from integration.store.connections import connection_by_id, list_connections
-from integration.store.links import links_of_tenant, record_documents, save_links
+from integration.store.links import (delete_orphan_links, identity_pages, links_by_key,
+                                     record_documents, save_links)
 from integration.store.models import RecordState
 from integration.store.values import values_to_json
 from integration.sync.map_in_force import workspace_map
@@ -53,10 +53,6 @@ class PeopleResult:
     relinked: int = 0
     replanned: int = 0
     queued: int = 0
-
-
-#: Link rows inserted per statement while a pass goes through the workspace's records.
-LINK_CHUNK = 5000
 
 
 def _text_key(key: Key) -> str:
@@ -89,58 +85,90 @@ def people_pass(services: Services, connection_id: int, now: datetime,
 
 def refresh_people(session: Any, tenant_id: int, connection_id: int, now: datetime,
                    run_id: int | None = None) -> PeopleResult:
-    """Re-link the tenant's records and plan what changed (see the module docstring)."""
+    """Re-link the tenant's records and plan what changed (see the module docstring).
+
+    Memory stays flat whatever the workspace's size: the stored identities are read a page at a
+    time, three times over. The first reading finds which records can link at all (those some
+    record names, those naming one, and people whose e-mail another record shares, found by
+    hash); only those are linked in memory; the last reading writes every record's link row
+    page by page (a record that can link to none stands alone: its own group).
+    """
     result = PeopleResult()
     jmap = workspace_map(session, tenant_id).jmap
-    # Every record of the workspace is linked at once; what is kept per record is kept lean (a
-    # million-record workspace): the text key stands for the record, only people of several
-    # records are gathered into groups, and link rows are written a chunk at a time.
-    items: list[LinkItem] = []
+    rule = jmap.people_rule
     connection_ids = [c.id for c in list_connections(session, tenant_id)]
-    rows = session.execute(select(RecordState.connection_id, RecordState.object, RecordState.crm_id,
-                                  RecordState.record)
-                           .where(RecordState.connection_id.in_(connection_ids))).yield_per(1000)
-    for cid, obj, crm_id, record in rows:
-        identity = identity_from_dict(record.get("identity"))
-        if identity is None:
-            continue
-        items.append(LinkItem(_text_key((cid, obj, crm_id)), record["crm"], obj, crm_id, identity))
-    result.records = len(items)
-    links = link_records(items, jmap.people_rule)
+    named, shared_emails = _link_candidates(session, connection_ids, rule.link_by_email)
+    items = [item for page in identity_pages(session, connection_ids) for item in _link_items(page)
+             if _may_link(item, named, shared_emails)]
+    links = link_records(items, rule)
     shared = groups_of(links, shared_only=True)
     firsts = {members[0] for members in shared.values()}
     kinds = {item.key: item.identity.kind for item in items if item.key in firsts}
+    del items
     desired = _person_values(session, shared, kinds, jmap, now)
     result.linked = sum(values is not None for values in desired.values())
 
-    stored = links_of_tenant(session, tenant_id)
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
     changed: list[Key] = []
-    for item in items:
-        text = item.key
-        key = _key_of(text)
-        values = desired.get(text)
-        encoded = values_to_json(values) if values is not None else None
-        fresh = {"group_key": links[text], "email": normalize_email(item.identity.email),
-                 "person_values": encoded, "updated_at": now}
-        row = stored.pop(key, None)
-        if row is None:
-            inserts.append({"tenant_id": tenant_id, "connection_id": key[0], "object": key[1],
-                            "crm_id": key[2], "kind": item.identity.kind, **fresh})
-            if encoded is not None:
-                changed.append(key)
-            if len(inserts) == LINK_CHUNK:
-                save_links(session, inserts, [], [])
-                inserts.clear()
-        elif (row.group_key, row.email, row.person_values) != (fresh["group_key"], fresh["email"], encoded):
-            result.relinked += row.group_key != fresh["group_key"]
-            if row.person_values != encoded:
-                changed.append(key)
-            updates.append({"id": row.id, **fresh})
-    save_links(session, inserts, updates, [row.id for row in stored.values()])
+    for page in identity_pages(session, connection_ids):
+        page_items = _link_items(page)
+        result.records += len(page_items)
+        stored = links_by_key(session, [_key_of(item.key) for item in page_items])
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for item in page_items:
+            text = item.key
+            key = _key_of(text)
+            values = desired.get(text)
+            encoded = values_to_json(values) if values is not None else None
+            fresh = {"group_key": links.get(text, text), "email": normalize_email(item.identity.email),
+                     "person_values": encoded, "updated_at": now}
+            row = stored.get(key)
+            if row is None:
+                inserts.append({"tenant_id": tenant_id, "connection_id": key[0], "object": key[1],
+                                "crm_id": key[2], "kind": item.identity.kind, **fresh})
+                if encoded is not None:
+                    changed.append(key)
+            elif (row.group_key, row.email, row.person_values) != (fresh["group_key"], fresh["email"], encoded):
+                result.relinked += row.group_key != fresh["group_key"]
+                if row.person_values != encoded:
+                    changed.append(key)
+                updates.append({"id": row.id, **fresh})
+        save_links(session, inserts, updates, [])
+    delete_orphan_links(session, tenant_id)
     result.replanned, result.queued = _replan(session, changed, desired, connection_id, now, run_id)
     return result
+
+
+def _link_items(page: list[tuple[Key, str, dict[str, Any] | None]]) -> list[LinkItem]:
+    """The records of a page of identities that have one, as link items."""
+    return [LinkItem(_text_key(key), crm, key[1], key[2], identity)
+            for key, crm, document in page if (identity := identity_from_dict(document)) is not None]
+
+
+def _link_candidates(session: Any, connection_ids: list[int], by_email: bool
+                     ) -> tuple[set[tuple[str, str, str, str]], set[int]]:
+    """What can link: the records some record names ((kind, CRM, object, id)), and the hashes of
+    the e-mail addresses more than one person holds (a hash collision only links-checks more)."""
+    named: set[tuple[str, str, str, str]] = set()
+    hashes: list[int] = []
+    for page in identity_pages(session, connection_ids):
+        for item in _link_items(page):
+            kind = item.identity.kind
+            named.update((kind, ref.crm, ref.object, ref.id) for ref in item.identity.same_as)
+            email = normalize_email(item.identity.email) if by_email and kind == PERSON else None
+            if email is not None:
+                hashes.append(hash(email))
+    hashes.sort()
+    return named, {h for h, following in zip(hashes, hashes[1:]) if h == following}
+
+
+def _may_link(item: LinkItem, named: set[tuple[str, str, str, str]], shared_emails: set[int]) -> bool:
+    """Whether ``item`` can be linked to another record (else it stands alone)."""
+    identity = item.identity
+    if identity.same_as or (identity.kind, item.crm, item.object, item.id) in named:
+        return True
+    email = normalize_email(identity.email) if identity.kind == PERSON else None
+    return email is not None and hash(email) in shared_emails
 
 
 def _person_values(session: Any, groups: dict[str, list[str]], kinds: dict[str, str],

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 
 import pytest
 from hubspot import HubSpot
+from sqlalchemy import delete
+from sqlmodel import select
 from hubspot.crm.contacts import SimplePublicObjectInput
 
 from integration.app import create_app
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
 from integration.people import funnel_report, person_report
+from integration.store.models import RecordLink, RecordState
 from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
+from integration.sync.people import people_pass
 from integration.worker import Worker
 from mapping import default_map_text
 from tests.sync.crms import SandboxCrm, start_crm
@@ -283,3 +287,18 @@ def test_a_connection_map_overrides_the_workspace_map(services, world, api):
     own = api("GET", "/connections/hs/map").get_json()
     assert (own["scope"], own["version"]) == ("connection", 1)
     assert api("GET", "/connections/sf/map").get_json()["scope"] == "workspace"
+
+
+def test_the_link_of_a_record_no_longer_stored_goes_and_the_others_stay(services, world):
+    """The pass reads the workspace a page at a time; a link row whose record is gone is deleted."""
+    def linked(crm_id: str) -> bool:
+        with services.session() as s:
+            return s.exec(select(RecordLink.id).where(RecordLink.connection_id == world.hs_id,
+                                                      RecordLink.crm_id == crm_id)).first() is not None
+    assert linked("153") and linked("151")
+    with services.session() as s:
+        s.execute(delete(RecordState).where(RecordState.connection_id == world.hs_id,
+                                            RecordState.crm_id == "153"))
+    result = people_pass(services, world.hs_id, utcnow())
+    assert not linked("153") and linked("151")
+    assert result.records > 0 and result.linked >= 2
