@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
@@ -26,6 +28,9 @@ from integration.store.types import utcnow
 from mapping import JourneyMap
 
 _INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+#: Days an answer stays stored without being computed again.
+KEEP_DAYS = 7
+log = logging.getLogger("journey.analytics")
 
 
 def data_stamp(session: Session, connection_id: int, jmap: JourneyMap, today: date) -> str:
@@ -62,6 +67,21 @@ class CachedAnalytics:
     def _store(self, key: str, answer: Any) -> None:
         insert = _INSERTS[self.session.get_bind().dialect.name]
         values = {"stamp": self.stamp, "value": {"answer": answer}, "computed_at": utcnow()}
-        self.session.execute(insert(AnalyticsCache).values(
-            connection_id=self.connection_id, key=key, **values).on_conflict_do_update(
-            index_elements=["connection_id", "key"], set_=values))
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(AnalyticsCache).values(
+                    connection_id=self.connection_id, key=key, **values).on_conflict_do_update(
+                    index_elements=["connection_id", "key"], set_=values))
+        except OperationalError as exc:
+            # SQLite busy with a sync's writes past its timeout: the answer is served, not kept
+            log.warning("analytics answer for connection %s not kept: %s", self.connection_id, exc)
+
+
+def prune(session: Session, connection_id: int, now: datetime | None = None) -> int:
+    """Forget the connection's answers computed over :data:`KEEP_DAYS` days ago; returns how many.
+
+    Their stamps name an earlier day, so none would be served again; without this, every view
+    ever asked for (old custom periods, filters) would keep its row."""
+    cutoff = (now or utcnow()) - timedelta(days=KEEP_DAYS)
+    return session.execute(delete(AnalyticsCache).where(
+        AnalyticsCache.connection_id == connection_id, AnalyticsCache.computed_at < cutoff)).rowcount

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter, stalled_report
-from integration.analytics_cache import CachedAnalytics
+from integration.analytics_cache import CachedAnalytics, prune
 from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
                                        outcome_report, time_in_stage_report, trend_report)
 from integration.map_review import version_in_force_effect
@@ -54,10 +54,12 @@ def journeys_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: Rec
 
 
 def warm_analytics(services: Services, connection_id: int) -> None:
-    """Compute the first-opened views of the connection's pages, so they open from the cache.
+    """Compute the first-opened views of the connection's pages, so they open from the cache,
+    and forget answers nobody asked for in a week.
 
     Views already computed for the current data are only read."""
     with services.session() as db:
+        prune(db, connection_id)
         jmap, _ = connection_map(db, connection_id)
         for flt in WARM_VIEWS:
             dashboard_figures(db, connection_id, jmap, flt)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from bench.analytics_seed import seed
 from integration.analytics import RecordFilter
-from integration.analytics_cache import CachedAnalytics
+from integration.analytics_cache import CachedAnalytics, prune
 from integration.analytics_views import dashboard_figures, journeys_figures, warm_analytics
 from integration.journey_stats import funnel_report
 from integration.store.connections import delete_connection
@@ -94,3 +94,16 @@ def test_warming_computes_the_pages_first_views(services, book, monkeypatch):
         figures = dashboard_figures(db, book, jmap, RecordFilter())
         journeys_figures(db, book, jmap, RecordFilter())
     assert computed == [] and figures["funnel"][0]["reached"] > 0
+
+
+def test_answers_computed_over_a_week_ago_are_forgotten(services, book):
+    answer(services, book, default_map())
+    answer(services, book, default_map(), RecordFilter(owner="300002"))
+    with services.session() as db:
+        db.execute(update(AnalyticsCache).where(AnalyticsCache.connection_id == book,
+                                                AnalyticsCache.key == db.execute(select(func.min(AnalyticsCache.key)).where(
+                                                    AnalyticsCache.connection_id == book)).scalar())
+                   .values(computed_at=datetime.now(timezone.utc) - timedelta(days=8)))
+        assert prune(db, book) == 1
+        assert db.execute(select(func.count()).select_from(AnalyticsCache).where(
+            AnalyticsCache.connection_id == book)).scalar() == 1
