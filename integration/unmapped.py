@@ -41,7 +41,7 @@ def unmapped_groups(session: Session, connection_id: int, crm: str,
                     jmap: JourneyMap) -> list[UnmappedGroup]:
     """The connection's unplaced records in groups, biggest first within each reason."""
     # The object whose stage a record follows is stored only when it differs from its own.
-    follows = RecordState.record["stage_object"].as_string()
+    follows = RecordState.stage_object
     query = (select(RecordState.object, follows, RecordState.crm_stage, RecordState.pipeline,
                     func.count())
              .where(RecordState.connection_id == connection_id, RecordState.stage == UNMAPPED)

@@ -46,6 +46,30 @@ def _postgres_database(tag: str):
     return url, drop
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db_url(request, tmp_path):
+    """An empty database URL, never migrated (a migration test brings it where it needs): once
+    on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    url, drop = _postgres_database(request.node.name[:20].lower().replace("[", "_"))
+    yield url
+    drop()
+
+
+def revisions_of(url: str, migration_file: str) -> tuple[str, str]:
+    """(the revision before, the revision) of the migration in ``migration_file`` (its name
+    without the number: revisions are renumbered when branches land)."""
+    from alembic.script import ScriptDirectory
+
+    from integration.store.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config(url))
+    mine = next(r for r in script.walk_revisions() if r.module.__file__.endswith(migration_file))
+    return mine.down_revision, mine.revision
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def db_url(request, tmp_path_factory):
     """A migrated, empty database URL: once on SQLite, once on PostgreSQL."""

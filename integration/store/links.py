@@ -28,13 +28,13 @@ def identity_pages(session: Session, connection_ids: Sequence[int], size: int = 
     """Every stored record's (key, CRM, identity document), ``size`` records a page in row order.
 
     Keyset pages (no cursor stays open while the caller writes between pages), and only the
-    identity is read out of each record document: a workspace may hold millions of records.
+    identity columns, never the record documents: a workspace may hold millions of records.
     """
     last = 0
     while True:
         rows = session.execute(
             select(RecordState.id, RecordState.connection_id, RecordState.object, RecordState.crm_id,
-                   RecordState.record["crm"].as_string(), RecordState.record["identity"])
+                   RecordState.crm, RecordState.identity)
             .where(RecordState.connection_id.in_(connection_ids), RecordState.id > last)
             .order_by(RecordState.id).limit(size)).all()
         if not rows:

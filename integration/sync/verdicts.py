@@ -20,7 +20,7 @@ from mapping import JourneyMap, classify, desired_writeback, plan_writeback
 from mapping.timeline import Run, journey_runs, spans_of
 from mapping.timeutil import as_utc
 from mapping.records import CrmRecord
-from mapping.serialize import record_to_dict, state_to_dict
+from mapping.serialize import identity_to_dict, record_to_dict, state_to_dict
 from mapping.writeback import same_value
 
 
@@ -161,8 +161,9 @@ def _row_values(connection_id: int, item: Judged, now: datetime) -> dict[str, An
 
 
 def filter_columns(record: CrmRecord) -> dict[str, str | None]:
-    """The record's values of the state row's filter and search columns."""
+    """The record's values of the state row's filter, search and linking columns."""
     return {"crm": record.crm, "email": record.identity.email if record.identity else None,
+            "stage_object": record.stage_object, "identity": identity_to_dict(record.identity),
             **{name: _str_or_none(record.fields.get(name))
                for name in ("company", "country", "lead_source")}}
 

@@ -2,18 +2,20 @@
 against the sandbox, the real store, the sync engine. Tests build on each other in file order."""
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
 from integration.store import outbox
 from integration.store.models import Connection, RecordState
+from integration.store.packed import unpack
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
@@ -99,6 +101,15 @@ def test_stored_records_carry_their_filter_columns(services, world):
     assert people and all(r.email for r in people)
     if world.crm.crm == "salesforce":  # the demo's HubSpot book names no companies
         assert any(r.company for r in rows) and any(r.lead_source for r in rows)
+
+
+def test_stored_documents_are_packed(services, world):
+    with services.engine.connect() as db:
+        raw = dict(db.execute(text("SELECT crm_id, record FROM recordstate WHERE connection_id = :c"),
+                              {"c": world.connection_id}).all())
+    for row in stored(services, world):
+        assert unpack(raw[row.crm_id]) == row.record
+        assert len(raw[row.crm_id]) * 3 < len(json.dumps(row.record))
 
 
 def test_second_sync_writes_nothing(services, world):

@@ -1,0 +1,85 @@
+"""Migrations of stored records on SQLite and PostgreSQL: the filter columns are filled from the
+records stored before them, and the record documents are packed (and unpacked by a downgrade)
+with every value intact."""
+from __future__ import annotations
+
+import json
+
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+
+from integration.store.db import alembic_config, upgrade
+from integration.store.packed import unpack
+from tests.fixtures_store import empty_db_url, revisions_of  # noqa: F401 (fixture)
+
+SF_OPPORTUNITY = {"crm": "salesforce", "object": "opportunity", "id": "006A",
+                  "fields": {"country": "Germany", "lead_source": "Web"},
+                  "raw": {"Account.Name": "Acme Corp"}, "identity": {"kind": "deal", "same_as": []}}
+HS_CONTACT = {"crm": "hubspot", "object": "contact", "id": "151",
+              "fields": {"country": "", "lead_source": None, "company": "Globex"},
+              "raw": {"company": "Globex Old"},
+              "identity": {"kind": "person", "email": "Ana@Example.com", "same_as": []}}
+SF_CONTACT = {"crm": "salesforce", "object": "contact", "id": "003A", "stage_object": "opportunity",
+              "history": [{"value": "Prospecting", "entered_at": "2026-01-02T03:04:05+00:00"}],
+              "fields": {"amount": {"$decimal": "12.50"}}, "name": "Zoë Ünal",
+              "identity": {"kind": "person", "email": "zoe@example.com", "same_as": []}}
+STATE = {"stage": "awareness", "next_best_action": "Call — today", "stalled": False}
+CRM_VALUES = {"stalled": True, "stage_entered_at": {"$datetime": "2026-01-02T03:04:05+00:00"}}
+
+
+def _store(url: str, records: list[dict]) -> None:
+    engine = create_engine(url)
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-11-30')"))
+        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
+                        "secrets, sync_interval_seconds, created_at) VALUES "
+                        "(1, 1, 'c', 'salesforce', 'active', 0, '{}', '', 300, '2026-11-30')"))
+        for n, record in enumerate(records, start=1):
+            db.execute(text("INSERT INTO recordstate (id, connection_id, object, crm_id, stage, stalled, "
+                            "days_over, record, state, crm_values, updated_at) VALUES "
+                            "(:id, 1, :object, :crm_id, 'awareness', false, 0, :record, :state, "
+                            ":crm_values, '2026-11-30')"),
+                       {"id": n, "object": record["object"], "crm_id": record["id"],
+                        "record": json.dumps(record), "state": json.dumps(STATE),
+                        "crm_values": json.dumps(CRM_VALUES)})
+    engine.dispose()
+
+
+def _rows(url: str, columns: str) -> list[tuple]:
+    engine = create_engine(url)
+    with engine.connect() as db:
+        rows = [tuple(r) for r in db.execute(text(f"SELECT {columns} FROM recordstate ORDER BY id"))]
+    engine.dispose()
+    return rows
+
+
+def test_upgrade_fills_the_filter_columns_from_stored_records(empty_db_url):
+    before, _ = revisions_of(empty_db_url, "_record_columns.py")
+    upgrade(empty_db_url, before)
+    _store(empty_db_url, [SF_OPPORTUNITY, HS_CONTACT])
+    upgrade(empty_db_url)
+    assert _rows(empty_db_url, "crm_id, crm, email, company, country, lead_source") == [
+        ("006A", "salesforce", None, "Acme Corp", "Germany", "Web"),
+        # the canonical company wins over the raw property; an empty country is no country
+        ("151", "hubspot", "Ana@Example.com", "Globex", None, None)]
+    engine = create_engine(empty_db_url)
+    indexed = {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("recordstate")}
+    engine.dispose()
+    assert {("connection_id", c) for c in ("email", "company", "country", "lead_source")} <= indexed
+
+
+def test_documents_are_packed_with_every_value_intact_and_a_downgrade_unpacks_them(empty_db_url):
+    before, _ = revisions_of(empty_db_url, "_packed_documents.py")
+    upgrade(empty_db_url, before)
+    records = [SF_OPPORTUNITY, SF_CONTACT]
+    _store(empty_db_url, records)
+    upgrade(empty_db_url)
+    rows = _rows(empty_db_url, "stage_object, record, state, crm_values")
+    assert [r[0] for r in rows] == [None, "opportunity"]  # what the unmapped report groups by
+    assert [(unpack(r[1]), unpack(r[2]), unpack(r[3])) for r in rows] == [
+        (record, STATE, CRM_VALUES) for record in records]
+
+    command.downgrade(alembic_config(empty_db_url), before)
+    back = _rows(empty_db_url, "record, state, crm_values")
+    decoded = [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in back]
+    assert decoded == [(record, STATE, CRM_VALUES) for record in records]
