@@ -3,12 +3,12 @@ conversion and time in stage 30 days before and after the chosen version, on SQL
 
 Seeds N synthetic records (about three journey events each, ``bench.analytics_seed``) and ten map
 versions, the newest saved a year ago (the busiest part of the book). Prints, per database, the
-median and p95 of ten runs of each step and of the whole page's data (computed, and read back
+median and p95 of ten runs (``--runs``) of each step and of the whole page's data (computed, and read back
 from the analytics answers kept in the store when seen again), the floor (one COUNT of the
 events in the two 30-day windows: the least any answer must read), and the peak Python memory of
 one run (tracemalloc), which stays flat whatever N is.
 
-    .venv/bin/python -m bench.bench_map_history [--records N] [--db sqlite|postgres|both]
+    .venv/bin/python -m bench.bench_map_history [--records N] [--db sqlite|postgres|both] [--runs R]
 """
 from __future__ import annotations
 
@@ -61,10 +61,11 @@ def _postgres() -> tuple[str, Callable[[], None]]:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
 
 
-def _timed(step: Callable[[], object], before: Callable[[], object] = lambda: None) -> tuple[float, float]:
-    """Median and p95 milliseconds of RUNS runs of ``step`` (``before`` runs first, untimed)."""
+def _timed(step: Callable[[], object], runs: int,
+           before: Callable[[], object] = lambda: None) -> tuple[float, float]:
+    """Median and p95 milliseconds of ``runs`` runs of ``step`` (``before`` runs first, untimed)."""
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         before()
         started = time.perf_counter()
         step()
@@ -73,7 +74,7 @@ def _timed(step: Callable[[], object], before: Callable[[], object] = lambda: No
     return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
 
 
-def run(db: str, records: int, workdir: Path) -> list[str]:
+def run(db: str, records: int, workdir: Path, runs: int = RUNS) -> list[str]:
     """Seed, then time each step; the report lines."""
     url, drop = (f"sqlite:///{workdir / 'history.sqlite3'}", lambda: None) if db == "sqlite" else _postgres()
     try:
@@ -117,11 +118,11 @@ def run(db: str, records: int, workdir: Path) -> list[str]:
                 s.execute(delete(AnalyticsCache))
 
             in_windows = floor()
-            floor_ms = _timed(floor)
-            changes_ms = _timed(lambda: history(s, conn, tenant.id))
-            effect_ms = _timed(lambda: versions_effect(s, [conn], jmap, chosen, now), forget)
-            page_ms = _timed(page, forget)
-            kept_ms = _timed(page)
+            floor_ms = _timed(floor, runs)
+            changes_ms = _timed(lambda: history(s, conn, tenant.id), runs)
+            effect_ms = _timed(lambda: versions_effect(s, [conn], jmap, chosen, now), runs, forget)
+            page_ms = _timed(page, runs, forget)
+            kept_ms = _timed(page, runs)
             tracemalloc.start()
             forget()
             page()
@@ -130,7 +131,8 @@ def run(db: str, records: int, workdir: Path) -> list[str]:
         services.engine.dispose()
     finally:
         drop()
-    return [f"database: {db}", f"records: {records:,}  events: {events:,} (seeded in {seeded:.0f} s)",
+    return [f"database: {db} ({runs} timed runs of each step)",
+            f"records: {records:,}  events: {events:,} (seeded in {seeded:.0f} s)",
             f"events in the two 30-day windows: {in_windows:,}",
             f"changes of {VERSIONS} versions*   median {changes_ms[0]:8.1f} ms  p95 {changes_ms[1]:8.1f} ms",
             f"before/after figures     median {effect_ms[0]:8.1f} ms  p95 {effect_ms[1]:8.1f} ms",
@@ -148,10 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--runs", type=int, default=RUNS, help="timed runs of each step")
     args = parser.parse_args(argv)
     for db in (("sqlite", "postgres") if args.db == "both" else (args.db,)):
         with tempfile.TemporaryDirectory() as tmp:
-            print("\n".join(run(db, args.records, Path(tmp))), flush=True)
+            print("\n".join(run(db, args.records, Path(tmp), max(1, args.runs))), flush=True)
             print()
 
 
