@@ -2,11 +2,13 @@
 synced by K `journey worker` processes on PostgreSQL and Redis, queued by `journey scheduler`.
 
 For each K prints the time until every connection has synced once (and p50/p99 of the time each
-connection waited for its first sync to be done: pulled, planned, written, its worker gone), API calls against the least the limits allow
-(per portal one search page and one batch update per object: 4), and 429s the sandbox answered
-(0 wanted). ``--kill`` repeats each run with one worker killed with -9 once half the connections
-are done: its connection is picked up again when its lease (``--lease`` s) runs out. With K = 1 a
-new worker is started right after the kill, as a process supervisor would.
+connection waited for its first sync to be done: pulled, planned, written, its worker gone), API
+calls against the least the API allows (per portal and object, its search pages of 200 and batch
+updates of 100: 4 per portal here; metadata reads count against us, and how many there were is
+printed), and 429s the sandbox answered (0 wanted). ``--kill`` repeats each run with one worker
+killed with -9 once half the connections are done: its connection is picked up again when its
+lease (``--lease`` s) runs out. With K = 1 a new worker is started right after the kill, as a
+process supervisor would.
 
     .venv/bin/python -m bench.bench_scale [--portals 1000] [--workers 1,2,4] [--kill]
 
@@ -34,27 +36,35 @@ from pathlib import Path
 import redis
 import requests
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func
 from sqlmodel import select
 
+from connectors.hubspot.connector import SEARCH_PAGE, WRITE_BATCH
 from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
 from integration.map_review import apply_map
+from integration.queue.processes import JourneyProcesses
 from integration.sandboxes import sandbox_settings
 from integration.services import build_services
-from integration.store.db import upgrade
-from integration.store.models import Connection, OutboxItem, SyncRun
+from integration.store.db import scratch_postgres, upgrade
+from integration.store.models import Connection, OutboxItem, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from mapping import default_map_text
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+#: Sandbox routes (as its counters name them) that read CRM metadata (stage lists, owner names)
+#: rather than records.
+METADATA_ROUTES = ("GET /crm/v3/pipelines", "GET /crm/v3/properties", "GET /crm/v3/owners")
 PG_URL = os.environ.get("JOURNEY_TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-#: The fewest calls one portal's first sync can make: a search page and a batch update per object.
-MINIMUM_PER_PORTAL = 4
+
+
+def least_calls(records: dict[str, int]) -> int:
+    """The fewest calls one portal's first sync can make when every record needs a write:
+    its search pages and its batch updates, per object (metadata reads are not counted)."""
+    return sum(math.ceil(n / SEARCH_PAGE) + math.ceil(n / WRITE_BATCH) for n in records.values() if n)
 
 
 @dataclass
@@ -69,61 +79,21 @@ class Result:
     p50: float
     p99: float
     calls: int
+    least: int
+    metadata_calls: int
     rate_limited: int
-    written: int
+    stored: int
+    load: float
 
     def line(self) -> str:
-        least = MINIMUM_PER_PORTAL * self.portals
+        least = self.least
         return (f"K={self.workers} {'kill -9 one' if self.killed else 'no kill    '}  "
                 f"synced {self.synced}/{self.portals} in {self.seconds:7.1f} s  "
                 f"({self.synced / self.seconds:5.2f} portals/s)  per connection p50 {self.p50:6.1f} s "
                 f"p99 {self.p99:6.1f} s  api calls {self.calls} vs minimum {least} "
-                f"(ratio {self.calls / least:.2f})  429s {self.rate_limited}  "
-                f"records written {self.written}")
-
-
-class Processes:
-    """Child processes of one run, stopped together."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, name: str, *args: str, stdout: int | None = None) -> subprocess.Popen:
-        out = stdout if stdout is not None else open(self.logs / f"{name}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "integration", *args], env=self.env,
-                                stdout=out, stderr=subprocess.STDOUT if stdout is None else None,
-                                start_new_session=True)
-        self.procs.append(proc)
-        return proc
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _database() -> tuple[str, callable]:
-    name = f"journey_bench_scale_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False), drop
+                f"(ratio {self.calls / least:.2f}; {self.metadata_calls} of them metadata)  "
+                f"429s {self.rate_limited}  records stored {self.stored}, outbox empty  "
+                f"load average {self.load:.1f}")
 
 
 def _done(services, seen: dict[int, datetime]) -> dict[int, datetime]:
@@ -154,22 +124,18 @@ def _leased_worker_pid(services, pids: list[int]) -> int | None:
     return None
 
 
-def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, workdir: Path,
-        timeout: float) -> Result:
+def run(portals: int, workers: int, kill: bool, seed_file: Path, records: dict[str, int],
+        lease: int, workdir: Path, timeout: float) -> Result:
     """One run: set up N portals and connections, start K workers and the scheduler, wait."""
-    db_url, drop = _database()
+    db_url, drop = scratch_postgres(PG_URL, "bench_scale")
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(data_dir=workdir, database_url=db_url, secret_key=Fernet.generate_key().decode(),
                         session_secret="bench", broker_url=REDIS_URL, redis_prefix=prefix,
-                        lease_seconds=lease, sync_interval_seconds=86400, stall_interval_seconds=86400)
-    env = {**os.environ, "JOURNEY_DATABASE_URL": db_url, "JOURNEY_SECRET_KEY": settings.secret_key,
-           "JOURNEY_SESSION_SECRET": "bench", "JOURNEY_DATA_DIR": str(workdir),
-           "JOURNEY_BROKER_URL": REDIS_URL, "JOURNEY_REDIS_PREFIX": prefix,
-           "JOURNEY_LEASE_SECONDS": str(lease), "JOURNEY_WORKER_TICK": "1",
-           "JOURNEY_STALL_INTERVAL": "86400", "JOURNEY_LOG_LEVEL": "WARNING"}
+                        lease_seconds=lease, worker_tick_seconds=1, sync_interval_seconds=86400,
+                        stall_interval_seconds=86400, log_level="WARNING")
     upgrade(db_url)
     services = build_services(settings)
-    procs = Processes(env, workdir)
+    procs = JourneyProcesses(settings, workdir)
     try:
         box = procs.start("sandbox", "sandbox", "hubspot", "--portals", str(portals), "--seed",
                           str(seed_file), stdout=subprocess.PIPE)
@@ -187,8 +153,7 @@ def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, wor
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda cid: provision(services, cid), ids))
         requests.post(f"{base_url}/__sandbox__/counters/reset", timeout=30).raise_for_status()
-        pids = [procs.start(f"worker-{k}", "worker", "--pool", "solo").pid for k in range(workers)]
-        time.sleep(5)  # let the workers connect before the clock starts
+        pids = [proc.pid for proc in procs.start_workers(workers)]
         started, t0 = time.monotonic(), utcnow()
         procs.start("scheduler", "scheduler")
         killed = not kill
@@ -200,22 +165,24 @@ def run(portals: int, workers: int, kill: bool, seed_file: Path, lease: int, wor
                 victim = _leased_worker_pid(services, pids)
                 if victim is not None:
                     os.kill(victim, signal.SIGKILL)
-                    next(p for p in procs.procs if p.pid == victim).wait()
+                    next(p for p in procs.procs.values() if p.pid == victim).wait()
                     killed = True
                     if workers == 1:  # none left: a supervisor starts a new one, as in production
-                        procs.start("worker-restarted", "worker", "--pool", "solo")
+                        procs.start_workers(1)
         seconds = time.monotonic() - started
         waits = sorted((done - t0).total_seconds() for done in first.values())
         calls = requests.get(f"{base_url}/__sandbox__/counters", timeout=30).json()
         with services.session() as s:
-            written = sum(r.written for r in s.exec(select(SyncRun)))
+            stored = s.exec(select(func.count()).select_from(RecordState)).one()
         return Result(workers=workers, killed=kill, portals=portals, synced=len(first),
                       seconds=seconds,
                       p50=statistics.median(waits) if waits else math.nan,
                       p99=waits[min(len(waits) - 1, math.ceil(0.99 * len(waits)) - 1)] if waits else math.nan,
-                      calls=calls["calls"],
+                      calls=calls["calls"], least=least_calls(records) * portals,
+                      metadata_calls=sum(n for route, n in calls["by_route"].items()
+                                         if route.startswith(METADATA_ROUTES)),
                       rate_limited=sum(p["rate_limited"] for p in calls["portals"].values()),
-                      written=written)
+                      stored=stored, load=os.getloadavg()[0])
     finally:
         procs.stop()
         services.engine.dispose()
@@ -248,7 +215,8 @@ def main(argv: list[str] | None = None) -> None:
         for k in (int(w) for w in args.workers.split(",")):
             for kill in ((True,) if args.only_kill else (False, True) if args.kill else (False,)):
                 workdir = Path(tempfile.mkdtemp(dir=tmp))
-                print(run(args.portals, k, kill, seed_file, args.lease, workdir,
+                records = {"deal": args.deals, "contact": args.contacts}
+                print(run(args.portals, k, kill, seed_file, records, args.lease, workdir,
                           args.timeout).line(), flush=True)
 
 

@@ -105,6 +105,25 @@ class Settings:
         """A copy with some settings changed (tests, CLI flags)."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def environment(self) -> dict[str, str]:
+        """The variables that give another ``journey`` process (a worker, the scheduler) the
+        same database, keys, queue and timing as these settings."""
+        return {name: str(self.resolved_database_url if attr == "database_url" else getattr(self, attr))
+                for attr, name in _SHARED_WITH_CHILDREN.items()}
+
+
+#: Settings -> variable, for :meth:`Settings.environment` (read back by :func:`load_settings`).
+_SHARED_WITH_CHILDREN = {
+    "data_dir": "JOURNEY_DATA_DIR", "database_url": "JOURNEY_DATABASE_URL",
+    "secret_key": "JOURNEY_SECRET_KEY", "session_secret": "JOURNEY_SESSION_SECRET",
+    "broker_url": "JOURNEY_BROKER_URL", "redis_prefix": "JOURNEY_REDIS_PREFIX",
+    "sync_interval_seconds": "JOURNEY_SYNC_INTERVAL", "stall_interval_seconds": "JOURNEY_STALL_INTERVAL",
+    "worker_tick_seconds": "JOURNEY_WORKER_TICK", "lease_seconds": "JOURNEY_LEASE_SECONDS",
+    "outbox_backoff_seconds": "JOURNEY_OUTBOX_BACKOFF",
+    "metadata_cache_seconds": "JOURNEY_METADATA_CACHE_SECONDS",
+    "queue_tenant_share": "JOURNEY_QUEUE_TENANT_SHARE", "log_level": "JOURNEY_LOG_LEVEL",
+}
+
 
 def _key_file(data_dir: Path, name: str, make: Callable[[], str]) -> str:
     """Read a key kept in the data folder, creating it (mode 0600) on first use."""

@@ -15,8 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlmodel import select
 
+from connectors.base import Connector
 from integration.analytics_views import warm_analytics
 from integration.services import Services
 from integration.store.connections import NotFound, connection_by_id
@@ -77,11 +79,17 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         due_stall = conn.last_stall_pass_at is None or (
             conn.last_stall_pass_at + timedelta(seconds=settings.stall_interval_seconds) <= now)
         due_items = session.exec(select(OutboxItem.id).where(
-            OutboxItem.connection_id == connection_id, OutboxItem.status == "pending",
-            OutboxItem.next_attempt_at <= now).limit(1)).first() is not None
-        new_tasks = session.exec(select(CrmTask.id).where(
-            CrmTask.connection_id == connection_id, CrmTask.status == "pending",
-            CrmTask.attempts == 0).limit(1)).first() is not None
+            OutboxItem.connection_id == connection_id,
+            or_(and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
+                # left in flight by a process that died (this one holds the lease now): the
+                # flush reads them back from the CRM before sending anything again
+                OutboxItem.status == "sending")).limit(1)).first() is not None
+        # tasks never tried (asked for on the records page), and tasks a dead process left in
+        # flight (looked up by key in the CRM before any is sent again)
+        tasks_due = session.exec(select(CrmTask.id).where(
+            CrmTask.connection_id == connection_id,
+            or_(and_(CrmTask.status == "pending", CrmTask.attempts == 0),
+                CrmTask.status == "sending")).limit(1)).first() is not None
     if queued_run is not None or due_sync:
         run_id = queued_run.id if queued_run else None
         full = bool(queued_run and queued_run.full)
@@ -101,27 +109,34 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         done.append(f"targeted {connection_id}: {summary.status}")
         if summary.status == "failed":
             return done
+    connector = None
+    if due_items or due_stall or tasks_due:
+        with services.session() as session:
+            connector = services.open_connector(connection_by_id(session, connection_id))
+    if due_items:
+        # Before the stall pass: it plans from the CRM values we stored, which miss whatever a
+        # dead process's in-flight push applied; the flush settles those against the CRM first.
+        _flush(services, connection_id, connector, done)
     if due_stall:
         result = reevaluate(services, connection_id, now=now)
         done.append(f"stall pass {connection_id}: {result.queued} queued")
-        due_items = due_items or result.queued > 0
+        if result.queued:
+            _flush(services, connection_id, connector, done)
     if queued_run is not None or due_sync or pending or due_stall:
         # the data may have changed: the pages' first views are computed now, not by the next
         # person who opens them
         warm_analytics(services, connection_id)
-    if due_items or due_stall or new_tasks:
-        with services.session() as session:
-            conn = connection_by_id(session, connection_id)
-        connector = services.open_connector(conn)
-        if due_items:
-            result = flush_outbox(services, connection_id, connector)
-            done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
-        if due_stall or new_tasks:
-            # records the stall pass turned stalled get their owners' tasks now, and so do
-            # records someone asked tasks for on the records page
-            tasks = run_tasks(services, connection_id, connector, now)
-            done.append(f"tasks {connection_id}: {tasks.created} created")
+    if due_stall or tasks_due:
+        # records the stall pass turned stalled get their owners' tasks now, and so do records
+        # someone asked tasks for on the records page
+        tasks = run_tasks(services, connection_id, connector, now)
+        done.append(f"tasks {connection_id}: {tasks.created} created")
     return done
+
+
+def _flush(services: Services, connection_id: int, connector: Connector, done: list[str]) -> None:
+    result = flush_outbox(services, connection_id, connector)
+    done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
 
 
 @dataclass

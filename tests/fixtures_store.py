@@ -7,17 +7,15 @@ PostgreSQL cases skip with the reason, unless JOURNEY_REQUIRE_POSTGRES=1 (CI) ma
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from integration.config import Settings
 from integration.services import build_services
-from integration.store.db import upgrade
+from integration.store.db import scratch_postgres, upgrade
 from tests.support import require_or_skip
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -26,24 +24,11 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 def _postgres_database(tag: str):
     """Create a throwaway database; return (url, drop)."""
     base = os.environ.get("JOURNEY_TEST_POSTGRES_URL", DEFAULT_PG)
-    name = f"journey_{tag}_{uuid.uuid4().hex[:8]}"
     try:
-        admin = create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return scratch_postgres(base, tag)
     except Exception as exc:  # the server is absent or refuses us
         require_or_skip("postgres", f"no PostgreSQL at {make_url(base).render_as_string(hide_password=True)}: "
                         f"{type(exc).__name__}")
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-    return url, drop
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -83,23 +83,27 @@ class HubSpotConnector:
         response = self.session.call("GET /crm/v3/pipelines/deals", "pipelines", "get_all", "deals")
         return sorted(response.results, key=lambda p: p.display_order)
 
-    def _lifecycle_options(self) -> list[Any]:
-        prop = self.session.call("GET /crm/v3/properties/contacts/lifecyclestage", "properties",
-                                 "get_by_name", "contacts", "lifecyclestage")
-        return sorted(prop.options or [], key=lambda o: o.display_order or 0)
-
     def stages(self) -> list[CrmStage]:
         """Deal pipeline stages (closed/won from stage metadata), then contact lifecycle stages.
 
         Kept in the metadata cache: every sync needs the stage ids to ask for their dates.
         """
-        cached = self.cache.get("stages")
+        return [stage for obj in OBJECTS for stage in self._cached_stages(obj)]
+
+    def _cached_stages(self, obj: str) -> list[CrmStage]:
+        """One object's stages, from the cache (each object apart: a pull of contacts alone, or
+        provisioning, which reads the lifecycle property anyway, fills only its own)."""
+        key = f"stages:{obj}"
+        cached = self.cache.get(key)
         if cached is None:
-            cached = [asdict(stage) for stage in self._read_stages()]
-            self.cache.put("stages", cached)
+            read = self._deal_stages() if obj == "deal" else _lifecycle_stages(self.session.call(
+                "GET /crm/v3/properties/contacts/lifecyclestage", "properties", "get_by_name",
+                "contacts", "lifecyclestage", raw=True))
+            cached = [asdict(stage) for stage in read]
+            self.cache.put(key, cached)
         return [CrmStage(**stage) for stage in cached]
 
-    def _read_stages(self) -> list[CrmStage]:
+    def _deal_stages(self) -> list[CrmStage]:
         result = []
         for pipeline in self._pipelines():
             for stage in sorted(pipeline.stages, key=lambda s: s.display_order):
@@ -108,12 +112,10 @@ class HubSpotConnector:
                 won = closed and float(metadata.get("probability") or 0) >= 1.0
                 result.append(CrmStage("deal", stage.id, stage.label, stage.display_order,
                                        pipeline.id, pipeline.label, closed, won))
-        for option in self._lifecycle_options():
-            result.append(CrmStage("contact", option.value, option.label, option.display_order or 0))
         return result
 
     def _stages_of(self, obj: str) -> list[str]:
-        return [stage.value for stage in self.stages() if stage.object == obj]
+        return [stage.value for stage in self._cached_stages(obj)]
 
     # ---------------------------------------------------------------------------------- pull
     def _read_properties(self, obj: str) -> list[str]:
@@ -257,6 +259,10 @@ class HubSpotConnector:
                     property_group_create={"name": GROUP_NAME, "label": GROUP_LABEL, "displayOrder": -1})
             existing = {p["name"]: p for p in self.session.call(
                 f"GET /crm/v3/properties/{path}", "properties", "get_all", path, raw=True)["results"]}
+            if obj == "contact" and "lifecyclestage" in existing:
+                # The listing holds the lifecycle stages a first sync needs: no second read.
+                self.cache.put("stages:contact", [asdict(stage) for stage in _lifecycle_stages(
+                    existing["lifecyclestage"])])
             for definition in self.names.writeback_properties(obj):
                 wanted = list((choices or {}).get(definition.canonical, ()))
                 if definition.name not in existing:
@@ -469,6 +475,12 @@ class HubSpotConnector:
         if object not in OBJECT_TYPE_IDS:
             return None
         return f"https://app.hubspot.com/contacts/{self.portal_id()}/record/{OBJECT_TYPE_IDS[object]}/{id}"
+
+
+def _lifecycle_stages(prop: Mapping[str, Any]) -> list[CrmStage]:
+    """The contact stages of the ``lifecyclestage`` property (as HubSpot's JSON gives it)."""
+    options = sorted(prop.get("options") or [], key=lambda o: o.get("displayOrder") or 0)
+    return [CrmStage("contact", o["value"], o["label"], o.get("displayOrder") or 0) for o in options]
 
 
 def readable_message(message: str) -> str:

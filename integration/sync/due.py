@@ -6,14 +6,16 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from integration.store.models import Connection, CrmTask, OutboxItem, PendingRecord, SyncRun
+from integration.store.models import (Connection, CrmTask, OutboxItem, PendingRecord,
+                                     SyncRun)
 from integration.sync.standing import ACTIVE
 
 
 def connections_with_due_work(session: Session, now: datetime, stall_interval_seconds: int
                               ) -> list[tuple[int, int]]:
     """(tenant id, connection id) of every connection with something due, most overdue first:
-    a scheduled sync or stall pass, a queued run, webhook records, outbox items, or new tasks.
+    a scheduled sync or stall pass, a queued run, webhook records, due outbox items, new tasks,
+    or updates and tasks a dead process left in flight.
 
     Connections whose lease is held are left out: their worker is on them. A worker that died
     holding one stops renewing it, so its connection is due again once the lease expires. So are
@@ -30,6 +32,12 @@ def connections_with_due_work(session: Session, now: datetime, stall_interval_se
     # stall pass, so a task the CRM keeps refusing is not sent every tick.
     flagged |= set(session.exec(select(CrmTask.connection_id).distinct().where(
         CrmTask.status == "pending", CrmTask.attempts == 0)))
+    # Updates and tasks left "sending" under a lease no one holds any more: their process died
+    # mid-push. The flush settles them against the CRM now, not at the next scheduled sync.
+    flagged |= set(session.exec(select(OutboxItem.connection_id).distinct().where(
+        OutboxItem.status == "sending")))
+    flagged |= set(session.exec(select(CrmTask.connection_id).distinct().where(
+        CrmTask.status == "sending")))
     stall_every = timedelta(seconds=stall_interval_seconds)
     due: list[tuple[datetime, int, int]] = []
     for cid, tenant, last_sync, interval, last_stall, leased_until, state, retry_at in session.exec(

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 JOURNEY = str(Path(sys.executable).with_name("journey"))
 
@@ -15,3 +16,19 @@ def journey(*args: str, env: dict, check: bool = True, timeout: int = 120):
     if check and result.returncode != 0:
         raise AssertionError(f"journey {' '.join(args)} -> {result.returncode}\n{result.stderr}")
     return result
+
+
+def connect_sandbox(crm: Any, name: str, map_text: str, *, env: dict, tmp_path: Path) -> None:
+    """``journey connect`` the sandbox ``crm`` (a ``tests.sync.crms.SandboxCrm``) as ``name``,
+    provision its fields and apply ``map_text``, as an admin does in a shell."""
+    info = crm.info
+    if crm.crm == "salesforce":
+        where = ["--instance-url", info["instance_url"], "--ca-file", info["ca_file"]]
+    else:
+        where = ["--base-url", info["base_url"]]
+    journey("connect", crm.crm, "--name", name, "--access-token", info["access_token"], *where,
+            env=env)
+    journey("provision", name, env=env)
+    map_file = tmp_path / f"{name}-map.yaml"
+    map_file.write_text(map_text)
+    journey("map", "apply", name, str(map_file), env=env)

@@ -43,7 +43,7 @@ def world(services, queue_settings, celery_workers):
             apply_map(s, conn.id, default_map_text(), author="test")
             ids.append(conn.id)
         provision(services, conn.id)
-    workers = celery_workers.start(2)
+    workers = celery_workers.start_workers(2)
     celery = make_celery(queue_settings)
     yield {"box": box, "ids": ids, "workers": workers, "celery": celery,
            "scheduler": Scheduler(dataclasses.replace(services, settings=queue_settings), celery)}

@@ -1,0 +1,65 @@
+"""Killing a process with -9 in the middle of its CRM calls, and checking what it left behind:
+the harness of the crash-safety tests (a ``journey sync`` in a shell, a Celery worker)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from typing import Any, Callable
+
+from sqlalchemy import create_engine, text
+
+from connectors import registry
+from integration.sandboxes import sandbox_settings
+from integration.store.types import utcnow
+from mapping import classify, default_map, desired_writeback, plan_writeback
+
+
+def kill_nine_when(proc: subprocess.Popen, caught: Callable[[], bool], *,
+                   timeout: float = 120.0, every: float = 0.02) -> None:
+    """Poll ``caught()`` while ``proc`` runs; once it holds, kill ``proc`` with -9 and reap it
+    (as a supervisor would: a zombie still looks alive to another process's liveness check).
+    Fails if ``proc`` exits first or ``caught`` never holds."""
+    deadline = time.monotonic() + timeout
+    while not caught():
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"the process ended ({proc.returncode}) before it was caught: {err}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not caught mid-work within {timeout} s")
+        time.sleep(every)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def query(db_url: str, sql: str) -> list[Any]:
+    """Rows of ``sql`` on the database at ``db_url`` (what the dead process committed)."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)).all())
+    finally:
+        engine.dispose()
+
+
+def statuses(db_url: str, table: str) -> dict[str, int]:
+    """How many rows of ``table`` (``outboxitem``, ``crmtask``) are in each status."""
+    return dict(query(db_url, f"SELECT status, count(*) FROM {table} GROUP BY status"))
+
+
+def assert_applied_once_as_the_map_wants(crm: Any) -> None:
+    """The Salesforce sandbox ``crm`` holds what the default map wants on every record, every
+    update it needed landed, and no record was updated twice."""
+    updates = crm.record_updates()
+    assert max(updates.values()) == 1, "an update was applied twice"
+    connector = registry.spec(crm.crm).factory(sandbox_settings(crm.crm, crm.info), None)
+    jmap, now = default_map(), utcnow()
+    wrong, needed = [], 0
+    for record in connector.pull(None):
+        desired = desired_writeback(classify(record, jmap, now))
+        needed += desired is not None
+        if plan_writeback(desired, record.writeback, now):
+            wrong.append(record.id)
+    assert wrong == []
+    assert len(updates) == needed  # every planned update landed, each exactly once
