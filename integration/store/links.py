@@ -1,9 +1,10 @@
 """Record links: which stored records make one person or one deal across a tenant's connections."""
 from __future__ import annotations
 
-from typing import Any, Iterator, NamedTuple, Sequence
+from datetime import datetime
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, select
 
 from integration.store.bulk import insert_rows, one_of
@@ -21,26 +22,44 @@ class StoredLink(NamedTuple):
     group_key: str
     email: str | None
     person_values: dict[str, Any] | None
+    dangling: list[str] | None
+    updated_at: datetime
 
 
-def identity_pages(session: Session, connection_ids: Sequence[int], size: int = 5000
-                   ) -> Iterator[list[tuple[Key, str, dict[str, Any] | None]]]:
-    """Every stored record's (key, CRM, identity document), ``size`` records a page in row order.
+_STORED = (RecordLink.id, RecordLink.group_key, RecordLink.email, RecordLink.person_values,
+           RecordLink.dangling, RecordLink.updated_at)
+
+#: A stored identity: (key, CRM, identity document, the record's ``updated_at``).
+StoredIdentity = tuple[Key, str, "dict[str, Any] | None", datetime]
+
+
+def identity_pages(session: Session, connection_ids: Sequence[int], size: int = 5000, *,
+                   since_linked: bool = False) -> Iterator[list[StoredIdentity]]:
+    """Every stored record's (key, CRM, identity document, stamp), ``size`` records a page in row
+    order; with ``since_linked`` only those without a link row or stored again since their link
+    was made (their ``updated_at`` is newer than the link's).
 
     Keyset pages (no cursor stays open while the caller writes between pages), and only the
     identity columns, never the record documents: a workspace may hold millions of records.
     """
+    query = select(RecordState.id, RecordState.connection_id, RecordState.object,
+                   RecordState.crm_id, RecordState.crm, RecordState.identity,
+                   RecordState.updated_at).where(
+        RecordState.connection_id.in_(connection_ids))
+    if since_linked:
+        link = and_(RecordLink.connection_id == RecordState.connection_id,
+                    RecordLink.object == RecordState.object, RecordLink.crm_id == RecordState.crm_id)
+        query = query.outerjoin(RecordLink, link).where(
+            or_(RecordLink.id.is_(None), RecordState.updated_at > RecordLink.updated_at))
     last = 0
     while True:
-        rows = session.execute(
-            select(RecordState.id, RecordState.connection_id, RecordState.object, RecordState.crm_id,
-                   RecordState.crm, RecordState.identity)
-            .where(RecordState.connection_id.in_(connection_ids), RecordState.id > last)
-            .order_by(RecordState.id).limit(size)).all()
+        rows = session.execute(query.where(RecordState.id > last).order_by(RecordState.id)
+                               .limit(size)).all()
         if not rows:
             return
         last = rows[-1][0]
-        yield [((cid, obj, crm_id), crm, identity) for _, cid, obj, crm_id, crm, identity in rows]
+        yield [((cid, obj, crm_id), crm, identity, stamp)
+               for _, cid, obj, crm_id, crm, identity, stamp in rows]
 
 
 def links_by_key(session: Session, keys: Sequence[Key]) -> dict[Key, StoredLink]:
@@ -51,12 +70,55 @@ def links_by_key(session: Session, keys: Sequence[Key]) -> dict[Key, StoredLink]
     found: dict[Key, StoredLink] = {}
     for (cid, obj), ids in by_kind.items():
         for start in range(0, len(ids), 500):
-            rows = session.execute(select(RecordLink.crm_id, RecordLink.id, RecordLink.group_key,
-                                          RecordLink.email, RecordLink.person_values).where(
+            rows = session.execute(select(RecordLink.crm_id, *_STORED).where(
                 RecordLink.connection_id == cid, RecordLink.object == obj,
                 one_of(session, RecordLink.crm_id, ids[start:start + 500])))
             found.update(((cid, obj, crm_id), StoredLink(*rest)) for crm_id, *rest in rows)
     return found
+
+
+def links_of_groups(session: Session, tenant_id: int, group_keys: Iterable[str]
+                    ) -> dict[Key, StoredLink]:
+    """The link rows of the given groups (people or deals), 500 groups a query."""
+    keys = sorted(set(group_keys))
+    found: dict[Key, StoredLink] = {}
+    for start in range(0, len(keys), 500):
+        rows = session.execute(select(RecordLink.connection_id, RecordLink.object,
+                                      RecordLink.crm_id, *_STORED).where(
+            RecordLink.tenant_id == tenant_id,
+            one_of(session, RecordLink.group_key, keys[start:start + 500])))
+        found.update(((cid, obj, crm_id), StoredLink(*rest)) for cid, obj, crm_id, *rest in rows)
+    return found
+
+
+def groups_around(session: Session, tenant_id: int, keys: Sequence[Key], emails: Iterable[str],
+                  refs: Iterable[Key], ref_names: Iterable[str]) -> set[str]:
+    """Group keys a set of changed records may leave or join: their own (``keys``), those
+    holding their e-mail addresses, those of the records they name (``refs``, as keys), and
+    those whose records name one of them but could not resolve it then (``ref_names``, as
+    ``crm:object:id``; see :attr:`RecordLink.dangling`)."""
+    groups: set[str] = set()
+    by_kind: dict[tuple[int, str], list[str]] = {}
+    for cid, obj, crm_id in (*keys, *refs):
+        by_kind.setdefault((cid, obj), []).append(crm_id)
+    for (cid, obj), ids in by_kind.items():
+        for start in range(0, len(ids), 500):
+            groups.update(session.execute(select(RecordLink.group_key).where(
+                RecordLink.connection_id == cid, RecordLink.object == obj,
+                one_of(session, RecordLink.crm_id, ids[start:start + 500]))).scalars())
+    addresses = sorted(set(emails))
+    for start in range(0, len(addresses), 500):
+        groups.update(session.execute(select(RecordLink.group_key).where(
+            RecordLink.tenant_id == tenant_id,
+            one_of(session, RecordLink.email, addresses[start:start + 500]))).scalars())
+    wanted = set(ref_names)
+    if wanted:
+        for group, dangling in session.execute(select(RecordLink.group_key, RecordLink.dangling)
+                                               .where(RecordLink.tenant_id == tenant_id,
+                                                      RecordLink.dangling.is_not(None))):
+            if wanted.intersection(dangling or ()):
+                groups.add(group)
+    return groups
 
 
 def delete_orphan_links(session: Session, tenant_id: int) -> None:

@@ -208,6 +208,12 @@ class RecordLink(SQLModel, table=True):
     # SQL NULL (not JSON null) while the record stands alone, so "linked" is an indexable test.
     person_values: Optional[dict] = Field(default=None,
                                           sa_column=Column(JSON(none_as_null=True), nullable=True))
+    #: The records this one names as the same (``crm:object:id``) that were not stored when it
+    #: was linked, so the pass that stores one of them finds this record; NULL when none.
+    dangling: Optional[list] = Field(default=None,
+                                     sa_column=Column(JSON(none_as_null=True), nullable=True))
+    #: The ``updated_at`` of the stored record this link was made from: a record stored since
+    #: (a newer stamp) is re-linked by the next pass.
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

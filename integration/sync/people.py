@@ -3,8 +3,14 @@
 It runs after every sync that read records and every stall pass of any connection of the tenant (so
 a change on either side re-links), on the stored records only (no CRM reads):
 
-1. every stored record's identity (e-mail, the ids a CRM keeps of the other CRM's records) is linked
-   with :func:`mapping.people.link_records` under the workspace map's people rule;
+1. the identities (e-mail, the ids a CRM keeps of the other CRM's records) of the records stored
+   since the last pass are linked with :func:`mapping.people.link_records` under the workspace
+   map's people rule, together with every record of the people (and deals) they were in or may
+   join: those sharing an address, those they name, and those naming them that could not find
+   them before. A link row remembers the stamp of the record version it was made from, so a pass
+   after a sync that stored nothing new reads nothing else. The stall pass, the first pass of a
+   workspace and one after more than ``INCREMENTAL_LIMIT`` records changed link every record
+   (``full``): time alone moves people, and a new map may link them anew;
 2. each person with more than one record gets one state (:func:`mapping.people.person_state`) on
    the workspace map, whose stage, persona, next best action, stall verdict and stage date become
    the write-back values of every record linked to it;
@@ -29,7 +35,8 @@ from integration.store import outbox
 from integration.store import records as record_store
 from integration.services import Services
 from integration.store.connections import connection_by_id, list_connections
-from integration.store.links import (delete_orphan_links, identity_pages, links_by_key,
+from integration.store.links import (StoredIdentity, StoredLink, delete_orphan_links,
+                                     groups_around, identity_pages, links_by_key, links_of_groups,
                                      record_documents, save_links)
 from integration.store.models import RecordState
 from integration.store.values import values_to_json
@@ -37,11 +44,17 @@ from integration.sync.map_in_force import workspace_map
 from integration.sync.verdicts import stored_crm_values
 from mapping import desired_writeback, plan_writeback
 from mapping.people import PERSON, LinkItem, groups_of, link_records, normalize_email, person_state
+from mapping.records import RecordRef
 from mapping.serialize import identity_from_dict, record_from_dict, state_from_dict
 
 log = logging.getLogger("journey.people")
 
 Key = tuple[int, str, str]  # (connection id, object, CRM id)
+RefKey = tuple[str, str, str, str]  # (kind, CRM, object, CRM id), as records name each other
+
+#: Records stored since the last pass past which a pass links every record instead (the first
+#: pass of a workspace, a bulk change): it reads them a page at a time in flat memory.
+INCREMENTAL_LIMIT = 5000
 
 
 @dataclass
@@ -67,7 +80,7 @@ def _key_of(text: str) -> Key:
 
 
 def people_pass(services: Services, connection_id: int, now: datetime,
-                run_id: int | None = None) -> PeopleResult | None:
+                run_id: int | None = None, *, full: bool = False) -> PeopleResult | None:
     """Run :func:`refresh_people` for the tenant of ``connection_id`` in its own transaction.
 
     Two connections of a tenant may finish a sync at the same moment; the one that loses the race
@@ -76,7 +89,7 @@ def people_pass(services: Services, connection_id: int, now: datetime,
     try:
         with services.session() as session:
             tenant_id = connection_by_id(session, connection_id).tenant_id
-            return refresh_people(session, tenant_id, connection_id, now, run_id)
+            return refresh_people(session, tenant_id, connection_id, now, run_id, full=full)
     except IntegrityError:
         log.warning("people pass of connection %s met a concurrent pass; the next one re-links",
                     connection_id)
@@ -84,8 +97,54 @@ def people_pass(services: Services, connection_id: int, now: datetime,
 
 
 def refresh_people(session: Any, tenant_id: int, connection_id: int, now: datetime,
-                   run_id: int | None = None) -> PeopleResult:
-    """Re-link the tenant's records and plan what changed (see the module docstring).
+                   run_id: int | None = None, *, full: bool = False) -> PeopleResult:
+    """Re-link the records stored since the last pass with the people they leave or join, or
+    with ``full`` every record of the tenant (giving every person the values of ``now``), and
+    plan what changed (see the module docstring)."""
+    connection_ids = [c.id for c in list_connections(session, tenant_id)]
+    if not full:
+        changed = next(identity_pages(session, connection_ids, INCREMENTAL_LIMIT + 1,
+                                      since_linked=True), [])
+        if not changed:
+            return PeopleResult()  # nothing stored since the last pass: every link stands
+        if len(changed) <= INCREMENTAL_LIMIT:
+            return _relink_around(session, tenant_id, changed, connection_id, now, run_id)
+    return _relink_all(session, tenant_id, connection_ids, connection_id, now, run_id)
+
+
+def _relink_around(session: Any, tenant_id: int, changed: list[StoredIdentity],
+                   connection_id: int, now: datetime, run_id: int | None) -> PeopleResult:
+    """Link the ``changed`` records with every record of the groups they were in or may join."""
+    result = PeopleResult()
+    jmap = workspace_map(session, tenant_id).jmap
+    items = _link_items(changed)
+    stamps = {_text_key(key): stamp for key, _, _, stamp in changed}
+    stored = links_of_groups(session, tenant_id, _groups_touched(session, tenant_id, items))
+    rest = [key for key in stored if _text_key(key) not in stamps]
+    items += _link_items([(key, doc["crm"], doc.get("identity"), stored[key].updated_at)
+                          for key, doc in record_documents(session, rest).items()])
+    result.records = len(items)
+    links = link_records(items, jmap.people_rule)
+    shared = groups_of(links, shared_only=True)
+    kinds = {item.key: item.identity.kind for item in items}
+    desired = _person_values(session, shared, kinds, jmap, now)
+    result.linked = sum(values is not None for values in desired.values())
+    present = {_ref_key(item) for item in items}
+    changed_keys: list[Key] = []
+    inserts, updates = _link_rows(tenant_id, items, stored, links, desired, present, stamps,
+                                  result, changed_keys)
+    linked = {item.key for item in items}
+    # The rows read that no record of the pass claims belong to records no longer stored.
+    save_links(session, inserts, updates,
+               [row.id for key, row in stored.items() if _text_key(key) not in linked])
+    result.replanned, result.queued = _replan(session, changed_keys, desired, connection_id, now,
+                                              run_id)
+    return result
+
+
+def _relink_all(session: Any, tenant_id: int, connection_ids: list[int], connection_id: int,
+                now: datetime, run_id: int | None) -> PeopleResult:
+    """Re-link every record of the tenant.
 
     Memory stays flat whatever the workspace's size: the stored identities are read a page at a
     time, three times over. The first reading finds which records can link at all (those some
@@ -96,7 +155,6 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
     result = PeopleResult()
     jmap = workspace_map(session, tenant_id).jmap
     rule = jmap.people_rule
-    connection_ids = [c.id for c in list_connections(session, tenant_id)]
     named, shared_emails = _link_candidates(session, connection_ids, rule.link_by_email)
     items = [item for page in identity_pages(session, connection_ids) for item in _link_items(page)
              if _may_link(item, named, shared_emails)]
@@ -104,6 +162,8 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
     shared = groups_of(links, shared_only=True)
     firsts = {members[0] for members in shared.values()}
     kinds = {item.key: item.identity.kind for item in items if item.key in firsts}
+    # the named records that are stored: a name not among them is kept on its record's link
+    present = {ref for item in items if (ref := _ref_key(item)) in named}
     del items
     desired = _person_values(session, shared, kinds, jmap, now)
     result.linked = sum(values is not None for values in desired.values())
@@ -113,36 +173,76 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
         page_items = _link_items(page)
         result.records += len(page_items)
         stored = links_by_key(session, [_key_of(item.key) for item in page_items])
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for item in page_items:
-            text = item.key
-            key = _key_of(text)
-            values = desired.get(text)
-            encoded = values_to_json(values) if values is not None else None
-            fresh = {"group_key": links.get(text, text), "email": normalize_email(item.identity.email),
-                     "person_values": encoded, "updated_at": now}
-            row = stored.get(key)
-            if row is None:
-                inserts.append({"tenant_id": tenant_id, "connection_id": key[0], "object": key[1],
-                                "crm_id": key[2], "kind": item.identity.kind, **fresh})
-                if encoded is not None:
-                    changed.append(key)
-            elif (row.group_key, row.email, row.person_values) != (fresh["group_key"], fresh["email"], encoded):
-                result.relinked += row.group_key != fresh["group_key"]
-                if row.person_values != encoded:
-                    changed.append(key)
-                updates.append({"id": row.id, **fresh})
+        stamps = {_text_key(key): stamp for key, _, _, stamp in page}
+        inserts, updates = _link_rows(tenant_id, page_items, stored, links, desired, present,
+                                      stamps, result, changed)
         save_links(session, inserts, updates, [])
     delete_orphan_links(session, tenant_id)
     result.replanned, result.queued = _replan(session, changed, desired, connection_id, now, run_id)
     return result
 
 
-def _link_items(page: list[tuple[Key, str, dict[str, Any] | None]]) -> list[LinkItem]:
+def _link_rows(tenant_id: int, items: list[LinkItem], stored: dict[Key, StoredLink],
+               links: dict[str, str], desired: dict[str, dict[str, Any] | None],
+               present: set[RefKey], stamps: dict[str, datetime], result: PeopleResult,
+               changed: list[Key]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The link rows to insert and to update for ``items`` (a record whose row holds what it
+    should keeps it untouched); records whose person values changed are added to ``changed``.
+    A row carries the stamp of the record version linked (``stamps``, else its own)."""
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for item in items:
+        text = item.key
+        key = _key_of(text)
+        values = desired.get(text)
+        encoded = values_to_json(values) if values is not None else None
+        row = stored.get(key)
+        dangling = sorted(_ref_name(ref) for ref in item.identity.same_as
+                          if (item.identity.kind, ref.crm, ref.object, ref.id) not in present)
+        fresh = {"group_key": links.get(text, text), "email": normalize_email(item.identity.email),
+                 "person_values": encoded, "dangling": dangling or None,
+                 "updated_at": stamps[text] if text in stamps else row.updated_at}
+        if row is None:
+            inserts.append({"tenant_id": tenant_id, "connection_id": key[0], "object": key[1],
+                            "crm_id": key[2], "kind": item.identity.kind, **fresh})
+            if encoded is not None:
+                changed.append(key)
+        elif (row.group_key, row.email, row.person_values, row.dangling, row.updated_at) != (
+                fresh["group_key"], fresh["email"], encoded, fresh["dangling"], fresh["updated_at"]):
+            result.relinked += row.group_key != fresh["group_key"]
+            if row.person_values != encoded:
+                changed.append(key)
+            updates.append({"id": row.id, **fresh})
+    return inserts, updates
+
+
+def _ref_key(item: LinkItem) -> RefKey:
+    """How other records name ``item``."""
+    return item.identity.kind, item.crm, item.object, item.id
+
+
+def _ref_name(ref: RecordRef) -> str:
+    return f"{ref.crm}:{ref.object}:{ref.id}"
+
+
+def _groups_touched(session: Any, tenant_id: int, items: list[LinkItem]) -> set[str]:
+    """The groups the records of ``items`` were in, and those they may join now."""
+    connections_of: dict[str, list[int]] = {}
+    for connection in list_connections(session, tenant_id):
+        connections_of.setdefault(connection.crm, []).append(connection.id)
+    emails = {email for item in items if item.identity.kind == PERSON
+              and (email := normalize_email(item.identity.email))}
+    refs = [(cid, ref.object, ref.id) for item in items for ref in item.identity.same_as
+            for cid in connections_of.get(ref.crm, ())]
+    names = {_ref_name(RecordRef(item.crm, item.object, item.id)) for item in items}
+    return groups_around(session, tenant_id, [_key_of(item.key) for item in items], emails,
+                         refs, names)
+
+
+def _link_items(page: list[StoredIdentity]) -> list[LinkItem]:
     """The records of a page of identities that have one, as link items."""
     return [LinkItem(_text_key(key), crm, key[1], key[2], identity)
-            for key, crm, document in page if (identity := identity_from_dict(document)) is not None]
+            for key, crm, document, _ in page if (identity := identity_from_dict(document)) is not None]
 
 
 def _link_candidates(session: Any, connection_ids: list[int], by_email: bool

@@ -67,5 +67,5 @@ def reevaluate(services: Services, connection_id: int, *, now: datetime | None =
         conn.last_stall_pass_at = now
         session.add(conn)
     # Time moves people too (a person turns stalled), and a new map may re-link them.
-    people_pass(services, connection_id, now)
+    people_pass(services, connection_id, now, full=True)
     return result
