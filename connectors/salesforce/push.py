@@ -50,14 +50,17 @@ class Pusher:
         its own failed result and does not hold up the others.
         """
         results: list[WriteResult | None] = [None] * len(updates)
-        sendable: list[tuple[int, FieldUpdate, dict[str, Any]]] = []
+        sendable: list[Item] = []
         for index, update in enumerate(updates):
             try:
                 sendable.append((index, update, self._body(update)))
             except CrmError as exc:
                 results[index] = _failed(update, exc.code, exc.message, Action.FAIL_RECORD)
         sendable.sort(key=lambda item: item[2]["attributes"]["type"])  # stable: order kept per type
-        failed = lambda item, exc: _failed(item[1], exc.code, exc.message, Action.BACKOFF)  # noqa: E731
+
+        def failed(item: Item, exc: CrmError) -> WriteResult:
+            return _failed(item[1], exc.code, exc.message, Action.BACKOFF)
+
         threshold = self.client.settings.bulk_threshold
         if threshold and len(sendable) >= min(threshold, BULK_JOB_RECORDS):
             sink = BatchSink(BULK_JOB_RECORDS, self._send_job, failed=failed, split=_by_type)
