@@ -58,6 +58,7 @@ class Watch:
         self.peak = 0.0
         self.at_tenths: list[tuple[int, float]] = []
         self.pull_done: float | None = None
+        self.written = 0
         self.written_during_pull = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -77,10 +78,10 @@ class Watch:
     def progress(self, what: str, done: int, _total: int | None) -> None:
         """The sync's progress callback."""
         if what == "write":
-            if self.pull_done is None:
-                self.written_during_pull = done
+            self.written = done
             return
         self.pull_done = time.monotonic()
+        self.written_during_pull = self.written
         tenth = (done * 10) // max(self.total, 1)
         if what == "opportunity" and tenth > len(self.at_tenths):
             self.at_tenths.append((done, rss_mb()))
