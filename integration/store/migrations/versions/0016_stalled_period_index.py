@@ -1,15 +1,15 @@
 """record states by stalled, stage-entered date and days over: the dashboard's stalled table of a
 period reads its page's ids from the index alone
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30 11:40:00
 """
 from alembic import op
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
