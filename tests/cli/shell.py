@@ -32,3 +32,16 @@ def connect_sandbox(crm: Any, name: str, map_text: str, *, env: dict, tmp_path: 
     map_file = tmp_path / f"{name}-map.yaml"
     map_file.write_text(map_text)
     journey("map", "apply", name, str(map_file), env=env)
+
+
+def database_url(env: dict) -> str:
+    """The SQLite database of the shell whose environment is ``env``."""
+    return f"sqlite:///{Path(env['JOURNEY_DATA_DIR']) / 'journey.sqlite3'}"
+
+
+def slow_sync(crm: Any, name: str, *, env: dict, latency_ms: int) -> subprocess.Popen:
+    """Start ``journey sync NAME`` with every call to the sandbox ``crm`` taking ``latency_ms``
+    (long enough to kill the process in the middle of one)."""
+    crm.faults(latency_ms=latency_ms)
+    return subprocess.Popen([JOURNEY, "sync", name], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)

@@ -3,12 +3,11 @@ no update is lost, and none is applied twice (the sandbox counts updates per rec
 from __future__ import annotations
 
 import json
-import subprocess
 
 from integration.demo.seed import demo_seed
 from integration.store.types import utcnow
 from mapping import default_map_text
-from tests.cli.shell import JOURNEY, connect_sandbox, journey
+from tests.cli.shell import connect_sandbox, database_url, journey, slow_sync
 from tests.kill_nine import assert_applied_once_as_the_map_wants, kill_nine_when, statuses
 from tests.sync.crms import start_crm
 
@@ -18,12 +17,10 @@ RECORDS = 1000
 def test_kill_nine_mid_push_then_resume(env, tmp_path):
     crm = start_crm("salesforce", demo_seed(utcnow(), opportunities=RECORDS, leads=0,
                                             sf_contacts=0, deals=0, hs_contacts=0))
-    db = f"sqlite:///{tmp_path / 'var' / 'journey.sqlite3'}"
+    db = database_url(env)
     try:
         connect_sandbox(crm, "sf", default_map_text(), env=env, tmp_path=tmp_path)
-        crm.faults(latency_ms=400)  # each write call takes long enough to be killed during
-        proc = subprocess.Popen([JOURNEY, "sync", "sf"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        proc = slow_sync(crm, "sf", env=env, latency_ms=400)  # a write batch can be killed during
         kill_nine_when(proc, lambda: sum(crm.record_updates().values()) >= 200)
         applied_before = sum(crm.record_updates().values())
         assert 200 <= applied_before < RECORDS * 0.9, applied_before

@@ -2,13 +2,12 @@
 stalled deal ends with exactly one task (the sandbox holds the tasks; no key appears twice)."""
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 
 from integration.demo.run import demo_map_text
 from integration.demo.seed import demo_seed
 from integration.store.types import utcnow
-from tests.cli.shell import JOURNEY, connect_sandbox, journey
+from tests.cli.shell import connect_sandbox, database_url, journey, slow_sync
 from tests.kill_nine import kill_nine_when, query, statuses
 from tests.sync.crms import start_crm
 
@@ -19,12 +18,10 @@ def test_kill_nine_mid_task_push_then_resume(env, tmp_path):
     crm = start_crm("hubspot", demo_seed(utcnow(), opportunities=0, leads=0, sf_contacts=0,
                                          deals=DEALS, hs_contacts=0))
     tasks = crm.sandbox.portal.stores["tasks"].records
-    db = f"sqlite:///{tmp_path / 'var' / 'journey.sqlite3'}"
+    db = database_url(env)
     try:
         connect_sandbox(crm, "hs", demo_map_text(), env=env, tmp_path=tmp_path)
-        crm.faults(latency_ms=300)  # each task batch takes long enough to be killed during
-        proc = subprocess.Popen([JOURNEY, "sync", "hs"], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        proc = slow_sync(crm, "hs", env=env, latency_ms=300)  # a task batch can be killed during
         # a later batch is in flight: marked sending, its CRM call under way
         kill_nine_when(proc, lambda: len(tasks) >= 100 and statuses(db, "crmtask").get("sending"),
                        timeout=180)
