@@ -59,6 +59,8 @@ class Watch:
         self.at_tenths: list[tuple[int, float]] = []
         self.pull_done: float | None = None
         self.written = 0
+        self._flush_done = 0
+        self._flushed_before = 0
         self.written_during_pull = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -78,7 +80,11 @@ class Watch:
     def progress(self, what: str, done: int, _total: int | None) -> None:
         """The sync's progress callback."""
         if what == "write":
-            self.written = done
+            # Each flush counts from 0: a count that drops starts the next flush.
+            if done < self._flush_done:
+                self._flushed_before += self._flush_done
+            self._flush_done = done
+            self.written = self._flushed_before + done
             return
         self.pull_done = time.monotonic()
         self.written_during_pull = self.written
