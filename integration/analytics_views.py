@@ -23,18 +23,17 @@ PAGE_PATHS = 10
 WARM_VIEWS = (RecordFilter(),)
 
 
-def dashboard_figures(db: Session, connection_id: int, jmap: JourneyMap,
-                      flt: RecordFilter) -> dict[str, Any]:
-    """Funnel, time in stage, outcomes and stalled counts for ``flt``."""
+def dashboard_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
+                      only: tuple[str, ...] = ("funnel", "days", "outcomes", "stalled")) -> dict[str, Any]:
+    """Funnel, time in stage, outcomes and stalled counts for ``flt`` (or ``only`` those)."""
     cache = CachedAnalytics(db, connection_id, jmap)
-    return {
-        "funnel": cache.get("funnel_report", flt, lambda: funnel_report(db, connection_id, jmap, flt)),
-        "days": cache.get("time_in_stage_report", flt,
-                          lambda: time_in_stage_report(db, connection_id, jmap, flt)),
-        "outcomes": cache.get("outcome_report", flt,
-                              lambda: outcome_report(db, connection_id, jmap, flt)),
-        "stalled": cache.get("stalled_report", flt, lambda: stalled_report(db, connection_id, flt)),
+    answers = {
+        "funnel": ("funnel_report", lambda: funnel_report(db, connection_id, jmap, flt)),
+        "days": ("time_in_stage_report", lambda: time_in_stage_report(db, connection_id, jmap, flt)),
+        "outcomes": ("outcome_report", lambda: outcome_report(db, connection_id, jmap, flt)),
+        "stalled": ("stalled_report", lambda: stalled_report(db, connection_id, flt)),
     }
+    return {name: cache.get(answers[name][0], flt, answers[name][1]) for name in only}
 
 
 def journeys_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
