@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from integration.store.models import JourneyEvent, RecordState
+from integration.store.models import CrmOwner, JourneyEvent, RecordState
 from mapping import JourneyMap
 from mapping.timeline import TimelineSpan
 from mapping.timeutil import whole_days
@@ -33,11 +33,14 @@ class RecordFilter:
     """Which stored records a view covers; None means any.
 
     ``since``/``until`` bound the period (``until`` exclusive); ``q`` is a search text.
+    ``owner_name`` picks the owners by the name the CRM gives them (any case): a manager knows
+    "Dana Reyes", not her id, and one name may stand for several ids (a user in two CRMs).
     """
 
     object: str | None = None
     persona: str | None = None
     owner: str | None = None
+    owner_name: str | None = None
     pipeline: str | None = None
     stage: str | None = None
     stalled: bool | None = None
@@ -54,6 +57,11 @@ class RecordFilter:
             value = getattr(self, name)
             if value is not None:
                 query = query.where(filter_column(name) == value)
+        if self.owner_name is not None:
+            query = query.where(RecordState.owner_id.in_(
+                select(CrmOwner.owner_id).where(
+                    CrmOwner.connection_id == RecordState.connection_id,
+                    func.lower(CrmOwner.name) == self.owner_name.strip().lower())))
         if self.q:
             texts = [RecordState.name, *(getattr(RecordState, name) for name in SEARCH_COLUMNS)]
             needle = self.q.lower()
@@ -63,8 +71,8 @@ class RecordFilter:
 
     def narrows_records(self) -> bool:
         """Whether any condition on the record itself (not the period) is set."""
-        return any(getattr(self, name) is not None for name in (*FILTER_NAMES, "stage", "stalled")) \
-            or bool(self.q)
+        return any(getattr(self, name) is not None
+                   for name in (*FILTER_NAMES, "owner_name", "stage", "stalled")) or bool(self.q)
 
     def in_period(self, column: Any) -> list[Any]:
         """SQL conditions putting ``column`` (a date and time) inside the period."""

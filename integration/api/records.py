@@ -19,8 +19,10 @@ from integration.record_pages import DIRECTIONS, SORTS, CursorError, read_page, 
 from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
 
-#: Filters every records and analytics endpoint takes, matched exactly against the stored record.
-TEXT_FILTERS = ("object", "persona", "owner", "pipeline", "stage", "country", "lead_source")
+#: Filters every records and analytics endpoint takes, matched exactly against the stored record
+#: (``owner_name`` against the owner names the CRM gives, in any case).
+TEXT_FILTERS = ("object", "persona", "owner", "owner_name", "pipeline", "stage", "country",
+                "lead_source")
 #: Answer formats of the record list.
 FORMATS = ("json", "csv")
 #: The CSV export's columns, in order: the record list's fields, less the nested CRM values.

@@ -10,7 +10,7 @@ import pytest
 
 from integration.app import create_app
 from integration.sandboxes import sandbox_settings
-from integration.store.models import JourneyEvent, RecordState
+from integration.store.models import CrmOwner, JourneyEvent, RecordState
 from integration.store.tenancy import get_or_create_tenant, issue_token
 
 RECORDS = "/api/v1/connections/book/records"
@@ -38,6 +38,8 @@ BOOK = [
 
 #: The company the connector read (Salesforce account or lead company, HubSpot contact company).
 COMPANY = {"c1": "Globex Corp", "d2": "Initech"}
+#: Owner names as the CRM gives them; "o3" owns nothing and shares o1's name in another case.
+OWNERS = {"o1": "Dana Reyes", "o2": "Sam Okafor", "o3": "DANA REYES"}
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +73,8 @@ def headers(app, services, hs_sandbox):
             for seq, (to_stage, occurred, exited) in enumerate(spans):
                 s.add(JourneyEvent(connection_id=res.json["id"], object=obj, crm_id=crm_id, seq=seq,
                                    to_stage=to_stage, occurred_at=occurred, exited_at=exited))
+        for owner_id, name in OWNERS.items():
+            s.add(CrmOwner(connection_id=res.json["id"], owner_id=owner_id, name=name))
     return h
 
 
@@ -117,6 +121,21 @@ def test_the_last_possible_day_is_a_period_end_not_an_error(get):
 ])
 def test_records_take_every_filter(get, params, expected):
     assert ids(get(RECORDS, **params)) == expected
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Dana Reyes", ["d1"]), ("  dana reyes ", ["d1"]), ("Sam Okafor", ["c1"]),
+    ("Dana", []), ("Nobody", []),
+])
+def test_records_take_an_owner_by_name_in_any_case(get, name, expected):
+    assert ids(get(RECORDS, owner_name=name)) == expected
+    assert sorted(r["id"] for r in parse_csv(get(RECORDS, owner_name=name, format="csv"))) == expected
+
+
+def test_analytics_take_an_owner_by_name(get):
+    assert get(ANALYTICS[2], owner_name="dana reyes").json["by_owner"] == {"o1": 1}
+    assert get(ANALYTICS[1], owner_name="Sam Okafor").json["stages"][0]["count"] == \
+        get(ANALYTICS[1], owner="o2").json["stages"][0]["count"]
 
 
 @pytest.mark.parametrize("params, expected", [
@@ -227,8 +246,8 @@ def test_the_openapi_document_declares_the_new_parameters_and_csv(app):
     for path in ["/connections/{ref}/records", "/connections/{ref}/analytics/funnel",
                  "/connections/{ref}/analytics/time-in-stage", "/connections/{ref}/analytics/stalled"]:
         params = {p["name"]: p["schema"] for p in doc["paths"][path]["get"]["parameters"]}
-        assert {"from", "to", "crm", "object", "pipeline", "persona", "owner", "country",
-                "lead_source", "q", "stalled"} <= set(params)
+        assert {"from", "to", "crm", "object", "pipeline", "persona", "owner", "owner_name",
+                "country", "lead_source", "q", "stalled"} <= set(params)
         assert params["from"]["format"] == "date" and "hubspot" in params["crm"]["enum"]
     records = doc["paths"]["/connections/{ref}/records"]["get"]
     assert {p["name"]: p["schema"] for p in records["parameters"]}["format"]["enum"] == ["json", "csv"]
