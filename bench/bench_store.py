@@ -16,6 +16,7 @@ then the ratio PostgreSQL / SQLite of the first sync (goal: at most 1.5, and und
 made anew) next to ``JOURNEY_TEST_POSTGRES_URL`` or the local server's ``test`` database.
 
     nice -n 10 .venv/bin/python -m bench.bench_store [--records N] [--databases sqlite,postgres]
+        [--book plain|demo]
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from sqlalchemy import create_engine, func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from bench.bench_salesforce import seed as opportunity_seed
 from integration.config import Settings
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
@@ -48,6 +50,11 @@ from mapping import default_map_text
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "journey_bench_store"
+#: Books of N opportunities: ``plain`` (bench_salesforce's: two or three history rows each, any
+#: size) or ``demo`` (the demo's: richer records and histories, at most 9,999 opportunities).
+BOOKS = {"plain": lambda n: {"salesforce": opportunity_seed(n)},
+         "demo": lambda n: demo_seed(utcnow(), opportunities=n, leads=0, sf_contacts=0, deals=0,
+                                     hs_contacts=0)}
 #: The stored documents of a state row, measured apart from the rest of the row.
 DOCUMENTS = ("record", "state", "crm_values")
 
@@ -97,15 +104,15 @@ def last_event_id(session: Any) -> int:
     return session.execute(select(func.max(JourneyEvent.id))).scalar() or 0
 
 
-def run(database: str, records: int, workdir: Path, profile: Path | None) -> dict[str, Any]:
+def run(database: str, records: int, workdir: Path, profile: Path | None,
+        book: str = "plain") -> dict[str, Any]:
     """First and echo sync of ``records`` opportunities on ``database``; the figures."""
     url = postgres_url() if database == "postgres" else f"sqlite:///{workdir / 'bench.sqlite3'}"
     settings = Settings(data_dir=workdir, secret_key=Fernet.generate_key().decode(),
                         session_secret="bench", database_url=url)
     upgrade(url)
     services = build_services(settings)
-    seed = demo_seed(utcnow(), opportunities=records, leads=0, sf_contacts=0, deals=0, hs_contacts=0)
-    sandbox = make_sandbox("salesforce", seed=seed).start()
+    sandbox = make_sandbox("salesforce", seed=BOOKS[book](records)).start()
     figures: dict[str, Any] = {"database": database, "records": records}
     try:
         with services.session() as session:
@@ -156,16 +163,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--book", choices=sorted(BOOKS), default="plain")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each first sync here "
                                                       "(suffixed with the database)")
     args = parser.parse_args(argv)
-    print(f"store at scale: first and echo sync of {args.records} Salesforce opportunities, "
+    print(f"store at scale: first and echo sync of {args.records} Salesforce opportunities "
+          f"({args.book} book), "
           f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
     results = {}
     for database in args.databases.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             profile = args.profile.with_suffix(f".{database}.prof") if args.profile else None
-            results[database] = figures = run(database, args.records, Path(tmp), profile)
+            results[database] = figures = run(database, args.records, Path(tmp), profile, args.book)
         print(f"{database:8s} {figures}", flush=True)
     if {"sqlite", "postgres"} <= results.keys():
         ratio = results["postgres"]["first"]["seconds"] / results["sqlite"]["first"]["seconds"]
