@@ -17,7 +17,8 @@ MODULES = ["bench.bench_classify", "bench.bench_salesforce", "bench.bench_hubspo
 #: (``python -m bench.bench_scale``); kept as they are when the file is regenerated.
 KEPT_SECTIONS = ("## Many portals on Celery", "## Worker isolation", "## Map history",
                  "## Record list pages", "## Big HubSpot org",
-                 "## Big Salesforce org through Bulk API 2.0", "## Journey analytics")
+                 "## Big Salesforce org through Bulk API 2.0", "## Journey analytics",
+                 "## The store at scale")
 
 
 def main() -> None:

@@ -8,8 +8,9 @@ then what the store holds. Prints per database:
 - rows the echo sync wrote: state rows updated, journey events inserted, outbox items planned
   (0 wanted: nothing changed);
 - bytes per record: the state table with its indexes and the journey events, as the database
-  reports them (SQLite ``dbstat``, PostgreSQL ``pg_total_relation_size``), and the record, state
-  and CRM values documents as stored;
+  reports them (SQLite ``dbstat``, PostgreSQL ``pg_total_relation_size``: free space and dead
+  row versions included), a live state row alone, and the record, state and CRM values documents
+  as stored;
 
 then the ratio PostgreSQL / SQLite of the first sync (goal: at most 1.5, and under 3 minutes for
 100,000 opportunities). PostgreSQL gets a database of its own (``journey_bench_store``, dropped and
@@ -79,6 +80,15 @@ def table_bytes(session: Any, table: str) -> int:
         "(SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t)"), {"t": table}).scalar()
 
 
+def row_bytes(session: Any, table: str) -> float:
+    """Average bytes of a live row as stored, without indexes, free space or dead row versions
+    (PostgreSQL ``pg_column_size`` of the row; SQLite ``dbstat`` payload)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(text(f'SELECT avg(pg_column_size(t.*)) FROM "{table}" t')).scalar()
+    payload = session.execute(text("SELECT SUM(payload) FROM dbstat WHERE name = :t"), {"t": table}).scalar()
+    return payload / session.execute(text(f'SELECT count(*) FROM "{table}"')).scalar()
+
+
 def document_bytes(session: Any, connection_id: int) -> dict[str, int]:
     """Bytes of each stored document of the connection's state rows, summed, as stored."""
     size = (func.pg_column_size if session.get_bind().dialect.name == "postgresql" else func.length)
@@ -140,6 +150,7 @@ def run(database: str, records: int, workdir: Path, profile: Path | None,
             documents = document_bytes(session, connection_id)
             figures["bytes_per_record"] = {
                 "state_table": round(table_bytes(session, "recordstate") / stored),
+                "state_row": round(row_bytes(session, "recordstate")),
                 "journey_events": round(table_bytes(session, "journeyevent") / stored),
                 **{name: round(n / stored) for name, n in documents.items()}}
     finally:
