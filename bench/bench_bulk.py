@@ -80,8 +80,8 @@ class Watch:
     def progress(self, what: str, done: int, _total: int | None) -> None:
         """The sync's progress callback."""
         if what == "write":
-            # Each flush counts from 0: a count that drops starts the next flush.
-            if done < self._flush_done:
+            # Each flush counts from 0 and only up: a count that does not grow starts the next.
+            if done <= self._flush_done:
                 self._flushed_before += self._flush_done
             self._flush_done = done
             self.written = self._flushed_before + done
