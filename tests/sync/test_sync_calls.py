@@ -28,6 +28,11 @@ from tests.sync.crms import SandboxCrm, small_book, start_crm
 PAGE = {"salesforce": 2000, "hubspot": 200}
 METADATA = {"salesforce": ("GET sobjects/Opportunity/describe",),
             "hubspot": ("GET /crm/v3/pipelines/deals", "GET /crm/v3/properties/contacts/lifecyclestage")}
+#: CRM -> the metadata its first sync reads: Salesforce provisioning adds fields, so the describe is
+#: read anew; HubSpot's listing of the contact properties gave the lifecycle stages, so only the
+#: pipelines are read.
+FIRST_SYNC_METADATA = {"salesforce": {"GET sobjects/Opportunity/describe"},
+                       "hubspot": {"GET /crm/v3/pipelines/deals"}}
 MOVES = {"salesforce": ("opportunity", "Closed Won"), "hubspot": ("deal", "closedwon")}
 UTC = timezone.utc
 
@@ -82,10 +87,9 @@ def _counting_people_passes(monkeypatch) -> list:
 
 
 def test_the_first_sync_reads_no_metadata_provisioning_already_listed(world):
-    if world.crm.crm != "hubspot":
-        pytest.skip("Salesforce provisioning adds fields, so the describes must be read anew")
-    # listing the contact properties gave the lifecycle stages; only the pipelines are read
-    assert set(world.first.calls_by_route) & set(METADATA["hubspot"]) == {"GET /crm/v3/pipelines/deals"}
+    metadata = set(world.first.calls_by_route) & set(METADATA[world.crm.crm])
+    assert metadata == FIRST_SYNC_METADATA[world.crm.crm]
+    assert all(world.first.calls_by_route[route] == 1 for route in metadata), world.first.calls_by_route
 
 
 def test_the_echo_of_our_write_back_is_read_once_at_the_largest_page_size(services, world,
