@@ -126,7 +126,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False) ->
             c.execute(text("ANALYZE"))
         seeded = time.monotonic() - started
         with services.engine.connect() as c:
-            floor = _timed(lambda: c.execute(text(
+            floor, _ = _timed(lambda: c.execute(text(
                 "SELECT count(*) FROM journeyevent WHERE connection_id = :c"), {"c": cid}).scalar())
         app = create_app(settings, services)
         api = app.test_client()
@@ -148,7 +148,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False) ->
             cold, warm = [], []
             for q in views():
                 for round_ in range(repeat + 1):
-                    elapsed, response = _timed_response(lambda: call(q))
+                    elapsed, response = _timed(lambda: call(q))
                     assert response.status_code == 200, (name, q, response.status_code,
                                                          response.get_data(as_text=True)[:300])
                     (warm if round_ else cold).append(elapsed)
@@ -159,13 +159,8 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False) ->
                 "rss_growth": peak_rss_mb() - rss_before}
 
 
-def _timed(call) -> float:
-    started = time.perf_counter()
-    call()
-    return time.perf_counter() - started
-
-
-def _timed_response(call):
+def _timed(call):
+    """Seconds ``call()`` took, and what it returned."""
     started = time.perf_counter()
     response = call()
     return time.perf_counter() - started, response
