@@ -6,6 +6,7 @@ import json
 import secrets
 import shutil
 import signal
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,18 +133,24 @@ class RunningService:
             thread.join(timeout=10)
 
 
-def start_service(services: Services, *, run_worker: bool = True) -> RunningService:
-    """Serve the app on the configured host and port, and run the worker, in the background."""
+def start_service(services: Services, *, run_worker: bool = True,
+                  listener: socket.socket | None = None) -> RunningService:
+    """Serve the app on the configured host and port, and run the worker, in the background.
+
+    ``listener``, a socket already bound and listening, is served instead of binding the port
+    anew: whoever chose a free port early (to name it in webhook subscriptions) keeps it held, so
+    no outgoing connection can take it as its local port in the meantime."""
     settings = services.settings
     app = create_app(settings, services)
-    server = make_server(settings.host, settings.port, app, threaded=True)
+    server = make_server(settings.host, settings.port, app, threaded=True,
+                         fd=listener.fileno() if listener is not None else None)
     worker = Worker(services)
     threads = [threading.Thread(target=server.serve_forever, name="journey-web", daemon=True)]
     if run_worker:
         threads.append(threading.Thread(target=worker.run, name="journey-worker", daemon=True))
     for thread in threads:
         thread.start()
-    port = server.server_port
+    port = server.port
     return RunningService(f"http://{settings.host}:{port}", server, worker, threads)
 
 
