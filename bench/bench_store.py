@@ -14,7 +14,8 @@ then what the store holds. Prints per database:
 
 then the ratio PostgreSQL / SQLite of the first sync (goal: at most 1.5, and under 3 minutes for
 100,000 opportunities). PostgreSQL gets a database of its own (``journey_bench_store``, dropped and
-made anew) next to ``JOURNEY_TEST_POSTGRES_URL`` or the local server's ``test`` database.
+made anew; ``--pg-database`` names another) next to ``JOURNEY_TEST_POSTGRES_URL`` or the local
+server's ``test`` database.
 
     nice -n 10 .venv/bin/python -m bench.bench_store [--records N] [--databases sqlite,postgres]
         [--book plain|demo]
@@ -60,15 +61,15 @@ BOOKS = {"plain": lambda n: {"salesforce": opportunity_seed(n)},
 DOCUMENTS = ("record", "state", "crm_values")
 
 
-def postgres_url() -> str:
+def postgres_url(database: str = PG_DATABASE) -> str:
     """A fresh, empty PostgreSQL database for the benchmark (dropped first if it exists)."""
     base = os.environ.get("JOURNEY_TEST_POSTGRES_URL", DEFAULT_PG)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{PG_DATABASE}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
-    return make_url(base).set(database=PG_DATABASE).render_as_string(hide_password=False)
+    return make_url(base).set(database=database).render_as_string(hide_password=False)
 
 
 def table_bytes(session: Any, table: str) -> int:
@@ -115,9 +116,9 @@ def last_event_id(session: Any) -> int:
 
 
 def run(database: str, records: int, workdir: Path, profile: Path | None,
-        book: str = "plain") -> dict[str, Any]:
+        book: str = "plain", pg_database: str = PG_DATABASE) -> dict[str, Any]:
     """First and echo sync of ``records`` opportunities on ``database``; the figures."""
-    url = postgres_url() if database == "postgres" else f"sqlite:///{workdir / 'bench.sqlite3'}"
+    url = postgres_url(pg_database) if database == "postgres" else f"sqlite:///{workdir / 'bench.sqlite3'}"
     settings = Settings(data_dir=workdir, secret_key=Fernet.generate_key().decode(),
                         session_secret="bench", database_url=url)
     upgrade(url)
@@ -175,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--book", choices=sorted(BOOKS), default="plain")
+    parser.add_argument("--pg-database", default=PG_DATABASE,
+                        help="the PostgreSQL database to make anew (default %(default)s)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each first sync here "
                                                       "(suffixed with the database)")
     args = parser.parse_args(argv)
@@ -185,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     for database in args.databases.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             profile = args.profile.with_suffix(f".{database}.prof") if args.profile else None
-            results[database] = figures = run(database, args.records, Path(tmp), profile, args.book)
+            results[database] = figures = run(database, args.records, Path(tmp), profile, args.book,
+                                                   args.pg_database)
         print(f"{database:8s} {figures}", flush=True)
     if {"sqlite", "postgres"} <= results.keys():
         ratio = results["postgres"]["first"]["seconds"] / results["sqlite"]["first"]["seconds"]

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, func, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from integration.store.bulk import insert_rows, one_of
@@ -93,10 +94,14 @@ def claim_due(session: Session, connection_id: int, limit: int, now: datetime | 
     now = now or utcnow()
     items = list(session.exec(select(OutboxItem).where(*_due(connection_id, now, objects))
                               .order_by(OutboxItem.id).limit(limit)))
-    for item in items:
-        item.status = "sending"
-        item.updated_at = now
-        session.add(item)
+    if items:
+        # One UPDATE for the claim rather than one a row; the loaded items are told what it wrote.
+        session.execute(update(OutboxItem).where(one_of(session, OutboxItem.id, [i.id for i in items]))
+                        .values(status="sending", updated_at=now)
+                        .execution_options(synchronize_session=False))
+        for item in items:
+            set_committed_value(item, "status", "sending")
+            set_committed_value(item, "updated_at", now)
     session.commit()
     return items
 

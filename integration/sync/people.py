@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from integration.store import outbox
 from integration.store import records as record_store
 from integration.services import Services
+from integration.store.bulk import Statistics
 from integration.store.connections import connection_by_id, list_connections
 from integration.store.links import (StoredIdentity, StoredLink, delete_orphan_links,
                                      groups_around, identity_pages, links_by_key, links_of_groups,
@@ -169,6 +170,9 @@ def _relink_all(session: Any, tenant_id: int, connection_ids: list[int], connect
     result.linked = sum(values is not None for values in desired.values())
 
     changed: list[Key] = []
+    # The first pass of a big workspace fills the link table: unanalysed, each page's lookup of
+    # 500 links would be planned as a walk through all of the connection's links.
+    statistics = Statistics(("recordlink",))
     for page in identity_pages(session, connection_ids):
         page_items = _link_items(page)
         result.records += len(page_items)
@@ -177,6 +181,7 @@ def _relink_all(session: Any, tenant_id: int, connection_ids: list[int], connect
         inserts, updates = _link_rows(tenant_id, page_items, stored, links, desired, present,
                                       stamps, result, changed)
         save_links(session, inserts, updates, [])
+        statistics.grew(session, len(inserts))
     delete_orphan_links(session, tenant_id)
     result.replanned, result.queued = _replan(session, changed, desired, connection_id, now, run_id)
     return result
