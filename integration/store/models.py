@@ -130,9 +130,9 @@ class RecordState(SQLModel, table=True):
     """A CRM record's latest snapshot, its journey state, and the write-back values the CRM holds."""
 
     __table_args__ = (
+        # also the index of a lookup by connection alone (no index on connection_id by itself)
         UniqueConstraint("connection_id", "object", "crm_id"),
-        Index("ix_recordstate_conn_email", "connection_id", "email"),
-        Index("ix_recordstate_conn_company", "connection_id", "company"),
+        # filters; e-mail and company are only searched (trigram indexes, PostgreSQL only)
         Index("ix_recordstate_conn_country", "connection_id", "country"),
         Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source"),
         # One per sort column of the record list: a page is read by seeking in one of them
@@ -149,7 +149,7 @@ class RecordState(SQLModel, table=True):
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    connection_id: int = Field(foreign_key="connection.id", index=True)
+    connection_id: int = Field(foreign_key="connection.id")
     object: str
     crm_id: str
     name: Optional[str] = None
