@@ -65,7 +65,8 @@ def test_upgrade_fills_the_filter_columns_from_stored_records(empty_db_url):
     engine = create_engine(empty_db_url)
     indexed = {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("recordstate")}
     engine.dispose()
-    assert {("connection_id", c) for c in ("email", "company", "country", "lead_source")} <= indexed
+    # the filters' indexes (e-mail and company are searched, not filtered: no index of their own)
+    assert {("connection_id", c) for c in ("country", "lead_source")} <= indexed
 
 
 def test_documents_are_packed_with_every_value_intact_and_a_downgrade_unpacks_them(empty_db_url):
@@ -76,6 +77,8 @@ def test_documents_are_packed_with_every_value_intact_and_a_downgrade_unpacks_th
     upgrade(empty_db_url)
     rows = _rows(empty_db_url, "stage_object, record, state, crm_values")
     assert [r[0] for r in rows] == [None, "opportunity"]  # what the unmapped report groups by
+    identities = [i if isinstance(i, dict) else json.loads(i) for i, in _rows(empty_db_url, "identity")]
+    assert identities == [record["identity"] for record in records]  # what the people pass links
     assert [(unpack(r[1]), unpack(r[2]), unpack(r[3])) for r in rows] == [
         (record, STATE, CRM_VALUES) for record in records]
 
@@ -83,3 +86,27 @@ def test_documents_are_packed_with_every_value_intact_and_a_downgrade_unpacks_th
     back = _rows(empty_db_url, "record, state, crm_values")
     decoded = [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in back]
     assert decoded == [(record, STATE, CRM_VALUES) for record in records]
+
+
+def test_lean_indexes_drop_what_no_query_reads_and_leave_room_for_updates_on_postgresql(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_lean_record_state_indexes.py")
+    dropped = {"ix_recordstate_connection_id", "ix_recordstate_conn_email", "ix_recordstate_conn_company"}
+
+    def schema() -> tuple[set[str], list | None]:
+        engine = create_engine(empty_db_url)
+        names = {ix["name"] for ix in inspect(engine).get_indexes("recordstate")}
+        options = None
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as db:
+                options = db.execute(text("SELECT reloptions FROM pg_class "
+                                          "WHERE relname = 'recordstate'")).scalar()
+        engine.dispose()
+        return names, options
+
+    upgrade(empty_db_url, mine)
+    names, options = schema()
+    assert not dropped & names and "ix_recordstate_sort_name" in names
+    assert options == (["fillfactor=70"] if empty_db_url.startswith("postgresql") else None)
+    command.downgrade(alembic_config(empty_db_url), before)
+    names, options = schema()
+    assert dropped <= names and options is None
