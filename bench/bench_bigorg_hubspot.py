@@ -33,15 +33,19 @@ RAISED = {"rate_limit": 1_000_000, "rate_window_seconds": 10.0, "search_per_seco
 
 
 def serve_sandbox(contacts: int, real_limits: bool, out: Any, stop: Any) -> None:
-    """Child process: a HubSpot sandbox of ``contacts`` synthetic contacts until ``stop`` is set."""
+    """Child process: a HubSpot sandbox of ``contacts`` synthetic contacts until ``stop`` is set;
+    puts its connection details and resident set once loaded, then its peak resident set."""
     from connectors.hubspot.sandbox import HubSpotSandbox
-    from connectors.hubspot.sandbox.generate import synthetic_seed
+    from connectors.hubspot.sandbox.generate import populate
 
     limits = {} if real_limits else RAISED
-    sandbox = HubSpotSandbox(synthetic_seed(0, contacts), **limits).start()
-    out.put(sandbox.info())
+    sandbox = HubSpotSandbox({}, **limits)
+    populate(sandbox.portal, contacts=contacts)
+    loaded = _cpu_seconds()
+    out.put({"info": sandbox.start().info(), "rss_mb": _rss_mb(), "cpu_s": loaded})
     stop.wait()
     sandbox.stop()
+    out.put({"peak_rss_mb": _peak_rss_mb(), "serving_cpu_s": _cpu_seconds() - loaded})
 
 
 def _rss_mb() -> float:
@@ -49,8 +53,24 @@ def _rss_mb() -> float:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_seconds() -> float:
+    """CPU time this process used: unlike the wall clock, it hardly depends on the machine's load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def run_sync(settings: Any, connection_id: int, out: Any) -> None:
-    """Child process: one full sync; puts its summary, peak RSS and RSS samples on ``out``."""
+    """Child process: one full sync; puts its summary, peak RSS and RSS samples on ``out``.
+
+    Each sample is printed as it is taken too, so a run stopped early still shows its curve."""
     from integration.services import build_services
     from integration.sync.engine import sync_connection
 
@@ -64,13 +84,14 @@ def run_sync(settings: Any, connection_id: int, out: Any) -> None:
         if marks.get(what, -1) < tenth:
             marks[what] = tenth
             samples.append((what, done, round(_rss_mb(), 1), time.monotonic() - started))
+            print(f"  {what:8s} {done:>9,} of {total or 0:,}: {samples[-1][2]:6,.0f} MB at "
+                  f"{samples[-1][3]:6.0f} s, load average {_load()}", flush=True)
 
     summary = sync_connection(services, connection_id, full=True, requested_by="bench",
                               progress=progress)
     seconds = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.put({"summary": summary.to_dict(), "seconds": seconds, "peak_rss_mb": round(peak, 1),
-             "samples": samples})
+    out.put({"summary": summary.to_dict(), "seconds": seconds, "peak_rss_mb": round(_peak_rss_mb(), 1),
+             "samples": samples, "cpu_s": _cpu_seconds()})
 
 
 def rate_floor_seconds(contacts: int) -> float:
@@ -78,6 +99,12 @@ def rate_floor_seconds(contacts: int) -> float:
     searches = math.ceil(contacts / 200)
     writes = math.ceil(contacts / 100)
     return max(searches / SEARCHES_PER_SECOND, (searches + writes) / RATE_LIMIT * RATE_WINDOW)
+
+
+def minimum_calls(contacts: int) -> int:
+    """Fewest calls a full sync of ``contacts`` contacts can make: search pages of 200, write
+    batches of 100 (metadata reads aside)."""
+    return math.ceil(contacts / 200) + math.ceil(contacts / 100)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,8 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     from mapping import default_map_text
 
     context = multiprocessing.get_context("spawn")  # the sync starts as small as a fresh process
-    print(f"full sync of {args.contacts:,} HubSpot contacts; load average at start "
-          + ", ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
+    print(f"full sync of {args.contacts:,} HubSpot contacts; load average at start {_load()}",
+          flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         settings = Settings(data_dir=workdir, secret_key=Fernet.generate_key().decode(),
@@ -114,8 +141,10 @@ def main(argv: list[str] | None = None) -> None:
                                   args=(args.contacts, args.real_limits, info_queue, stop))
         sandbox.start()
         try:
-            info = info_queue.get(timeout=3600)
-            print(f"sandbox ready in {time.monotonic() - started:.0f} s", flush=True)
+            loaded = info_queue.get(timeout=3600)
+            info = loaded["info"]
+            print(f"sandbox ready in {time.monotonic() - started:.0f} s ({loaded['cpu_s']:.0f} s of "
+                  f"CPU), resident set {loaded['rss_mb']:,.0f} MB; load average {_load()}", flush=True)
             services = build_services(settings)
             with services.session() as session:
                 tenant = get_or_create_tenant(session, "bench-bigorg")
@@ -133,17 +162,26 @@ def main(argv: list[str] | None = None) -> None:
             sync.join()
         finally:
             stop.set()
+            served = info_queue.get(timeout=60) if sandbox.is_alive() else None
             sandbox.join(timeout=60)
     summary = result["summary"]
     print(f"read {summary['read']:,}  written {summary['written']:,}  status {summary['status']}  "
-          f"api calls {summary['api_calls']:,}")
+          f"api calls {summary['api_calls']:,} against a minimum of {minimum_calls(args.contacts):,} "
+          f"({summary['api_calls'] / minimum_calls(args.contacts):.2f}x)")
     print(f"sync seconds {result['seconds']:.0f}  ({summary['read'] / result['seconds']:,.0f} "
           f"records/s read and written; HubSpot's limits alone would need "
           f"{rate_floor_seconds(args.contacts):,.0f} s)")
     print(f"peak RSS of the sync process: {result['peak_rss_mb']:,.0f} MB")
+    if served is not None:
+        print(f"peak RSS of the sandbox process: {served['peak_rss_mb']:,.0f} MB")
+    per_thousand = 1000 / max(summary["read"], 1)
+    print(f"CPU seconds per 1,000 contacts: sync {result['cpu_s'] * per_thousand:.2f}"
+          + (f", sandbox serving {served['serving_cpu_s'] * per_thousand:.2f}" if served else "")
+          + " (the wall clock follows the machine's load; these hardly do)")
     print("RSS at each tenth of the pull and of the write-back (records done: MB at seconds):")
     for what, done, rss, at in result["samples"]:
         print(f"  {what:8s} {done:>9,}: {rss:6,.0f} MB at {at:6.0f} s")
+    print(f"load average at the end {_load()}")
 
 
 if __name__ == "__main__":

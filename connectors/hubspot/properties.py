@@ -104,6 +104,9 @@ class PropertyMap:
                                   "with deal. or contact.)", code="BAD_SETTING")
             for target in ([obj] if obj else OBJECTS):
                 self._names[target][canonical] = value
+        # Asked for on every record read and written: built once.
+        self._writeback = {obj: tuple(WritebackProperty(c, self._names[obj][c], *WRITEBACK_DEFINITIONS[c][1:])
+                                      for c in HUBSPOT_WRITEBACK_FIELDS) for obj in OBJECTS}
 
     def name(self, obj: str, canonical: str) -> str | None:
         """The property holding ``canonical`` on ``obj``."""
@@ -113,10 +116,9 @@ class PropertyMap:
         """Canonical persona field -> property, for the fields ``obj`` has."""
         return {c: p for c in CANONICAL_FIELDS if (p := self._names[obj].get(c))}
 
-    def writeback_properties(self, obj: str) -> list[WritebackProperty]:
+    def writeback_properties(self, obj: str) -> tuple[WritebackProperty, ...]:
         """The write-back properties of ``obj`` under their configured names."""
-        return [WritebackProperty(c, self._names[obj][c], *WRITEBACK_DEFINITIONS[c][1:])
-                for c in HUBSPOT_WRITEBACK_FIELDS]
+        return self._writeback[obj]
 
 
 # ---------------------------------------------------------------------------- value conversion

@@ -67,7 +67,7 @@ def test_defaults_fill_the_pipeline_ids_and_single_entry_history() -> None:
     (record,) = store.records.values()
     assert record.id.isdigit() and len(record.id) >= 10
     assert [s["id"] for s in sandbox.portal.pipelines[0]["stages"]][-2:] == ["closedwon", "closedlost"]
-    assert [(e.value, e.timestamp.isoformat()) for e in record.history["dealstage"]] == [
+    assert [(e.value, e.timestamp.isoformat()) for e in record.history_of("dealstage")] == [
         ("qualifiedtobuy", "2026-01-02T03:04:05+00:00")]
     assert record.values["pipeline"] == "default"
 

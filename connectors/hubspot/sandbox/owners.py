@@ -18,7 +18,11 @@ class Owners:
         self.by_id: dict[str, dict[str, Any]] = {}
         for owner in seeded:
             self._add(owner.id, owner.email, owner.firstName, owner.lastName)
-        for owner_id in sorted(set(referenced) - set(self.by_id)):
+        self.refer(referenced)
+
+    def refer(self, owner_ids: Iterable[str]) -> None:
+        """Make up an owner for each of ``owner_ids`` the portal does not have yet."""
+        for owner_id in sorted(set(owner_ids) - set(self.by_id)):
             self._add(owner_id, f"owner{owner_id}@sandbox.example", "Owner", owner_id)
 
     def _add(self, owner_id: str, email: str, first: str, last: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -45,9 +46,15 @@ class HistoryEntry:
         return body
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
-    """One CRM object: current values (strings) and each property's history, oldest first."""
+    """One CRM object: current values (strings) and each property's history, oldest first.
+
+    Kept small, for million-record portals: a property whose only value is the one it was created
+    with (a seed's, set from the UI at creation) keeps no history list of its own; it is named in
+    ``implicit`` (a set shared by records seeded alike) and :meth:`history_of` makes its one entry
+    when asked. Its first change writes that entry down before adding the new one.
+    """
 
     id: str
     created: datetime
@@ -55,14 +62,23 @@ class Record:
     values: dict[str, str] = field(default_factory=dict)
     history: dict[str, list[HistoryEntry]] = field(default_factory=dict)
     number: int = 0  # the id as a number, for sorting and id filters
-    #: ``hs_v2_date_*`` values computed from the stage history; None when the stage changed since.
-    stage_dates: dict[str, str] | None = None
     #: When the search index catches up with the last change (None: it has): search is
     #: eventually consistent, and a changed record is not found by search until then.
     indexed_at: datetime | None = None
+    #: Properties whose history is their value as created (see the class docstring).
+    implicit: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.number = int(self.id)
+
+    def history_of(self, name: str) -> list[HistoryEntry]:
+        """The property's history, oldest first (empty when it never had a value)."""
+        entries = self.history.get(name)
+        if entries is not None:
+            return entries
+        if name in self.implicit:
+            return [HistoryEntry(self.values[name], self.created, "CRM_UI")]
+        return []
 
 
 @dataclass(frozen=True)
@@ -203,6 +219,8 @@ class Portal:
                      TASKS.name: itertools.count(90000000001)}
         #: Task id -> the (object type, id) records it is associated with.
         self.task_links: dict[str, list[tuple[str, str]]] = {}
+        #: The distinct ``Record.implicit`` sets, shared by every record seeded alike.
+        self._implicit_sets: dict[frozenset[str], frozenset[str]] = {}
         for store, records in ((self.stores[DEALS.name], seed.deals),
                                (self.stores[CONTACTS.name], seed.contacts)):
             seed_ids = {r.id for r in records if r.id}
@@ -222,9 +240,17 @@ class Portal:
                 return candidate
 
     def _load(self, store: ObjectStore, seed_record: ObjectSeed, seed_ids: set[str]) -> None:
-        record_id = seed_record.id or self._next_id(store, seed_ids)
         values = {k: v for k, v in ((k, property_text(v)) for k, v in seed_record.properties.items())
                   if v is not None}
+        history = {name: [HistoryEntry(e.value, e.timestamp, e.sourceType) for e in entries]
+                   for name, entries in seed_record.history.items()}
+        self.load_record(store, seed_record.id or self._next_id(store, seed_ids), values, history)
+
+    def load_record(self, store: ObjectStore, record_id: str, values: dict[str, str],
+                    history: dict[str, list[HistoryEntry]]) -> Record:
+        """Store a record as a seed declares it: ``values`` (text) set from the UI when it was
+        created (its ``createdate``, else now), unless ``history`` gives a property's own
+        entries, oldest first. Values are trusted: a seed file is validated before it gets here."""
         created = parse_datetime_value(values["createdate"]) if "createdate" in values else self.started
         if store.type is DEALS:
             values.setdefault("pipeline", self.pipelines[0]["id"])
@@ -233,16 +259,23 @@ class Portal:
                 store.properties[name] = PropertyDef(name, name, "string", "text",
                                                      store.type.default_group,
                                                      hubspot_defined=False)
-        history = {name: [HistoryEntry(value, created, "CRM_UI")] for name, value in values.items()}
-        for name, entries in seed_record.history.items():
-            history[name] = [HistoryEntry(e.value, e.timestamp, e.sourceType) for e in entries]
-        last_change = max((entries[-1].timestamp for entries in history.values()), default=created)
+        last_change = max((entries[-1].timestamp for entries in history.values() if entries),
+                          default=created)
         modified = values.get(store.type.modified_property)
         updated = parse_datetime_value(modified) if modified else max(created, last_change)
-        values["createdate"] = iso_ms(created)
-        values[store.type.modified_property] = iso_ms(updated)
+        implicit = set(values) - set(history)
+        for name in (store.type.modified_property, "createdate"):
+            normal = iso_ms(updated if name != "createdate" else created)
+            if name in implicit and values[name] != normal:
+                # The history keeps the text as seeded, the value is HubSpot's form of it.
+                history[name] = [HistoryEntry(values[name], created, "CRM_UI")]
+                implicit.discard(name)
+            values[name] = normal
         values["hs_object_id"] = record_id
-        store.add(Record(record_id, created, updated, values, history))
+        shared = self._implicit_sets.setdefault(frozenset(implicit), frozenset(implicit))
+        record = Record(record_id, created, updated, values, history, implicit=shared)
+        store.add(record)
+        return record
 
     def new_record(self, store: ObjectStore) -> Record:
         """An empty object of ``store``'s type with a fresh id, created now and stored."""
@@ -280,9 +313,7 @@ class Portal:
         """A property's value, computing stage-calculated properties from the stage history."""
         if not name.startswith("hs_v2_date_") or name in store.properties:
             return record.values.get(name)
-        if record.stage_dates is None:
-            record.stage_dates = stage_dates(record.history.get(store.type.stage_property, []))
-        return record.stage_dates.get(name)
+        return stage_dates(record.history_of(store.type.stage_property)).get(name)
 
     def render(self, store: ObjectStore, record: Record, properties: Iterable[str] | None,
                with_history: Iterable[str] | None = None) -> dict[str, Any]:
@@ -300,15 +331,25 @@ class Portal:
 
     def _render(self, store: ObjectStore, record: Record, known: list[str],
                 with_history: list[str]) -> dict[str, Any]:
+        # Stage dates are worked out once per rendering, not kept (a million records' worth).
+        dates: dict[str, str] | None = None
+        properties: dict[str, str | None] = {}
+        for n in known:
+            if n.startswith("hs_v2_date_") and n not in store.properties:
+                if dates is None:
+                    dates = stage_dates(record.history_of(store.type.stage_property))
+                properties[n] = dates.get(n)
+            else:
+                properties[n] = record.values.get(n)
         body: dict[str, Any] = {
             "id": record.id,
-            "properties": {n: self.value(store, record, n) for n in known},
+            "properties": properties,
             "createdAt": iso_ms(record.created), "updatedAt": iso_ms(record.updated),
             "archived": False,
         }
         if with_history:
             body["propertiesWithHistory"] = {
-                n: [e.to_json() for e in reversed(record.history.get(n, []))] for n in with_history}
+                n: [e.to_json() for e in reversed(record.history_of(n))] for n in with_history}
         return body
 
     # ------------------------------------------------------------------------------ writing
@@ -346,6 +387,9 @@ class Portal:
             if any(part not in allowed for part in text.split(";")):
                 return "", _invalid(name, "INVALID_OPTION", f'"{text}" was not one of the allowed '
                                     f"options: [{', '.join(allowed)}]")
+        if definition.type != "string":
+            # Options, flags, numbers and dates repeat across records: one copy each is kept.
+            text = sys.intern(text)
         # A missing record fails on its own (OBJECT_NOT_FOUND); without it there is no pipeline.
         if name == DEALS.stage_property and store.type is DEALS and (record or pipeline):
             pipeline_id = pipeline or record.values.get("pipeline")
@@ -383,13 +427,14 @@ class Portal:
         for name, text in clean.items():
             if record.values.get(name, "") == text:
                 continue
+            entries = record.history.get(name)
+            if entries is None:  # its first change: the value it was created with goes first
+                entries = record.history[name] = record.history_of(name)
             if text:
                 record.values[name] = text
             else:
                 record.values.pop(name, None)
-            record.history.setdefault(name, []).append(HistoryEntry(text, moment, source, source_id))
-            if name == store.type.stage_property:
-                record.stage_dates = None
+            entries.append(HistoryEntry(text, moment, source, source_id))
             changes.append(Change(store.type, record.id, name, text, source, moment))
         if changes:
             record.updated = moment
@@ -444,9 +489,13 @@ class Portal:
                     planned.append((record, clean))
             changes = []
             results = []
+            renderers: dict[tuple[str, ...], Callable[[Record], dict[str, Any]]] = {}
             for record, clean in planned:
                 changes += self.apply(store, record, clean, source=source, source_id=source_id)
-                results.append(self.render(store, record, list(clean)))
+                names = tuple(clean)  # inputs of a batch mostly write the same properties
+                if names not in renderers:
+                    renderers[names] = self.renderer(store, names)
+                results.append(renderers[names](record))
         if changes:
             self.on_change(changes)
         return results, failures

@@ -8,8 +8,8 @@ from typing import Any
 
 def iso_ms(moment: datetime) -> str:
     """HubSpot's datetime text: UTC, millisecond precision, ``Z`` suffix."""
-    utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: a search page renders thousands of these.
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_datetime_value(text: str) -> datetime:
