@@ -98,26 +98,6 @@ def filter_values(session: Session, connection_id: int, name: str, limit: int = 
     return [value for value in session.exec(query) if value]
 
 
-def _states_query(connection_id: int, flt: RecordFilter, order: Any, what: Any = RecordState) -> Any:
-    query = flt.apply(select(what).where(RecordState.connection_id == connection_id,
-                                         *flt.in_period(RecordState.entered_at)))
-    return query.order_by(*(order if order is not None else (RecordState.id,)))
-
-
-def filtered_states(session: Session, connection_id: int, flt: RecordFilter, *,
-                    order: Any = None, limit: int | None = None, offset: int = 0) -> list[RecordState]:
-    """Stored records matching ``flt`` whose current stage was entered within its period."""
-    query = _states_query(connection_id, flt, order)
-    if limit is not None:
-        # The page's ids first, sorted where an index covers the filters and the order (the
-        # stalled ones of a period: tens of thousands at a million records), then only their rows:
-        # sorting whole rows, record and state documents included, would read every match.
-        page = _states_query(connection_id, flt, order, RecordState.id).limit(limit).offset(offset)
-        query = select(RecordState).where(RecordState.id.in_(page)).order_by(
-            *(order if order is not None else (RecordState.id,)))
-    return list(session.exec(query))
-
-
 def spans_from_events(events: list[JourneyEvent], jmap: JourneyMap,
                       now: datetime) -> list[TimelineSpan]:
     """A record's stored events as timeline spans (days measured to ``now`` for the open one).

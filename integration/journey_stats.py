@@ -70,25 +70,37 @@ def _days_in_stay(now: datetime) -> Any:
     return whole_days_between(E.occurred_at, func.coalesce(E.exited_at, literal(now, E.occurred_at.type)))
 
 
-def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
-                  flt: RecordFilter) -> list[dict[str, Any]]:
-    """Per stage, the three funnel counts over stage entries in the period (see
-    :func:`mapping.analytics.funnel_rows` for their definitions), from one row per record."""
-    keys = jmap.stage_keys
-    firsts = [func.min(case((E.to_stage == key, E.occurred_at))).label(f"f{i}")
-              for i, key in enumerate(keys)]
-    per_record = _events(connection_id, flt, func.max(stage_index(E.to_stage, keys)).label("furthest"),
-                         *firsts).where(E.to_stage.in_(keys)).group_by(E.object, E.crm_id).subquery()
-    c = per_record.c
+def funnel_columns(keys: list[str]) -> list[Any]:
+    """The per-unit columns of a funnel, for a query over journey events grouped by unit (a
+    record, or a person or deal of the workspace): its furthest stage's position ``furthest``
+    and its first entry into each stage ``f0``, ``f1``..."""
+    return [func.max(stage_index(E.to_stage, keys)).label("furthest"),
+            *(func.min(case((E.to_stage == key, E.occurred_at))).label(f"f{i}")
+              for i, key in enumerate(keys))]
+
+
+def funnel_counts(session: Session, per_unit: Any, stages: int) -> list[tuple[int, int, int]]:
+    """Per stage, the (reached, entered, strict) counts of the units of ``per_unit`` (a subquery
+    of :func:`funnel_columns`), in one row computed in SQL."""
+    c = per_unit.c
     totals = []
-    for i in range(len(keys)):
+    for i in range(stages):
         in_order = and_(*(c[f"f{j}"].is_not(None) for j in range(i + 1)),
                         *(c[f"f{j}"] >= c[f"f{j - 1}"] for j in range(1, i + 1)))
         totals += [func.sum(case((c.furthest >= i, 1), else_=0)), func.count(c[f"f{i}"]),
                    func.sum(case((in_order, 1), else_=0))]
     row = session.execute(select(*totals)).one()
-    counts = [tuple(int(v or 0) for v in row[3 * i:3 * i + 3]) for i in range(len(keys))]
-    return funnel_rows(counts, jmap)
+    return [tuple(int(v or 0) for v in row[3 * i:3 * i + 3]) for i in range(stages)]
+
+
+def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
+                  flt: RecordFilter) -> list[dict[str, Any]]:
+    """Per stage, the three funnel counts over stage entries in the period (see
+    :func:`mapping.analytics.funnel_rows` for their definitions), from one row per record."""
+    keys = jmap.stage_keys
+    per_record = _events(connection_id, flt, *funnel_columns(keys)).where(E.to_stage.in_(keys)) \
+        .group_by(E.object, E.crm_id).subquery()
+    return funnel_rows(funnel_counts(session, per_record, len(keys)), jmap)
 
 
 def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,

@@ -7,15 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlmodel import Session
 
-from integration.analytics import spans_from_events
+from integration.analytics import RecordFilter, spans_from_events
+from integration.journey_stats import funnel_columns, funnel_counts
 from integration.store import records as record_store
 from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email, tenant_groups
 from integration.store.models import JourneyEvent, RecordLink, RecordState
 from integration.sync.map_in_force import workspace_map
+from mapping.analytics import funnel_rows
 from mapping.people import DEAL, PERSON, lead_state, normalize_email, person_state
 from mapping.serialize import record_from_dict, state_from_dict
 
@@ -87,46 +89,91 @@ def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dic
 
 
 def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
-                  connection_id: int | None = None) -> dict[str, Any]:
+                  connection_id: int | None = None, flt: RecordFilter = RecordFilter()) -> dict[str, Any]:
     """The workspace funnel: each person (or deal) counted once, whichever CRMs hold it.
 
-    ``reached``: people whose furthest journey stage so far (any linked record's) is that stage or
-    later; ``current``: people whose stage now (the people rule over their records) is that stage.
-    ``exits`` counts people now in each exit. ``connection_id`` limits it to one connection's records.
+    Per stage, the connection funnel's three counts (:func:`mapping.analytics.funnel_rows`) with
+    a person standing for all of their records: ``reached`` (the furthest stage any of their
+    records entered in the period is this one or later), ``entered`` (one of their records
+    entered this stage in the period), ``strict`` (they entered the first stage and every stage up
+    to this one in order, in the period, each at its first entry by any of their records), and
+    their conversions; and ``current``: people whose stage now (the people rule over their
+    records) is that stage, entered in the period. ``exits`` counts people now in each exit.
+    Only records matching ``flt``'s filters count; ``total`` is the people with one (whatever the
+    period). ``connection_id`` limits it to one connection's records.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
     jmap = workspace_map(session, tenant_id).jmap
-    groups = tenant_groups(session, tenant_id, UNITS[unit], connection_id)
-    members = [m for rows in groups.values() for m in rows]
-    states = {key: state_from_dict(row.state) for key, row in _states(session, members).items()}
-    furthest = _furthest_stages(session, [m.connection_id for m in members], jmap)
-    reached = [0] * len(jmap.stage_keys)
-    current = dict.fromkeys((*jmap.stage_keys, *sorted(jmap.exit_keys)), 0)
-    for rows in groups.values():
-        keys = [(m.connection_id, m.object, m.crm_id) for m in rows]
-        lead = lead_state([states[k] for k in keys if k in states], jmap.people_rule)
-        if lead is not None and lead.stage in current:
-            current[lead.stage] += 1
-        best = max((furthest.get(k, -1) for k in keys), default=-1)
-        for position in range(best + 1):
-            reached[position] += 1
-    return {"unit": unit, "total": len(groups),
-            "stages": [{"key": key, "label": jmap.label(key), "reached": reached[i],
-                        "current": current[key]} for i, key in enumerate(jmap.stage_keys)],
+    ids = [connection_id] if connection_id is not None else [
+        c.id for c in list_connections(session, tenant_id)]
+    counts = linked_funnel_counts(session, tenant_id, UNITS[unit], ids, jmap.stage_keys, flt)
+    total, current = _current_stages(session, tenant_id, unit, connection_id, flt, jmap)
+    return {"unit": unit, "total": total,
+            "stages": [{"key": row["stage"], **row, "current": current[row["stage"]]}
+                       for row in funnel_rows(counts, jmap)],
             "exits": {key: current[key] for key in sorted(jmap.exit_keys)}}
 
 
-def _furthest_stages(session: Session, connection_ids: list[int], jmap: Any) -> dict[tuple[int, str, str], int]:
-    """Each record's furthest journey stage position from its stored events."""
-    furthest: dict[tuple[int, str, str], int] = {}
+def linked_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
+                         keys: list[str], flt: RecordFilter) -> list[tuple[int, int, int]]:
+    """Per stage ``keys``, the (reached, entered, strict) counts of the people (or deals: ``kind``)
+    of these connections, each from the stage entries of all of their records matching ``flt``
+    in the period, counted in SQL (one row per person)."""
     if not connection_ids:
-        return furthest
-    rows = session.execute(select(JourneyEvent.connection_id, JourneyEvent.object,
-                                  JourneyEvent.crm_id, JourneyEvent.to_stage)
-                           .where(JourneyEvent.connection_id.in_(sorted(set(connection_ids)))))
-    for cid, obj, crm_id, stage in rows:
-        position = jmap.stage_index(stage)
-        if position is not None and position > furthest.get((cid, obj, crm_id), -1):
-            furthest[(cid, obj, crm_id)] = position
-    return furthest
+        return [(0, 0, 0)] * len(keys)
+    per_unit = _linked_events(tenant_id, kind, connection_ids, flt, RecordLink.group_key,
+                              *funnel_columns(keys)).where(JourneyEvent.to_stage.in_(keys)) \
+        .group_by(RecordLink.group_key).subquery()
+    return funnel_counts(session, per_unit, len(keys))
+
+
+def _linked_events(tenant_id: int, kind: str, connection_ids: list[int], flt: RecordFilter,
+                   *columns: Any) -> Any:
+    """SELECT ``columns`` FROM the journey events entered in the period by the linked records
+    of ``kind`` (person or deal) of these connections that match ``flt``."""
+    event, link = JourneyEvent, RecordLink
+    query = select(*columns).select_from(event).join(link, and_(
+        link.connection_id == event.connection_id, link.object == event.object,
+        link.crm_id == event.crm_id)).where(
+        link.tenant_id == tenant_id, link.kind == kind, event.connection_id.in_(connection_ids),
+        *flt.in_period(event.occurred_at))
+    if flt.narrows_records():
+        query = flt.apply(query.join(RecordState, and_(
+            RecordState.connection_id == event.connection_id, RecordState.object == event.object,
+            RecordState.crm_id == event.crm_id)))
+    return query
+
+
+def _current_stages(session: Session, tenant_id: int, unit: Unit, connection_id: int | None,
+                    flt: RecordFilter, jmap: Any) -> tuple[int, dict[str, int]]:
+    """How many people have a record matching ``flt``, and how many of them are now in each
+    stage and exit (the people rule over their matching records), entered in the period."""
+    groups = tenant_groups(session, tenant_id, UNITS[unit], connection_id)
+    members = [m for rows in groups.values() for m in rows]
+    rows = _states(session, members)
+    if flt.narrows_records():
+        ids = sorted({m.connection_id for m in members})
+        matching = {tuple(key) for key in session.execute(flt.apply(select(
+            RecordState.connection_id, RecordState.object, RecordState.crm_id).where(
+            RecordState.connection_id.in_(ids))))} if ids else set()
+        rows = {key: row for key, row in rows.items() if key in matching}
+    states = {key: state_from_dict(row.state) for key, row in rows.items()}
+    current = dict.fromkeys((*jmap.stage_keys, *sorted(jmap.exit_keys)), 0)
+    total = 0
+    for group in groups.values():
+        mine = [states[k] for k in ((m.connection_id, m.object, m.crm_id) for m in group) if k in states]
+        if not mine:
+            continue
+        total += 1
+        lead = lead_state(mine, jmap.people_rule)
+        if lead is not None and lead.stage in current and _in_period(lead.entered_at, flt):
+            current[lead.stage] += 1
+    return total, current
+
+
+def _in_period(moment: datetime | None, flt: RecordFilter) -> bool:
+    if flt.since is None and flt.until is None:
+        return True
+    return moment is not None and (flt.since is None or moment >= flt.since) and (
+        flt.until is None or moment < flt.until)

@@ -15,6 +15,25 @@ from mapping.model import JourneyMap
 MOVED_ON, MOVED_BACK, STILL_THERE, OTHER = "moved_on", "moved_back", "still_there", "other"
 
 
+#: The funnel types, by query value: (count field, conversion field, what the count means).
+FUNNEL_TYPES = {
+    "reached": ("reached", "conversion", "Records whose furthest stage entered in the period is this "
+                "one or a later one (a record that skipped a stage has still passed it)."),
+    "any": ("entered", "entered_conversion", "Records that entered this stage in the period, in any "
+            "order (HubSpot's \"contacts or deals that have gone through any stages\")."),
+    "strict": ("strict", "strict_conversion", "Records that entered the first stage and every stage "
+               "up to this one in order, all in the period (HubSpot's \"have gone through all "
+               "stages\"): a record that skipped a stage stops counting before the skip."),
+}
+
+
+def funnel_of_type(rows: Sequence[Mapping[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """Funnel rows (:func:`funnel_rows`) with the count and conversion of type ``kind`` (see
+    :data:`FUNNEL_TYPES`) also as ``count`` and ``count_conversion``."""
+    count, ratio, _ = FUNNEL_TYPES[kind]
+    return [{**row, "count": row[count], "count_conversion": row[ratio]} for row in rows]
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 

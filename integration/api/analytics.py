@@ -20,7 +20,7 @@ from integration.api.helpers import caller_connection, choice_arg, int_arg, serv
 from integration.api.records import record_filter
 from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
-from mapping.analytics import kpi_rows
+from mapping.analytics import FUNNEL_TYPES, funnel_of_type, kpi_rows
 
 #: Trend buckets.
 UNITS = ("week", "month")
@@ -28,17 +28,24 @@ UNITS = ("week", "month")
 MAX_PATHS, DEFAULT_PATHS = journey_stats.MAX_PATHS, PAGE_PATHS
 
 
-def _report(ref: str, build: Callable[..., Any], key: str | None = "stages", **params: Any):
+def _report(ref: str, build: Callable[..., Any], key: str | None = "stages",
+            shape: Callable[[Any], Any] | None = None, **params: Any):
     """Answer ``build(session, connection_id, map, filter)`` for the caller's connection, kept in
     the analytics cache until the connection's data, map or day change (``params`` are the
-    operation's own parameters, part of the answer's key)."""
+    operation's own parameters, part of the answer's key; ``shape`` adds to the cached answer)."""
     flt = record_filter()
     with services().session() as session:
         conn = caller_connection(session, ref)
         jmap, _ = connection_map(session, conn.id)
         cache = CachedAnalytics(session, conn.id, jmap)
         result = cache.get(build.__name__, flt, lambda: build(session, conn.id, jmap, flt), **params)
+        result = shape(result) if shape else result
         return jsonify({key: result} if key else result)
+
+
+def funnel_type_arg() -> str | None:
+    """The ``funnel`` query parameter (a funnel type, see ``FUNNEL_TYPES``), None when absent."""
+    return choice_arg("funnel", list(FUNNEL_TYPES))
 
 
 @bp.get("/connections/<ref>/analytics/funnel")
@@ -50,8 +57,12 @@ def analytics_funnel(ref: str):
     ``reached`` (furthest stage entered is this one or later), ``entered`` (HubSpot's "any
     stages": entered this stage, whatever the order) and ``strict`` (HubSpot's "all stages":
     entered the first stage and each stage up to this one in order), each with its conversion
-    from the previous stage (``conversion``, ``entered_conversion``, ``strict_conversion``)."""
-    return _report(ref, journey_stats.funnel_report)
+    from the previous stage (``conversion``, ``entered_conversion``, ``strict_conversion``).
+    ``funnel`` (reached, any or strict) copies that type's figures to ``count`` and
+    ``count_conversion``."""
+    kind = funnel_type_arg()
+    return _report(ref, journey_stats.funnel_report,
+                   shape=(lambda rows: funnel_of_type(rows, kind)) if kind else None)
 
 
 @bp.get("/connections/<ref>/analytics/time-in-stage")

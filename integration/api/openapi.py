@@ -19,6 +19,7 @@ from integration.api.records import CSV_COLUMNS, FORMATS, TEXT_FILTERS
 from integration.people import UNITS
 from integration.record_pages import DIRECTIONS, SORTS
 from integration.store.types import MAX_ID
+from mapping.analytics import FUNNEL_TYPES
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
@@ -80,6 +81,9 @@ FILTERS = {"crm": {"type": "string", "description": "A CRM plug-in's name, see G
            "q": {**STRING, "description": "Case-insensitive search in the name, e-mail address and company"},
            "from": DATE, "to": DATE}
 
+FUNNEL_TYPE = {"type": "string", "enum": list(FUNNEL_TYPES),
+               "description": "A funnel type whose figures are also given as count and count_conversion"}
+
 QUERY = {
     "api.records_list": {**FILTERS,
                          "sort": {"type": "string", "enum": list(SORTS),
@@ -93,7 +97,7 @@ QUERY = {
                          "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
                          "after": {"type": "string", "maxLength": 400,
                                    "description": "The next page: the previous page's `next`"}},
-    "api.analytics_funnel": FILTERS,
+    "api.analytics_funnel": {**FILTERS, "funnel": FUNNEL_TYPE},
     "api.analytics_time_in_stage": FILTERS,
     "api.analytics_stalled": FILTERS,
     "api.analytics_kpis": FILTERS,
@@ -108,7 +112,8 @@ QUERY = {
     "api.outbox_list": {"status": {"type": "string", "enum": list(OUTBOX_STATUSES)},
                         "limit": {"type": "integer", "minimum": 1, "maximum": 1000}},
     "api.map_preview": {"sample": {"type": "integer", "minimum": 0, "maximum": 200}},
-    "api.workspace_funnel": {"unit": {"type": "string", "enum": list(UNITS)}, "connection": STRING},
+    "api.workspace_funnel": {**FILTERS, "funnel": FUNNEL_TYPE,
+                             "unit": {"type": "string", "enum": list(UNITS)}, "connection": STRING},
 }
 
 #: Answers in other formats than JSON, by operation (chosen with the ``format`` parameter).

@@ -7,13 +7,16 @@ from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import caller_connection, json_body, services
+from integration.api.analytics import funnel_type_arg
 from integration.api.map_endpoints import (history_to_dict, map_from_body, review_to_dict,
                                            version_to_dict)
+from integration.api.records import record_filter
 from integration.map_review import apply_map, history, mark_reviewed
 from integration.people import UNITS, funnel_report, person_report
 from integration.store.types import utcnow
 from integration.sync.map_in_force import workspace_map
 from mapping import map_to_dict, map_to_yaml
+from mapping.analytics import funnel_of_type
 
 
 @bp.get("/workspace/map")
@@ -81,12 +84,22 @@ def people_show(email: str):
 @bp.get("/analytics/funnel")
 @require_tenant
 def workspace_funnel():
-    """The workspace funnel: each person (or deal) once, whichever CRMs hold it."""
+    """The workspace funnel: each person (or deal) once, whichever CRMs hold it.
+
+    It takes the connection funnel's parameters: the period (``from``/``to``, the dates stages
+    were entered), the record filters, and ``funnel`` (reached, any or strict: that type's
+    figures also as ``count`` and ``count_conversion``); per stage it answers the three funnel
+    types with their conversions and ``current`` (people in the stage now, entered in the
+    period)."""
     unit = request.args.get("unit", "people")
     if unit not in UNITS:
         raise ApiError(400, "INVALID_ARGUMENT", f"unit must be one of: {', '.join(UNITS)}",
                        [{"path": "unit", "message": "unknown unit"}])
+    flt, kind = record_filter(), funnel_type_arg()
     with services().session() as session:
         ref = request.args.get("connection")
         connection_id = caller_connection(session, ref).id if ref else None
-        return jsonify(funnel_report(session, g.tenant_id, unit, connection_id))
+        report = funnel_report(session, g.tenant_id, unit, connection_id, flt)
+    if kind:
+        report = {**report, "funnel": kind, "stages": funnel_of_type(report["stages"], kind)}
+    return jsonify(report)

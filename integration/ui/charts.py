@@ -1,7 +1,12 @@
-"""Chart geometry for the pages' inline SVG: bars and ranges in pixels, numbers written as text.
+"""Chart geometry for the pages' inline SVG: bars and ranges along an axis, numbers written as text.
 
 The templates in ``templates/charts.html`` draw what these functions lay out, so every chart reads
 without hovering: each bar carries its figure, each range its median, quartiles and target.
+
+Lengths along the axis are in units of the chart's ``bar_space`` and drawn as percentages of the
+SVG's width, and rows stack their label and figures above the bar: the SVG has no viewBox to
+scale, so its text keeps the stylesheet's size (13 px) on a phone as on a desktop, and the bars
+stretch to the width there is.
 """
 from __future__ import annotations
 
@@ -9,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
 
-#: Drawing area: a label column, then the bars; the SVG's viewBox scales it to the page width.
-LABEL_WIDTH = 150
+from mapping.analytics import FUNNEL_TYPES
+
+#: The bars' axis, in units (drawn as the SVG's whole width); a row's height in pixels: a line
+#: for the label and the figures, then the bar.
 BAR_SPACE = 330
-WIDTH = 660
-ROW_HEIGHT = 36
-#: Range rows hold the box and a line of figures under it.
-RANGE_ROW_HEIGHT = 48
+ROW_HEIGHT = 40
+#: Range rows hold the label, the box, and two lines of figures under it.
+RANGE_ROW_HEIGHT = 78
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,11 @@ class Chart:
     rows: list[Any]
     height: int
     ticks: list[tuple[float, str]] = field(default_factory=list)
-    width: int = WIDTH
-    label_width: int = LABEL_WIDTH
     bar_space: int = BAR_SPACE
+
+    def pct(self, length: float) -> str:
+        """A length along the axis as a percentage of the SVG's width (an SVG length)."""
+        return f"{length / self.bar_space * 100:.2f}%"
 
 
 #: Ranges get a longer axis: their figures sit under the bar, not beside it.
@@ -71,18 +79,6 @@ def _scale(value: float, top: float, space: int = BAR_SPACE) -> float:
 
 def _percent(ratio: float | None) -> str:
     return "" if ratio is None else f"{ratio * 100:.0f}%"
-
-
-#: The funnel types, by query value: (count field, conversion field, what the count means).
-FUNNEL_TYPES = {
-    "reached": ("reached", "conversion", "Records whose furthest stage entered in the period is this "
-                "one or a later one (a record that skipped a stage has still passed it)."),
-    "any": ("entered", "entered_conversion", "Records that entered this stage in the period, in any "
-            "order (HubSpot's \"contacts or deals that have gone through any stages\")."),
-    "strict": ("strict", "strict_conversion", "Records that entered the first stage and every stage "
-               "up to this one in order, all in the period (HubSpot's \"have gone through all "
-               "stages\"): a record that skipped a stage stops counting before the skip."),
-}
 
 
 def funnel_chart(stages: Sequence[dict[str, Any]], kind: str = "reached",
@@ -100,11 +96,14 @@ def funnel_chart(stages: Sequence[dict[str, Any]], kind: str = "reached",
     return Chart(rows, len(rows) * ROW_HEIGHT)
 
 
-def count_chart(items: Iterable[tuple[str, int]], tone: str = "main") -> Chart:
-    """Plain bars for counts (records per stage, stalled per owner...)."""
+def count_chart(items: Iterable[tuple[str, int]], tone: str = "main",
+                links: Sequence[str | None] = ()) -> Chart:
+    """Plain bars for counts (records per stage, stalled per owner...); ``links`` are the bars'
+    drill-down addresses, in order."""
     items = list(items)
     top = max((n for _, n in items), default=0)
-    rows = [Bar(label, i * ROW_HEIGHT, _scale(n, top), f"{n:,}", tone)
+    rows = [Bar(label, i * ROW_HEIGHT, _scale(n, top), f"{n:,}", tone,
+                href=links[i] if i < len(links) else None)
             for i, (label, n) in enumerate(items)]
     return Chart(rows, len(rows) * ROW_HEIGHT)
 
@@ -162,7 +161,7 @@ def days_chart(stages: Sequence[dict[str, Any]], links: Sequence[str | None] = (
                           place(s["median"]), None if beyond else place(expected), late, text,
                           target_beyond=beyond, href=links[i] if i < len(links) else None))
     return Chart(rows, len(rows) * RANGE_ROW_HEIGHT + 18, _ticks(top) if top else [],
-                 width=LABEL_WIDTH + RANGE_SPACE + 20, bar_space=RANGE_SPACE)
+                 bar_space=RANGE_SPACE)
 
 
 def timeline_chart(spans: Sequence[dict[str, Any]], now: datetime) -> Chart:

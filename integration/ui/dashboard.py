@@ -9,12 +9,10 @@ from typing import Any
 
 from flask import abort, render_template, request
 
-from integration.analytics import filtered_states
 from integration.analytics_views import dashboard_figures, journeys_figures
 from integration.api.analytics import UNITS
 from integration.api.helpers import services
-from integration.journey_view import record_journey, record_summary
-from integration.record_pages import order_clauses
+from integration.journey_view import record_journey
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
@@ -22,25 +20,21 @@ from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.charts import FUNNEL_TYPES, count_chart, days_chart, funnel_chart, timeline_chart
 from integration.ui.filters import FilterBar, FilterError, filter_bar
+from integration.ui.records_page import COLUMNS, first_rows
 from mapping.analytics import kpi_rows
 
-#: Columns the stalled table sorts by (the REST API's sort keys).
-STALLED_SORTS = ("days_over", "amount", "owner", "name")
-#: Stalled records per page of the table.
-PAGE_SIZE = 25
+#: Stalled records the dashboard lists (the top of the records page's stalled list).
+STALLED_ROWS = 10
 
 
 @bp.get("/connections/<int:connection_id>/dashboard")
 @signed_in
 def dashboard(connection_id: int):
-    """Funnel, time in stage against expected days, and the stalled records."""
-    sort = request.args.get("sort", "days_over")
-    if sort not in STALLED_SORTS:
-        abort(400, f"Sort by one of: {', '.join(STALLED_SORTS)}.")
+    """Stage KPIs, funnel, outcomes, time in stage against expected days, and the stalled
+    records most days over (the records page's list, which the dashboard links to)."""
     kind = request.args.get("funnel", "reached")
     if kind not in FUNNEL_TYPES:
         abort(400, f"Funnel type: one of {', '.join(FUNNEL_TYPES)}.")
-    page = max(request.args.get("page", 1, type=int), 1)
     with services().session() as db:
         conn = page_connection(db, connection_id)
         jmap, version = connection_map(db, conn.id)
@@ -48,15 +42,17 @@ def dashboard(connection_id: int):
         flt = bar.flt
         figures = dashboard_figures(db, conn.id, jmap, flt)
         funnel, days, outcomes, stalled = (figures[k] for k in ("funnel", "days", "outcomes", "stalled"))
-        names = owner_names(db, conn.id)
-        rows = [record_summary(r, names.get(r.owner_id or "")) for r in filtered_states(
-            db, conn.id, replace(flt, stalled=True), order=order_clauses(sort), limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE)]
-    by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n)
-                for k, n in sorted(stalled["by_stage"].items(),
-                                   key=lambda kv: jmap.stage_index(kv[0]) or 0)]
-    by_owner = [(names.get(owner, owner), n) for owner, n in
-                sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]]
+        names = owner_names(db, conn.id, list(stalled["by_owner"]))
+        rows = first_rows(db, conn.id, replace(flt, stalled=True), jmap, STALLED_ROWS)
+    stages = sorted(stalled["by_stage"].items(), key=lambda kv: jmap.stage_index(kv[0]) or 0)
+    owners = sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]
+    by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n) for k, n in stages]
+    by_owner = [(names.get(owner, owner), n) for owner, n in owners]
+    # "(none)" stands for records without a stage or owner, which no filter value picks
+    stalled_by_stage = [bar.records_url(conn.id, stage=k, stalled=True) if k != "(none)" else None
+                        for k, _ in stages]
+    stalled_by_owner = [bar.records_url(conn.id, owner=k, stalled=True)
+                        if k != "(none)" else None for k, _ in owners]
     stage_links = [bar.records_url(conn.id, stage=key) for key in jmap.stage_keys]
     stalled_links = [bar.records_url(conn.id, stage=key, stalled=True) for key in jmap.stage_keys]
     return render_template(
@@ -64,10 +60,10 @@ def dashboard(connection_id: int):
         funnel=funnel, funnel_kind=kind, funnel_types=FUNNEL_TYPES,
         funnel_chart=funnel_chart(funnel, kind, stage_links), kpis=kpi_rows(funnel, days, jmap),
         outcomes=outcomes, exits=jmap.exits, stage_links=stage_links,
-        days_chart=days_chart(days, stalled_links), stalled=stalled, stalled_rows=rows, sort=sort, page=page,
-        first=(page - 1) * PAGE_SIZE,
-        pages=max(-(-stalled["total"] // PAGE_SIZE), 1),
-        stage_chart=count_chart(by_stage, "late"), owner_chart=count_chart(by_owner, "late"))
+        days_chart=days_chart(days, stalled_links), stalled=stalled, stalled_rows=rows,
+        columns=COLUMNS, stalled_url=bar.records_url(conn.id, stalled=True),
+        stage_chart=count_chart(by_stage, "late", stalled_by_stage),
+        owner_chart=count_chart(by_owner, "late", stalled_by_owner))
 
 
 def _bar(db: Any, connection_id: int, jmap: Any) -> FilterBar:

@@ -175,6 +175,25 @@ def filter_bar(db: Session, connection_id: int, jmap: JourneyMap, args: Mapping[
                today: date, **fixed: Any) -> FilterBar:
     """The bar as the query string ``args`` sets it; ``fixed`` adds RecordFilter fields the page
     sets itself (``stalled=True``, ``stage=...``). Raises :class:`FilterError`."""
+    return _bar(args, today, filter_options(db, connection_id, jmap), fixed)
+
+
+def workspace_filter_bar(db: Session, connections: list[tuple[int, JourneyMap]],
+                         args: Mapping[str, str], today: date) -> FilterBar:
+    """The bar of a page over several connections (the workspace), given as (id, map in force):
+    each filter offers the choices of any of them."""
+    merged: dict[str, dict[str, str]] = {name: {} for name in FILTER_NAMES}
+    for connection_id, jmap in connections:
+        for name, pairs in filter_options(db, connection_id, jmap).items():
+            for value, label in pairs:
+                merged[name].setdefault(value, label)
+    options = {name: sorted(pairs.items(), key=lambda pair: (pair[1].lower(), pair[0]))
+               for name, pairs in merged.items()}
+    return _bar(args, today, options, {})
+
+
+def _bar(args: Mapping[str, str], today: date, options: dict[str, list[tuple[str, str]]],
+         fixed: dict[str, Any]) -> FilterBar:
     period = parse_period(args, today)
     chosen = _chosen(args)
     since, until = period.bounds()
@@ -182,4 +201,4 @@ def filter_bar(db: Session, connection_id: int, jmap: JourneyMap, args: Mapping[
     periods = period_choices(today)
     if period.choice not in dict(periods):  # an older quarter given in the URL
         periods.insert(len(ROLLING), (period.choice, period.label))
-    return FilterBar(period, chosen, filter_options(db, connection_id, jmap), periods, flt)
+    return FilterBar(period, chosen, options, periods, flt)

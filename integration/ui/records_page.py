@@ -17,6 +17,7 @@ from integration.analytics import RecordFilter
 from integration.api.helpers import services
 from integration.journey_view import record_summary
 from integration.record_pages import DIRECTIONS, SORTS, CursorError, count_records, read_page
+from integration.store.models import RecordState
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
@@ -33,6 +34,7 @@ COLUMNS = (("name", "Record"), ("stage", "Stage"), ("persona", "Persona"), ("own
            ("entered_at", "Entered"), ("days_over", "Days over"),
            ("next_best_action", "Next best action"))
 TRUE = ("1", "true", "yes")
+DEFAULT_SORT = "days_over"
 #: The longest search or stage the page takes (as the REST API), and the longest page cursor.
 MAX_TEXT, MAX_CURSOR = 200, 400
 
@@ -67,7 +69,7 @@ class ListView:
 
 def list_view(db: Any, connection_id: int, jmap: Any) -> ListView:
     """The view the query string asks for; 400 for a period, filter or sort that cannot be used."""
-    sort = request.args.get("sort") or "days_over"
+    sort = request.args.get("sort") or DEFAULT_SORT
     if sort not in SORTS:
         abort(400, f"Sort by one of: {', '.join(SORTS)}.")
     order = request.args.get("order") or ("desc" if SORTS[sort].descending_first else "asc")
@@ -105,12 +107,11 @@ def records_page(connection_id: int):
             abort(400, f"This page link no longer works ({exc}).")
         total = count_records(db, conn.id, view.bar.flt)
         unplaced = count_records(db, conn.id, RecordFilter(stage=UNMAPPED))
-        names = owner_names(db, conn.id, [r.owner_id for r in page.rows])
-        rows = [{**record_summary(r, names.get(r.owner_id or "")), "row_id": r.id} for r in page.rows]
+        rows = row_summaries(db, conn.id, page.rows)
     base = url_for("ui.records_page", connection_id=conn.id)
     return render_template(
         "records.html", conn=conn, view=view, bar=view.bar, rows=rows, total=total,
-        columns=COLUMNS, base=base, stage_label=_stage_label(jmap, view.stage), unplaced=unplaced,
+        columns=COLUMNS, base=base, stage_label=stage_label(jmap, view.stage), unplaced=unplaced,
         next_url=f"{base}?{urlencode(view.params(after=page.next))}" if page.next else None,
         first_url=(f"{base}?{urlencode(view.params())}" if request.args.get("after") else None),
         sort_url=lambda key: f"{base}?{urlencode(view.params(sort=key, order=_flip(view, key)))}",
@@ -118,7 +119,22 @@ def records_page(connection_id: int):
         tasks_url=f"{base}/tasks?{urlencode(view.params())}", bulk_limit=REQUEST_LIMIT)
 
 
-def _stage_label(jmap: Any, stage: str | None) -> str | None:
+def row_summaries(db: Any, connection_id: int, rows: list[RecordState]) -> list[dict[str, Any]]:
+    """The rows as the records table shows them (``records_table.html``): each record's summary
+    with its owner's name, and its row id (what the bulk task form sends)."""
+    names = owner_names(db, connection_id, [r.owner_id for r in rows])
+    return [{**record_summary(r, names.get(r.owner_id or "")), "row_id": r.id} for r in rows]
+
+
+def first_rows(db: Any, connection_id: int, flt: RecordFilter, jmap: Any, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` records of the records page for ``flt`` in its default order (most
+    days over first), for a page that shows the top of the list and links to the rest."""
+    return row_summaries(db, connection_id, read_page(db, connection_id, flt, jmap, sort=DEFAULT_SORT,
+                                                      limit=limit).rows)
+
+
+def stage_label(jmap: Any, stage: str | None) -> str | None:
+    """The map's label of ``stage`` (the key itself for a stage the map does not name)."""
     try:
         return jmap.label(stage) if stage else None
     except KeyError:  # a stage an older map had

@@ -1,6 +1,10 @@
-"""Pages for the whole workspace: its dashboard (both CRMs together, each person and deal once),
-the workspace map editor (every connected CRM's stages on one page), and a person's page."""
+"""Pages for the whole workspace: its dashboard (both CRMs together, each person and deal once,
+with the connection dashboard's period, filters and funnel types), where its bars lead, the
+workspace map editor (every connected CRM's stages on one page), and a person's page."""
 from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
 
@@ -8,30 +12,74 @@ from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import governed_connections, mark_reviewed, preview_workspace_map
 from integration.people import funnel_report, linked_people, person_report
+from integration.record_pages import count_records
 from integration.store.connections import list_connections
+from integration.store.models import Connection
 from integration.store.types import utcnow
-from integration.sync.map_in_force import workspace_map
+from integration.sync.map_in_force import connection_map, workspace_map
 from integration.ui import bp
 from integration.ui.access import author, signed_in
-from integration.ui.charts import count_chart
+from integration.ui.charts import FUNNEL_TYPES, count_chart, funnel_chart
 from integration.ui.editor import (crm_stages, render_editor, render_history, render_preview,
                                    reviewed_redirect)
+from integration.ui.filters import FilterBar, FilterError, workspace_filter_bar
+from integration.ui.records_page import MAX_TEXT, stage_label
 
 
 @bp.get("/workspace")
 @signed_in
 def workspace_dashboard():
-    """The workspace funnel of people and of deals, with a search for one person."""
+    """The workspace funnel of people and of deals in a funnel type, for the period and filters
+    of the shared bar, with a search for one person; a bar opens the records behind it."""
+    kind = request.args.get("funnel", "reached")
+    if kind not in FUNNEL_TYPES:
+        abort(400, f"Funnel type: one of {', '.join(FUNNEL_TYPES)}.")
     with services().session() as db:
-        people = funnel_report(db, g.tenant_id, "people")
-        deals = funnel_report(db, g.tenant_id, "deals")
         connections = list_connections(db, g.tenant_id)
+        bar = _workspace_bar(db, connections)
+        people = funnel_report(db, g.tenant_id, "people", flt=bar.flt)
+        deals = funnel_report(db, g.tenant_id, "deals", flt=bar.flt)
         linked = linked_people(db, g.tenant_id)
-    charts = {unit: {"reached": count_chart([(s["label"], s["reached"]) for s in report["stages"]]),
-                     "current": count_chart([(s["label"], s["current"]) for s in report["stages"]])}
+        keys = workspace_map(db, g.tenant_id).jmap.stage_keys
+    links = [url_for("ui.workspace_records", stage=key, **bar.params()) for key in keys]
+    charts = {unit: {"funnel": funnel_chart(report["stages"], kind, links),
+                     "current": count_chart([(s["label"], s["current"]) for s in report["stages"]],
+                                            links=links)}
               for unit, report in (("people", people), ("deals", deals))}
-    return render_template("workspace.html", people=people, deals=deals, charts=charts,
-                           connections=connections, linked=linked)
+    return render_template("workspace.html", people=people, deals=deals, charts=charts, bar=bar,
+                           chosen=bar.params(funnel=kind), funnel_kind=kind,
+                           funnel_types=FUNNEL_TYPES, connections=connections, linked=linked)
+
+
+def _workspace_bar(db: Any, connections: list[Connection]) -> FilterBar:
+    """The period and filter bar over every connection of the workspace; 400 when unusable."""
+    try:
+        return workspace_filter_bar(db, [(c.id, connection_map(db, c.id)[0]) for c in connections],
+                                    request.args, utcnow().date())
+    except FilterError as exc:
+        abort(400, str(exc))
+
+
+@bp.get("/workspace/records")
+@signed_in
+def workspace_records():
+    """Where a workspace funnel bar leads: the records list of each connection, narrowed to the
+    bar's stage, period and filters (straight there when only one connection has any)."""
+    with services().session() as db:
+        connections = list_connections(db, g.tenant_id)
+        bar = _workspace_bar(db, connections)
+        stage = request.args.get("stage") or None
+        if stage and len(stage) > MAX_TEXT:
+            abort(400, f"Stage: at most {MAX_TEXT} characters.")
+        flt = replace(bar.flt, stage=stage)
+        lists = [(c, count_records(db, c.id, flt), bar.records_url(c.id, stage=stage))
+                 for c in connections]
+        label = stage_label(workspace_map(db, g.tenant_id).jmap, stage)
+    holding = [item for item in lists if item[1]]
+    if len(holding) == 1:
+        return redirect(holding[0][2])
+    return render_template("workspace_records.html", lists=lists, bar=bar, stage=stage,
+                           stage_label=label, back=url_for("ui.workspace_dashboard", **bar.params()))
 
 
 @bp.get("/people")

@@ -102,3 +102,74 @@ def test_kpis_and_the_journeys_page(page, live_service, shot):
     page.click("#trends .switch a:has-text('Monthly')")
     page.wait_for_url(re.compile("unit=month"))
     shot(page, "journeys")
+
+
+def workspace_counts(page, unit):
+    """The figures the workspace funnel of ``unit`` writes beside its bars, in stage order."""
+    texts = page.locator(f"#funnel-{unit} svg.chart").first.locator("text.value").all_text_contents()
+    return [int(t.split()[0].replace(",", "")) for t in texts]
+
+
+def test_the_workspace_funnel_takes_the_period_filters_and_funnel_types(page, live_service, shot):
+    page.goto("/workspace")
+    everyone = api(live_service, "GET", "analytics/funnel", params={"unit": "people"})["stages"]
+    assert workspace_counts(page, "people") == [s["reached"] for s in everyone]
+
+    with page.expect_navigation():
+        page.select_option("#period", "90d")
+    today = utcnow().date()
+    dates = {"from": str(today - timedelta(days=89)), "to": str(today)}
+    recent = api(live_service, "GET", "analytics/funnel", params={"unit": "people", **dates})["stages"]
+    assert workspace_counts(page, "people") == [s["reached"] for s in recent]
+    assert recent[0]["reached"] < everyone[0]["reached"]
+
+    with page.expect_navigation():
+        page.select_option('select[name="crm"]', "salesforce")
+    with page.expect_navigation():
+        page.click("#funnel-type .switch a:has-text('Strict order')")
+    assert {k: v for k, v in query(page.url).items() if v} == {"period": "90d", "crm": "salesforce", "funnel": "strict"}
+    strict = api(live_service, "GET", "analytics/funnel",
+                 params={"unit": "deals", "crm": "salesforce", "funnel": "strict", **dates})["stages"]
+    assert workspace_counts(page, "deals") == [s["count"] for s in strict]
+    assert "in order" in page.inner_text("#funnel-definition")
+    # a filter chosen now keeps the funnel type
+    with page.expect_navigation():
+        page.select_option("#period", "365d")
+    assert query(page.url)["funnel"] == "strict"
+
+
+def test_a_workspace_bar_opens_the_records_behind_it(page, live_service, shot):
+    page.goto("/workspace?period=365d")
+    shot(page, "workspace")
+    bar = page.locator("#funnel-deals a.drill", has=page.locator("text.label", has_text=re.compile("^Consideration$"))).first
+    with page.expect_navigation():
+        bar.click()
+    if urlsplit(page.url).path == "/workspace/records":
+        # both CRMs hold deals there: one list per CRM, each with the same choice
+        assert page.locator("#workspace-lists li").count() == 2
+        shot(page, "workspace-records", full_page=False)
+        holding = page.locator("#workspace-lists li", has_not_text=re.compile(r" 0 record\(s\)"))
+        with page.expect_navigation():
+            holding.first.locator("a").click()
+    assert re.fullmatch(r"/connections/\d+/records", urlsplit(page.url).path)
+    asked = query(page.url)
+    assert (asked["stage"], asked["period"]) == ("consideration", "365d")
+    stages = set(page.locator("#records-table tbody tr td:nth-child(3)").all_inner_texts())
+    assert stages == {"Consideration"}
+
+
+def test_stalled_bars_by_owner_open_that_owner_s_stalled_records(page, live_service):
+    conn_id = live_service["connections"]["hubspot"]
+    page.goto(f"/connections/{conn_id}/dashboard")
+    bar = page.locator("#stalled-summary a.drill[href*='owner=']").first
+    # the click area lies under the bar and its words, not over them
+    assert bar.locator("rect.hit").evaluate("el => getComputedStyle(el).fill") in ("none", "rgba(0, 0, 0, 0)", "transparent")
+    owner_name = bar.locator("text.label").text_content()
+    count = int(bar.locator("text.value").text_content().replace(",", ""))
+    with page.expect_navigation():
+        bar.click()
+    asked = query(page.url)
+    assert asked["stalled"] == "true" and asked["owner"]
+    assert page.inner_text("#list-summary").startswith(f"{count:,} record(s)")
+    owners = set(page.locator("#records-table tbody tr td:nth-child(5)").all_inner_texts())
+    assert owners == {owner_name}

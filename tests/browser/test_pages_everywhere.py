@@ -41,6 +41,17 @@ OVERFLOWING = """(width) => {
 }"""
 
 
+# Chart text smaller than MIN_CHART_TEXT px as drawn (its font size times the SVG's scale).
+MIN_CHART_TEXT = 11
+SMALL_CHART_TEXT = """(least) => [...document.querySelectorAll("svg.chart text")]
+  .filter((el) => el.getClientRects().length)
+  .map((el) => [el.textContent.trim(), parseFloat(getComputedStyle(el).fontSize) * el.getScreenCTM().a])
+  .filter(([, size]) => size < least)
+  .slice(0, 5)"""
+#: Pages that draw charts at the phone's width (checked to hold some).
+CHART_PAGES = {"ui.dashboard", "ui.journeys_page", "ui.workspace_dashboard", "ui.record_page"}
+
+
 def path_values(live: dict[str, Any]) -> dict[str, str]:
     """A value for every path parameter of a page: the demo's HubSpot connection, one of its
     stalled deals, and a contact's e-mail address."""
@@ -98,9 +109,10 @@ def sign_in(tab, live):
 
 
 def test_every_page_fits_a_phone_without_sideways_scrolling(phone, shot):
+    """No page scrolls sideways at 390 px, and chart text stays readable there."""
     tab, live = phone
     tab.goto("/sign-in")
-    too_wide = {}
+    too_wide, small_text = {}, {}
     width = tab.evaluate("document.documentElement.scrollWidth")
     if width > PHONE["width"]:
         too_wide["/sign-in"] = (width, tab.evaluate(OVERFLOWING, PHONE["width"]))
@@ -114,9 +126,50 @@ def test_every_page_fits_a_phone_without_sideways_scrolling(phone, shot):
         width = tab.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
             too_wide[path] = (width, tab.evaluate(OVERFLOWING, PHONE["width"]))
+        if endpoint in CHART_PAGES:
+            assert tab.locator("svg.chart text").count() > 0, f"{path}: no chart drawn"
+        small = tab.evaluate(SMALL_CHART_TEXT, MIN_CHART_TEXT)
+        if small:
+            small_text[path] = small
         # Every page as a phone shows it (the first screen), for people to look at.
         shot(tab, f"mobile-{endpoint.removeprefix('ui.').replace('_', '-')}", full_page=False)
     assert not too_wide, f"pages wider than {PHONE['width']} px: {too_wide}"
+    assert not small_text, f"chart text under {MIN_CHART_TEXT} px on a phone: {small_text}"
+
+
+def test_the_filter_bar_folds_behind_a_toggle_on_a_phone(phone, shot):
+    tab, live = phone
+    sign_in(tab, live)
+    conn_id = live["connections"]["hubspot"]
+    for path in (f"/connections/{conn_id}/dashboard?period=90d&object=deal", "/workspace?period=90d&object=deal"):
+        tab.goto(path)
+        toggle = tab.locator(".filters-toggle")
+        assert toggle.is_visible() and toggle.inner_text().startswith("Filters (2 active)")
+        assert toggle.get_attribute("aria-expanded") == "false"
+        assert not tab.locator("#filters").is_visible()
+        # folded, the bar leaves the first screen to the figures
+        first_figures = tab.locator("main section.card").first.bounding_box()["y"]
+        assert first_figures < PHONE["height"] / 2, first_figures
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true"
+        assert tab.locator("#period").is_visible()
+        assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        if path.startswith("/workspace"):
+            shot(tab, "mobile-workspace-filters", full_page=False)
+        # a choice applies at once and keeps the bar folded on the next page
+        with tab.expect_navigation():
+            tab.select_option("#period", "365d")
+        assert "period=365d" in tab.url and "object=deal" in tab.url
+        assert not tab.locator("#filters").is_visible()
+        toggle.click()
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "false" and not tab.locator("#filters").is_visible()
+
+
+def test_the_filter_bar_stays_open_on_a_desktop(page, live_service):
+    page.goto("/workspace")
+    assert page.locator("#period").is_visible()
+    assert not page.locator(".filters-toggle").is_visible()
 
 
 def test_the_editor_warns_before_unsaved_changes_are_lost(page, live_service):

@@ -1,4 +1,5 @@
-"""The dashboard's charts, filters and stalled table, and the record page, against the API's figures."""
+"""The dashboard's charts, filters and stalled list (the top of the records page's), and the
+record page, against the API's figures."""
 from __future__ import annotations
 
 import re
@@ -51,18 +52,24 @@ def stalled_names(page):
     return re.findall(r'<td><a href="/connections/\d+/records/[^"]+">([^<]+)</a>', table)
 
 
-@pytest.mark.parametrize("sort", ["days_over", "amount", "name"])
-def test_stalled_table_sorts_like_the_api(client, world, sort):
-    rows = api(client, world, "records", stalled="true", sort=sort, limit=25)["records"]
-    assert rows
-    assert stalled_names(dashboard(client, world, sort=sort)) == [r["name"] or r["id"] for r in rows]
+@pytest.mark.parametrize("params", [{}, {"object": "deal"}, {"period": "365d"}])
+def test_the_stalled_list_is_the_top_of_the_records_page_s(client, world, params):
+    page = dashboard(client, world, **params)
+    link = re.search(r'<a href="([^"]+)" id="stalled-all">See all ([\d,]+) stalled records', page)
+    records_url = link.group(1).replace("&amp;", "&")
+    assert records_url.startswith(f"/connections/{world.connection_id}/records?")
+    assert "stalled=true" in records_url and all(f"{k}={v}" in records_url for k, v in params.items())
+    records_page = client.get(records_url).get_data(as_text=True)
+    table = re.search(r'<table class="data" id="records-table">(.*?)</table>', records_page, re.S).group(1)
+    listed = re.findall(r'<td><a href="/connections/\d+/records/[^"]+">([^<]+)</a>', table)
+    assert listed and stalled_names(page) == listed[:10]
+    assert f"{len(listed):,} record(s)" in records_page and link.group(2) == f"{len(listed):,}"
 
 
-def test_stalled_rows_link_to_the_crm_and_the_record_page(client, world):
+def test_stalled_rows_link_to_the_record_page(client, world):
     row = api(client, world, "records", stalled="true")["records"][0]
     page = dashboard(client, world)
-    assert f'href="{row["url"]}"' in page
-    assert f'/connections/{world.connection_id}/records/{row["object"]}/{row["id"]}' in page
+    assert f'/connections/{world.connection_id}/records/{row["object"]}/{row["id"]}' in section(page, "stalled")
 
 
 def test_filters_narrow_every_figure(client, world):
@@ -76,10 +83,10 @@ def test_filters_narrow_every_figure(client, world):
     assert links and set(links) == {"deal"}
 
 
-def test_an_unknown_sort_is_a_clear_error(client, world):
-    response = client.get(f"/connections/{world.connection_id}/dashboard?sort=colour")
+def test_an_unknown_funnel_type_is_a_clear_error(client, world):
+    response = client.get(f"/connections/{world.connection_id}/dashboard?funnel=colour")
     assert response.status_code == 400
-    assert "Sort by one of" in response.get_data(as_text=True)
+    assert "Funnel type: one of reached, any, strict" in response.get_data(as_text=True)
 
 
 def test_record_page_shows_the_timeline_of_the_record(client, world):
@@ -99,3 +106,18 @@ def test_unknown_record_is_not_found(client, world):
     response = client.get(f"/connections/{world.connection_id}/records/deal/nope")
     assert response.status_code == 404
     assert "There is no deal nope" in response.get_data(as_text=True)
+
+
+def test_stalled_by_stage_and_owner_bars_open_those_stalled_records(client, world):
+    page = dashboard(client, world, period="365d")
+    summary = section(page, "stalled-summary")
+    links = [link.replace("&amp;", "&") for link in re.findall(r'<a class="drill" href="([^"]+)"', summary)]
+    by_owner = [link for link in links if "owner=" in link]
+    by_stage = [link for link in links if "stage=" in link]
+    assert by_owner and by_stage and len(by_owner) + len(by_stage) == len(links)
+    assert all("stalled=true" in link and "period=365d" in link for link in links)
+    # the bar's figure is the records page's count for its link
+    first = re.search(r'<a class="drill" href="[^"]+"[^>]*>.*?<text class="value"[^>]*>([\d,]+)</text>',
+                      summary, re.S).group(1)
+    records_page = client.get(by_stage[0]).get_data(as_text=True)
+    assert f"{first} record(s)" in records_page

@@ -185,6 +185,18 @@ function reconnectForm(form) {
   });
 }
 
+// The filter bar on a narrow screen (the stylesheet shows the toggle only there): folded behind
+// its "Filters (n active)" button until opened.
+function filterFold(fold) {
+  const toggle = fold.querySelector(".filters-toggle");
+  fold.classList.add("foldable");
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    fold.classList.toggle("open", open);
+  });
+}
+
 // The records page's "select every record on this page" box.
 function selectPage(box) {
   const boxes = () => document.querySelectorAll('#records-table tbody input[name="record"]');
@@ -194,7 +206,7 @@ function selectPage(box) {
 const WIRING = {"#provision": provisionButton, "#interval-form": intervalForm,
                 "#sync-now": syncButton, "#retry-form": retryForm, "#restore": restoreButton,
                 ".diff-switch": diffSwitch,
-                "#filters": filtersForm, "#pause-toggle": pauseButton,
+                "#filters": filtersForm, ".filter-fold": filterFold, "#pause-toggle": pauseButton,
                 "#delete-connection": deleteButton, "#reconnect-form": reconnectForm,
                 "#select-page": selectPage};
 Object.entries(WIRING).forEach(([selector, wire]) => {
