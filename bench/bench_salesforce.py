@@ -2,7 +2,8 @@
 sandbox with 50 ms added to every API call.
 
 Prints records per second and API calls made against the floor the API allows: ceil(N/2000) query
-pages and ceil(N/200) composite writes. Child rows (stage history) count toward a query page's
+pages and ceil(N/1000) writes (one composite request, one call toward the limits, carries five
+sObject Collections of 200; ``floor_one_collection_per_call`` is the earlier ceil(N/200)). Child rows (stage history) count toward a query page's
 2,000 rows, so the read floor with history is ceil((N + history rows) / 2000); both are shown.
 
     .venv/bin/python bench/bench_salesforce.py [--records 10000] [--latency-ms 50]
@@ -18,6 +19,7 @@ from typing import Any
 
 from connectors.base import FieldUpdate
 from connectors.salesforce import SPEC, SalesforceConnector
+from connectors.salesforce.composite import COLLECTION, RECORDS_PER_CALL
 from connectors.salesforce.sandbox import SalesforceSandbox
 
 STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Proposal/Price Quote", "Negotiation/Review")
@@ -70,7 +72,8 @@ def run(n: int, latency_ms: float) -> dict[str, Any]:
                  "floor_with_history_rows": math.ceil((n + history_rows) / 2000),
                  "calls_by_route": reader.usage.by_route},
         "push": {"seconds": round(push_seconds, 2), "records_per_second": round(len(results) / push_seconds),
-                 "api_calls": writer.usage.calls, "floor": math.ceil(n / 200),
+                 "api_calls": writer.usage.calls, "floor": math.ceil(n / RECORDS_PER_CALL),
+                 "floor_one_collection_per_call": math.ceil(n / COLLECTION),
                  "succeeded": sum(r.ok for r in results)},
     }
 

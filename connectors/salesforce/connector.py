@@ -13,7 +13,8 @@ from connectors.salesforce import soql
 from connectors.salesforce import tasks as task_records
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.pull import Cursor, Puller
-from connectors.salesforce.push import BATCH, BULK_JOB_RECORDS, Pusher
+from connectors.salesforce.composite import RECORDS_PER_CALL
+from connectors.salesforce.push import BULK_JOB_RECORDS, Pusher
 from connectors.salesforce.settings import parse_settings
 from mapping.records import CrmRecord
 
@@ -32,7 +33,7 @@ class SalesforceConnector:
     """
 
     crm = "salesforce"
-    write_batch_size = BATCH
+    write_batch_size = RECORDS_PER_CALL
 
     def __init__(self, settings: Mapping[str, Any],
                  on_tokens: Callable[[dict[str, Any]], None] | None = None, *,
@@ -111,7 +112,8 @@ class SalesforceConnector:
         return fields
 
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None) -> list[WriteResult]:
-        """Write ``updates`` 200 per call; one result per update, in order."""
+        """Write ``updates`` 1,000 per call (five collections of 200 in one composite request);
+        one result per update, in order."""
         return Pusher(self.client, self.api_names).push(updates, progress)
 
     def write_claim_size(self, pending: int) -> int:
@@ -119,10 +121,10 @@ class SalesforceConnector:
         one Bulk API ingest job's worth (``BULK_JOB_RECORDS``, which keeps the flush's memory
         bounded) once ``bulk_threshold`` are due or this connector's pull went through Bulk (its
         write-back is as big: the writes flushed during that pull go in jobs from the start);
-        else five composite calls' worth."""
+        else one composite call's worth (1,000)."""
         threshold = self.settings.bulk_threshold
         big = pending >= threshold or (self._puller is not None and self._puller.went_bulk)
-        return BULK_JOB_RECORDS if threshold and big else BATCH * 5
+        return BULK_JOB_RECORDS if threshold and big else RECORDS_PER_CALL
 
     def identify(self) -> AccountIdentity:
         """The org's id and name, from its one ``Organization`` row (one SOQL call)."""
@@ -139,7 +141,7 @@ class SalesforceConnector:
         return names
 
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> list[TaskResult]:
-        """``Task`` records for the records' owners, 200 a call (see ``connectors.salesforce.tasks``)."""
+        """``Task`` records for the records' owners, 1,000 a call (see ``connectors.salesforce.tasks``)."""
         return task_records.create_tasks(self.client, tasks)
 
     def find_tasks(self, keys: Sequence[str]) -> dict[str, str]:

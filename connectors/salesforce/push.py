@@ -1,9 +1,12 @@
-"""Writing FieldUpdates with ``composite/sobjects``: 200 records a call, ``allOrNone: false``,
-per-record verdicts, jittered retries of locked rows, and a stop at the quota ceiling.
+"""Writing FieldUpdates: 1,000 records a call (one ``POST composite`` of five ``composite/sobjects``
+collections of 200, ``allOrNone: false`` at both levels), per-record verdicts, jittered retries of
+locked rows, and a stop at the quota ceiling.
 
 Salesforce processes a collection in chunks, one per run of consecutive records of one type, and
 refuses a request of more than 10 chunks: updates are grouped by object type before batching, so a
-batch holds at most one chunk per type whatever order the caller gave.
+collection holds at most one chunk per type whatever order the caller gave. A collection refused as
+a whole (a 4xx subrequest: no verdict on any one record) leaves its records backing off in the
+outbox while the other collections of the call are written.
 
 A push of at least a Bulk job's worth (``BULK_JOB_RECORDS``, or ``bulk_threshold`` when lower;
 the flush hands over that many only when ``bulk_threshold`` updates are due) goes as Bulk API 2.0
@@ -24,12 +27,12 @@ from connectors.actions import Action
 from connectors.base import CrmError, FieldUpdate, Progress, WriteResult, batched
 from connectors.rest import BatchSink
 from connectors.salesforce import records, soql
+from connectors.salesforce.composite import RECORDS_PER_CALL, WHOLE, write_records
 from connectors.salesforce.bulk import CLEAR, BulkJobs, csv_text
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.errors import record_action
 
 log = logging.getLogger(__name__)
-BATCH = 200
 #: Records per ingest job (2 MB of CSV; Salesforce takes 150,000,000 bytes a job): also what the
 #: flush claims from the outbox at a time, which bounds the sync's memory while writing.
 BULK_JOB_RECORDS = 10_000
@@ -65,7 +68,7 @@ class Pusher:
         if threshold and len(sendable) >= min(threshold, BULK_JOB_RECORDS):
             sink = BatchSink(BULK_JOB_RECORDS, self._send_job, failed=failed, split=_by_type)
         else:
-            sink = BatchSink(BATCH, lambda batch: self._send_batch([(u, body) for _, u, body in batch]),
+            sink = BatchSink(RECORDS_PER_CALL, lambda batch: self._send_batch([(u, body) for _, u, body in batch]),
                              failed=failed)
         for (index, _, _), verdict in sink.write(sendable, progress=progress):
             results[index] = verdict
@@ -108,14 +111,13 @@ class Pusher:
 
         def attempt() -> list[int]:
             nonlocal pending
-            answer = self.client.rest("PATCH composite/sobjects", "composite/sobjects", method="PATCH",
-                                      json={"allOrNone": False, "records": [batch[i][1] for i in pending]})
+            answer = write_records(self.client, "PATCH", [batch[i][1] for i in pending])
             still_locked = []
-            for index, item in zip(pending, answer or []):
+            for index, item in zip(pending, answer):
                 verdict = _verdict(batch[index][0], item)
                 verdicts[index] = verdict
-                if verdict.retryable:
-                    still_locked.append(index)
+                if verdict.retryable and record_action(verdict.error_code or "").retryable:
+                    still_locked.append(index)  # locked rows and outages clear in moments; other backoffs wait
             pending = still_locked
             return still_locked
 
@@ -134,7 +136,10 @@ def _verdict(update: FieldUpdate, item: Mapping[str, Any]) -> WriteResult:
     errors = item.get("errors") or [{}]
     code = str(errors[0].get("statusCode") or "UNKNOWN_ERROR")
     message = "; ".join(str(e.get("message", "")) for e in errors)
-    return _failed(update, code, message, record_action(code))
+    action = record_action(code)
+    if item.get(WHOLE) and not action.retryable:
+        action = Action.BACKOFF  # the collection was refused, not this record: try it again later
+    return _failed(update, code, message, action)
 
 
 def _failed(update: FieldUpdate, code: str, message: str, action: Action) -> WriteResult:

@@ -1,5 +1,5 @@
-"""Tasks for record owners as Salesforce ``Task`` records: created 200 a call with
-``composite/sobjects`` (POST, ``allOrNone: false``), linked by ``WhatId`` (an opportunity) or
+"""Tasks for record owners as Salesforce ``Task`` records: created 1,000 a call (one ``POST
+composite`` of five ``composite/sobjects`` inserts of 200, ``allOrNone: false``), linked by ``WhatId`` (an opportunity) or
 ``WhoId`` (a lead or contact), and carrying their key in the activity custom field
 ``Journey_Task_Key__c`` so that a task created before a crash is found again by SOQL."""
 from __future__ import annotations
@@ -9,11 +9,11 @@ from typing import Any, Sequence
 from connectors.base import TaskResult, TaskSpec, batched
 from connectors.salesforce import soql
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.composite import RECORDS_PER_CALL, WHOLE, write_records
 from connectors.salesforce.errors import record_action
 
 #: The activity custom field holding a task's key (created on ``Activity``, shown on ``Task``).
 TASK_KEY_FIELD = "Journey_Task_Key__c"
-BATCH = 200
 #: Keys per lookup query (keys run to about 80 characters; SOQL text stays far under its limit).
 FIND_CHUNK = 100
 #: Which link field names a record of each object kind.
@@ -42,10 +42,9 @@ def create_tasks(client: SalesforceClient, tasks: Sequence[TaskSpec]) -> list[Ta
                                            message=f"Salesforce tasks cannot link a {task.object!r}")
         else:
             sendable.append(task)
-    for batch in batched(sendable, BATCH):
-        answer = client.rest("POST composite/sobjects", "composite/sobjects", method="POST",
-                             json={"allOrNone": False, "records": [task_body(t) for t in batch]})
-        for task, item in zip(batch, answer or []):
+    for batch in batched(sendable, RECORDS_PER_CALL):
+        answer = write_records(client, "POST", [task_body(t) for t in batch])
+        for task, item in zip(batch, answer):
             results[task.key] = _verdict(task, item)
     return [results.get(t.key) or TaskResult(t.key, False, error_code="NO_RESULT",
                                              message="Salesforce returned no result", retryable=True)
@@ -69,4 +68,4 @@ def _verdict(task: TaskSpec, item: dict[str, Any]) -> TaskResult:
     code = str(errors[0].get("statusCode") or "UNKNOWN_ERROR")
     return TaskResult(task.key, False, error_code=code,
                       message="; ".join(str(e.get("message", "")) for e in errors),
-                      retryable=record_action(code).retryable)
+                      retryable=bool(item.get(WHOLE)) or record_action(code).retryable)

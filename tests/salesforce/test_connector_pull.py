@@ -25,7 +25,7 @@ def test_the_connector_fulfils_the_protocol_and_its_spec(sf_sandbox):
     connector = SPEC.factory(sf_settings(sf_sandbox), None)
     assert isinstance(connector, Connector) and isinstance(connector, SalesforceConnector)
     assert (connector.crm, connector.write_batch_size, list(connector.objects())) == (
-        "salesforce", 200, ["opportunity", "lead", "contact"])
+        "salesforce", 1000, ["opportunity", "lead", "contact"])
     assert connector.record_url("opportunity", OPP_ACME) == (
         f"{sf_sandbox.instance_url}/lightning/r/Opportunity/{OPP_ACME}/view")
     assert {s.name for s in SPEC.settings if s.secret} == {"access_token", "refresh_token", "client_secret"}

@@ -56,8 +56,9 @@ def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_san
     assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 28
 
 
-def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
-    sandbox = _provisioned(make_sf_sandbox, _seed_with(447))
+def test_1050_updates_go_out_in_two_calls_and_read_back_equal(make_sf_sandbox):
+    """Five collections of 200 ride one composite call: Salesforce counts it as one API call."""
+    sandbox = _provisioned(make_sf_sandbox, _seed_with(1047))
     connector = SalesforceConnector(sf_settings(sandbox))
     ids = [r.id for r in connector.pull(ids=None) if r.object == "opportunity"]
     stamp = datetime(2026, 11, 1, 12, 30, 15, 123000, tzinfo=UTC)
@@ -68,10 +69,13 @@ def test_450_updates_go_out_in_three_calls_and_read_back_equal(make_sf_sandbox):
     progress = []
     sf_control(sandbox, "counters/reset", {})
     results = connector.push(updates, progress=lambda *p: progress.append(p))
-    assert len(results) == 450 and all(r.ok for r in results)
+    assert len(results) == 1050 and all(r.ok for r in results)
     assert [(r.object, r.id) for r in results] == [(u.object, u.id) for u in updates]
-    assert sf_control(sandbox, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
-    assert progress == [("write", 200, 450), ("write", 400, 450), ("write", 450, 450)]
+    counters = sf_control(sandbox, "counters")
+    assert counters["by_route"] == {"POST composite": 2}
+    assert counters["subrequests"] == {"PATCH composite/sobjects": 6}
+    assert connector.usage.by_route["POST composite"] == 2
+    assert progress == [("write", 1000, 1050), ("write", 1050, 1050)]
     back = {r.id: r.writeback for r in connector.pull(ids={"opportunity": ids[:3]})}
     assert back[ids[0]] == {"journey_stage": "consideration", "persona": "enterprise_buyer",
                             "next_best_action": "Send the ROI case", "stalled": True,
@@ -98,7 +102,7 @@ def test_a_mixed_batch_is_grouped_by_object_type_into_few_chunks(make_sf_sandbox
     sf_control(sandbox, "counters/reset", {})
     results = connector.push(updates)
     assert [(r.object, r.id, r.ok) for r in results] == [(u.object, u.id, True) for u in updates]
-    assert sf_control(sandbox, "counters")["by_route"] == {"PATCH composite/sobjects": 1}
+    assert sf_control(sandbox, "counters")["by_route"] == {"POST composite": 1}
 
 
 def test_partial_failures_come_back_per_record(make_sf_sandbox):
@@ -135,7 +139,9 @@ def test_lock_errors_back_off_and_retry_only_the_locked_records(make_sf_sandbox)
     results = connector.push([FieldUpdate("opportunity", i, {"journey_stage": "awareness"})
                               for i in (OPP_ACME, OPP_GLOBEX, OPP_WON)])
     assert all(r.ok for r in results)
-    assert sf_control(sandbox, "counters")["by_route"] == {"PATCH composite/sobjects": 3}
+    counters = sf_control(sandbox, "counters")
+    assert counters["by_route"] == {"POST composite": 3}
+    assert counters["record_updates"] == {OPP_ACME: 1, OPP_GLOBEX: 1, OPP_WON: 1}  # only the locked one re-sent
     sf_control(sandbox, "faults", {"lock_ids": [OPP_WON]})
     stuck = connector.push([FieldUpdate("opportunity", OPP_WON, {"journey_stage": "awareness"})])
     assert [(r.ok, r.error_code, r.retryable) for r in stuck] == [(False, "UNABLE_TO_LOCK_ROW", True)]
@@ -198,7 +204,7 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
 
 
 def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
-    sandbox = _provisioned(make_sf_sandbox, _seed_with(797), daily_quota=100)
+    sandbox = _provisioned(make_sf_sandbox, _seed_with(2997), daily_quota=100)
     all_ids = [r["Id"] for r in simple_sf(sandbox).query_all("SELECT Id FROM Opportunity")["records"]]
     sf_control(sandbox, "faults", {"api_used": 45})
     connector = SalesforceConnector(sf_settings(sandbox, quota_share=0.5))
@@ -206,8 +212,8 @@ def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
     assert [r.id for r in connector.pull(ids={"opportunity": [OPP_ACME]})] == [OPP_ACME]
     results = connector.push([FieldUpdate("opportunity", i, {"journey_stage": "awareness"}) for i in all_ids])
     assert connector.usage.quota_used == 50 and connector.usage.quota_limit == 100
-    assert [r.ok for r in results].count(True) == 400
-    assert {(r.error_code, r.retryable) for r in results[400:]} == {("QUOTA_CEILING", True)}
+    assert [r.ok for r in results].count(True) == 2000  # two composite calls of 1,000
+    assert {(r.error_code, r.retryable) for r in results[2000:]} == {("QUOTA_CEILING", True)}
     assert "50% of the daily Salesforce API quota: 50 of 100 calls used" in results[-1].message
     assert connector.stopped == results[-1].message
     with pytest.raises(QuotaReached) as stopped:
@@ -216,7 +222,7 @@ def test_the_configured_quota_ceiling_stops_a_push_and_says_so(make_sf_sandbox):
 
 
 def test_503_storms_are_ridden_out_with_jittered_retries(make_sf_sandbox):
-    sandbox = _provisioned(make_sf_sandbox, _seed_with(600), random_seed=7)
+    sandbox = _provisioned(make_sf_sandbox, _seed_with(600), random_seed=2)
     sf_control(sandbox, "faults", {"error_503_share": 0.4})
     connector = SalesforceConnector(sf_settings(sandbox, retry_attempts=10, **FAST))
     records = [r for r in connector.pull() if r.object == "opportunity"]
@@ -224,7 +230,7 @@ def test_503_storms_are_ridden_out_with_jittered_retries(make_sf_sandbox):
     results = connector.push([FieldUpdate("opportunity", r.id, {"journey_stage": "awareness"}) for r in records])
     assert all(r.ok for r in results)
     counters = sf_control(sandbox, "counters")
-    assert counters["by_route"]["PATCH composite/sobjects"] > 4
+    assert counters["by_route"]["POST composite"] > 1  # 603 records fit one call: the rest were retries
 
 
 def test_a_503_that_never_clears_is_a_transient_error_after_bounded_attempts(make_sf_sandbox):
@@ -234,3 +240,21 @@ def test_a_503_that_never_clears_is_a_transient_error_after_bounded_attempts(mak
         connector.stages()
     assert (unavailable.value.code, unavailable.value.status) == ("SERVER_UNAVAILABLE", 503)
     assert connector.usage.by_route == {"GET query/": 3}
+
+
+def test_a_collection_refused_whole_backs_off_and_the_others_are_written(make_sf_sandbox):
+    """A field the org lacks makes Salesforce refuse the whole collection naming it (a 400
+    subrequest): its 200 records back off (no verdict on them), the next collection is written."""
+    sandbox = _provisioned(make_sf_sandbox, _seed_with(250))
+    connector = SalesforceConnector(sf_settings(sandbox, field_names={"persona": "Never_Provisioned__c"}, **FAST))
+    ids = sorted(r.id for r in connector.pull() if r.object == "opportunity")
+    updates = [FieldUpdate("opportunity", i, {"journey_stage": "awareness"}) for i in ids]
+    updates[5] = FieldUpdate("opportunity", ids[5], {"persona": "enterprise_buyer"})
+    sf_control(sandbox, "counters/reset", {})
+    results = connector.push(updates)
+    assert {(r.ok, r.error_code, r.action) for r in results[:200]} == {(False, "INVALID_FIELD", Action.BACKOFF)}
+    assert "refused the whole collection (400 INVALID_FIELD)" in results[0].message
+    assert all(r.ok for r in results[200:]) and len(results) == 253
+    counters = sf_control(sandbox, "counters")
+    assert counters["by_route"] == {"POST composite": 1}  # a backed-off collection is not retried at once
+    assert set(counters["record_updates"]) == set(ids[200:])

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from flask import Flask, Response, request
 
-from connectors.salesforce.sandbox import routes_bulk, routes_control, routes_data, routes_oauth
+from connectors.salesforce.sandbox import composite, routes_bulk, routes_control, routes_data, routes_oauth
 from connectors.salesforce.sandbox.http_common import DATA, Sandbox, bearer, error_response, json_response
 from connectors.salesforce.sandbox.org import RequestError
 from connectors.salesforce.sandbox.routes_data import API_VERSIONS
@@ -26,6 +26,7 @@ def create_app(sandbox: Sandbox, info: Callable[[], dict[str, Any]]) -> Flask:
     _register_errors(app)
     routes_oauth.register(app, sandbox)
     routes_data.register(app, sandbox)
+    composite.register(app, sandbox)
     routes_bulk.register(app, sandbox.bulk)
     routes_control.register(app, sandbox, info)
     return app
@@ -39,10 +40,14 @@ def _register_gate(app: Flask, sandbox: Sandbox) -> None:
         rule = request.url_rule.rule if request.url_rule else request.path
         if rule.startswith("/__sandbox__") or request.url_rule is None:
             return None
-        faults.count(f"{request.method} {rule.removeprefix(DATA)}")
+        subrequest = bool(request.environ.get(composite.SUBREQUEST))
+        if not subrequest:
+            faults.count(f"{request.method} {rule.removeprefix(DATA)}")
         version = (request.view_args or {}).get("version")
         if version is not None and version not in API_VERSIONS:
             return error_response(404, "NOT_FOUND", "The requested resource does not exist")
+        if subrequest:
+            return None  # part of a composite call: authorised, counted and spent as that one call
         if not (rule.startswith(DATA) or rule == "/services/oauth2/userinfo"):
             return None
         if not sandbox.tokens.valid(bearer()):

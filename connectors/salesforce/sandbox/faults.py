@@ -17,6 +17,8 @@ class Faults:
     api_used: int = 0
     random_seed: int | None = None
     by_route: dict[str, int] = field(default_factory=dict)
+    #: Subrequests of composite calls by route: run, but not calls of their own.
+    subrequests: dict[str, int] = field(default_factory=dict)
     _rng: random.Random = field(default_factory=random.Random)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -27,6 +29,11 @@ class Faults:
         """Count one request to ``route`` (``GET query/``...)."""
         with self._lock:
             self.by_route[route] = self.by_route.get(route, 0) + 1
+
+    def count_subrequest(self, route: str) -> None:
+        """Count one composite subrequest to ``route`` (it spends no call of its own)."""
+        with self._lock:
+            self.subrequests[route] = self.subrequests.get(route, 0) + 1
 
     def spend(self) -> bool:
         """Spend one call of the daily quota; False (nothing spent) when it is used up."""
@@ -59,10 +66,12 @@ class Faults:
         """Forget the per-route counts (the quota usage stays, as the org's would)."""
         with self._lock:
             self.by_route.clear()
+            self.subrequests.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """Counters and settings as JSON."""
         with self._lock:
             return {"calls": sum(self.by_route.values()), "by_route": dict(self.by_route),
+                    "subrequests": dict(self.subrequests),
                     "api_usage": {"used": self.api_used, "limit": self.daily_quota},
                     "latency_ms": self.latency_ms, "error_503_share": self.error_503_share}
