@@ -15,6 +15,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from connectors.base import ApiUsage, AuthFailed, CrmError, QuotaReached, TransientError
 from connectors.rest import call_with_refresh, paginate
+from connectors.salesforce import composite
 from connectors.salesforce.errors import translate
 from connectors.salesforce.oauth import refresh_access_token, timed_session
 from connectors.salesforce.settings import SalesforceSettings
@@ -45,15 +46,19 @@ class SalesforceClient:
 
     # --------------------------------------------------------------------------- calls
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
-        """Every page of ``soql``'s result, following ``nextRecordsUrl``."""
-        def fetch(locator: str | None) -> dict[str, Any]:
+        """Every page of ``soql``'s result: the first, then up to five more a call (query-more
+        subrequests of one composite request, chained by their ``nextRecordsUrl``)."""
+        def fetch(locator: str | None) -> list[dict[str, Any]]:
             if locator is not None:
-                return self.more(locator)
-            return self.call("GET query/", lambda: self.sf.query(
-                soql, headers={"Sforce-Query-Options": QUERY_BATCH}))
+                return composite.more_pages(self, locator)
+            return [self.call("GET query/", lambda: self.sf.query(
+                soql, headers={"Sforce-Query-Options": QUERY_BATCH}))]
 
-        return paginate(fetch, lambda page: None if page.get("done", True) else page["nextRecordsUrl"],
-                        what="Salesforce query")
+        def next_locator(pages: list[dict[str, Any]]) -> str | None:
+            return None if pages[-1].get("done", True) else pages[-1]["nextRecordsUrl"]
+
+        for pages in paginate(fetch, next_locator, what="Salesforce query"):
+            yield from pages
 
     def more(self, next_records_url: str) -> dict[str, Any]:
         """The page at a ``nextRecordsUrl`` (of a query or of a nested child result)."""

@@ -1,25 +1,41 @@
-"""Up to 1,000 records a call: ``POST composite`` carrying five sObject Collections subrequests.
+"""Five operations a call: ``POST composite`` carrying five sObject Collections or query-more
+subrequests.
 
 Salesforce counts a composite request of up to 25 subrequests as one call toward the API limits,
-and lets 5 of them be sObject Collections (200 records each). Both levels run with
+and lets 5 of them be sObject Collections (200 records each) or query operations (query-more by
+locator among them).
+
+Writes: 1,000 records a call, five collections of 200. Both levels run with
 ``allOrNone: false``, so one record's refusal is its own verdict, and a collection Salesforce
 refuses as a whole (a 4xx subrequest) does not stop the other four.
 
 A record in a collection refused as a whole gets that subrequest's error marked ``WHOLE`` (True):
 the refusal says nothing about the record itself, so callers back it off rather than fail it.
+
+Metadata: the describes of several objects (plain sObject reads, not among the five) in one call.
+
+Reads: a query's next five pages in one call, the first by its locator and each next one by a
+reference to the page before (``@{page0.nextRecordsUrl}``); past the last page the references name
+nothing and Salesforce halts those subrequests, which costs nothing more.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+from simple_salesforce.exceptions import SalesforceError
 
 from connectors.base import batched
-from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.errors import first_error
+
+if TYPE_CHECKING:  # the client reads query pages through this module
+    from connectors.salesforce.client import SalesforceClient
 
 #: Records per sObject Collections subrequest, and such subrequests per composite call.
 COLLECTION = 200
 COLLECTIONS_PER_CALL = 5
 RECORDS_PER_CALL = COLLECTION * COLLECTIONS_PER_CALL
+#: Query pages read per composite call (query operations a composite request may hold).
+PAGES_PER_CALL = 5
 #: Key set on the per-record answer of a record whose whole collection was refused.
 WHOLE = "journeyWholeCollection"
 
@@ -40,6 +56,63 @@ def write_records(client: SalesforceClient, method: str, records: Sequence[dict[
     for n, chunk in enumerate(chunks):
         out.extend(_answers(by_ref.get(f"records{n}"), len(chunk)))
     return out
+
+
+def more_pages(client: SalesforceClient, locator: str) -> list[dict[str, Any]]:
+    """The query pages from ``locator`` on, up to ``PAGES_PER_CALL`` of them, in one composite call.
+
+    Stops at the last page, or before a page Salesforce failed to give (the next call starts from
+    the page before it); when even the first fails, that failure is raised as a plain query-more's
+    would be (so the client's retries and error table apply alike)."""
+    refs = [f"page{n}" for n in range(PAGES_PER_CALL)]
+    body = {"allOrNone": False, "compositeRequest": [
+        {"method": "GET", "url": locator if n == 0 else f"@{{{refs[n - 1]}.nextRecordsUrl}}", "referenceId": ref}
+        for n, ref in enumerate(refs)]}
+
+    def fetch() -> list[dict[str, Any]]:
+        answer = client.sf.restful("composite", method="POST", json=body) or {}
+        results = [r for r in answer.get("compositeResponse") or () if isinstance(r, dict)]
+        pages: list[dict[str, Any]] = []
+        for result in results:
+            status, page = result.get("httpStatusCode"), result.get("body")
+            if not (isinstance(status, int) and status < 300 and isinstance(page, dict)):
+                break
+            pages.append(page)
+            if page.get("done", True):
+                break
+        if not pages:
+            first = results[0] if results else {}
+            raise SalesforceError(f"{client.sf.base_url}composite", int(first.get("httpStatusCode") or 500),
+                                  "composite", first.get("body"))
+        return pages
+
+    return client.call("POST composite query/{locator}", fetch)
+
+
+def get_each(client: SalesforceClient, route: str, paths: dict[str, str]) -> dict[str, Any]:
+    """``GET`` of each path (relative to ``/services/data/vXX.X/``; at most 25 plain sObject reads)
+    in one composite call: the answer body by key. The first failed read is raised as that read
+    alone would be."""
+    if len(paths) > 25:
+        raise ValueError("one composite call carries at most 25 subrequests")
+    prefix = f"/services/data/v{client.settings.api_version}/"
+    keys = list(paths)
+    body = {"allOrNone": False, "compositeRequest": [
+        {"method": "GET", "url": prefix + paths[key], "referenceId": f"get{n}"} for n, key in enumerate(keys)]}
+
+    def fetch() -> dict[str, Any]:
+        answer = client.sf.restful("composite", method="POST", json=body) or {}
+        by_ref = {r.get("referenceId"): r for r in answer.get("compositeResponse") or () if isinstance(r, dict)}
+        out = {}
+        for n, key in enumerate(keys):
+            result = by_ref.get(f"get{n}") or {}
+            status = result.get("httpStatusCode")
+            if not (isinstance(status, int) and status < 300):
+                raise SalesforceError(prefix + paths[key], int(status or 500), "composite", result.get("body"))
+            out[key] = result.get("body")
+        return out
+
+    return client.call(route, fetch)
 
 
 def _answers(result: dict[str, Any] | None, size: int) -> list[dict[str, Any]]:

@@ -9,11 +9,10 @@ from connectors.base import (
     PriorRecords, Progress, ProvisionedField, Pulled, TaskResult, TaskSpec, WriteResult, batched,
 )
 from connectors.salesforce import provision as provisioning
-from connectors.salesforce import soql
+from connectors.salesforce import composite, soql
 from connectors.salesforce import tasks as task_records
 from connectors.salesforce.client import SalesforceClient
 from connectors.salesforce.pull import Cursor, Puller
-from connectors.salesforce.composite import RECORDS_PER_CALL
 from connectors.salesforce.push import BULK_JOB_RECORDS, Pusher
 from connectors.salesforce.settings import parse_settings
 from mapping.records import CrmRecord
@@ -33,7 +32,7 @@ class SalesforceConnector:
     """
 
     crm = "salesforce"
-    write_batch_size = RECORDS_PER_CALL
+    write_batch_size = composite.RECORDS_PER_CALL
 
     def __init__(self, settings: Mapping[str, Any],
                  on_tokens: Callable[[dict[str, Any]], None] | None = None, *,
@@ -124,7 +123,7 @@ class SalesforceConnector:
         else one composite call's worth (1,000)."""
         threshold = self.settings.bulk_threshold
         big = pending >= threshold or (self._puller is not None and self._puller.went_bulk)
-        return BULK_JOB_RECORDS if threshold and big else RECORDS_PER_CALL
+        return BULK_JOB_RECORDS if threshold and big else composite.RECORDS_PER_CALL
 
     def identify(self) -> AccountIdentity:
         """The org's id and name, from its one ``Organization`` row (one SOQL call)."""
@@ -155,11 +154,21 @@ class SalesforceConnector:
 
     # --------------------------------------------------------------------------- helpers
     def _readable_fields(self, sobject: str) -> set[str]:
-        """The fields of ``sobject`` the integration user can read (its describe, cached)."""
-        key = f"describe/{sobject}/fields"
-        cached = self.cache.get(key)
+        """The fields of ``sobject`` the integration user can read (its describe, cached).
+
+        A describe missing from the cache is read with those of the other pulled objects also
+        missing, in one composite call: a sync needs them all, and they expire together."""
+        cached = self.cache.get(_describe_key(sobject))
         if cached is None:
-            describe = self.client.rest(f"GET sobjects/{sobject}/describe", f"sobjects/{sobject}/describe")
-            cached = sorted(f["name"] for f in describe["fields"])
-            self.cache.put(key, cached)
+            wanted = dict.fromkeys([sobject, *(soql.SOBJECTS[kind] for kind in OBJECTS)])
+            missing = {name: f"sobjects/{name}/describe" for name in wanted
+                       if name == sobject or self.cache.get(_describe_key(name)) is None}
+            for name, describe in composite.get_each(self.client, "POST composite sobjects/describe",
+                                                     missing).items():
+                self.cache.put(_describe_key(name), sorted(f["name"] for f in describe["fields"]))
+            cached = self.cache.get(_describe_key(sobject))
         return set(cached)
+
+
+def _describe_key(sobject: str) -> str:
+    return f"describe/{sobject}/fields"

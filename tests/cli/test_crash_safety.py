@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from connectors.salesforce.composite import RECORDS_PER_CALL
 from integration.demo.seed import demo_seed
 from integration.store.types import utcnow
 from mapping import default_map_text
@@ -11,7 +12,8 @@ from tests.cli.shell import connect_sandbox, database_url, journey, slow_sync
 from tests.kill_nine import assert_applied_once_as_the_map_wants, kill_nine_when, statuses
 from tests.sync.crms import start_crm
 
-RECORDS = 1000
+#: Three write calls (1,000 updates a composite call): the kill lands after the first.
+RECORDS = 2500
 
 
 def test_kill_nine_mid_push_then_resume(env, tmp_path):
@@ -21,9 +23,9 @@ def test_kill_nine_mid_push_then_resume(env, tmp_path):
     try:
         connect_sandbox(crm, "sf", default_map_text(), env=env, tmp_path=tmp_path)
         proc = slow_sync(crm, "sf", env=env, latency_ms=400)  # a write batch can be killed during
-        kill_nine_when(proc, lambda: sum(crm.record_updates().values()) >= 200)
+        kill_nine_when(proc, lambda: sum(crm.record_updates().values()) >= RECORDS_PER_CALL)
         applied_before = sum(crm.record_updates().values())
-        assert 200 <= applied_before < RECORDS * 0.9, applied_before
+        assert RECORDS_PER_CALL <= applied_before < RECORDS * 0.9, applied_before
         assert statuses(db, "outboxitem").get("sending", 0) > 0  # caught mid-push
 
         crm.faults(latency_ms=0)

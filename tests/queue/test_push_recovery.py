@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from connectors.salesforce.composite import RECORDS_PER_CALL
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
 from integration.map_review import apply_map
@@ -23,7 +24,8 @@ from tests.kill_nine import assert_applied_once_as_the_map_wants, kill_nine_when
 from tests.support import wait_for
 from tests.sync.crms import start_crm
 
-RECORDS = 1000
+#: Three write calls (1,000 updates a composite call): the kill lands after the first.
+RECORDS = 2500
 
 
 @pytest.fixture()
@@ -64,7 +66,7 @@ def test_updates_left_sending_by_a_killed_worker_are_settled_within_a_tick(
     assert [c for _, c in scheduler.tick()] == [cid]
     owner = wait_for(lambda: _conn(services, cid).lease_owner, timeout=60, every=0.05)
     victim = workers[int(owner.split(":")[2])]
-    kill_nine_when(victim, lambda: sum(crm.record_updates().values()) >= 200, timeout=180)
+    kill_nine_when(victim, lambda: sum(crm.record_updates().values()) >= RECORDS_PER_CALL, timeout=180)
     crm.faults(latency_ms=0)
 
     dead = _conn(services, cid)

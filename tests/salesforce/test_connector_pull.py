@@ -5,8 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors.base import ConfigError, Connector
-from connectors.salesforce import SPEC, SalesforceConnector
+from connectors.actions import Action
+from connectors.base import ConfigError, Connector, CrmError
+from connectors.salesforce import SPEC, SalesforceConnector, composite
 from mapping.records import StageChange
 from tests.fixtures_salesforce import (
     CONTACT_LI, CONTACT_MIA, LEAD_ANA, OPP_ACME, OPP_GLOBEX, OPP_WON, OWNER, sf_control, sf_seed, sf_settings,
@@ -103,14 +104,18 @@ def test_a_full_pull_reads_whole_pages_and_joins_the_history_stream(big_box):
     """Records come 2,000 a page (no history subquery shrinks them); the history of every
     opportunity comes from one OpportunityHistory query joined page by page."""
     connector = SalesforceConnector(sf_settings(big_box))
+    sf_control(big_box, "counters/reset", {})
     seen = []
     opportunities = list(connector.pull(ids=None, progress=lambda what, done, total: seen.append((what, done, total))))
     opps = [r for r in opportunities if r.object == "opportunity"]
     assert len(opps) == len({r.id for r in opps}) == 2403
     # 2,403 opportunities: 2 pages; 4,809 history rows: 3 pages; leads, contacts and the
-    # history of the opportunities contacts follow: 1 each.
+    # history of the opportunities contacts follow: 1 each. The pages after a query's first come
+    # up to five a call (query-more subrequests of one composite request): 1 call per stream here.
     assert connector.usage.by_route["GET query/"] == 5
-    assert connector.usage.by_route["GET query/{locator}"] == 3
+    assert connector.usage.by_route["POST composite query/{locator}"] == 2
+    assert "GET query/{locator}" not in connector.usage.by_route
+    assert sf_control(big_box, "counters")["subrequests"]["GET query/{locator}"] == 3
     acme = _by_id(opps)[OPP_ACME]
     assert [h.value for h in acme.history] == ["Prospecting", "Qualification", "Needs Analysis",
                                                "Value Proposition", "Qualification", "Negotiation/Review"]
@@ -195,3 +200,22 @@ def test_bad_settings_are_config_errors_without_secrets():
     connector = SalesforceConnector({"instance_url": "https://x.example", "access_token": "00D!SECRET-TOKEN",
                                      "_shared": object()})
     assert "SECRET-TOKEN" not in repr(connector) + repr(connector.settings) + repr(connector.client)
+
+
+def test_the_describes_of_all_pulled_objects_come_in_one_call(make_sf_sandbox):
+    sandbox = make_sf_sandbox(sf_seed())
+    connector = SalesforceConnector(sf_settings(sandbox))
+    list(connector.pull(ids={"lead": [LEAD_ANA]}))
+    assert connector.usage.by_route["POST composite sobjects/describe"] == 1
+    assert sf_control(sandbox, "counters")["subrequests"] == {
+        "GET sobjects/Lead/describe": 1, "GET sobjects/Opportunity/describe": 1, "GET sobjects/Contact/describe": 1}
+    list(connector.pull())  # the three are cached: no describe again
+    assert connector.usage.by_route["POST composite sobjects/describe"] == 1
+
+
+def test_a_lost_query_locator_fails_as_a_plain_query_more_would(sf_sandbox):
+    connector = SalesforceConnector(sf_settings(sf_sandbox, retry_attempts=2, retry_wait_seconds=0.01))
+    with pytest.raises(CrmError) as lost:
+        composite.more_pages(connector.client, "/services/data/v68.0/query/01gNoSuchCursor-2000")
+    assert (lost.value.code, lost.value.status, lost.value.action) == ("INVALID_QUERY_LOCATOR", 400, Action.RETRY)
+    assert connector.usage.by_route == {"POST composite query/{locator}": 2}  # retried once, as RETRY says

@@ -187,7 +187,8 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
     connector = SalesforceConnector(sf_settings(sandbox, quota_share=1.0, **FAST))
     pulled = connector.pull()
     first = next(pulled)
-    # describe, the first page of opportunities, and the two pages of history rows it needs
+    # describe, the first page of opportunities, the first page of history rows and (one
+    # composite call of query-more subrequests) the next pages of history it needs
     assert (connector.usage.quota_used, connector.usage.quota_limit) == (4, 10)
     sf_control(sandbox, "faults", {"api_used": 10})
     with pytest.raises(QuotaReached) as reached:
@@ -196,8 +197,8 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
     assert (reached.value.code, reached.value.used, reached.value.limit) == ("REQUEST_LIMIT_EXCEEDED", 10, 10)
     assert "TotalRequests Limit exceeded" in reached.value.message
     assert "POST oauth2/token" not in connector.usage.by_route
-    # the history stream's second page, then the refused second page of opportunities
-    assert connector.usage.by_route["GET query/{locator}"] == 2
+    # the history stream's next pages, then the refused next pages of opportunities
+    assert connector.usage.by_route["POST composite query/{locator}"] == 2
     with pytest.raises(QuotaReached) as ceiling:
         connector.stages()
     assert ceiling.value.code == "QUOTA_CEILING"

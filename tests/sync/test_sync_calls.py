@@ -26,12 +26,12 @@ from tests.sync.crms import SandboxCrm, small_book, start_crm
 
 #: CRM -> records per read page at most, and the routes that read metadata.
 PAGE = {"salesforce": 2000, "hubspot": 200}
-METADATA = {"salesforce": ("GET sobjects/Opportunity/describe",),
+METADATA = {"salesforce": ("POST composite sobjects/describe",),
             "hubspot": ("GET /crm/v3/pipelines/deals", "GET /crm/v3/properties/contacts/lifecyclestage")}
 #: CRM -> the metadata its first sync reads: Salesforce provisioning adds fields, so the describe is
-#: read anew; HubSpot's listing of the contact properties gave the lifecycle stages, so only the
+#: read anew (the three objects' describes in one composite call); HubSpot's listing of the contact properties gave the lifecycle stages, so only the
 #: pipelines are read.
-FIRST_SYNC_METADATA = {"salesforce": {"GET sobjects/Opportunity/describe"},
+FIRST_SYNC_METADATA = {"salesforce": {"POST composite sobjects/describe"},
                        "hubspot": {"GET /crm/v3/pipelines/deals"}}
 MOVES = {"salesforce": ("opportunity", "Closed Won"), "hubspot": ("deal", "closedwon")}
 UTC = timezone.utc
