@@ -55,17 +55,20 @@ ENDPOINTS = ("funnel", "time-in-stage", "kpis", "outcomes", "trends", "cohorts",
 
 
 @contextmanager
-def database(kind: str, size: int, workdir: Path, keep: bool) -> Iterator[tuple[str, bool]]:
+def database(kind: str, size: int, workdir: Path, keep: bool,
+             prefix: str = "journey_bench") -> Iterator[tuple[str, bool]]:
     """A migrated database URL of ``kind`` and whether it holds the seeded book already; dropped
-    afterwards unless ``keep``."""
+    afterwards unless ``keep`` (kept ones are named ``<prefix>_<size>``, so that engineers sharing
+    the machine each keep their own)."""
     if kind == "sqlite":
-        path = Path(tempfile.gettempdir()) / f"journey-bench-{size}.sqlite3" if keep else \
+        kept = f"{prefix.replace('_', '-')}-{size}.sqlite3"
+        path = Path(tempfile.gettempdir()) / kept if keep else \
             workdir / f"bench-{uuid.uuid4().hex[:6]}.sqlite3"
         url, existed = f"sqlite:///{path}", path.exists()
         upgrade(url)
         yield url, existed
         return
-    name = f"journey_bench_{size}" if keep else f"journey_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{size}" if keep else f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         existed = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()

@@ -10,6 +10,10 @@ seek's own queries (both without the HTTP and JSON around them), and prints the 
 possible: one index probe for 50 rows (ORDER BY id LIMIT 50).
 
     .venv/bin/python -m bench.bench_records [--sizes 100000,1000000] [--dbs sqlite,postgres] [--repeat 5]
+        [--keep [--prefix NAME]]
+
+With ``--keep`` the seeded databases stay (see ``bench.bench_analytics.database``) and a later
+``--keep`` run with the same ``--prefix`` times them again without seeding.
 """
 from __future__ import annotations
 
@@ -81,28 +85,39 @@ def timed(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return percentile(times, 0.5), percentile(times, 0.95)
 
 
-def run(kind: str, size: int, repeat: int, workdir: Path) -> dict:
-    """Seed ``size`` records on ``kind`` and time the lists; returns the figures."""
-    with database(kind, workdir) as url:
+def prepare(services: Any, size: int, seeded_before: bool) -> tuple[int, str]:
+    """The benchmark's connection (seeded with ``size`` records unless a kept database holds them
+    already: the same tenant, user and connection as bench_analytics') and an API token."""
+    with services.session() as db:
+        tenant = get_or_create_tenant(db, "bench")
+        token = issue_token(db, tenant.id)
+        if seeded_before:
+            return db.exec(select(Connection.id).where(Connection.name == "bench")).one(), token
+        create_user(db, tenant.id, EMAIL, PASSWORD)
+        conn = Connection(tenant_id=tenant.id, name="bench", crm="hubspot", account_id="1")
+        db.add(conn)
+        db.commit()
+        cid = conn.id
+        apply_map(db, cid, default_map_text(), author="bench")
+    seed(services.engine, cid, default_map(), size, utcnow())
+    with services.engine.begin() as c:
+        # the seed leaves next best actions empty; give the stalled ones a few distinct texts
+        c.execute(text("UPDATE recordstate SET next_best_action = 'Call about ' || stage "
+                       "|| ' (' || persona || ')' WHERE stalled"))
+        c.execute(text("ANALYZE"))
+    return cid, token
+
+
+def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
+        prefix: str = "journey_bench") -> dict:
+    """Seed ``size`` records on ``kind`` (unless kept from an earlier run) and time the lists;
+    returns the figures."""
+    with database(kind, size, workdir, keep, prefix) as (url, seeded_before):
         settings = Settings(data_dir=workdir, database_url=url, secret_key=Fernet.generate_key().decode(),
                             session_secret="bench")
         services = build_services(settings)
-        with services.session() as db:
-            tenant = get_or_create_tenant(db, "bench")
-            token = issue_token(db, tenant.id)
-            create_user(db, tenant.id, EMAIL, PASSWORD)
-            conn = Connection(tenant_id=tenant.id, name="bench", crm="hubspot", account_id="1")
-            db.add(conn)
-            db.commit()
-            cid = conn.id
-            apply_map(db, cid, default_map_text(), author="bench")
         started = time.monotonic()
-        seed(services.engine, cid, default_map(), size, utcnow())
-        with services.engine.begin() as c:
-            # the seed leaves next best actions empty; give the stalled ones a few distinct texts
-            c.execute(text("UPDATE recordstate SET next_best_action = 'Call about ' || stage "
-                           "|| ' (' || persona || ')' WHERE stalled"))
-            c.execute(text("ANALYZE"))
+        cid, token = prepare(services, size, seeded_before)
         seeded = time.monotonic() - started
         app = create_app(settings, services)
         api = app.test_client()
@@ -176,11 +191,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="100000", help="record counts, comma-separated")
     parser.add_argument("--dbs", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the seeded databases (<prefix>_<size>) and reuse them")
+    parser.add_argument("--prefix", default="journey_bench", help="name of the kept databases")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             for kind in args.dbs.split(","):
-                report(kind, size, run(kind, size, args.repeat, Path(tmp)))
+                report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep, args.prefix))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import func, tuple_
 from sqlmodel import Session, select
 
-from integration.analytics import RecordFilter
+from integration.analytics import RecordFilter, distinct_values
 from integration.store.models import RecordState
 from integration.store.owners import owner_names
 from mapping import JourneyMap
@@ -129,17 +129,6 @@ def decode_cursor(cursor: str) -> tuple[Any, Any, int]:
     if isinstance(row_id, bool) or not isinstance(row_id, int):
         raise CursorError("not a page cursor of this list")
     return segment, value, row_id
-
-
-def distinct_values(session: Session, connection_id: int, column: Any) -> list[Any]:
-    """The distinct non-empty values of ``column`` in the connection's records, by a loose index
-    scan: one index probe per value, however many records hold each."""
-    first = select(func.min(column).label("v")).where(RecordState.connection_id == connection_id)
-    walk = first.cte("walk", recursive=True)
-    after = select(func.min(column)).where(RecordState.connection_id == connection_id,
-                                           column > walk.c.v).scalar_subquery()
-    walk = walk.union_all(select(after).where(walk.c.v.is_not(None)))
-    return [v for v in session.exec(select(walk.c.v).where(walk.c.v.is_not(None)))]
 
 
 def label_order(session: Session, connection_id: int, sort: str, jmap: JourneyMap) -> list[str]:

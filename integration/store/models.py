@@ -135,6 +135,9 @@ class RecordState(SQLModel, table=True):
         # filters; e-mail and company are only searched (trigram indexes, PostgreSQL only)
         Index("ix_recordstate_conn_country", "connection_id", "country"),
         Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source"),
+        # the filter bar's choices are read from these indexes by a loose scan (one probe a value)
+        Index("ix_recordstate_conn_crm", "connection_id", "crm"),
+        Index("ix_recordstate_conn_pipeline", "connection_id", "pipeline"),
         # One per sort column of the record list: a page is read by seeking in one of them
         # (integration/record_pages.py); (connection_id, stage, id) also serves stage filters.
         *(Index(f"ix_recordstate_sort_{column}", "connection_id", column, "id")
@@ -160,7 +163,6 @@ class RecordState(SQLModel, table=True):
     owner_id: Optional[str] = None
     amount: Optional[float] = None
     # Filter and search columns, copied from the record so lists and analytics read no JSON.
-    # ``crm`` goes unindexed: a connection has one CRM, and every query names the connection.
     crm: Optional[str] = None
     email: Optional[str] = None
     company: Optional[str] = None

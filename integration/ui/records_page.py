@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from flask import abort, render_template, request, url_for
 
 from integration.analytics import RecordFilter
+from integration.analytics_cache import CachedAnalytics
 from integration.api.helpers import services
 from integration.journey_view import record_summary
 from integration.record_pages import DIRECTIONS, SORTS, CursorError, count_records, read_page
@@ -105,8 +106,11 @@ def records_page(connection_id: int):
                              after=request.args.get("after") or None)
         except CursorError as exc:
             abort(400, f"This page link no longer works ({exc}).")
-        total = count_records(db, conn.id, view.bar.flt)
-        unplaced = count_records(db, conn.id, RecordFilter(stage=UNMAPPED))
+        # Counts read every match (a search for a common text: a million rows); kept with the
+        # analytics answers, the next pages and views of the same list read them back.
+        cache = CachedAnalytics(db, conn.id, jmap)
+        total, unplaced = (cache.get("record_count", flt, lambda f=flt: count_records(db, conn.id, f))
+                           for flt in (view.bar.flt, RecordFilter(stage=UNMAPPED)))
         rows = row_summaries(db, conn.id, page.rows)
     base = url_for("ui.records_page", connection_id=conn.id)
     return render_template(
