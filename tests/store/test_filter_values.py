@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bench.analytics_seed import seed
 from integration.analytics import FILTER_NAMES, filter_column, filter_values
+from integration.store.db import make_engine, upgrade
 from integration.store.models import Connection, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
+from tests.fixtures_store import revisions_of
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 
@@ -44,3 +46,31 @@ def test_choices_are_the_distinct_values_of_the_connection(services, book, name)
         assert filter_values(db, book, name) == distinct
         assert filter_values(db, book, name, limit=2) == distinct[:2]
     assert distinct
+
+
+def test_the_migration_analyses_its_indexes_where_the_others_were(tmp_path):
+    """An index without statistics among analysed ones looks very selective to SQLite's planner:
+    the analytics stamp (the latest write of a connection) was read through every entry of the
+    connection in the new pipeline index instead of one probe of its own index."""
+    url = f"sqlite:///{tmp_path / 'analysed.sqlite3'}"
+    before, mine = revisions_of(url, "_filter_option_indexes.py")
+    upgrade(url, before)
+    engine = make_engine(url)
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
+        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
+                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
+                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        for n in range(20):
+            db.execute(text("INSERT INTO recordstate (connection_id, object, crm_id, stage, stalled, "
+                            "days_over, record, state, crm_values, updated_at) VALUES (1, 'deal', "
+                            ":n, 'awareness', false, 0, '', '', '', '2026-01-01')"), {"n": str(n)})
+        db.execute(text("ANALYZE"))
+    upgrade(url, mine)
+    with engine.connect() as db:
+        analysed = {row[0] for row in db.execute(text("SELECT idx FROM sqlite_stat1"))}
+        plan = db.execute(text("EXPLAIN QUERY PLAN SELECT max(updated_at) FROM recordstate "
+                               "WHERE connection_id = 1")).all()
+    assert {"ix_recordstate_conn_crm", "ix_recordstate_conn_pipeline"} <= analysed
+    assert "ix_recordstate_conn_updated" in plan[-1][-1]
+    engine.dispose()
