@@ -33,14 +33,18 @@ KEEP_DAYS = 7
 log = logging.getLogger("journey.analytics")
 
 
+def map_digest(jmap: JourneyMap) -> str:
+    """A short digest of the map, part of every stamp."""
+    return hashlib.sha256(jmap.model_dump_json().encode()).hexdigest()[:16]
+
+
 def data_stamp(session: Session, connection_id: int, jmap: JourneyMap, today: date) -> str:
     """What the connection's analytics depend on, as one string (see the module docstring)."""
     last_event = session.execute(select(func.max(JourneyEvent.id)).where(
         JourneyEvent.connection_id == connection_id)).scalar()
     last_write = session.execute(select(func.max(RecordState.updated_at)).where(
         RecordState.connection_id == connection_id)).scalar()
-    map_digest = hashlib.sha256(jmap.model_dump_json().encode()).hexdigest()[:16]
-    return f"{last_event}|{last_write}|{map_digest}|{today.isoformat()}"
+    return f"{last_event}|{last_write}|{map_digest(jmap)}|{today.isoformat()}"
 
 
 class CachedAnalytics:
@@ -50,14 +54,22 @@ class CachedAnalytics:
         self.session, self.connection_id, self.jmap = session, connection_id, jmap
         self.stamp = data_stamp(session, connection_id, jmap, utcnow().date())
 
-    def get(self, name: str, flt: RecordFilter, compute: Callable[[], Any], **params: Any) -> Any:
-        """The answer ``name`` for ``flt`` and ``params``: stored, or ``compute()``d and stored."""
+    def get(self, name: str, flt: RecordFilter, compute: Callable[[], Any], *,
+            kept_for: timedelta | None = None, **params: Any) -> Any:
+        """The answer ``name`` for ``flt`` and ``params``: stored, or ``compute()``d and stored.
+
+        With ``kept_for``, an answer computed under the same map less than that long ago is
+        served even if the data changed since (for figures of the past that new data barely
+        moves: the caller says so to its readers)."""
         described = json.dumps({"name": name, "filter": asdict(flt), "params": params},
                                sort_keys=True, default=str)
         key = hashlib.sha256(described.encode()).hexdigest()
-        found = self.session.execute(select(AnalyticsCache.stamp, AnalyticsCache.value).where(
+        found = self.session.execute(select(
+            AnalyticsCache.stamp, AnalyticsCache.value, AnalyticsCache.computed_at).where(
             AnalyticsCache.connection_id == self.connection_id, AnalyticsCache.key == key)).first()
-        if found is not None and found.stamp == self.stamp:
+        if found is not None and (found.stamp == self.stamp or (
+                kept_for is not None and found.computed_at > utcnow() - kept_for
+                and found.stamp.split("|")[2] == map_digest(self.jmap))):
             return found.value["answer"]
         # JSON round trip: the stored and the fresh answer are the same plain values
         answer = json.loads(json.dumps(compute(), default=str))

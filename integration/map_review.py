@@ -150,6 +150,23 @@ def version_in_force_effect(session: Session, connection_id: int,
                            session.get(MapVersion, found.row_id), now)
 
 
+#: Versions of a map whose before/after figures the worker keeps computed, newest first.
+WARMED_VERSIONS = 12
+
+
+def warm_versions_effect(session: Session, connection_id: int, now: datetime | None = None) -> None:
+    """Compute the before/after figures of the newest versions of the connection's map in force
+    (the version in force first) unless kept ones serve (see :mod:`integration.map_effect`), so
+    that its history opens from stored figures whichever version is chosen."""
+    found = map_in_force(session, connection_id)
+    if found.row_id is None:
+        return
+    in_force = session.get(MapVersion, found.row_id)
+    for row in list_map_versions(session, in_force.connection_id,
+                                 tenant_id=in_force.tenant_id)[:WARMED_VERSIONS]:
+        versions_effect(session, [connection_id], found.jmap, row, now)
+
+
 def mark_reviewed(session: Session, tenant_id: int, connection_id: int | None, *,
                   reviewed_by: str) -> None:
     """Record that a connection's own map (None: the workspace map) was reviewed and kept as is."""

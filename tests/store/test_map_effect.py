@@ -4,18 +4,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from integration.analytics_cache import CachedAnalytics
 from integration.analytics_views import warm_analytics
-from integration.map_effect import version_effect, window_figures
+from integration.map_effect import KEPT_FOR, version_effect, window_figures
 from integration.map_review import apply_map, version_in_force_effect
 from integration.store.connections import create_connection
 from integration.store.map_versions import last_reviewed, mark_map_reviewed, save_map_version
 from integration.store.models import AnalyticsCache, JourneyEvent
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
-from mapping import default_map, default_map_text
+from mapping import default_map, default_map_text, map_from_dict, map_to_dict
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -111,13 +111,12 @@ def test_a_review_is_the_later_of_a_version_saved_and_a_mark(services, world):
         assert last_reviewed(s, tenant + 1, None) is None      # another tenant's workspace
 
 
-def test_figures_are_kept_with_the_dashboards_answers_until_the_data_changes(services, world):
+def test_a_young_versions_figures_are_computed_again_when_the_data_changes(services, world):
     _, conn, _ = world
-    effective = NOW - 40 * DAY
-    store(services, journey(conn, "k1", ("awareness", effective - 2 * DAY, None)))
+    effective = NOW - 10 * DAY                 # the 30 days after still run: history may arrive
+    store(services, journey(conn, "k1", ("awareness", effective + 2 * DAY, None)))
     with services.session() as s:
         first = version_effect(s, [conn], default_map(), effective, NOW)
-    with services.session() as s:
         kept = s.execute(select(func.count()).select_from(AnalyticsCache)
                          .where(AnalyticsCache.connection_id == conn)).scalar_one()
         assert kept == 2                                   # before and after
@@ -125,8 +124,40 @@ def test_figures_are_kept_with_the_dashboards_answers_until_the_data_changes(ser
     store(services, journey(conn, "k2", ("awareness", effective - DAY, None)))
     with services.session() as s:
         again = version_effect(s, [conn], default_map(), effective, NOW)
-    assert first["connections"][0]["stages"][0]["before"]["reached"] == 1
-    assert again["connections"][0]["stages"][0]["before"]["reached"] == 2
+    assert first["connections"][0]["stages"][0]["before"]["reached"] == 0
+    assert again["connections"][0]["stages"][0]["before"]["reached"] == 1
+
+
+def test_an_ended_window_is_kept_a_day_and_says_when_it_was_computed(services, world):
+    _, conn, _ = world
+    effective = NOW - 40 * DAY                             # both windows have ended
+    store(services, journey(conn, "e1", ("awareness", effective - 2 * DAY, None)))
+    with services.session() as s:
+        first = version_effect(s, [conn], default_map(), effective, NOW)
+    store(services, journey(conn, "e2", ("awareness", effective - DAY, None)))
+    with services.session() as s:
+        kept = version_effect(s, [conn], default_map(), effective, NOW + DAY)
+    assert kept["connections"][0]["stages"][0]["before"]["reached"] == 1
+    assert kept["connections"][0]["as_of"] == first["connections"][0]["as_of"] == NOW
+    with services.session() as s:                          # a day later: computed again
+        s.execute(update(AnalyticsCache).where(AnalyticsCache.connection_id == conn)
+                  .values(computed_at=utcnow() - KEPT_FOR - DAY))
+        s.commit()
+        later = version_effect(s, [conn], default_map(), effective, NOW + DAY)
+    assert later["connections"][0]["stages"][0]["before"]["reached"] == 2
+    assert later["connections"][0]["as_of"] == NOW + DAY
+
+
+def test_a_changed_map_is_never_served_kept_figures(services, world):
+    _, conn, _ = world
+    effective = NOW - 40 * DAY
+    store(services, journey(conn, "m1", ("awareness", effective - 2 * DAY, None)))
+    data = map_to_dict(default_map())
+    data["stages"][0]["label"] = "Heard of us"
+    with services.session() as s:
+        version_effect(s, [conn], default_map(), effective, NOW)
+        other = version_effect(s, [conn], map_from_dict(data), effective, NOW)
+    assert other["connections"][0]["stages"][0]["label"] == "Heard of us"
 
 
 def test_the_worker_warms_the_history_figures_of_the_version_in_force(services, world, monkeypatch):

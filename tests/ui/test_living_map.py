@@ -74,8 +74,10 @@ def test_history_shows_conversion_and_time_before_and_after_a_version(client, wo
     with world.services.session() as db:
         row = map_version(db, world.connection_id, version)
         effect = version_effect(db, [world.connection_id], jmap, row.created_at, utcnow())
-    table = text_of(re.search(r'<table [^>]*id="effect">.*?</table>', history(client, world), re.S)[0])
+    page = history(client, world)
+    table = text_of(re.search(r'<table [^>]*id="effect">.*?</table>', page, re.S)[0])
     [figures] = effect["connections"]
+    assert re.search(r"Figures as of \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
     assert [s["label"] for s in figures["stages"]] == [s.label for s in jmap.stages]
     for stage in figures["stages"]:
         before, after = stage["before"], stage["after"]
