@@ -9,9 +9,11 @@ from sqlalchemy import func, select, update
 from integration.analytics_cache import CachedAnalytics
 from integration.analytics_views import warm_analytics
 from integration.map_effect import KEPT_FOR, version_effect, window_figures
-from integration.map_review import apply_map, version_in_force_effect
+from integration.map_review import apply_map, version_in_force_effect, versions_effect
 from integration.store.connections import create_connection
-from integration.store.map_versions import last_reviewed, mark_map_reviewed, save_map_version
+from integration.store.map_versions import (last_reviewed, list_map_versions, mark_map_reviewed,
+                                             save_map_version)
+from integration.sync.map_in_force import map_in_force
 from integration.store.models import AnalyticsCache, JourneyEvent
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
@@ -171,5 +173,26 @@ def test_the_worker_warms_the_history_figures_of_the_version_in_force(services, 
     monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
     with services.session() as s:
         effect = version_in_force_effect(s, conn)
+    assert computed == []                                        # read back, not computed
+    assert effect["connections"][0]["stages"][0]["before"]["reached"] == 1
+
+
+def test_the_worker_warms_the_figures_of_older_versions_too(services, world, monkeypatch):
+    _, conn, _ = world
+    store(services, journey(conn, "o1", ("awareness", utcnow() - 70 * DAY, None)))
+    with services.session() as s:
+        apply_map(s, conn, default_map_text(), author="a@x")
+        older = list_map_versions(s, conn)[0]
+        older.created_at = utcnow() - 60 * DAY
+        s.add(older)
+        s.commit()
+        apply_map(s, conn, default_map_text().replace("expected_days: 14", "expected_days: 15", 1),
+                  author="a@x")
+    warm_analytics(services, conn)
+    computed = []
+    monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
+    with services.session() as s:
+        row = list_map_versions(s, conn)[1]
+        effect = versions_effect(s, [conn], map_in_force(s, conn).jmap, row)
     assert computed == []                                        # read back, not computed
     assert effect["connections"][0]["stages"][0]["before"]["reached"] == 1
