@@ -132,7 +132,8 @@ class RecordState(SQLModel, table=True):
     __table_args__ = (
         # also the index of a lookup by connection alone (no index on connection_id by itself)
         UniqueConstraint("connection_id", "object", "crm_id"),
-        # filters; e-mail and company are only searched (trigram indexes, PostgreSQL only)
+        # filters; e-mail and company are only searched (integration/store/search.py: trigram
+        # indexes on PostgreSQL, an FTS5 table on SQLite)
         Index("ix_recordstate_conn_country", "connection_id", "country"),
         Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source"),
         # the filter bar's choices are read from these indexes by a loose scan (one probe a value)

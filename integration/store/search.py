@@ -6,7 +6,7 @@ finds the candidates first:
 
 - PostgreSQL: pg_trgm GIN indexes on ``lower(column)`` (migration 0013), used by the planner for
   the LIKE condition itself;
-- SQLite: an FTS5 table with the trigram tokenizer over the three columns (migration 0017), kept
+- SQLite: an FTS5 table with the trigram tokenizer over the three columns (migration 0018), kept
   in step with ``recordstate`` by triggers. Its MATCH narrows the rows to those holding the text's
   trigrams in any case; the LIKE condition then decides, so the answer is the scan's exactly.
   Trigrams need three characters: a shorter text is matched by the LIKE condition alone (a scan).

@@ -7,8 +7,8 @@ record's id); triggers keep it in step with every insert, delete and change of t
 whatever writes them. Without FTS5's trigram tokenizer (SQLite before 3.34) the table is left
 out and search stays a scan.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-30 13:40:00
 """
 import logging
@@ -17,8 +17,8 @@ from alembic import op
 
 from integration.store.search import FTS_TABLE, SQLITE_TRIGRAM
 
-revision = '0017'
-down_revision = '0016'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

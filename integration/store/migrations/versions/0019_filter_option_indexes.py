@@ -9,16 +9,16 @@ planner then takes it for a very selective one: it read the latest write of a co
 analytics stamp) through the new pipeline index, every entry of the connection, instead of one
 probe of ``ix_recordstate_conn_updated``. The new indexes are analysed when the others are.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-30 13:50:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0018'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
