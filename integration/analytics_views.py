@@ -1,6 +1,7 @@
 """The figures of the dashboard and the journeys page for one filter, read through the analytics
 cache, and the worker's warm-up of the views people open first after the data changes (the
-dashboard, the journeys page, and the map history's figures of the newest versions)."""
+dashboard, the journeys page, the records page's counts, and the map history's figures of the
+newest versions)."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +13,7 @@ from integration.analytics_cache import CachedAnalytics, prune
 from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
                                        outcome_report, time_in_stage_report, trend_report)
 from integration.map_review import warm_versions_effect
+from integration.record_pages import FIRST_COUNTS, cached_count
 from integration.services import Services
 from integration.sync.map_in_force import connection_map
 from mapping import JourneyMap
@@ -63,6 +65,9 @@ def warm_analytics(services: Services, connection_id: int) -> None:
         for flt in WARM_VIEWS:
             dashboard_figures(db, connection_id, jmap, flt)
             journeys_figures(db, connection_id, jmap, flt)
+        cache = CachedAnalytics(db, connection_id, jmap)
+        for flt in FIRST_COUNTS:  # the records page as it first opens
+            cached_count(cache, flt)
         # The map history opens on the version in force, with its before/after figures; older
         # versions' figures are kept a day, computed here when older than that.
         warm_versions_effect(db, connection_id)

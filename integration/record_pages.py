@@ -29,12 +29,19 @@ from sqlalchemy import func, tuple_
 from sqlmodel import Session, select
 
 from integration.analytics import RecordFilter, distinct_values
+from integration.analytics_cache import CachedAnalytics
 from integration.store.models import RecordState
 from integration.store.owners import owner_names
 from mapping import JourneyMap
+from mapping.model import UNMAPPED
 
 #: Rows read per query when a whole list is streamed (CSV export).
 STREAM_PAGE = 500
+#: The records no journey stage holds (the records page says how many).
+UNPLACED = RecordFilter(stage=UNMAPPED)
+#: The counts the records page shows as it first opens (all records or the stalled ones, and
+#: the unplaced ones), which the worker keeps computed (``integration.analytics_views``).
+FIRST_COUNTS = (RecordFilter(), RecordFilter(stalled=True), UNPLACED)
 
 
 class CursorError(ValueError):
@@ -244,6 +251,12 @@ def _matching(connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
 def count_records(session: Session, connection_id: int, flt: RecordFilter) -> int:
     """How many records match ``flt``."""
     return session.exec(_matching(connection_id, flt, func.count())).one()
+
+
+def cached_count(cache: CachedAnalytics, flt: RecordFilter) -> int:
+    """:func:`count_records` kept with the connection's analytics answers: a count reads every
+    match (a million rows for a common search text), the list's next pages and views read it back."""
+    return cache.get("record_count", flt, lambda: count_records(cache.session, cache.connection_id, flt))
 
 
 def matching_ids(session: Session, connection_id: int, flt: RecordFilter, *, limit: int) -> list[int]:

@@ -17,7 +17,7 @@ from integration.analytics import RecordFilter
 from integration.analytics_cache import CachedAnalytics
 from integration.api.helpers import services
 from integration.journey_view import record_summary
-from integration.record_pages import DIRECTIONS, SORTS, CursorError, count_records, read_page
+from integration.record_pages import DIRECTIONS, SORTS, UNPLACED, CursorError, cached_count, read_page
 from integration.store.models import RecordState
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
@@ -26,7 +26,6 @@ from integration.sync.tasks import REQUEST_LIMIT
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.filters import FilterBar, FilterError, filter_bar
-from mapping.model import UNMAPPED
 
 #: Records per page.
 PAGE_SIZE = 50
@@ -106,11 +105,8 @@ def records_page(connection_id: int):
                              after=request.args.get("after") or None)
         except CursorError as exc:
             abort(400, f"This page link no longer works ({exc}).")
-        # Counts read every match (a search for a common text: a million rows); kept with the
-        # analytics answers, the next pages and views of the same list read them back.
         cache = CachedAnalytics(db, conn.id, jmap)
-        total, unplaced = (cache.get("record_count", flt, lambda f=flt: count_records(db, conn.id, f))
-                           for flt in (view.bar.flt, RecordFilter(stage=UNMAPPED)))
+        total, unplaced = (cached_count(cache, flt) for flt in (view.bar.flt, UNPLACED))
         rows = row_summaries(db, conn.id, page.rows)
     base = url_for("ui.records_page", connection_id=conn.id)
     return render_template(

@@ -12,6 +12,7 @@ from integration.analytics import RecordFilter
 from integration.analytics_cache import CachedAnalytics, prune
 from integration.analytics_views import dashboard_figures, journeys_figures, warm_analytics
 from integration.journey_stats import funnel_report
+from integration.record_pages import FIRST_COUNTS, cached_count, count_records
 from integration.store.connections import delete_connection
 from integration.store.models import AnalyticsCache, Connection, JourneyEvent, RecordState
 from integration.store.tenancy import get_or_create_tenant
@@ -88,12 +89,19 @@ def test_warming_computes_the_pages_first_views(services, book, monkeypatch):
         stamp = CachedAnalytics(db, book, jmap).stamp
         stored = db.execute(select(func.count()).select_from(AnalyticsCache).where(
             AnalyticsCache.connection_id == book, AnalyticsCache.stamp == stamp)).scalar()
-        assert stored == 7  # funnel, time in stage, outcomes, stalled; trends, cohorts, journeys
+        # funnel, time in stage, outcomes, stalled; trends, cohorts, journeys; the records page's
+        # three counts
+        assert stored == 10
         computed = []
         monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
         figures = dashboard_figures(db, book, jmap, RecordFilter())
         journeys_figures(db, book, jmap, RecordFilter())
+        cache = CachedAnalytics(db, book, jmap)
+        counts = [cached_count(cache, flt) for flt in FIRST_COUNTS]
     assert computed == [] and figures["funnel"][0]["reached"] > 0
+    with services.session() as db:
+        assert counts == [count_records(db, book, flt) for flt in FIRST_COUNTS]
+    assert counts[0] == 200 and 0 < counts[1] < 200
 
 
 def test_answers_computed_over_a_week_ago_are_forgotten(services, book):
