@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter, spans_from_events
@@ -16,10 +16,12 @@ from integration.store import records as record_store
 from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email, tenant_groups
 from integration.store.models import JourneyEvent, RecordLink, RecordState
+from integration.store.sqlfuncs import stage_index
 from integration.sync.map_in_force import workspace_map
+from mapping import JourneyMap
 from mapping.analytics import funnel_rows
-from mapping.people import DEAL, PERSON, lead_state, normalize_email, person_state
-from mapping.serialize import record_from_dict, state_from_dict
+from mapping.people import DEAL, PERSON, normalize_email, person_state
+from mapping.serialize import record_from_dict
 
 Unit = Literal["people", "deals"]
 UNITS: dict[str, str] = {"people": PERSON, "deals": DEAL}
@@ -108,7 +110,7 @@ def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
     ids = [connection_id] if connection_id is not None else [
         c.id for c in list_connections(session, tenant_id)]
     counts = linked_funnel_counts(session, tenant_id, UNITS[unit], ids, jmap.stage_keys, flt)
-    total, current = _current_stages(session, tenant_id, unit, connection_id, flt, jmap)
+    total, current = linked_current_stages(session, tenant_id, UNITS[unit], ids, jmap, flt)
     return {"unit": unit, "total": total,
             "stages": [{"key": row["stage"], **row, "current": current[row["stage"]]}
                        for row in funnel_rows(counts, jmap)],
@@ -145,35 +147,53 @@ def _linked_events(tenant_id: int, kind: str, connection_ids: list[int], flt: Re
     return query
 
 
-def _current_stages(session: Session, tenant_id: int, unit: Unit, connection_id: int | None,
-                    flt: RecordFilter, jmap: Any) -> tuple[int, dict[str, int]]:
-    """How many people have a record matching ``flt``, and how many of them are now in each
-    stage and exit (the people rule over their matching records), entered in the period."""
-    groups = tenant_groups(session, tenant_id, UNITS[unit], connection_id)
-    members = [m for rows in groups.values() for m in rows]
-    rows = _states(session, members)
-    if flt.narrows_records():
-        ids = sorted({m.connection_id for m in members})
-        matching = {tuple(key) for key in session.execute(flt.apply(select(
-            RecordState.connection_id, RecordState.object, RecordState.crm_id).where(
-            RecordState.connection_id.in_(ids))))} if ids else set()
-        rows = {key: row for key, row in rows.items() if key in matching}
-    states = {key: state_from_dict(row.state) for key, row in rows.items()}
+def linked_current_stages(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
+                          jmap: JourneyMap, flt: RecordFilter) -> tuple[int, dict[str, int]]:
+    """How many people (or deals: ``kind``) of these connections have a record matching ``flt``,
+    and how many of them are now in each stage and exit of ``jmap`` (the workspace map), entered
+    in the period; counted in SQL, one row per stage.
+
+    A person's stage is their lead record's (:func:`mapping.people.lead_state` under the map's
+    people rule), chosen by a window over each person's matching records. Stored stages are
+    ranked in ``jmap``'s order, not in that of the map a connection may have of its own (which
+    classified the record): the person pass places people on the workspace map, and stage
+    positions of two maps do not compare. A stored stage ``jmap`` names neither as a stage nor
+    as an exit is left out of the choice, as an unmapped record is.
+    """
     current = dict.fromkeys((*jmap.stage_keys, *sorted(jmap.exit_keys)), 0)
+    if not connection_ids:
+        return 0, current
+    state, link = RecordState, RecordLink
+    lead_first = func.row_number().over(partition_by=link.group_key, order_by=_lead_order(jmap))
+    members = select(link.group_key, state.stage, state.entered_at, lead_first.label("rank")) \
+        .select_from(link).join(state, and_(state.connection_id == link.connection_id,
+                                            state.object == link.object, state.crm_id == link.crm_id)) \
+        .where(link.tenant_id == tenant_id, link.kind == kind, link.connection_id.in_(connection_ids))
+    leads = flt.apply(members).subquery()
+    in_period = case((and_(True, *flt.in_period(leads.c.entered_at)), 1), else_=0)
     total = 0
-    for group in groups.values():
-        mine = [states[k] for k in ((m.connection_id, m.object, m.crm_id) for m in group) if k in states]
-        if not mine:
-            continue
-        total += 1
-        lead = lead_state(mine, jmap.people_rule)
-        if lead is not None and lead.stage in current and _in_period(lead.entered_at, flt):
-            current[lead.stage] += 1
+    for stage, people, entered in session.execute(
+            select(leads.c.stage, func.count(), func.sum(in_period))
+            .where(leads.c.rank == 1).group_by(leads.c.stage)):
+        total += people
+        if stage in current:
+            current[stage] = int(entered or 0)
     return total, current
 
 
-def _in_period(moment: datetime | None, flt: RecordFilter) -> bool:
-    if flt.since is None and flt.until is None:
-        return True
-    return moment is not None and (flt.since is None or moment >= flt.since) and (
-        flt.until is None or moment < flt.until)
+def _lead_order(jmap: JourneyMap) -> list[Any]:
+    """ORDER BY terms putting a person's lead record first (:func:`mapping.people.lead_state`):
+    records in a journey stage, then in an exit, then the others; under the ``furthest`` rule the
+    furthest stage first (the earliest entered on a tie), else (and among exits) the latest
+    entered. NULL dates sort as the rule's "never" does: before any date."""
+    s = RecordState
+    placed = case((s.stage.in_(jmap.stage_keys), 0), (s.stage.in_(sorted(jmap.exit_keys)), 1), else_=2)
+    ties = (s.crm, s.object, s.crm_id)
+    if jmap.people_rule.stage != "furthest":
+        return [placed, s.entered_at.desc().nulls_last(), *(c.desc() for c in ties)]
+    furthest = placed == 0
+    return [placed, case((furthest, stage_index(s.stage, jmap.stage_keys))).desc(),
+            case((furthest, s.entered_at)).asc().nulls_first(),
+            *(case((furthest, c)).asc() for c in ties),
+            case((furthest, None), else_=s.entered_at).desc().nulls_last(),
+            *(case((furthest, None), else_=c).desc() for c in ties)]
