@@ -65,6 +65,9 @@ class Settings:
     #: Seconds to open a connection to a CRM, and to wait for each answer, on every CRM call.
     crm_connect_timeout_seconds: float = 10.0
     crm_read_timeout_seconds: float = 60.0
+    #: Seconds a CRM may still apply a write after the call's read timeout (its own processing,
+    #: its search index catching up) before a new lease holder may ask the CRM what landed.
+    in_flight_margin_seconds: float = 30.0
     #: A failing connection waits this long before its next try, doubling per failure, capped.
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
@@ -101,6 +104,14 @@ class Settings:
         """(connect, read) seconds for every CRM call."""
         return (self.crm_connect_timeout_seconds, self.crm_read_timeout_seconds)
 
+    @property
+    def in_flight_seconds(self) -> float:
+        """How long after its holder last confirmed it a write batch may still land in the CRM:
+        the renewal beat it may have died within, one call's connect and read timeouts, and the
+        margin. A new lease holder leaves items ``sending`` that long before settling them."""
+        return (self.lease_seconds / 3 + self.crm_connect_timeout_seconds
+                + self.crm_read_timeout_seconds + self.in_flight_margin_seconds)
+
     def with_overrides(self, **changes: object) -> "Settings":
         """A copy with some settings changed (tests, CLI flags)."""
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -120,6 +131,9 @@ _SHARED_WITH_CHILDREN = {
     "sync_interval_seconds": "JOURNEY_SYNC_INTERVAL", "stall_interval_seconds": "JOURNEY_STALL_INTERVAL",
     "worker_tick_seconds": "JOURNEY_WORKER_TICK", "lease_seconds": "JOURNEY_LEASE_SECONDS",
     "outbox_backoff_seconds": "JOURNEY_OUTBOX_BACKOFF",
+    "crm_connect_timeout_seconds": "JOURNEY_CRM_CONNECT_TIMEOUT",
+    "crm_read_timeout_seconds": "JOURNEY_CRM_READ_TIMEOUT",
+    "in_flight_margin_seconds": "JOURNEY_IN_FLIGHT_MARGIN",
     "metadata_cache_seconds": "JOURNEY_METADATA_CACHE_SECONDS",
     "queue_tenant_share": "JOURNEY_QUEUE_TENANT_SHARE", "log_level": "JOURNEY_LOG_LEVEL",
 }
@@ -184,6 +198,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sync_time_limit_seconds=_int(env, "JOURNEY_SYNC_TIME_LIMIT", 1800),
         crm_connect_timeout_seconds=_positive(env, "JOURNEY_CRM_CONNECT_TIMEOUT", 10.0),
         crm_read_timeout_seconds=_positive(env, "JOURNEY_CRM_READ_TIMEOUT", 60.0),
+        in_flight_margin_seconds=max(0.0, _float(env, "JOURNEY_IN_FLIGHT_MARGIN", 30.0)),
         retry_base_seconds=_positive(env, "JOURNEY_RETRY_BASE", 30.0),
         retry_max_seconds=_positive(env, "JOURNEY_RETRY_MAX", 3600.0),
         outbox_max_attempts=_int(env, "JOURNEY_OUTBOX_MAX_ATTEMPTS", 5),

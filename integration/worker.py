@@ -30,7 +30,7 @@ from integration.sync import standing
 from integration.sync.due import connections_with_due_work
 from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
-from integration.sync.lease import Busy, leased, process_owner
+from integration.sync.lease import Busy, Lease, leased, process_owner, settled_before
 from integration.sync.reevaluate import reevaluate
 from integration.sync.tasks import run_tasks
 
@@ -46,8 +46,8 @@ def work_connection(services: Services, connection_id: int, owner: str,
     connections goes on with the next.
     """
     try:
-        with leased(services, connection_id, owner):
-            return _due_work(services, connection_id, now or utcnow())
+        with leased(services, connection_id, owner) as lease:
+            return _due_work(services, connection_id, now or utcnow(), lease)
     except Busy:
         return []
     except Exception:
@@ -59,9 +59,10 @@ def work_connection(services: Services, connection_id: int, owner: str,
         return [f"connection {connection_id}: failed"]
 
 
-def _due_work(services: Services, connection_id: int, now: datetime) -> list[str]:
+def _due_work(services: Services, connection_id: int, now: datetime, lease: Lease) -> list[str]:
     settings = services.settings
     done: list[str] = []
+    settled = settled_before(services)
     with services.session() as session:
         # Holding the lease, any run still "running" belongs to a process that died.
         if close_stale_runs(session, utcnow(), connection_id):
@@ -81,20 +82,23 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         due_items = session.exec(select(OutboxItem.id).where(
             OutboxItem.connection_id == connection_id,
             or_(and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
-                # left in flight by a process that died (this one holds the lease now): the
-                # flush reads them back from the CRM before sending anything again
-                OutboxItem.status == "sending")).limit(1)).first() is not None
+                # left in flight by a process that died (this one holds the lease now), and no
+                # batch carrying them can still land: the flush reads them back from the CRM
+                # before sending anything again
+                and_(OutboxItem.status == "sending", OutboxItem.next_attempt_at <= utcnow())))
+            .limit(1)).first() is not None
         # tasks never tried (asked for on the records page), and tasks a dead process left in
         # flight (looked up by key in the CRM before any is sent again)
         tasks_due = session.exec(select(CrmTask.id).where(
             CrmTask.connection_id == connection_id,
             or_(and_(CrmTask.status == "pending", CrmTask.attempts == 0),
-                CrmTask.status == "sending")).limit(1)).first() is not None
+                and_(CrmTask.status == "sending", CrmTask.updated_at <= settled)))
+            .limit(1)).first() is not None
     if queued_run is not None or due_sync:
         run_id = queued_run.id if queued_run else None
         full = bool(queued_run and queued_run.full)
         summary = sync_connection(services, connection_id, full=full, run_id=run_id,
-                                  requested_by="api" if queued_run else "schedule")
+                                  requested_by="api" if queued_run else "schedule", lease=lease)
         done.append(f"sync {connection_id}: {summary.status}")
         if summary.status == "failed":
             return done  # backing off (or waiting for new credentials): nothing else now
@@ -102,7 +106,8 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
         ids: dict[str, list[str]] = {}
         for row in pending:
             ids.setdefault(row.object, []).append(row.crm_id)
-        summary = sync_connection(services, connection_id, ids=ids, requested_by="webhook")
+        summary = sync_connection(services, connection_id, ids=ids, requested_by="webhook",
+                                  lease=lease)
         if summary.status != "failed":
             with services.session() as session:
                 drop_queued(session, pending)
@@ -116,12 +121,12 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
     if due_items:
         # Before the stall pass: it plans from the CRM values we stored, which miss whatever a
         # dead process's in-flight push applied; the flush settles those against the CRM first.
-        _flush(services, connection_id, connector, done)
+        _flush(services, connection_id, connector, done, lease)
     if due_stall:
         result = reevaluate(services, connection_id, now=now)
         done.append(f"stall pass {connection_id}: {result.queued} queued")
         if result.queued:
-            _flush(services, connection_id, connector, done)
+            _flush(services, connection_id, connector, done, lease)
     if queued_run is not None or due_sync or pending or due_stall:
         # the data may have changed: the pages' first views are computed now, not by the next
         # person who opens them
@@ -129,13 +134,14 @@ def _due_work(services: Services, connection_id: int, now: datetime) -> list[str
     if due_stall or tasks_due:
         # records the stall pass turned stalled get their owners' tasks now, and so do records
         # someone asked tasks for on the records page
-        tasks = run_tasks(services, connection_id, connector, now)
+        tasks = run_tasks(services, connection_id, connector, now, lease)
         done.append(f"tasks {connection_id}: {tasks.created} created")
     return done
 
 
-def _flush(services: Services, connection_id: int, connector: Connector, done: list[str]) -> None:
-    result = flush_outbox(services, connection_id, connector)
+def _flush(services: Services, connection_id: int, connector: Connector, done: list[str],
+           lease: Lease) -> None:
+    result = flush_outbox(services, connection_id, connector, lease=lease)
     done.append(f"outbox {connection_id}: {result.written} written, {result.failed} failed")
 
 
@@ -174,7 +180,8 @@ class Worker:
         with self.services.session() as session:
             close_stale_runs(session, utcnow())
             due = connections_with_due_work(session, now or utcnow(),
-                                            self.services.settings.stall_interval_seconds)
+                                            self.services.settings.stall_interval_seconds,
+                                            settled_before(self.services))
         futures = []
         for _tenant, connection_id in due:
             with self._lock:

@@ -41,7 +41,11 @@ def queue_settings(services, redis_prefix):
     prefix = f"{redis_prefix}-{uuid.uuid4().hex[:6]}"
     return services.settings.with_overrides(broker_url=REDIS_URL, redis_prefix=prefix,
                                             worker_tick_seconds=0.5, lease_seconds=8,
-                                            outbox_backoff_seconds=0.0)
+                                            outbox_backoff_seconds=0.0,
+                                            # a write in flight is settled 8/3 + 2 + 5 + 2 s on
+                                            crm_connect_timeout_seconds=2.0,
+                                            crm_read_timeout_seconds=5.0,
+                                            in_flight_margin_seconds=2.0)
 
 
 @pytest.fixture(scope="module")

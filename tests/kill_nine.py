@@ -16,11 +16,10 @@ from integration.store.types import utcnow
 from mapping import classify, default_map, desired_writeback, plan_writeback
 
 
-def kill_nine_when(proc: subprocess.Popen, caught: Callable[[], bool], *,
-                   timeout: float = 120.0, every: float = 0.02) -> None:
-    """Poll ``caught()`` while ``proc`` runs; once it holds, kill ``proc`` with -9 and reap it
-    (as a supervisor would: a zombie still looks alive to another process's liveness check).
-    Fails if ``proc`` exits first or ``caught`` never holds."""
+def wait_while_running(proc: subprocess.Popen, caught: Callable[[], bool], *,
+                       timeout: float = 120.0, every: float = 0.02) -> None:
+    """Poll ``caught()`` while ``proc`` runs, until it holds. Fails if ``proc`` exits first or
+    ``caught`` never holds."""
     deadline = time.monotonic() + timeout
     while not caught():
         if proc.poll() is not None:
@@ -29,8 +28,45 @@ def kill_nine_when(proc: subprocess.Popen, caught: Callable[[], bool], *,
         if time.monotonic() > deadline:
             raise AssertionError(f"not caught mid-work within {timeout} s")
         time.sleep(every)
+
+
+def kill_nine_when(proc: subprocess.Popen, caught: Callable[[], bool], *,
+                   timeout: float = 120.0, every: float = 0.02) -> None:
+    """Once ``caught()`` holds (polled while ``proc`` runs), kill ``proc`` with -9 and reap it
+    (as a supervisor would: a zombie still looks alive to another process's liveness check)."""
+    wait_while_running(proc, caught, timeout=timeout, every=every)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
+
+
+def calls_to(crm: Any, route: str) -> int:
+    """Calls the sandbox ``crm`` received on routes whose name contains ``route``, counted as
+    they arrive (before any latency the sandbox adds)."""
+    return sum(n for name, n in crm.calls()["by_route"].items() if route in name)
+
+
+def kill_nine_in_flight(proc: subprocess.Popen, crm: Any, route: str, *, latency_ms: float,
+                        ready: Callable[[], bool], claimed: Callable[[], bool] = lambda: True,
+                        timeout: float = 180.0) -> None:
+    """Once ``ready()`` holds, make every call to ``crm`` take ``latency_ms``, and kill ``proc``
+    with -9 as soon as its next call to ``route`` reaches the CRM while ``claimed()`` holds (the
+    route also serves reads: a write is on its way only while its items are claimed): the CRM
+    applies that call ``latency_ms`` later, after the process is gone (then the latency goes back
+    to 0)."""
+    wait_while_running(proc, ready, timeout=timeout)
+    crm.faults(latency_ms=latency_ms)
+    seen = [calls_to(crm, route)]
+
+    def write_arrived() -> bool:
+        count = calls_to(crm, route)
+        if count > seen[0] and claimed():
+            time.sleep(0.3)  # a claim just made: its call leaves within milliseconds
+            return True
+        seen[0] = count
+        return False
+
+    kill_nine_when(proc, write_arrived, timeout=timeout, every=0.005)
+    crm.faults(latency_ms=0)
 
 
 def query(db_url: str, sql: str) -> list[Any]:

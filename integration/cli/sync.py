@@ -28,9 +28,9 @@ def sync_cmd(connection: str, full: bool, dry_run: bool, as_of: str | None) -> N
     conn = find_connection(services, connection)
     progress = TerminalProgress()
     try:
-        with leased(services, conn.id, process_owner("cli")):
+        with leased(services, conn.id, process_owner("cli")) as lease:
             summary = sync_connection(services, conn.id, full=full, dry_run=dry_run,
-                                      now=parse_as_of(as_of), progress=progress)
+                                      now=parse_as_of(as_of), progress=progress, lease=lease)
     except Busy as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -26,6 +26,7 @@ from integration.services import Services
 from integration.store.runs import close_stale_runs
 from integration.store.types import utcnow
 from integration.sync.due import connections_with_due_work
+from integration.sync.lease import settled_before
 
 log = logging.getLogger("journey.scheduler")
 
@@ -58,7 +59,8 @@ class Scheduler:
         settings = self.services.settings
         with self.services.session() as session:
             close_stale_runs(session, now)
-            due = connections_with_due_work(session, now, settings.stall_interval_seconds)
+            due = connections_with_due_work(session, now, settings.stall_interval_seconds,
+                                            settled_before(self.services))
         by_tenant: dict[int, list[int]] = defaultdict(list)
         for tenant, cid in due:
             by_tenant[tenant].append(cid)

@@ -130,13 +130,28 @@ def take_over_lease(session: Session, connection_id: int, stale_owner: str, owne
     return result.rowcount == 1
 
 
-def renew_lease(session: Session, connection_id: int, owner: str, seconds: int) -> bool:
-    """Extend ``owner``'s lease by ``seconds`` from now; False when it no longer holds it."""
+def renew_lease(session: Session, connection_id: int, owner: str, seconds: int, *,
+                commit: bool = True) -> bool:
+    """Extend ``owner``'s lease by ``seconds`` from now; False when it no longer holds it.
+    ``commit=False`` leaves the transaction open for more writes under the lease."""
     result = session.execute(
         update(Connection)
         .where(Connection.id == connection_id, Connection.lease_owner == owner)
         .values(lease_expires_at=utcnow() + timedelta(seconds=seconds)))
-    session.commit()
+    if commit:
+        session.commit()
+    return result.rowcount == 1
+
+
+def holds_lease(session: Session, connection_id: int, owner: str) -> bool:
+    """Whether ``owner`` holds the connection's unexpired lease, as a write in the caller's
+    transaction: until it commits, no one can take the lease over (PostgreSQL locks the row,
+    SQLite the database), so what the transaction claims is claimed under the lease."""
+    result = session.execute(
+        update(Connection)
+        .where(Connection.id == connection_id, Connection.lease_owner == owner,
+               Connection.lease_expires_at > utcnow())
+        .values(lease_owner=owner))
     return result.rowcount == 1
 
 

@@ -2,7 +2,8 @@
 
 An item moves pending -> sending -> (deleted when the CRM confirms) or back to pending with a
 backoff, or to parked after the attempt limit. Items left in ``sending`` by a dead process are
-reconciled against the CRM before anything is sent again, so no update is applied twice.
+reconciled against the CRM before anything is sent again, once no batch carrying them can still
+land (``next_attempt_at`` of a ``sending`` item), so no update is applied twice.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, func, not_, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -28,9 +29,12 @@ def replace_plans(session: Session, connection_id: int,
     """Set each record's plan: ``values`` to queue, or None when the CRM already holds the plan.
 
     The newest plan was computed against the CRM's latest values, so it replaces every open item
-    of the record, ``sending`` ones included: those can only be left by a process that died (the
-    connection's lease keeps a live sender away), and whatever they did or did not apply is already
-    in the values the plan was made from. The record's failed attempts carry over to its new plan,
+    of the record, ``sending`` ones whose time in flight is over included (their process died or
+    lost its lease, and whatever they did or did not apply is in the values the plan was made
+    from). A ``sending`` item still in flight (``next_attempt_at`` in the future: a batch a
+    previous lease holder sent may yet land) is kept, and its record gets no plan now: the outcome
+    is settled against the CRM once its time is over, and the record planned again at its next
+    read. The record's failed attempts carry over to its new plan,
     with their backoff and last error, so re-planning a failing record on every poll still parks it
     after the attempt limit; a parked plan planned again unchanged stays parked. One SELECT and one
     DELETE per object kind, one INSERT for the lot.
@@ -39,23 +43,28 @@ def replace_plans(session: Session, connection_id: int,
     for obj, crm_id in plans:
         by_object.setdefault(obj, []).append(crm_id)
     failed: dict[tuple[str, str], Any] = {}
+    flying: set[tuple[str, str]] = set()
+    now = utcnow()
+    landing = and_(OutboxItem.status == "sending", OutboxItem.next_attempt_at > now)
     for obj, ids in by_object.items():
         for row in session.execute(select(
                 OutboxItem.crm_id, OutboxItem.attempts, OutboxItem.next_attempt_at,
                 OutboxItem.status, OutboxItem.values, OutboxItem.last_error_code,
-                OutboxItem.last_error_message).where(
+                OutboxItem.last_error_message, landing.label("landing")).where(
                 OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
                 one_of(session, OutboxItem.crm_id, ids), OutboxItem.status.in_(OPEN),
-                OutboxItem.attempts > 0)):
-            failed[(obj, row.crm_id)] = row
+                or_(OutboxItem.attempts > 0, landing))):
+            if row.landing:
+                flying.add((obj, row.crm_id))
+            else:
+                failed[(obj, row.crm_id)] = row
         session.execute(delete(OutboxItem).where(
             OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
-            one_of(session, OutboxItem.crm_id, ids), OutboxItem.status.in_(OPEN))
+            one_of(session, OutboxItem.crm_id, ids), OutboxItem.status.in_(OPEN), not_(landing))
             .execution_options(synchronize_session=False))
-    now = utcnow()
     rows = []
     for key, values in plans.items():
-        if not values:
+        if not values or key in flying:
             continue
         encoded = values_to_json(values)
         row = {"connection_id": connection_id, "object": key[0], "crm_id": key[1],
@@ -88,29 +97,37 @@ def count_due(session: Session, connection_id: int, now: datetime,
 
 
 def claim_due(session: Session, connection_id: int, limit: int, now: datetime | None = None,
-              objects: Collection[str] | None = None) -> list[OutboxItem]:
+              objects: Collection[str] | None = None, *,
+              in_flight_seconds: float = 0.0) -> list[OutboxItem]:
     """Mark up to ``limit`` due pending items (of ``objects`` kinds, if given) as ``sending`` and
-    return them (committed first)."""
+    return them (committed first). ``now`` picks what is due; a claimed item's
+    ``next_attempt_at`` becomes the moment, ``in_flight_seconds`` from the real clock, before
+    which no one else may settle it (its holder pushes it later while alive)."""
     now = now or utcnow()
     items = list(session.exec(select(OutboxItem).where(*_due(connection_id, now, objects))
                               .order_by(OutboxItem.id).limit(limit)))
     if items:
         # One UPDATE for the claim rather than one a row; the loaded items are told what it wrote.
+        claimed = utcnow()
+        landed_by = claimed + timedelta(seconds=in_flight_seconds)
         session.execute(update(OutboxItem).where(one_of(session, OutboxItem.id, [i.id for i in items]))
-                        .values(status="sending", updated_at=now)
+                        .values(status="sending", updated_at=claimed, next_attempt_at=landed_by)
                         .execution_options(synchronize_session=False))
         for item in items:
             set_committed_value(item, "status", "sending")
-            set_committed_value(item, "updated_at", now)
+            set_committed_value(item, "updated_at", claimed)
+            set_committed_value(item, "next_attempt_at", landed_by)
     session.commit()
     return items
 
 
-def in_flight(session: Session, connection_id: int) -> list[OutboxItem]:
-    """Items a previous process handed to the CRM without recording the outcome."""
-    return list(session.exec(select(OutboxItem).where(OutboxItem.connection_id == connection_id,
-                                                      OutboxItem.status == "sending")
-                             .order_by(OutboxItem.id)))
+def in_flight(session: Session, connection_id: int, now: datetime | None = None
+              ) -> list[OutboxItem]:
+    """Items handed to the CRM whose outcome no one recorded and whose time in flight is over at
+    ``now``: their process died or lost its lease, and no batch carrying them can still land."""
+    return list(session.exec(select(OutboxItem).where(
+        OutboxItem.connection_id == connection_id, OutboxItem.status == "sending",
+        OutboxItem.next_attempt_at <= (now or utcnow())).order_by(OutboxItem.id)))
 
 
 def item_values(item: OutboxItem) -> dict[str, Any]:
@@ -148,9 +165,10 @@ def mark_failed(session: Session, item: OutboxItem, *, code: str, message: str,
 
 
 def release(session: Session, items: Sequence[OutboxItem]) -> None:
-    """Put claimed items back to pending, unchanged (the call never reached a verdict)."""
+    """Put claimed items back to pending, due now (the CRM refused the call as a whole)."""
+    now = utcnow()
     for item in items:
-        item.status = "pending"
+        item.status, item.next_attempt_at = "pending", now
         session.add(item)
 
 

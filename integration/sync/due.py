@@ -8,14 +8,16 @@ from sqlmodel import Session, select
 
 from integration.store.models import (Connection, CrmTask, OutboxItem, PendingRecord,
                                      SyncRun)
+from integration.store.types import utcnow
 from integration.sync.standing import ACTIVE
 
 
-def connections_with_due_work(session: Session, now: datetime, stall_interval_seconds: int
-                              ) -> list[tuple[int, int]]:
+def connections_with_due_work(session: Session, now: datetime, stall_interval_seconds: int,
+                              settled_before: datetime) -> list[tuple[int, int]]:
     """(tenant id, connection id) of every connection with something due, most overdue first:
     a scheduled sync or stall pass, a queued run, webhook records, due outbox items, new tasks,
-    or updates and tasks a dead process left in flight.
+    or updates and tasks a dead process left in flight once no call carrying them can still land
+    (outbox items say when in ``next_attempt_at``; tasks sent before ``settled_before``).
 
     Connections whose lease is held are left out: their worker is on them. A worker that died
     holding one stops renewing it, so its connection is due again once the lease expires. So are
@@ -35,9 +37,9 @@ def connections_with_due_work(session: Session, now: datetime, stall_interval_se
     # Updates and tasks left "sending" under a lease no one holds any more: their process died
     # mid-push. The flush settles them against the CRM now, not at the next scheduled sync.
     flagged |= set(session.exec(select(OutboxItem.connection_id).distinct().where(
-        OutboxItem.status == "sending")))
+        OutboxItem.status == "sending", OutboxItem.next_attempt_at <= utcnow())))
     flagged |= set(session.exec(select(CrmTask.connection_id).distinct().where(
-        CrmTask.status == "sending")))
+        CrmTask.status == "sending", CrmTask.updated_at <= settled_before)))
     stall_every = timedelta(seconds=stall_interval_seconds)
     due: list[tuple[datetime, int, int]] = []
     for cid, tenant, last_sync, interval, last_stall, leased_until, state, retry_at in session.exec(

@@ -25,6 +25,7 @@ from integration.store.models import Connection, RunCounters, SyncRun
 from integration.store.types import utcnow
 from integration.sync import standing
 from integration.sync.flush import FlushResult, flush_outbox
+from integration.sync.lease import Lease
 from integration.sync.verdicts import Judged, Saved, judge, save_page
 from integration.sync.map_in_force import choices_changed, map_in_force
 from integration.sync.owners import name_owners
@@ -81,11 +82,13 @@ class SyncSummary(RunCounters):
 def sync_connection(services: Services, connection_id: int, *, full: bool = False,
                     dry_run: bool = False, now: datetime | None = None,
                     ids: Mapping[str, Sequence[str]] | None = None, run_id: int | None = None,
-                    requested_by: str = "cli", progress: Progress | None = None) -> SyncSummary:
+                    requested_by: str = "cli", progress: Progress | None = None,
+                    lease: Lease | None = None) -> SyncSummary:
     """Sync one connection and record the run. Never raises for CRM failures: they land in the run.
 
     ``ids`` limits the pull to those records (webhook-driven targeted sync; the watermark stays).
-    ``dry_run`` classifies and plans without storing or writing anything.
+    ``dry_run`` classifies and plans without storing or writing anything. ``lease``, the
+    connection's lease this process holds, fences every write (see :mod:`integration.sync.lease`).
     """
     started = time.monotonic()
     deadline = started + services.settings.sync_time_limit_seconds
@@ -119,7 +122,7 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
         newest, next_cursor = _pull_and_plan(
             services, connector, connection_id, jmap, now, since=since, cursor=cursor, ids=ids,
             dry_run=dry_run, run_id=run.id, summary=summary, progress=progress,
-            map_changed=map_changed, deadline=deadline)
+            map_changed=map_changed, deadline=deadline, lease=lease)
         if not dry_run:
             with services.session() as session:
                 conn = connection_by_id(session, connection_id)
@@ -145,10 +148,12 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
                 # the stall pass's to apply), and a re-evaluation ran the pass itself.
                 people_pass(services, connection_id, now, run.id)
             name_owners(services, connection_id, connector, refresh=full)
-            for code, n in run_tasks(services, connection_id, connector, now).errors.items():
+            for code, n in run_tasks(services, connection_id, connector, now,
+                                     lease).errors.items():
                 summary.count_error(code, n)
             _count_flush(summary, flush_outbox(services, connection_id, connector,
-                                               progress=progress, deadline=deadline))
+                                               progress=progress, deadline=deadline,
+                                               lease=lease))
         if summary.failed and summary.status == "succeeded":
             summary.status = "partial"
     except TimeLimitReached as exc:
@@ -213,7 +218,8 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
                    now: datetime, *, since: datetime | None, cursor: Any,
                    ids: Mapping[str, Sequence[str]] | None, dry_run: bool, run_id: int | None,
                    summary: SyncSummary, progress: Progress | None,
-                   map_changed: bool, deadline: float) -> tuple[datetime | None, Any]:
+                   map_changed: bool, deadline: float,
+                   lease: Lease | None) -> tuple[datetime | None, Any]:
     """Pull records page by page, classify and plan each, store them (every journey anew when
     the map changed), and send the page's write-backs while the pull goes on.
 
@@ -242,7 +248,8 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
         if summary.status == "succeeded":
             _count_flush(summary, flush_outbox(services, connection_id, connector,
                                                progress=progress, deadline=deadline,
-                                               objects=sent, expected=summary.read))
+                                               objects=sent, expected=summary.read,
+                                               lease=lease))
 
     pulled = connector.pull(since, ids=ids, progress=progress, cursor=cursor,
                             prior=StoredRecords(services, connection_id))

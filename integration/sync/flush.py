@@ -1,8 +1,9 @@
 """Sending the outbox to the CRM in the connector's largest batches.
 
 Items are marked ``sending`` (committed) before the CRM call. If the process dies during the call,
-the next flush finds them still ``sending`` and asks the CRM what it holds before sending again,
-so an update is never applied twice and never lost.
+the next flush finds them still ``sending`` and, once no batch carrying them can still land (see
+:mod:`integration.sync.lease`), asks the CRM what it holds before sending again, so an update is
+never applied twice and never lost.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from integration.store.models import OutboxItem, RecordState
 from integration.store.records import crm_values_by_key, states_by_key
 from integration.store.types import utcnow
 from integration.store.values import values_to_json
+from integration.sync.lease import Lease, fence
 from mapping import plan_writeback
 
 Progress = Callable[[str, int, int | None], None]
@@ -46,8 +48,13 @@ class FlushResult:
 
 def flush_outbox(services: Services, connection_id: int, connector: Connector, *,
                  progress: Progress | None = None, deadline: float | None = None,
-                 objects: Collection[str] | None = None, expected: int | None = None) -> FlushResult:
+                 objects: Collection[str] | None = None, expected: int | None = None,
+                 lease: Lease | None = None) -> FlushResult:
     """Reconcile items left in flight, then push every item due now. Never raises for CRM errors.
+
+    Under a ``lease`` every claim is fenced by it and the push stops between batches once the
+    lease cannot be confirmed (:class:`integration.sync.lease.LeaseLost`, raised: what it had in
+    flight is settled by the next holder).
 
     Stops between batches once ``time.monotonic()`` passes ``deadline`` (the rest stays due).
     Scheduling always runs on the real clock, whatever instant the records were classified at.
@@ -58,6 +65,7 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
     """
     now = utcnow()
     result = FlushResult()
+    in_flight = services.settings.in_flight_seconds
     try:
         _reconcile(services, connection_id, connector, now, result)
         with services.session() as session:
@@ -73,21 +81,35 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
                 limit = _claim_size(connector, total if expected is None else expected)
                 if expected is not None and outbox.count_due(session, connection_id, now, objects) < limit:
                     limit = 0  # a part claim waits for the next page
-                items = outbox.claim_due(session, connection_id, limit, now, objects) if limit else []
+                if limit:
+                    fence(session, lease)
+                items = outbox.claim_due(session, connection_id, limit, now, objects,
+                                         in_flight_seconds=in_flight) if limit else []
             if not items:
                 break
+            if lease is not None:
+                lease.carrying(OutboxItem, [i.id for i in items])
 
             def batch_progress(_what: str, done: int, _total: int | None) -> None:
-                progress("write", sent + done, max(total, sent + len(items)))
+                if lease is not None:
+                    lease.check()  # no further batch once the lease is in doubt
+                if progress is not None:
+                    progress("write", sent + done, max(total, sent + len(items)))
 
             try:
                 results = connector.push([FieldUpdate(i.object, i.crm_id, outbox.item_values(i))
                                           for i in items],
-                                         progress=batch_progress if progress else None)
-            except CrmError:
-                with services.session() as session:
-                    outbox.release(session, [session.merge(i) for i in items])
+                                         progress=batch_progress)
+            except CrmError as exc:
+                if exc.status is not None:  # the CRM answered: nothing of this call is landing
+                    with services.session() as session:
+                        outbox.release(session, [session.merge(i) for i in items])
+                # else no answer (a timeout, a dropped connection): the batch may still land, so
+                # the items stay "sending" and are settled against the CRM once their time is over
                 raise
+            finally:
+                if lease is not None:
+                    lease.landed(OutboxItem, [i.id for i in items])
             _record_results(services, connection_id, items, results, now, result)
     except CrmError as exc:
         result.stopped, result.action = str(exc), exc.action
@@ -137,7 +159,8 @@ def _record_results(services: Services, connection_id: int, items: Sequence[Outb
 
 def _reconcile(services: Services, connection_id: int, connector: Connector, now: datetime,
                result: FlushResult) -> None:
-    """Settle items a dead process left in ``sending`` by reading the CRM's current values."""
+    """Settle items a dead process left in ``sending`` by reading the CRM's current values, once
+    no batch carrying them can still land (younger ones wait for a later flush)."""
     with services.session() as session:
         items = outbox.in_flight(session, connection_id)
     if not items:

@@ -2,8 +2,9 @@
 
 Crash safety follows the outbox's rule: a task is marked ``sending`` (committed) before the CRM
 call that creates it, and carries its key into the CRM. A task still ``sending`` when the next
-flush starts belongs to a process that died mid-call: the flush asks the CRM for tasks with those
-keys first and only sends again the ones the CRM does not have, so no task is created twice.
+flush starts belongs to a process that died (or lost its lease) mid-call: once no call carrying it
+can still land (:mod:`integration.sync.lease`), the flush asks the CRM for tasks with those keys
+and only sends again the ones the CRM does not have, so no task is created twice.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from connectors.base import Connector, TaskSpec, batched
 from integration.services import Services
 from integration.store.models import CrmTask, RecordState
 from integration.store.types import utcnow
+from integration.sync.lease import Lease, fence, settled_before
 from integration.sync.map_in_force import connection_map
 from mapping import JourneyMap, state_from_dict
 from mapping.tasks import TaskPlan, plan_task
@@ -40,9 +42,9 @@ class TaskFlush:
 
 
 def run_tasks(services: Services, connection_id: int, connector: Connector,
-              now: datetime | None = None) -> TaskFlush:
+              now: datetime | None = None, lease: Lease | None = None) -> TaskFlush:
     """Plan the tasks the map in force calls for, then create every queued one (no CRM call when
-    there is nothing to create or settle)."""
+    there is nothing to create or settle; ``lease`` fences the creations)."""
     with services.session() as session:
         jmap, _ = connection_map(session, connection_id)
     plan_tasks(services, connection_id, jmap, now or utcnow())
@@ -50,7 +52,8 @@ def run_tasks(services: Services, connection_id: int, connector: Connector,
         waiting = session.exec(select(CrmTask.id).where(
             CrmTask.connection_id == connection_id,
             CrmTask.status.in_(("pending", "sending")))).first()
-    return flush_tasks(services, connection_id, connector) if waiting is not None else TaskFlush()
+    return (flush_tasks(services, connection_id, connector, lease) if waiting is not None
+            else TaskFlush())
 
 
 def plan_tasks(services: Services, connection_id: int, jmap: JourneyMap, now: datetime) -> int:
@@ -137,12 +140,18 @@ def queue_tasks(session: Session, connection_id: int, rows: Iterable[RecordState
     return result
 
 
-def flush_tasks(services: Services, connection_id: int, connector: Connector) -> TaskFlush:
-    """Create the queued tasks in the CRM, after settling those a dead process left ``sending``."""
+def flush_tasks(services: Services, connection_id: int, connector: Connector,
+                lease: Lease | None = None) -> TaskFlush:
+    """Create the queued tasks in the CRM, after settling those a dead process left ``sending``
+    (once no call carrying them can still land; younger ones wait for a later flush). Under a
+    ``lease`` each batch is claimed only while the lease is ours
+    (:class:`integration.sync.lease.LeaseLost` otherwise)."""
     result = TaskFlush()
     max_attempts = services.settings.outbox_max_attempts
     with services.session() as session:
-        stuck = _tasks(session, connection_id, "sending")
+        stuck = list(session.exec(select(CrmTask).where(
+            CrmTask.connection_id == connection_id, CrmTask.status == "sending",
+            CrmTask.updated_at <= settled_before(services))))
         if stuck:
             found = connector.find_tasks([t.key for t in stuck])
             for task in stuck:
@@ -154,15 +163,26 @@ def flush_tasks(services: Services, connection_id: int, connector: Connector) ->
                 session.add(task)
     for batch in batched(_pending_ids(services, connection_id), connector.write_batch_size):
         with services.session() as session:
-            tasks = list(session.exec(select(CrmTask).where(CrmTask.id.in_(batch))))
+            fence(session, lease)
+            tasks = list(session.exec(select(CrmTask).where(CrmTask.id.in_(batch),
+                                                            CrmTask.status == "pending")))
             for task in tasks:
                 _mark(task, "sending", attempts=task.attempts + 1)
                 session.add(task)
             specs = [TaskSpec(object=t.object, record_id=t.crm_id, key=t.key, subject=t.subject,
                               body=t.body, due_at=t.due_at, owner_id=t.owner_id) for t in tasks]
-        answers = {r.key: r for r in connector.create_tasks(specs)}
+            claimed = [t.id for t in tasks]
+        if not claimed:
+            continue
+        if lease is not None:
+            lease.carrying(CrmTask, claimed)
+        try:
+            answers = {r.key: r for r in connector.create_tasks(specs)}
+        finally:
+            if lease is not None:
+                lease.landed(CrmTask, claimed)
         with services.session() as session:
-            for task in session.exec(select(CrmTask).where(CrmTask.id.in_(batch))):
+            for task in session.exec(select(CrmTask).where(CrmTask.id.in_(claimed))):
                 answer = answers.get(task.key)
                 if answer is not None and answer.ok:
                     _mark(task, "created", crm_task_id=answer.crm_id)
@@ -178,14 +198,10 @@ def flush_tasks(services: Services, connection_id: int, connector: Connector) ->
     return result
 
 
-def _tasks(session: Session, connection_id: int, status: str) -> list[CrmTask]:
-    return list(session.exec(select(CrmTask).where(CrmTask.connection_id == connection_id,
-                                                   CrmTask.status == status)))
-
-
 def _pending_ids(services: Services, connection_id: int) -> Iterable[int]:
     with services.session() as session:
-        return [t.id for t in _tasks(session, connection_id, "pending")]
+        return list(session.exec(select(CrmTask.id).where(CrmTask.connection_id == connection_id,
+                                                          CrmTask.status == "pending")))
 
 
 def _mark(task: CrmTask, status: str, **changes: object) -> None:

@@ -39,6 +39,15 @@ def database_url(env: dict) -> str:
     return f"sqlite:///{Path(env['JOURNEY_DATA_DIR']) / 'journey.sqlite3'}"
 
 
+#: Lease and CRM call timing for the crash tests: a write a killed process had in flight is
+#: settled ``IN_FLIGHT_SECONDS`` after it was sent (lease/3 + connect + read + margin), and a
+#: latency of ``LANDING_MS`` keeps a call on its way well past the start of the next process.
+SHORT_IN_FLIGHT = {"JOURNEY_LEASE_SECONDS": "3", "JOURNEY_CRM_CONNECT_TIMEOUT": "1",
+                   "JOURNEY_CRM_READ_TIMEOUT": "20", "JOURNEY_IN_FLIGHT_MARGIN": "1"}
+IN_FLIGHT_SECONDS = 3 / 3 + 1 + 20 + 1
+LANDING_MS = 15000
+
+
 def slow_sync(crm: Any, name: str, *, env: dict, latency_ms: int) -> subprocess.Popen:
     """Start ``journey sync NAME`` with every call to the sandbox ``crm`` taking ``latency_ms``
     (long enough to kill the process in the middle of one)."""

@@ -1,7 +1,7 @@
 """A Celery worker killed with -9 in the middle of its write-back push: the updates it left
-``sending`` are settled within one scheduler tick of its lease running out, not at the next
-scheduled sync an hour later, and no update is applied twice or lost (on the real Redis, two
-worker processes, SQLite and PostgreSQL)."""
+``sending`` are settled within one scheduler tick of their time in flight running out (the lease
+has lapsed by then), not at the next scheduled sync an hour later, and no update is applied twice
+or lost (on the real Redis, two worker processes, SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import dataclasses
@@ -74,8 +74,8 @@ def test_updates_left_sending_by_a_killed_worker_are_settled_within_a_tick(
     assert _outbox(services, cid).get("sending", 0) > 0  # caught mid-push
     assert sum(crm.record_updates().values()) < RECORDS * 0.9
     syncs = {r.id for r in _runs(services, cid)}
-    # Nobody starts while the dead worker's lease lasts (so the batch it had in flight lands
-    # first); the first tick after it lapses queues the connection, and the flush settles them.
+    # Nobody starts while the dead worker's lease lasts, nor while the batch it had in flight may
+    # still land; the first tick after that queues the connection, and the flush settles them.
     assert scheduler.tick(now=dead.lease_expires_at - timedelta(seconds=1)) == []
     queued = wait_for(scheduler.tick, timeout=60, every=queue_settings.worker_tick_seconds)
     assert [c for _, c in queued] == [cid] and utcnow() >= dead.lease_expires_at

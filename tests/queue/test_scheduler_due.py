@@ -1,6 +1,7 @@
 """What the scheduler queues: connections with work due, never those paused, waiting to be
 reconnected or backing off (unless an admin asked for a run), never one a live worker holds, and
-at once one whose dead worker left write-back updates or tasks in flight."""
+at once one whose dead worker left write-back updates or tasks in flight once no call carrying
+them can still land, not before."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,18 +29,21 @@ def _synced(conn: Connection) -> None:
     conn.sync_interval_seconds = 3600
 
 
-def _in_flight(session, conn: Connection) -> None:
-    """An update a worker marked sending before it died."""
+def _in_flight(session, conn: Connection, landing: bool = False) -> None:
+    """An update a worker marked sending before it died, an hour ago (or just now: ``landing``,
+    the batch carrying it may still land)."""
     outbox.replace_plans(session, conn.id, {("deal", "1"): {"journey_stage": "lost"}})
     session.flush()
     item = session.exec(select(OutboxItem).where(OutboxItem.connection_id == conn.id)).one()
     item.status = "sending"
+    item.next_attempt_at = NOW + HOUR if landing else NOW - HOUR
     session.add(item)
 
 
-def _task_in_flight(session, conn: Connection) -> None:
+def _task_in_flight(session, conn: Connection, landing: bool = False) -> None:
     session.add(CrmTask(connection_id=conn.id, object="deal", crm_id="1", key=f"k-{conn.id}",
-                        subject="Call", status="sending", due_at=NOW))
+                        subject="Call", status="sending", due_at=NOW,
+                        updated_at=utcnow() if landing else NOW - HOUR))
 
 
 #: name -> how to set the connection up, and whether the scheduler must queue it.
@@ -63,7 +67,11 @@ CASES = {
     "update in flight, worker on it": (lambda s, c: (
         _synced(c), _in_flight(s, c), setattr(c, "lease_owner", "celery:elsewhere:1"),
         setattr(c, "lease_expires_at", NOW + HOUR)), False),
+    "update still landing, worker gone": (lambda s, c: (_synced(c), _in_flight(s, c, True)),
+                                          False),
     "task in flight, worker gone": (lambda s, c: (_synced(c), _task_in_flight(s, c)), True),
+    "task still landing, worker gone": (lambda s, c: (_synced(c), _task_in_flight(s, c, True)),
+                                        False),
     "paused, update in flight": (lambda s, c: (_synced(c), _in_flight(s, c),
                                                setattr(c, "state", standing.PAUSED)), False),
 }

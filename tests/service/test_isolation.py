@@ -275,11 +275,11 @@ def test_due_work_leaves_paused_reconnecting_and_backing_off_connections_alone(
                 conn.state = state
             s.add(conn)
     with services.session() as s:
-        due = {cid for _tenant, cid in connections_with_due_work(s, now, 3600)}
+        due = {cid for _tenant, cid in connections_with_due_work(s, now, 3600, now)}
     assert ids["active"] in due
     assert not due & {ids["paused"], ids["needs_reconnect"], ids["backing_off"]}
     with services.session() as s:
         queue_run(s, ids["backing_off"], requested_by="api")  # an admin's "Sync now" is honoured
-        due = {cid for _tenant, cid in connections_with_due_work(s, now, 3600)}
+        due = {cid for _tenant, cid in connections_with_due_work(s, now, 3600, now)}
     assert ids["backing_off"] in due
     drop(services, *ids.values())

@@ -3,15 +3,17 @@ first page has already written that page's plans through the outbox, and the nex
 the rest without writing any record twice (the sandbox counts updates per record)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import select
 
 from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
 from integration.map_review import apply_map
 from integration.store import outbox
-from integration.store.models import RecordState
+from integration.store.models import OutboxItem, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from integration.sync import engine
@@ -63,10 +65,20 @@ def test_a_sync_stopped_after_its_first_page_has_written_that_page(services, sf)
     assert engine.PAGE <= seen["stored"] < RECORDS
     assert seen["written"] > 0
     with services.session() as s:
-        assert outbox.counts(s, connection_id).get("sending", 0) > 0  # stopped mid-push
+        seen["sending"] = outbox.counts(s, connection_id).get("sending", 0)
+        assert seen["sending"] > 0  # stopped mid-push
 
     resumed = sync_connection(services, connection_id)
     assert resumed.status == "succeeded" and resumed.failed == 0
+    with services.session() as s:
+        # what the stopped sync had in flight waits until no call carrying it can still land...
+        assert outbox.counts(s, connection_id) == {"sending": seen["sending"]}
+        s.execute(update(OutboxItem).where(OutboxItem.connection_id == connection_id,
+                                           OutboxItem.status == "sending")
+                  .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    # ...and is then read back from the CRM: what landed is not sent again, the rest is
+    settled = sync_connection(services, connection_id)
+    assert settled.status == "succeeded" and settled.failed == 0
     with services.session() as s:
         assert outbox.counts(s, connection_id) == {}
     updates = crm.record_updates()

@@ -129,12 +129,12 @@ def create_app(sandbox: HubSpotSandbox) -> Flask:
     def gate() -> Any:
         if request.path.startswith("/__sandbox__/"):
             return None
-        if sandbox.latency_ms:
-            time.sleep(sandbox.latency_ms / 1000)
-        with counts_lock:
+        with counts_lock:  # counted on arrival: a test sees a call that is still under way
             name = route_name()
             sandbox.calls[name] = sandbox.calls.get(name, 0) + 1
             sandbox.calls_total += 1
+        if sandbox.latency_ms:
+            time.sleep(sandbox.latency_ms / 1000)
         if request.path.startswith(UNAUTHENTICATED):
             return None
         private = creds.check(request.headers.get("Authorization")).token == creds.private_app_token
