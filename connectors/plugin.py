@@ -247,8 +247,10 @@ class ConnectorSpec:
     (a rate budget). ``errors`` is the CRM's error table (its errors carry the action it picks).
     ``map_sources()`` gives the default map's ``sources.<crm>`` part (object -> source entry as in
     a map file). ``stage_hints`` explain a record that holds no stage value, keyed by
-    ``<object>/<object its stage follows>`` or by ``<object>`` (the first found applies). The
-    optional hooks are None when the CRM lacks that part.
+    ``<object>/<object its stage follows>`` or by ``<object>`` (the first found applies).
+    ``day_counts`` says the CRM keeps the day counts (``mapping.records.DAY_COUNT_FIELDS``) in
+    fields the service writes (HubSpot's number properties; Salesforce derives them in formula
+    fields). The optional hooks are None when the CRM lacks that part.
     """
 
     name: str
@@ -258,6 +260,7 @@ class ConnectorSpec:
     errors: ErrorTable
     map_sources: Callable[[], Mapping[str, Any]] = dict
     stage_hints: Mapping[str, StageHint] = field(default_factory=dict)
+    day_counts: bool = False
     oauth: OAuthSpec | None = None
     receiver: ReceiverSpec | None = None
     card: CardSpec | None = None

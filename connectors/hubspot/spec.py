@@ -79,6 +79,7 @@ SPEC = ConnectorSpec(
     errors=ERROR_TABLE,
     map_sources=lambda: default_sources("hubspot"),
     stage_hints=STAGE_HINTS,
+    day_counts=True,
     oauth=OAuthSpec(app_settings=("client_id", "client_secret"), authorize_url=_authorize_url,
                     exchange=_exchange),
     receiver=ReceiverSpec(parse=receiver.parse, verify=receiver.verify,

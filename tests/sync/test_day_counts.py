@@ -1,7 +1,8 @@
 """Days in stage and days over expected as HubSpot number properties a list can filter on
 ("stalled by more than 30 days"), read back through hubspot-api-client: provisioned as numbers,
 equal to the service's own counts, written again only when a whole-day value changes (the stall
-pass, in batches of 100), and never to a record in an exit."""
+pass, in batches of 100), given by the stall pass to records stored without them (synced by an
+older version), and never to a record in an exit."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -102,6 +103,40 @@ def test_counts_are_written_again_only_when_a_whole_day_has_passed(world, servic
     assert result.queued == len(counting)
     with services.session() as s:
         connector = services.open_connector(s.get(Connection, connection_id))
+    before = crm.calls()["by_route"]
+    flushed = flush_outbox(services, connection_id, connector)
+    assert (flushed.written, flushed.failed) == (len(counting), 0)
+    batches = sum(n - before.get(route, 0) for route, n in crm.calls()["by_route"].items() if "batch/update" in route)
+    deals = sum(1 for obj, _ in counting if obj == "deal")
+    assert batches == -(-deals // 100) + -(-(len(counting) - deals) // 100)
+    want = expected(services, connection_id)
+    have = held(crm)
+    assert {key: have[key] for key in want} == want
+    assert reevaluate(services, connection_id, now=tomorrow).queued == 0
+
+
+def test_the_stall_pass_gives_counts_to_records_stored_without_them(world, services):
+    crm, connection_id = world
+    tomorrow = utcnow() + timedelta(days=1)
+    with services.session() as s:
+        connector = services.open_connector(s.get(Connection, connection_id))
+    reevaluate(services, connection_id, now=tomorrow)  # whatever a day's turn still moves
+    flush_outbox(services, connection_id, connector)
+    counting = {key for key, (days, _) in expected(services, connection_id).items() if days is not None}
+    # An older version synced these records: it neither read nor wrote their day counts.
+    with services.session() as s:
+        for row in s.exec(select(RecordState).where(RecordState.connection_id == connection_id)):
+            row.crm_values = {k: v for k, v in row.crm_values.items() if k not in DAYS}
+            s.add(row)
+    for obj, api in (("deal", client(crm).crm.deals), ("contact", client(crm).crm.contacts)):
+        ids = sorted(crm_id for kind, crm_id in counting if kind == obj)
+        for start in range(0, len(ids), 100):
+            api.batch_api.update({"inputs": [{"id": i, "properties": dict.fromkeys(DAYS.values(), "")}
+                                             for i in ids[start:start + 100]]})
+    assert not any(have != (None, None) for key, have in held(crm).items() if key in counting)
+
+    result = reevaluate(services, connection_id, now=tomorrow)
+    assert result.queued == len(counting)  # every one, though no whole day passed
     before = crm.calls()["by_route"]
     flushed = flush_outbox(services, connection_id, connector)
     assert (flushed.written, flushed.failed) == (len(counting), 0)
