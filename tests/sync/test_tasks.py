@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
@@ -16,7 +15,6 @@ from sqlmodel import select
 from connectors.base import TaskSpec
 from integration.connecting import connect, provision
 from integration.demo.run import demo_map_text
-from integration.map_review import apply_map
 from integration.store.models import Connection, CrmTask, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
@@ -64,24 +62,12 @@ def stalled(services, connection_id) -> list[RecordState]:
                                                      RecordState.stalled.is_(True))))
 
 
-@pytest.fixture(scope="module", params=["salesforce", "hubspot"])
-def world(request, services):
-    crm = start_crm(request.param, small_book(utcnow()))
-    with services.session() as s:
-        tenant = get_or_create_tenant(s, f"tasks-{request.param}")
-        conn = connect(s, services, tenant_id=tenant.id, name=f"tasks-{request.param}",
-                       crm=request.param, values=crm.settings())
-        apply_map(s, conn.id, demo_map_text(), author="test", comment="tasks on")
-        connection_id = conn.id
-    provision(services, connection_id)
-    first = sync_connection(services, connection_id)
-    assert first.status == "succeeded", (first.message, first.errors)
-    yield crm, connection_id
-    crm.stop()
+#: The demo map: its ``tasks:`` section is on (see ``tests.fixtures_sync``).
+SYNC_MAP = demo_map_text
 
 
-def test_every_stalled_record_gets_one_open_task_for_its_owner(services, world):
-    crm, connection_id = world
+def test_every_stalled_record_gets_one_open_task_for_its_owner(services, synced_world):
+    crm, connection_id = synced_world.crm, synced_world.connection_id
     records = stalled(services, connection_id)
     assert records, "the demo book has stalled records"
     tasks = crm_tasks(crm)
@@ -100,8 +86,8 @@ def test_every_stalled_record_gets_one_open_task_for_its_owner(services, world):
     assert statuses == {"created": len(records)}
 
 
-def test_the_next_sync_creates_none_again(services, world):
-    crm, connection_id = world
+def test_the_next_sync_creates_none_again(services, synced_world):
+    crm, connection_id = synced_world.crm, synced_world.connection_id
     before = len(crm_tasks(crm))
     again = sync_connection(services, connection_id)
     assert again.status == "succeeded"
@@ -109,8 +95,8 @@ def test_the_next_sync_creates_none_again(services, world):
     assert not any("task" in route for route in again.calls_by_route)
 
 
-def test_a_task_created_before_a_crash_is_found_not_sent_again(services, world):
-    crm, connection_id = world
+def test_a_task_created_before_a_crash_is_found_not_sent_again(services, synced_world):
+    crm, connection_id = synced_world.crm, synced_world.connection_id
     later = utcnow() + timedelta(days=60)
     assert reevaluate(services, connection_id, now=later).turned_stalled > 0
     with services.session() as s:
