@@ -125,9 +125,9 @@ def _leased_worker_pid(services, pids: list[int]) -> int | None:
 
 
 def run(portals: int, workers: int, kill: bool, seed_file: Path, records: dict[str, int],
-        lease: int, workdir: Path, timeout: float) -> Result:
+        lease: int, workdir: Path, timeout: float, db_prefix: str = "journey") -> Result:
     """One run: set up N portals and connections, start K workers and the scheduler, wait."""
-    db_url, drop = scratch_postgres(PG_URL, "bench_scale")
+    db_url, drop = scratch_postgres(PG_URL, "bench_scale", db_prefix)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(data_dir=workdir, database_url=db_url, secret_key=Fernet.generate_key().decode(),
                         session_secret="bench", broker_url=REDIS_URL, redis_prefix=prefix,
@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only-kill", action="store_true", help="only the runs with a worker killed")
     parser.add_argument("--lease", type=int, default=15, help="JOURNEY_LEASE_SECONDS of the run")
     parser.add_argument("--timeout", type=float, default=3600.0, help="give up a run after this")
+    parser.add_argument("--db-prefix", default="journey",
+                        help="the scratch PostgreSQL database is named <prefix>_bench_scale_<random>")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop what a run started on the way out
     print(f"{args.portals} portals of {args.deals} deals and {args.contacts} contacts, one "
@@ -217,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
                 workdir = Path(tempfile.mkdtemp(dir=tmp))
                 records = {"deal": args.deals, "contact": args.contacts}
                 print(run(args.portals, k, kill, seed_file, records, args.lease, workdir,
-                          args.timeout).line(), flush=True)
+                          args.timeout, args.db_prefix).line(), flush=True)
 
 
 if __name__ == "__main__":

@@ -36,10 +36,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-def scratch_postgres(base_url: str, tag: str) -> tuple[str, Callable[[], None]]:
-    """Create an empty PostgreSQL database ``journey_<tag>_<random>`` on ``base_url``'s server
+def scratch_postgres(base_url: str, tag: str, prefix: str = "journey"
+                     ) -> tuple[str, Callable[[], None]]:
+    """Create an empty PostgreSQL database ``<prefix>_<tag>_<random>`` on ``base_url``'s server
     (tests and benchmarks); return its URL and a function that drops it, ending its sessions."""
-    name = f"journey_{tag}_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}_{tag}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT",
                           connect_args={"connect_timeout": 3})
     try:
