@@ -30,7 +30,8 @@ from integration.sync import standing
 from integration.sync.due import connections_with_due_work
 from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
-from integration.sync.lease import Busy, Lease, leased, process_owner, settled_before
+from integration.sync.lease import (Busy, Lease, LeaseLost, leased, process_owner,
+                                    settled_before)
 from integration.sync.reevaluate import reevaluate
 from integration.sync.tasks import run_tasks
 
@@ -50,6 +51,9 @@ def work_connection(services: Services, connection_id: int, owner: str,
             return _due_work(services, connection_id, now or utcnow(), lease)
     except Busy:
         return []
+    except LeaseLost as exc:  # stalled past its lease: the new holder finishes the work
+        log.warning("%s", exc)
+        return [f"connection {connection_id}: lease lost"]
     except Exception:
         with services.session() as session:
             gone = session.get(Connection, connection_id) is None

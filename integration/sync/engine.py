@@ -25,7 +25,7 @@ from integration.store.models import Connection, RunCounters, SyncRun
 from integration.store.types import utcnow
 from integration.sync import standing
 from integration.sync.flush import FlushResult, flush_outbox
-from integration.sync.lease import Lease
+from integration.sync.lease import Lease, LeaseLost
 from integration.sync.verdicts import Judged, Saved, judge, save_page
 from integration.sync.map_in_force import choices_changed, map_in_force
 from integration.sync.owners import name_owners
@@ -159,6 +159,11 @@ def sync_connection(services: Services, connection_id: int, *, full: bool = Fals
     except TimeLimitReached as exc:
         summary.status, summary.message = "partial", str(exc)
         summary.count_error("TIME_LIMIT")
+    except LeaseLost as exc:
+        # Another process holds the connection now and goes on from here (what this run had in
+        # flight is its to settle): stopped like a run at its time limit, not a failing connection.
+        summary.status, summary.message = "partial", str(exc)
+        summary.count_error("LEASE_LOST")
     except CrmError as exc:
         # The connector's error table decided the action; a spent quota pauses, the rest fail
         # the run (REAUTHORIZE: the connection needs reconnecting; BACKOFF: the next run retries).
