@@ -6,6 +6,11 @@ rewrites both), the map in force, and the day (stays still open grow a day older
 request whose stamp matches reads the stored answer; any other computes it (in SQL) and replaces
 it. Reading the stamp is two index look-ups, so a dashboard seen again before the next change
 costs milliseconds whatever the number of records.
+
+Workspace answers (people and deals across every connection) are stamped with every connection's
+stamp and the workspace map (:func:`workspace_stamp`): a change in any connection's data or map,
+a connection added or removed, or a new workspace map computes them again. They are kept with
+the first connection's answers, under keys of their own.
 """
 from __future__ import annotations
 
@@ -47,12 +52,26 @@ def data_stamp(session: Session, connection_id: int, jmap: JourneyMap, today: da
     return f"{last_event}|{last_write}|{map_digest(jmap)}|{today.isoformat()}"
 
 
-class CachedAnalytics:
-    """The analytics of one connection under one stamp, each answer computed at most once."""
+def workspace_stamp(session: Session, connections: list[tuple[int, JourneyMap]],
+                    jmap: JourneyMap, today: date) -> str:
+    """What a workspace's analytics depend on: the :func:`data_stamp` of each of its connections
+    (id, map in force) and the workspace map ``jmap``, as one string of a bounded length."""
+    stamps = "\n".join(f"{cid}={data_stamp(session, cid, cmap, today)}" for cid, cmap in sorted(
+        connections, key=lambda pair: pair[0]))
+    digest = hashlib.sha256(stamps.encode()).hexdigest()[:32]
+    return f"workspace:{digest}|{len(connections)}|{map_digest(jmap)}|{today.isoformat()}"
 
-    def __init__(self, session: Session, connection_id: int, jmap: JourneyMap) -> None:
+
+class CachedAnalytics:
+    """The analytics of one connection under one stamp, each answer computed at most once.
+
+    ``stamp`` replaces the connection's own (:func:`data_stamp`) for answers that depend on more
+    than its data: the workspace's (:func:`workspace_stamp`)."""
+
+    def __init__(self, session: Session, connection_id: int, jmap: JourneyMap,
+                 stamp: str | None = None) -> None:
         self.session, self.connection_id, self.jmap = session, connection_id, jmap
-        self.stamp = data_stamp(session, connection_id, jmap, utcnow().date())
+        self.stamp = stamp or data_stamp(session, connection_id, jmap, utcnow().date())
 
     def get(self, name: str, flt: RecordFilter, compute: Callable[[], Any], *,
             kept_for: timedelta | None = None, **params: Any) -> Any:

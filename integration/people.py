@@ -11,13 +11,15 @@ from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter, spans_from_events
+from integration.analytics_cache import CachedAnalytics, workspace_stamp
 from integration.journey_stats import funnel_columns, funnel_counts
 from integration.store import records as record_store
 from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email, tenant_groups
 from integration.store.models import JourneyEvent, RecordLink, RecordState
 from integration.store.sqlfuncs import stage_index
-from integration.sync.map_in_force import workspace_map
+from integration.store.types import utcnow
+from integration.sync.map_in_force import connection_map, workspace_map
 from mapping import JourneyMap
 from mapping.analytics import funnel_rows
 from mapping.people import DEAL, PERSON, normalize_email, person_state
@@ -115,6 +117,30 @@ def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
             "stages": [{"key": row["stage"], **row, "current": current[row["stage"]]}
                        for row in funnel_rows(counts, jmap)],
             "exits": {key: current[key] for key in sorted(jmap.exit_keys)}}
+
+
+def workspace_answers(session: Session, tenant_id: int) -> CachedAnalytics | None:
+    """The analytics cache of the workspace's answers (see :mod:`integration.analytics_cache`),
+    None while the workspace has no connection."""
+    connections = [(c.id, connection_map(session, c.id)[0]) for c in list_connections(session, tenant_id)]
+    if not connections:
+        return None
+    jmap = workspace_map(session, tenant_id).jmap
+    return CachedAnalytics(session, min(cid for cid, _ in connections), jmap,
+                           stamp=workspace_stamp(session, connections, jmap, utcnow().date()))
+
+
+def kept_funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
+                       connection_id: int | None = None, flt: RecordFilter = RecordFilter(),
+                       cache: CachedAnalytics | None = None) -> dict[str, Any]:
+    """:func:`funnel_report` from the workspace's analytics cache (``cache``, or the workspace's
+    own): computed again only once a connection's data or map, or the workspace map, changed."""
+    cache = cache or workspace_answers(session, tenant_id)
+    if cache is None:
+        return funnel_report(session, tenant_id, unit, connection_id, flt)
+    return cache.get("workspace_funnel", flt, lambda: funnel_report(
+        session, tenant_id, unit, connection_id, flt), tenant=tenant_id, unit=unit,
+        connection=connection_id)
 
 
 def linked_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],

@@ -12,7 +12,7 @@ from integration.api.map_endpoints import (history_to_dict, map_from_body, revie
                                            version_to_dict)
 from integration.api.records import record_filter
 from integration.map_review import apply_map, history, mark_reviewed
-from integration.people import UNITS, funnel_report, person_report
+from integration.people import UNITS, kept_funnel_report, person_report
 from integration.store.types import utcnow
 from integration.sync.map_in_force import workspace_map
 from mapping import map_to_dict, map_to_yaml
@@ -90,7 +90,7 @@ def workspace_funnel():
     were entered), the record filters, and ``funnel`` (reached, any or strict: that type's
     figures also as ``count`` and ``count_conversion``); per stage it answers the three funnel
     types with their conversions and ``current`` (people in the stage now, entered in the
-    period)."""
+    period). Answers are kept until a connection's data or map, or the workspace map, changes."""
     unit = request.args.get("unit", "people")
     if unit not in UNITS:
         raise ApiError(400, "INVALID_ARGUMENT", f"unit must be one of: {', '.join(UNITS)}",
@@ -99,7 +99,7 @@ def workspace_funnel():
     with services().session() as session:
         ref = request.args.get("connection")
         connection_id = caller_connection(session, ref).id if ref else None
-        report = funnel_report(session, g.tenant_id, unit, connection_id, flt)
+        report = kept_funnel_report(session, g.tenant_id, unit, connection_id, flt)
     if kind:
         report = {**report, "funnel": kind, "stages": funnel_of_type(report["stages"], kind)}
     return jsonify(report)

@@ -11,7 +11,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import governed_connections, mark_reviewed, preview_workspace_map
-from integration.people import funnel_report, linked_people, person_report
+from integration.people import kept_funnel_report, linked_people, person_report, workspace_answers
 from integration.record_pages import count_records
 from integration.store.connections import list_connections
 from integration.store.models import Connection
@@ -37,8 +37,9 @@ def workspace_dashboard():
     with services().session() as db:
         connections = list_connections(db, g.tenant_id)
         bar = _workspace_bar(db, connections)
-        people = funnel_report(db, g.tenant_id, "people", flt=bar.flt)
-        deals = funnel_report(db, g.tenant_id, "deals", flt=bar.flt)
+        cache = workspace_answers(db, g.tenant_id)
+        people = kept_funnel_report(db, g.tenant_id, "people", flt=bar.flt, cache=cache)
+        deals = kept_funnel_report(db, g.tenant_id, "deals", flt=bar.flt, cache=cache)
         linked = linked_people(db, g.tenant_id)
         keys = workspace_map(db, g.tenant_id).jmap.stage_keys
     links = [url_for("ui.workspace_records", stage=key, **bar.params()) for key in keys]

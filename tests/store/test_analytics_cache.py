@@ -1,23 +1,27 @@
 """Analytics answers kept in the store: served again while the connection's data, map and day
-stay the same, computed afresh as soon as one of them changes; on SQLite and PostgreSQL."""
+stay the same, computed afresh as soon as one of them changes; the workspace's answers while
+every connection's do and the workspace map stays; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from bench.analytics_seed import seed
+from integration import people
 from integration.analytics import RecordFilter
 from integration.analytics_cache import CachedAnalytics, prune
 from integration.analytics_views import dashboard_figures, journeys_figures, warm_analytics
 from integration.journey_stats import funnel_report
+from integration.map_review import apply_map
 from integration.record_pages import FIRST_COUNTS, cached_count, count_records
 from integration.store.connections import delete_connection
-from integration.store.models import AnalyticsCache, Connection, JourneyEvent, RecordState
+from integration.store.models import AnalyticsCache, Connection, JourneyEvent, RecordLink, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from integration.sync.map_in_force import connection_map
-from mapping import default_map, map_from_dict, map_to_dict
+from mapping import default_map, map_from_dict, map_to_dict, map_to_yaml
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 
@@ -115,3 +119,83 @@ def test_answers_computed_over_a_week_ago_are_forgotten(services, book):
         assert prune(db, book) == 1
         assert db.execute(select(func.count()).select_from(AnalyticsCache).where(
             AnalyticsCache.connection_id == book)).scalar() == 1
+
+
+@pytest.fixture()
+def workspace(services):
+    """(tenant id, [connection ids]): two connections of 60 synthetic records each, record n of
+    the first linked with record n of the second into person n."""
+    stamp = datetime.now().timestamp()
+    with services.session() as db:
+        tenant = get_or_create_tenant(db, f"cache-workspace-{stamp}")
+        conns = [Connection(tenant_id=tenant.id, name=f"ws-{i}-{stamp}", crm="hubspot") for i in (1, 2)]
+        db.add_all(conns)
+        db.commit()
+        tenant_id, ids = tenant.id, [c.id for c in conns]
+    for cid in ids:
+        seed(services.engine, cid, default_map(), 60, NOW)
+    with services.session() as db:
+        db.execute(insert(RecordLink), [
+            {"tenant_id": tenant_id, "connection_id": row.connection_id, "object": row.object,
+             "crm_id": row.crm_id, "kind": "person", "group_key": f"p{row.crm_id}", "updated_at": NOW}
+            for row in db.execute(select(RecordState.connection_id, RecordState.object,
+                                         RecordState.crm_id).where(RecordState.connection_id.in_(ids)))])
+    return tenant_id, ids
+
+
+def workspace_answer(services, tenant_id, monkeypatch, unit="people"):
+    """The workspace funnel through the cache, and whether it was computed this time."""
+    computed = []
+    real = people.funnel_report
+    monkeypatch.setattr(people, "funnel_report", lambda *a, **k: computed.append(True) or real(*a, **k))
+    with services.session() as db:
+        value = people.kept_funnel_report(db, tenant_id, unit)
+    monkeypatch.setattr(people, "funnel_report", real)
+    with services.session() as db:
+        assert value == json.loads(json.dumps(real(db, tenant_id, unit)))
+    return value, bool(computed)
+
+
+def test_workspace_answers_are_kept_until_any_connections_data_or_map_changes(
+        services, workspace, monkeypatch):
+    tenant_id, (first, second) = workspace
+    _, computed = workspace_answer(services, tenant_id, monkeypatch)
+    assert computed
+    assert workspace_answer(services, tenant_id, monkeypatch)[1] is False
+    assert workspace_answer(services, tenant_id, monkeypatch, "deals")[1] is True
+
+    def changes(change) -> bool:
+        with services.session() as db:
+            change(db)
+        return workspace_answer(services, tenant_id, monkeypatch)[1]
+
+    # another tenant's data, map or connections change nothing here
+    def stranger_moves(db) -> None:
+        stranger = Connection(tenant_id=get_or_create_tenant(db, "cache-workspace-stranger").id,
+                              name=f"stranger-{first}", crm="hubspot")
+        db.add(stranger)
+        db.flush()
+        db.add(JourneyEvent(connection_id=stranger.id, object="contact", crm_id="1", seq=0,
+                            to_stage="awareness", occurred_at=NOW))
+        apply_map(db, stranger.id, map_to_yaml(default_map()), author="t")
+    assert not changes(stranger_moves)
+    # a new event (a sync adds them, never rewrites one) or a state write in the second connection
+    assert changes(lambda db: db.add(JourneyEvent(
+        connection_id=second, object="contact", crm_id="10000000", seq=99, from_stage="awareness",
+        to_stage="decision", occurred_at=NOW - timedelta(days=1))))
+    assert not changes(lambda db: None)
+    assert changes(lambda db: db.execute(update(RecordState).where(
+        RecordState.connection_id == second, RecordState.crm_id == "10000001")
+        .values(updated_at=NOW + timedelta(days=2), stage="lost")))
+    # the second connection's own map, then the workspace map
+    data = map_to_dict(default_map())
+    data["stages"][0]["label"] = "Aware"
+    document = map_to_yaml(map_from_dict(data))
+    assert changes(lambda db: apply_map(db, second, document, author="t"))
+    assert not changes(lambda db: None)
+    data["stages"][1]["label"] = "Weighing"
+    assert changes(lambda db: apply_map(db, None, map_to_yaml(map_from_dict(data)), author="t",
+                                        tenant_id=tenant_id))
+    assert workspace_answer(services, tenant_id, monkeypatch)[0]["stages"][1]["label"] == "Weighing"
+    # a connection added
+    assert changes(lambda db: db.add(Connection(tenant_id=tenant_id, name=f"ws-3-{first}", crm="hubspot")))
