@@ -6,6 +6,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 
@@ -27,13 +28,40 @@ def one_of(session: Session, column: Any, values: Iterable[Any]) -> Any:
 
 
 def insert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (column values by name, the same names in each) in one executemany.
+    """Insert ``rows`` (column values by name, the same names in each) in one statement.
 
-    A Core INSERT: the ORM's bulk INSERT fetches each new primary key and, on PostgreSQL, sends
-    one statement per row to do so; nothing here needs the keys back.
+    On PostgreSQL one ``COPY ... FROM STDIN`` when the rows name every column that has a default
+    computed here (an executemany is a statement a row for the server to parse and run); elsewhere
+    a Core INSERT executemany. Never the ORM's bulk INSERT: it fetches each new primary key and,
+    on PostgreSQL, sends one statement per row to do so; nothing here needs the keys back.
     """
-    if rows:
-        session.execute(model.__table__.insert(), list(rows))
+    if not rows:
+        return
+    table = model.__table__
+    if is_postgres(session) and not any(column.default is not None and column.name not in rows[0]
+                                        for column in table.columns):
+        _copy_rows(session, table, rows)
+    else:
+        session.execute(table.insert(), list(rows))
+
+
+def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """COPY ``rows`` into ``table`` in the session's transaction, each value bound as its column's
+    type binds it (packed documents, UTC stamps, JSON); a database error surfaces as SQLAlchemy's
+    (``IntegrityError`` for a broken unique key), as an INSERT's would."""
+    dialect = session.get_bind().dialect
+    names = list(rows[0])
+    binders = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    quote = dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    driver = session.connection().connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([bind(row[name]) if bind else row[name]
+                                for name, bind in zip(names, binders)])
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
 
 
 class Statistics:

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from integration.store import outbox
+from integration.store.bulk import insert_rows
 from integration.store.connections import (NotFound, acquire_lease, connection_config,
                                            create_connection, delete_connection, get_connection,
                                            release_lease, store_tokens)
@@ -231,3 +233,31 @@ def test_deleting_a_connection_removes_its_rows(services, tenant):
     with services.session() as s:
         assert outbox.list_items(s, c.id) == []
         assert current_map_version(s, c.id) is None
+
+
+def test_bulk_inserted_rows_read_back_as_given_and_a_broken_unique_key_is_an_integrity_error(
+        services, conn):
+    # insert_rows COPYs on PostgreSQL: each value must still be bound as its column binds it
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    row = {"connection_id": conn.id, "object": "deal", "crm_id": "b1", "name": "Tab\there, a \\ too",
+           "stage": "awareness", "stalled": True, "days_over": 3, "amount": 12.5, "entered_at": moment,
+           "identity": None, "record": {"raw": {"Name": "Zoë — ü"}}, "state": {"stage": "awareness"},
+           "crm_values": {}, "updated_at": moment}
+    with services.session() as s:
+        insert_rows(s, RecordState, [row, {**row, "crm_id": "b2", "identity": {"kind": "deal"},
+                                           "name": None, "entered_at": None}])
+    with services.session() as s:
+        first, second = s.exec(select(RecordState).where(RecordState.connection_id == conn.id,
+                                                         RecordState.crm_id.in_(["b1", "b2"]))
+                               .order_by(RecordState.crm_id)).all()
+        assert (first.name, first.stalled, first.days_over, first.amount, first.entered_at) == (
+            "Tab\there, a \\ too", True, 3, 12.5, moment)
+        assert first.record == {"raw": {"Name": "Zoë — ü"}} and first.identity is None
+        assert (second.name, second.entered_at, second.identity) == (None, None, {"kind": "deal"})
+        assert s.execute(text("SELECT count(*) FROM recordstate WHERE identity IS NULL "
+                              "AND crm_id = 'b1'")).scalar() == 1  # SQL NULL, not JSON null
+    with pytest.raises(IntegrityError), services.session() as s:
+        insert_rows(s, RecordState, [{**row, "crm_id": "b3"}, row])
+    with services.session() as s:  # nothing of the failed statement stays
+        assert s.exec(select(RecordState).where(RecordState.connection_id == conn.id,
+                                                RecordState.crm_id == "b3")).first() is None
