@@ -70,10 +70,13 @@ def test_upgrade_fills_the_filter_columns_from_stored_records(empty_db_url):
 
 
 def test_documents_are_packed_with_every_value_intact_and_a_downgrade_unpacks_them(empty_db_url):
-    before, _ = revisions_of(empty_db_url, "_packed_documents.py")
+    before, mine = revisions_of(empty_db_url, "_packed_documents.py")
     upgrade(empty_db_url, before)
     records = [SF_OPPORTUNITY, SF_CONTACT]
     _store(empty_db_url, records)
+    indexes = _indexes(empty_db_url)
+    upgrade(empty_db_url, mine)
+    assert _indexes(empty_db_url) == indexes  # PostgreSQL's, dropped for the rewrite, built anew
     upgrade(empty_db_url)
     rows = _rows(empty_db_url, "stage_object, record, state, crm_values")
     assert [r[0] for r in rows] == [None, "opportunity"]  # what the unmapped report groups by
@@ -86,6 +89,14 @@ def test_documents_are_packed_with_every_value_intact_and_a_downgrade_unpacks_th
     back = _rows(empty_db_url, "record, state, crm_values")
     decoded = [tuple(json.loads(v) if isinstance(v, str) else v for v in row) for row in back]
     assert decoded == [(record, STATE, CRM_VALUES) for record in records]
+    assert _indexes(empty_db_url) == indexes
+
+
+def _indexes(url: str) -> list[dict]:
+    engine = create_engine(url)
+    found = sorted(inspect(engine).get_indexes("recordstate"), key=lambda ix: ix["name"])
+    engine.dispose()
+    return found
 
 
 def test_lean_indexes_drop_what_no_query_reads_and_leave_room_for_updates_on_postgresql(empty_db_url):
