@@ -171,3 +171,20 @@ def test_unsupported_resources_and_old_versions(sandbox):
     with pytest.raises(SalesforceResourceNotFound):
         simple_sf(sandbox, version="37.0").restful("composite", method="POST", json={"compositeRequest": [
             {"method": "GET", "url": "/services/data/v37.0/query/?q=SELECT+Id+FROM+Lead", "referenceId": "a"}]})
+
+
+def test_a_sixth_query_operation_reached_through_a_reference_is_refused_alone(make_sf_sandbox):
+    """Only the first url is literal; the chained ones are known once resolved: five page, the
+    sixth is refused on its own and does not run."""
+    seed = sf_seed()
+    seed["opportunities"] += [{"Name": f"Deal {i}", "StageName": "Prospecting", "CloseDate": "2027-01-01"}
+                              for i in range(1300)]
+    sandbox = make_sf_sandbox(seed)
+    chain = [{"method": "GET", "url": f"{V}/query/?q=SELECT+Id+FROM+Opportunity", "referenceId": "p0",
+              "httpHeaders": {"Sforce-Query-Options": "batchSize=200"}}]
+    chain += [{"method": "GET", "url": f"@{{p{n - 1}.nextRecordsUrl}}", "referenceId": f"p{n}"} for n in range(1, 7)]
+    results = _composite(sandbox, chain)
+    assert [r["httpStatusCode"] for r in results] == [200] * 5 + [400, 400]
+    assert results[5]["body"][0]["errorCode"] == "LIMIT_EXCEEDED"
+    assert results[6]["body"][0]["errorCode"] == "PROCESSING_HALTED"  # its reference names a refused page
+    assert sf_control(sandbox, "counters")["subrequests"] == {"GET query/": 1, "GET query/{locator}": 4}

@@ -9,7 +9,9 @@ response bodies) and what this emulates:
 - at most 25 subrequests, of which at most 5 are sObject Collections or query operations (Query,
   QueryAll, and query-more by locator); more is refused before anything runs, a 400 whose body is
   a ``compositeResponse`` naming no subrequest (as a recorded answer shows for 26 operations:
-  ``LIMIT_EXCEEDED``, "The request can't contain more than 25 operations.");
+  ``LIMIT_EXCEEDED``, "The request can't contain more than 25 operations."); a url that is a
+  reference (``@{page1.nextRecordsUrl}``) is known only once resolved: a sixth query operation
+  reached that way is refused alone (400 ``LIMIT_EXCEEDED``) and does not run;
 - supported resources are sObject resources, Query, QueryAll and (API 43.0 and later) sObject
   Collections; others answer NOT_FOUND as a subrequest; the resource exists from API 38.0;
 - ``@{referenceId.field}`` (``.`` walks objects, ``[n]`` indexes lists) in a later subrequest's url
@@ -78,7 +80,7 @@ def register(app: Flask, sandbox: Sandbox) -> None:
                 raise RequestError(400, "JSON_PARSER_ERROR", f"{name}: a boolean is required")
         with sandbox.org.lock:  # the series is one transaction: no other request interleaves
             saved = _snapshot(sandbox) if all_or_none else None
-            results = _run(app, sandbox, subrequests, version, stop_on_failure=all_or_none)
+            results = _run(app, sandbox, subrequests, stop_on_failure=all_or_none)
             failed = next((i for i, r in enumerate(results) if r["httpStatusCode"] >= 400), None)
             if saved is not None and failed is not None:
                 _restore(sandbox, saved)
@@ -124,11 +126,20 @@ def _validated(raw: Any) -> list[dict[str, Any]]:
 def _limit_error(subrequests: list[dict[str, Any]]) -> str | None:
     if len(subrequests) > MAX_SUBREQUESTS:
         return f"The request can’t contain more than {MAX_SUBREQUESTS} operations."
-    heavy = sum(1 for sub in subrequests if _HEAVY.match(_resource(sub["url"])))
+    heavy = sum(1 for sub in subrequests if _heavy(sub["url"]))
     if heavy > MAX_HEAVY:
-        return (f"The request can’t contain more than {MAX_HEAVY} sObject Collections or query operations "
-                f"(it has {heavy}).")
+        return _heavy_message(heavy)
     return None
+
+
+def _heavy(url: str) -> bool:
+    """Whether ``url`` is an sObject Collections or query operation."""
+    return bool(_HEAVY.match(_resource(url)))
+
+
+def _heavy_message(heavy: int) -> str:
+    return (f"The request can’t contain more than {MAX_HEAVY} sObject Collections or query operations "
+            f"(it has {heavy}).")
 
 
 def _resource(url: str) -> str:
@@ -137,10 +148,11 @@ def _resource(url: str) -> str:
     return match.group(2) if match else url
 
 
-def _run(app: Flask, sandbox: Sandbox, subrequests: list[dict[str, Any]], version: str, *,
+def _run(app: Flask, sandbox: Sandbox, subrequests: list[dict[str, Any]], *,
          stop_on_failure: bool) -> list[dict[str, Any]]:
     answers: dict[str, Any] = {}
     results = []
+    heavy = 0  # collections and query operations run so far
     for sub in subrequests:
         ref = sub["referenceId"]
         try:
@@ -149,10 +161,14 @@ def _run(app: Flask, sandbox: Sandbox, subrequests: list[dict[str, Any]], versio
         except _Unresolved as exc:
             results.append(_result(400, [{"errorCode": "PROCESSING_HALTED", "message": str(exc)}], ref))
         else:
-            result = _dispatch(app, sandbox, sub, url, body)
-            results.append({**result, "referenceId": ref})
-            if result["httpStatusCode"] < 400:
-                answers[ref] = result["body"]
+            heavy += _heavy(str(url))
+            if heavy > MAX_HEAVY:  # reachable only through a reference: literal urls were counted up front
+                results.append(_result(400, [{"errorCode": "LIMIT_EXCEEDED", "message": _heavy_message(heavy)}], ref))
+            else:
+                result = _dispatch(app, sandbox, sub, url, body)
+                results.append({**result, "referenceId": ref})
+                if result["httpStatusCode"] < 400:
+                    answers[ref] = result["body"]
         if stop_on_failure and results[-1]["httpStatusCode"] >= 400:
             break
     return results
