@@ -4,7 +4,8 @@ Each record starts at a random date in the last two years, mostly in the first s
 the map: on to the next stage, sometimes over one (a skip), sometimes back (a repeat), out through
 lost or converted, or it stays where it is. The stay lengths are spread around each stage's
 expected days, so some records are stalled. About four stage entries per record.
-Rows are inserted in bulk (Core ``INSERT`` of many rows), not through the ORM.
+Rows are inserted in bulk (Core ``INSERT`` of many rows), not through the ORM, and the journey
+rollup is then counted from them as the migration's backfill does.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from integration.store.models import CrmOwner, JourneyEvent, RecordState
+from integration.store.rollups import rebuild
 from mapping import JourneyMap
 
 COUNTRIES = ("Portugal", "Germany", "France", "United States", "Brazil", "Japan", "India", "Kenya")
@@ -107,8 +109,8 @@ def rows(connection_id: int, jmap: JourneyMap, journey: Journey, now: datetime
 
 def seed(engine: Engine, connection_id: int, jmap: JourneyMap, count: int, now: datetime,
          progress: Any = None) -> int:
-    """Insert ``count`` synthetic records with their events and the owners' names; returns the
-    number of events written."""
+    """Insert ``count`` synthetic records with their events and the owners' names, and count the
+    connection's journey rollup; returns the number of events written."""
     written = 0
     with engine.begin() as conn:
         conn.execute(insert(CrmOwner), [{"connection_id": connection_id, "owner_id": str(300_000 + i),
@@ -129,4 +131,6 @@ def seed(engine: Engine, connection_id: int, jmap: JourneyMap, count: int, now: 
             records, events = [], []
             if progress:
                 progress(n)
+    with engine.begin() as conn:
+        rebuild(conn, connection_id)
     return written

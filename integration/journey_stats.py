@@ -5,30 +5,41 @@ Every figure is one SQL query over the journey events (one row per stage a recor
 records a :class:`~integration.analytics.RecordFilter` selects; only counts and percentiles come
 back, so time and memory do not grow with the rows read in Python. The period bounds the date a
 record *entered* a stage (the event's ``occurred_at``): a stay belongs to the period it began in.
+Days in a stage are calendar days (UTC) from the day the stay began to the day it ended, or to
+today while it lasts.
+
+Time in stage, outcomes, trends and the skipped/repeated stages add up the journey rollup instead
+(:class:`~integration.store.models.JourneyRollup`: stays counted per day, stage, next stage and
+days, kept up to date as events are written) when it covers the view: no filter on the records
+but their object, and a period of whole UTC days (the API's and the pages' periods are). Both
+paths give the same answers; the funnel, cohorts and common paths follow each record's own
+entries, which day counts cannot tell, and always read the events.
+
 The shaping of those aggregates into rows (conversion, skipped stages, ...) is pure and lives in
 :mod:`mapping.analytics`.
 """
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import Date, and_, case, func, literal, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
-from integration.store.models import JourneyEvent, RecordState
-from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, histogram, month_start,
-                                        ordered_concat, percentile_columns, stage_index,
-                                        whole_days_between)
+from integration.store.models import JourneyEvent, JourneyRollup, RecordState
+from integration.store.rollups import OPEN
+from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, histogram, month_start,
+                                        ordered_concat, percentile_columns, stage_index, utc_date)
 from integration.store.types import utcnow
 from mapping import JourneyMap
 from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
                                trend_rows)
 
 E = JourneyEvent
+R = JourneyRollup
 #: The next stay of the same record (events are numbered 0, 1, 2... per record).
 NEXT = aliased(JourneyEvent, name="next_event")
 #: Most common paths reported at most.
@@ -38,18 +49,53 @@ TREND_SPAN = timedelta(days=365)
 
 
 def last_year(flt: RecordFilter, now: datetime | None = None) -> RecordFilter:
-    """``flt`` with its period starting a year before its end (or now) when it has no start."""
+    """``flt`` with its period starting a year before its end (or the start of today) when it
+    has no start: a period of whole days, which the rollup answers."""
     if flt.since is not None:
         return flt
-    return replace(flt, since=(flt.until or now or utcnow()) - TREND_SPAN)
+    end = flt.until or _midnight((now or utcnow()).astimezone(timezone.utc).date())
+    return replace(flt, since=end - TREND_SPAN)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), timezone.utc)
+
+
+def rollup_covers(flt: RecordFilter) -> bool:
+    """Whether the journey rollup answers views of ``flt``: no condition on the records but their
+    object, and a period bounded (if at all) at the start of UTC days."""
+    return not replace(flt, object=None).narrows_records() and all(
+        bound is None or bound == _midnight(bound.astimezone(timezone.utc).date())
+        for bound in (flt.since, flt.until))
+
+
+def _rollup(connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
+    """SELECT ``columns`` FROM the connection's rollup rows of stays begun in the period (whole
+    days: see :func:`rollup_covers`)."""
+    query = select(*columns).where(R.connection_id == connection_id)
+    if flt.object is not None:
+        query = query.where(R.object == flt.object)
+    if flt.since is not None:
+        query = query.where(R.day >= flt.since.astimezone(timezone.utc).date())
+    if flt.until is not None:
+        query = query.where(R.day < flt.until.astimezone(timezone.utc).date())
+    return query
+
+
+def _rollup_days(now: datetime) -> Any:
+    """Calendar days of a rollup row's stays: stored, or from their day to today while they last."""
+    today = literal(now.astimezone(timezone.utc).date(), Date())
+    return case((R.days == OPEN, calendar_days(R.day, today)), else_=R.days)
 
 
 def _events(connection_id: int, flt: RecordFilter, *columns: Any, period: bool = True) -> Any:
     """SELECT ``columns`` FROM the connection's journey events of the filtered records, entered
     within the period (unless ``period`` is False). Records are joined only when a filter needs
-    them: the unfiltered dashboard reads the events alone."""
+    them: the unfiltered dashboard, and the one of an object, read the events alone."""
     query = select(*columns).select_from(E).where(E.connection_id == connection_id)
-    if flt.narrows_records():
+    if flt.object is not None:
+        query = query.where(E.object == flt.object)
+    if replace(flt, object=None).narrows_records():
         query = flt.apply(query.join(RecordState, and_(
             RecordState.connection_id == E.connection_id, RecordState.object == E.object,
             RecordState.crm_id == E.crm_id)))
@@ -66,8 +112,9 @@ def _with_next(query: Any) -> Any:
 
 
 def _days_in_stay(now: datetime) -> Any:
-    """Whole days of a stay: to its exit, or to ``now`` while it lasts."""
-    return whole_days_between(E.occurred_at, func.coalesce(E.exited_at, literal(now, E.occurred_at.type)))
+    """Calendar days of a stay: to the day of its exit, or to today (``now``) while it lasts."""
+    return calendar_days(utc_date(E.occurred_at),
+                         utc_date(func.coalesce(E.exited_at, literal(now, E.occurred_at.type))))
 
 
 def funnel_columns(keys: list[str]) -> list[Any]:
@@ -105,11 +152,17 @@ def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
 
 def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
                          now: datetime | None = None) -> list[dict[str, Any]]:
-    """Per stage: count, median, p25, p75 and p90 whole days of the stays begun in the period
-    (a stay runs to its exit, or to now while it lasts), against the expected days."""
-    stage = E.to_stage.label("stage")
-    hist = histogram(_days_in_stay(now or utcnow()), [stage], _events(
-        connection_id, flt, stage).where(E.to_stage.in_(jmap.stage_keys)))
+    """Per stage: count, median, p25, p75 and p90 calendar days of the stays begun in the period
+    (a stay runs to its exit, or to today while it lasts), against the expected days."""
+    now = now or utcnow()
+    if rollup_covers(flt):
+        stage = R.stage.label("stage")
+        hist = histogram(_rollup_days(now), [stage], _rollup(connection_id, flt, stage).where(
+            R.stage.in_(jmap.stage_keys)), weight=R.n)
+    else:
+        stage = E.to_stage.label("stage")
+        hist = histogram(_days_in_stay(now), [stage], _events(
+            connection_id, flt, stage).where(E.to_stage.in_(jmap.stage_keys)))
     rows = session.execute(select(hist.c.stage, func.sum(hist.c.n), *percentile_columns(hist))
                            .group_by(hist.c.stage))
     found = {stage: {"count": int(n), **dict(zip(PERCENTILES, values))} for stage, n, *values in rows}
@@ -119,9 +172,14 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
 def transitions(session: Session, connection_id: int, flt: RecordFilter) -> dict[tuple[str, str | None], int]:
     """Stays begun in the period counted by (stage, the stage entered next); next is None while
     the record is still in the stage."""
-    query = _with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage, func.count())) \
-        .group_by(E.to_stage, NEXT.to_stage)
-    return {(stage, following): n for stage, following, n in session.execute(query)}
+    if rollup_covers(flt):
+        query = _rollup(connection_id, flt, R.stage, R.next_stage, func.sum(R.n)) \
+            .group_by(R.stage, R.next_stage)
+    else:
+        query = _with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage, func.count())) \
+            .group_by(E.to_stage, NEXT.to_stage)
+    # the rollup names "no next stage yet" "" (a key column), the events NULL
+    return {(stage, following or None): int(n) for stage, following, n in session.execute(query)}
 
 
 def outcome_report(session: Session, connection_id: int, jmap: JourneyMap,
@@ -155,13 +213,19 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
                  unit: str = "month", now: datetime | None = None) -> dict[str, Any]:
     """Per week or month (of entering the stage) and stage: stays begun, the share that has moved
     on to a later stage, and their median days."""
-    keys = jmap.stage_keys
-    bucket = BUCKETS[unit](E.occurred_at).label("bucket")
-    stage = E.to_stage.label("stage")
-    moved_on = func.sum(case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1),
-                             else_=0)).label("moved_on")
-    hist = histogram(_days_in_stay(now or utcnow()), [bucket, stage], _with_next(_events(
-        connection_id, flt, bucket, stage, moved_on)).where(E.to_stage.in_(keys)))
+    keys, now = jmap.stage_keys, now or utcnow()
+    if rollup_covers(flt):
+        bucket, stage = BUCKETS[unit](R.day).label("bucket"), R.stage.label("stage")
+        moved_on = func.sum(case((stage_index(R.next_stage, keys) > stage_index(R.stage, keys), R.n),
+                                 else_=0)).label("moved_on")
+        hist = histogram(_rollup_days(now), [bucket, stage], _rollup(
+            connection_id, flt, bucket, stage, moved_on).where(R.stage.in_(keys)), weight=R.n)
+    else:
+        bucket, stage = BUCKETS[unit](E.occurred_at).label("bucket"), E.to_stage.label("stage")
+        moved_on = func.sum(case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1),
+                                 else_=0)).label("moved_on")
+        hist = histogram(_days_in_stay(now), [bucket, stage], _with_next(_events(
+            connection_id, flt, bucket, stage, moved_on)).where(E.to_stage.in_(keys)))
     h = hist.c
     rows = session.execute(
         select(h.bucket, h.stage, func.sum(h.n), func.sum(h.moved_on),

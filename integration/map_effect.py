@@ -3,7 +3,7 @@
 The figures are the dashboard's own (:mod:`integration.journey_stats`, aggregated in SQL), over
 two periods: the stage entries made in the ``days`` before the version's effective date, and those
 made in the ``days`` after it (up to now). Conversion is the share of the records that reached the
-stage before and also reached this one; time in stage is the median of whole days of the stays
+stage before and also reached this one; time in stage is the median of calendar days of the stays
 begun in the period, a stay still open counted up to now.
 
 Once both windows have ended (the version is older than ``days``), new data moves its figures

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
-from integration.store.models import (AnalyticsCache, Connection, ConnectorCache, CrmOwner, CrmTask, JourneyEvent,
-                                      MapReview, MapVersion, OutboxItem, PendingRecord, RecordLink,
+from integration.store.models import (AnalyticsCache, Connection, ConnectorCache, CrmOwner, CrmTask,
+                                      JourneyEvent, JourneyRollup, MapReview, MapVersion, OutboxItem, PendingRecord, RecordLink,
                                       RecordState, SyncRun, WebhookDelivery)
 from integration.store.secrets import SecretBox
 from integration.store.types import id_or_none, utcnow
@@ -73,7 +73,7 @@ def delete_connection(session: Session, conn: Connection) -> None:
     for it between these deletes: its next write waits, then fails, and it stops.
     """
     session.exec(select(Connection.id).where(Connection.id == conn.id).with_for_update())
-    for model in (JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, MapReview,
+    for model in (JourneyRollup, JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, MapReview,
                   WebhookDelivery, PendingRecord, RecordLink, ConnectorCache, CrmOwner, CrmTask,
                   AnalyticsCache):
         session.exec(delete(model).where(model.connection_id == conn.id))

@@ -5,10 +5,10 @@ the migrations are written from.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from integration.store.packed import PackedJSON
@@ -241,6 +241,29 @@ class JourneyEvent(SQLModel, table=True):
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     exited_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     crm_stages: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class JourneyRollup(SQLModel, table=True):
+    """Stage stays counted by what the period analytics group them by, kept up to date with the
+    journey events (``integration/store/rollups.py``, in the transaction that writes them).
+
+    One row per connection, UTC day the stay began, object, stage, the stage entered next (``""``
+    while the record is still in the stage) and the calendar days the stay lasted (``-1`` while it
+    lasts: its days grow each day, so they are counted at read time from ``day``); ``n`` stays.
+    Time in stage, outcomes, trends and backward moves/skips over whole-day periods add these up
+    instead of reading every event. Rows whose count fell to 0 are removed after each write.
+    """
+
+    __table_args__ = (Index("ix_journeyrollup_empty", "connection_id",
+                            postgresql_where=text("n = 0"), sqlite_where=text("n = 0")),)
+
+    connection_id: int = Field(foreign_key="connection.id", primary_key=True)
+    day: date = Field(primary_key=True)
+    object: str = Field(primary_key=True)
+    stage: str = Field(primary_key=True)
+    next_stage: str = Field(primary_key=True)
+    days: int = Field(primary_key=True)
+    n: int
 
 
 class RunCounters(SQLModel):

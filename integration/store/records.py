@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from integration.store import rollups
 from integration.store.bulk import insert_rows, one_of
 from integration.store.models import JourneyEvent, PendingRecord, RecordState
 from integration.store.types import utcnow
@@ -71,15 +72,20 @@ def replace_events(session: Session, connection_id: int,
                    journeys: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> None:
     """Store records' journeys (one row per stage entered), replacing what was there.
 
-    One DELETE per object kind and one INSERT for the lot.
+    One DELETE per object kind and one INSERT for the lot; the journey rollup follows in the same
+    transaction (their stays counted out before the DELETE, in after the INSERT).
     """
-    for obj, ids in _ids_by_object(journeys).items():
+    by_object = _ids_by_object(journeys)
+    for obj, ids in by_object.items():
+        rollups.count_out(session, connection_id, obj, ids)
         session.execute(delete(JourneyEvent).where(
             JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
             one_of(session, JourneyEvent.crm_id, ids)).execution_options(synchronize_session=False))
     rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
     insert_rows(session, JourneyEvent, rows)
+    for obj, ids in by_object.items():
+        rollups.count_in(session, connection_id, obj, ids)
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

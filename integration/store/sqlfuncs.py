@@ -1,6 +1,6 @@
 """SQL expressions that mean the same on SQLite and PostgreSQL, so analytics keep one code path.
 
-Each is a SQLAlchemy function element compiled per dialect: date arithmetic, calendar buckets and
+Each is a SQLAlchemy function element compiled per dialect: calendar dates, calendar buckets and
 ordered string aggregation are where the two databases differ. Percentiles are picked with
 window functions over a histogram (:func:`histogram`, :func:`percentile_columns`), which both
 databases run alike.
@@ -9,31 +9,49 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import Integer, String, and_, case, func, literal_column, select
+from sqlalchemy import Date, Integer, String, and_, case, func, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 
-class whole_days_between(FunctionElement):  # noqa: N801 - named like the SQL function it renders
-    """SQL: whole days from the first to the second date and time (never negative)."""
+class utc_date(FunctionElement):  # noqa: N801 - named like the SQL function it renders
+    """SQL: the (UTC) calendar date of a stored date and time (stored as naive UTC)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "utc_date"
+
+
+@compiles(utc_date, "sqlite")
+def _utc_date_sqlite(element: utc_date, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_date, "postgresql")
+def _utc_date_postgresql(element: utc_date, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
+
+
+class calendar_days(FunctionElement):  # noqa: N801
+    """SQL: calendar days from the first date to the second (never negative): a stay begun on
+    a Monday and left on the Wednesday lasted 2 days, whatever the hours."""
 
     type = Integer()
     inherit_cache = True
+    name = "calendar_days"
 
 
-@compiles(whole_days_between, "sqlite")
-def _whole_days_sqlite(element: whole_days_between, compiler: Any, **kw: Any) -> str:
+@compiles(calendar_days, "sqlite")
+def _calendar_days_sqlite(element: calendar_days, compiler: Any, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    # julianday() differences are floats that can land a hair under a whole day: 1e-9 days
-    # (86 microseconds) lifts them back before truncating. Two and a half times faster than
-    # whole seconds through strftime('%s'), which also drops the fractions of a second.
-    return f"max(0, CAST(julianday({end}) - julianday({start}) + 1e-9 AS INTEGER))"
+    # both julian days fall on noon of whole days, so the difference is a whole number
+    return f"max(0, CAST(julianday({end}) - julianday({start}) AS INTEGER))"
 
 
-@compiles(whole_days_between, "postgresql")
-def _whole_days_postgresql(element: whole_days_between, compiler: Any, **kw: Any) -> str:
+@compiles(calendar_days, "postgresql")
+def _calendar_days_postgresql(element: calendar_days, compiler: Any, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"GREATEST(0, CAST(floor(extract(epoch FROM ({end} - {start})) / 86400) AS INTEGER))"
+    return f"GREATEST(0, ({end}) - ({start}))"
 
 
 class floor_int(FunctionElement):  # noqa: N801
@@ -124,12 +142,14 @@ def _concat_postgresql(element: ordered_concat, compiler: Any, **kw: Any) -> str
 PERCENTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9}
 
 
-def histogram(value: Any, groups: Sequence[Any], query: Any) -> Any:
+def histogram(value: Any, groups: Sequence[Any], query: Any, weight: Any = None) -> Any:
     """``query`` (selecting the labelled ``groups`` and maybe aggregates) as a histogram subquery:
-    per group and distinct ``value``, its columns, ``n`` rows, ``upto`` the rows up to and
-    including this value, ``total`` the group's rows. Percentiles are then picked from it with :func:`percentile_columns`: the
+    per group and distinct ``value``, its columns, ``n`` rows (or the sum of ``weight``, for rows
+    that count several: rollups), ``upto`` the rows up to and including this value, ``total`` the
+    group's rows. Percentiles are then picked from it with :func:`percentile_columns`: the
     window functions run over the distinct values, not over every row."""
-    counted = query.add_columns(value.label("value"), func.count().label("n")) \
+    rows = func.count() if weight is None else func.sum(weight)
+    counted = query.add_columns(value.label("value"), rows.label("n")) \
         .group_by(*groups, value).subquery()
     keys = [counted.c[g.key] for g in groups]
     return select(*counted.c,

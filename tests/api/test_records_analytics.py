@@ -10,7 +10,8 @@ import pytest
 
 from integration.app import create_app
 from integration.sandboxes import sandbox_settings
-from integration.store.models import CrmOwner, JourneyEvent, RecordState
+from integration.store.models import CrmOwner, RecordState
+from integration.store.records import replace_events
 from integration.store.tenancy import get_or_create_tenant, issue_token
 
 RECORDS = "/api/v1/connections/book/records"
@@ -70,9 +71,10 @@ def headers(app, services, hs_sandbox):
                                    "company": COMPANY.get(crm_id)},
                         "identity": {"kind": "person", "email": email, "same_as": []} if email else None},
                 state={"next_best_action": "Call them" if stalled else None}))
-            for seq, (to_stage, occurred, exited) in enumerate(spans):
-                s.add(JourneyEvent(connection_id=res.json["id"], object=obj, crm_id=crm_id, seq=seq,
-                                   to_stage=to_stage, occurred_at=occurred, exited_at=exited))
+            # through the store's writer, which keeps the journey rollup with the events
+            replace_events(s, res.json["id"], {(obj, crm_id): [
+                {"to_stage": to_stage, "occurred_at": occurred, "exited_at": exited, "crm_stages": []}
+                for to_stage, occurred, exited in spans]})
         for owner_id, name in OWNERS.items():
             s.add(CrmOwner(connection_id=res.json["id"], owner_id=owner_id, name=name))
     return h

@@ -50,8 +50,9 @@ def chosen(flt):
         yield j, stays
 
 
-def whole_days(entered, exited):
-    return max(0, int(((exited or NOW) - entered) / timedelta(days=1)))
+def calendar_days(entered, exited):
+    """Days in a stage: calendar days (UTC) from entering to leaving, or to today."""
+    return max(0, ((exited or NOW).date() - entered.date()).days)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -89,7 +90,7 @@ def test_time_in_stage_percentiles(services, book, case):
     for _, stays in chosen(flt):
         for _, (stage, at, until) in stays:
             if stage in KEYS:
-                days[stage].append(whole_days(at, until))
+                days[stage].append(calendar_days(at, until))
     with services.session() as db:
         rows = {r["stage"]: r for r in journey_stats.time_in_stage_report(db, book, JMAP, flt, NOW)}
     for key in KEYS:
@@ -165,7 +166,7 @@ def test_trends(services, book, unit):
             stays[point] += 1
             following = j.stays[i + 1][0] if i + 1 < len(j.stays) else None
             moved[point] += following in KEYS and KEYS.index(following) > KEYS.index(stage)
-            days[point].append(whole_days(at, until))
+            days[point].append(calendar_days(at, until))
     with services.session() as db:
         report = journey_stats.trend_report(db, book, JMAP, flt, unit, NOW)
     assert report["unit"] == unit and report["buckets"] == sorted({b for b, _ in stays})

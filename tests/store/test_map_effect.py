@@ -54,7 +54,8 @@ def test_window_counts_reach_conversion_and_days(services, world):
                  ("consideration", start + 3 * DAY, start + 8 * DAY), ("lost", start + 8 * DAY, None)),
         # skipped awareness, still in consideration: 20 days to now (open)
         *journey(conn, "2", ("consideration", start, None)),
-        # awareness only, 1 day and a half: whole days are 1
+        # awareness only, 36 hours from noon to midnight: two calendar days (days in a stage count
+        # the calendar days from entering to leaving)
         *journey(conn, "3", ("awareness", start, start + 36 * timedelta(hours=1))),
         # entered before the window: not counted
         *journey(conn, "4", ("awareness", start - 5 * DAY, None)),
@@ -66,7 +67,7 @@ def test_window_counts_reach_conversion_and_days(services, world):
     by_stage = {r["stage"]: r for r in rows}
     assert [r["stage"] for r in rows] == list(default_map().stage_keys)
     assert by_stage["awareness"] == {"stage": "awareness", "label": "Awareness", "reached": 3,
-                                     "conversion": None, "stays": 2, "median_days": 2.0}
+                                     "conversion": None, "stays": 2, "median_days": 2.5}
     assert by_stage["consideration"]["reached"] == 2
     assert by_stage["consideration"]["conversion"] == 2 / 3
     assert by_stage["consideration"]["median_days"] == 12.5     # 5 and 20 days

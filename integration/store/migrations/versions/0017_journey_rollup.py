@@ -1,0 +1,40 @@
+"""journey rollup: stage stays counted by day, stage, next stage and days, backfilled from the events
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-11-30 13:40:00
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+
+from integration.store.rollups import rebuild
+
+
+revision = '0017'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('journeyrollup',
+    sa.Column('connection_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('object', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('next_stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ),
+    sa.PrimaryKeyConstraint('connection_id', 'day', 'object', 'stage', 'next_stage', 'days')
+    )
+    op.create_index('ix_journeyrollup_empty', 'journeyrollup', ['connection_id'],
+                    postgresql_where=sa.text('n = 0'), sqlite_where=sa.text('n = 0'))
+    # every connection's stays counted in one grouped INSERT ... SELECT
+    rebuild(op.get_bind())
+
+
+def downgrade() -> None:
+    op.drop_index('ix_journeyrollup_empty', table_name='journeyrollup')
+    op.drop_table('journeyrollup')
