@@ -9,11 +9,11 @@ Days in a stage are calendar days (UTC) from the day the stay began to the day i
 today while it lasts.
 
 Time in stage, outcomes, trends and the skipped/repeated stages add up the journey rollup instead
-(:class:`~integration.store.models.JourneyRollup`: stays counted per day, stage, next stage and
-days, kept up to date as events are written) when it covers the view: no filter on the records
-but their object, and a period of whole UTC days (the API's and the pages' periods are). Both
-paths give the same answers; the funnel, cohorts and common paths follow each record's own
-entries, which day counts cannot tell, and always read the events.
+(:mod:`integration.store.rollups`: stays counted per day begun, stage and next stage, or per day
+or month begun, stage and days lasted, kept up to date as events are written) when it covers the
+view: no filter on the records but their object, and a period of whole UTC days (the API's and
+the pages' periods are). Both paths give the same answers; the funnel, cohorts and common paths
+follow each record's own entries, which day counts cannot tell, and always read the events.
 
 The shaping of those aggregates into rows (conversion, skipped stages, ...) is pure and lives in
 :mod:`mapping.analytics`.
@@ -24,13 +24,13 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Date, and_, case, func, literal, select
+from sqlalchemy import Date, and_, case, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
 from integration.store.models import JourneyEvent, JourneyRollup, RecordState
-from integration.store.rollups import OPEN
+from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
 from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, histogram, month_start,
                                         ordered_concat, percentile_columns, stage_index, utc_date)
 from integration.store.types import utcnow
@@ -69,23 +69,52 @@ def rollup_covers(flt: RecordFilter) -> bool:
         for bound in (flt.since, flt.until))
 
 
-def _rollup(connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
-    """SELECT ``columns`` FROM the connection's rollup rows of stays begun in the period (whole
-    days: see :func:`rollup_covers`)."""
-    query = select(*columns).where(R.connection_id == connection_id)
+def _day_bounds(flt: RecordFilter) -> tuple[date | None, date | None]:
+    """The period as [first day, day after the last) (whole days: see :func:`rollup_covers`)."""
+    return tuple(None if bound is None else bound.astimezone(timezone.utc).date()
+                 for bound in (flt.since, flt.until))  # type: ignore[return-value]
+
+
+def _rollup(connection_id: int, flt: RecordFilter, kind: int, days: tuple[date | None, date | None],
+            *columns: Any) -> Any:
+    """SELECT ``columns`` FROM the connection's rollup rows of ``kind`` whose day lies within
+    ``days`` ([first, end), None unbounded), of the filter's object."""
+    query = select(*columns).where(R.connection_id == connection_id, R.kind == kind)
     if flt.object is not None:
         query = query.where(R.object == flt.object)
-    if flt.since is not None:
-        query = query.where(R.day >= flt.since.astimezone(timezone.utc).date())
-    if flt.until is not None:
-        query = query.where(R.day < flt.until.astimezone(timezone.utc).date())
+    if days[0] is not None:
+        query = query.where(R.day >= days[0])
+    if days[1] is not None:
+        query = query.where(R.day < days[1])
     return query
 
 
-def _rollup_days(now: datetime) -> Any:
-    """Calendar days of a rollup row's stays: stored, or from their day to today while they last."""
+def _whole_months(low: date | None, high: date | None) -> tuple[date | None, date | None] | None:
+    """The months lying whole within [low, high) as [first day, end), None if there are none."""
+    first = low if low is None or low.day == 1 else \
+        (low.replace(day=1) + timedelta(days=32)).replace(day=1)
+    end = None if high is None else high.replace(day=1)
+    return (first, end) if first is None or end is None or first < end else None
+
+
+def _stay_days(connection_id: int, flt: RecordFilter, now: datetime, by_month: bool = True) -> Any:
+    """Subquery (day, stage, days, n) of the rollup: the stays begun in the period and their
+    calendar days. Stays that ended are read per month over the months the period covers whole
+    (unless not ``by_month``) and per day elsewhere; open ones per day, their days to today."""
+    low, high = _day_bounds(flt)
     today = literal(now.astimezone(timezone.utc).date(), Date())
-    return case((R.days == OPEN, calendar_days(R.day, today)), else_=R.days)
+    parts = [_rollup(connection_id, flt, OPEN_BY_DAY, (low, high), R.day, R.stage,
+                     calendar_days(R.day, today).label("days"), R.n)]
+    closed = (R.day, R.stage, R.days, R.n)
+    months = _whole_months(low, high) if by_month else None
+    if months is None:
+        parts.append(_rollup(connection_id, flt, CLOSED_BY_DAY, (low, high), *closed))
+    else:
+        parts.append(_rollup(connection_id, flt, CLOSED_BY_MONTH, months, *closed))
+        for edge in ((low, months[0]), (months[1], high)):
+            if edge[0] != edge[1] and None not in edge:
+                parts.append(_rollup(connection_id, flt, CLOSED_BY_DAY, edge, *closed))
+    return union_all(*parts).subquery("stays")
 
 
 def _events(connection_id: int, flt: RecordFilter, *columns: Any, period: bool = True) -> Any:
@@ -156,9 +185,10 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
     (a stay runs to its exit, or to today while it lasts), against the expected days."""
     now = now or utcnow()
     if rollup_covers(flt):
-        stage = R.stage.label("stage")
-        hist = histogram(_rollup_days(now), [stage], _rollup(connection_id, flt, stage).where(
-            R.stage.in_(jmap.stage_keys)), weight=R.n)
+        stays = _stay_days(connection_id, flt, now).c
+        stage = stays.stage.label("stage")
+        hist = histogram(stays.days, [stage], select(stage).where(stays.stage.in_(jmap.stage_keys)),
+                         weight=stays.n)
     else:
         stage = E.to_stage.label("stage")
         hist = histogram(_days_in_stay(now), [stage], _events(
@@ -173,8 +203,8 @@ def transitions(session: Session, connection_id: int, flt: RecordFilter) -> dict
     """Stays begun in the period counted by (stage, the stage entered next); next is None while
     the record is still in the stage."""
     if rollup_covers(flt):
-        query = _rollup(connection_id, flt, R.stage, R.next_stage, func.sum(R.n)) \
-            .group_by(R.stage, R.next_stage)
+        query = _rollup(connection_id, flt, MOVES, _day_bounds(flt), R.stage, R.next_stage,
+                        func.sum(R.n)).group_by(R.stage, R.next_stage)
     else:
         query = _with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage, func.count())) \
             .group_by(E.to_stage, NEXT.to_stage)
@@ -215,23 +245,37 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
     on to a later stage, and their median days."""
     keys, now = jmap.stage_keys, now or utcnow()
     if rollup_covers(flt):
-        bucket, stage = BUCKETS[unit](R.day).label("bucket"), R.stage.label("stage")
-        moved_on = func.sum(case((stage_index(R.next_stage, keys) > stage_index(R.stage, keys), R.n),
-                                 else_=0)).label("moved_on")
-        hist = histogram(_rollup_days(now), [bucket, stage], _rollup(
-            connection_id, flt, bucket, stage, moved_on).where(R.stage.in_(keys)), weight=R.n)
-    else:
-        bucket, stage = BUCKETS[unit](E.occurred_at).label("bucket"), E.to_stage.label("stage")
-        moved_on = func.sum(case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1),
-                                 else_=0)).label("moved_on")
-        hist = histogram(_days_in_stay(now), [bucket, stage], _with_next(_events(
-            connection_id, flt, bucket, stage, moved_on)).where(E.to_stage.in_(keys)))
+        return trend_rows(_rollup_trend(session, connection_id, keys, flt, unit, now), jmap, unit)
+    bucket, stage = BUCKETS[unit](E.occurred_at).label("bucket"), E.to_stage.label("stage")
+    moved_on = func.sum(case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1),
+                             else_=0)).label("moved_on")
+    hist = histogram(_days_in_stay(now), [bucket, stage], _with_next(_events(
+        connection_id, flt, bucket, stage, moved_on)).where(E.to_stage.in_(keys)))
     h = hist.c
     rows = session.execute(
         select(h.bucket, h.stage, func.sum(h.n), func.sum(h.moved_on),
                *percentile_columns(hist, {"median": 0.5}))
         .group_by(h.bucket, h.stage).order_by(h.bucket))
     return trend_rows([(b, s, int(n), int(m or 0), median) for b, s, n, m, median in rows], jmap, unit)
+
+
+def _rollup_trend(session: Session, connection_id: int, keys: list[str], flt: RecordFilter, unit: str,
+                  now: datetime) -> list[tuple[str, str, int, int, Any]]:
+    """:func:`trend_report`'s points from the rollup: stays and median days per bucket and stage
+    from the stays' days (months whole for monthly buckets), moved on from the moves."""
+    stays = _stay_days(connection_id, flt, now, by_month=unit == "month").c
+    bucket, stage = BUCKETS[unit](stays.day).label("bucket"), stays.stage.label("stage")
+    hist = histogram(stays.days, [bucket, stage], select(bucket, stage).where(stays.stage.in_(keys)),
+                     weight=stays.n)
+    h = hist.c
+    rows = session.execute(select(h.bucket, h.stage, func.sum(h.n), *percentile_columns(
+        hist, {"median": 0.5})).group_by(h.bucket, h.stage).order_by(h.bucket))
+    move_bucket = BUCKETS[unit](R.day)
+    moved = dict(((b, s), int(m or 0)) for b, s, m in session.execute(_rollup(
+        connection_id, flt, MOVES, _day_bounds(flt), move_bucket, R.stage,
+        func.sum(case((stage_index(R.next_stage, keys) > stage_index(R.stage, keys), R.n), else_=0)))
+        .group_by(move_bucket, R.stage)))
+    return [(b, s, int(n), moved.get((b, s), 0), median) for b, s, n, median in rows]
 
 
 def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,

@@ -247,17 +247,18 @@ class JourneyRollup(SQLModel, table=True):
     """Stage stays counted by what the period analytics group them by, kept up to date with the
     journey events (``integration/store/rollups.py``, in the transaction that writes them).
 
-    One row per connection, UTC day the stay began, object, stage, the stage entered next (``""``
-    while the record is still in the stage) and the calendar days the stay lasted (``-1`` while it
-    lasts: its days grow each day, so they are counted at read time from ``day``); ``n`` stays.
-    Time in stage, outcomes, trends and backward moves/skips over whole-day periods add these up
-    instead of reading every event. Rows whose count fell to 0 are removed after each write.
+    ``kind`` says what a row counts (see that module): moves by the stage entered next
+    (``next_stage``, ``""`` while the record is still in the stage), stays that ended by the
+    calendar ``days`` they lasted (per ``day`` they began, or per month: ``day`` is then its
+    first day), stays still open (their days counted at read time from ``day``). ``n`` stays.
+    Rows whose count fell to 0 are removed after each write.
     """
 
     __table_args__ = (Index("ix_journeyrollup_empty", "connection_id",
                             postgresql_where=text("n = 0"), sqlite_where=text("n = 0")),)
 
     connection_id: int = Field(foreign_key="connection.id", primary_key=True)
+    kind: int = Field(primary_key=True)
     day: date = Field(primary_key=True)
     object: str = Field(primary_key=True)
     stage: str = Field(primary_key=True)

@@ -1,70 +1,85 @@
 """The journey rollup (:class:`~integration.store.models.JourneyRollup`) kept up to date with the
 journey events, in the transaction that writes them.
 
+Four kinds of rows count the stays (one per stage a record entered):
+
+- :data:`MOVES` by the UTC day a stay began, its object, stage and the stage entered next (``""``
+  while the record is still in it): outcomes, skipped and repeated stages, trends' conversion;
+- :data:`CLOSED_BY_DAY` and :data:`CLOSED_BY_MONTH`, the stays that ended, by the day or the month
+  they began, object, stage and calendar days they lasted: time-in-stage histograms, read by month
+  where a period covers whole months and by day at its edges (a month row stands for ~30 day rows);
+- :data:`OPEN_BY_DAY`, the stays still going, by day, object and stage: their days grow each day,
+  so they are counted at read time from the day.
+
 Records' events are replaced whole (:func:`integration.store.records.replace_events`): their stays
-are counted out of the rollup before the old events go (:func:`count_out`) and the new ones counted
-in after they are written (:func:`count_in`), each one grouped ``INSERT ... SELECT ... ON CONFLICT``
-adding to the counts, so the rollup always equals what :func:`rebuild` would count from scratch.
-Both read the events with the same statement (:func:`_stays`), the one the migration's backfill
-and the benchmark's seed run over a whole connection.
+are counted out before the old events go (:func:`count_out`) and in after the new ones are written
+(:func:`count_in`), by grouped ``INSERT ... SELECT ... ON CONFLICT`` adding to the counts, so the
+rollup always equals what :func:`rebuild` counts from scratch (the migration's backfill and the
+benchmark's seed) with the same statements.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import and_, case, delete, func, literal_column, select
+from sqlalchemy import and_, delete, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from integration.store.bulk import one_of
 from integration.store.models import JourneyEvent, JourneyRollup
-from integration.store.sqlfuncs import calendar_days, utc_date
+from integration.store.sqlfuncs import calendar_days, month_day, utc_date
 
 E = JourneyEvent
 #: The next stay of the same record (events are numbered 0, 1, 2... per record).
 NEXT = aliased(JourneyEvent, name="next_event")
 _INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 #: The rollup's key columns, in the order :func:`_stays` selects them.
-KEY = ("connection_id", "day", "object", "stage", "next_stage", "days")
-#: ``days`` of a stay still open: counted at read time from the day it began.
-OPEN = -1
+KEY = ("connection_id", "kind", "day", "object", "stage", "next_stage", "days")
+#: The kinds of rows (see the module docstring).
+MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY = 0, 1, 2, 3
+KINDS = (MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY)
 
 
-def _stays(sign: int, *conditions: Any) -> Any:
-    """The stays of the events matching ``conditions`` grouped by the rollup's key, with their
-    count times ``sign`` (1 counts them in, -1 out)."""
-    day = utc_date(E.occurred_at)
-    days = case((E.exited_at.is_(None), literal_column(str(OPEN))),
-                else_=calendar_days(day, utc_date(E.exited_at)))
+def _stays(kind: int, sign: int, *conditions: Any) -> Any:
+    """The stays of the events matching ``conditions`` as rows of ``kind``, grouped by the
+    rollup's key, with their count times ``sign`` (1 counts them in, -1 out)."""
+    day, none = utc_date(E.occurred_at), literal_column("''")
+    lasted = calendar_days(day, utc_date(E.exited_at))
+    columns = {MOVES: (day, func.coalesce(NEXT.to_stage, none), literal_column("0")),
+               CLOSED_BY_DAY: (day, none, lasted),
+               CLOSED_BY_MONTH: (month_day(E.occurred_at), none, lasted),
+               OPEN_BY_DAY: (day, none, literal_column("0"))}[kind]
+    ended = {MOVES: [], OPEN_BY_DAY: [E.exited_at.is_(None)]}.get(kind, [E.exited_at.is_not(None)])
+    query = select(E.connection_id, literal_column(str(kind)), columns[0], E.object, E.to_stage,
+                   *columns[1:], func.count() * sign).select_from(E)
+    if kind == MOVES:
+        query = query.outerjoin(NEXT, and_(NEXT.connection_id == E.connection_id, NEXT.object == E.object,
+                                           NEXT.crm_id == E.crm_id, NEXT.seq == E.seq + 1))
     # positional GROUP BY: PostgreSQL would not match the expressions' bound parameters
-    return select(E.connection_id, day, E.object, E.to_stage, func.coalesce(NEXT.to_stage, literal_column("''")),
-                  days, func.count() * sign).select_from(E).outerjoin(
-        NEXT, and_(NEXT.connection_id == E.connection_id, NEXT.object == E.object,
-                   NEXT.crm_id == E.crm_id, NEXT.seq == E.seq + 1)).where(*conditions) \
-        .group_by(*(literal_column(str(i)) for i in range(1, len(KEY) + 1)))
+    return query.where(*conditions, *ended).group_by(
+        *(literal_column(str(i)) for i in range(1, len(KEY) + 1)))
 
 
-def _add(conn: Any, stays: Any) -> None:
-    """Add the counts of ``stays`` (a :func:`_stays` select) to the rollup."""
+def _add(conn: Any, sign: int, *conditions: Any) -> None:
+    """Add the stays of the events matching ``conditions``, times ``sign``, to the rollup."""
     dialect = conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect  # Connection, Session
-    insert = _INSERTS[dialect.name]
-    statement = insert(JourneyRollup).from_select([*KEY, "n"], stays)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=list(KEY), set_={"n": JourneyRollup.__table__.c.n + statement.excluded.n}))
+    for kind in KINDS:
+        statement = _INSERTS[dialect.name](JourneyRollup).from_select(
+            [*KEY, "n"], _stays(kind, sign, *conditions))
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=list(KEY), set_={"n": JourneyRollup.__table__.c.n + statement.excluded.n}))
 
 
 def count_out(session: Any, connection_id: int, obj: str, ids: Sequence[str]) -> None:
     """Take the stays of these records' stored events out of the rollup (before they are deleted)."""
-    _add(session, _stays(-1, E.connection_id == connection_id, E.object == obj,
-                         one_of(session, E.crm_id, ids)))
+    _add(session, -1, E.connection_id == connection_id, E.object == obj, one_of(session, E.crm_id, ids))
 
 
 def count_in(session: Any, connection_id: int, obj: str, ids: Sequence[str]) -> None:
     """Add the stays of these records' stored events to the rollup (after they are written), and
     drop the rows whose count is now 0 (a stay that ended leaves its open row empty)."""
-    _add(session, _stays(1, E.connection_id == connection_id, E.object == obj,
-                         one_of(session, E.crm_id, ids)))
+    _add(session, 1, E.connection_id == connection_id, E.object == obj, one_of(session, E.crm_id, ids))
     session.execute(delete(JourneyRollup).where(JourneyRollup.connection_id == connection_id,
                                                 JourneyRollup.n == 0))
 
@@ -74,4 +89,4 @@ def rebuild(conn: Any, connection_id: int | None = None) -> None:
     set-based SQL: the backfill of the migration and of events written in bulk (the benchmark)."""
     only = [] if connection_id is None else [JourneyRollup.connection_id == connection_id]
     conn.execute(delete(JourneyRollup).where(*only))
-    _add(conn, _stays(1, *([] if connection_id is None else [E.connection_id == connection_id])))
+    _add(conn, 1, *([] if connection_id is None else [E.connection_id == connection_id]))

@@ -32,6 +32,24 @@ def _utc_date_postgresql(element: utc_date, compiler: Any, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} AS DATE)"
 
 
+class month_day(FunctionElement):  # noqa: N801
+    """SQL: the first day of the (UTC) month of a stored date and time, as a date."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_day"
+
+
+@compiles(month_day, "sqlite")
+def _month_day_sqlite(element: month_day, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(month_day, "postgresql")
+def _month_day_postgresql(element: month_day, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
 class calendar_days(FunctionElement):  # noqa: N801
     """SQL: calendar days from the first date to the second (never negative): a stay begun on
     a Monday and left on the Wednesday lasted 2 days, whatever the hours."""

@@ -15,7 +15,8 @@ from integration.analytics import RecordFilter
 from integration.store.db import make_engine, upgrade
 from integration.store.models import Connection, JourneyRollup
 from integration.store.records import replace_events
-from integration.store.rollups import rebuild
+from integration.store.rollups import (CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY,
+                                       rebuild)
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
 from tests.fixtures_store import revisions_of
@@ -25,11 +26,13 @@ TODAY = datetime(2026, 11, 30, tzinfo=timezone.utc)
 JMAP = default_map()
 #: Stages a random journey walks: the map's, its exits, and one the map does not name.
 STAGES = [*JMAP.stage_keys, *sorted(JMAP.exit_keys), "retired_stage"]
-#: Views the rollup answers: whole-day periods, the object filter.
+#: Views the rollup answers: whole-day periods (whole months and edges, within one month), the
+#: object filter.
 VIEWS = [RecordFilter(), RecordFilter(object="deal"),
          RecordFilter(since=TODAY - timedelta(days=90), until=TODAY),
          RecordFilter(object="contact", since=TODAY - timedelta(days=200),
-                      until=TODAY - timedelta(days=30))]
+                      until=TODAY - timedelta(days=30)),
+         RecordFilter(since=TODAY - timedelta(days=20), until=TODAY - timedelta(days=5))]
 
 stays = st.lists(st.tuples(st.sampled_from(STAGES),
                            st.floats(min_value=0, max_value=120, allow_nan=False)), max_size=5)
@@ -53,7 +56,7 @@ def journey(start: float, walk: list[tuple[str, float]]) -> list[dict]:
 
 def rollup_rows(db, cid):
     return sorted(tuple(r) for r in db.execute(select(
-        JourneyRollup.day, JourneyRollup.object, JourneyRollup.stage, JourneyRollup.next_stage,
+        JourneyRollup.kind, JourneyRollup.day, JourneyRollup.object, JourneyRollup.stage, JourneyRollup.next_stage,
         JourneyRollup.days, JourneyRollup.n).where(JourneyRollup.connection_id == cid)))
 
 
@@ -62,7 +65,8 @@ def answers(db, cid, flt):
             journey_stats.outcome_report(db, cid, JMAP, flt),
             journey_stats.transitions(db, cid, flt),
             journey_stats.trend_report(db, cid, JMAP, journey_stats.last_year(flt, NOW), "week", NOW),
-            journey_stats.trend_report(db, cid, JMAP, journey_stats.last_year(flt, NOW), "month", NOW))
+            journey_stats.trend_report(db, cid, JMAP, journey_stats.last_year(flt, NOW), "month", NOW),
+            journey_stats.trend_report(db, cid, JMAP, flt, "month", NOW))
 
 
 # no shrinking: each example writes a book to a database, and shrinking one takes minutes
@@ -119,9 +123,12 @@ def test_migration_backfills_the_stored_events(empty_db_url):
     upgrade(empty_db_url, mine)
     with engine.connect() as db:
         rows = [tuple(r) for r in db.execute(text(
-            "SELECT CAST(day AS VARCHAR(10)), object, stage, next_stage, days, n FROM journeyrollup "
-            "ORDER BY day"))]
-    # 23:00 on the 1st to 01:00 on the 3rd: two calendar days; the open stay counts -1
-    assert rows == [("2026-03-01", "deal", "awareness", "consideration", 2, 1),
-                    ("2026-03-03", "deal", "consideration", "", -1, 1)]
+            "SELECT kind, CAST(day AS VARCHAR(10)), object, stage, next_stage, days, n "
+            "FROM journeyrollup ORDER BY kind, day"))]
+    # 23:00 on the 1st to 01:00 on the 3rd: two calendar days, counted by day and by month
+    assert rows == [(MOVES, "2026-03-01", "deal", "awareness", "consideration", 0, 1),
+                    (MOVES, "2026-03-03", "deal", "consideration", "", 0, 1),
+                    (CLOSED_BY_DAY, "2026-03-01", "deal", "awareness", "", 2, 1),
+                    (CLOSED_BY_MONTH, "2026-03-01", "deal", "awareness", "", 2, 1),
+                    (OPEN_BY_DAY, "2026-03-03", "deal", "consideration", "", 0, 1)]
     engine.dispose()

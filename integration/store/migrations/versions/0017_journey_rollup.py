@@ -1,4 +1,4 @@
-"""journey rollup: stage stays counted by day, stage, next stage and days, backfilled from the events
+"""journey rollup: stage stays counted by day (or month), stage, next stage or days, backfilled from the events
 
 Revision ID: 0017
 Revises: 0016
@@ -20,6 +20,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('journeyrollup',
     sa.Column('connection_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('object', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -27,7 +28,7 @@ def upgrade() -> None:
     sa.Column('days', sa.Integer(), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ),
-    sa.PrimaryKeyConstraint('connection_id', 'day', 'object', 'stage', 'next_stage', 'days')
+    sa.PrimaryKeyConstraint('connection_id', 'kind', 'day', 'object', 'stage', 'next_stage', 'days')
     )
     op.create_index('ix_journeyrollup_empty', 'journeyrollup', ['connection_id'],
                     postgresql_where=sa.text('n = 0'), sqlite_where=sa.text('n = 0'))
