@@ -1,7 +1,7 @@
 """journey rollup: stage stays counted by day (or month), stage, next stage or days, backfilled from the events
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-11-30 13:40:00
 """
 from alembic import op
@@ -11,8 +11,8 @@ import sqlmodel
 from integration.store.rollups import rebuild
 
 
-revision = '0017'
-down_revision = '0016'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
