@@ -15,8 +15,8 @@ from integration.analytics_cache import CachedAnalytics, workspace_stamp
 from integration.journey_stats import funnel_columns, funnel_counts
 from integration.store import records as record_store
 from integration.store.connections import list_connections
-from integration.store.links import group_members, groups_with_email, tenant_groups
-from integration.store.models import JourneyEvent, RecordLink, RecordState
+from integration.store.links import group_members, groups_with_email
+from integration.store.models import Connection, JourneyEvent, RecordLink, RecordState
 from integration.store.sqlfuncs import stage_index
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map, workspace_map
@@ -83,13 +83,16 @@ def person_report(session: Session, tenant_id: int, email: str, now: datetime) -
 
 
 def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dict[str, Any]]:
-    """People whose records are in more than one CRM (the first ``limit``, by e-mail)."""
-    crm_of = {c.id: c.crm for c in list_connections(session, tenant_id)}
-    groups = tenant_groups(session, tenant_id, PERSON)
-    spanning = [rows for rows in groups.values() if len({crm_of.get(m.connection_id) for m in rows}) > 1]
-    people = [{"email": next((m.email for m in rows if m.email), None), "records": len(rows)}
-              for rows in spanning]
-    return sorted((p for p in people if p["email"]), key=lambda p: p["email"])[:limit]
+    """People whose records are in more than one CRM (the first ``limit``, by e-mail), counted
+    in SQL: one row per person comes back at most."""
+    link = RecordLink
+    email = func.min(link.email)
+    query = select(email, func.count()).select_from(link) \
+        .join(Connection, Connection.id == link.connection_id) \
+        .where(link.tenant_id == tenant_id, link.kind == PERSON).group_by(link.group_key) \
+        .having(func.count(Connection.crm.distinct()) > 1, email.is_not(None)) \
+        .order_by(email).limit(limit)
+    return [{"email": address, "records": records} for address, records in session.execute(query)]
 
 
 def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",

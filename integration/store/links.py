@@ -188,15 +188,3 @@ def groups_with_email(session: Session, tenant_id: int, email: str) -> list[str]
     """Group keys of the people who have a record with this (normalised) e-mail address."""
     return sorted(set(session.exec(select(RecordLink.group_key).where(
         RecordLink.tenant_id == tenant_id, RecordLink.email == email))))
-
-
-def tenant_groups(session: Session, tenant_id: int, kind: str,
-                  connection_id: int | None = None) -> dict[str, list[RecordLink]]:
-    """Every group of ``kind`` (person or deal) in the tenant, optionally only one connection's records."""
-    query = select(RecordLink).where(RecordLink.tenant_id == tenant_id, RecordLink.kind == kind)
-    if connection_id is not None:
-        query = query.where(RecordLink.connection_id == connection_id)
-    groups: dict[str, list[RecordLink]] = {}
-    for row in session.exec(query.order_by(RecordLink.group_key)):
-        groups.setdefault(row.group_key, []).append(row)
-    return groups

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
 
+from integration.analytics import RecordFilter
 from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import governed_connections, mark_reviewed, preview_workspace_map
@@ -40,7 +41,8 @@ def workspace_dashboard():
         cache = workspace_answers(db, g.tenant_id)
         people = kept_funnel_report(db, g.tenant_id, "people", flt=bar.flt, cache=cache)
         deals = kept_funnel_report(db, g.tenant_id, "deals", flt=bar.flt, cache=cache)
-        linked = linked_people(db, g.tenant_id)
+        linked = cache.get("linked_people", RecordFilter(), lambda: linked_people(db, g.tenant_id)) \
+            if cache else []
         keys = workspace_map(db, g.tenant_id).jmap.stage_keys
     links = [url_for("ui.workspace_records", stage=key, **bar.params()) for key in keys]
     charts = {unit: {"funnel": funnel_chart(report["stages"], kind, links),

@@ -12,7 +12,7 @@ from sqlalchemy import and_, insert, update
 
 from bench.analytics_seed import journeys, seed
 from integration.analytics import RecordFilter
-from integration.people import linked_current_stages, linked_funnel_counts
+from integration.people import linked_current_stages, linked_funnel_counts, linked_people
 from integration.store.models import Connection, RecordLink, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map, map_from_dict, map_to_dict
@@ -181,3 +181,26 @@ def test_the_workspace_maps_order_decides_who_leads():
     answers = [expected_current(jmap, RecordFilter())[1] for jmap in MAPS.values()]
     assert answers[0] != answers[1] and answers[0] != answers[2]
     assert expected_current(MAPS["furthest"], RecordFilter())[0] == COUNT
+
+
+def test_linked_people_are_those_with_records_in_two_crms(services):
+    with services.session() as db:
+        tenant = get_or_create_tenant(db, "workspace-linked-people")
+        conns = [Connection(tenant_id=tenant.id, name=name, crm=crm, account_id=name)
+                 for name, crm in (("sf", "salesforce"), ("hs1", "hubspot"), ("hs2", "hubspot"))]
+        db.add_all(conns)
+        db.commit()
+        sf, hs1, hs2 = (c.id for c in conns)
+        rows = [("b@x.example", sf, "b"), ("b@x.example", hs1, "b"), ("b@x.example", hs2, "b"),
+                ("a@x.example", sf, "a"), ("a@x.example", hs2, "a"),
+                ("c@x.example", hs1, "c"), ("c@x.example", hs2, "c"),  # one CRM only
+                (None, sf, "d"), (None, hs1, "d"),  # no e-mail to show
+                ("e@x.example", sf, "e")]
+        db.execute(insert(RecordLink.__table__), [
+            {"tenant_id": tenant.id, "connection_id": cid, "object": "contact", "crm_id": f"{group}{n}",
+             "kind": PERSON, "email": email, "group_key": group, "updated_at": NOW}
+            for n, (email, cid, group) in enumerate(rows)])
+        assert linked_people(db, tenant.id) == [{"email": "a@x.example", "records": 2},
+                                                {"email": "b@x.example", "records": 3}]
+        assert linked_people(db, tenant.id, limit=1) == [{"email": "a@x.example", "records": 2}]
+        assert linked_people(db, get_or_create_tenant(db, "workspace-funnel-stranger").id) == []
