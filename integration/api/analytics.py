@@ -16,8 +16,7 @@ from integration.analytics_cache import CachedAnalytics
 from integration.analytics_views import PAGE_PATHS, dashboard_figures
 from integration.api import bp
 from integration.api.auth import require_tenant
-from integration.api.helpers import caller_connection, choice_arg, int_arg, services
-from integration.api.records import record_filter
+from integration.api.helpers import caller_connection, choice_arg, int_arg, record_filter, services
 from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
 from mapping.analytics import FUNNEL_TYPES, funnel_of_type, kpi_rows

@@ -15,7 +15,8 @@ from integration.api.analytics import DEFAULT_PATHS, MAX_PATHS
 from integration.api.analytics import UNITS as TREND_UNITS
 from integration.api.connections import OUTBOX_STATUSES
 from integration.api.errors import ApiError
-from integration.api.records import CSV_COLUMNS, FORMATS, TEXT_FILTERS
+from integration.api.records import CSV_COLUMNS, FORMATS
+from integration.query_args import TEXT_FILTERS
 from integration.people import UNITS
 from integration.record_pages import DIRECTIONS, SORTS
 from integration.store.types import MAX_ID

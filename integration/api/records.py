@@ -7,22 +7,17 @@ from typing import Any, Iterable, Iterator
 
 from flask import Response, jsonify, stream_with_context
 
-from connectors import registry
 from integration.analytics import RecordFilter
 from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
-from integration.api.helpers import (bool_arg, caller_connection, choice_arg, int_arg, period_args,
-                                     services, text_arg)
+from integration.api.helpers import (caller_connection, choice_arg, int_arg, record_filter, services,
+                                     text_arg)
 from integration.journey_view import record_journey, record_summary
 from integration.record_pages import DIRECTIONS, SORTS, CursorError, read_page, stream_sorted
 from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
 
-#: Filters every records and analytics endpoint takes, matched exactly against the stored record
-#: (``owner_name`` against the owner names the CRM gives, in any case).
-TEXT_FILTERS = ("object", "persona", "owner", "owner_name", "pipeline", "stage", "country",
-                "lead_source")
 #: Answer formats of the record list.
 FORMATS = ("json", "csv")
 #: The CSV export's columns, in order: the record list's fields, less the nested CRM values.
@@ -32,14 +27,6 @@ CSV_COLUMNS = ("object", "id", "name", "stage", "stage_label", "crm_stage", "pip
                "updated_at")
 #: Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def record_filter() -> RecordFilter:
-    """The record filter given in the query string: filters, search ``q``, period ``from``/``to``."""
-    since, until = period_args()
-    return RecordFilter(**{name: text_arg(name) for name in TEXT_FILTERS},
-                        crm=choice_arg("crm", registry.names()), q=text_arg("q"),
-                        stalled=bool_arg("stalled"), since=since, until=until)
 
 
 @bp.get("/connections/<ref>/records")

@@ -6,11 +6,10 @@ from flask import g, jsonify, request
 from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
-from integration.api.helpers import caller_connection, json_body, services
+from integration.api.helpers import caller_connection, json_body, record_filter, services
 from integration.api.analytics import funnel_type_arg
 from integration.api.map_endpoints import (history_to_dict, map_from_body, review_to_dict,
                                            version_to_dict)
-from integration.api.records import record_filter
 from integration.map_review import apply_map, history, mark_reviewed
 from integration.people import UNITS, kept_funnel_report, person_report
 from integration.store.types import utcnow

@@ -46,6 +46,24 @@ def test_workspace_map_people_and_funnel(env, tmp_path):
         assert (people["unit"], people["total"]) == ("people", 4)
         only_hs = json.loads(journey("analytics", "funnel", "--connection", "hs", env=env).stdout)
         assert only_hs["total"] == 3
+
+        # the API's period and filters, checked as the API checks them
+        def funnel(*options):
+            return json.loads(journey("analytics", "funnel", *options, env=env).stdout)
+        assert funnel("--from", "2000-01-01", "--to", "2999-12-31")["stages"] == people["stages"]
+        future = funnel("--from", "2999-01-01")
+        assert future["total"] == 4 and not any(s["reached"] or s["current"] for s in future["stages"])
+        assert funnel("--crm", "hubspot")["total"] == 3
+        assert funnel("--country", "Nowhere")["total"] == 0
+        for options, words in (
+                (("--from", "01/02/2026"), ("--from", "must be a date as YYYY-MM-DD, not '01/02/2026'")),
+                (("--from", "2026-02-01", "--to", "2026-01-01"), ("--from", "is after to (2026-01-01)")),
+                (("--stalled", "maybe"), ("--stalled", "must be true or false")),
+                (("--crm", "pipedrive"), ("--crm", "one of")),
+                (("--owner-name", "x" * 201), ("--owner-name", "at most 200 characters"))):
+            refused = journey("analytics", "funnel", *options, env=env, check=False)
+            assert refused.returncode == 2 and "Traceback" not in refused.stderr
+            assert all(word in refused.stderr for word in words), refused.stderr
     finally:
         sf.stop()
         hs.stop()
