@@ -1,7 +1,7 @@
 """The figures of the dashboard and the journeys page for one filter, read through the analytics
 cache, and the worker's warm-up of the views people open first after the data changes (the
-dashboard, the journeys page, the records page's counts, and the map history's figures of the
-newest versions)."""
+dashboard, the journeys page, the records page's counts, the map history's figures of the
+newest versions, and the workspace page)."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +13,10 @@ from integration.analytics_cache import CachedAnalytics, prune
 from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
                                        outcome_report, time_in_stage_report, trend_report)
 from integration.map_review import warm_versions_effect
+from integration.people import warm_workspace
 from integration.record_pages import FIRST_COUNTS, cached_count
 from integration.services import Services
+from integration.store.models import Connection
 from integration.sync.map_in_force import connection_map
 from mapping import JourneyMap
 
@@ -71,3 +73,7 @@ def warm_analytics(services: Services, connection_id: int) -> None:
         # The map history opens on the version in force, with its before/after figures; older
         # versions' figures are kept a day, computed here when older than that.
         warm_versions_effect(db, connection_id)
+        # the connection's new data changes the workspace's answers too
+        conn = db.get(Connection, connection_id)
+        if conn is not None:
+            warm_workspace(db, conn.tenant_id)

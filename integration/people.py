@@ -146,6 +146,27 @@ def kept_funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
         connection=connection_id)
 
 
+def kept_linked_people(session: Session, tenant_id: int,
+                       cache: CachedAnalytics | None = None) -> list[dict[str, Any]]:
+    """:func:`linked_people` from the workspace's analytics cache (``cache``, or its own)."""
+    cache = cache or workspace_answers(session, tenant_id)
+    if cache is None:
+        return []
+    return cache.get("linked_people", RecordFilter(), lambda: linked_people(session, tenant_id),
+                     tenant=tenant_id)
+
+
+def warm_workspace(session: Session, tenant_id: int) -> None:
+    """Compute the workspace page as it first opens (all time, no filter: both funnels and the
+    people linked across CRMs), so it opens from the cache; answers already kept are only read."""
+    cache = workspace_answers(session, tenant_id)
+    if cache is None:
+        return
+    for unit in ("people", "deals"):
+        kept_funnel_report(session, tenant_id, unit, cache=cache)
+    kept_linked_people(session, tenant_id, cache)
+
+
 def linked_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
                          keys: list[str], flt: RecordFilter) -> list[tuple[int, int, int]]:
     """Per stage ``keys``, the (reached, entered, strict) counts of the people (or deals: ``kind``)

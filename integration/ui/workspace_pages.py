@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
 
-from integration.analytics import RecordFilter
 from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import governed_connections, mark_reviewed, preview_workspace_map
-from integration.people import kept_funnel_report, linked_people, person_report, workspace_answers
+from integration.people import (kept_funnel_report, kept_linked_people, person_report,
+                                workspace_answers)
 from integration.record_pages import count_records
 from integration.store.connections import list_connections
 from integration.store.models import Connection
@@ -41,8 +41,7 @@ def workspace_dashboard():
         cache = workspace_answers(db, g.tenant_id)
         people = kept_funnel_report(db, g.tenant_id, "people", flt=bar.flt, cache=cache)
         deals = kept_funnel_report(db, g.tenant_id, "deals", flt=bar.flt, cache=cache)
-        linked = cache.get("linked_people", RecordFilter(), lambda: linked_people(db, g.tenant_id)) \
-            if cache else []
+        linked = kept_linked_people(db, g.tenant_id, cache)
         keys = workspace_map(db, g.tenant_id).jmap.stage_keys
     links = [url_for("ui.workspace_records", stage=key, **bar.params()) for key in keys]
     charts = {unit: {"funnel": funnel_chart(report["stages"], kind, links),

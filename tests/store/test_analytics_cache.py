@@ -199,3 +199,20 @@ def test_workspace_answers_are_kept_until_any_connections_data_or_map_changes(
     assert workspace_answer(services, tenant_id, monkeypatch)[0]["stages"][1]["label"] == "Weighing"
     # a connection added
     assert changes(lambda db: db.add(Connection(tenant_id=tenant_id, name=f"ws-3-{first}", crm="hubspot")))
+
+
+def test_warming_a_connection_computes_the_workspace_pages_first_view(services, workspace, monkeypatch):
+    tenant_id, (_, second) = workspace
+    warm_analytics(services, second)
+    computed = []
+    monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
+    with services.session() as db:
+        cache = people.workspace_answers(db, tenant_id)
+        funnels = [people.kept_funnel_report(db, tenant_id, unit, cache=cache) for unit in ("people", "deals")]
+        linked = people.kept_linked_people(db, tenant_id, cache)
+        assert funnels == [json.loads(json.dumps(people.funnel_report(db, tenant_id, unit)))
+                           for unit in ("people", "deals")]
+        assert linked == people.linked_people(db, tenant_id)
+        # a filtered view was not warmed
+        people.kept_funnel_report(db, tenant_id, "people", flt=RecordFilter(country="Germany"), cache=cache)
+    assert len(computed) == 1 and funnels[0]["total"] == 60
