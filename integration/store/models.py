@@ -305,7 +305,9 @@ class OutboxItem(SQLModel, table=True):
     until confirmed), done, parked (gave up after the attempt limit; an admin may retry).
     """
 
-    __table_args__ = (Index("ix_outbox_conn_status", "connection_id", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_conn_status", "connection_id", "status", "next_attempt_at"),
+                      # a page's plans replaced by record (migration 0021)
+                      Index("ix_outbox_record", "connection_id", "object", "crm_id"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="connection.id", index=True)

@@ -68,8 +68,14 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
     in_flight = services.settings.in_flight_seconds
     try:
         _reconcile(services, connection_id, connector, now, result)
-        with services.session() as session:
-            total = outbox.counts(session, connection_id).get("pending", 0)
+        if expected is None:
+            with services.session() as session:
+                total = outbox.counts(session, connection_id).get("pending", 0)
+        else:
+            # Not counted on every page of a pull: that read every open item of the connection
+            # (118 ms a page with 370,000 contacts waiting for the people pass, a cost growing
+            # with the square of the pull).
+            total = expected
         while True:
             if deadline is not None and time.monotonic() > deadline:
                 result.stopped = "stopped at the time limit per sync; the rest is sent next time"
