@@ -103,10 +103,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False) -> dict:
+def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
+        prefix: str = "journey_bench") -> dict:
     """Seed ``size`` records on ``kind`` (unless kept from an earlier run) and time every
     endpoint; returns the figures."""
-    with database(kind, size, workdir, keep) as (url, seeded_before):
+    with database(kind, size, workdir, keep, prefix) as (url, seeded_before):
         settings = Settings(data_dir=workdir, database_url=url, secret_key=Fernet.generate_key().decode(),
                             session_secret="bench")
         services = build_services(settings)
@@ -193,11 +194,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dbs", default="sqlite,postgres")
     parser.add_argument("--repeat", type=int, default=3, help="warm calls of each view per endpoint")
     parser.add_argument("--keep", action="store_true", help="keep the seeded databases and reuse them")
+    parser.add_argument("--prefix", default="journey_bench",
+                        help="names of the databases (see database()): each engineer their own")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             for kind in args.dbs.split(","):
-                report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep))
+                report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep, args.prefix))
 
 
 if __name__ == "__main__":
