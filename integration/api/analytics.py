@@ -69,8 +69,9 @@ def analytics_funnel(ref: str):
 def analytics_time_in_stage(ref: str):
     """Days in each stage, median and percentiles against expected days, for stays begun in the period.
 
-    A stay counts when the record entered the stage between ``from`` and ``to``; its whole days
-    run to its exit, or to now while the record is still in the stage. Percentiles are
+    A stay counts when the record entered the stage between ``from`` and ``to``; its days are
+    calendar days (UTC) from the day it began to the day of its exit, or to today while the record
+    is still in the stage. Percentiles are
     interpolated between the nearest ranks (as PostgreSQL's percentile_cont)."""
     return _report(ref, journey_stats.time_in_stage_report)
 
