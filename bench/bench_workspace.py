@@ -1,0 +1,166 @@
+"""Benchmark: the workspace funnel (GET /api/v1/analytics/funnel) and the /workspace page at
+100,000 and 1,000,000 stored records, on SQLite and PostgreSQL.
+
+Seeds two connections of half the records each (bench/analytics_seed.py) and links record n of
+the first with record n+1 of the second (one person or deal: a third are people, the rest deals),
+so every person's journey spans two CRMs' records. Asks three views (all time, the last 90 days,
+one country over the last 365 days): the first call of a view computes it in SQL (*cold*: the
+analytics cache emptied), the next ``--repeat`` find it kept (*warm*). Prints cold p50 and worst,
+warm p50/p95 against the 1 s goal, the peak memory growth over the calls, and the best possible
+for a cold answer: one COUNT over both connections' journey events joined to their links.
+
+    .venv/bin/python -m bench.bench_workspace [--sizes 100000,1000000] [--dbs sqlite,postgres]
+        [--repeat 5] [--keep] [--prefix journey_bench_ws]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from sqlalchemy import delete, insert, text
+from sqlmodel import select
+
+from bench.analytics_seed import journeys, seed
+from bench.bench_analytics import (EMAIL, GOAL_SECONDS, PASSWORD, _timed, database, peak_rss_mb,
+                                   percentile)
+from integration.app import create_app
+from integration.config import Settings
+from integration.services import build_services
+from integration.store.models import AnalyticsCache, Connection, RecordLink
+from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
+from integration.store.types import utcnow
+from mapping import default_map
+from mapping.people import DEAL, PERSON
+
+#: Link rows per INSERT.
+CHUNK = 5000
+
+
+def views() -> list[dict[str, str]]:
+    """The query strings each call is asked with."""
+    today = utcnow().date()
+    return [{}, {"from": (today - timedelta(days=89)).isoformat(), "to": today.isoformat()},
+            {"from": (today - timedelta(days=364)).isoformat(), "country": "Germany"}]
+
+
+def seed_workspace(services, tenant_id: int, ids: list[int], size: int) -> None:
+    """Two connections of ``size // 2`` records each, record n of the first linked with record
+    n+1 of the second."""
+    half, now = size // 2, utcnow()
+    for cid in ids:
+        seed(services.engine, cid, default_map(), half, now)
+    records = [(j.object, j.crm_id) for j in journeys(default_map(), half, now)]
+    rows = []
+    for n in range(half):
+        kind = PERSON if n % 3 == 0 else DEAL
+        for cid, (obj, crm_id) in ((ids[0], records[n]), (ids[1], records[(n + 1) % half])):
+            rows.append({"tenant_id": tenant_id, "connection_id": cid, "object": obj,
+                         "crm_id": crm_id, "kind": kind, "group_key": f"g{n:08d}", "updated_at": now})
+        if len(rows) >= CHUNK or n == half - 1:
+            with services.engine.begin() as conn:
+                conn.execute(insert(RecordLink.__table__), rows)
+            rows = []
+
+
+def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: str) -> dict:
+    """Seed (unless kept) and time the workspace calls; returns the figures."""
+    with database(kind, size, workdir, keep, prefix) as (url, seeded_before):
+        settings = Settings(data_dir=workdir, database_url=url, secret_key=Fernet.generate_key().decode(),
+                            session_secret="bench")
+        services = build_services(settings)
+        with services.session() as db:
+            tenant = get_or_create_tenant(db, "bench")
+            token = issue_token(db, tenant.id)
+            if not seeded_before:
+                create_user(db, tenant.id, EMAIL, PASSWORD)
+                db.add_all([Connection(tenant_id=tenant.id, name=f"ws{i}", crm="hubspot",
+                                       account_id=str(i)) for i in (1, 2)])
+                db.commit()
+            ids = list(db.exec(select(Connection.id).where(Connection.tenant_id == tenant.id)
+                               .order_by(Connection.id)))
+            tenant_id = tenant.id
+        started = time.monotonic()
+        if not seeded_before:
+            seed_workspace(services, tenant_id, ids, size)
+        with services.engine.begin() as c:
+            c.execute(text("ANALYZE"))
+        seeded = time.monotonic() - started
+        with services.engine.connect() as c:
+            floor, _ = _timed(lambda: c.execute(text(
+                "SELECT count(*) FROM journeyevent e JOIN recordlink l ON l.connection_id = "
+                "e.connection_id AND l.object = e.object AND l.crm_id = e.crm_id "
+                "WHERE l.tenant_id = :t"), {"t": tenant_id}).scalar())
+        app = create_app(settings, services)
+        api, web = app.test_client(), app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        page = web.get("/sign-in").get_data(as_text=True)
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        web.post("/sign-in", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf})
+        calls = {
+            "funnel people": lambda q: api.get("/api/v1/analytics/funnel", headers=headers,
+                                               query_string=q),
+            "funnel deals": lambda q: api.get("/api/v1/analytics/funnel", headers=headers,
+                                              query_string={**q, "unit": "deals"}),
+            "workspace page": lambda q: web.get("/workspace", query_string={
+                **q, **({"period": "custom"} if q else {})}),
+        }
+        rss_before = peak_rss_mb()
+        figures = {}
+        for name, call in calls.items():
+            cold, warm = [], []
+            for q in views():
+                with services.session() as db:
+                    db.execute(delete(AnalyticsCache))
+                for round_ in range(repeat + 1):
+                    elapsed, response = _timed(lambda: call(q))
+                    assert response.status_code == 200, (name, q, response.status_code,
+                                                         response.get_data(as_text=True)[:300])
+                    (warm if round_ else cold).append(elapsed)
+            figures[name] = (statistics.median(cold), max(cold), percentile(warm, 0.5),
+                             percentile(warm, 0.95))
+        services.engine.dispose()
+        return {"seeded": seeded, "floor": floor, "figures": figures,
+                "rss_growth": peak_rss_mb() - rss_before}
+
+
+def report(kind: str, size: int, result: dict) -> None:
+    """Print one database and size's figures."""
+    load = os.getloadavg()
+    print(f"-- {kind}, {size:,} records in two connections (seeded and analysed in "
+          f"{result['seeded']:.0f} s; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on 2 cores)")
+    print(f"   {'call':<16} {'cold p50':>9} {'cold max':>9} {'warm p50':>9} {'warm p95':>9}  (ms)")
+    for name, values in result["figures"].items():
+        print(f"   {name:<16} " + " ".join(f"{v * 1000:>9.0f}" for v in values))
+    cold = max(v[1] for v in result["figures"].values())
+    warm = max(v[3] for v in result["figures"].values())
+    print(f"   slowest cold {cold * 1000:.0f} ms, slowest warm p95 {warm * 1000:.0f} ms (goal < "
+          f"{GOAL_SECONDS * 1000:.0f} ms: cold {'met' if cold < GOAL_SECONDS else 'NOT met'}, warm "
+          f"{'met' if warm < GOAL_SECONDS else 'NOT met'}); best possible cold (one COUNT over the "
+          f"linked events) {result['floor'] * 1000:.0f} ms, slowest cold / that "
+          f"{cold / result['floor']:.1f}x; peak memory growth over the calls {result['rss_growth']:.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed, time and print (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000", help="record counts, comma-separated")
+    parser.add_argument("--dbs", default="sqlite,postgres")
+    parser.add_argument("--repeat", type=int, default=3, help="warm calls of each view")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded databases and reuse them")
+    parser.add_argument("--prefix", default="journey_bench_ws", help="kept databases' name prefix")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            for kind in args.dbs.split(","):
+                report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep, args.prefix))
+
+
+if __name__ == "__main__":
+    main()
