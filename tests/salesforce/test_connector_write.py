@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from connectors.actions import Action
-from connectors.base import AuthFailed, CrmError, FieldUpdate, QuotaReached, TransientError
+from connectors.base import AuthFailed, CrmError, FieldUpdate, QuotaReached, TaskSpec, TransientError
 from connectors.salesforce import SalesforceConnector
 from tests.fixtures_salesforce import (
     CONTACT_LI, LEAD_ANA, OPP_ACME, OPP_GLOBEX, OPP_WON, sf_control, sf_seed, sf_settings,
@@ -259,3 +259,22 @@ def test_a_collection_refused_whole_backs_off_and_the_others_are_written(make_sf
     counters = sf_control(sandbox, "counters")
     assert counters["by_route"] == {"POST composite": 1}  # a backed-off collection is not retried at once
     assert set(counters["record_updates"]) == set(ids[200:])
+
+
+def test_tasks_are_created_a_thousand_a_call_and_found_again_by_key(make_sf_sandbox):
+    sandbox = _provisioned(make_sf_sandbox)
+    connector = SalesforceConnector(sf_settings(sandbox, **FAST))
+    due = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    specs = [TaskSpec("opportunity", OPP_ACME, f"stall-{n:04d}", "Follow up", "Stalled", due) for n in range(1001)]
+    specs.append(TaskSpec("opportunity", "0065g00000NoNeXAAF", "gone", "Follow up", "Stalled", due))
+    sf_control(sandbox, "counters/reset", {})
+    results = connector.create_tasks(specs)
+    assert [r.key for r in results] == [s.key for s in specs]
+    assert all(r.ok for r in results[:1001])
+    assert (results[-1].ok, results[-1].error_code, results[-1].retryable) == (
+        False, "INVALID_CROSS_REFERENCE_KEY", False)
+    counters = sf_control(sandbox, "counters")
+    assert counters["by_route"] == {"POST composite": 2}  # 1,000 then 2
+    assert counters["subrequests"] == {"POST composite/sobjects": 6}
+    found = connector.find_tasks([s.key for s in specs])
+    assert len(found) == 1001 and found["stall-0000"] == results[0].crm_id
