@@ -71,9 +71,10 @@ class SalesforceClient:
             "tooling/query/", params={"q": soql}))
         return list(page["records"]) if page else []
 
-    def rest(self, route: str, path: str, method: str = "GET", **kwargs: Any) -> Any:
-        """A REST call relative to ``/services/data/vXX.X/`` (``route`` names it in the counters)."""
-        return self.call(route, lambda: self.sf.restful(path, method=method, **kwargs))
+    def rest(self, route: str, path: str, method: str = "GET", *, idempotent: bool = True, **kwargs: Any) -> Any:
+        """A REST call relative to ``/services/data/vXX.X/`` (``route`` names it in the counters;
+        ``idempotent``: see ``call``)."""
+        return self.call(route, lambda: self.sf.restful(path, method=method, **kwargs), idempotent=idempotent)
 
     def userinfo(self) -> dict[str, Any]:
         """The OAuth ``userinfo`` of the connected user (``user_id``, ``organization_id``...)."""
@@ -105,10 +106,17 @@ class SalesforceClient:
             log.warning("salesforce: %s", self.ceiling_stop)
             raise QuotaReached(self.ceiling_stop, used=used, limit=limit, code="QUOTA_CEILING")
 
-    def call(self, route: str, fn: Callable[[], T]) -> T:
-        """Run ``fn`` (one HTTP call) with retries on transient errors and bounded token refresh."""
+    def call(self, route: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
+        """Run ``fn`` (one HTTP call) with retries on transient errors and bounded token refresh.
+
+        A call that is not ``idempotent`` (a write) is retried only when Salesforce answered (a 503,
+        a lock): after no answer (a timeout, a dropped connection) it may still land, so sending it
+        again could apply it twice; the error goes to the caller, whose outbox settles it."""
+        def worth_retrying(exc: BaseException) -> bool:
+            return isinstance(exc, CrmError) and exc.retryable and (idempotent or exc.status is not None)
+
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, CrmError) and e.retryable),
+            retry=retry_if_exception(worth_retrying),
             wait=wait_random_exponential(multiplier=self.settings.retry_wait_seconds,
                                          max=self.settings.retry_max_wait_seconds),
             stop=stop_after_attempt(self.settings.retry_attempts), reraise=True,

@@ -50,7 +50,7 @@ def write_records(client: SalesforceClient, method: str, records: Sequence[dict[
     body = {"allOrNone": False, "compositeRequest": [
         {"method": method, "url": url, "referenceId": f"records{n}", "body": {"allOrNone": False, "records": chunk}}
         for n, chunk in enumerate(chunks)]}
-    answer = client.rest("POST composite", "composite", method="POST", json=body) or {}
+    answer = client.rest("POST composite", "composite", method="POST", json=body, idempotent=False) or {}
     by_ref = {r.get("referenceId"): r for r in answer.get("compositeResponse") or () if isinstance(r, dict)}
     out: list[dict[str, Any]] = []
     for n, chunk in enumerate(chunks):

@@ -1,6 +1,7 @@
 """The connector's write side and its failure handling: provisioning, write-back, tokens, quota, 503s."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -278,3 +279,19 @@ def test_tasks_are_created_a_thousand_a_call_and_found_again_by_key(make_sf_sand
     assert counters["subrequests"] == {"POST composite/sobjects": 6}
     found = connector.find_tasks([s.key for s in specs])
     assert len(found) == 1001 and found["stall-0000"] == results[0].crm_id
+
+
+def test_a_write_left_without_an_answer_is_not_sent_again(make_sf_sandbox):
+    """A write that timed out may still land: the client does not send it again (the outbox
+    settles it against the CRM later), so it is applied once."""
+    sandbox = _provisioned(make_sf_sandbox)
+    connector = SalesforceConnector(sf_settings(sandbox, read_timeout_seconds=0.5, retry_attempts=3, **FAST))
+    sf_control(sandbox, "faults", {"latency_ms": 1500})
+    sf_control(sandbox, "counters/reset", {})
+    with pytest.raises(TransientError) as no_answer:
+        connector.push([FieldUpdate("opportunity", OPP_ACME, {"journey_stage": "decision"})])
+    assert (no_answer.value.code, no_answer.value.status) == ("CONNECTION_ERROR", None)
+    assert connector.usage.by_route == {"POST composite": 1}
+    sf_control(sandbox, "faults", {"latency_ms": 0})
+    time.sleep(2)  # the call lands after its sender gave up
+    assert sf_control(sandbox, "counters")["record_updates"] == {OPP_ACME: 1}
