@@ -1,6 +1,7 @@
 """Record journey states, journey events, and the queue of records webhooks asked to re-sync."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -73,19 +74,20 @@ def replace_events(session: Session, connection_id: int,
     """Store records' journeys (one row per stage entered), replacing what was there.
 
     One DELETE per object kind and one INSERT for the lot; the journey rollup follows in the same
-    transaction (their stays counted out before the DELETE, in after the INSERT).
+    transaction: the stays of the deleted events (the DELETE returns them) out, the inserted ones
+    in, one upsert of their difference.
     """
-    by_object = _ids_by_object(journeys)
-    for obj, ids in by_object.items():
-        rollups.count_out(session, connection_id, obj, ids)
-        session.execute(delete(JourneyEvent).where(
+    counts: Counter = Counter()
+    for obj, ids in _ids_by_object(journeys).items():
+        rollups.tally(counts, connection_id, session.execute(delete(JourneyEvent).where(
             JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
-            one_of(session, JourneyEvent.crm_id, ids)).execution_options(synchronize_session=False))
+            one_of(session, JourneyEvent.crm_id, ids)).returning(*rollups.STAY_COLUMNS)
+            .execution_options(synchronize_session=False)).mappings(), -1)
     rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
     insert_rows(session, JourneyEvent, rows)
-    for obj, ids in by_object.items():
-        rollups.count_in(session, connection_id, obj, ids)
+    rollups.tally(counts, connection_id, rows, 1)
+    rollups.add(session, connection_id, counts)
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

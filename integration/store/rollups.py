@@ -11,22 +11,24 @@ Four kinds of rows count the stays (one per stage a record entered):
 - :data:`OPEN_BY_DAY`, the stays still going, by day, object and stage: their days grow each day,
   so they are counted at read time from the day.
 
-Records' events are replaced whole (:func:`integration.store.records.replace_events`): their stays
-are counted out before the old events go (:func:`count_out`) and in after the new ones are written
-(:func:`count_in`), by grouped ``INSERT ... SELECT ... ON CONFLICT`` adding to the counts, so the
-rollup always equals what :func:`rebuild` counts from scratch (the migration's backfill and the
-benchmark's seed) with the same statements.
+Records' events are replaced whole (:func:`integration.store.records.replace_events`): the stays
+of the events it deleted (handed back by the DELETE) count -1, those of the rows it inserted +1,
+tallied here in Python (:func:`tally`, the same arithmetic as :func:`_stays`' SQL) and added to the
+rollup by one ``INSERT ... ON CONFLICT`` (:func:`add`): no re-read of what was just written, and
+nothing subtracted on a first sync. :func:`rebuild` counts from scratch in set-based SQL (the
+migration's backfill and the benchmark's seed); the property test holds the two equal.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections import Counter
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, delete, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
-from integration.store.bulk import one_of
 from integration.store.models import JourneyEvent, JourneyRollup
 from integration.store.sqlfuncs import calendar_days, month_day, utc_date
 
@@ -71,17 +73,47 @@ def _add(conn: Any, sign: int, *conditions: Any) -> None:
             index_elements=list(KEY), set_={"n": JourneyRollup.__table__.c.n + statement.excluded.n}))
 
 
-def count_out(session: Any, connection_id: int, obj: str, ids: Sequence[str]) -> None:
-    """Take the stays of these records' stored events out of the rollup (before they are deleted)."""
-    _add(session, -1, E.connection_id == connection_id, E.object == obj, one_of(session, E.crm_id, ids))
+#: The event columns :func:`tally` reads (what the DELETE of replaced events hands back).
+STAY_COLUMNS = (E.object, E.crm_id, E.seq, E.to_stage, E.occurred_at, E.exited_at)
+#: Rollup rows per upsert statement (8 parameters each: under SQLite's 32,766 and PostgreSQL's 65,535).
+CHUNK = 2000
 
 
-def count_in(session: Any, connection_id: int, obj: str, ids: Sequence[str]) -> None:
-    """Add the stays of these records' stored events to the rollup (after they are written), and
-    drop the rows whose count is now 0 (a stay that ended leaves its open row empty)."""
-    _add(session, 1, E.connection_id == connection_id, E.object == obj, one_of(session, E.crm_id, ids))
-    session.execute(delete(JourneyRollup).where(JourneyRollup.connection_id == connection_id,
-                                                JourneyRollup.n == 0))
+def _utc_day(moment: datetime) -> date:
+    """The UTC calendar date of an aware date and time (what ``utc_date`` gives in SQL)."""
+    return moment.astimezone(timezone.utc).date()
+
+
+def tally(counts: Counter, connection_id: int, events: Iterable[Mapping[str, Any]], sign: int) -> None:
+    """Add the stays of ``events`` (whole journeys: every event of each record, with the
+    :data:`STAY_COLUMNS`), times ``sign``, to ``counts`` by rollup key: :func:`_stays` in Python."""
+    events = list(events)
+    to_stage = {(ev["object"], ev["crm_id"], ev["seq"]): ev["to_stage"] for ev in events}
+    for ev in events:
+        obj, stage, day = ev["object"], ev["to_stage"], _utc_day(ev["occurred_at"])
+        after = to_stage.get((obj, ev["crm_id"], ev["seq"] + 1), "")
+        counts[(connection_id, MOVES, day, obj, stage, after, 0)] += sign
+        if ev["exited_at"] is None:
+            counts[(connection_id, OPEN_BY_DAY, day, obj, stage, "", 0)] += sign
+        else:
+            lasted = max(0, (_utc_day(ev["exited_at"]) - day).days)
+            counts[(connection_id, CLOSED_BY_DAY, day, obj, stage, "", lasted)] += sign
+            counts[(connection_id, CLOSED_BY_MONTH, day.replace(day=1), obj, stage, "", lasted)] += sign
+
+
+def add(session: Any, connection_id: int, counts: Counter) -> None:
+    """Add ``counts`` (from :func:`tally`) to the connection's rollup, then drop the rows whose
+    count fell to 0 (a stay that ended leaves its open row empty) if any count went down."""
+    # sorted: two transactions upserting the same keys take their row locks in the same order
+    rows = [dict(zip(KEY, key), n=n) for key, n in sorted(counts.items()) if n]
+    insert = _INSERTS[session.get_bind().dialect.name]
+    for start in range(0, len(rows), CHUNK):
+        statement = insert(JourneyRollup).values(rows[start:start + CHUNK])
+        session.execute(statement.on_conflict_do_update(
+            index_elements=list(KEY), set_={"n": JourneyRollup.__table__.c.n + statement.excluded.n}))
+    if any(row["n"] < 0 for row in rows):
+        session.execute(delete(JourneyRollup).where(JourneyRollup.connection_id == connection_id,
+                                                    JourneyRollup.n == 0))
 
 
 def rebuild(conn: Any, connection_id: int | None = None) -> None:
