@@ -19,10 +19,7 @@ With ``--keep`` the seeded databases stay (see ``bench.bench_analytics.database`
 """
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -32,7 +29,8 @@ from sqlalchemy import delete, func, text
 from sqlmodel import select
 
 from bench.analytics_seed import seed
-from bench.bench_analytics import EMAIL, PASSWORD, database, peak_rss_mb, percentile
+from bench.bench_analytics import (EMAIL, PASSWORD, database, main_over_sizes, peak_rss_mb,
+                                   percentile, signed_in)
 from integration.app import create_app
 from integration.config import Settings
 from integration.map_review import apply_map
@@ -142,10 +140,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
         app = create_app(settings, services)
         api = app.test_client()
         headers = {"Authorization": f"Bearer {token}"}
-        web = app.test_client()
-        csrf = re.search(r'name="csrf-token" content="([^"]+)"',
-                         web.get("/sign-in").get_data(as_text=True)).group(1)
-        web.post("/sign-in", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf})
+        web = signed_in(app)
 
         def records(**params: Any) -> Any:
             return api.get(f"/api/v1/connections/{cid}/records", headers=headers,
@@ -212,18 +207,7 @@ def report(kind: str, size: int, result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Seed, time and print (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000", help="record counts, comma-separated")
-    parser.add_argument("--dbs", default="sqlite,postgres")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the seeded databases (<prefix>_<size>) and reuse them")
-    parser.add_argument("--prefix", default="journey_bench", help="name of the kept databases")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            for kind in args.dbs.split(","):
-                report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep, args.prefix))
+    main_over_sizes(__doc__, run, report, argv, repeat=5)
 
 
 if __name__ == "__main__":

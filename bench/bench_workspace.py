@@ -14,11 +14,7 @@ for a cold answer: one COUNT over both connections' journey events joined to the
 """
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import statistics
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -28,8 +24,8 @@ from sqlalchemy import delete, insert, text
 from sqlmodel import select
 
 from bench.analytics_seed import journeys, seed
-from bench.bench_analytics import (EMAIL, GOAL_SECONDS, PASSWORD, _timed, database, peak_rss_mb,
-                                   percentile)
+from bench.bench_analytics import (EMAIL, PASSWORD, database, main_over_sizes, peak_rss_mb,
+                                   print_latencies, signed_in, time_views, timed_call)
 from integration.app import create_app
 from integration.config import Settings
 from integration.services import build_services
@@ -93,16 +89,13 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
             c.execute(text("ANALYZE"))
         seeded = time.monotonic() - started
         with services.engine.connect() as c:
-            floor, _ = _timed(lambda: c.execute(text(
+            floor, _ = timed_call(lambda: c.execute(text(
                 "SELECT count(*) FROM journeyevent e JOIN recordlink l ON l.connection_id = "
                 "e.connection_id AND l.object = e.object AND l.crm_id = e.crm_id "
                 "WHERE l.tenant_id = :t"), {"t": tenant_id}).scalar())
         app = create_app(settings, services)
-        api, web = app.test_client(), app.test_client()
+        api, web = app.test_client(), signed_in(app)
         headers = {"Authorization": f"Bearer {token}"}
-        page = web.get("/sign-in").get_data(as_text=True)
-        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-        web.post("/sign-in", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf})
         calls = {
             "funnel people": lambda q: api.get("/api/v1/analytics/funnel", headers=headers,
                                                query_string=q),
@@ -111,20 +104,13 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
             "workspace page": lambda q: web.get("/workspace", query_string={
                 **q, **({"period": "custom"} if q else {})}),
         }
+
+        def forget_answers() -> None:
+            with services.session() as db:
+                db.execute(delete(AnalyticsCache))
+                db.commit()
         rss_before = peak_rss_mb()
-        figures = {}
-        for name, call in calls.items():
-            cold, warm = [], []
-            for q in views():
-                with services.session() as db:
-                    db.execute(delete(AnalyticsCache))
-                for round_ in range(repeat + 1):
-                    elapsed, response = _timed(lambda: call(q))
-                    assert response.status_code == 200, (name, q, response.status_code,
-                                                         response.get_data(as_text=True)[:300])
-                    (warm if round_ else cold).append(elapsed)
-            figures[name] = (statistics.median(cold), max(cold), percentile(warm, 0.5),
-                             percentile(warm, 0.95))
+        figures = time_views(calls, views(), repeat, forget_answers)
         services.engine.dispose()
         return {"seeded": seeded, "floor": floor, "figures": figures,
                 "rss_growth": peak_rss_mb() - rss_before}
@@ -133,33 +119,14 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
 def report(kind: str, size: int, result: dict) -> None:
     """Print one database and size's figures."""
     load = os.getloadavg()
-    print(f"-- {kind}, {size:,} records in two connections (seeded and analysed in "
-          f"{result['seeded']:.0f} s; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on 2 cores)")
-    print(f"   {'call':<16} {'cold p50':>9} {'cold max':>9} {'warm p50':>9} {'warm p95':>9}  (ms)")
-    for name, values in result["figures"].items():
-        print(f"   {name:<16} " + " ".join(f"{v * 1000:>9.0f}" for v in values))
-    cold = max(v[1] for v in result["figures"].values())
-    warm = max(v[3] for v in result["figures"].values())
-    print(f"   slowest cold {cold * 1000:.0f} ms, slowest warm p95 {warm * 1000:.0f} ms (goal < "
-          f"{GOAL_SECONDS * 1000:.0f} ms: cold {'met' if cold < GOAL_SECONDS else 'NOT met'}, warm "
-          f"{'met' if warm < GOAL_SECONDS else 'NOT met'}); best possible cold (one COUNT over the "
-          f"linked events) {result['floor'] * 1000:.0f} ms, slowest cold / that "
-          f"{cold / result['floor']:.1f}x; peak memory growth over the calls {result['rss_growth']:.0f} MB")
+    print_latencies(f"-- {kind}, {size:,} records in two connections (seeded and analysed in "
+                    f"{result['seeded']:.0f} s; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+                    "on 2 cores)", "call", result, "one COUNT over the linked events")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Seed, time and print (see the module docstring)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000", help="record counts, comma-separated")
-    parser.add_argument("--dbs", default="sqlite,postgres")
-    parser.add_argument("--repeat", type=int, default=3, help="warm calls of each view")
-    parser.add_argument("--keep", action="store_true", help="keep the seeded databases and reuse them")
-    parser.add_argument("--prefix", default="journey_bench_ws", help="kept databases' name prefix")
-    args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            for kind in args.dbs.split(","):
-                report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep, args.prefix))
+    main_over_sizes(__doc__, run, report, argv, prefix="journey_bench_ws")
 
 
 if __name__ == "__main__":
