@@ -14,6 +14,7 @@ from integration.analytics import RecordFilter
 from integration.store.models import Connection
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
+from tests.store.funnel_reference import count_into_funnels
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 COUNT = 600
@@ -64,16 +65,7 @@ def test_funnel_types(services, book, case):
         for _, (stage, at, _) in stays:
             if stage in KEYS:
                 firsts.setdefault(stage, at)
-        if not firsts:
-            continue
-        furthest = max(KEYS.index(s) for s in firsts)
-        for i, key in enumerate(KEYS):
-            reached[key] += i <= furthest
-            entered[key] += key in firsts
-        for i, key in enumerate(KEYS):
-            if key not in firsts or (i and firsts[key] < firsts[KEYS[i - 1]]):
-                break
-            strict[key] += 1
+        count_into_funnels(firsts, KEYS, reached, entered, strict)
     with services.session() as db:
         rows = journey_stats.funnel_report(db, book, JMAP, flt)
     assert [(r["reached"], r["entered"], r["strict"]) for r in rows] == [

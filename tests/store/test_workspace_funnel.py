@@ -18,6 +18,7 @@ from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map, map_from_dict, map_to_dict
 from mapping.classify import JourneyState
 from mapping.people import PERSON, lead_state
+from tests.store.funnel_reference import count_into_funnels
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 COUNT = 300
@@ -90,16 +91,7 @@ def expected(flt):
                 if stage in KEYS and (flt.since is None or at >= flt.since) and (
                         flt.until is None or at < flt.until):
                     firsts[stage] = min(at, firsts.get(stage, at))
-        if not firsts:
-            continue
-        furthest = max(KEYS.index(s) for s in firsts)
-        for i, key in enumerate(KEYS):
-            reached[key] += i <= furthest
-            entered[key] += key in firsts
-        for i, key in enumerate(KEYS):
-            if key not in firsts or (i and firsts[key] < firsts[KEYS[i - 1]]):
-                break
-            strict[key] += 1
+        count_into_funnels(firsts, KEYS, reached, entered, strict)
     return [(reached[k], entered[k], strict[k]) for k in KEYS]
 
 
