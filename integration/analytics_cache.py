@@ -62,6 +62,13 @@ def workspace_stamp(session: Session, connections: list[tuple[int, JourneyMap]],
     return f"workspace:{digest}|{len(connections)}|{map_digest(jmap)}|{today.isoformat()}"
 
 
+def _answer_key(name: str, flt: RecordFilter, params: dict[str, Any]) -> str:
+    """The key an answer is kept under: a digest of its name, filter and parameters."""
+    described = json.dumps({"name": name, "filter": asdict(flt), "params": params},
+                           sort_keys=True, default=str)
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
 class CachedAnalytics:
     """The analytics of one connection under one stamp, each answer computed at most once.
 
@@ -80,12 +87,8 @@ class CachedAnalytics:
         With ``kept_for``, an answer computed under the same map less than that long ago is
         served even if the data changed since (for figures of the past that new data barely
         moves: the caller says so to its readers)."""
-        described = json.dumps({"name": name, "filter": asdict(flt), "params": params},
-                               sort_keys=True, default=str)
-        key = hashlib.sha256(described.encode()).hexdigest()
-        found = self.session.execute(select(
-            AnalyticsCache.stamp, AnalyticsCache.value, AnalyticsCache.computed_at).where(
-            AnalyticsCache.connection_id == self.connection_id, AnalyticsCache.key == key)).first()
+        key = _answer_key(name, flt, params)
+        found = self._found(key)
         if found is not None and (found.stamp == self.stamp or (
                 kept_for is not None and found.computed_at > utcnow() - kept_for
                 and found.stamp.split("|")[2] == map_digest(self.jmap))):
@@ -94,6 +97,17 @@ class CachedAnalytics:
         answer = json.loads(json.dumps(compute(), default=str))
         self._store(key, answer)
         return answer
+
+    def stored(self, name: str, flt: RecordFilter, **params: Any) -> Any | None:
+        """The answer ``name`` for ``flt`` and ``params`` if one is stored under this stamp, else
+        None; nothing is computed (for a view that shows a cheaper figure until asked)."""
+        found = self._found(_answer_key(name, flt, params))
+        return found.value["answer"] if found is not None and found.stamp == self.stamp else None
+
+    def _found(self, key: str) -> Any:
+        return self.session.execute(select(
+            AnalyticsCache.stamp, AnalyticsCache.value, AnalyticsCache.computed_at).where(
+            AnalyticsCache.connection_id == self.connection_id, AnalyticsCache.key == key)).first()
 
     def _store(self, key: str, answer: Any) -> None:
         insert = _INSERTS[self.session.get_bind().dialect.name]

@@ -42,6 +42,12 @@ UNPLACED = RecordFilter(stage=UNMAPPED)
 #: The counts the records page shows as it first opens (all records or the stalled ones, and
 #: the unplaced ones), which the worker keeps computed (``integration.analytics_views``).
 FIRST_COUNTS = (RecordFilter(), RecordFilter(stalled=True), UNPLACED)
+#: How far a view counts its records unless the exact count is asked for or kept ("1,000+"):
+#: past the bulk task limit (``integration.sync.tasks.REQUEST_LIMIT``), so "for all" is offered
+#: exactly when it may be used.
+COUNT_LIMIT = 1000
+#: The analytics answer an exact count is kept under.
+COUNT_ANSWER = "record_count"
 
 
 class CursorError(ValueError):
@@ -249,14 +255,46 @@ def _matching(connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
 
 
 def count_records(session: Session, connection_id: int, flt: RecordFilter) -> int:
-    """How many records match ``flt``."""
+    """How many records match ``flt`` (every match is read)."""
     return session.exec(_matching(connection_id, flt, func.count())).one()
 
 
+@dataclass(frozen=True)
+class Count:
+    """How many records a view holds: ``value`` exactly, or (``exact`` false) more than ``value``."""
+
+    value: int
+    exact: bool
+
+    def __str__(self) -> str:
+        """As the pages show it: ``12,345``, or ``1,000+`` when there are more."""
+        return f"{self.value:,}" if self.exact else f"{self.value:,}+"
+
+
+def count_upto(session: Session, connection_id: int, flt: RecordFilter, limit: int) -> Count:
+    """How many records match ``flt``, read no further than the ``limit`` + 1st match: the cost
+    is that of reaching those matches, not of reading them all (a million for a common search)."""
+    first = _matching(connection_id, flt, RecordState.id).limit(limit + 1).subquery()
+    found = session.exec(select(func.count()).select_from(first)).one()
+    return Count(min(found, limit), exact=found <= limit)
+
+
 def cached_count(cache: CachedAnalytics, flt: RecordFilter) -> int:
-    """:func:`count_records` kept with the connection's analytics answers: a count reads every
-    match (a million rows for a common search text), the list's next pages and views read it back."""
-    return cache.get("record_count", flt, lambda: count_records(cache.session, cache.connection_id, flt))
+    """:func:`count_records` kept with the connection's analytics answers until its data changes
+    (the worker keeps :data:`FIRST_COUNTS` computed)."""
+    return cache.get(COUNT_ANSWER, flt, lambda: count_records(cache.session, cache.connection_id, flt))
+
+
+def view_count(cache: CachedAnalytics, flt: RecordFilter, *, exact: bool = False) -> Count:
+    """The count a records view shows: the exact one when asked for (computed once and kept) or
+    already kept; otherwise counted up to :data:`COUNT_LIMIT`, so the first page of any view
+    answers without reading every match."""
+    if exact:
+        return Count(cached_count(cache, flt), exact=True)
+    kept = cache.stored(COUNT_ANSWER, flt)
+    if kept is not None:
+        return Count(kept, exact=True)
+    return count_upto(cache.session, cache.connection_id, flt, COUNT_LIMIT)
 
 
 def matching_ids(session: Session, connection_id: int, flt: RecordFilter, *, limit: int) -> list[int]:

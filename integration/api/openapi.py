@@ -15,10 +15,10 @@ from integration.api.analytics import DEFAULT_PATHS, MAX_PATHS
 from integration.api.analytics import UNITS as TREND_UNITS
 from integration.api.connections import OUTBOX_STATUSES
 from integration.api.errors import ApiError
-from integration.api.records import CSV_COLUMNS, FORMATS
+from integration.api.records import COUNTS, CSV_COLUMNS, FORMATS
 from integration.query_args import TEXT_FILTERS
 from integration.people import UNITS
-from integration.record_pages import DIRECTIONS, SORTS
+from integration.record_pages import COUNT_LIMIT, DIRECTIONS, SORTS
 from integration.store.types import MAX_ID
 from mapping.analytics import FUNNEL_TYPES
 
@@ -95,6 +95,11 @@ QUERY = {
                                    "description": "Default: desc for days_over and amount, asc "
                                                   "for the others; empty values come last"},
                          "format": {"type": "string", "enum": list(FORMATS)},
+                         "count": {"type": "string", "enum": list(COUNTS),
+                                   "description": "Also answer total and total_exact: capped "
+                                                  f"counts up to {COUNT_LIMIT:,} (total_exact "
+                                                  "false: more match), exact counts every "
+                                                  "match (kept until the data changes)"},
                          "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
                          "after": {"type": "string", "maxLength": 400,
                                    "description": "The next page: the previous page's `next`"}},

@@ -1,4 +1,5 @@
-"""Records: filter, search, period, JSON pages or a streamed CSV; one record with its timeline."""
+"""Records: filter, search, period, JSON pages (with their count when asked) or a streamed CSV;
+one record with its timeline."""
 from __future__ import annotations
 
 import csv
@@ -8,18 +9,21 @@ from typing import Any, Iterable, Iterator
 from flask import Response, jsonify, stream_with_context
 
 from integration.analytics import RecordFilter
+from integration.analytics_cache import CachedAnalytics
 from integration.api import bp
 from integration.api.auth import require_tenant
 from integration.api.errors import ApiError
 from integration.api.helpers import (caller_connection, choice_arg, int_arg, record_filter, services,
                                      text_arg)
 from integration.journey_view import record_journey, record_summary
-from integration.record_pages import DIRECTIONS, SORTS, CursorError, read_page, stream_sorted
+from integration.record_pages import DIRECTIONS, SORTS, CursorError, read_page, stream_sorted, view_count
 from integration.store.owners import owner_names
 from integration.sync.map_in_force import connection_map
 
 #: Answer formats of the record list.
 FORMATS = ("json", "csv")
+#: How a JSON page counts the records of its view (``count=``): up to ``COUNT_LIMIT``, or all.
+COUNTS = ("capped", "exact")
 #: The CSV export's columns, in order: the record list's fields, less the nested CRM values.
 CSV_COLUMNS = ("object", "id", "name", "stage", "stage_label", "crm_stage", "pipeline", "persona",
                "persona_label", "owner_id", "owner_name", "amount", "stalled", "days_in_stage", "expected_days",
@@ -32,11 +36,13 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 @bp.get("/connections/<ref>/records")
 @require_tenant
 def records_list(ref: str):
-    """Records filtered, searched and sorted, as a JSON page or the whole list as CSV."""
+    """Records filtered, searched and sorted, as a JSON page or the whole list as CSV; with
+    ``count``, the page also says how many records the view holds (``total``, ``total_exact``)."""
     sort = choice_arg("sort", list(SORTS)) or "days_over"
     order = choice_arg("order", list(DIRECTIONS))
     descending = None if order is None else order == "desc"
     answer = choice_arg("format", list(FORMATS)) or "json"
+    counting = choice_arg("count", list(COUNTS))
     limit, after = int_arg("limit", 100, low=1, high=1000), text_arg("after", 400)
     flt = record_filter()
     with services().session() as session:
@@ -50,10 +56,15 @@ def records_list(ref: str):
         except CursorError as exc:
             raise ApiError(400, "BAD_PARAMETER", f"after: {exc}") from None
         names = owner_names(session, conn.id, [r.owner_id for r in page.rows])
-        return jsonify({"records": [record_summary(r, names.get(r.owner_id or "")) for r in page.rows],
-                        "limit": limit, "sort": sort,
-                        "order": order or ("desc" if SORTS[sort].descending_first else "asc"),
-                        "next": page.next})
+        body = {"records": [record_summary(r, names.get(r.owner_id or "")) for r in page.rows],
+                "limit": limit, "sort": sort,
+                "order": order or ("desc" if SORTS[sort].descending_first else "asc"),
+                "next": page.next}
+        if counting is not None:
+            total = view_count(CachedAnalytics(session, conn.id, jmap), flt,
+                               exact=counting == "exact")
+            body.update(total=total.value, total_exact=total.exact)
+        return jsonify(body)
 
 
 def _csv_response(connection_id: int, name: str, flt: RecordFilter, jmap: Any, sort: str,

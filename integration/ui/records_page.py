@@ -2,8 +2,11 @@
 and hand to their owners as CRM tasks (``records_tasks``).
 
 It takes what the dashboard's drill-down links carry (the period and filter bar's parameters,
-``stage=``, ``stalled=``) plus ``q`` (search), ``sort``/``order`` and ``after`` (the next page's
-cursor, see :mod:`integration.record_pages`).
+``stage=``, ``stalled=``) plus ``q`` (search), ``sort``/``order``, ``after`` (the next page's
+cursor, see :mod:`integration.record_pages`) and ``count=exact``. A view shows its exact count
+when it is kept (the worker keeps the page's first ones) or asked for with ``count=exact``;
+otherwise it counts up to ``COUNT_LIMIT`` matches ("1,000+ records", with a link that counts them
+all), so its first page never waits for every match to be read.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from integration.analytics import RecordFilter
 from integration.analytics_cache import CachedAnalytics
 from integration.api.helpers import services
 from integration.journey_view import record_summary
-from integration.record_pages import DIRECTIONS, SORTS, UNPLACED, CursorError, cached_count, read_page
+from integration.record_pages import DIRECTIONS, SORTS, UNPLACED, CursorError, read_page, view_count
 from integration.store.models import RecordState
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
@@ -99,24 +102,36 @@ def records_page(connection_id: int):
         conn = page_connection(db, connection_id)
         jmap, _ = connection_map(db, conn.id)
         view = list_view(db, conn.id, jmap)
+        exact, after = exact_count_asked(), request.args.get("after") or None
         try:
             page = read_page(db, conn.id, view.bar.flt, jmap, sort=view.sort,
                              descending=view.order == "desc", limit=PAGE_SIZE,
-                             after=request.args.get("after") or None)
+                             after=after)
         except CursorError as exc:
             abort(400, f"This page link no longer works ({exc}).")
         cache = CachedAnalytics(db, conn.id, jmap)
-        total, unplaced = (cached_count(cache, flt) for flt in (view.bar.flt, UNPLACED))
+        total = view_count(cache, view.bar.flt, exact=exact)
+        unplaced = view_count(cache, UNPLACED)
         rows = row_summaries(db, conn.id, page.rows)
     base = url_for("ui.records_page", connection_id=conn.id)
     return render_template(
         "records.html", conn=conn, view=view, bar=view.bar, rows=rows, total=total,
         columns=COLUMNS, base=base, stage_label=stage_label(jmap, view.stage), unplaced=unplaced,
         next_url=f"{base}?{urlencode(view.params(after=page.next))}" if page.next else None,
-        first_url=(f"{base}?{urlencode(view.params())}" if request.args.get("after") else None),
+        first_url=(f"{base}?{urlencode(view.params())}" if after else None),
         sort_url=lambda key: f"{base}?{urlencode(view.params(sort=key, order=_flip(view, key)))}",
         view_url=lambda **changes: f"{base}?{urlencode(view.params(**changes))}",
+        count_url=f"{base}?{urlencode(view.params(count='exact', after=after))}",
         tasks_url=f"{base}/tasks?{urlencode(view.params())}", bulk_limit=REQUEST_LIMIT)
+
+
+def exact_count_asked() -> bool:
+    """Whether the query string asks for the view's exact count (``count=exact``); 400 for
+    another value."""
+    asked = request.args.get("count")
+    if asked not in (None, "", "exact"):
+        abort(400, "Count: exact, or leave it out.")
+    return asked == "exact"
 
 
 def row_summaries(db: Any, connection_id: int, rows: list[RecordState]) -> list[dict[str, Any]]:

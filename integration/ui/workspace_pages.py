@@ -13,7 +13,7 @@ from integration.api.map_endpoints import map_from_body
 from integration.map_review import governed_connections, mark_reviewed, preview_workspace_map
 from integration.people import (kept_funnel_report, kept_linked_people, person_report,
                                 workspace_answers)
-from integration.record_pages import count_records
+from integration.record_pages import COUNT_LIMIT, count_upto
 from integration.store.connections import list_connections
 from integration.store.models import Connection
 from integration.store.types import utcnow
@@ -74,10 +74,10 @@ def workspace_records():
         if stage and len(stage) > MAX_TEXT:
             abort(400, f"Stage: at most {MAX_TEXT} characters.")
         flt = replace(bar.flt, stage=stage)
-        lists = [(c, count_records(db, c.id, flt), bar.records_url(c.id, stage=stage))
+        lists = [(c, count_upto(db, c.id, flt, COUNT_LIMIT), bar.records_url(c.id, stage=stage))
                  for c in connections]
         label = stage_label(workspace_map(db, g.tenant_id).jmap, stage)
-    holding = [item for item in lists if item[1]]
+    holding = [item for item in lists if item[1].value]
     if len(holding) == 1:
         return redirect(holding[0][2])
     return render_template("workspace_records.html", lists=lists, bar=bar, stage=stage,

@@ -1,7 +1,7 @@
 """The records page in a real Chromium against the running demo (both sandboxes): a dashboard bar
 opens it filtered; search, sort by a heading, page on, download the view as CSV, create tasks for
-owners (read back from the HubSpot sandbox through hubspot-api-client), and the records the map
-leaves out with their fix."""
+owners (read back from the HubSpot sandbox through hubspot-api-client), a view's count capped
+until it is asked for in full, and the records the map leaves out with their fix."""
 from __future__ import annotations
 
 import csv
@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from integration import record_pages
 from integration.sandboxes import SandboxControl
 from tests.browser.test_journeys import api
 from tests.support import wait_for
@@ -104,6 +105,27 @@ def test_create_tasks_for_the_owners_of_chosen_records(page, live_service, shot)
     page.wait_for_selector("#task-confirm")
     assert "no task" in page.inner_text("#task-count")
     assert page.locator("#confirm-tasks").count() == 0
+
+
+def test_a_view_shows_a_capped_count_until_asked_to_count_them_all(page, live_service, monkeypatch):
+    # the demo holds hundreds of records, not the thousands the limit is made for
+    monkeypatch.setattr(record_pages, "COUNT_LIMIT", 10)
+    conn_id = live_service["connections"]["hubspot"]
+    page.goto(f"/connections/{conn_id}/records?q=e&sort=name")
+    assert page.inner_text("#record-count") == "10+"
+    assert page.locator("#tasks-all").is_disabled()
+    page.click("#next-page")
+    page.wait_for_selector("#first-page")
+    page.click("#count-all")
+    page.wait_for_url("**count=exact**")
+    assert "after=" in page.url  # counted on the page the reader was on
+    exact = api(live_service, "GET", f"connections/{conn_id}/records?q=e&count=capped&limit=1")
+    assert exact["total_exact"] and exact["total"] > 10  # kept when the page counted them all
+    assert page.inner_text("#record-count") == f"{exact['total']:,}"
+    assert page.locator("#count-all").count() == 0
+    page.click("#first-page")
+    page.wait_for_selector("#records-table")
+    assert page.inner_text("#record-count") == f"{exact['total']:,}"
 
 
 def test_records_not_on_the_map_show_their_reason_and_fix(page, live_service, shot):
