@@ -5,8 +5,9 @@ Seeds a connection with the analytics benchmark's synthetic book (bench/analytic
 asks the REST API ``--repeat`` times for the first page and a deep page (90 % of the way down) of
 each sort (stalled by days over; all by name, owner name, stage, next best action), a search, the
 records web page (each list's deep page and the views of ``WEB_VIEWS``: every sort both ways,
-filters, a period, searches; the first call of a view counts its records, the next read the count
-back), and the whole stalled list as CSV. For each deep page it also times what OFFSET
+filters, a period, searches; each counts its records up to ``COUNT_LIMIT``), the exact counts of
+``ASKED_COUNTS`` ("Count them all": the first call counts every match, the next read it back; timed
+apart from the goal, as the reader asked for them), and the whole stalled list as CSV. For each deep page it also times what OFFSET
 paging costs at the same depth (the same rows by ORDER BY stored value, id OFFSET n) beside the
 seek's own queries (both without the HTTP and JSON around them), and prints the best
 possible: one index probe for 50 rows (ORDER BY id LIMIT 50).
@@ -62,7 +63,11 @@ WEB_VIEWS = (("stalled", {"stalled": "1"}), ("all", {}),
              ("last 90 days by entered date", {"period": "90d", "sort": "entered_at"}),
              ("search q=Company 4242", {"q": "Company 4242"}),
              ("search q=Record 1000 by name", {"q": "Record 1000", "sort": "name"}),
-             ("search q=42 (too short for trigrams)", {"q": "42"}))
+             ("search q=42 (too short for trigrams)", {"q": "42"}),
+             ("search q=zq (too short, no match)", {"q": "zq"}))
+#: (name, query string) of the web page's views whose exact count is asked for ("Count them all").
+ASKED_COUNTS = tuple((f"count them all: {name.split(' (')[0]}", {**params, "count": "exact"})
+                     for name, params in WEB_VIEWS if name.startswith(("country", "pipeline", "search q=42")))
 
 
 def deep_cursor(db: Any, cid: int, sort: str, stalled: bool) -> tuple[str, int]:
@@ -173,6 +178,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
         figures["search q=Company 4242"] = timed(lambda: records(q="Company 4242"), repeat)
         for name, params in WEB_VIEWS:
             figures[f"web page, {name}"] = timed(lambda: page(**params), repeat)
+        asked = {name: timed(lambda: page(**params), repeat) for name, params in ASKED_COUNTS}
         started = time.perf_counter()
         export = api.get(f"/api/v1/connections/{cid}/records", headers=headers,
                          query_string={"stalled": "true", "format": "csv"})
@@ -180,6 +186,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
         csv_seconds = time.perf_counter() - started
         services.engine.dispose()
         return {"seeded": seeded, "floor": floor, "figures": figures, "offsets": offsets, "seeks": seeks,
+                "asked": asked,
                 "csv": (stalled_total, csv_bytes, csv_seconds),
                 "rss_growth": peak_rss_mb() - rss_before}
 
@@ -195,6 +202,9 @@ def report(kind: str, size: int, result: dict) -> None:
         seek, offset = result["seeks"].get(name), result["offsets"].get(name)
         extra = f"   {seek[0] * 1000:>17.1f} {offset[0] * 1000:>7.1f}" if offset else ""
         print(f"   {name:<52} {p50 * 1000:>8.0f} {p95 * 1000:>8.0f}{extra}")
+    print("   asked for, not in the goal (the first call counts every match, the next read it back):")
+    for name, (p50, p95) in result["asked"].items():
+        print(f"   {name:<52} {p50 * 1000:>8.0f} {p95 * 1000:>8.0f}")
     worst = max(p95 for _, p95 in result["figures"].values())
     rows, size_bytes, seconds = result["csv"]
     print(f"   slowest p95 {worst * 1000:.0f} ms (goal < {GOAL_SECONDS * 1000:.0f} ms: "

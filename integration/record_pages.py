@@ -285,10 +285,14 @@ def cached_count(cache: CachedAnalytics, flt: RecordFilter) -> int:
     return cache.get(COUNT_ANSWER, flt, lambda: count_records(cache.session, cache.connection_id, flt))
 
 
-def view_count(cache: CachedAnalytics, flt: RecordFilter, *, exact: bool = False) -> Count:
-    """The count a records view shows: the exact one when asked for (computed once and kept) or
-    already kept; otherwise counted up to :data:`COUNT_LIMIT`, so the first page of any view
-    answers without reading every match."""
+def view_count(cache: CachedAnalytics, flt: RecordFilter, *, exact: bool = False,
+               first_page: Page | None = None) -> Count:
+    """The count a records view shows: the rows of its ``first_page`` when that is its last (no
+    query: a view that few records match has read them all already); the exact count when asked
+    for (computed once and kept) or already kept; otherwise counted up to :data:`COUNT_LIMIT`, so
+    the first page of any view answers without reading every match."""
+    if first_page is not None and first_page.next is None:
+        return Count(len(first_page.rows), exact=True)
     if exact:
         return Count(cached_count(cache, flt), exact=True)
     kept = cache.stored(COUNT_ANSWER, flt)

@@ -62,7 +62,7 @@ def records_list(ref: str):
                 "next": page.next}
         if counting is not None:
             total = view_count(CachedAnalytics(session, conn.id, jmap), flt,
-                               exact=counting == "exact")
+                               exact=counting == "exact", first_page=None if after else page)
             body.update(total=total.value, total_exact=total.exact)
         return jsonify(body)
 

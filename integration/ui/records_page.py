@@ -110,7 +110,7 @@ def records_page(connection_id: int):
         except CursorError as exc:
             abort(400, f"This page link no longer works ({exc}).")
         cache = CachedAnalytics(db, conn.id, jmap)
-        total = view_count(cache, view.bar.flt, exact=exact)
+        total = view_count(cache, view.bar.flt, exact=exact, first_page=None if after else page)
         unplaced = view_count(cache, UNPLACED)
         rows = row_summaries(db, conn.id, page.rows)
     base = url_for("ui.records_page", connection_id=conn.id)
