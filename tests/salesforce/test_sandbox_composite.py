@@ -188,3 +188,35 @@ def test_a_sixth_query_operation_reached_through_a_reference_is_refused_alone(ma
     assert results[5]["body"][0]["errorCode"] == "LIMIT_EXCEEDED"
     assert results[6]["body"][0]["errorCode"] == "PROCESSING_HALTED"  # its reference names a refused page
     assert sf_control(sandbox, "counters")["subrequests"] == {"GET query/": 1, "GET query/{locator}": 4}
+
+
+def test_a_query_timing_out_fails_alone_and_halts_what_refers_to_it(sandbox):
+    """First pages of several queries in one call: the one Salesforce times out answers its own
+    400 QUERY_TIMEOUT, a page referring to it halts, the others answer their pages."""
+    sf_control(sandbox, "faults", {"slow_objects": ["Lead"], "slow_times": 1})
+    results = _composite(sandbox, [
+        {"method": "GET", "url": f"{V}/query/?q=SELECT+Id+FROM+Opportunity", "referenceId": "opps"},
+        {"method": "GET", "url": f"{V}/query/?q=SELECT+Id+FROM+Lead", "referenceId": "leads"},
+        {"method": "GET", "url": "@{leads.nextRecordsUrl}", "referenceId": "leads2"},
+        {"method": "GET", "url": f"{V}/query/?q=SELECT+Id+FROM+Contact", "referenceId": "contacts"},
+    ], allOrNone=False)
+    assert [r["httpStatusCode"] for r in results] == [200, 400, 400, 200]
+    assert results[1]["body"] == [{"errorCode": "QUERY_TIMEOUT",
+                                   "message": "Your query request was running for too long."}]
+    assert results[2]["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert results[0]["body"]["totalSize"] == 3 and results[3]["body"]["totalSize"] == 2
+    # once (slow_times): the same query answers now
+    assert simple_sf(sandbox).query("SELECT Id FROM Lead")["records"][0]["Id"] == LEAD_ANA
+
+
+def test_a_query_locator_unused_too_long_is_gone(sandbox):
+    sf = simple_sf(sandbox)
+    for amount in range(1, 251):
+        sf.Opportunity.update(OPP_ACME, {"Amount": amount})  # 250 history rows: two pages of 200
+    soql = "SELECT Id FROM OpportunityHistory ORDER BY CreatedDate"
+    first = sf.query(soql, headers={"Sforce-Query-Options": "batchSize=200"})
+    assert sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)["done"] is True
+    sf_control(sandbox, "faults", {"locator_idle_seconds": 0})  # Salesforce's 15 minutes, gone by
+    with pytest.raises(SalesforceMalformedRequest) as gone:
+        sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    assert gone.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"

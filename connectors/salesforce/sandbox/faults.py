@@ -51,10 +51,12 @@ class Faults:
     def update(self, changes: dict[str, Any]) -> None:
         """Apply ``changes`` from ``POST /__sandbox__/faults`` (unknown keys are refused)."""
         allowed = {"latency_ms": float, "error_503_share": float, "daily_quota": int, "api_used": int}
-        unknown = sorted(set(changes) - allowed.keys() - {"lock_ids", "lock_times"})
+        # set on the org and its query engine
+        levers = {"lock_ids", "lock_times", "slow_objects", "slow_times", "locator_idle_seconds"}
+        unknown = sorted(set(changes) - allowed.keys() - levers)
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(unknown)}; known: "
-                             f"{', '.join(sorted(allowed))}, lock_ids, lock_times")
+                             f"{', '.join(sorted([*allowed, *levers]))}")
         converted = {key: kind(changes[key]) for key, kind in allowed.items() if key in changes}
         if not 0 <= converted.get("error_503_share", 0) <= 1:
             raise ValueError("error_503_share must be between 0 and 1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -26,6 +27,8 @@ _WSDL_HINT = "Please reference your WSDL or the describe call for the appropriat
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200
 MAX_CURSORS = 2000
+#: Salesforce drops a query locator unused for 15 minutes.
+LOCATOR_IDLE_SECONDS = 900.0
 
 
 @dataclass(slots=True)
@@ -60,6 +63,7 @@ class _Cursor:
     costs: list[int]
     batch_size: int
     total: int = field(default=0)
+    used_at: float = field(default_factory=time.monotonic)
 
 
 class QueryEngine:
@@ -70,6 +74,10 @@ class QueryEngine:
         self.child_batch_size = child_batch_size
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
         self._lock = threading.Lock()
+        #: How long a cursor lives unused (a fault setting can shorten it).
+        self.idle_seconds = LOCATOR_IDLE_SECONDS
+        #: sObject -> how many more queries of it run too long (None: all of them); a fault.
+        self.slow_objects: dict[str, int | None] = {}
 
     # --------------------------------------------------------------------------- public
     def run(self, soql: str, *, version: str, tooling: bool = False, include_deleted: bool = False,
@@ -77,7 +85,10 @@ class QueryEngine:
         """The first page of ``soql``'s result (raises SoqlError or RequestError)."""
         query = parse(soql)
         with self.org.lock:
-            plan = self._compile(query, self._root(query, tooling), query.text)
+            root = self._root(query, tooling)
+            if self._too_slow(root.name):
+                raise RequestError(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
+            plan = self._compile(query, root, query.text)
             rows = self._rows(plan, None, None, include_deleted)
             if query.count_only:
                 return {"totalSize": len(rows), "done": True, "records": []}
@@ -88,13 +99,31 @@ class QueryEngine:
         return self._page(_Cursor(out, costs, size, len(out)), 0, version)
 
     def more(self, locator: str, version: str) -> dict[str, Any]:
-        """The page a ``nextRecordsUrl`` locator (``<cursor>-<offset>``) points at."""
+        """The page a ``nextRecordsUrl`` locator (``<cursor>-<offset>``) points at; a cursor unused
+        for ``idle_seconds`` is gone."""
         cursor_id, _, offset = locator.rpartition("-")
+        now = time.monotonic()
         with self._lock:
             cursor = self._cursors.get(cursor_id)
+            if cursor is not None and now - cursor.used_at > self.idle_seconds:
+                del self._cursors[cursor_id]
+                cursor = None
+            if cursor is not None:
+                cursor.used_at = now
         if cursor is None or not offset.isdigit() or int(offset) >= len(cursor.rows):
             raise RequestError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(cursor, int(offset), version, cursor_id)
+
+    def _too_slow(self, sobject: str) -> bool:
+        if sobject not in self.slow_objects:
+            return False
+        remaining = self.slow_objects[sobject]
+        if remaining is not None:
+            if remaining <= 1:
+                del self.slow_objects[sobject]
+            else:
+                self.slow_objects[sobject] = remaining - 1
+        return True
 
     def bulk_plan(self, soql: str) -> "_Plan":
         """``soql`` compiled for a Bulk API 2.0 query job, refusing what Bulk 2.0 refuses:

@@ -25,9 +25,12 @@ class SalesforceLevers:
     def set_faults(self, latency_ms: float | None, error_share: float | None,
                    extra: Mapping[str, Any]) -> dict[str, Any]:
         """Latency, the 503 share, and the Salesforce extras: ``daily_quota``, ``api_used``,
-        ``lock_ids`` (records answering UNABLE_TO_LOCK_ROW) and ``lock_times``."""
+        ``lock_ids`` (records answering UNABLE_TO_LOCK_ROW), ``lock_times``, ``slow_objects``
+        (sObjects whose queries answer QUERY_TIMEOUT), ``slow_times`` and ``locator_idle_seconds``
+        (how long a query locator lives unused; Salesforce's 15 minutes by default)."""
         faults, org = self.sandbox.faults, self.sandbox.org
-        changes = {k: v for k, v in extra.items() if k not in ("lock_ids", "lock_times")}
+        levers = ("lock_ids", "lock_times", "slow_objects", "slow_times", "locator_idle_seconds")
+        changes = {k: v for k, v in extra.items() if k not in levers}
         if latency_ms is not None:
             changes["latency_ms"] = latency_ms
         if error_share is not None:
@@ -36,6 +39,16 @@ class SalesforceLevers:
             faults.update(changes)
         except TypeError as exc:
             raise ValueError(str(exc)) from None
+        if "locator_idle_seconds" in extra:
+            idle = extra["locator_idle_seconds"]
+            if isinstance(idle, bool) or not isinstance(idle, (int, float)) or idle < 0:
+                raise ValueError("locator_idle_seconds must be a number of seconds, 0 or more")
+            self.sandbox.engine.idle_seconds = float(idle)
+        if "slow_objects" in extra:
+            times = extra.get("slow_times")
+            with org.lock:
+                self.sandbox.engine.slow_objects = {str(name): None if times is None else int(times)
+                                                    for name in extra["slow_objects"] or ()}
         if "lock_ids" in extra:
             times = extra.get("lock_times")
             with org.lock:
