@@ -14,15 +14,14 @@ from simple_salesforce.exceptions import SalesforceError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from connectors.base import ApiUsage, AuthFailed, CrmError, QuotaReached, TransientError
-from connectors.rest import call_with_refresh, paginate
-from connectors.salesforce import composite
+from connectors.rest import call_with_refresh
 from connectors.salesforce.errors import translate
 from connectors.salesforce.oauth import refresh_access_token, timed_session
+from connectors.salesforce.query_pages import QueryReader
 from connectors.salesforce.settings import SalesforceSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-QUERY_BATCH = "batchSize=2000"
 
 
 class SalesforceClient:
@@ -46,19 +45,9 @@ class SalesforceClient:
 
     # --------------------------------------------------------------------------- calls
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
-        """Every page of ``soql``'s result: the first, then up to five more a call (query-more
-        subrequests of one composite request, chained by their ``nextRecordsUrl``)."""
-        def fetch(locator: str | None) -> list[dict[str, Any]]:
-            if locator is not None:
-                return composite.more_pages(self, locator)
-            return [self.call("GET query/", lambda: self.sf.query(
-                soql, headers={"Sforce-Query-Options": QUERY_BATCH}))]
-
-        def next_locator(pages: list[dict[str, Any]]) -> str | None:
-            return None if pages[-1].get("done", True) else pages[-1]["nextRecordsUrl"]
-
-        for pages in paginate(fetch, next_locator, what="Salesforce query"):
-            yield from pages
+        """Every page of ``soql``'s result: the first by ``GET query/``, then up to five more a
+        composite call (see ``connectors.salesforce.query_pages``)."""
+        return iter(QueryReader(self).open(soql))
 
     def more(self, next_records_url: str) -> dict[str, Any]:
         """The page at a ``nextRecordsUrl`` (of a query or of a nested child result)."""

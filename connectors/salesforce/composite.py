@@ -27,7 +27,7 @@ from simple_salesforce.exceptions import SalesforceError
 from connectors.base import batched
 from connectors.salesforce.errors import first_error
 
-if TYPE_CHECKING:  # the client reads query pages through this module
+if TYPE_CHECKING:  # the client imports this module (its query pages share the composite limits)
     from connectors.salesforce.client import SalesforceClient
 
 #: Records per sObject Collections subrequest, and such subrequests per composite call.
@@ -56,37 +56,6 @@ def write_records(client: SalesforceClient, method: str, records: Sequence[dict[
     for n, chunk in enumerate(chunks):
         out.extend(_answers(by_ref.get(f"records{n}"), len(chunk)))
     return out
-
-
-def more_pages(client: SalesforceClient, locator: str) -> list[dict[str, Any]]:
-    """The query pages from ``locator`` on, up to ``PAGES_PER_CALL`` of them, in one composite call.
-
-    Stops at the last page, or before a page Salesforce failed to give (the next call starts from
-    the page before it); when even the first fails, that failure is raised as a plain query-more's
-    would be (so the client's retries and error table apply alike)."""
-    refs = [f"page{n}" for n in range(PAGES_PER_CALL)]
-    body = {"allOrNone": False, "compositeRequest": [
-        {"method": "GET", "url": locator if n == 0 else f"@{{{refs[n - 1]}.nextRecordsUrl}}", "referenceId": ref}
-        for n, ref in enumerate(refs)]}
-
-    def fetch() -> list[dict[str, Any]]:
-        answer = client.sf.restful("composite", method="POST", json=body) or {}
-        results = [r for r in answer.get("compositeResponse") or () if isinstance(r, dict)]
-        pages: list[dict[str, Any]] = []
-        for result in results:
-            status, page = result.get("httpStatusCode"), result.get("body")
-            if not (isinstance(status, int) and status < 300 and isinstance(page, dict)):
-                break
-            pages.append(page)
-            if page.get("done", True):
-                break
-        if not pages:
-            first = results[0] if results else {}
-            raise SalesforceError(f"{client.sf.base_url}composite", int(first.get("httpStatusCode") or 500),
-                                  "composite", first.get("body"))
-        return pages
-
-    return client.call("POST composite query/{locator}", fetch)
 
 
 def get_each(client: SalesforceClient, route: str, paths: dict[str, str]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from connectors.base import (
-    AccountIdentity, ApiUsage, ConfigError, CrmStage, FieldUpdate, MemoryCache, MetadataCache,
+    AccountIdentity, ApiUsage, ConfigError, CrmError, CrmStage, FieldUpdate, MemoryCache, MetadataCache,
     PriorRecords, Progress, ProvisionedField, Pulled, TaskResult, TaskSpec, WriteResult, batched,
 )
 from connectors.salesforce import provision as provisioning
@@ -78,6 +78,8 @@ class SalesforceConnector:
     def _pull(self, puller: Puller, since: datetime | None, ids: Mapping[str, Sequence[str]] | None,
               progress: Progress | None) -> Iterator[CrmRecord]:
         try:
+            if ids is None:
+                puller.open_queries(OBJECTS, since)
             for kind in OBJECTS:
                 if ids is not None and not ids.get(kind):
                     continue
@@ -108,6 +110,15 @@ class SalesforceConnector:
         fields = provisioning.provision(self.client, self.api_names, self.settings.permission_set,
                                         choices)
         self.cache.clear()
+        # The describes after the grants show whether the integration user sees every write-back
+        # field; kept in the cache, they serve the first sync that follows.
+        readable = self._describe([soql.SOBJECTS[kind] for kind in OBJECTS])
+        unseen = [f"{sobject}.{name}" for sobject, names in readable.items()
+                  for name in self.api_names.values() if name not in names]
+        if unseen:
+            raise CrmError(f"Salesforce does not show the integration user {', '.join(unseen)} after "
+                           f"provisioning: check the field-level security of {self.settings.permission_set}",
+                           code="FIELD_NOT_VISIBLE")
         return fields
 
     def push(self, updates: Sequence[FieldUpdate], *, progress: Progress | None = None) -> list[WriteResult]:
@@ -159,15 +170,21 @@ class SalesforceConnector:
         A describe missing from the cache is read with those of the other pulled objects also
         missing, in one composite call: a sync needs them all, and they expire together."""
         cached = self.cache.get(_describe_key(sobject))
-        if cached is None:
-            wanted = dict.fromkeys([sobject, *(soql.SOBJECTS[kind] for kind in OBJECTS)])
-            missing = {name: f"sobjects/{name}/describe" for name in wanted
-                       if name == sobject or self.cache.get(_describe_key(name)) is None}
-            for name, describe in composite.get_each(self.client, "POST composite sobjects/describe",
-                                                     missing).items():
-                self.cache.put(_describe_key(name), sorted(f["name"] for f in describe["fields"]))
-            cached = self.cache.get(_describe_key(sobject))
-        return set(cached)
+        if cached is not None:
+            return set(cached)
+        wanted = dict.fromkeys([sobject, *(soql.SOBJECTS[kind] for kind in OBJECTS)])
+        return self._describe([name for name in wanted
+                               if name == sobject or self.cache.get(_describe_key(name)) is None])[sobject]
+
+    def _describe(self, sobjects: Sequence[str]) -> dict[str, set[str]]:
+        """Read the describes of ``sobjects`` in one composite call and keep their field names."""
+        out = {}
+        for name, describe in composite.get_each(self.client, "POST composite sobjects/describe", {
+                name: f"sobjects/{name}/describe" for name in sobjects}).items():
+            fields = sorted(f["name"] for f in describe["fields"])
+            self.cache.put(_describe_key(name), fields)
+            out[name] = set(fields)
+        return out
 
 
 def _describe_key(sobject: str) -> str:

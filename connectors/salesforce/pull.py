@@ -5,6 +5,10 @@ and would shrink every page. A full pull joins one ``OpportunityHistory`` stream
 opportunity, like the record pages) with the pages; an incremental pull reuses the stored history
 of records whose stage and stage date did not change and reads the rest by id.
 
+The queries of a pull are opened together (:meth:`Puller.open_queries`): their first pages come
+in one composite call, and the pages after them share calls, up to five pages a call (see
+``connectors.salesforce.query_pages``).
+
 Big pulls go through Bulk API 2.0 (see :meth:`Puller._bulk_wanted`): the records as one query job
 read in CSV pages, and on a full pull the whole history as a second job, spilled to disk and
 looked up per page (Bulk results have no order to stream by).
@@ -18,6 +22,7 @@ from connectors.base import PriorRecords, Progress
 from connectors.salesforce import records, soql
 from connectors.salesforce.bulk import BulkJobs, Columns
 from connectors.salesforce.client import SalesforceClient
+from connectors.salesforce.query_pages import Query, QueryReader
 from connectors.salesforce.spill import Spill
 from mapping.records import CrmRecord, StageChange
 
@@ -70,6 +75,7 @@ class Puller:
                  contact_stage_field: str | None, cursor: Cursor,
                  prior: PriorRecords | None, bulk_threshold: int = 0) -> None:
         self.client = client
+        self.reader = QueryReader(client)
         self.bulk = BulkJobs(client)
         self.bulk_threshold = bulk_threshold
         #: Whether this pull read an object through Bulk API (so a big write-back follows).
@@ -83,21 +89,35 @@ class Puller:
         #: Opportunities read whose stage moved: their contacts follow them and are read too.
         self.moved_opportunities: list[str] = []
         self._stream: _Peekable | None = None
+        #: Queries opened ahead by ``open_queries``: each kind's records, and a full pull's history.
+        self._opened: dict[str, Query] = {}
+        self._history: Query | None = None
         #: The whole org's stage history, on disk, once a full pull went through Bulk API.
         self._spill: Spill | None = None
 
     def close(self) -> None:
-        """Drop what the pull kept on disk."""
+        """Drop what the pull kept on disk and the pages read ahead."""
+        for query in [*self._opened.values(), *([self._history] if self._history else [])]:
+            query.close()
         if self._spill is not None:
             self._spill.close()
             self._spill = None
 
     # -------------------------------------------------------------------------- entry
+    def open_queries(self, kinds: Sequence[str], since: datetime | None) -> None:
+        """Open the queries a pull of ``kinds`` (in this order) starts with, so their first pages
+        come in one call: each kind's records, and the stage history a full pull of
+        opportunities streams beside them."""
+        for kind in kinds:
+            self._opened[kind] = self.reader.open(self._select(kind, since))
+            if kind == "opportunity" and self._full(kind, since, None):
+                self._history = self.reader.open(soql.history())
+
     def pull(self, kind: str, since: datetime | None, ids: Sequence[str] | None,
              progress: Progress | None) -> Iterator[CrmRecord]:
         """Records of ``kind`` changed since the cursor or ``since`` (or exactly ``ids``)."""
         extra = self._extra_fields(kind)
-        full = since is None and ids is None and kind not in self.cursor.positions
+        full = self._full(kind, since, ids)
         done = 0
         for page, total in self._pages(kind, extra, since, ids):
             for record in self._convert(kind, page, full=full):
@@ -105,6 +125,13 @@ class Puller:
                 yield record
             if progress is not None:
                 progress(kind, done, total)
+
+    def _full(self, kind: str, since: datetime | None, ids: Sequence[str] | None) -> bool:
+        return since is None and ids is None and kind not in self.cursor.positions
+
+    def _select(self, kind: str, since: datetime | None) -> str:
+        """The query of ``kind``'s records changed after the cursor (or ``since``), by ``Id``."""
+        return soql.select(kind, self._extra_fields(kind), where=self.cursor.clause(kind, since))
 
     def _extra_fields(self, kind: str) -> list[str]:
         available = self.readable(soql.SOBJECTS[kind])
@@ -122,12 +149,13 @@ class Puller:
         seen: set[str] = set()  # contacts read, so followers are not read twice (contacts only)
         settled_before: datetime | None = None
         where = self.cursor.clause(kind, since)
+        query = self._opened.pop(kind, None) or self.reader.open(self._select(kind, since))
         page: list[dict[str, Any]] = []
         total: int | None = None
         bulk = False
-        for page, total in self._query(soql.select(kind, extra, where=where)):
+        for page, total in self._rows(query):
             if settled_before is None:
-                settled_before = self.client.server_second()
+                settled_before = query.first_second
                 bulk = self._bulk_wanted(kind, total, len(page))
                 self.went_bulk = self.went_bulk or bulk
                 if bulk and kind == "opportunity" and not incremental:
@@ -139,6 +167,7 @@ class Puller:
             if bulk:
                 break
         if bulk and settled_before is not None:
+            query.close()
             # The first REST page was the probe; the rest (ids after it) comes by Bulk API.
             rest = soql.select(kind, extra, where=soql.after_id(where, page[-1]["Id"]), ordered=False)
             for page in self.bulk.query(rest, soql.SOBJECTS[kind], self._columns()):
@@ -168,6 +197,8 @@ class Puller:
 
     def _spill_history(self) -> None:
         """Read the whole org's stage history with one Bulk query job onto disk."""
+        if self._history is not None:  # opened for the REST stream, which the spill replaces
+            self._history.close()
         spill = Spill(("OpportunityId", "StageName", "CreatedDate"), order_by="CreatedDate")
         try:
             spill.load(self.bulk.query(soql.history(ordered=False), "OpportunityHistory",
@@ -185,7 +216,10 @@ class Puller:
                 yield page, total
 
     def _query(self, text: str) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
-        for page in self.client.query(text):
+        return self._rows(self.reader.open(text))
+
+    def _rows(self, query: Query) -> Iterator[tuple[list[dict[str, Any]], int | None]]:
+        for page in query:
             yield [self._complete_children(r) for r in page["records"]], page.get("totalSize")
 
     def _complete_children(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -205,8 +239,8 @@ class Puller:
         for chunk in soql.chunks(sorted(set(opportunity_ids))):
             text = ("SELECT ContactId FROM OpportunityContactRole WHERE OpportunityId IN "
                     f"{soql.id_list(chunk)} ORDER BY ContactId")
-            for page in self.client.query(text):
-                ids.update((r["ContactId"], None) for r in page["records"])
+            for page, _total in self._query(text):
+                ids.update((r["ContactId"], None) for r in page)
         return list(ids)
 
     # ---------------------------------------------------------------------- converting
@@ -271,7 +305,8 @@ class Puller:
     def _streamed_histories(self, page: list[dict[str, Any]]) -> Histories:
         """Histories of a page of a full pull, from one history stream ordered like the pages."""
         if self._stream is None:
-            self._stream = _Peekable(self._history_rows(self._query(soql.history())))
+            history = self._history or self.reader.open(soql.history())
+            self._stream = _Peekable(self._history_rows(self._rows(history)))
         if not page:  # an org without opportunities answers one empty page
             return {}
         ids = {r["Id"] for r in page}

@@ -72,8 +72,12 @@ def test_a_pull_at_the_threshold_goes_through_bulk_and_reads_the_same_records(bi
     # Opportunities: a records job and a history job; leads (30) stay below the threshold.
     assert bulk_routes["POST jobs/query"] == 2
     assert bulk_routes["GET jobs/query/<job_id>/results"] == 2
-    assert bulk_routes["GET query/"] == 3 + 0  # the probing first page of each kind, nothing else by REST
-    assert "GET query/<locator>" not in bulk_routes
+    # the probing first page of each kind (and of the history, which Bulk then reads) in one
+    # composite call, nothing else by REST
+    rest_reads = {route: n for route, n in bulk_connector.usage.by_route.items()
+                  if route.startswith(("GET query", "POST composite query"))}
+    assert rest_reads == {"POST composite query/": 1}
+    assert bulk_routes["POST composite"] == 2  # the describes, the first pages
     assert bulk == rest == below
     moved = next(r for r in bulk.values() if r.object == "opportunity" and len(r.history) == 3)
     assert [c.value for c in moved.history] == list(STAGES[:3])

@@ -1,13 +1,15 @@
 """The connector's read side against the sandbox: records, history, contacts, paging, incremental."""
 from __future__ import annotations
 
+import itertools
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from connectors.actions import Action
 from connectors.base import ConfigError, Connector, CrmError
-from connectors.salesforce import SPEC, SalesforceConnector, composite
+from connectors.salesforce import SPEC, SalesforceConnector, query_pages
 from mapping.records import StageChange
 from tests.fixtures_salesforce import (
     CONTACT_LI, CONTACT_MIA, LEAD_ANA, OPP_ACME, OPP_GLOBEX, OPP_WON, OWNER, sf_control, sf_seed, sf_settings,
@@ -110,12 +112,14 @@ def test_a_full_pull_reads_whole_pages_and_joins_the_history_stream(big_box):
     opps = [r for r in opportunities if r.object == "opportunity"]
     assert len(opps) == len({r.id for r in opps}) == 2403
     # 2,403 opportunities: 2 pages; 4,809 history rows: 3 pages; leads, contacts and the
-    # history of the opportunities contacts follow: 1 each. The pages after a query's first come
-    # up to five a call (query-more subrequests of one composite request): 1 call per stream here.
-    assert connector.usage.by_route["GET query/"] == 5
-    assert connector.usage.by_route["POST composite query/{locator}"] == 2
-    assert "GET query/{locator}" not in connector.usage.by_route
-    assert sf_control(big_box, "counters")["subrequests"]["GET query/{locator}"] == 3
+    # history of the opportunities contacts follow: 1 each. The first pages of the four queries
+    # the pull opens come in one composite call, the second page of opportunities in its spare
+    # slot; the next two history pages in a second; the contacts' history query opens alone, as
+    # a plain GET query/.
+    assert connector.usage.by_route == {"POST composite sobjects/describe": 1, "POST composite query/": 1,
+                                        "POST composite query/{locator}": 1, "GET query/": 1}
+    subrequests = sf_control(big_box, "counters")["subrequests"]
+    assert (subrequests["GET query/"], subrequests["GET query/{locator}"]) == (4, 3)
     acme = _by_id(opps)[OPP_ACME]
     assert [h.value for h in acme.history] == ["Prospecting", "Qualification", "Needs Analysis",
                                                "Value Proposition", "Qualification", "Negotiation/Review"]
@@ -213,9 +217,35 @@ def test_the_describes_of_all_pulled_objects_come_in_one_call(make_sf_sandbox):
     assert connector.usage.by_route["POST composite sobjects/describe"] == 1
 
 
-def test_a_lost_query_locator_fails_as_a_plain_query_more_would(sf_sandbox):
-    connector = SalesforceConnector(sf_settings(sf_sandbox, retry_attempts=2, retry_wait_seconds=0.01))
-    with pytest.raises(CrmError) as lost:
-        composite.more_pages(connector.client, "/services/data/v68.0/query/01gNoSuchCursor-2000")
+def test_a_lost_query_locator_fails_as_a_plain_query_more_would(big_box):
+    connector = SalesforceConnector(sf_settings(big_box, retry_attempts=2, retry_wait_seconds=0.01))
+    sf_control(big_box, "faults", {"locator_idle_seconds": 0})  # Salesforce's 15 minutes, gone by
+    try:
+        pages = connector.client.query("SELECT Id FROM Opportunity ORDER BY Id")
+        assert len(next(pages)["records"]) == 2000
+        with pytest.raises(CrmError) as lost:
+            next(pages)
+    finally:
+        sf_control(big_box, "faults", {"locator_idle_seconds": 900})
     assert (lost.value.code, lost.value.status, lost.value.action) == ("INVALID_QUERY_LOCATOR", 400, Action.RETRY)
-    assert connector.usage.by_route == {"POST composite query/{locator}": 2}  # retried once, as RETRY says
+    # retried once, as RETRY says
+    assert connector.usage.by_route == {"GET query/": 1, "POST composite query/{locator}": 2}
+
+def test_a_first_page_read_ahead_and_left_past_its_locator_is_read_again(make_sf_sandbox, monkeypatch):
+    seed = sf_seed()
+    seed["leads"] += [{"FirstName": "Lead", "LastName": str(i), "Company": "Co", "Status": "Open - Not Contacted",
+                       "CreatedDate": "2026-02-01T00:00:00Z"} for i in range(2100)]
+    sandbox = make_sf_sandbox(seed)
+    # Salesforce's 15 minutes and the connector's margin under them, shortened
+    sf_control(sandbox, "faults", {"locator_idle_seconds": 1})
+    monkeypatch.setattr(query_pages, "IDLE_LOCATOR_SECONDS", 0.5)
+    connector = SalesforceConnector(sf_settings(sandbox))
+    pulled = connector.pull()
+    assert {r.object for r in itertools.islice(pulled, 3)} == {"opportunity"}  # all three
+    time.sleep(1.2)  # the locator of the leads' second page, read ahead with their first, is gone
+    rest = list(pulled)
+    assert sum(r.object == "lead" for r in rest) == 2101 and len({r.id for r in rest}) == len(rest)
+    # the first pages of the four queries in one call; the leads' first page again, alone, and
+    # their second page; alone, the history of the opportunities the contacts follow
+    assert connector.usage.by_route == {"POST composite sobjects/describe": 1, "POST composite query/": 1,
+                                        "GET query/": 2, "POST composite query/{locator}": 1}

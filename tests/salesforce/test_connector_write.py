@@ -51,8 +51,10 @@ def test_provisioning_creates_fields_grants_access_and_is_idempotent(make_sf_san
     assert [(f.object, f.name) for f in second] == [(f.object, f.name) for f in first]
     assert not any(f.created for f in second)
     routes = sf_control(sandbox, "counters")["by_route"]
+    # reads only; the describes after the grants (one composite call) show the fields visible
     assert set(routes) == {"GET tooling/query/", "GET query/", "GET /services/oauth2/userinfo",
-                           "GET tooling/sobjects/CustomField/<field_id>"}
+                           "GET tooling/sobjects/CustomField/<field_id>", "POST composite"}
+    assert routes["POST composite"] == 1
     assert {name: sf.query(f"SELECT Id FROM {name}")["totalSize"] for name in counts} == counts
     assert sf.restful("tooling/query/", params={"q": "SELECT Id FROM CustomField"})["totalSize"] == 28
 
@@ -188,9 +190,9 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
     connector = SalesforceConnector(sf_settings(sandbox, quota_share=1.0, **FAST))
     pulled = connector.pull()
     first = next(pulled)
-    # describe, the first page of opportunities, the first page of history rows and (one
-    # composite call of query-more subrequests) the next pages of history it needs
-    assert (connector.usage.quota_used, connector.usage.quota_limit) == (4, 10)
+    # describe, the first pages of the pull's queries (one composite call), and (one composite
+    # call of query-more subrequests) the next pages of history it needs
+    assert (connector.usage.quota_used, connector.usage.quota_limit) == (3, 10)
     sf_control(sandbox, "faults", {"api_used": 10})
     with pytest.raises(QuotaReached) as reached:
         list(pulled)
@@ -198,8 +200,10 @@ def test_the_daily_quota_running_out_mid_sync_stops_without_reauthenticating(mak
     assert (reached.value.code, reached.value.used, reached.value.limit) == ("REQUEST_LIMIT_EXCEEDED", 10, 10)
     assert "TotalRequests Limit exceeded" in reached.value.message
     assert "POST oauth2/token" not in connector.usage.by_route
-    # the history stream's next pages, then the refused next pages of opportunities
-    assert connector.usage.by_route["POST composite query/{locator}"] == 2
+    # the history stream's next pages (with the last page of opportunities read ahead), then the
+    # refused call: the history of the opportunities the contacts follow
+    assert connector.usage.by_route == {"POST composite sobjects/describe": 1, "POST composite query/": 1,
+                                        "POST composite query/{locator}": 1, "GET query/": 1}
     with pytest.raises(QuotaReached) as ceiling:
         connector.stages()
     assert ceiling.value.code == "QUOTA_CEILING"

@@ -28,11 +28,10 @@ from tests.sync.crms import SandboxCrm, small_book, start_crm
 PAGE = {"salesforce": 2000, "hubspot": 200}
 METADATA = {"salesforce": ("POST composite sobjects/describe",),
             "hubspot": ("GET /crm/v3/pipelines/deals", "GET /crm/v3/properties/contacts/lifecyclestage")}
-#: CRM -> the metadata its first sync reads: Salesforce provisioning adds fields, so the describe is
-#: read anew (the three objects' describes in one composite call); HubSpot's listing of the contact properties gave the lifecycle stages, so only the
-#: pipelines are read.
-FIRST_SYNC_METADATA = {"salesforce": {"POST composite sobjects/describe"},
-                       "hubspot": {"GET /crm/v3/pipelines/deals"}}
+#: CRM -> the metadata its first sync reads: Salesforce provisioning read the describes after its
+#: grants, so none; HubSpot's listing of the contact properties gave the lifecycle stages, so only
+#: the pipelines are read.
+FIRST_SYNC_METADATA = {"salesforce": set(), "hubspot": {"GET /crm/v3/pipelines/deals"}}
 MOVES = {"salesforce": ("opportunity", "Closed Won"), "hubspot": ("deal", "closedwon")}
 UTC = timezone.utc
 
@@ -159,15 +158,19 @@ def test_metadata_is_kept_between_processes_and_expires(services, world):
         other_process.engine.dispose()
 
 
-def test_provisioning_forgets_the_cached_describes(services, world):
+def test_provisioning_replaces_the_cached_describes(services, world):
+    if world.crm.crm != "salesforce":
+        pytest.skip("Salesforce keeps object describes; HubSpot's cache holds stage lists")
     with services.session() as s:
         s.execute(update(ConnectorCache).where(ConnectorCache.connection_id == world.connection_id)
-                  .values(expires_at=utcnow() + timedelta(hours=1)))
+                  .values(value={"value": ["Id"]}, expires_at=utcnow() + timedelta(hours=1)))
     provision(services, world.connection_id)
-    if world.crm.crm == "salesforce":
-        with services.session() as s:
-            assert s.exec(select(ConnectorCache).where(
-                ConnectorCache.connection_id == world.connection_id)).first() is None
+    with services.session() as s:
+        kept = {row.key: row.value["value"] for row in s.exec(select(ConnectorCache).where(
+            ConnectorCache.connection_id == world.connection_id))}
+    # what the describes read after provisioning's grants show, the write-back fields included
+    assert set(kept) == {f"describe/{name}/fields" for name in ("Opportunity", "Lead", "Contact")}
+    assert all({"Id", "Journey_Stage__c", "Journey_Stage_Entered_At__c"} <= set(fields) for fields in kept.values())
 
 
 # ------------------------------------------------------------------ the Salesforce cursor itself
