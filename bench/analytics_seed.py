@@ -5,7 +5,7 @@ the map: on to the next stage, sometimes over one (a skip), sometimes back (a re
 lost or converted, or it stays where it is. The stay lengths are spread around each stage's
 expected days, so some records are stalled. About four stage entries per record.
 Rows are inserted in bulk (Core ``INSERT`` of many rows), not through the ORM, and the journey
-rollup is then counted from them as the migration's backfill does.
+rollup and summaries are then made from them as the migrations' backfills do.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from integration.store.models import CrmOwner, JourneyEvent, RecordState
-from integration.store.rollups import rebuild
+from integration.store import rollups, summaries
 from mapping import JourneyMap
 
 COUNTRIES = ("Portugal", "Germany", "France", "United States", "Brazil", "Japan", "India", "Kenya")
@@ -109,8 +109,8 @@ def rows(connection_id: int, jmap: JourneyMap, journey: Journey, now: datetime
 
 def seed(engine: Engine, connection_id: int, jmap: JourneyMap, count: int, now: datetime,
          progress: Any = None) -> int:
-    """Insert ``count`` synthetic records with their events and the owners' names, and count the
-    connection's journey rollup; returns the number of events written."""
+    """Insert ``count`` synthetic records with their events and the owners' names, and make the
+    connection's journey rollup and summaries; returns the number of events written."""
     written = 0
     with engine.begin() as conn:
         conn.execute(insert(CrmOwner), [{"connection_id": connection_id, "owner_id": str(300_000 + i),
@@ -132,5 +132,6 @@ def seed(engine: Engine, connection_id: int, jmap: JourneyMap, count: int, now: 
             if progress:
                 progress(n)
     with engine.begin() as conn:
-        rebuild(conn, connection_id)
+        rollups.rebuild(conn, connection_id)
+        summaries.rebuild(conn, connection_id)
     return written

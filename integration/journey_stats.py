@@ -12,34 +12,48 @@ Time in stage, outcomes, trends and the skipped/repeated stages add up the journ
 (:mod:`integration.store.rollups`: stays counted per day begun, stage and next stage, or per day
 or month begun, stage and days lasted, kept up to date as events are written) when it covers the
 view: no filter on the records but their object, and a period of whole UTC days (the API's and
-the pages' periods are). Both paths give the same answers; the funnel, cohorts and common paths
-follow each record's own entries, which day counts cannot tell, and always read the events.
+the pages' periods are). Both paths give the same answers. The funnel, cohorts and common paths
+follow each record's own entries, which day counts cannot tell: they read the journey summary
+(:mod:`integration.store.summaries`: one row per record, its path and its entries' times), which
+hands back the run of stages each record entered in the period, grouped, for
+:mod:`mapping.journey_runs` to count; the few records the summary does not cover (many entries,
+or two at the same moment) are read from their events, and the two parts added up.
 
 The shaping of those aggregates into rows (conversion, skipped stages, ...) is pure and lives in
 :mod:`mapping.analytics`.
 """
 from __future__ import annotations
 
+import heapq
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
+from functools import reduce
+from operator import add
 from typing import Any
 
-from sqlalchemy import Date, and_, case, func, literal, select, union_all
+from sqlalchemy import Date, and_, case, false, func, literal, select, true, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
-from integration.store.models import JourneyEvent, JourneyRollup, RecordState
+from integration.store.bulk import one_of
+from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
 from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
+from integration.store.summaries import ENTRY_TIMES, SEPARATOR
 from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, histogram, month_start,
                                         ordered_concat, percentile_columns, stage_index, utc_date)
 from integration.store.types import utcnow
 from mapping import JourneyMap
 from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
                                trend_rows)
+from mapping.journey_runs import add_counts, furthest_stage, run_funnel_counts
 
 E = JourneyEvent
 R = JourneyRollup
+S = JourneySummary
+#: The records the journey summary does not cover, read from their events.
+UNCOVERED = S.covered == false()
 #: The next stay of the same record (events are numbered 0, 1, 2... per record).
 NEXT = aliased(JourneyEvent, name="next_event")
 #: Most common paths reported at most.
@@ -117,20 +131,63 @@ def _stay_days(connection_id: int, flt: RecordFilter, now: datetime, by_month: b
     return union_all(*parts).subquery("stays")
 
 
-def _events(connection_id: int, flt: RecordFilter, *columns: Any, period: bool = True) -> Any:
-    """SELECT ``columns`` FROM the connection's journey events of the filtered records, entered
-    within the period (unless ``period`` is False). Records are joined only when a filter needs
-    them: the unfiltered dashboard, and the one of an object, read the events alone."""
-    query = select(*columns).select_from(E).where(E.connection_id == connection_id)
+def _of_records(table: Any, connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
+    """SELECT ``columns`` FROM the connection's rows of ``table`` (journey events or summaries)
+    of the filtered records. Records are joined only when a filter needs them: the unfiltered
+    dashboard, and the one of an object, read ``table`` alone."""
+    query = select(*columns).select_from(table).where(table.connection_id == connection_id)
     if flt.object is not None:
-        query = query.where(E.object == flt.object)
+        query = query.where(table.object == flt.object)
     if replace(flt, object=None).narrows_records():
         query = flt.apply(query.join(RecordState, and_(
-            RecordState.connection_id == E.connection_id, RecordState.object == E.object,
-            RecordState.crm_id == E.crm_id)))
+            RecordState.connection_id == table.connection_id, RecordState.object == table.object,
+            RecordState.crm_id == table.crm_id)))
+    return query
+
+
+def _events(connection_id: int, flt: RecordFilter, *columns: Any, period: bool = True) -> Any:
+    """SELECT ``columns`` FROM the connection's journey events of the filtered records, entered
+    within the period (unless ``period`` is False)."""
+    query = _of_records(E, connection_id, flt, *columns)
     if period:
         query = query.where(*flt.in_period(E.occurred_at))
     return query
+
+
+def _summarised(query: Any, *conditions: Any) -> Any:
+    """``query`` over journey events narrowed to the records whose summary meets ``conditions``."""
+    return query.join(S, and_(S.connection_id == E.connection_id, S.object == E.object,
+                              S.crm_id == E.crm_id, *conditions))
+
+
+def _entries_before(moment: datetime) -> Any:
+    """How many of a covered record's entries came before ``moment``."""
+    return reduce(add, (case((at < moment, 1), else_=0) for at in ENTRY_TIMES))
+
+
+def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple[list[str], int]]:
+    """The runs of stages (exits and others included) the filtered records the journey summary
+    covers entered in the period, with how many records took each run.
+
+    A covered record's entries strictly follow one another, so those of a period are its path
+    from the first entry at or after the period's start to the last one before its end: the
+    entries before each bound are counted in SQL and the paths cut in Python, once per distinct
+    (path, cuts)."""
+    bounds = {name: _entries_before(bound).label(name)
+              for name, bound in (("start", flt.since), ("end", flt.until)) if bound is not None}
+    reach = ([S.last_at >= flt.since] if flt.since is not None else []) + \
+        ([S.first_at < flt.until] if flt.until is not None else [])
+    per_record = _of_records(S, connection_id, flt, S.path, *bounds.values()) \
+        .where(S.covered == true(), *reach).subquery()
+    # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
+    groups = [*(per_record.c[name] for name in bounds), per_record.c.path]
+    runs = []
+    for *cuts, path, records in session.execute(select(*groups, func.count()).group_by(*groups)):
+        cut = dict(zip(bounds, cuts))
+        run = path.split(SEPARATOR)[cut.get("start", 0):cut.get("end")]
+        if run:
+            runs.append((run, records))
+    return runs
 
 
 def _with_next(query: Any) -> Any:
@@ -172,11 +229,13 @@ def funnel_counts(session: Session, per_unit: Any, stages: int) -> list[tuple[in
 def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
                   flt: RecordFilter) -> list[dict[str, Any]]:
     """Per stage, the three funnel counts over stage entries in the period (see
-    :func:`mapping.analytics.funnel_rows` for their definitions), from one row per record."""
+    :func:`mapping.analytics.funnel_rows` for their definitions): the records the journey
+    summary covers from their runs, the others from one row per record of their events."""
     keys = jmap.stage_keys
-    per_record = _events(connection_id, flt, *funnel_columns(keys)).where(E.to_stage.in_(keys)) \
-        .group_by(E.object, E.crm_id).subquery()
-    return funnel_rows(funnel_counts(session, per_record, len(keys)), jmap)
+    per_record = _summarised(_events(connection_id, flt, *funnel_columns(keys)), UNCOVERED) \
+        .where(E.to_stage.in_(keys)).group_by(E.object, E.crm_id).subquery()
+    return funnel_rows(add_counts(funnel_counts(session, per_record, len(keys)),
+                                  run_funnel_counts(_runs(session, connection_id, flt), keys)), jmap)
 
 
 def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
@@ -228,15 +287,19 @@ def journey_report(session: Session, connection_id: int, jmap: JourneyMap, flt: 
 def common_paths(session: Session, connection_id: int, flt: RecordFilter,
                  top: int) -> list[tuple[list[str], int]]:
     """The ``top`` most common sequences of stages (exits included) records entered in the
-    period, with how many records took each."""
-    ordered = _events(connection_id, flt, E.object, E.crm_id, E.seq, E.to_stage) \
-        .order_by(E.object, E.crm_id, E.seq).subquery()
+    period, with how many records took each (paths as common in the order of their text): the
+    runs of the records the journey summary covers, and the others' paths from their events."""
+    ordered = _summarised(_events(connection_id, flt, E.object, E.crm_id, E.seq, E.to_stage),
+                          UNCOVERED).order_by(E.object, E.crm_id, E.seq).subquery()
     o = ordered.c
     per_record = select(ordered_concat(o.to_stage, o.seq).label("path")).group_by(o.object, o.crm_id) \
         .subquery()
-    query = select(per_record.c.path, func.count().label("n")).group_by(per_record.c.path) \
-        .order_by(func.count().desc(), per_record.c.path).limit(min(top, MAX_PATHS))
-    return [(path.split(">"), n) for path, n in session.execute(query)]
+    paths = Counter(dict(session.execute(select(per_record.c.path, func.count())
+                                         .group_by(per_record.c.path)).all()))
+    for run, records in _runs(session, connection_id, flt):
+        paths[SEPARATOR.join(run)] += records
+    ranked = heapq.nsmallest(min(top, MAX_PATHS), paths.items(), key=lambda item: (-item[1], item[0]))
+    return [(path.split(SEPARATOR), n) for path, n in ranked]
 
 
 def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
@@ -281,14 +344,44 @@ def _rollup_trend(session: Session, connection_id: int, keys: list[str], flt: Re
 def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,
                   flt: RecordFilter) -> list[dict[str, Any]]:
     """Records grouped by the month they entered their first journey stage (in the period), and
-    how many of each month's records reached each stage by now (furthest stage, any date)."""
+    how many of each month's records reached each stage by now (furthest stage, any date).
+
+    A covered record whose journey begins in a stage of the map entered it first: its summary's
+    month and path tell its cohort and furthest stage. The uncovered records, and the covered ones
+    beginning elsewhere (an exit, a stage the map no longer has), are read from their events."""
     keys = jmap.stage_keys
+    rows = []
+    # grouped in the order of the summary's paths index: no sort of the records
+    for path, month, n in session.execute(
+            _of_records(S, connection_id, flt, S.path, S.first_month, func.count())
+            .where(S.covered == true(), *flt.in_period(S.first_at)).group_by(S.path, S.first_month)):
+        run = path.split(SEPARATOR)
+        if run[0] in keys:
+            rows.append((month, furthest_stage(run, keys), n))
+    # those beginning elsewhere may enter the map in the period after beginning before it
+    elsewhere = [path for path in session.execute(
+        _of_records(S, connection_id, flt, S.path).distinct()
+        .where(S.covered == true(), S.first_stage.not_in(keys),
+               *([S.first_at < flt.until] if flt.until is not None else []))).scalars()
+        if furthest_stage(path.split(SEPARATOR), keys) is not None]
+    rows += _event_cohorts(session, connection_id, flt, keys, UNCOVERED)
+    if elsewhere:
+        rows += _event_cohorts(session, connection_id, flt, keys,
+                               and_(S.covered == true(), one_of(session, S.path, elsewhere)))
+    return cohort_rows(rows, jmap)
+
+
+def _event_cohorts(session: Session, connection_id: int, flt: RecordFilter, keys: list[str],
+                   records: Any) -> list[tuple[str, int, int]]:
+    """(month, furthest stage, records) of the filtered records whose summary meets ``records``,
+    from their events: their first entry into a stage of ``keys`` in the period."""
     first = func.min(E.occurred_at)
-    per_record = _events(connection_id, flt, first.label("first_at"),
-                         func.max(stage_index(E.to_stage, keys)).label("furthest"), period=False) \
+    per_record = _summarised(_events(
+        connection_id, flt, first.label("first_at"),
+        func.max(stage_index(E.to_stage, keys)).label("furthest"), period=False), records) \
         .where(E.to_stage.in_(keys)).group_by(E.object, E.crm_id) \
         .having(and_(True, *flt.in_period(first))).subquery()
     c = per_record.c
     cohort = month_start(c.first_at)
-    rows = session.execute(select(cohort, c.furthest, func.count()).group_by(cohort, c.furthest))
-    return cohort_rows([(month, furthest, n) for month, furthest, n in rows], jmap)
+    return [(month, furthest, n) for month, furthest, n in session.execute(
+        select(cohort, c.furthest, func.count()).group_by(cohort, c.furthest))]

@@ -267,6 +267,55 @@ class JourneyRollup(SQLModel, table=True):
     n: int
 
 
+class JourneySummary(SQLModel, table=True):
+    """One record's journey in one row, kept with its journey events
+    (``integration/store/summaries.py``, in the transaction that writes them): what the funnel,
+    cohorts and common paths need of it without grouping its events.
+
+    ``path`` is every stage it entered, in order, joined with ``>`` (stage keys, not positions:
+    the map may change); ``at0``... the times it entered its first :data:`SLOTS` stages. A record is
+    ``covered`` when those times are all of its entries and strictly increase: the entries of
+    any period are then one run of its path, found from the times; an uncovered record (more
+    entries, or two at the same moment, or out of order) is read from its events.
+    """
+
+    __table_args__ = (
+        # the all-time runs and the cohorts group the records by path (and month) in this
+        # index's order, reading nothing else (SQLite would sort a million rows otherwise)
+        Index("ix_journeysummary_paths", "connection_id", "path", "first_month", "covered",
+              "first_stage", "first_at"),
+        # a period's runs read the records whose journey reaches into it
+        Index("ix_journeysummary_last", "connection_id", "last_at"),
+        # the records the events answer for
+        Index("ix_journeysummary_uncovered", "connection_id", postgresql_where=text("NOT covered"),
+              sqlite_where=text("covered = 0")),
+    )
+
+    connection_id: int = Field(foreign_key="connection.id", primary_key=True)
+    object: str = Field(primary_key=True)
+    crm_id: str = Field(primary_key=True)
+    events: int
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    first_stage: str
+    first_at: datetime = Field(sa_type=UTCDateTime)
+    #: The first day (``YYYY-MM-DD``) of the UTC month of ``first_at``: the record's cohort.
+    first_month: str
+    last_at: datetime = Field(sa_type=UTCDateTime)
+    covered: bool
+    at0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
 class RunCounters(SQLModel):
     """What a run counted, declared once: the stored run row and the summary a sync returns share it."""
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from integration.store import rollups
+from integration.store import rollups, summaries
 from integration.store.bulk import insert_rows, one_of
 from integration.store.models import JourneyEvent, PendingRecord, RecordState
 from integration.store.types import utcnow
@@ -75,7 +75,7 @@ def replace_events(session: Session, connection_id: int,
 
     One DELETE per object kind and one INSERT for the lot; the journey rollup follows in the same
     transaction: the stays of the deleted events (the DELETE returns them) out, the inserted ones
-    in, one upsert of their difference.
+    in, one upsert of their difference; so do the records' journey summaries, replaced whole.
     """
     counts: Counter = Counter()
     for obj, ids in _ids_by_object(journeys).items():
@@ -83,11 +83,13 @@ def replace_events(session: Session, connection_id: int,
             JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
             one_of(session, JourneyEvent.crm_id, ids)).returning(*rollups.STAY_COLUMNS)
             .execution_options(synchronize_session=False)).mappings(), -1)
+        summaries.forget(session, connection_id, obj, ids)
     rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
     insert_rows(session, JourneyEvent, rows)
     rollups.tally(counts, connection_id, rows, 1)
     rollups.add(session, connection_id, counts)
+    summaries.add(session, connection_id, journeys)
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

@@ -1,0 +1,138 @@
+"""The journey summary, on SQLite and PostgreSQL: kept equal to a build from scratch as records'
+journeys are written, rewritten and removed, and answering the funnel, cohorts and common paths
+exactly as the events alone do, on random books and views; the migration backfills it."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+from sqlalchemy import insert, select, text, update
+
+from bench.analytics_seed import Journey, rows as seed_rows
+from integration import journey_stats
+from integration.analytics import RecordFilter
+from integration.store.db import make_engine, upgrade
+from integration.store.models import Connection, JourneySummary, RecordState
+from integration.store.records import replace_events
+from integration.store.summaries import SLOTS, rebuild
+from integration.store.tenancy import get_or_create_tenant
+from mapping import default_map
+from tests.fixtures_store import revisions_of
+
+NOW = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)
+TODAY = datetime(2026, 11, 30, tzinfo=timezone.utc)
+JMAP = default_map()
+#: Stages a random journey walks: the map's, its exits, and one the map does not name.
+STAGES = [*JMAP.stage_keys, *sorted(JMAP.exit_keys), "retired_stage"]
+OWNERS = ["300001", "300002"]
+#: Views of every kind: all time, an object, whole-day and part-day periods, open at either end,
+#: and filters on the records.
+VIEWS = [RecordFilter(), RecordFilter(object="deal"),
+         RecordFilter(since=TODAY - timedelta(days=90), until=TODAY),
+         RecordFilter(since=TODAY - timedelta(days=200, hours=7), until=TODAY - timedelta(days=30, hours=2)),
+         RecordFilter(since=TODAY - timedelta(days=20)), RecordFilter(until=TODAY - timedelta(days=60)),
+         RecordFilter(owner=OWNERS[0]), RecordFilter(owner=OWNERS[1], object="contact",
+                                                    since=TODAY - timedelta(days=120))]
+
+# stays of 0 hours enter two stages at one moment; walks longer than SLOTS overflow the summary
+stays = st.lists(st.tuples(st.sampled_from(STAGES), st.integers(min_value=0, max_value=120 * 24)),
+                 max_size=SLOTS + 3)
+keys = st.tuples(st.sampled_from(["deal", "contact"]), st.sampled_from([str(n) for n in range(12)]))
+books = st.dictionaries(keys, stays, max_size=12)
+
+
+def journey(start: float, walk: list[tuple[str, int]]) -> list[dict]:
+    """Event rows of a walk of (stage, hours in it), starting ``start`` days before NOW; the last
+    stay is still open."""
+    at = NOW - timedelta(days=start)
+    events = []
+    for i, (stage, hours) in enumerate(walk):
+        leaves = at + timedelta(hours=hours)
+        events.append({"from_stage": walk[i - 1][0] if i else None, "to_stage": stage,
+                       "occurred_at": at, "exited_at": None if i == len(walk) - 1 else leaves,
+                       "crm_stages": []})
+        at = leaves
+    return events
+
+
+def summary_rows(db, cid):
+    table = JourneySummary.__table__
+    return sorted(tuple(r) for r in db.execute(select(table).where(table.c.connection_id == cid)))
+
+
+def answers(db, cid, flt):
+    return (journey_stats.funnel_report(db, cid, JMAP, flt),
+            journey_stats.cohort_report(db, cid, JMAP, flt),
+            journey_stats.common_paths(db, cid, flt, journey_stats.MAX_PATHS))
+
+
+def store_records(db, cid):
+    """A stored state for every record a book may name, owned by one of OWNERS."""
+    db.execute(insert(RecordState.__table__), [seed_rows(cid, JMAP, Journey(
+        object=obj, crm_id=crm_id, owner_id=OWNERS[int(crm_id) % 2], persona="general",
+        country="Kenya", lead_source="EVENT", stays=[(JMAP.stage_keys[0], NOW, None)]), NOW)[0]
+        for obj in ("deal", "contact") for crm_id in map(str, range(12))])
+
+
+# no shrinking: each example writes a book to a database, and shrinking one takes minutes
+@settings(max_examples=20, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=books, second=books, start=st.floats(min_value=0, max_value=500, allow_nan=False))
+def test_summary_answers_as_the_events_do(services, first, second, start):
+    with services.session() as db:
+        tenant = get_or_create_tenant(db, "summary")
+        tag = uuid.uuid4().hex
+        conn = Connection(tenant_id=tenant.id, name=f"summary {tag}", crm="hubspot", account_id=tag)
+        db.add(conn)
+        db.commit()
+        cid = conn.id
+        store_records(db, cid)
+        # written, then rewritten: the second book replaces (or empties) some records' journeys
+        replace_events(db, cid, {key: journey(start, walk) for key, walk in first.items()})
+        db.commit()
+        replace_events(db, cid, {key: journey(start / 2, walk) for key, walk in second.items()})
+        db.commit()
+        kept = summary_rows(db, cid)
+        rebuild(db, cid)
+        assert summary_rows(db, cid) == kept
+        from_summary = [answers(db, cid, flt) for flt in VIEWS]
+        # the same views with every record read from its events
+        db.execute(update(JourneySummary).where(JourneySummary.connection_id == cid).values(covered=False))
+        for flt, found in zip(VIEWS, from_summary):
+            assert answers(db, cid, flt) == found, flt
+        db.rollback()
+
+
+def test_migration_backfills_the_stored_events(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_journey_summary.py")
+    upgrade(empty_db_url, before)
+    engine = make_engine(empty_db_url)
+    day = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    walks = {"in-order": ["awareness", "consideration", "lost"],
+             "same-moment": ["awareness", "consideration"],
+             "long": (["awareness", "consideration"] * SLOTS)[:SLOTS + 1]}
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
+        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
+                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
+                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        for crm_id, walk in walks.items():
+            for seq, stage in enumerate(walk):
+                at = day + timedelta(days=0 if crm_id == "same-moment" else seq)
+                db.execute(text("INSERT INTO journeyevent (connection_id, object, crm_id, seq, "
+                                "to_stage, occurred_at, crm_stages) VALUES (1, 'deal', :id, :seq, "
+                                ":stage, :at, '[]')"), {"id": crm_id, "seq": seq, "stage": stage,
+                                                        "at": at.strftime("%Y-%m-%d %H:%M:%S")})
+    upgrade(empty_db_url, mine)
+    with engine.connect() as db:
+        found = {row.crm_id: row for row in db.execute(select(JourneySummary.__table__))}
+    engine.dispose()
+    assert sorted(found) == sorted(walks)
+    for crm_id, walk in walks.items():
+        row = found[crm_id]
+        assert (row.events, row.path, row.first_stage) == (len(walk), ">".join(walk), walk[0])
+        assert bool(row.covered) == (crm_id == "in-order")
+    row = found["in-order"]
+    assert [row.at0, row.at1, row.at2, row.at3] == [day, day + timedelta(days=1), day + timedelta(days=2), None]
+    assert (row.first_at, row.last_at) == (day, day + timedelta(days=2))
