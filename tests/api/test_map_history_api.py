@@ -9,7 +9,7 @@ import yaml
 
 from integration.app import create_app
 from integration.store.connections import create_connection
-from integration.store.models import JourneyEvent
+from integration.store.records import replace_events
 from integration.store.tenancy import get_or_create_tenant, issue_token
 from mapping import default_map, map_to_dict
 
@@ -64,9 +64,9 @@ def test_a_version_shows_the_numbers_before_and_after_it(app, world, services):
     saved = client.get(f"/api/v1/connections/own/map/versions/{version}", headers=auth(world["a"])).json
     effective = datetime.fromisoformat(saved["created_at"])
     with services.session() as s:
-        s.add_all([JourneyEvent(connection_id=world["own"], object="deal", crm_id=str(i), seq=0,
-                                to_stage="awareness", occurred_at=effective - timedelta(days=3 + i),
-                                exited_at=None, crm_stages=[]) for i in range(3)])
+        replace_events(s, world["own"], {("deal", str(i)): [{
+            "to_stage": "awareness", "occurred_at": effective - timedelta(days=3 + i),
+            "exited_at": None, "crm_stages": []}] for i in range(3)})
     effect = client.get(f"/api/v1/connections/own/map/versions/{version}",
                         headers=auth(world["a"])).json["effect"]
     [figures] = effect["connections"]

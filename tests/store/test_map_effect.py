@@ -1,6 +1,7 @@
 """Before and after a map version, aggregated in SQL (SQLite and PostgreSQL); map reviews."""
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +16,7 @@ from integration.store.map_versions import (last_reviewed, list_map_versions, ma
                                              save_map_version)
 from integration.sync.map_in_force import map_in_force
 from integration.store.models import AnalyticsCache, JourneyEvent
+from integration.store.records import replace_events
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from mapping import default_map, default_map_text, map_from_dict, map_to_dict
@@ -41,8 +43,15 @@ def journey(connection_id: int, crm_id: str, *spans: tuple[str, datetime, dateti
 
 
 def store(services, events):
+    """Write the events' journeys as a sync does (the journey rollup and summaries with them)."""
+    journeys = defaultdict(dict)
+    for ev in events:
+        journeys[ev.connection_id].setdefault((ev.object, ev.crm_id), []).append(
+            {"to_stage": ev.to_stage, "occurred_at": ev.occurred_at, "exited_at": ev.exited_at,
+             "crm_stages": []})
     with services.session() as s:
-        s.add_all(events)
+        for connection_id, its_journeys in journeys.items():
+            replace_events(s, connection_id, its_journeys)
 
 
 def test_window_counts_reach_conversion_and_days(services, world):
