@@ -6,12 +6,15 @@ import os
 import signal
 import subprocess
 import time
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import create_engine, text
+from sqlmodel import Session, select
 
 from connectors import registry
 from integration.sandboxes import sandbox_settings
+from integration.store.models import CrmTask, OutboxItem
 from integration.store.types import utcnow
 from mapping import classify, default_map, desired_writeback, plan_writeback
 
@@ -82,6 +85,42 @@ def query(db_url: str, sql: str) -> list[Any]:
 def statuses(db_url: str, table: str) -> dict[str, int]:
     """How many rows of ``table`` (``outboxitem``, ``crmtask``) are in each status."""
     return dict(query(db_url, f"SELECT status, count(*) FROM {table} GROUP BY status"))
+
+
+def in_flight_until(db_url: str, in_flight_seconds: float) -> datetime | None:
+    """The first moment anything left ``sending`` may be settled (None when nothing is): an
+    outbox item's stamped ``next_attempt_at``, a task's ``updated_at`` plus ``in_flight_seconds``
+    (the settling process's setting)."""
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as session:
+            ends = [i.next_attempt_at for i in session.exec(
+                select(OutboxItem).where(OutboxItem.status == "sending"))]
+            ends += [t.updated_at + timedelta(seconds=in_flight_seconds) for t in session.exec(
+                select(CrmTask).where(CrmTask.status == "sending"))]
+        return min(ends, default=None)
+    finally:
+        engine.dispose()
+
+
+def age_in_flight(db_url: str, seconds: float) -> None:
+    """Move the clocks of everything left ``sending`` (outbox items' ``next_attempt_at``, items'
+    and tasks' ``updated_at``) back by ``seconds``: the store as it is once that much time has
+    passed, without the wait. The crash tests first check that the next process left them alone
+    while their time in flight lasted."""
+    back = timedelta(seconds=seconds)
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as session:
+            for model in (OutboxItem, CrmTask):
+                for row in session.exec(select(model).where(model.status == "sending")):
+                    row.updated_at -= back
+                    if model is OutboxItem:
+                        row.next_attempt_at -= back
+                    session.add(row)
+            session.commit()
+    finally:
+        engine.dispose()
 
 
 def assert_applied_once_as_the_map_wants(crm: Any) -> None:

@@ -40,13 +40,15 @@ def database_url(env: dict) -> str:
 
 
 #: Lease and CRM call timing for the crash tests: a write a killed process had in flight is
-#: settled ``IN_FLIGHT_SECONDS`` after it was sent (lease/3 + connect + read + margin), and a
-#: latency of ``LANDING_MS`` keeps a call on its way well past the start of the next process.
-SHORT_IN_FLIGHT = {"JOURNEY_LEASE_SECONDS": "3", "JOURNEY_CRM_CONNECT_TIMEOUT": "1",
-                   "JOURNEY_CRM_READ_TIMEOUT": "20", "JOURNEY_IN_FLIGHT_MARGIN": "1"}
-IN_FLIGHT_SECONDS = 3 / 3 + 1 + 20 + 1
-LANDING_MS = 15000
-
+#: settled ``IN_FLIGHT_SECONDS`` after it was sent (lease/3 + connect + read + margin), long enough
+#: for the next process to run to its end inside that time even on a loaded machine (the tests do
+#: not wait it out: they move the dead process's stamps back by it, see
+#: ``tests.kill_nine.age_in_flight``); a latency of ``LANDING_MS`` keeps a call on its way past the
+#: start of the next process, and the tests wait for it to land.
+IN_FLIGHT = {"JOURNEY_LEASE_SECONDS": "3", "JOURNEY_CRM_CONNECT_TIMEOUT": "1",
+             "JOURNEY_CRM_READ_TIMEOUT": "60", "JOURNEY_IN_FLIGHT_MARGIN": "1"}
+IN_FLIGHT_SECONDS = 3 / 3 + 1 + 60 + 1
+LANDING_MS = 5000
 
 def slow_sync(crm: Any, name: str, *, env: dict, latency_ms: int) -> subprocess.Popen:
     """Start ``journey sync NAME`` with every call to the sandbox ``crm`` taking ``latency_ms``
