@@ -18,7 +18,8 @@ MODULES = ["bench.bench_classify", "bench.bench_salesforce", "bench.bench_hubspo
 KEPT_SECTIONS = ("## Many portals on Celery", "## Worker isolation", "## Map history",
                  "## Record list pages", "## Big HubSpot org",
                  "## Big Salesforce org through Bulk API 2.0", "## Journey analytics",
-                 "## The store at scale", "## Workspace funnel and page")
+                 "## The store at scale", "## Workspace funnel and page",
+                 "## Test suite wall time")
 
 
 def main() -> None:
