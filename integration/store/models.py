@@ -298,8 +298,10 @@ class JourneySummary(SQLModel, table=True):
         # index's order, reading nothing else (SQLite would sort a million rows otherwise)
         Index("ix_journeysummary_paths", "connection_id", "path", "first_month", "covered",
               "first_stage", "first_at"),
-        # a period's runs read the records whose journey reaches into it
-        Index("ix_journeysummary_last", "connection_id", "last_at"),
+        # a period's runs read the records whose journey reaches into it from this index alone:
+        # in last-entry order, not one look-up of a row each
+        Index("ix_journeysummary_period", "connection_id", "last_at", "covered", "first_at", "path",
+              *(f"at{slot}" for slot in range(12))),
         # the records the events answer for
         Index("ix_journeysummary_uncovered", "connection_id", postgresql_where=text("NOT covered"),
               sqlite_where=text("covered = 0")),
