@@ -109,23 +109,33 @@ def prepare(services: Any, size: int, seeded_before: bool) -> tuple[int, str]:
     """The benchmark's connection (seeded with ``size`` records unless a kept database holds them
     already: the same tenant, user and connection as bench_analytics') and an API token."""
     with services.session() as db:
-        tenant = get_or_create_tenant(db, "bench")
-        token = issue_token(db, tenant.id)
+        tenant_id = get_or_create_tenant(db, "bench").id
+        token = issue_token(db, tenant_id)
         if seeded_before:
-            return db.exec(select(Connection.id).where(Connection.name == "bench")).one(), token
-        create_user(db, tenant.id, EMAIL, PASSWORD)
-        conn = Connection(tenant_id=tenant.id, name="bench", crm="hubspot", account_id="1")
-        db.add(conn)
-        db.commit()
-        cid = conn.id
-        apply_map(db, cid, default_map_text(), author="bench")
-    seed(services.engine, cid, default_map(), size, utcnow())
-    with services.engine.begin() as c:
-        # the seed leaves next best actions empty; give the stalled ones a few distinct texts
+            cid = db.exec(select(Connection.id).where(Connection.name == "bench")).one()
+            # kept by bench_analytics, which seeds the same book without next best actions
+            unlabelled = db.exec(select(RecordState.id).where(
+                RecordState.next_best_action.is_not(None)).limit(1)).first() is None
+        else:
+            create_user(db, tenant_id, EMAIL, PASSWORD)
+            conn = Connection(tenant_id=tenant_id, name="bench", crm="hubspot", account_id="1")
+            db.add(conn)
+            db.commit()
+            cid = conn.id
+            apply_map(db, cid, default_map_text(), author="bench")
+    if not seeded_before:
+        seed(services.engine, cid, default_map(), size, utcnow())
+    if not seeded_before or unlabelled:
+        give_next_actions(services.engine)
+    return cid, token
+
+
+def give_next_actions(engine: Any) -> None:
+    """The seed leaves next best actions empty; give the stalled ones a few distinct texts."""
+    with engine.begin() as c:
         c.execute(text("UPDATE recordstate SET next_best_action = 'Call about ' || stage "
                        "|| ' (' || persona || ')' WHERE stalled"))
         c.execute(text("ANALYZE"))
-    return cid, token
 
 
 def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
