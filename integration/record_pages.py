@@ -298,7 +298,10 @@ def view_count(cache: CachedAnalytics, flt: RecordFilter, *, exact: bool = False
     kept = cache.stored(COUNT_ANSWER, flt)
     if kept is not None:
         return Count(kept, exact=True)
-    return count_upto(cache.session, cache.connection_id, flt, COUNT_LIMIT)
+    counted = count_upto(cache.session, cache.connection_id, flt, COUNT_LIMIT)
+    if counted.exact:  # every match was read (a view few records match): kept like an exact count
+        cache.get(COUNT_ANSWER, flt, lambda: counted.value)
+    return counted
 
 
 def matching_ids(session: Session, connection_id: int, flt: RecordFilter, *, limit: int) -> list[int]:
