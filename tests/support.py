@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
@@ -36,3 +37,10 @@ def forge_signed_in(client, services, tenant_id: int, csrf: str = "known-token",
         sess.update(sid=sid, tenant_id=tenant_id, csrf=csrf)
         if email:
             sess["user_email"] = email
+
+
+def records_count(html: str) -> str:
+    """The record count a records page shows ("1,234", or "1,000+" while it counts up to the cap)."""
+    found = re.search(r'<span id="record-count">([^<]+)</span> record\(s\)', html)
+    assert found, "the records page shows no record count"
+    return found.group(1)
