@@ -14,7 +14,7 @@ stage or days lasted, kept up to date as events are written) when it covers the 
 whole UTC days (the API's and the pages' periods are) and no filter on the records but their
 object and at most one of CRM, pipeline, persona, owner (by id or by name), country or lead source.
 A view filtered on one of those reads the rollup of that value (by month; the days at the period's
-edges that make no whole month from the events carrying that value, and weekly trends from the
+edges that make no whole month from the events of the filtered records, and weekly trends from the
 events). Several such filters at once, a stage, stalled or search filter, or a period not in whole
 days read the events. Both paths give the same answers. The funnel, cohorts and common paths
 follow each record's own entries, which day counts cannot tell: they read the journey summary
@@ -118,32 +118,15 @@ def _source(connection_id: int, flt: RecordFilter) -> tuple[Any, list[Any]]:
     if name is None:
         table, where = R, [R.connection_id == connection_id]
     else:
-        table, where = V, [V.connection_id == connection_id, V.dimension == DIMENSION_OF[name],
-                           _picked(V.value, connection_id, flt, name)]
+        value = getattr(flt, name)
+        picked = V.value.in_(select(CrmOwner.owner_id).where(
+            CrmOwner.connection_id == connection_id,
+            func.lower(CrmOwner.name) == value.strip().lower())) if name == "owner_name" \
+            else V.value == value
+        table, where = V, [V.connection_id == connection_id, V.dimension == DIMENSION_OF[name], picked]
     if flt.object is not None:
         where.append(table.object == flt.object)
     return table, where
-
-
-def _picked(column: Any, connection_id: int, flt: RecordFilter, name: str) -> Any:
-    """``column`` (a filter value) holding the value filter ``name`` of ``flt`` asks for."""
-    value = getattr(flt, name)
-    if name == "owner_name":
-        return column.in_(select(CrmOwner.owner_id).where(
-            CrmOwner.connection_id == connection_id, func.lower(CrmOwner.name) == value.strip().lower()))
-    return column == value
-
-
-def _edge_events(connection_id: int, flt: RecordFilter, days: tuple[date, date], *columns: Any) -> Any:
-    """SELECT ``columns`` FROM the journey events begun on the days [first, end) of the records
-    holding the value ``flt`` filters on (of its object), by the value each event carries (its
-    record's: :func:`integration.store.records.replace_events`), not by joining the records."""
-    name = _filtered_on(flt)
-    query = select(*columns).select_from(E).where(
-        E.connection_id == connection_id, E.occurred_at >= _midnight(days[0]),
-        E.occurred_at < _midnight(days[1]),
-        _picked(getattr(E, DIMENSION_OF[name]), connection_id, flt, name))  # type: ignore[arg-type]
-    return query if flt.object is None else query.where(E.object == flt.object)
 
 
 def _rollup(source: tuple[Any, list[Any]], kind: int, days: tuple[date | None, date | None],
@@ -173,6 +156,11 @@ def _split(low: date | None, high: date | None, grain: str
                           if None not in edge and edge[0] != edge[1]]
 
 
+def _edge(flt: RecordFilter, days: tuple[date, date]) -> RecordFilter:
+    """``flt`` over the days [first, end) only."""
+    return replace(flt, since=_midnight(days[0]), until=_midnight(days[1]))
+
+
 def _stay_days(connection_id: int, flt: RecordFilter, now: datetime, grain: str = "month") -> Any:
     """Subquery (day, stage, days, n) of the rollup: the stays begun in the period and their
     calendar days. Stays that ended are read per ``grain`` (month, or week) over the units the
@@ -193,10 +181,10 @@ def _stay_days(connection_id: int, flt: RecordFilter, now: datetime, grain: str 
             parts.append(_rollup(source, CLOSED_BY_DAY, edge, closed))
         else:
             day = utc_date(E.occurred_at)
-            parts.append(_edge_events(connection_id, flt, edge, day.label("day"),
-                                      E.to_stage.label("stage"),
-                                      calendar_days(day, utc_date(E.exited_at)).label("days"),
-                                      func.count().label("n"))
+            parts.append(_events(connection_id, _edge(flt, edge), day.label("day"),
+                                 E.to_stage.label("stage"),
+                                 calendar_days(day, utc_date(E.exited_at)).label("days"),
+                                 func.count().label("n"))
                          .where(E.exited_at.is_not(None)).group_by(*_positions(3)))
     return union_all(*parts).subquery("stays")
 
@@ -214,8 +202,8 @@ def _moves(connection_id: int, flt: RecordFilter) -> Any:
     whole, edges = _split(low, high, "month")
     parts = [] if whole is None else [_rollup(source, MOVES_BY_MONTH, whole, moves)]
     for edge in edges:
-        parts.append(_with_next(_edge_events(
-            connection_id, flt, edge, utc_date(E.occurred_at).label("day"),
+        parts.append(_with_next(_events(
+            connection_id, _edge(flt, edge), utc_date(E.occurred_at).label("day"),
             E.to_stage.label("stage"), func.coalesce(NEXT.to_stage, literal_column("''")).label("next_stage"),
             func.count().label("n")))
             .group_by(*_positions(3)))
