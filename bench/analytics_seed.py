@@ -5,8 +5,7 @@ the map: on to the next stage, sometimes over one (a skip), sometimes back (a re
 lost or converted, or it stays where it is. The stay lengths are spread around each stage's
 expected days, so some records are stalled. About four stage entries per record.
 Rows are inserted in bulk (Core ``INSERT`` of many rows), not through the ORM, and the journey
-rollup (over all records and per filter value) and summaries are then made from them as the
-migrations' backfills do.
+rollup and summaries are then made from them as the migrations' backfills do.
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from typing import Any, Iterator
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from integration.store.models import RECORD_DIMENSIONS, CrmOwner, JourneyEvent, RecordState
+from integration.store.models import CrmOwner, JourneyEvent, RecordState
 from integration.store import rollups, summaries
 from mapping import JourneyMap
 
@@ -101,12 +100,9 @@ def rows(connection_id: int, jmap: JourneyMap, journey: Journey, now: datetime
                                                       "lead_source": journey.lead_source},
                          "identity": {"email": f"r{journey.crm_id}@example.com"}},
               "state": {}, "crm_values": {}, "modified_at": entered, "updated_at": now}
-    # the events carry the record's filter values, as replace_events copies them from its state
-    dimensions = {name: record[name] for name in RECORD_DIMENSIONS}
     events = [{"connection_id": connection_id, "object": journey.object, "crm_id": journey.crm_id,
                "seq": seq, "from_stage": journey.stays[seq - 1][0] if seq else None,
-               "to_stage": to_stage, "occurred_at": at, "exited_at": until, "crm_stages": [],
-               **dimensions}
+               "to_stage": to_stage, "occurred_at": at, "exited_at": until, "crm_stages": []}
               for seq, (to_stage, at, until) in enumerate(journey.stays)]
     return record, events
 

@@ -9,14 +9,10 @@ Days in a stage are calendar days (UTC) from the day the stay began to the day i
 today while it lasts.
 
 Time in stage, outcomes, trends and the skipped/repeated stages add up the journey rollup instead
-(:mod:`integration.store.rollups`: stays counted per day, week or month begun, stage and next
-stage or days lasted, kept up to date as events are written) when it covers the view: a period of
-whole UTC days (the API's and the pages' periods are) and no filter on the records but their
-object and at most one of CRM, pipeline, persona, owner (by id or by name), country or lead source.
-A view filtered on one of those reads the rollup of that value (by month; the days at the period's
-edges that make no whole month from the events of the filtered records, and weekly trends from the
-events). Several such filters at once, a stage, stalled or search filter, or a period not in whole
-days read the events. Both paths give the same answers. The funnel, cohorts and common paths
+(:mod:`integration.store.rollups`: stays counted per day begun, stage and next stage, or per day
+or month begun, stage and days lasted, kept up to date as events are written) when it covers the
+view: no filter on the records but their object, and a period of whole UTC days (the API's and
+the pages' periods are). Both paths give the same answers. The funnel, cohorts and common paths
 follow each record's own entries, which day counts cannot tell: they read the journey summary
 (:mod:`integration.store.summaries`: one row per record, its path and its entries' times), which
 hands back the run of stages each record entered in the period, grouped, for
@@ -34,18 +30,16 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from functools import reduce
 from operator import add
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from sqlalchemy import Date, and_, case, false, func, literal, literal_column, select, true, union_all
+from sqlalchemy import Date, and_, case, false, func, literal, select, true, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
 from integration.store.bulk import one_of
-from integration.store.models import (CrmOwner, JourneyEvent, JourneyRollup, JourneyRollupByValue,
-                                      JourneySummary, RecordState)
-from integration.store.rollups import (CLOSED_BY_DAY, CLOSED_BY_MONTH, CLOSED_BY_WEEK, GRAINS, MOVES,
-                                       MOVES_BY_MONTH, OPEN_BY_DAY)
+from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
+from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
 from integration.store.summaries import ENTRY_TIMES, SEPARATOR
 from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, histogram, month_start,
                                         ordered_concat, percentile_columns, stage_index, utc_date)
@@ -57,7 +51,6 @@ from mapping.journey_runs import add_counts, furthest_stage, run_funnel_counts
 
 E = JourneyEvent
 R = JourneyRollup
-V = JourneyRollupByValue
 S = JourneySummary
 #: The records the journey summary does not cover, read from their events.
 UNCOVERED = S.covered == false()
@@ -82,24 +75,10 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), timezone.utc)
 
 
-#: The filters the per-value rollup answers, by the column (``RECORD_DIMENSIONS``) they compare.
-DIMENSION_OF = {"crm": "crm", "pipeline": "pipeline", "persona": "persona", "owner": "owner_id",
-                "owner_name": "owner_id", "country": "country", "lead_source": "lead_source"}
-
-
-def _filtered_on(flt: RecordFilter) -> str | None:
-    """The one filter of :data:`DIMENSION_OF` set on ``flt``, None when there is none or several."""
-    names = [name for name in DIMENSION_OF if getattr(flt, name) is not None]
-    return names[0] if len(names) == 1 else None
-
-
 def rollup_covers(flt: RecordFilter) -> bool:
     """Whether the journey rollup answers views of ``flt``: no condition on the records but their
-    object and at most one filter of :data:`DIMENSION_OF` (the per-value rollup), and a period
-    bounded (if at all) at the start of UTC days."""
-    name = _filtered_on(flt)
-    others = replace(flt, object=None, **({name: None} if name else {}))
-    return not others.narrows_records() and all(
+    object, and a period bounded (if at all) at the start of UTC days."""
+    return not replace(flt, object=None).narrows_records() and all(
         bound is None or bound == _midnight(bound.astimezone(timezone.utc).date())
         for bound in (flt.since, flt.until))
 
@@ -110,110 +89,46 @@ def _day_bounds(flt: RecordFilter) -> tuple[date | None, date | None]:
                  for bound in (flt.since, flt.until))  # type: ignore[return-value]
 
 
-def _source(connection_id: int, flt: RecordFilter) -> tuple[Any, list[Any]]:
-    """The rollup table answering ``flt`` and the conditions picking its rows: the connection's
-    rows of :class:`JourneyRollup`, or of :class:`JourneyRollupByValue` for the filter's value
-    (an owner's name stands for the ids the CRM gives it now), of the filter's object."""
-    name = _filtered_on(flt)
-    if name is None:
-        table, where = R, [R.connection_id == connection_id]
-    else:
-        value = getattr(flt, name)
-        picked = V.value.in_(select(CrmOwner.owner_id).where(
-            CrmOwner.connection_id == connection_id,
-            func.lower(CrmOwner.name) == value.strip().lower())) if name == "owner_name" \
-            else V.value == value
-        table, where = V, [V.connection_id == connection_id, V.dimension == DIMENSION_OF[name], picked]
+def _rollup(connection_id: int, flt: RecordFilter, kind: int, days: tuple[date | None, date | None],
+            *columns: Any) -> Any:
+    """SELECT ``columns`` FROM the connection's rollup rows of ``kind`` whose day lies within
+    ``days`` ([first, end), None unbounded), of the filter's object."""
+    query = select(*columns).where(R.connection_id == connection_id, R.kind == kind)
     if flt.object is not None:
-        where.append(table.object == flt.object)
-    return table, where
-
-
-def _rollup(source: tuple[Any, list[Any]], kind: int, days: tuple[date | None, date | None],
-            columns: Callable[[Any], Sequence[Any]]) -> Any:
-    """SELECT ``columns(table)`` FROM the ``source`` rows (:func:`_source`) of ``kind`` whose day
-    lies within ``days`` ([first, end), None unbounded)."""
-    table, where = source
-    query = select(*columns(table)).where(*where, table.kind == kind)
+        query = query.where(R.object == flt.object)
     if days[0] is not None:
-        query = query.where(table.day >= days[0])
+        query = query.where(R.day >= days[0])
     if days[1] is not None:
-        query = query.where(table.day < days[1])
+        query = query.where(R.day < days[1])
     return query
 
 
-def _split(low: date | None, high: date | None, grain: str
-           ) -> tuple[tuple[date | None, date | None] | None, list[tuple[date, date]]]:
-    """The units of ``grain`` (month or week) lying whole within [low, high) as [first day, end)
-    (None if there are none), and the days of the period outside them as [first, end) ranges."""
-    start = GRAINS[grain]
-    step = timedelta(days={"week": 7, "month": 32}[grain])  # into the next unit from its first day
-    first = low if low is None or start(low) == low else start(start(low) + step)
-    end = None if high is None else start(high)
-    if first is not None and end is not None and first >= end:
-        return None, [(low, high)]  # type: ignore[list-item]
-    return (first, end), [edge for edge in ((low, first), (end, high))  # type: ignore[misc]
-                          if None not in edge and edge[0] != edge[1]]
+def _whole_months(low: date | None, high: date | None) -> tuple[date | None, date | None] | None:
+    """The months lying whole within [low, high) as [first day, end), None if there are none."""
+    first = low if low is None or low.day == 1 else \
+        (low.replace(day=1) + timedelta(days=32)).replace(day=1)
+    end = None if high is None else high.replace(day=1)
+    return (first, end) if first is None or end is None or first < end else None
 
 
-def _edge(flt: RecordFilter, days: tuple[date, date]) -> RecordFilter:
-    """``flt`` over the days [first, end) only."""
-    return replace(flt, since=_midnight(days[0]), until=_midnight(days[1]))
-
-
-def _stay_days(connection_id: int, flt: RecordFilter, now: datetime, grain: str = "month") -> Any:
+def _stay_days(connection_id: int, flt: RecordFilter, now: datetime, by_month: bool = True) -> Any:
     """Subquery (day, stage, days, n) of the rollup: the stays begun in the period and their
-    calendar days. Stays that ended are read per ``grain`` (month, or week) over the units the
-    period covers whole, and per day elsewhere: from the day rows, or from the events for the
-    per-value rollup (which has none); open ones per day, their days to today."""
+    calendar days. Stays that ended are read per month over the months the period covers whole
+    (unless not ``by_month``) and per day elsewhere; open ones per day, their days to today."""
     low, high = _day_bounds(flt)
-    source = _source(connection_id, flt)
     today = literal(now.astimezone(timezone.utc).date(), Date())
-    parts = [_rollup(source, OPEN_BY_DAY, (low, high),
-                     lambda t: (t.day, t.stage, calendar_days(t.day, today).label("days"), t.n))]
-    whole, edges = _split(low, high, grain)
-    closed = lambda t: (t.day, t.stage, t.days, t.n)  # noqa: E731
-    if whole is not None:
-        parts.append(_rollup(source, {"month": CLOSED_BY_MONTH, "week": CLOSED_BY_WEEK}[grain],
-                             whole, closed))
-    for edge in edges:
-        if source[0] is R:
-            parts.append(_rollup(source, CLOSED_BY_DAY, edge, closed))
-        else:
-            day = utc_date(E.occurred_at)
-            parts.append(_events(connection_id, _edge(flt, edge), day.label("day"),
-                                 E.to_stage.label("stage"),
-                                 calendar_days(day, utc_date(E.exited_at)).label("days"),
-                                 func.count().label("n"))
-                         .where(E.exited_at.is_not(None)).group_by(*_positions(3)))
+    parts = [_rollup(connection_id, flt, OPEN_BY_DAY, (low, high), R.day, R.stage,
+                     calendar_days(R.day, today).label("days"), R.n)]
+    closed = (R.day, R.stage, R.days, R.n)
+    months = _whole_months(low, high) if by_month else None
+    if months is None:
+        parts.append(_rollup(connection_id, flt, CLOSED_BY_DAY, (low, high), *closed))
+    else:
+        parts.append(_rollup(connection_id, flt, CLOSED_BY_MONTH, months, *closed))
+        for edge in ((low, months[0]), (months[1], high)):
+            if edge[0] != edge[1] and None not in edge:
+                parts.append(_rollup(connection_id, flt, CLOSED_BY_DAY, edge, *closed))
     return union_all(*parts).subquery("stays")
-
-
-def _moves(connection_id: int, flt: RecordFilter) -> Any:
-    """Subquery (day, stage, next_stage, n) of the rollup: the stays begun in the period by the
-    stage entered next (``""`` while the record is still in the stage): per day, or for the
-    per-value rollup per month over the months the period covers whole and from the events at
-    its edges."""
-    low, high = _day_bounds(flt)
-    source = _source(connection_id, flt)
-    moves = lambda t: (t.day, t.stage, t.next_stage, t.n)  # noqa: E731
-    if source[0] is R:
-        return _rollup(source, MOVES, (low, high), moves).subquery("moves")
-    whole, edges = _split(low, high, "month")
-    parts = [] if whole is None else [_rollup(source, MOVES_BY_MONTH, whole, moves)]
-    for edge in edges:
-        parts.append(_with_next(_events(
-            connection_id, _edge(flt, edge), utc_date(E.occurred_at).label("day"),
-            E.to_stage.label("stage"), func.coalesce(NEXT.to_stage, literal_column("''")).label("next_stage"),
-            func.count().label("n")))
-            .group_by(*_positions(3)))
-    return union_all(*parts).subquery("moves")
-
-
-def _positions(count: int) -> list[Any]:
-    """GROUP BY the first ``count`` columns by position: PostgreSQL would not match expressions
-    holding bound parameters."""
-    return [literal_column(str(i)) for i in range(1, count + 1)]
 
 
 def _of_records(table: Any, connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
@@ -347,9 +262,8 @@ def transitions(session: Session, connection_id: int, flt: RecordFilter) -> dict
     """Stays begun in the period counted by (stage, the stage entered next); next is None while
     the record is still in the stage."""
     if rollup_covers(flt):
-        moves = _moves(connection_id, flt).c
-        query = select(moves.stage, moves.next_stage, func.sum(moves.n)) \
-            .group_by(moves.stage, moves.next_stage)
+        query = _rollup(connection_id, flt, MOVES, _day_bounds(flt), R.stage, R.next_stage,
+                        func.sum(R.n)).group_by(R.stage, R.next_stage)
     else:
         query = _with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage, func.count())) \
             .group_by(E.to_stage, NEXT.to_stage)
@@ -393,8 +307,7 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
     """Per week or month (of entering the stage) and stage: stays begun, the share that has moved
     on to a later stage, and their median days."""
     keys, now = jmap.stage_keys, now or utcnow()
-    # the per-value rollup counts by month: weekly points of a filtered view read the events
-    if rollup_covers(flt) and (unit == "month" or _filtered_on(flt) is None):
+    if rollup_covers(flt):
         return trend_rows(_rollup_trend(session, connection_id, keys, flt, unit, now), jmap, unit)
     bucket, stage = BUCKETS[unit](E.occurred_at).label("bucket"), E.to_stage.label("stage")
     moved_on = func.sum(case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1),
@@ -412,20 +325,19 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
 def _rollup_trend(session: Session, connection_id: int, keys: list[str], flt: RecordFilter, unit: str,
                   now: datetime) -> list[tuple[str, str, int, int, Any]]:
     """:func:`trend_report`'s points from the rollup: stays and median days per bucket and stage
-    from the stays' days (by month or week, as the buckets), moved on from the moves."""
-    stays = _stay_days(connection_id, flt, now, grain=unit).c
+    from the stays' days (months whole for monthly buckets), moved on from the moves."""
+    stays = _stay_days(connection_id, flt, now, by_month=unit == "month").c
     bucket, stage = BUCKETS[unit](stays.day).label("bucket"), stays.stage.label("stage")
     hist = histogram(stays.days, [bucket, stage], select(bucket, stage).where(stays.stage.in_(keys)),
                      weight=stays.n)
     h = hist.c
     rows = session.execute(select(h.bucket, h.stage, func.sum(h.n), *percentile_columns(
         hist, {"median": 0.5})).group_by(h.bucket, h.stage).order_by(h.bucket))
-    moves = _moves(connection_id, flt).c
-    move_bucket = BUCKETS[unit](moves.day)
-    moved = dict(((b, s), int(m or 0)) for b, s, m in session.execute(select(
-        move_bucket, moves.stage, func.sum(case(
-            (stage_index(moves.next_stage, keys) > stage_index(moves.stage, keys), moves.n), else_=0)))
-        .group_by(move_bucket, moves.stage)))
+    move_bucket = BUCKETS[unit](R.day)
+    moved = dict(((b, s), int(m or 0)) for b, s, m in session.execute(_rollup(
+        connection_id, flt, MOVES, _day_bounds(flt), move_bucket, R.stage,
+        func.sum(case((stage_index(R.next_stage, keys) > stage_index(R.stage, keys), R.n), else_=0)))
+        .group_by(move_bucket, R.stage)))
     return [(b, s, int(n), moved.get((b, s), 0), median) for b, s, n, median in rows]
 
 

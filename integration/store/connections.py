@@ -8,9 +8,9 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from integration.store.models import (AnalyticsCache, Connection, ConnectorCache, CrmOwner, CrmTask,
-                                      JourneyEvent, JourneyRollup, JourneyRollupByValue, JourneySummary,
-                                      MapReview, MapVersion, OutboxItem, PendingRecord, RecordLink,
-                                      RecordState, SyncRun, WebhookDelivery)
+                                      JourneyEvent, JourneyRollup, JourneySummary, MapReview,
+                                      MapVersion, OutboxItem, PendingRecord, RecordLink, RecordState,
+                                      SyncRun, WebhookDelivery)
 from integration.store.secrets import SecretBox
 from integration.store.types import id_or_none, utcnow
 
@@ -74,9 +74,9 @@ def delete_connection(session: Session, conn: Connection) -> None:
     for it between these deletes: its next write waits, then fails, and it stops.
     """
     session.exec(select(Connection.id).where(Connection.id == conn.id).with_for_update())
-    for model in (JourneyRollup, JourneyRollupByValue, JourneySummary, JourneyEvent, RecordState,
-                  OutboxItem, SyncRun, MapVersion, MapReview, WebhookDelivery, PendingRecord,
-                  RecordLink, ConnectorCache, CrmOwner, CrmTask, AnalyticsCache):
+    for model in (JourneyRollup, JourneySummary, JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, MapReview,
+                  WebhookDelivery, PendingRecord, RecordLink, ConnectorCache, CrmOwner, CrmTask,
+                  AnalyticsCache):
         session.exec(delete(model).where(model.connection_id == conn.id))
     session.delete(conn)
 

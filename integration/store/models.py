@@ -241,20 +241,6 @@ class JourneyEvent(SQLModel, table=True):
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     exited_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     crm_stages: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # The record's filter values (RECORD_DIMENSIONS) when its journey was written: what the
-    # rollup counted its stays under, handed back when they are replaced (a record whose
-    # values change is written again, so they stay those of its RecordState).
-    crm: Optional[str] = None
-    pipeline: Optional[str] = None
-    persona: Optional[str] = None
-    owner_id: Optional[str] = None
-    country: Optional[str] = None
-    lead_source: Optional[str] = None
-
-
-#: The RecordState columns views filter on that the journey rollup also counts by (one value at
-#: a time: ``JourneyRollupByValue``), copied on each of the record's journey events.
-RECORD_DIMENSIONS = ("crm", "pipeline", "persona", "owner_id", "country", "lead_source")
 
 
 class JourneyRollup(SQLModel, table=True):
@@ -330,30 +316,6 @@ class JourneySummary(SQLModel, table=True):
     at9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     at10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     at11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-
-
-class JourneyRollupByValue(SQLModel, table=True):
-    """The journey rollup of the records holding one value of one filter column
-    (``dimension``, one of ``RECORD_DIMENSIONS``): the views filtered on it read these rows.
-
-    Coarser than ``JourneyRollup`` to stay small (one set of rows per value): moves and closed
-    stays by the *month* they began (``day`` its first day), open stays by day; the days at a
-    period's edges that do not make whole months are read from the events.
-    """
-
-    __table_args__ = (Index("ix_journeyrollupbyvalue_empty", "connection_id",
-                            postgresql_where=text("n = 0"), sqlite_where=text("n = 0")),)
-
-    connection_id: int = Field(foreign_key="connection.id", primary_key=True)
-    dimension: str = Field(primary_key=True)
-    value: str = Field(primary_key=True)
-    kind: int = Field(primary_key=True)
-    day: date = Field(primary_key=True)
-    object: str = Field(primary_key=True)
-    stage: str = Field(primary_key=True)
-    next_stage: str = Field(primary_key=True)
-    days: int = Field(primary_key=True)
-    n: int
 
 
 class RunCounters(SQLModel):

@@ -12,12 +12,8 @@ from sqlmodel import Session, select
 
 from integration.store import rollups, summaries
 from integration.store.bulk import insert_rows, one_of
-from integration.store.models import RECORD_DIMENSIONS, JourneyEvent, PendingRecord, RecordState
+from integration.store.models import JourneyEvent, PendingRecord, RecordState
 from integration.store.types import utcnow
-
-
-#: The state row's filter values that its journey events carry.
-DIMENSION_COLUMNS = tuple(getattr(RecordState, name) for name in RECORD_DIMENSIONS)
 
 
 def get_state(session: Session, connection_id: int, object: str, crm_id: str) -> RecordState | None:
@@ -79,27 +75,16 @@ def replace_events(session: Session, connection_id: int,
 
     One DELETE per object kind and one INSERT for the lot; the journey rollup follows in the same
     transaction: the stays of the deleted events (the DELETE returns them) out, the inserted ones
-    in, one upsert of their difference per rollup table; so do the records' journey summaries,
-    replaced whole. Each event row gets its record's filter values (``RECORD_DIMENSIONS``) from
-    its state row, written before (none without one): the per-value rollup counts its stays under
-    them, and takes them out under them when they are replaced (a record whose values change is
-    stored again, journey included).
+    in, one upsert of their difference; so do the records' journey summaries, replaced whole.
     """
     counts: Counter = Counter()
-    values: dict[tuple[str, str], dict[str, Any]] = {}
     for obj, ids in _ids_by_object(journeys).items():
         rollups.tally(counts, connection_id, session.execute(delete(JourneyEvent).where(
             JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
             one_of(session, JourneyEvent.crm_id, ids)).returning(*rollups.STAY_COLUMNS)
             .execution_options(synchronize_session=False)).mappings(), -1)
         summaries.forget(session, connection_id, obj, ids)
-        for row in session.execute(select(RecordState.crm_id, *DIMENSION_COLUMNS).where(
-                RecordState.connection_id == connection_id, RecordState.object == obj,
-                one_of(session, RecordState.crm_id, ids))).mappings():
-            values[obj, row["crm_id"]] = {name: row[name] for name in RECORD_DIMENSIONS}
-    nothing = dict.fromkeys(RECORD_DIMENSIONS)
-    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev,
-             **values.get((obj, crm_id), nothing)}
+    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
     insert_rows(session, JourneyEvent, rows)
     rollups.tally(counts, connection_id, rows, 1)

@@ -50,25 +50,6 @@ def _month_day_postgresql(element: month_day, compiler: Any, **kw: Any) -> str:
     return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
-class week_day(FunctionElement):  # noqa: N801
-    """SQL: the Monday of the (UTC, ISO) week of a stored date and time, as a date."""
-
-    type = Date()
-    inherit_cache = True
-    name = "week_day"
-
-
-@compiles(week_day, "sqlite")
-def _week_day_sqlite(element: week_day, compiler: Any, **kw: Any) -> str:
-    # 'weekday 0' moves forward to Sunday (or stays on it); six days back is that week's Monday
-    return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
-
-
-@compiles(week_day, "postgresql")
-def _week_day_postgresql(element: week_day, compiler: Any, **kw: Any) -> str:
-    return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
-
-
 class calendar_days(FunctionElement):  # noqa: N801
     """SQL: calendar days from the first date to the second (never negative): a stay begun on
     a Monday and left on the Wednesday lasted 2 days, whatever the hours."""

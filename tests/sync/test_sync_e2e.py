@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from integration.map_review import apply_map
 from integration.store import outbox
-from integration.store.models import RECORD_DIMENSIONS, Connection, JourneyEvent, RecordState
+from integration.store.models import Connection, RecordState
 from integration.store.packed import unpack
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
@@ -75,20 +75,6 @@ def test_stored_records_carry_their_filter_columns(services, synced_world):
     assert people and all(r.email for r in people)
     if synced_world.crm.crm == "salesforce":  # the demo's HubSpot book names no companies
         assert any(r.company for r in rows) and any(r.lead_source for r in rows)
-
-
-def test_journey_events_carry_their_records_filter_values(services, synced_world):
-    # the per-value journey rollup counts a record's stays under the values its events carry
-    with services.session() as s:
-        rows = s.execute(select(*(getattr(JourneyEvent, name) for name in RECORD_DIMENSIONS),
-                                *(getattr(RecordState, name) for name in RECORD_DIMENSIONS))
-                         .join(RecordState, (RecordState.connection_id == JourneyEvent.connection_id)
-                               & (RecordState.object == JourneyEvent.object)
-                               & (RecordState.crm_id == JourneyEvent.crm_id))
-                         .where(JourneyEvent.connection_id == synced_world.connection_id)).all()
-    width = len(RECORD_DIMENSIONS)
-    assert rows and all(tuple(row[:width]) == tuple(row[width:]) for row in rows)
-    assert any(row[0] == synced_world.crm.crm for row in rows)
 
 
 def test_stored_documents_are_packed(services, synced_world):

@@ -8,8 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-from integration.store.models import JourneyRollup
-from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY, rebuild
+from integration.store.rollups import rebuild
 
 
 revision = '0020'
@@ -33,8 +32,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_journeyrollup_empty', 'journeyrollup', ['connection_id'],
                     postgresql_where=sa.text('n = 0'), sqlite_where=sa.text('n = 0'))
-    # every connection's stays counted in one grouped INSERT ... SELECT a kind
-    rebuild(op.get_bind(), kinds={JourneyRollup: (MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY)})
+    # every connection's stays counted in one grouped INSERT ... SELECT
+    rebuild(op.get_bind())
 
 
 def downgrade() -> None:
