@@ -5,15 +5,15 @@ it) took 9.4 s: one look-up of a summary row per index entry, in last-entry orde
 the table. The index now holds the columns the runs read (covered, first entry, path, entry
 times), so they are read in one pass over the period's part of it: 4.0 s at load 7.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-11-30 17:55:00
 """
 from alembic import op
 
 
-revision = '0024'
-down_revision = '0023'
+revision = '0023'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
