@@ -101,8 +101,10 @@ def runs_of(services, connection_id):
 
 
 def drop(services, *ids):
-    with services.session() as s:
-        for connection_id in ids:
+    """Delete each connection in a transaction of its own, as the API does: one transaction
+    locking several connections could deadlock with a worker thread still finishing one of them."""
+    for connection_id in ids:
+        with services.session() as s:
             if (conn := s.get(Connection, connection_id)) is not None:
                 delete_connection(s, conn)
 
