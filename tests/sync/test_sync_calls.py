@@ -158,9 +158,8 @@ def test_metadata_is_kept_between_processes_and_expires(services, world):
         other_process.engine.dispose()
 
 
+@pytest.mark.parametrize("world", ["salesforce"], indirect=True)  # HubSpot's cache holds stage lists
 def test_provisioning_replaces_the_cached_describes(services, world):
-    if world.crm.crm != "salesforce":
-        pytest.skip("Salesforce keeps object describes; HubSpot's cache holds stage lists")
     with services.session() as s:
         s.execute(update(ConnectorCache).where(ConnectorCache.connection_id == world.connection_id)
                   .values(value={"value": ["Id"]}, expires_at=utcnow() + timedelta(hours=1)))
