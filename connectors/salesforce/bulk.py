@@ -31,6 +31,19 @@ ROWS_PER_PAGE = 2_000
 #: What Bulk API 2.0 writes into a cell to clear a field (an empty cell leaves it unchanged).
 CLEAR = "#N/A"
 DONE_STATES = ("JobComplete", "Failed", "Aborted")
+#: The first wait before a job's state is asked; each wait after doubles up to ``bulk_poll_seconds``.
+#: A job that ends within a second (most ingest jobs of 10,000 updates) is then seen done after
+#: one or two polls instead of a whole poll interval later, for no more calls than a fixed interval.
+FIRST_POLL_SECONDS = 0.25
+
+
+def poll_delays(longest: float) -> Iterator[float]:
+    """The waits between a job's state checks: from :data:`FIRST_POLL_SECONDS`, doubling, then
+    ``longest`` for ever (simple-salesforce's own ``wait_for_job`` also starts short and grows)."""
+    delay = min(FIRST_POLL_SECONDS, longest)
+    while True:
+        yield delay
+        delay = min(delay * 2, longest)
 
 
 class Columns:
@@ -136,7 +149,9 @@ class BulkJobs:
         settings = self.client.settings
         route = f"GET jobs/{'query' if is_query else 'ingest'}/{{id}}"
         deadline = time.monotonic() + settings.bulk_wait_seconds
-        while True:
+        for delay in poll_delays(settings.bulk_poll_seconds):
+            # a job just created or closed is never done yet: wait before the first check too
+            time.sleep(delay)
             info = self.client.call(route, lambda: self._jobs(sobject).get_job(job_id, is_query))
             state = info.get("state")
             if state == "JobComplete":
@@ -147,7 +162,6 @@ class BulkJobs:
             if time.monotonic() > deadline:  # the caller aborts the job
                 raise TransientError(f"Salesforce Bulk API job {job_id} still {state} after "
                                      f"{settings.bulk_wait_seconds:g} s", code="BULK_JOB_TIMEOUT")
-            time.sleep(settings.bulk_poll_seconds)
 
     def _abort(self, sobject: str, job_id: str, *, is_query: bool) -> None:
         """Abort a job we no longer wait for, so it stops spending the org's bulk limits."""

@@ -4,6 +4,7 @@ a whole sync (pull, classify, write-back, echo) through Bulk on the service's st
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from itertools import islice
 
 import pytest
 from sqlmodel import select
@@ -11,6 +12,7 @@ from sqlmodel import select
 from connectors.actions import Action
 from connectors.base import FieldUpdate, TransientError
 from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.bulk import poll_delays
 from connectors.salesforce.push import BULK_JOB_RECORDS
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
@@ -120,6 +122,11 @@ def test_a_bulk_write_gives_the_verdicts_composite_gives(make_sf_sandbox):
     assert failed == {"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": Action.FAIL_RECORD,
                       "UNABLE_TO_LOCK_ROW": Action.BACKOFF, "INVALID_CROSS_REFERENCE_KEY": Action.FAIL_RECORD}
     assert sum(ok for _, ok, _, _ in verdicts[1]) == 60 - 2
+
+
+def test_a_job_is_asked_after_a_short_wait_then_less_often_up_to_the_poll_setting():
+    assert list(islice(poll_delays(2.0), 6)) == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    assert list(islice(poll_delays(0.05), 3)) == [0.05, 0.05, 0.05]  # never longer than the setting
 
 
 def test_a_job_that_does_not_finish_in_time_is_aborted(make_sf_sandbox):
