@@ -41,8 +41,10 @@ log = logging.getLogger("journey.sync")
 
 #: Records stored per database transaction while pulling.
 PAGE = 500
-#: Tables a first sync fills; their planner statistics are kept fresh as they grow.
-GROWING_TABLES = ("recordstate", "journeyevent", "outboxitem")
+#: Tables a first sync fills; their planner statistics are kept fresh as they grow (without,
+#: PostgreSQL planned each page's DELETE of 500 journey summaries as a walk through the table:
+#: 129 s of a 355 s first sync of 100,000 records).
+GROWING_TABLES = ("recordstate", "journeyevent", "journeysummary", "outboxitem")
 
 Progress = Callable[[str, int, int | None], None]
 
