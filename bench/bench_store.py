@@ -137,7 +137,8 @@ def run(database: str, records: int, workdir: Path, profile: Path | None,
             with services.session() as session:
                 before = last_event_id(session)
             started_at, started = utcnow(), time.monotonic()
-            summary = _timed_sync(services, connection_id, profile if label == "first" else None)
+            summary = _timed_sync(services, connection_id,
+                                  profile and profile.with_name(f"{profile.name}.{label}.prof"))
             wall = time.monotonic() - started
             figures[label] = {"seconds": round(wall, 1), "records_per_second": round(summary.read / wall),
                               "read": summary.read, "written": summary.written,
@@ -178,8 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--book", choices=sorted(BOOKS), default="plain")
     parser.add_argument("--pg-database", default=PG_DATABASE,
                         help="the PostgreSQL database to make anew (default %(default)s)")
-    parser.add_argument("--profile", type=Path, help="write a cProfile of each first sync here "
-                                                      "(suffixed with the database)")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of each sync here "
+                                                      "(named PROFILE.<database>.<first|echo>.prof)")
     args = parser.parse_args(argv)
     print(f"store at scale: first and echo sync of {args.records} Salesforce opportunities "
           f"({args.book} book), "
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     results = {}
     for database in args.databases.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            profile = args.profile.with_suffix(f".{database}.prof") if args.profile else None
+            profile = args.profile.with_suffix(f".{database}") if args.profile else None
             results[database] = figures = run(database, args.records, Path(tmp), profile, args.book,
                                                    args.pg_database)
         print(f"{database:8s} {figures}", flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from sqlalchemy import any_, bindparam, text
+from sqlalchemy import any_, bindparam, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -62,6 +62,35 @@ def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) 
                                 for name, bind in zip(names, binders)])
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+
+
+def update_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Set columns of rows found by ``id`` (each row: its ``id`` and the same column names).
+
+    On PostgreSQL one ``UPDATE ... FROM unnest(arrays)``: an executemany is a statement a row for
+    the server (17 s of a 100,000-record write-back's results, against about 2 s). Elsewhere the
+    ORM's bulk UPDATE by primary key, one executemany.
+    """
+    if not rows:
+        return
+    if not is_postgres(session):
+        session.execute(update(model), list(rows))
+        return
+    table = model.__table__
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    names = ["id", *(name for name in rows[0] if name != "id")]
+    arrays, casts = {}, []
+    for n, name in enumerate(names):
+        impl = table.c[name].type.dialect_impl(dialect)
+        bind = impl.bind_processor(dialect)
+        arrays[f"c{n}"] = [bind(row[name]) if bind else row[name] for row in rows]
+        casts.append(f"CAST(:c{n} AS {impl.compile(dialect=dialect)}[])")
+    columns = ", ".join(quote(name) for name in names)
+    statement = (f"UPDATE {quote(table.name)} AS t SET "
+                 + ", ".join(f"{quote(name)} = u.{quote(name)}" for name in names[1:])
+                 + f" FROM unnest({', '.join(casts)}) AS u({columns}) WHERE t.id = u.id")
+    session.execute(text(statement), arrays)
 
 
 class Statistics:

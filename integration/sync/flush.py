@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Collection, Sequence
 
-from sqlalchemy import update
-
 from connectors.actions import Action
 from connectors.base import Connector, CrmError, FieldUpdate
 from integration.services import Services
 from integration.store import outbox
+from integration.store.bulk import update_rows
 from integration.store.models import OutboxItem, RecordState
 from integration.store.records import crm_values_by_key, states_by_key
 from integration.store.types import utcnow
@@ -145,8 +144,7 @@ def _record_results(services: Services, connection_id: int, items: Sequence[Outb
         held = crm_values_by_key(session, connection_id, [(i.object, i.crm_id) for i in confirmed])
         updates = [{"id": held[key][0], "crm_values": {**held[key][1], **item.values}}
                    for item in confirmed if (key := (item.object, item.crm_id)) in held]
-        if updates:
-            session.execute(update(RecordState), updates)
+        update_rows(session, RecordState, updates)
         outbox.mark_done(session, confirmed)
         for item in failed:
             verdict = by_key.get((item.object, item.crm_id))

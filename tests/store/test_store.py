@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from integration.store import outbox
-from integration.store.bulk import insert_rows
+from integration.store.bulk import insert_rows, update_rows
 from integration.store.connections import (NotFound, acquire_lease, connection_config,
                                            create_connection, delete_connection, get_connection,
                                            release_lease, store_tokens)
@@ -261,3 +261,26 @@ def test_bulk_inserted_rows_read_back_as_given_and_a_broken_unique_key_is_an_int
     with services.session() as s:  # nothing of the failed statement stays
         assert s.exec(select(RecordState).where(RecordState.connection_id == conn.id,
                                                 RecordState.crm_id == "b3")).first() is None
+
+
+def test_bulk_updated_rows_take_their_own_values_and_no_other_row_changes(services, conn):
+    # update_rows is one UPDATE ... FROM unnest on PostgreSQL: every value bound as its column
+    # binds it (packed documents, aware stamps, NULL), each row matched by its own id
+    moment = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    row = {"connection_id": conn.id, "object": "deal", "name": "before", "stage": "awareness",
+           "stalled": False, "days_over": 0, "amount": 1.0, "entered_at": moment, "identity": None,
+           "record": {}, "state": {}, "crm_values": {"a": 1}, "updated_at": moment}
+    with services.session() as s:
+        insert_rows(s, RecordState, [{**row, "crm_id": f"u{n}"} for n in range(3)])
+    with services.session() as s:
+        ids = dict(s.execute(select(RecordState.crm_id, RecordState.id).where(
+            RecordState.connection_id == conn.id, RecordState.crm_id.in_(["u0", "u1", "u2"]))).all())
+        update_rows(s, RecordState, [
+            {"id": ids["u0"], "crm_values": {"journey": "Zoë — ü"}, "entered_at": None},
+            {"id": ids["u2"], "crm_values": {"b": [1, 2]}, "entered_at": moment + timedelta(days=1)}])
+    with services.session() as s:
+        stored = {r.crm_id: (r.crm_values, r.entered_at, r.name) for r in s.exec(select(RecordState).where(
+            RecordState.connection_id == conn.id, RecordState.crm_id.in_(["u0", "u1", "u2"])))}
+    assert stored == {"u0": ({"journey": "Zoë — ü"}, None, "before"),
+                      "u1": ({"a": 1}, moment, "before"),
+                      "u2": ({"b": [1, 2]}, moment + timedelta(days=1), "before")}
