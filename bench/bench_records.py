@@ -50,7 +50,8 @@ LISTS = (("stalled by days over", "days_over", {"stalled": "true"}),
          ("all by name", "name", {}), ("all by owner name", "owner", {}),
          ("all by stage", "stage", {}), ("all by next action", "next_best_action", {}))
 #: (name, query string) of the records web page's views timed besides each list's deep page: the
-#: first page of every sort both ways, filters, a period and searches (one too short for trigrams).
+#: first page of every sort both ways, filters, a period and searches (long ones: substrings;
+#: one or two letters or digits: word starts).
 WEB_VIEWS = (("stalled", {"stalled": "1"}), ("all", {}),
              *((f"all by {sort} {order}", {"sort": sort, "order": order})
                for sort in SORTS for order in DIRECTIONS),
@@ -63,8 +64,9 @@ WEB_VIEWS = (("stalled", {"stalled": "1"}), ("all", {}),
              ("last 90 days by entered date", {"period": "90d", "sort": "entered_at"}),
              ("search q=Company 4242", {"q": "Company 4242"}),
              ("search q=Record 1000 by name", {"q": "Record 1000", "sort": "name"}),
-             ("search q=42 (too short for trigrams)", {"q": "42"}),
-             ("search q=zq (too short, no match)", {"q": "zq"}))
+             ("search q=42 (a word start)", {"q": "42"}),
+             ("search q=r (a word start of every record)", {"q": "r"}),
+             ("search q=zq (a word start, no match)", {"q": "zq"}))
 #: (name, query string) of the web page's views whose exact count is asked for ("Count them all").
 ASKED_COUNTS = tuple((f"count them all: {name.split(' (')[0]}", {**params, "count": "exact"})
                      for name, params in WEB_VIEWS if name.startswith(("country", "pipeline", "search q=42")))

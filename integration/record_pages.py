@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import func, tuple_
 from sqlmodel import Session, select
 
-from integration.analytics import RecordFilter, distinct_values
+from integration.analytics import RecordFilter, distinct_values, plan_search
 from integration.analytics_cache import CachedAnalytics
 from integration.store.models import RecordState
 from integration.store.owners import owner_names
@@ -208,6 +208,7 @@ def read_page(session: Session, connection_id: int, flt: RecordFilter, jmap: Jou
     spec = SORTS[sort]
     down = spec.descending_first if descending is None else descending
     walk = segments(session, connection_id, sort, down, jmap)
+    flt = plan_search(session, flt)
     start, seek = 0, None
     if after is not None:
         key, value, row_id = decode_cursor(after)
@@ -256,7 +257,7 @@ def _matching(connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
 
 def count_records(session: Session, connection_id: int, flt: RecordFilter) -> int:
     """How many records match ``flt`` (every match is read)."""
-    return session.exec(_matching(connection_id, flt, func.count())).one()
+    return session.exec(_matching(connection_id, plan_search(session, flt), func.count())).one()
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ class Count:
 def count_upto(session: Session, connection_id: int, flt: RecordFilter, limit: int) -> Count:
     """How many records match ``flt``, read no further than the ``limit`` + 1st match: the cost
     is that of reaching those matches, not of reading them all (a million for a common search)."""
-    first = _matching(connection_id, flt, RecordState.id).limit(limit + 1).subquery()
+    first = _matching(connection_id, plan_search(session, flt), RecordState.id).limit(limit + 1).subquery()
     found = session.exec(select(func.count()).select_from(first)).one()
     return Count(min(found, limit), exact=found <= limit)
 
@@ -306,4 +307,5 @@ def view_count(cache: CachedAnalytics, flt: RecordFilter, *, exact: bool = False
 
 def matching_ids(session: Session, connection_id: int, flt: RecordFilter, *, limit: int) -> list[int]:
     """The row ids of at most ``limit`` records matching ``flt``."""
-    return list(session.exec(_matching(connection_id, flt, RecordState.id).limit(limit)))
+    return list(session.exec(_matching(connection_id, plan_search(session, flt), RecordState.id)
+                             .limit(limit)))

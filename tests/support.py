@@ -44,3 +44,19 @@ def records_count(html: str) -> str:
     found = re.search(r'<span id="record-count">([^<]+)</span> record\(s\)', html)
     assert found, "the records page shows no record count"
     return found.group(1)
+
+
+#: What a word follows in a record search: ASCII control characters, space and punctuation.
+WORD_SEPARATOR = r"[\x01-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]"
+
+
+def search_holds(value: str | None, q: str) -> bool:
+    """Whether a searched column's value holds the search text ``q``, as documented (README,
+    integration/store/search.py), spelled out in Python: a word start for one or two letters or
+    digits, a substring otherwise, in any case."""
+    if value is None:
+        return False
+    needle, value = q.lower(), value.lower()
+    if len(needle) <= 2 and re.fullmatch("[a-z0-9]+", needle):
+        return re.search(f"(^|{WORD_SEPARATOR}){needle}", value) is not None
+    return needle in value

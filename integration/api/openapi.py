@@ -79,7 +79,7 @@ DATE = {"type": "string", "format": "date",
 #: The filters, search and period every records and analytics endpoint takes (see README "API").
 FILTERS = {"crm": {"type": "string", "description": "A CRM plug-in's name, see GET /crms"},
            **dict.fromkeys(TEXT_FILTERS, STRING), "stalled": BOOLEAN,
-           "q": {**STRING, "description": "Case-insensitive search in the name, e-mail address and company"},
+           "q": {**STRING, "description": "Case-insensitive search in the name, e-mail address and company: a substring, or the start of a word for one or two letters or digits"},
            "from": DATE, "to": DATE}
 
 FUNNEL_TYPE = {"type": "string", "enum": list(FUNNEL_TYPES),

@@ -133,7 +133,7 @@ class RecordState(SQLModel, table=True):
         # also the index of a lookup by connection alone (no index on connection_id by itself)
         UniqueConstraint("connection_id", "object", "crm_id"),
         # filters; e-mail and company are only searched (integration/store/search.py: trigram
-        # indexes on PostgreSQL, an FTS5 table on SQLite)
+        # and word-head indexes on PostgreSQL, FTS5 tables on SQLite)
         Index("ix_recordstate_conn_country", "connection_id", "country"),
         Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source"),
         # the filter bar's choices are read from these indexes by a loose scan (one probe a value)

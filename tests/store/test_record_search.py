@@ -1,7 +1,8 @@
-"""Record search (q=) finds the same records on SQLite (FTS5 trigram index) and PostgreSQL
-(pg_trgm), the same as a plain substring scan, for texts the index serves and for those too short
-for it; SQLite's index follows every insert, change and delete, and the migration indexes the
-records stored before it."""
+"""Record search (q=) finds the same records on SQLite (FTS5 tables) and PostgreSQL (GIN
+indexes) as a plain scan would: a substring for texts of three characters or more and for short
+ones holding other than letters and digits, the start of a word for one or two letters or digits;
+SQLite's indexes follow every insert, change and delete, and the migrations index the records
+stored before them."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -10,14 +11,16 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import sqlite
 
-from integration.analytics import RecordFilter
+from integration.analytics import RecordFilter, plan_search
 from integration.record_pages import count_records, read_page
 from integration.store.db import make_engine, upgrade
 from integration.store.models import Connection, RecordState
-from integration.store.search import FTS_TABLE, SQLITE_TRIGRAM
+from integration.store import search
+from integration.store.search import FTS_TABLE, SQLITE_TRIGRAM, WORDS_TABLE, dense_head
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
 from tests.fixtures_store import revisions_of
+from tests.support import search_holds
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 #: (name, e-mail, company) of the book; ids are their positions from 1.
@@ -29,19 +32,22 @@ BOOK = [
     ("ab", "x@y.z", "Ab Ab"),
     (None, None, None),
     ("Umbrella Renewal", "renew@umbrella.example", "Umbrella"),
+    ("Suite 42", "r1042@example.com", "3M Co"),
+    ("Café Ünder", "o'brien+tag@x-ray.example", "Order 1042"),
+    ("Tab\there", "[brackets]`tick", "a~tilde{curly}|pipe"),
 ]
-#: Texts of every length: 1-2 characters (no trigram: the scan), longer ones (the index), mixed
-#: case, quotes, LIKE's wildcards (literal), spaces, and a text that spans two columns (no match).
-QUERIES = ["a", "A", "ab", "b ", "%", "_", '"', "acm", "ACME", "renewal", "Jane.doe@", "corp",
-           '"big"', "100%", "% p", "pure_g", "e_g", ", ", "nobody", "doe jane", "Renewal ops",
-           "UMBRELLA.EXAMPLE", "xyz", "x@y"]
-
-
+#: Texts of every length: 1-2 letters or digits (word starts: after spaces, punctuation, at the
+#: start, not inside a word nor after an accented letter), 1-2 other characters (substrings),
+#: longer ones (substrings), mixed case, quotes, LIKE's wildcards (literal), spaces, and a text
+#: that spans two columns (no match).
+QUERIES = ["a", "A", "ab", "42", "3m", "br", "ta", "ra", "nd", "he", "ti", "cu", "pi", "zq", "b ",
+           "%", "_", '"', "@e", "é", "acm", "ACME", "renewal", "Jane.doe@", "corp", '"big"', "100%",
+           "% p", "pure_g", "e_g", ", ", "nobody", "doe jane", "Renewal ops", "UMBRELLA.EXAMPLE",
+           "xyz", "x@y"]
 def expected(q: str, rows=BOOK) -> list[int]:
-    """Ids whose name, e-mail or company holds ``q`` in any case: what a scan finds."""
-    needle = q.lower()
+    """Ids whose name, e-mail or company holds ``q``."""
     return [i for i, row in enumerate(rows, start=1)
-            if any(value is not None and needle in value.lower() for value in row)]
+            if any(search_holds(value, q) for value in row)]
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +69,11 @@ def book(services):
     return cid
 
 
-def found(services, cid: int, q: str) -> list[int]:
-    """Positions in BOOK (1-based) of the connection's records the search finds."""
+def found(services, cid: int, q: str, dense: bool = False) -> list[int]:
+    """Positions in BOOK (1-based) of the connection's records the search finds (``dense``: as
+    for a word head most records hold, without the word index)."""
     with services.session() as db:
-        rows = db.execute(RecordFilter(q=q).apply(select(RecordState.crm_id).where(
+        rows = db.execute(RecordFilter(q=q, q_dense=dense).apply(select(RecordState.crm_id).where(
             RecordState.connection_id == cid)).order_by(RecordState.id)).scalars().all()
     return [int(crm_id.split("-")[1]) for crm_id in rows]
 
@@ -74,6 +81,23 @@ def found(services, cid: int, q: str) -> list[int]:
 @pytest.mark.parametrize("q", QUERIES)
 def test_search_finds_what_a_scan_finds(services, book, q):
     assert found(services, book, q) == expected(q)
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_a_dense_word_head_finds_the_same_without_the_index(services, book, q):
+    assert found(services, book, q, dense=True) == expected(q)
+
+
+def test_a_word_head_many_records_hold_is_dense_on_sqlite(services, book, monkeypatch):
+    # a capped count of 1: dense from sqrt(records) holders (a table of some 20 records: 5);
+    # "a" starts a word of 3 records of each connection's book
+    with services.session() as db:
+        monkeypatch.setattr(search, "DENSE_READS", 1)
+        sqlite_index = services.engine.dialect.name == "sqlite" and SQLITE_TRIGRAM
+        assert dense_head(db, "A") is sqlite_index and dense_head(db, "a") is sqlite_index
+        assert plan_search(db, RecordFilter(q="a")).q_dense is sqlite_index
+        assert not dense_head(db, "ab") and not dense_head(db, "zq") and not dense_head(db, "acm")
+        assert not plan_search(db, RecordFilter(q="zq")).q_dense
 
 
 def test_a_page_and_its_count_agree_with_the_search(services, book):
@@ -86,15 +110,35 @@ def test_a_page_and_its_count_agree_with_the_search(services, book):
         assert count_records(db, book, flt) == 2
 
 
-def _uses_index(q: str) -> bool:
+def test_the_meaning_spelled_out():
+    holds = search_holds
+    assert holds("r1042@example.com", "ex") and not holds("r1042@example.com", "42")
+    assert holds("Suite 42", "42") and holds("x-ray", "ra") and not holds("Café Ünder", "nd")
+    assert holds("r1042@example.com", "1042@") and holds("Café", "é")
+
+
+def _uses(q: str, table: str) -> bool:
     query = RecordFilter(q=q).apply(select(RecordState.id))
-    return FTS_TABLE in str(query.compile(dialect=sqlite.dialect()))
+    return table in str(query.compile(dialect=sqlite.dialect()))
 
 
 @pytest.mark.skipif(not SQLITE_TRIGRAM, reason="this SQLite has no FTS5 trigram tokenizer")
-def test_sqlite_asks_its_trigram_index_from_three_characters(services):
-    assert _uses_index("acm") and _uses_index("ACME corp")
-    assert not _uses_index("ac") and not _uses_index("é")
+def test_sqlite_asks_its_trigram_index_from_three_characters_and_its_words_below(services):
+    assert _uses("acm", FTS_TABLE) and _uses("ACME corp", FTS_TABLE)
+    assert _uses("ac", WORDS_TABLE) and _uses("7", WORDS_TABLE) and not _uses("ac", FTS_TABLE)
+    assert not any(_uses(q, table) for q in ("é", "@e", "a ") for table in (FTS_TABLE, WORDS_TABLE))
+
+
+def test_postgresql_plans_a_rare_word_start_with_its_trigram_indexes(services, book):
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's index")
+    query = RecordFilter(q="zq").apply(select(RecordState.id))
+    with services.session() as db:
+        db.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(db.execute(text("EXPLAIN " + str(query.compile(
+            dialect=services.engine.dialect, compile_kwargs={"literal_binds": True}))))
+            .scalars())
+    assert all(f"ix_recordstate_search_{column}" in plan for column in ("name", "email", "company"))
 
 
 def test_the_index_follows_changes_and_deletes(services):
@@ -113,14 +157,14 @@ def test_the_index_follows_changes_and_deletes(services):
         db.execute(update(RecordState).where(RecordState.crm_id == f"{cid}-2")
                    .values(stage="consideration"))  # no searched column changes
         db.commit()
-    assert found(services, cid, "enterprises") == []
-    assert found(services, cid, "foundation") == [1]
-    assert found(services, cid, "gotham") == [1]
-    assert found(services, cid, "industries") == [2]
+    assert found(services, cid, "enterprises") == [] and found(services, cid, "en") == []
+    assert found(services, cid, "foundation") == [1] and found(services, cid, "fo") == [1]
+    assert found(services, cid, "gotham") == [1] and found(services, cid, "g") == [1]
+    assert found(services, cid, "industries") == [2] and found(services, cid, "in") == [2]
     with services.session() as db:
         db.execute(delete(RecordState).where(RecordState.crm_id == f"{cid}-2"))
         db.commit()
-    assert found(services, cid, "industries") == []
+    assert found(services, cid, "industries") == [] and found(services, cid, "in") == []
 
 
 @pytest.mark.skipif(not SQLITE_TRIGRAM, reason="this SQLite has no FTS5 trigram tokenizer")
@@ -141,5 +185,27 @@ def test_the_migration_indexes_the_records_stored_before_it(tmp_path):
     upgrade(url, mine)
     with engine.connect() as db:
         hits = db.execute(text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH '\"hool\"'"))
+        assert [r[0] for r in hits] == [7]
+    engine.dispose()
+
+
+@pytest.mark.skipif(not SQLITE_TRIGRAM, reason="this SQLite has no FTS5 trigram tokenizer")
+def test_the_word_migration_indexes_the_records_stored_before_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'words.sqlite3'}"
+    before, mine = revisions_of(url, "_record_search_words.py")
+    upgrade(url, before)
+    engine = make_engine(url)
+    with engine.begin() as db:
+        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
+        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
+                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
+                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        db.execute(text("INSERT INTO recordstate (id, connection_id, object, crm_id, name, email, "
+                        "company, stage, stalled, days_over, record, state, crm_values, updated_at) "
+                        "VALUES (7, 1, 'deal', '7', 'Old Record', 'r7@hooli.example', 'Hooli XYZ', "
+                        "'awareness', false, 0, '', '', '', '2026-01-01')"))
+    upgrade(url, mine)
+    with engine.connect() as db:
+        hits = db.execute(text(f"SELECT rowid FROM {WORDS_TABLE} WHERE {WORDS_TABLE} MATCH '\"ho\"*'"))
         assert [r[0] for r in hits] == [7]
     engine.dispose()
