@@ -5,22 +5,25 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from integration.config import load_settings
-from integration.services import Services, build_services
-from integration.store.connections import NotFound, get_connection
-from integration.store.db import upgrade
-from integration.store.models import Connection
-from integration.store.tenancy import get_or_create_tenant
+if TYPE_CHECKING:
+    from integration.services import Services
+    from integration.store.models import Connection
 
 TENANT_ENV = "JOURNEY_TENANT"
 
 
 def services_from_env(migrate: bool = True) -> Services:
     """Settings from the environment, the database brought up to date, services built."""
+    # Imported here: the commands that need no database (map validate, classify, sandbox, help)
+    # then start without loading SQLAlchemy, alembic and the store.
+    from integration.config import load_settings
+    from integration.services import build_services
+    from integration.store.db import upgrade
+
     try:
         settings = load_settings()
     except ValueError as exc:
@@ -32,12 +35,16 @@ def services_from_env(migrate: bool = True) -> Services:
 
 def tenant_id(services: Services, name: str | None = None) -> int:
     """The id of the tenant the CLI acts for (``JOURNEY_TENANT``, default ``default``)."""
+    from integration.store.tenancy import get_or_create_tenant
+
     with services.session() as session:
         return get_or_create_tenant(session, name or os.environ.get(TENANT_ENV, "default")).id
 
 
 def find_connection(services: Services, ref: str) -> Connection:
     """The CLI tenant's connection ``ref`` (name or id); a clear error when there is none."""
+    from integration.store.connections import NotFound, get_connection
+
     with services.session() as session:
         try:
             return get_connection(session, tenant_id(services), ref)

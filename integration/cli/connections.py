@@ -16,14 +16,6 @@ from integration.store.connections import delete_connection, get_connection
 from integration.store.tenancy import issue_token
 
 
-def register(main: click.Group) -> None:
-    main.add_command(connect_group)
-    main.add_command(connection_group)
-    main.add_command(provision_cmd)
-    main.add_command(status_cmd)
-    main.add_command(token_group)
-
-
 class ConnectGroup(click.Group):
     """One subcommand per registered CRM, its options made from the connector's declared settings."""
 
@@ -106,9 +98,18 @@ def _reconnect(connection: str, **values: str | None) -> None:
     click.echo(f"reconnected {conn.name!r} (account {conn.account_id}); it syncs again")
 
 
-connection_group.add_command(click.Command(
-    "reconnect", callback=_reconnect, help=_reconnect.__doc__,
-    params=[click.Argument(["connection"]), *_all_setting_options()]))
+class _ReconnectCommand(click.Command):
+    """``connection reconnect``, whose options (every CRM's settings) are made when it runs or
+    shows its help: making them loads every connector, which the other commands here never need."""
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if not self.params:
+            self.params = [click.Argument(["connection"]), *_all_setting_options()]
+        return super().get_params(ctx)
+
+
+connection_group.add_command(_ReconnectCommand("reconnect", callback=_reconnect,
+                                               help=_reconnect.__doc__))
 
 
 @connection_group.command("pause")

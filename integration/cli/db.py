@@ -7,10 +7,6 @@ from integration.config import load_settings
 from integration.store.db import current_revision, make_engine, upgrade
 
 
-def register(main: click.Group) -> None:
-    main.add_command(db)
-
-
 @click.group()
 def db() -> None:
     """Database schema commands."""

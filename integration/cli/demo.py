@@ -8,10 +8,6 @@ import click
 from integration.cli.common import TerminalProgress, echo_json
 
 
-def register(main: click.Group) -> None:
-    main.add_command(demo)
-
-
 @click.command()
 @click.option("--port", default=8000, show_default=True)
 @click.option("--once", is_flag=True, help="Set up and sync, print a JSON summary, and exit.")

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from integration.cli.common import (echo_json, find_connection, parse_as_of, services_from_env,
                                     tenant_id)
-from integration.map_review import (MapRejected, apply_map, history, map_coverage, mark_reviewed,
-                                    preview_map, version_changes)
-from integration.store.map_versions import last_reviewed, map_version
-from integration.store.types import utcnow
-from integration.sync.map_in_force import MapInForce, map_in_force, workspace_map
-from mapping.review import review_status
 from mapping import MapValidationError, load_map_file, map_to_yaml
+from mapping.review import review_status
 
+if TYPE_CHECKING:
+    from integration.sync.map_in_force import MapInForce
 
-def register(main: click.Group) -> None:
-    main.add_command(map_group)
+# The commands that read the store import it inside, so `journey map validate` (and classify,
+# which loads its map here) starts without SQLAlchemy and the service.
 
 
 @click.group("map")
@@ -56,6 +54,8 @@ _WORKSPACE_HELP = "The workspace map: every connection without a map of its own 
 @click.option("--workspace", is_flag=True, help=_WORKSPACE_HELP)
 def show(connection: str | None, workspace: bool) -> None:
     """Print the map in force for CONNECTION (or the workspace map) as YAML."""
+    from integration.sync.map_in_force import map_in_force, workspace_map
+
     if workspace == (connection is not None):
         raise click.UsageError("give a CONNECTION or --workspace")
     services = services_from_env()
@@ -83,6 +83,9 @@ def _describe(found: MapInForce) -> str:
 def apply(target: str, file: str | None, workspace: bool, comment: str) -> None:
     """Store FILE as the new map version of CONNECTION: `apply CONNECTION FILE`, or
     `apply --workspace FILE` for the workspace map (takes effect on the next sync)."""
+    from integration.map_review import MapRejected, apply_map, version_changes
+    from integration.store.map_versions import map_version
+
     if workspace == (file is not None):
         raise click.UsageError("use `apply CONNECTION FILE` or `apply --workspace FILE`")
     services = services_from_env()
@@ -122,6 +125,8 @@ def _scope(services, connection: str | None, workspace: bool) -> tuple[int, int 
 def history_cmd(connection: str | None, workspace: bool) -> None:
     """List the versions of CONNECTION's own map (or the workspace map), newest first, each with
     what it changed against the one before."""
+    from integration.map_review import history
+
     services = services_from_env()
     tenant, connection_id, title = _scope(services, connection, workspace)
     with services.session() as session:
@@ -141,6 +146,11 @@ def history_cmd(connection: str | None, workspace: bool) -> None:
 def reviewed(connection: str | None, workspace: bool) -> None:
     """Mark CONNECTION's map in force (its own, else the workspace map) or the workspace map
     reviewed as it stands; print when the next review is due."""
+    from integration.map_review import mark_reviewed
+    from integration.store.map_versions import last_reviewed
+    from integration.store.types import utcnow
+    from integration.sync.map_in_force import map_in_force, workspace_map
+
     services = services_from_env()
     tenant, connection_id, title = _scope(services, connection, workspace)
     with services.session() as session:
@@ -161,6 +171,8 @@ def reviewed(connection: str | None, workspace: bool) -> None:
 @click.option("--sample", default=10, show_default=True, help="Example rows to show.")
 def preview(connection: str, file: str | None, as_of: str | None, sample: int) -> None:
     """Dry run FILE (default: the current map) over CONNECTION's stored records; nothing is saved."""
+    from integration.map_review import preview_map
+
     services = services_from_env()
     jmap = load_map_or_exit(file) if file else None
     conn = find_connection(services, connection)
@@ -173,6 +185,8 @@ def preview(connection: str, file: str | None, as_of: str | None, sample: int) -
 @click.argument("connection")
 def coverage(connection: str) -> None:
     """Which of the CRM's real stages the map in force leaves unmapped (reads the CRM)."""
+    from integration.map_review import map_coverage
+
     services = services_from_env()
     echo_json(map_coverage(services, find_connection(services, connection).id))
 

@@ -13,11 +13,6 @@ from integration.query_args import TEXT_FILTERS, BadArgument
 from integration.store.types import utcnow
 
 
-def register(main: click.Group) -> None:
-    main.add_command(people_group)
-    main.add_command(analytics_group)
-
-
 @click.group("people")
 def people_group() -> None:
     """People linked across the workspace's CRMs."""

@@ -8,10 +8,6 @@ import click
 from integration.cli.common import services_from_env
 
 
-def register(main: click.Group) -> None:
-    main.add_command(scheduler)
-
-
 @click.command()
 @click.option("--once", is_flag=True, help="Queue what is due now, then exit.")
 def scheduler(once: bool) -> None:

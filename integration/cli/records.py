@@ -12,10 +12,6 @@ from integration.store.types import utcnow
 from mapping import classify
 
 
-def register(main: click.Group) -> None:
-    main.add_command(classify_cmd)
-
-
 @click.command("classify")
 @click.option("--map", "map_file", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--seed", required=True, type=click.Path(exists=True, dir_okay=False),

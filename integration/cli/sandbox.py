@@ -11,10 +11,6 @@ from connectors.seedfile import SeedError
 from integration.sandboxes import make_sandbox, sandbox_crms
 
 
-def register(main: click.Group) -> None:
-    main.add_command(sandbox)
-
-
 @click.command("sandbox")
 @click.argument("crm", type=click.Choice(sandbox_crms()))
 @click.option("--seed", type=click.Path(exists=True, dir_okay=False), help="Seed file (JSON).")

@@ -9,11 +9,6 @@ from integration.cli.common import services_from_env
 from integration.worker import Worker
 
 
-def register(main: click.Group) -> None:
-    main.add_command(serve)
-    main.add_command(worker)
-
-
 @click.command()
 @click.option("--bind", default=None, help="host:port (default JOURNEY_HOST:JOURNEY_PORT).")
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")

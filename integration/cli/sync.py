@@ -9,10 +9,6 @@ from integration.sync.engine import sync_connection
 from integration.sync.lease import Busy, leased, process_owner
 
 
-def register(main: click.Group) -> None:
-    main.add_command(sync_cmd)
-
-
 @click.command("sync")
 @click.argument("connection")
 @click.option("--full", is_flag=True, help="Read every record, not only those changed since the last sync.")
