@@ -18,8 +18,14 @@ install: $(STAMP)
 demo: install
 	$(BIN)/journey demo $(DEMO_ARGS)
 
+# The suite runs in TEST_WORKERS processes (0: in this one). Each takes a whole test file at a time,
+# so a module's fixtures stay in one process; every database, Redis key prefix, port and folder
+# a test uses is its own. Files go out in the order collected: the long command-line and
+# crash-safety files early, not left for one worker at the end.
+TEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench
