@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from integration.config import Settings
 from integration.services import build_services
 from integration.store.db import scratch_postgres, upgrade
+from integration.store.models import Connection
+from integration.store.tenancy import get_or_create_tenant
 from tests.support import require_or_skip
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -84,3 +87,22 @@ def services(db_url, tmp_path_factory):
                                        outbox_backoff_seconds=0.0))
     yield svc
     svc.engine.dispose()
+
+
+def add_connection(session, tenant_name: str, name: str, crm: str = "hubspot", **columns) -> int:
+    """A tenant's connection with no settings or secrets, committed, for tests that write store
+    rows directly; its id."""
+    tenant = get_or_create_tenant(session, tenant_name)
+    conn = Connection(tenant_id=tenant.id, name=name, crm=crm, **columns)
+    session.add(conn)
+    session.commit()
+    return conn.id
+
+
+def insert_connection_one(db, crm: str = "hubspot") -> None:
+    """Tenant 1 and its connection 1 in plain SQL, for migration tests that write rows into a schema
+    older than today's models."""
+    db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
+    db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
+                    "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', :crm, "
+                    "'active', 0, '{}', '', 300, '2026-01-01')"), {"crm": crm})

@@ -6,9 +6,9 @@ import threading
 
 from sqlmodel import select
 
-from integration.store.models import Connection, PendingRecord
+from integration.store.models import PendingRecord
 from integration.store.records import queue_records
-from integration.store.tenancy import get_or_create_tenant
+from tests.fixtures_store import add_connection
 
 THREADS = 6
 ROUNDS = 8
@@ -16,11 +16,7 @@ ROUNDS = 8
 
 def test_concurrent_queueing_of_one_record_never_fails(services):
     with services.session() as session:
-        tenant = get_or_create_tenant(session, "racing")
-        conn = Connection(tenant_id=tenant.id, name="racing", crm="hubspot")
-        session.add(conn)
-        session.flush()
-        connection_id = conn.id
+        connection_id = add_connection(session, "racing", "racing")
     failures: list[BaseException] = []
     queued: list[int] = []
 

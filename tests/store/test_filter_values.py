@@ -13,7 +13,7 @@ from integration.store.db import make_engine, upgrade
 from integration.store.models import Connection, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
-from tests.fixtures_store import revisions_of
+from tests.fixtures_store import insert_connection_one, revisions_of
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 
@@ -57,10 +57,7 @@ def test_the_migration_analyses_its_indexes_where_the_others_were(tmp_path):
     upgrade(url, before)
     engine = make_engine(url)
     with engine.begin() as db:
-        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
-        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
-                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
-                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        insert_connection_one(db)
         for n in range(20):
             db.execute(text("INSERT INTO recordstate (connection_id, object, crm_id, stage, stalled, "
                             "days_over, record, state, crm_values, updated_at) VALUES (1, 'deal', "

@@ -13,13 +13,12 @@ from sqlalchemy import select, text
 from integration import journey_stats
 from integration.analytics import RecordFilter
 from integration.store.db import make_engine, upgrade
-from integration.store.models import Connection, JourneyRollup
+from integration.store.models import JourneyRollup
 from integration.store.records import replace_events
 from integration.store.rollups import (CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY,
                                        rebuild)
-from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
-from tests.fixtures_store import revisions_of
+from tests.fixtures_store import add_connection, insert_connection_one, revisions_of
 
 NOW = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)
 TODAY = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -75,12 +74,8 @@ def answers(db, cid, flt):
 @given(first=books, second=books, start=st.floats(min_value=0, max_value=500, allow_nan=False))
 def test_rollup_answers_as_the_events_do(services, monkeypatch, first, second, start):
     with services.session() as db:
-        tenant = get_or_create_tenant(db, "rollup")
         tag = uuid.uuid4().hex
-        conn = Connection(tenant_id=tenant.id, name=f"rollup {tag}", crm="hubspot", account_id=tag)
-        db.add(conn)
-        db.commit()
-        cid = conn.id
+        cid = add_connection(db, "rollup", f"rollup {tag}", account_id=tag)
         # written, then rewritten: the second book replaces (or empties) some records' journeys
         replace_events(db, cid, {key: journey(start, walk) for key, walk in first.items()})
         db.commit()
@@ -111,10 +106,7 @@ def test_migration_backfills_the_stored_events(empty_db_url):
     upgrade(empty_db_url, before)
     engine = make_engine(empty_db_url)
     with engine.begin() as db:
-        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
-        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
-                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
-                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        insert_connection_one(db)
         for seq, (stage, at, until) in enumerate([("awareness", "2026-03-01 23:00:00", "2026-03-03 01:00:00"),
                                                   ("consideration", "2026-03-03 01:00:00", None)]):
             db.execute(text("INSERT INTO journeyevent (connection_id, object, crm_id, seq, to_stage, "

@@ -13,12 +13,11 @@ from bench.analytics_seed import Journey, rows as seed_rows
 from integration import journey_stats
 from integration.analytics import RecordFilter
 from integration.store.db import make_engine, upgrade
-from integration.store.models import Connection, JourneySummary, RecordState
+from integration.store.models import JourneySummary, RecordState
 from integration.store.records import replace_events
 from integration.store.summaries import SLOTS, rebuild
-from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
-from tests.fixtures_store import revisions_of
+from tests.fixtures_store import add_connection, insert_connection_one, revisions_of
 
 NOW = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)
 TODAY = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -81,12 +80,8 @@ def store_records(db, cid):
 @given(first=books, second=books, start=st.floats(min_value=0, max_value=500, allow_nan=False))
 def test_summary_answers_as_the_events_do(services, first, second, start):
     with services.session() as db:
-        tenant = get_or_create_tenant(db, "summary")
         tag = uuid.uuid4().hex
-        conn = Connection(tenant_id=tenant.id, name=f"summary {tag}", crm="hubspot", account_id=tag)
-        db.add(conn)
-        db.commit()
-        cid = conn.id
+        cid = add_connection(db, "summary", f"summary {tag}", account_id=tag)
         store_records(db, cid)
         # written, then rewritten: the second book replaces (or empties) some records' journeys
         replace_events(db, cid, {key: journey(start, walk) for key, walk in first.items()})
@@ -113,10 +108,7 @@ def test_migration_backfills_the_stored_events(empty_db_url):
              "same-moment": ["awareness", "consideration"],
              "long": (["awareness", "consideration"] * SLOTS)[:SLOTS + 1]}
     with engine.begin() as db:
-        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
-        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
-                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
-                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        insert_connection_one(db)
         for crm_id, walk in walks.items():
             for seq, stage in enumerate(walk):
                 at = day + timedelta(days=0 if crm_id == "same-moment" else seq)

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from integration.store.db import alembic_config, upgrade
 from integration.store.packed import unpack
-from tests.fixtures_store import empty_db_url, revisions_of  # noqa: F401 (fixture)
+from tests.fixtures_store import empty_db_url, insert_connection_one, revisions_of  # noqa: F401 (fixture)
 
 SF_OPPORTUNITY = {"crm": "salesforce", "object": "opportunity", "id": "006A",
                   "fields": {"country": "Germany", "lead_source": "Web"},
@@ -30,10 +30,7 @@ CRM_VALUES = {"stalled": True, "stage_entered_at": {"$datetime": "2026-01-02T03:
 def _store(url: str, records: list[dict]) -> None:
     engine = create_engine(url)
     with engine.begin() as db:
-        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-11-30')"))
-        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
-                        "secrets, sync_interval_seconds, created_at) VALUES "
-                        "(1, 1, 'c', 'salesforce', 'active', 0, '{}', '', 300, '2026-11-30')"))
+        insert_connection_one(db, "salesforce")
         for n, record in enumerate(records, start=1):
             db.execute(text("INSERT INTO recordstate (id, connection_id, object, crm_id, stage, stalled, "
                             "days_over, record, state, crm_values, updated_at) VALUES "

@@ -6,45 +6,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from integration.store.db import alembic_config, make_engine, upgrade
-from tests.fixtures_store import _postgres_database
+from integration.store.db import make_engine, upgrade
+from tests.fixtures_store import empty_db_url, insert_connection_one, revisions_of  # noqa: F401 (fixture)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'sorting.sqlite3'}"
-        return
-    url, drop = _postgres_database("sortmig")
-    yield url
-    drop()
-
-
-def _revisions(url):
-    script = ScriptDirectory.from_config(alembic_config(url))
-    mine = next(r for r in script.walk_revisions() if r.module.__file__.endswith("_record_list_sorting.py"))
-    return mine.down_revision, mine.revision
-
-
-def test_the_next_best_action_is_copied_into_its_column(fresh_url):
-    before, mine = _revisions(fresh_url)
-    upgrade(fresh_url, before)
-    engine = make_engine(fresh_url)
+def test_the_next_best_action_is_copied_into_its_column(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_record_list_sorting.py")
+    upgrade(empty_db_url, before)
+    engine = make_engine(empty_db_url)
     with engine.begin() as db:
-        db.execute(text("INSERT INTO tenant (id, name, created_at) VALUES (1, 't', '2026-01-01')"))
-        db.execute(text("INSERT INTO connection (id, tenant_id, name, crm, state, failures, settings, "
-                        "secrets, sync_interval_seconds, created_at) VALUES (1, 1, 'c', 'hubspot', "
-                        "'active', 0, '{}', '', 300, '2026-01-01')"))
+        insert_connection_one(db)
         for i, action in enumerate(["Call the buyer", None], start=1):
             db.execute(text("INSERT INTO recordstate (id, connection_id, object, crm_id, stage, stalled, "
                             "days_over, record, state, crm_values, updated_at) VALUES (:id, 1, 'deal', "
                             ":crm_id, 'awareness', false, 0, '{}', :state, '{}', '2026-01-01')"),
                        {"id": i, "crm_id": str(i), "state": json.dumps({"next_best_action": action})})
-    upgrade(fresh_url, mine)
+    upgrade(empty_db_url, mine)
     with engine.connect() as db:
         rows = db.execute(text("SELECT id, next_best_action FROM recordstate ORDER BY id")).all()
     assert [tuple(r) for r in rows] == [(1, "Call the buyer"), (2, None)]
@@ -54,9 +33,9 @@ def test_the_next_best_action_is_copied_into_its_column(fresh_url):
     engine.dispose()
 
 
-def test_search_has_trigram_indexes_on_postgresql_only(fresh_url):
-    upgrade(fresh_url)
-    engine = make_engine(fresh_url)
+def test_search_has_trigram_indexes_on_postgresql_only(empty_db_url):
+    upgrade(empty_db_url)
+    engine = make_engine(empty_db_url)
     names = {ix["name"] for ix in inspect(engine).get_indexes("recordstate")}
     searched = {f"ix_recordstate_search_{c}" for c in ("name", "email", "company")}
     if engine.dialect.name == "postgresql":
