@@ -7,6 +7,7 @@ take it as the date a record entered each stage.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -139,15 +140,26 @@ def spans_from_events(events: list[JourneyEvent], jmap: JourneyMap,
 
 
 def stalled_report(session: Session, connection_id: int, flt: RecordFilter) -> dict[str, Any]:
-    """Stalled records counted by stage and by owner, counted in SQL."""
+    """Stalled records counted by stage and by owner, counted in SQL.
+
+    One count per (stage, owner), added up here: that grouping follows the stalled records' index
+    (connection, stalled, stage, owner), so the database reads that index alone, in order. Counted
+    by owner alone, SQLite walked every record of the connection in the owners' index instead
+    (2.7 s at 1,000,000 records against 0.06 s for the stages).
+    """
     stalled = replace(flt, stalled=True)
+    query = stalled.apply(select(RecordState.stage, RecordState.owner_id, func.count()).where(
+        RecordState.connection_id == connection_id,
+        *stalled.in_period(RecordState.entered_at))).group_by(RecordState.stage, RecordState.owner_id)
+    by_stage: Counter = Counter()
+    by_owner: Counter = Counter()
+    for stage, owner, n in session.exec(query):
+        by_stage[_named(stage)] += n
+        by_owner[_named(owner)] += n
+    return {"total": sum(by_stage.values()), "by_stage": dict(sorted(by_stage.items())),
+            "by_owner": dict(sorted(by_owner.items()))}
 
-    def counts(column: Any) -> dict[str, int]:
-        query = stalled.apply(select(column, func.count()).where(
-            RecordState.connection_id == connection_id,
-            *stalled.in_period(RecordState.entered_at))).group_by(column)
-        return {key if key is not None else "(none)": n for key, n in session.exec(query)}
 
-    by_stage = counts(RecordState.stage)
-    return {"total": sum(by_stage.values()), "by_stage": by_stage,
-            "by_owner": counts(RecordState.owner_id)}
+def _named(key: str | None) -> str:
+    """A count's key as the report names it: an empty stage or owner is "(none)"."""
+    return key if key is not None else "(none)"
