@@ -81,18 +81,10 @@ class trigram_candidates(FunctionElement):  # noqa: N801 - named like the SQL it
     inherit_cache = True
 
 
-@compiles(trigram_candidates)
-def _candidates_default(element: trigram_candidates, compiler: Any, **kw: Any) -> str:
-    return "true"
-
-
 @compiles(trigram_candidates, "sqlite")
 def _candidates_sqlite(element: trigram_candidates, compiler: Any, **kw: Any) -> str:
-    if not SQLITE_TRIGRAM:
-        return "1"
     row_id, phrase = element.clauses
-    return (f"{compiler.process(row_id, **kw)} IN (SELECT rowid FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH {compiler.process(phrase, **kw)})")
+    return _rowids_matching(compiler, row_id, FTS_TABLE, phrase, **kw)
 
 
 class word_candidates(FunctionElement):  # noqa: N801 - named like the SQL it renders
@@ -103,20 +95,26 @@ class word_candidates(FunctionElement):  # noqa: N801 - named like the SQL it re
     inherit_cache = True
 
 
+@compiles(word_candidates, "sqlite")
+def _words_sqlite(element: word_candidates, compiler: Any, **kw: Any) -> str:
+    row_id, head = element.clauses
+    # a prefix query ("ab"*) is one look-up in the table's prefix index
+    return _rowids_matching(compiler, row_id, WORDS_TABLE, literal('"') + head + literal('"*'), **kw)
+
+
+@compiles(trigram_candidates)
 @compiles(word_candidates)
-def _words_default(element: word_candidates, compiler: Any, **kw: Any) -> str:
+def _candidates_default(element: Any, compiler: Any, **kw: Any) -> str:
     return "true"
 
 
-@compiles(word_candidates, "sqlite")
-def _words_sqlite(element: word_candidates, compiler: Any, **kw: Any) -> str:
+def _rowids_matching(compiler: Any, row_id: Any, table: str, query: Any, **kw: Any) -> str:
+    """SQLite: the record id is one of the rows of the FTS5 ``table`` matching ``query``; true
+    ("1") on a SQLite without the FTS5 trigram tokenizer, where the search tables do not exist."""
     if not SQLITE_TRIGRAM:
         return "1"
-    row_id, head = element.clauses
-    # a prefix query ("ab"*) is one look-up in the table's prefix index
-    query = compiler.process(literal('"') + head + literal('"*'), **kw)
-    return (f"{compiler.process(row_id, **kw)} IN (SELECT rowid FROM {WORDS_TABLE} "
-            f"WHERE {WORDS_TABLE} MATCH {query})")
+    return (f"{compiler.process(row_id, **kw)} IN (SELECT rowid FROM {table} "
+            f"WHERE {table} MATCH {compiler.process(query, **kw)})")
 
 
 class starts_word(FunctionElement):  # noqa: N801 - named like the SQL it renders

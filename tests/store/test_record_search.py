@@ -168,28 +168,11 @@ def test_the_index_follows_changes_and_deletes(services):
 
 
 @pytest.mark.skipif(not SQLITE_TRIGRAM, reason="this SQLite has no FTS5 trigram tokenizer")
-def test_the_migration_indexes_the_records_stored_before_it(tmp_path):
+@pytest.mark.parametrize("migration, table, query", [("_record_search_fts.py", FTS_TABLE, '"hool"'),
+                                                     ("_record_search_words.py", WORDS_TABLE, '"ho"*')])
+def test_a_search_migration_indexes_the_records_stored_before_it(tmp_path, migration, table, query):
     url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
-    before, mine = revisions_of(url, "_record_search_fts.py")
-    upgrade(url, before)
-    engine = make_engine(url)
-    with engine.begin() as db:
-        insert_connection_one(db)
-        db.execute(text("INSERT INTO recordstate (id, connection_id, object, crm_id, name, company, "
-                        "stage, stalled, days_over, record, state, crm_values, updated_at) VALUES "
-                        "(7, 1, 'deal', '7', 'Old Record', 'Hooli', 'awareness', false, 0, '', '', '', "
-                        "'2026-01-01')"))
-    upgrade(url, mine)
-    with engine.connect() as db:
-        hits = db.execute(text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH '\"hool\"'"))
-        assert [r[0] for r in hits] == [7]
-    engine.dispose()
-
-
-@pytest.mark.skipif(not SQLITE_TRIGRAM, reason="this SQLite has no FTS5 trigram tokenizer")
-def test_the_word_migration_indexes_the_records_stored_before_it(tmp_path):
-    url = f"sqlite:///{tmp_path / 'words.sqlite3'}"
-    before, mine = revisions_of(url, "_record_search_words.py")
+    before, mine = revisions_of(url, migration)
     upgrade(url, before)
     engine = make_engine(url)
     with engine.begin() as db:
@@ -200,6 +183,6 @@ def test_the_word_migration_indexes_the_records_stored_before_it(tmp_path):
                         "'awareness', false, 0, '', '', '', '2026-01-01')"))
     upgrade(url, mine)
     with engine.connect() as db:
-        hits = db.execute(text(f"SELECT rowid FROM {WORDS_TABLE} WHERE {WORDS_TABLE} MATCH '\"ho\"*'"))
+        hits = db.execute(text(f"SELECT rowid FROM {table} WHERE {table} MATCH :query"), {"query": query})
         assert [r[0] for r in hits] == [7]
     engine.dispose()
