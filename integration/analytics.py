@@ -145,7 +145,7 @@ def stalled_report(session: Session, connection_id: int, flt: RecordFilter) -> d
     One count per (stage, owner), added up here: that grouping follows the stalled records' index
     (connection, stalled, stage, owner), so the database reads that index alone, in order. Counted
     by owner alone, SQLite walked every record of the connection in the owners' index instead
-    (2.7 s at 1,000,000 records against 0.06 s for the stages).
+    (1.6 s at 1,000,000 records against 0.06 s for the stages).
     """
     stalled = replace(flt, stalled=True)
     query = stalled.apply(select(RecordState.stage, RecordState.owner_id, func.count()).where(

@@ -51,7 +51,7 @@ def _copy_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) 
     (``IntegrityError`` for a broken unique key), as an INSERT's would."""
     dialect = session.get_bind().dialect
     names = list(rows[0])
-    binders = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    binders = [_binder(table, name, dialect) for name in names]
     quote = dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     driver = session.connection().connection.driver_connection
@@ -82,15 +82,22 @@ def update_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]])
     names = ["id", *(name for name in rows[0] if name != "id")]
     arrays, casts = {}, []
     for n, name in enumerate(names):
-        impl = table.c[name].type.dialect_impl(dialect)
-        bind = impl.bind_processor(dialect)
+        bind = _binder(table, name, dialect)
         arrays[f"c{n}"] = [bind(row[name]) if bind else row[name] for row in rows]
-        casts.append(f"CAST(:c{n} AS {impl.compile(dialect=dialect)}[])")
+        sql_type = table.c[name].type.dialect_impl(dialect).compile(dialect=dialect)
+        casts.append(f"CAST(:c{n} AS {sql_type}[])")
     columns = ", ".join(quote(name) for name in names)
     statement = (f"UPDATE {quote(table.name)} AS t SET "
                  + ", ".join(f"{quote(name)} = u.{quote(name)}" for name in names[1:])
                  + f" FROM unnest({', '.join(casts)}) AS u({columns}) WHERE t.id = u.id")
     session.execute(text(statement), arrays)
+
+
+def _binder(table: Any, name: str, dialect: Any) -> Any:
+    """How column ``name`` of ``table`` binds a value on ``dialect`` (packed documents, UTC
+    stamps, JSON), or None when the driver takes the value as it is: statements written here by
+    hand must bind as the ORM would."""
+    return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
 
 class Statistics:
