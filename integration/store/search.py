@@ -166,10 +166,22 @@ def dense_head(session: Any, q: str) -> bool:
     same at ``h = sqrt(DENSE_READS * n)`` (31,623 records of a million, 10,000 of 100,000); a head
     held by that many is dense. Both figures are of the whole table, read at once: ``n`` is the
     highest record id, ``h`` the index's candidates counted no further than that bound.
+
+    Weighed once per session and head: a records page and its count, or every page of a CSV
+    export, ask again within one request.
     """
     needle = q.lower()
     if session.get_bind().dialect.name != "sqlite" or not SQLITE_TRIGRAM or not is_word_head(needle):
         return False
+    weighed = session.info.setdefault("dense_heads", {})
+    if needle not in weighed:
+        weighed[needle] = _holders_reach_bound(session, needle)
+    return weighed[needle]
+
+
+def _holders_reach_bound(session: Any, needle: str) -> bool:
+    """Whether the word index holds at least ``sqrt(DENSE_READS * records)`` candidates for
+    ``needle`` (see :func:`dense_head`)."""
     records = session.execute(text("SELECT coalesce(max(id), 0) FROM recordstate")).scalar()
     bound = max(1, math.ceil(math.sqrt(DENSE_READS * records)))
     found = session.execute(text(

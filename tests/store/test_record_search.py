@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.dialects import sqlite
 
 from integration.analytics import RecordFilter, plan_search
@@ -81,6 +81,23 @@ def found(services, cid: int, q: str, dense: bool = False) -> list[int]:
 @pytest.mark.parametrize("q", QUERIES)
 def test_search_finds_what_a_scan_finds(services, book, q):
     assert found(services, book, q) == expected(q)
+
+
+def test_a_session_weighs_a_word_head_once(services, book, monkeypatch):
+    # a page and its count, or each page of a CSV export, ask in one session: one look each
+    monkeypatch.setattr(search, "DENSE_READS", 1)
+    statements: list[str] = []
+    listen = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
+    event.listen(services.engine, "before_cursor_execute", listen)
+    try:
+        with services.session() as db:
+            answers = [dense_head(db, q) for q in ("a", "A", "a", "b")]
+    finally:
+        event.remove(services.engine, "before_cursor_execute", listen)
+    assert answers[:3] == [answers[0]] * 3
+    looks = [sql for sql in statements if WORDS_TABLE in sql]
+    sqlite_index = services.engine.dialect.name == "sqlite" and SQLITE_TRIGRAM
+    assert len(looks) == (2 if sqlite_index else 0)  # "a" once (any case), "b" once
 
 
 @pytest.mark.parametrize("q", QUERIES)
