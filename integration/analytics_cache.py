@@ -21,14 +21,15 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
-from integration.store.models import AnalyticsCache, JourneyEvent, RecordState
+from integration.store.models import AnalyticsCache
+from integration.store.records import last_writes
 from integration.store.types import utcnow
 from mapping import JourneyMap
 
@@ -45,10 +46,7 @@ def map_digest(jmap: JourneyMap) -> str:
 
 def data_stamp(session: Session, connection_id: int, jmap: JourneyMap, today: date) -> str:
     """What the connection's analytics depend on, as one string (see the module docstring)."""
-    last_event = session.execute(select(func.max(JourneyEvent.id)).where(
-        JourneyEvent.connection_id == connection_id)).scalar()
-    last_write = session.execute(select(func.max(RecordState.updated_at)).where(
-        RecordState.connection_id == connection_id)).scalar()
+    last_event, last_write = last_writes(session, connection_id)
     return f"{last_event}|{last_write}|{map_digest(jmap)}|{today.isoformat()}"
 
 

@@ -7,21 +7,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, false, func, select
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter, spans_from_events
 from integration.analytics_cache import CachedAnalytics, workspace_stamp
-from integration.journey_stats import funnel_columns, funnel_counts
+from integration.journey_stats import funnel_columns, funnel_counts, summary_runs
+from integration.store import people_summaries
 from integration.store import records as record_store
 from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email
-from integration.store.models import Connection, JourneyEvent, RecordLink, RecordState
-from integration.store.sqlfuncs import stage_index
+from integration.store.models import (Connection, JourneyEvent, PeopleSummary, RecordLink,
+                                      RecordState)
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map, workspace_map
 from mapping import JourneyMap
 from mapping.analytics import funnel_rows
+from mapping.journey_runs import add_counts, run_funnel_counts
 from mapping.people import DEAL, PERSON, normalize_email, person_state
 from mapping.serialize import record_from_dict
 
@@ -84,15 +86,32 @@ def person_report(session: Session, tenant_id: int, email: str, now: datetime) -
 
 def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dict[str, Any]]:
     """People whose records are in more than one CRM (the first ``limit``, by e-mail), counted
-    in SQL: one row per person comes back at most."""
-    link = RecordLink
-    email = func.min(link.email)
-    query = select(email, func.count()).select_from(link) \
-        .join(Connection, Connection.id == link.connection_id) \
-        .where(link.tenant_id == tenant_id, link.kind == PERSON).group_by(link.group_key) \
-        .having(func.count(Connection.crm.distinct()) > 1, email.is_not(None)) \
-        .order_by(email).limit(limit)
+    in SQL: one row per person comes back at most. Read from the people summary when it is
+    current (:mod:`integration.store.people_summaries`), else from the links."""
+    if _summarised(session, tenant_id):
+        p = PeopleSummary
+        query = select(p.email, p.records).where(
+            p.tenant_id == tenant_id, p.kind == PERSON, p.crms > 1, p.email.is_not(None)) \
+            .order_by(p.email).limit(limit)
+    else:
+        link = RecordLink
+        email = func.min(link.email)
+        query = select(email, func.count()).select_from(link) \
+            .join(Connection, Connection.id == link.connection_id) \
+            .where(link.tenant_id == tenant_id, link.kind == PERSON).group_by(link.group_key) \
+            .having(func.count(Connection.crm.distinct()) > 1, email.is_not(None)) \
+            .order_by(email).limit(limit)
     return [{"email": address, "records": records} for address, records in session.execute(query)]
+
+
+def _summarised(session: Session, tenant_id: int, connection_id: int | None = None,
+                flt: RecordFilter = RecordFilter()) -> bool:
+    """Whether the people summary answers this view: every connection, no condition on the
+    records but the period, and rows holding what the links and events say now."""
+    if connection_id is not None or flt.narrows_records():
+        return False
+    ids = [c.id for c in list_connections(session, tenant_id)]
+    return people_summaries.is_current(session, tenant_id, ids, workspace_map(session, tenant_id).jmap)
 
 
 def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
@@ -108,14 +127,21 @@ def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
     records) is that stage, entered in the period. ``exits`` counts people now in each exit.
     Only records matching ``flt``'s filters count; ``total`` is the people with one (whatever the
     period). ``connection_id`` limits it to one connection's records.
+
+    The people summary answers the views it covers (see :func:`_summarised`); the others join
+    the records' events and states. Both give the same figures.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}")
     jmap = workspace_map(session, tenant_id).jmap
     ids = [connection_id] if connection_id is not None else [
         c.id for c in list_connections(session, tenant_id)]
-    counts = linked_funnel_counts(session, tenant_id, UNITS[unit], ids, jmap.stage_keys, flt)
-    total, current = linked_current_stages(session, tenant_id, UNITS[unit], ids, jmap, flt)
+    if _summarised(session, tenant_id, connection_id, flt):
+        counts = summary_funnel_counts(session, tenant_id, UNITS[unit], ids, jmap.stage_keys, flt)
+        total, current = summary_current_stages(session, tenant_id, UNITS[unit], jmap, flt)
+    else:
+        counts = linked_funnel_counts(session, tenant_id, UNITS[unit], ids, jmap.stage_keys, flt)
+        total, current = linked_current_stages(session, tenant_id, UNITS[unit], ids, jmap, flt)
     return {"unit": unit, "total": total,
             "stages": [{"key": row["stage"], **row, "current": current[row["stage"]]}
                        for row in funnel_rows(counts, jmap)],
@@ -168,16 +194,53 @@ def warm_workspace(session: Session, tenant_id: int) -> None:
 
 
 def linked_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
-                         keys: list[str], flt: RecordFilter) -> list[tuple[int, int, int]]:
+                         keys: list[str], flt: RecordFilter, *only: Any) -> list[tuple[int, int, int]]:
     """Per stage ``keys``, the (reached, entered, strict) counts of the people (or deals: ``kind``)
     of these connections, each from the stage entries of all of their records matching ``flt``
-    in the period, counted in SQL (one row per person)."""
+    in the period, counted in SQL (one row per person); ``only`` narrows the people further
+    (conditions on their links)."""
     if not connection_ids:
         return [(0, 0, 0)] * len(keys)
     per_unit = _linked_events(tenant_id, kind, connection_ids, flt, RecordLink.group_key,
-                              *funnel_columns(keys)).where(JourneyEvent.to_stage.in_(keys)) \
+                              *funnel_columns(keys)).where(JourneyEvent.to_stage.in_(keys), *only) \
         .group_by(RecordLink.group_key).subquery()
     return funnel_counts(session, per_unit, len(keys))
+
+
+def summary_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
+                          keys: list[str], flt: RecordFilter) -> list[tuple[int, int, int]]:
+    """:func:`linked_funnel_counts` over every record, period only, from the people summary: the
+    runs of the people it covers, and the others' from their records' events."""
+    p = PeopleSummary
+    runs = summary_runs(session, p, lambda *columns: select(*columns).where(
+        p.tenant_id == tenant_id, p.kind == kind, p.path.is_not(None)), flt)
+    uncovered = select(p.group_key).where(p.tenant_id == tenant_id, p.kind == kind,
+                                          p.covered == false())
+    return add_counts(run_funnel_counts(runs, keys), linked_funnel_counts(
+        session, tenant_id, kind, connection_ids, keys, flt, RecordLink.group_key.in_(uncovered)))
+
+
+def summary_current_stages(session: Session, tenant_id: int, kind: str, jmap: JourneyMap,
+                           flt: RecordFilter) -> tuple[int, dict[str, int]]:
+    """:func:`linked_current_stages` over every record, period only, from the people summary's
+    lead stages."""
+    p = PeopleSummary
+    in_period = case((and_(True, *flt.in_period(p.lead_entered_at)), 1), else_=0)
+    return _current_counts(session.execute(
+        select(p.lead_stage, func.count(), func.sum(in_period))
+        .where(p.tenant_id == tenant_id, p.kind == kind).group_by(p.lead_stage)), jmap)
+
+
+def _current_counts(rows: Any, jmap: JourneyMap) -> tuple[int, dict[str, int]]:
+    """(people, people now in each stage and exit of ``jmap`` entered in the period) from rows
+    of (stage, people, of them entered in the period)."""
+    current = dict.fromkeys((*jmap.stage_keys, *sorted(jmap.exit_keys)), 0)
+    total = 0
+    for stage, people, entered in rows:
+        total += people
+        if stage in current:
+            current[stage] = int(entered or 0)
+    return total, current
 
 
 def _linked_events(tenant_id: int, kind: str, connection_ids: list[int], flt: RecordFilter,
@@ -210,40 +273,17 @@ def linked_current_stages(session: Session, tenant_id: int, kind: str, connectio
     positions of two maps do not compare. A stored stage ``jmap`` names neither as a stage nor
     as an exit is left out of the choice, as an unmapped record is.
     """
-    current = dict.fromkeys((*jmap.stage_keys, *sorted(jmap.exit_keys)), 0)
     if not connection_ids:
-        return 0, current
+        return _current_counts([], jmap)
     state, link = RecordState, RecordLink
-    lead_first = func.row_number().over(partition_by=link.group_key, order_by=_lead_order(jmap))
+    lead_first = func.row_number().over(partition_by=link.group_key,
+                                        order_by=people_summaries.lead_order(jmap))
     members = select(link.group_key, state.stage, state.entered_at, lead_first.label("rank")) \
         .select_from(link).join(state, and_(state.connection_id == link.connection_id,
                                             state.object == link.object, state.crm_id == link.crm_id)) \
         .where(link.tenant_id == tenant_id, link.kind == kind, link.connection_id.in_(connection_ids))
     leads = flt.apply(members).subquery()
     in_period = case((and_(True, *flt.in_period(leads.c.entered_at)), 1), else_=0)
-    total = 0
-    for stage, people, entered in session.execute(
-            select(leads.c.stage, func.count(), func.sum(in_period))
-            .where(leads.c.rank == 1).group_by(leads.c.stage)):
-        total += people
-        if stage in current:
-            current[stage] = int(entered or 0)
-    return total, current
-
-
-def _lead_order(jmap: JourneyMap) -> list[Any]:
-    """ORDER BY terms putting a person's lead record first (:func:`mapping.people.lead_state`):
-    records in a journey stage, then in an exit, then the others; under the ``furthest`` rule the
-    furthest stage first (the earliest entered on a tie), else (and among exits) the latest
-    entered. NULL dates sort as the rule's "never" does: before any date."""
-    s = RecordState
-    placed = case((s.stage.in_(jmap.stage_keys), 0), (s.stage.in_(sorted(jmap.exit_keys)), 1), else_=2)
-    ties = (s.crm, s.object, s.crm_id)
-    if jmap.people_rule.stage != "furthest":
-        return [placed, s.entered_at.desc().nulls_last(), *(c.desc() for c in ties)]
-    furthest = placed == 0
-    return [placed, case((furthest, stage_index(s.stage, jmap.stage_keys))).desc(),
-            case((furthest, s.entered_at)).asc().nulls_first(),
-            *(case((furthest, c)).asc() for c in ties),
-            case((furthest, None), else_=s.entered_at).desc().nulls_last(),
-            *(case((furthest, None), else_=c).desc() for c in ties)]
+    return _current_counts(session.execute(
+        select(leads.c.stage, func.count(), func.sum(in_period))
+        .where(leads.c.rank == 1).group_by(leads.c.stage)), jmap)

@@ -22,6 +22,10 @@ class Tenant(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    #: What the people summaries were last made from (``integration/store/people_summaries.py``):
+    #: the connections' data stamps, and the connections and map parts they were built under.
+    people_summary_basis: Optional[str] = None
+    people_summary_build: Optional[str] = None
 
 
 class ApiToken(SQLModel, table=True):
@@ -267,7 +271,25 @@ class JourneyRollup(SQLModel, table=True):
     n: int
 
 
-class JourneySummary(SQLModel, table=True):
+class EntryTimes(SQLModel):
+    """The times of a journey's first entries (``at0``... in order), as a journey summary and a
+    people summary keep them: a period's entries are counted from them without the events."""
+
+    at0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class JourneySummary(EntryTimes, table=True):
     """One record's journey in one row, kept with its journey events
     (``integration/store/summaries.py``, in the transaction that writes them): what the funnel,
     cohorts and common paths need of it without grouping its events.
@@ -304,18 +326,6 @@ class JourneySummary(SQLModel, table=True):
     first_month: str
     last_at: datetime = Field(sa_type=UTCDateTime)
     covered: bool
-    at0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class RunCounters(SQLModel):
@@ -470,3 +480,43 @@ class AnalyticsCache(SQLModel, table=True):
     stamp: str
     value: dict = Field(sa_column=Column(JSON, nullable=False))
     computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PeopleSummary(EntryTimes, table=True):
+    """One person or deal of a workspace (a group of linked records, see ``RecordLink``) in one
+    row, made by the people pass (``integration/store/people_summaries.py``): what the workspace
+    funnel and the people linked across CRMs need without joining every record's events.
+
+    ``path`` and ``at0``... are the stages all of its records entered, merged in time order (None
+    with no entry); ``covered`` as in :class:`JourneySummary`. ``lead_stage`` and
+    ``lead_entered_at`` are those of its lead record under the workspace map's people rule.
+    """
+
+    __table_args__ = (
+        # the all-time runs, grouped by path in this index's order
+        Index("ix_peoplesummary_paths", "tenant_id", "kind", "path", "covered"),
+        # a period's runs, from this index alone, in last-entry order
+        Index("ix_peoplesummary_period", "tenant_id", "kind", "last_at", "covered", "first_at",
+              "path", *(f"at{slot}" for slot in range(12))),
+        Index("ix_peoplesummary_lead", "tenant_id", "kind", "lead_stage", "lead_entered_at"),
+        Index("ix_peoplesummary_linked", "tenant_id", "kind", "email", "crms", "records"),
+        # the people the events answer for
+        Index("ix_peoplesummary_uncovered", "tenant_id", "kind", "group_key",
+              postgresql_where=text("NOT covered"), sqlite_where=text("covered = 0")),
+    )
+
+    tenant_id: int = Field(foreign_key="tenant.id", primary_key=True)
+    group_key: str = Field(primary_key=True)
+    kind: str
+    records: int
+    #: How many CRMs its records are in.
+    crms: int
+    #: The smallest e-mail address of its records.
+    email: Optional[str] = None
+    lead_stage: str
+    lead_entered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    events: int
+    path: Optional[str] = Field(default=None, sa_type=Text)
+    first_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    covered: bool

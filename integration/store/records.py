@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
@@ -67,6 +67,16 @@ def iter_states(session: Session, connection_id: int, chunk: int = 1000) -> Iter
             return
         yield from rows
         last_id = rows[-1].id
+
+
+def last_writes(session: Session, connection_id: int) -> tuple[int | None, datetime | None]:
+    """The connection's newest journey event id and latest record-state write: every sync or
+    stall pass that changes a record moves both (two index look-ups)."""
+    last_event = session.execute(select(func.max(JourneyEvent.id)).where(
+        JourneyEvent.connection_id == connection_id)).scalar()
+    last_write = session.execute(select(func.max(RecordState.updated_at)).where(
+        RecordState.connection_id == connection_id)).scalar()
+    return last_event, last_write
 
 
 def replace_events(session: Session, connection_id: int,

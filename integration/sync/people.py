@@ -17,7 +17,10 @@ a change on either side re-links), on the stored records only (no CRM reads):
 3. where those values changed (a new link, a broken one, a person who moved), the records of the
    connection being synced are re-planned at once (its lease is held), and the records of the
    tenant's other connections are queued for a targeted sync of their own, which plans them under
-   their connection's lease (see ``verdicts.judge``'s ``person_values``).
+   their connection's lease (see ``verdicts.judge``'s ``person_values``);
+4. the people summaries (:mod:`integration.store.people_summaries`) of the people and deals the
+   pass re-linked are made afresh (every one on a full pass), in the same transaction as the links,
+   so the workspace funnel reads one row per person.
 
 A record that leaves a person (its e-mail changed) gets its own values back the same way. Deals are
 linked for analytics only: each keeps its own stage and write-back.
@@ -31,7 +34,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from integration.store import outbox
+from integration.store import outbox, people_summaries
 from integration.store import records as record_store
 from integration.services import Services
 from integration.store.bulk import Statistics
@@ -103,21 +106,30 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
     with ``full`` every record of the tenant (giving every person the values of ``now``), and
     plan what changed (see the module docstring)."""
     connection_ids = [c.id for c in list_connections(session, tenant_id)]
+    jmap = workspace_map(session, tenant_id).jmap
+    # taken before anything is read: a sync committing meanwhile makes the summaries' basis old
+    made_from = people_summaries.basis(session, connection_ids, jmap)
     if not full:
         changed = next(identity_pages(session, connection_ids, INCREMENTAL_LIMIT + 1,
                                       since_linked=True), [])
         if not changed:
             return PeopleResult()  # nothing stored since the last pass: every link stands
         if len(changed) <= INCREMENTAL_LIMIT:
-            return _relink_around(session, tenant_id, changed, connection_id, now, run_id)
-    return _relink_all(session, tenant_id, connection_ids, connection_id, now, run_id)
+            result, groups = _relink_around(session, tenant_id, changed, connection_id, jmap, now,
+                                            run_id)
+            people_summaries.refresh(session, tenant_id, connection_ids, jmap, groups, made_from)
+            return result
+    result = _relink_all(session, tenant_id, connection_ids, connection_id, jmap, now, run_id)
+    people_summaries.rebuild(session, tenant_id, connection_ids, jmap, made_from)
+    return result
 
 
 def _relink_around(session: Any, tenant_id: int, changed: list[StoredIdentity],
-                   connection_id: int, now: datetime, run_id: int | None) -> PeopleResult:
-    """Link the ``changed`` records with every record of the groups they were in or may join."""
+                   connection_id: int, jmap: Any, now: datetime,
+                   run_id: int | None) -> tuple[PeopleResult, set[str]]:
+    """Link the ``changed`` records with every record of the groups they were in or may join;
+    returns what changed and the groups those records were and are in."""
     result = PeopleResult()
-    jmap = workspace_map(session, tenant_id).jmap
     items = _link_items(changed)
     stamps = {_text_key(key): stamp for key, _, _, stamp in changed}
     stored = links_of_groups(session, tenant_id, _groups_touched(session, tenant_id, items))
@@ -140,11 +152,13 @@ def _relink_around(session: Any, tenant_id: int, changed: list[StoredIdentity],
                [row.id for key, row in stored.items() if _text_key(key) not in linked])
     result.replanned, result.queued = _replan(session, changed_keys, desired, connection_id, now,
                                               run_id)
-    return result
+    groups = {row.group_key for row in stored.values()} | {links.get(item.key, item.key)
+                                                           for item in items}
+    return result, groups
 
 
 def _relink_all(session: Any, tenant_id: int, connection_ids: list[int], connection_id: int,
-                now: datetime, run_id: int | None) -> PeopleResult:
+                jmap: Any, now: datetime, run_id: int | None) -> PeopleResult:
     """Re-link every record of the tenant.
 
     Memory stays flat whatever the workspace's size: the stored identities are read a page at a
@@ -154,7 +168,6 @@ def _relink_all(session: Any, tenant_id: int, connection_ids: list[int], connect
     page by page (a record that can link to none stands alone: its own group).
     """
     result = PeopleResult()
-    jmap = workspace_map(session, tenant_id).jmap
     rule = jmap.people_rule
     named, shared_emails = _link_candidates(session, connection_ids, rule.link_by_email)
     items = [item for page in identity_pages(session, connection_ids) for item in _link_items(page)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from unittest.mock import patch
 
 import pytest
 from hubspot import HubSpot
@@ -16,11 +17,13 @@ from hubspot.crm.contacts import SimplePublicObjectInput
 from integration.app import create_app
 from integration.connecting import connect, provision
 from integration.map_review import apply_map
-from integration.people import funnel_report, person_report
+from integration.people import funnel_report, linked_people, person_report
+from integration.store import people_summaries
 from integration.store.models import RecordLink, RecordState
 from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
+from integration.sync.map_in_force import workspace_map
 from integration.sync.people import people_pass
 from integration.worker import Worker
 from mapping import default_map_text
@@ -175,6 +178,19 @@ def test_a_mirrored_deal_counts_once_and_each_person_once(services, world):
     assert people["total"] == 4  # Li, Ana, Bo, Carol
     assert {row["key"]: row["current"] for row in people["stages"]}["purchase"] == 1
     assert hubspot_only["total"] == 3
+    summary_agrees_with_the_events(services, world)
+
+
+def summary_agrees_with_the_events(services, world) -> None:
+    """The people pass left the people summary current, and it answers as the events do."""
+    with services.session() as s:
+        jmap = workspace_map(s, world.tenant_id).jmap
+        assert people_summaries.is_current(s, world.tenant_id, [world.sf_id, world.hs_id], jmap)
+        kept = [funnel_report(s, world.tenant_id, unit) for unit in ("people", "deals")]
+        kept_linked = linked_people(s, world.tenant_id)
+        with patch.object(people_summaries, "is_current", return_value=False):
+            assert kept == [funnel_report(s, world.tenant_id, unit) for unit in ("people", "deals")]
+            assert kept_linked == linked_people(s, world.tenant_id) != []
 
 
 def _set_email(world, contact_id: str, email: str) -> None:
@@ -189,12 +205,14 @@ def test_a_link_that_breaks_unlinks_cleanly_and_forms_again(services, world):
     assert records_of(person(services, world, "li@private.example")) == {("hubspot", "contact", "151")}
     assert world.hs.read("contact", "151")["journey_stage"] == "awareness"
     assert world.sf.read("contact", LI_CONTACT)["journey_stage"] == "purchase"
+    summary_agrees_with_the_events(services, world)
 
     _set_email(world, "151", "LI.WEI@acme.example")
     settle(services, world)
     assert records_of(person(services, world, "li.wei@acme.example")) == {
         ("salesforce", "contact", LI_CONTACT), ("hubspot", "contact", "151")}
     assert world.hs.read("contact", "151")["journey_stage"] == "purchase"
+    summary_agrees_with_the_events(services, world)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,166 @@
+"""The people summary (:class:`~integration.store.models.PeopleSummary`): one row per person or
+deal of a workspace, made by the people pass from the stored links, records and journey events.
+
+The workspace funnel counts people, each standing for all of their linked records: live, that
+is a join of every linked record's events and a window over every linked record's state (2 to 7 s
+at a million records). The summary keeps, per person, the merged run of their records' entries
+(as the journey summary keeps a record's) and their lead record's stage, so the unfiltered and
+period views read one row per person.
+
+It is exactly as fresh as the links: the people pass, which runs after every sync that stored
+records, makes the rows of the people it re-linked (:func:`refresh`), or of everyone on a full pass
+or when the connections or the map's people rule changed since the rows were made. The tenant
+row keeps what they were made from (:func:`basis`): a view whose basis is not today's (a sync
+committed since, a pass that failed) reads the events instead (:func:`is_current`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable
+
+from sqlalchemy import and_, case, delete, func, insert, literal, select, true
+from sqlmodel import Session
+
+from integration.store.bulk import one_of
+from integration.store.records import last_writes
+from integration.store.models import (Connection, JourneyEvent, PeopleSummary, RecordLink,
+                                      RecordState, Tenant)
+from integration.store.sqlfuncs import ordered_concat, stage_index
+from integration.store.summaries import SLOTS
+from mapping import JourneyMap
+
+E, L, P, S = JourneyEvent, RecordLink, PeopleSummary, RecordState
+#: Groups made per statement on a partial refresh.
+CHUNK = 500
+
+
+def lead_order(jmap: JourneyMap) -> list[Any]:
+    """ORDER BY terms putting a person's lead record first (:func:`mapping.people.lead_state`):
+    records in a journey stage, then in an exit, then the others; under the ``furthest`` rule the
+    furthest stage first (the earliest entered on a tie), else (and among exits) the latest
+    entered. NULL dates sort as the rule's "never" does: before any date."""
+    placed = case((S.stage.in_(jmap.stage_keys), 0), (S.stage.in_(sorted(jmap.exit_keys)), 1), else_=2)
+    ties = (S.crm, S.object, S.crm_id)
+    if jmap.people_rule.stage != "furthest":
+        return [placed, S.entered_at.desc().nulls_last(), *(c.desc() for c in ties)]
+    furthest = placed == 0
+    return [placed, case((furthest, stage_index(S.stage, jmap.stage_keys))).desc(),
+            case((furthest, S.entered_at)).asc().nulls_first(),
+            *(case((furthest, c)).asc() for c in ties),
+            case((furthest, None), else_=S.entered_at).desc().nulls_last(),
+            *(case((furthest, None), else_=c).desc() for c in ties)]
+
+
+def _data_stamps(session: Session, connection_ids: list[int]) -> list[str]:
+    """Each connection's newest journey event and latest record-state write."""
+    return [f"{cid}:{event}:{write}" for cid in connection_ids
+            for event, write in [last_writes(session, cid)]]
+
+
+def build_key(connection_ids: list[int], jmap: JourneyMap) -> str:
+    """What decides every row at once: the tenant's connections and the parts of the workspace
+    map that choose a lead record (a change in either makes them all again)."""
+    rule = {"connections": sorted(connection_ids), "stages": jmap.stage_keys,
+            "exits": sorted(jmap.exit_keys), "rule": jmap.people_rule.stage}
+    return hashlib.sha256(json.dumps(rule).encode()).hexdigest()[:32]
+
+
+def basis(session: Session, connection_ids: list[int], jmap: JourneyMap) -> str:
+    """What rows made now are made from: :func:`build_key` and the connections' data stamps."""
+    stamps = "\n".join(_data_stamps(session, sorted(connection_ids)))
+    return f"{build_key(connection_ids, jmap)}|{hashlib.sha256(stamps.encode()).hexdigest()[:32]}"
+
+
+def is_current(session: Session, tenant_id: int, connection_ids: list[int], jmap: JourneyMap) -> bool:
+    """Whether the tenant's rows hold what its links, records and events say now."""
+    made_from = session.execute(select(Tenant.people_summary_basis)
+                                .where(Tenant.id == tenant_id)).scalar()
+    return made_from is not None and made_from == basis(session, connection_ids, jmap)
+
+
+def refresh(session: Session, tenant_id: int, connection_ids: list[int], jmap: JourneyMap,
+            groups: Iterable[str], made_from: str) -> None:
+    """Make the rows of these groups afresh, or every row of the tenant when the connections or
+    the people rule changed since they were made; then record ``made_from`` (the :func:`basis`
+    taken before the links and events were read) as what they hold."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant.people_summary_build != build_key(connection_ids, jmap):
+        rebuild(session, tenant_id, connection_ids, jmap, made_from)
+        return
+    keys = sorted(set(groups))
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start:start + CHUNK]
+        session.execute(delete(P).where(P.tenant_id == tenant_id, one_of(session, P.group_key, chunk))
+                        .execution_options(synchronize_session=False))
+        _insert(session, tenant_id, jmap, [one_of(session, L.group_key, chunk)])
+    _made(session, tenant, connection_ids, jmap, made_from)
+
+
+def rebuild(session: Session, tenant_id: int, connection_ids: list[int], jmap: JourneyMap,
+            made_from: str) -> None:
+    """Make every row of the tenant afresh, in set-based SQL (the full people pass)."""
+    session.execute(delete(P).where(P.tenant_id == tenant_id)
+                    .execution_options(synchronize_session=False))
+    _insert(session, tenant_id, jmap, [])
+    _made(session, session.get(Tenant, tenant_id), connection_ids, jmap, made_from)
+
+
+def _made(session: Session, tenant: Tenant, connection_ids: list[int], jmap: JourneyMap,
+          made_from: str) -> None:
+    tenant.people_summary_basis = made_from
+    tenant.people_summary_build = build_key(connection_ids, jmap)
+    session.add(tenant)
+
+
+def _insert(session: Session, tenant_id: int, jmap: JourneyMap, only: list[Any]) -> None:
+    """INSERT ... SELECT the rows of the tenant's groups whose links meet ``only``."""
+    rows = _rows(tenant_id, jmap, [L.tenant_id == tenant_id, *only])
+    session.execute(insert(P).from_select([c.name for c in rows.selected_columns], rows))
+
+
+def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
+    """SELECT one summary row per group of the links meeting ``links``: the groups with a stored
+    record (the others are links the next pass deletes)."""
+    of_record = and_(L.connection_id == S.connection_id, L.object == S.object, L.crm_id == S.crm_id)
+    group = select(L.group_key, func.min(L.kind).label("kind"), func.count().label("records"),
+                   func.count(Connection.crm.distinct()).label("crms"),
+                   func.min(L.email).label("email")) \
+        .select_from(L).join(Connection, Connection.id == L.connection_id).where(*links) \
+        .group_by(L.group_key).subquery("grp")
+    rank = func.row_number().over(partition_by=L.group_key, order_by=lead_order(jmap))
+    lead = select(L.group_key, S.stage, S.entered_at, rank.label("rank")) \
+        .select_from(L).join(S, of_record).where(*links).subquery("lead")
+    entries = _entries(links)
+    g, r, j = group.c, lead.c, entries.c
+    return select(literal(tenant_id).label("tenant_id"), g.group_key, g.kind, g.records, g.crms,
+                  g.email, r.stage.label("lead_stage"), r.entered_at.label("lead_entered_at"),
+                  func.coalesce(j.events, 0).label("events"), j.path, j.first_at, j.last_at,
+                  func.coalesce(j.covered, true()).label("covered"),
+                  *(j[f"at{slot}"] for slot in range(SLOTS))) \
+        .select_from(group).join(lead, and_(r.group_key == g.group_key, r.rank == 1)) \
+        .outerjoin(entries, j.group_key == g.group_key)
+
+
+def _entries(links: list[Any]) -> Any:
+    """Per group of the links meeting ``links``: its records' entries merged in time order (how
+    many, the path, first and last, whether strictly increasing and few enough to be covered,
+    and the first :data:`SLOTS` times)."""
+    order = (E.occurred_at, E.connection_id, E.object, E.crm_id, E.seq)
+    window = {"partition_by": L.group_key, "order_by": order}
+    # sorted: SQLite's group_concat joins the rows in the order it is fed them
+    ordered = select(L.group_key, E.to_stage, E.occurred_at,
+                     (func.row_number().over(**window) - 1).label("n"),
+                     func.lag(E.occurred_at).over(**window).label("earlier")) \
+        .select_from(E).join(L, and_(L.connection_id == E.connection_id, L.object == E.object,
+                                     L.crm_id == E.crm_id)).where(*links) \
+        .order_by(L.group_key, *order).subquery("ordered")
+    o = ordered.c
+    in_order = func.min(case((o.earlier.is_(None), 1), (o.earlier < o.occurred_at, 1), else_=0))
+    return select(o.group_key, func.count().label("events"),
+                  ordered_concat(o.to_stage, o.n).label("path"),
+                  func.min(o.occurred_at).label("first_at"), func.max(o.occurred_at).label("last_at"),
+                  and_(func.count() <= SLOTS, in_order == 1).label("covered"),
+                  *(func.max(case((o.n == slot, o.occurred_at))).label(f"at{slot}")
+                    for slot in range(SLOTS))) \
+        .group_by(o.group_key).subquery("entries")
