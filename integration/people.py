@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, false, func, select
+from sqlalchemy import and_, case, false, func, select, true
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter, spans_from_events
@@ -91,7 +91,7 @@ def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dic
     if _summarised(session, tenant_id):
         p = PeopleSummary
         query = select(p.email, p.records).where(
-            p.tenant_id == tenant_id, p.kind == PERSON, p.crms > 1, p.email.is_not(None)) \
+            p.tenant_id == tenant_id, p.kind == PERSON, p.across_crms == true(), p.email.is_not(None)) \
             .order_by(p.email).limit(limit)
     else:
         link = RecordLink

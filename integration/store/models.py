@@ -499,7 +499,7 @@ class PeopleSummary(EntryTimes, table=True):
         Index("ix_peoplesummary_period", "tenant_id", "kind", "last_at", "covered", "first_at",
               "path", *(f"at{slot}" for slot in range(12))),
         Index("ix_peoplesummary_lead", "tenant_id", "kind", "lead_stage", "lead_entered_at"),
-        Index("ix_peoplesummary_linked", "tenant_id", "kind", "email", "crms", "records"),
+        Index("ix_peoplesummary_linked", "tenant_id", "kind", "email", "across_crms", "records"),
         # the people the events answer for
         Index("ix_peoplesummary_uncovered", "tenant_id", "kind", "group_key",
               postgresql_where=text("NOT covered"), sqlite_where=text("covered = 0")),
@@ -509,8 +509,8 @@ class PeopleSummary(EntryTimes, table=True):
     group_key: str = Field(primary_key=True)
     kind: str
     records: int
-    #: How many CRMs its records are in.
-    crms: int
+    #: Whether its records are in more than one CRM.
+    across_crms: bool
     #: The smallest e-mail address of its records.
     email: Optional[str] = None
     lead_stage: str

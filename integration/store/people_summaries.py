@@ -19,13 +19,12 @@ import hashlib
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select, true
+from sqlalchemy import and_, case, delete, func, insert, literal, select
 from sqlmodel import Session
 
 from integration.store.bulk import one_of
 from integration.store.records import last_writes
-from integration.store.models import (Connection, JourneyEvent, PeopleSummary, RecordLink,
-                                      RecordState, Tenant)
+from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant
 from integration.store.sqlfuncs import ordered_concat, stage_index
 from integration.store.summaries import SLOTS
 from mapping import JourneyMap
@@ -120,47 +119,41 @@ def _insert(session: Session, tenant_id: int, jmap: JourneyMap, only: list[Any])
 
 
 def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
-    """SELECT one summary row per group of the links meeting ``links``: the groups with a stored
-    record (the others are links the next pass deletes)."""
-    of_record = and_(L.connection_id == S.connection_id, L.object == S.object, L.crm_id == S.crm_id)
-    group = select(L.group_key, func.min(L.kind).label("kind"), func.count().label("records"),
-                   func.count(Connection.crm.distinct()).label("crms"),
-                   func.min(L.email).label("email")) \
-        .select_from(L).join(Connection, Connection.id == L.connection_id).where(*links) \
-        .group_by(L.group_key).subquery("grp")
-    rank = func.row_number().over(partition_by=L.group_key, order_by=lead_order(jmap))
-    lead = select(L.group_key, S.stage, S.entered_at, rank.label("rank")) \
-        .select_from(L).join(S, of_record).where(*links).subquery("lead")
-    entries = _entries(links)
-    g, r, j = group.c, lead.c, entries.c
-    return select(literal(tenant_id).label("tenant_id"), g.group_key, g.kind, g.records, g.crms,
-                  g.email, r.stage.label("lead_stage"), r.entered_at.label("lead_entered_at"),
-                  func.coalesce(j.events, 0).label("events"), j.path, j.first_at, j.last_at,
-                  func.coalesce(j.covered, true()).label("covered"),
-                  *(j[f"at{slot}"] for slot in range(SLOTS))) \
-        .select_from(group).join(lead, and_(r.group_key == g.group_key, r.rank == 1)) \
-        .outerjoin(entries, j.group_key == g.group_key)
+    """SELECT one summary row per group of the links meeting ``links`` that has a stored record
+    (the others are links the next pass deletes).
 
-
-def _entries(links: list[Any]) -> Any:
-    """Per group of the links meeting ``links``: its records' entries merged in time order (how
-    many, the path, first and last, whether strictly increasing and few enough to be covered,
-    and the first :data:`SLOTS` times)."""
-    order = (E.occurred_at, E.connection_id, E.object, E.crm_id, E.seq)
-    window = {"partition_by": L.group_key, "order_by": order}
-    # sorted: SQLite's group_concat joins the rows in the order it is fed them
-    ordered = select(L.group_key, E.to_stage, E.occurred_at,
-                     (func.row_number().over(**window) - 1).label("n"),
-                     func.lag(E.occurred_at).over(**window).label("earlier")) \
-        .select_from(E).join(L, and_(L.connection_id == E.connection_id, L.object == E.object,
-                                     L.crm_id == E.crm_id)).where(*links) \
-        .order_by(L.group_key, *order).subquery("ordered")
-    o = ordered.c
-    in_order = func.min(case((o.earlier.is_(None), 1), (o.earlier < o.occurred_at, 1), else_=0))
-    return select(o.group_key, func.count().label("events"),
-                  ordered_concat(o.to_stage, o.n).label("path"),
-                  func.min(o.occurred_at).label("first_at"), func.max(o.occurred_at).label("last_at"),
-                  and_(func.count() <= SLOTS, in_order == 1).label("covered"),
-                  *(func.max(case((o.n == slot, o.occurred_at))).label(f"at{slot}")
+    One stream of the groups' records, each with its events (one row without an event if it has
+    none), sorted by group and time of entry, is aggregated per group: the entries merged in
+    time order (how many, the path, first and last, whether strictly increasing and few enough to
+    be covered, the first :data:`SLOTS` times), and the lead record's stage and date picked by a
+    window in the people rule's order. Subqueries joined to one another instead, SQLite would
+    pair every group with every other."""
+    group = {"partition_by": L.group_key}
+    # rows without an event last on both databases, after the entries they do not count among
+    order = (E.id.is_(None), E.occurred_at, E.connection_id, E.object, E.crm_id, E.seq)
+    lead = {**group, "order_by": lead_order(jmap)}
+    merged = select(L.id.label("link"), L.group_key, L.kind, L.email, S.crm, E.id.label("event"),
+                    E.to_stage, E.occurred_at,
+                    (func.row_number().over(**group, order_by=order) - 1).label("n"),
+                    func.lag(E.occurred_at).over(**group, order_by=order).label("earlier"),
+                    func.first_value(S.stage).over(**lead).label("lead_stage"),
+                    func.first_value(S.entered_at).over(**lead).label("lead_entered_at")) \
+        .select_from(L).join(S, and_(L.connection_id == S.connection_id, L.object == S.object,
+                                     L.crm_id == S.crm_id)) \
+        .outerjoin(E, and_(E.connection_id == S.connection_id, E.object == S.object,
+                           E.crm_id == S.crm_id)).where(*links) \
+        .order_by(L.group_key, *order).subquery("merged")  # group_concat joins in feed order
+    m = merged.c
+    in_order = func.min(case((m.occurred_at.is_(None), 1), (m.earlier.is_(None), 1),
+                             (m.earlier < m.occurred_at, 1), else_=0))
+    return select(literal(tenant_id).label("tenant_id"), m.group_key,
+                  func.min(m.kind).label("kind"), func.count(m.link.distinct()).label("records"),
+                  (func.min(m.crm) != func.max(m.crm)).label("across_crms"),
+                  func.min(m.email).label("email"), func.min(m.lead_stage).label("lead_stage"),
+                  func.min(m.lead_entered_at).label("lead_entered_at"),
+                  func.count(m.event).label("events"), ordered_concat(m.to_stage, m.n).label("path"),
+                  func.min(m.occurred_at).label("first_at"), func.max(m.occurred_at).label("last_at"),
+                  and_(func.count(m.event) <= SLOTS, in_order == 1).label("covered"),
+                  *(func.max(case((m.n == slot, m.occurred_at))).label(f"at{slot}")
                     for slot in range(SLOTS))) \
-        .group_by(o.group_key).subquery("entries")
+        .group_by(m.group_key)

@@ -289,3 +289,22 @@ def test_the_funnel_reads_the_summary_only_while_it_holds_what_the_events_say(se
 def _live_report(db, tenant_id, flt):
     with patch.object(people_summaries, "is_current", return_value=False):
         return funnel_report(db, tenant_id, flt=flt)
+
+
+def test_a_persons_row_merges_their_records_entries_in_time_order(services, workspace):
+    tenant_id, ids = workspace
+    records = list(journeys(JMAP, COUNT, NOW))
+    with services.session() as db:
+        people_summaries.rebuild(db, tenant_id, ids, JMAP, "test")
+        rows = {row.group_key: row for row in db.exec(
+            select(PeopleSummary).where(PeopleSummary.tenant_id == tenant_id))}
+    for n in range(COUNT):
+        entries = sorted((at, stage) for j in (records[n], records[(n + 1) % COUNT])
+                         for stage, at, _ in j.stays)
+        row = rows[f"p{n}"]
+        times = [at for at, _ in entries]
+        assert (row.path, row.events, row.first_at, row.last_at) == (
+            ">".join(stage for _, stage in entries), len(entries), times[0], times[-1])
+        assert row.covered == (len(times) <= 12 and times == sorted(set(times)))
+        assert [getattr(row, f"at{slot}") for slot in range(len(times[:12]))] == times[:12]
+        assert row.records == 2 and row.across_crms is False  # both connections are HubSpot

@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('group_key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('records', sa.Integer(), nullable=False),
-    sa.Column('crms', sa.Integer(), nullable=False),
+    sa.Column('across_crms', sa.Boolean(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('lead_stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('lead_entered_at', UTCDateTime(), nullable=True),
@@ -53,7 +53,7 @@ def upgrade() -> None:
     op.create_index('ix_peoplesummary_lead', 'peoplesummary',
                     ['tenant_id', 'kind', 'lead_stage', 'lead_entered_at'])
     op.create_index('ix_peoplesummary_linked', 'peoplesummary',
-                    ['tenant_id', 'kind', 'email', 'crms', 'records'])
+                    ['tenant_id', 'kind', 'email', 'across_crms', 'records'])
     op.create_index('ix_peoplesummary_uncovered', 'peoplesummary', ['tenant_id', 'kind', 'group_key'],
                     postgresql_where=sa.text('NOT covered'), sqlite_where=sa.text('covered = 0'))
 
