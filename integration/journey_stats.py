@@ -30,7 +30,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from functools import reduce
 from operator import add
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import Date, and_, case, false, func, literal, select, true, union_all
 from sqlalchemy.orm import aliased
@@ -40,7 +40,7 @@ from integration.analytics import RecordFilter
 from integration.store.bulk import one_of
 from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
 from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
-from integration.store.summaries import SEPARATOR, SLOTS
+from integration.store.summaries import ENTRY_TIMES, SEPARATOR
 from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, histogram, month_start,
                                         ordered_concat, percentile_columns, stage_index, utc_date)
 from integration.store.types import utcnow
@@ -160,42 +160,34 @@ def _summarised(query: Any, *conditions: Any) -> Any:
                               S.crm_id == E.crm_id, *conditions))
 
 
-def _entries_before(table: Any, moment: datetime) -> Any:
-    """How many of a covered summary's entries (``table``: journey or people summaries) came
-    before ``moment``."""
-    return reduce(add, (case((getattr(table, f"at{slot}") < moment, 1), else_=0)
-                        for slot in range(SLOTS)))
-
-
-def summary_runs(session: Session, table: Any, rows: Callable[..., Any],
-                 flt: RecordFilter) -> list[tuple[list[str], int]]:
-    """The runs of stages (exits and others included) entered in the period by the journeys of
-    ``table`` (a record's, or a person's in the people summary) that ``rows(*columns)`` selects
-    and the summary covers, with how many journeys took each run.
-
-    A covered journey's entries strictly follow one another, so those of a period are its path
-    from the first entry at or after the period's start to the last one before its end: the
-    entries before each bound are counted in SQL and the paths cut in Python, once per distinct
-    (path, cuts)."""
-    bounds = {name: _entries_before(table, bound).label(name)
-              for name, bound in (("start", flt.since), ("end", flt.until)) if bound is not None}
-    reach = ([table.last_at >= flt.since] if flt.since is not None else []) + \
-        ([table.first_at < flt.until] if flt.until is not None else [])
-    per_journey = rows(table.path, *bounds.values()).where(table.covered == true(), *reach).subquery()
-    # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
-    groups = [*(per_journey.c[name] for name in bounds), per_journey.c.path]
-    runs = []
-    for *cuts, path, journeys in session.execute(select(*groups, func.count()).group_by(*groups)):
-        cut = dict(zip(bounds, cuts))
-        run = path.split(SEPARATOR)[cut.get("start", 0):cut.get("end")]
-        if run:
-            runs.append((run, journeys))
-    return runs
+def _entries_before(moment: datetime) -> Any:
+    """How many of a covered record's entries came before ``moment``."""
+    return reduce(add, (case((at < moment, 1), else_=0) for at in ENTRY_TIMES))
 
 
 def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple[list[str], int]]:
-    """:func:`summary_runs` of the connection's filtered records."""
-    return summary_runs(session, S, lambda *columns: _of_records(S, connection_id, flt, *columns), flt)
+    """The runs of stages (exits and others included) the filtered records the journey summary
+    covers entered in the period, with how many records took each run.
+
+    A covered record's entries strictly follow one another, so those of a period are its path
+    from the first entry at or after the period's start to the last one before its end: the
+    entries before each bound are counted in SQL and the paths cut in Python, once per distinct
+    (path, cuts)."""
+    bounds = {name: _entries_before(bound).label(name)
+              for name, bound in (("start", flt.since), ("end", flt.until)) if bound is not None}
+    reach = ([S.last_at >= flt.since] if flt.since is not None else []) + \
+        ([S.first_at < flt.until] if flt.until is not None else [])
+    per_record = _of_records(S, connection_id, flt, S.path, *bounds.values()) \
+        .where(S.covered == true(), *reach).subquery()
+    # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
+    groups = [*(per_record.c[name] for name in bounds), per_record.c.path]
+    runs = []
+    for *cuts, path, records in session.execute(select(*groups, func.count()).group_by(*groups)):
+        cut = dict(zip(bounds, cuts))
+        run = path.split(SEPARATOR)[cut.get("start", 0):cut.get("end")]
+        if run:
+            runs.append((run, records))
+    return runs
 
 
 def _with_next(query: Any) -> Any:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from integration.analytics import RecordFilter, spans_from_events
 from integration.analytics_cache import CachedAnalytics, workspace_stamp
-from integration.journey_stats import funnel_columns, funnel_counts, summary_runs
+from integration.journey_stats import funnel_columns, funnel_counts
 from integration.store import people_summaries
 from integration.store import records as record_store
 from integration.store.connections import list_connections
@@ -23,7 +23,7 @@ from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map, workspace_map
 from mapping import JourneyMap
 from mapping.analytics import funnel_rows
-from mapping.journey_runs import add_counts, run_funnel_counts
+from mapping.journey_runs import add_counts
 from mapping.people import DEAL, PERSON, normalize_email, person_state
 from mapping.serialize import record_from_dict
 
@@ -107,11 +107,13 @@ def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dic
 def _summarised(session: Session, tenant_id: int, connection_id: int | None = None,
                 flt: RecordFilter = RecordFilter()) -> bool:
     """Whether the people summary answers this view: every connection, no condition on the
-    records but the period, and rows holding what the links and events say now."""
+    records but the period, a map whose stages its rows hold, and rows holding what the links
+    and events say now."""
     if connection_id is not None or flt.narrows_records():
         return False
+    jmap = workspace_map(session, tenant_id).jmap
     ids = [c.id for c in list_connections(session, tenant_id)]
-    return people_summaries.is_current(session, tenant_id, ids, workspace_map(session, tenant_id).jmap)
+    return people_summaries.answers(jmap) and people_summaries.is_current(session, tenant_id, ids, jmap)
 
 
 def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
@@ -209,14 +211,18 @@ def linked_funnel_counts(session: Session, tenant_id: int, kind: str, connection
 
 def summary_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
                           keys: list[str], flt: RecordFilter) -> list[tuple[int, int, int]]:
-    """:func:`linked_funnel_counts` over every record, period only, from the people summary: the
-    runs of the people it covers, and the others' from their records' events."""
+    """:func:`linked_funnel_counts` over every record, period only, from the people summary: each
+    covered person's first entry into each stage in the period from their row, added up in SQL;
+    the others' from their records' events."""
     p = PeopleSummary
-    runs = summary_runs(session, p, lambda *columns: select(*columns).where(
-        p.tenant_id == tenant_id, p.kind == kind, p.path.is_not(None)), flt)
+    firsts = people_summaries.period_firsts(flt, len(keys))
+    furthest = case(*((first.is_not(None), slot) for slot, first in reversed(list(enumerate(firsts)))))
+    per_unit = select(furthest.label("furthest"), *(first.label(f"f{slot}")
+                                                    for slot, first in enumerate(firsts))) \
+        .where(p.tenant_id == tenant_id, p.kind == kind, p.covered == true()).subquery()
     uncovered = select(p.group_key).where(p.tenant_id == tenant_id, p.kind == kind,
                                           p.covered == false())
-    return add_counts(run_funnel_counts(runs, keys), linked_funnel_counts(
+    return add_counts(funnel_counts(session, per_unit, len(keys)), linked_funnel_counts(
         session, tenant_id, kind, connection_ids, keys, flt, RecordLink.group_key.in_(uncovered)))
 
 

@@ -271,25 +271,7 @@ class JourneyRollup(SQLModel, table=True):
     n: int
 
 
-class EntryTimes(SQLModel):
-    """The times of a journey's first entries (``at0``... in order), as a journey summary and a
-    people summary keep them: a period's entries are counted from them without the events."""
-
-    at0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    at11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-
-
-class JourneySummary(EntryTimes, table=True):
+class JourneySummary(SQLModel, table=True):
     """One record's journey in one row, kept with its journey events
     (``integration/store/summaries.py``, in the transaction that writes them): what the funnel,
     cohorts and common paths need of it without grouping its events.
@@ -326,6 +308,18 @@ class JourneySummary(EntryTimes, table=True):
     first_month: str
     last_at: datetime = Field(sa_type=UTCDateTime)
     covered: bool
+    at0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class RunCounters(SQLModel):
@@ -482,22 +476,19 @@ class AnalyticsCache(SQLModel, table=True):
     computed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class PeopleSummary(EntryTimes, table=True):
+class PeopleSummary(SQLModel, table=True):
     """One person or deal of a workspace (a group of linked records, see ``RecordLink``) in one
     row, made by the people pass (``integration/store/people_summaries.py``): what the workspace
     funnel and the people linked across CRMs need without joining every record's events.
 
-    ``path`` and ``at0``... are the stages all of its records entered, merged in time order (None
-    with no entry); ``covered`` as in :class:`JourneySummary`. ``lead_stage`` and
-    ``lead_entered_at`` are those of its lead record under the workspace map's people rule.
+    ``first0``/``last0``... are the first and last time any of its records entered the workspace
+    map's first, second... stage (None if none did); it is ``covered`` when none of them entered
+    one stage more than twice, so that its first entry into a stage within any period is one of
+    the two. ``lead_stage`` and ``lead_entered_at`` are those of its lead record under the map's
+    people rule.
     """
 
     __table_args__ = (
-        # the all-time runs, grouped by path in this index's order
-        Index("ix_peoplesummary_paths", "tenant_id", "kind", "path", "covered"),
-        # a period's runs, from this index alone, in last-entry order
-        Index("ix_peoplesummary_period", "tenant_id", "kind", "last_at", "covered", "first_at",
-              "path", *(f"at{slot}" for slot in range(12))),
         Index("ix_peoplesummary_lead", "tenant_id", "kind", "lead_stage", "lead_entered_at"),
         Index("ix_peoplesummary_linked", "tenant_id", "kind", "email", "across_crms", "records"),
         # the people the events answer for
@@ -515,8 +506,28 @@ class PeopleSummary(EntryTimes, table=True):
     email: Optional[str] = None
     lead_stage: str
     lead_entered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    events: int
-    path: Optional[str] = Field(default=None, sa_type=Text)
-    first_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     covered: bool
+    first0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    first11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)

@@ -2,16 +2,16 @@
 deal of a workspace, made by the people pass from the stored links, records and journey events.
 
 The workspace funnel counts people, each standing for all of their linked records: live, that
-is a join of every linked record's events and a window over every linked record's state (2 to 7 s
-at a million records). The summary keeps, per person, the merged run of their records' entries
-(as the journey summary keeps a record's) and their lead record's stage, so the unfiltered and
-period views read one row per person.
+is a join of every linked record's events and a window over every linked record's state (2 to 16 s
+cold at a million records). The summary keeps, per person and stage of the workspace map, the
+first and last time any of their records entered it, and their lead record's stage, so the
+unfiltered and period views add up one row per person in SQL (:func:`period_firsts`).
 
 It is exactly as fresh as the links: the people pass, which runs after every sync that stored
 records, makes the rows of the people it re-linked (:func:`refresh`), or of everyone on a full pass
-or when the connections or the map's people rule changed since the rows were made. The tenant
-row keeps what they were made from (:func:`basis`): a view whose basis is not today's (a sync
-committed since, a pass that failed) reads the events instead (:func:`is_current`).
+or when the connections, the map's stages or its people rule changed since the rows were made. The
+tenant row keeps what they were made from (:func:`basis`): a view whose basis is not today's (a
+sync committed since, a pass that failed) reads the events instead (:func:`is_current`).
 """
 from __future__ import annotations
 
@@ -19,19 +19,20 @@ import hashlib
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy import and_, case, delete, func, insert, literal, select, true
 from sqlmodel import Session
 
 from integration.store.bulk import one_of
 from integration.store.records import last_writes
 from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant
-from integration.store.sqlfuncs import ordered_concat, stage_index
-from integration.store.summaries import SLOTS
+from integration.store.sqlfuncs import stage_index
 from mapping import JourneyMap
 
 E, L, P, S = JourneyEvent, RecordLink, PeopleSummary, RecordState
 #: Groups made per statement on a partial refresh.
 CHUNK = 500
+#: Stages a row holds: the summary answers for maps of at most this many.
+SLOTS = 12
 
 
 def lead_order(jmap: JourneyMap) -> list[Any]:
@@ -123,37 +124,50 @@ def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
     (the others are links the next pass deletes).
 
     One stream of the groups' records, each with its events (one row without an event if it has
-    none), sorted by group and time of entry, is aggregated per group: the entries merged in
-    time order (how many, the path, first and last, whether strictly increasing and few enough to
-    be covered, the first :data:`SLOTS` times), and the lead record's stage and date picked by a
-    window in the people rule's order. Subqueries joined to one another instead, SQLite would
-    pair every group with every other."""
+    none), aggregated per group: the first and last entry into each stage of the map, whether
+    any stage was entered more than twice, and the lead record's stage and date, picked by a
+    window in the people rule's order. (Subqueries joined to one another instead, SQLite would
+    pair every group with every other.)"""
     group = {"partition_by": L.group_key}
-    # rows without an event last on both databases, after the entries they do not count among
-    order = (E.id.is_(None), E.occurred_at, E.connection_id, E.object, E.crm_id, E.seq)
     lead = {**group, "order_by": lead_order(jmap)}
-    merged = select(L.id.label("link"), L.group_key, L.kind, L.email, S.crm, E.id.label("event"),
-                    E.to_stage, E.occurred_at,
-                    (func.row_number().over(**group, order_by=order) - 1).label("n"),
-                    func.lag(E.occurred_at).over(**group, order_by=order).label("earlier"),
-                    func.first_value(S.stage).over(**lead).label("lead_stage"),
+    stream = select(L.id.label("link"), L.group_key, L.kind, L.email, S.crm, E.to_stage,
+                    E.occurred_at, func.first_value(S.stage).over(**lead).label("lead_stage"),
                     func.first_value(S.entered_at).over(**lead).label("lead_entered_at")) \
         .select_from(L).join(S, and_(L.connection_id == S.connection_id, L.object == S.object,
                                      L.crm_id == S.crm_id)) \
         .outerjoin(E, and_(E.connection_id == S.connection_id, E.object == S.object,
-                           E.crm_id == S.crm_id)).where(*links) \
-        .order_by(L.group_key, *order).subquery("merged")  # group_concat joins in feed order
-    m = merged.c
-    in_order = func.min(case((m.occurred_at.is_(None), 1), (m.earlier.is_(None), 1),
-                             (m.earlier < m.occurred_at, 1), else_=0))
+                           E.crm_id == S.crm_id, E.to_stage.in_(jmap.stage_keys))) \
+        .where(*links).subquery("stream")
+    m = stream.c
+    entries = [(slot, m.occurred_at.is_not(None) & (m.to_stage == key))
+               for slot, key in enumerate(jmap.stage_keys[:SLOTS])]
+    covered = and_(true(), *(func.sum(case((entered, 1), else_=0)) <= 2 for _, entered in entries))
     return select(literal(tenant_id).label("tenant_id"), m.group_key,
                   func.min(m.kind).label("kind"), func.count(m.link.distinct()).label("records"),
                   (func.min(m.crm) != func.max(m.crm)).label("across_crms"),
                   func.min(m.email).label("email"), func.min(m.lead_stage).label("lead_stage"),
-                  func.min(m.lead_entered_at).label("lead_entered_at"),
-                  func.count(m.event).label("events"), ordered_concat(m.to_stage, m.n).label("path"),
-                  func.min(m.occurred_at).label("first_at"), func.max(m.occurred_at).label("last_at"),
-                  and_(func.count(m.event) <= SLOTS, in_order == 1).label("covered"),
-                  *(func.max(case((m.n == slot, m.occurred_at))).label(f"at{slot}")
-                    for slot in range(SLOTS))) \
+                  func.min(m.lead_entered_at).label("lead_entered_at"), covered.label("covered"),
+                  *(func.min(case((entered, m.occurred_at))).label(f"first{slot}")
+                    for slot, entered in entries),
+                  *(func.max(case((entered, m.occurred_at))).label(f"last{slot}")
+                    for slot, entered in entries)) \
         .group_by(m.group_key)
+
+
+def answers(jmap: JourneyMap) -> bool:
+    """Whether rows can hold the map's stages (at most :data:`SLOTS` of them)."""
+    return len(jmap.stage_keys) <= SLOTS
+
+
+def period_firsts(flt: Any, slots: int) -> list[Any]:
+    """Per stage slot, a covered row's first entry into it within ``flt``'s period (None if it
+    entered it in none): its first entry if that lies in the period, else its last (with at most
+    two entries, the only other)."""
+    def inside(column: Any) -> Any:
+        return and_(True, *flt.in_period(column))
+    firsts = []
+    for slot in range(slots):
+        first, last = getattr(P, f"first{slot}"), getattr(P, f"last{slot}")
+        firsts.append(first if flt.since is None and flt.until is None else
+                      case((inside(first), first), (inside(last), last)))
+    return firsts

@@ -57,8 +57,7 @@ def journey(start: float, walk: list[tuple[str, int]]) -> list[dict]:
 
 def summary_rows(db, cid):
     table = JourneySummary.__table__
-    keys_first = sorted(table.c, key=lambda column: not column.primary_key)
-    return sorted(tuple(r) for r in db.execute(select(*keys_first).where(table.c.connection_id == cid)))
+    return sorted(tuple(r) for r in db.execute(select(table).where(table.c.connection_id == cid)))
 
 
 def answers(db, cid, flt):

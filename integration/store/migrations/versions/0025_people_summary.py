@@ -1,11 +1,11 @@
-"""people summary: one row per person or deal of a workspace (merged entries, lead record's stage)
+"""people summary: one row per person or deal of a workspace (first and last entry per stage, lead record's stage)
 
 The workspace funnel joined every linked record's journey events and ranked every linked record's
-state (2 to 7 s cold at a million records). The people pass now keeps one row per person or deal
+state (2 to 16 s cold at a million records). The people pass now keeps one row per person or deal
 (``integration/store/people_summaries.py``) and the tenant row what those rows were made from.
-Nothing is backfilled here: the rows need the workspace map's people rule, which is the
-service's to read, so the first people pass after the upgrade makes them all (the tenant's
-``people_summary_build`` is NULL), and until then the funnel reads the events as before.
+Nothing is backfilled here: the rows follow the workspace map's stages and people rule, which
+are the service's to read, so the first people pass after the upgrade makes them all (the
+tenant's ``people_summary_build`` is NULL), and until then the funnel reads the events as before.
 
 Revision ID: 0025
 Revises: 0024
@@ -22,7 +22,7 @@ down_revision = '0024'
 branch_labels = None
 depends_on = None
 
-SLOTS = [f'at{slot}' for slot in range(12)]
+SLOTS = range(12)
 
 
 def upgrade() -> None:
@@ -30,7 +30,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column('people_summary_basis', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch.add_column(sa.Column('people_summary_build', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     op.create_table('peoplesummary',
-    *(sa.Column(name, UTCDateTime(), nullable=True) for name in SLOTS),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('group_key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -39,17 +38,12 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('lead_stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('lead_entered_at', UTCDateTime(), nullable=True),
-    sa.Column('events', sa.Integer(), nullable=False),
-    sa.Column('path', sa.Text(), nullable=True),
-    sa.Column('first_at', UTCDateTime(), nullable=True),
-    sa.Column('last_at', UTCDateTime(), nullable=True),
     sa.Column('covered', sa.Boolean(), nullable=False),
+    *(sa.Column(f'first{slot}', UTCDateTime(), nullable=True) for slot in SLOTS),
+    *(sa.Column(f'last{slot}', UTCDateTime(), nullable=True) for slot in SLOTS),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
     sa.PrimaryKeyConstraint('tenant_id', 'group_key')
     )
-    op.create_index('ix_peoplesummary_paths', 'peoplesummary', ['tenant_id', 'kind', 'path', 'covered'])
-    op.create_index('ix_peoplesummary_period', 'peoplesummary',
-                    ['tenant_id', 'kind', 'last_at', 'covered', 'first_at', 'path', *SLOTS])
     op.create_index('ix_peoplesummary_lead', 'peoplesummary',
                     ['tenant_id', 'kind', 'lead_stage', 'lead_entered_at'])
     op.create_index('ix_peoplesummary_linked', 'peoplesummary',
@@ -59,7 +53,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ('uncovered', 'linked', 'lead', 'period', 'paths'):
+    for name in ('uncovered', 'linked', 'lead'):
         op.drop_index(f'ix_peoplesummary_{name}', table_name='peoplesummary')
     op.drop_table('peoplesummary')
     with op.batch_alter_table('tenant') as batch:
