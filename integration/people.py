@@ -212,10 +212,10 @@ def linked_funnel_counts(session: Session, tenant_id: int, kind: str, connection
 def summary_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
                           keys: list[str], flt: RecordFilter) -> list[tuple[int, int, int]]:
     """:func:`linked_funnel_counts` over every record, period only, from the people summary: each
-    covered person's first entry into each stage in the period from their row, added up in SQL;
-    the others' from their records' events."""
+    covered person's first entry into each stage in the period, as a position in their row's
+    path (positions order as times do), added up in SQL; the others' from their records' events."""
     p = PeopleSummary
-    firsts = people_summaries.period_firsts(flt, len(keys))
+    firsts = people_summaries.period_positions(flt, len(keys))
     furthest = case(*((first.is_not(None), slot) for slot, first in reversed(list(enumerate(firsts)))))
     per_unit = select(furthest.label("furthest"), *(first.label(f"f{slot}")
                                                     for slot, first in enumerate(firsts))) \

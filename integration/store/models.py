@@ -481,11 +481,11 @@ class PeopleSummary(SQLModel, table=True):
     row, made by the people pass (``integration/store/people_summaries.py``): what the workspace
     funnel and the people linked across CRMs need without joining every record's events.
 
-    ``first0``/``last0``... are the first and last time any of its records entered the workspace
-    map's first, second... stage (None if none did); it is ``covered`` when none of them entered
-    one stage more than twice, so that its first entry into a stage within any period is one of
-    the two. ``lead_stage`` and ``lead_entered_at`` are those of its lead record under the map's
-    people rule.
+    ``path`` holds the entries of all of its records into the workspace map's stages, merged in
+    time order, one character per entry (the stage's code); ``at0``... their times. It is
+    ``covered`` when those are all of its entries and strictly increase: the entries of any
+    period are then one stretch of the path. ``lead_stage`` and ``lead_entered_at`` are those of
+    its lead record under the map's people rule.
     """
 
     __table_args__ = (
@@ -506,28 +506,21 @@ class PeopleSummary(SQLModel, table=True):
     email: Optional[str] = None
     lead_stage: str
     lead_entered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    path: Optional[str] = Field(default=None, sa_type=Text)
     covered: bool
-    first0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    first11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at2: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at3: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at4: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at5: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at6: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at7: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at8: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at9: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at10: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at11: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at12: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at13: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at14: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    at15: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)

@@ -3,9 +3,10 @@ deal of a workspace, made by the people pass from the stored links, records and 
 
 The workspace funnel counts people, each standing for all of their linked records: live, that
 is a join of every linked record's events and a window over every linked record's state (2 to 16 s
-cold at a million records). The summary keeps, per person and stage of the workspace map, the
-first and last time any of their records entered it, and their lead record's stage, so the
-unfiltered and period views add up one row per person in SQL (:func:`period_firsts`).
+cold at a million records). The summary keeps, per person, their records' entries into the
+workspace map's stages merged in time order (a character per entry, with the times) and their
+lead record's stage, so the unfiltered and period views add up one row per person in SQL
+(:func:`period_positions`).
 
 It is exactly as fresh as the links: the people pass, which runs after every sync that stored
 records, makes the rows of the people it re-linked (:func:`refresh`), or of everyone on a full pass
@@ -17,22 +18,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import reduce
+from operator import add
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select, true
+from sqlalchemy import and_, case, delete, func, insert, literal, select
 from sqlmodel import Session
 
 from integration.store.bulk import one_of
 from integration.store.records import last_writes
 from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant
-from integration.store.sqlfuncs import stage_index
+from integration.store.sqlfuncs import ordered_codes, stage_index, text_position
 from mapping import JourneyMap
 
 E, L, P, S = JourneyEvent, RecordLink, PeopleSummary, RecordState
 #: Groups made per statement on a partial refresh.
 CHUNK = 500
-#: Stages a row holds: the summary answers for maps of at most this many.
-SLOTS = 12
+#: Entries a covered row holds.
+SLOTS = 16
+#: The characters standing for the map's stages in a path, by position: the summary answers for
+#: maps of at most this many stages.
+CODES = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def lead_order(jmap: JourneyMap) -> list[Any]:
@@ -123,51 +129,58 @@ def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
     """SELECT one summary row per group of the links meeting ``links`` that has a stored record
     (the others are links the next pass deletes).
 
-    One stream of the groups' records, each with its events (one row without an event if it has
-    none), aggregated per group: the first and last entry into each stage of the map, whether
-    any stage was entered more than twice, and the lead record's stage and date, picked by a
-    window in the people rule's order. (Subqueries joined to one another instead, SQLite would
-    pair every group with every other.)"""
+    One stream of the groups' records, each with its entries into the map's stages (one row
+    without an entry if it has none), sorted by group and time, aggregated per group: the
+    entries' codes and times in order, whether they are few enough and strictly increasing to be
+    covered, and the lead record's stage and date, picked by a window in the people rule's
+    order. (Subqueries joined to one another instead, SQLite would pair every group with every
+    other.)"""
     group = {"partition_by": L.group_key}
+    # rows without an entry last on both databases, after the entries they do not count among
+    order = (E.id.is_(None), E.occurred_at, E.connection_id, E.object, E.crm_id, E.seq)
     lead = {**group, "order_by": lead_order(jmap)}
-    stream = select(L.id.label("link"), L.group_key, L.kind, L.email, S.crm, E.to_stage,
-                    E.occurred_at, func.first_value(S.stage).over(**lead).label("lead_stage"),
+    code = case(*((E.to_stage == key, CODES[i]) for i, key in enumerate(jmap.stage_keys[:len(CODES)])))
+    stream = select(L.id.label("link"), L.group_key, L.kind, L.email, S.crm, E.id.label("event"),
+                    code.label("code"), E.occurred_at,
+                    (func.row_number().over(**group, order_by=order) - 1).label("n"),
+                    func.lag(E.occurred_at).over(**group, order_by=order).label("earlier"),
+                    func.first_value(S.stage).over(**lead).label("lead_stage"),
                     func.first_value(S.entered_at).over(**lead).label("lead_entered_at")) \
         .select_from(L).join(S, and_(L.connection_id == S.connection_id, L.object == S.object,
                                      L.crm_id == S.crm_id)) \
         .outerjoin(E, and_(E.connection_id == S.connection_id, E.object == S.object,
                            E.crm_id == S.crm_id, E.to_stage.in_(jmap.stage_keys))) \
-        .where(*links).subquery("stream")
+        .where(*links).order_by(L.group_key, *order).subquery("stream")  # fed in order: see ordered_codes
     m = stream.c
-    entries = [(slot, m.occurred_at.is_not(None) & (m.to_stage == key))
-               for slot, key in enumerate(jmap.stage_keys[:SLOTS])]
-    covered = and_(true(), *(func.sum(case((entered, 1), else_=0)) <= 2 for _, entered in entries))
+    in_order = func.min(case((m.occurred_at.is_(None), 1), (m.earlier.is_(None), 1),
+                             (m.earlier < m.occurred_at, 1), else_=0))
     return select(literal(tenant_id).label("tenant_id"), m.group_key,
                   func.min(m.kind).label("kind"), func.count(m.link.distinct()).label("records"),
                   (func.min(m.crm) != func.max(m.crm)).label("across_crms"),
                   func.min(m.email).label("email"), func.min(m.lead_stage).label("lead_stage"),
-                  func.min(m.lead_entered_at).label("lead_entered_at"), covered.label("covered"),
-                  *(func.min(case((entered, m.occurred_at))).label(f"first{slot}")
-                    for slot, entered in entries),
-                  *(func.max(case((entered, m.occurred_at))).label(f"last{slot}")
-                    for slot, entered in entries)) \
+                  func.min(m.lead_entered_at).label("lead_entered_at"),
+                  ordered_codes(m.code, m.n).label("path"),
+                  and_(func.count(m.event) <= SLOTS, in_order == 1).label("covered"),
+                  *(func.max(case((m.n == slot, m.occurred_at))).label(f"at{slot}")
+                    for slot in range(SLOTS))) \
         .group_by(m.group_key)
 
 
 def answers(jmap: JourneyMap) -> bool:
-    """Whether rows can hold the map's stages (at most :data:`SLOTS` of them)."""
-    return len(jmap.stage_keys) <= SLOTS
+    """Whether a path can name every stage of the map (at most as many as :data:`CODES`)."""
+    return len(jmap.stage_keys) <= len(CODES)
 
 
-def period_firsts(flt: Any, slots: int) -> list[Any]:
-    """Per stage slot, a covered row's first entry into it within ``flt``'s period (None if it
-    entered it in none): its first entry if that lies in the period, else its last (with at most
-    two entries, the only other)."""
-    def inside(column: Any) -> Any:
-        return and_(True, *flt.in_period(column))
-    firsts = []
-    for slot in range(slots):
-        first, last = getattr(P, f"first{slot}"), getattr(P, f"last{slot}")
-        firsts.append(first if flt.since is None and flt.until is None else
-                      case((inside(first), first), (inside(last), last)))
-    return firsts
+def period_positions(flt: Any, stages: int) -> list[Any]:
+    """Per stage (by position in the map), where a covered row's entries in ``flt``'s period
+    first enter it: its first position in the stretch of the path entered in the period, None if
+    none did. Positions stand for times: a covered row's entries strictly increase."""
+    def entries_before(moment: Any) -> Any:
+        return reduce(add, (case((getattr(P, f"at{slot}") < moment, 1), else_=0)
+                            for slot in range(SLOTS)))
+    start = literal(0) if flt.since is None else entries_before(flt.since)
+    stretch = P.path if flt.until is None else func.substr(
+        P.path, 1, case((entries_before(flt.until) > start, entries_before(flt.until)), else_=0))
+    if flt.since is not None:
+        stretch = func.substr(stretch, start + 1)
+    return [func.nullif(text_position(stretch, CODES[i]), 0) for i in range(stages)]

@@ -141,19 +141,49 @@ class ordered_concat(FunctionElement):  # noqa: N801
     type = String()
     inherit_cache = True
     name = "ordered_concat"
+    separator = ">"
+
+
+class ordered_codes(ordered_concat):  # noqa: N801
+    """:class:`ordered_concat` with nothing between the values (one-character codes: a value's
+    position in the text is its place in the order)."""
+
+    inherit_cache = True
+    name = "ordered_codes"
+    separator = ""
 
 
 @compiles(ordered_concat, "sqlite")
+@compiles(ordered_codes, "sqlite")
 def _concat_sqlite(element: ordered_concat, compiler: Any, **kw: Any) -> str:
     value, _order = list(element.clauses)
-    return f"group_concat({compiler.process(value, **kw)}, '>')"
+    return f"group_concat({compiler.process(value, **kw)}, '{element.separator}')"
 
 
 @compiles(ordered_concat, "postgresql")
+@compiles(ordered_codes, "postgresql")
 def _concat_postgresql(element: ordered_concat, compiler: Any, **kw: Any) -> str:
     value, order = list(element.clauses)
-    return (f"string_agg({compiler.process(value, **kw)}, '>' ORDER BY "
+    return (f"string_agg({compiler.process(value, **kw)}, '{element.separator}' ORDER BY "
             f"{compiler.process(order, **kw)})")
+
+
+class text_position(FunctionElement):  # noqa: N801
+    """Where the second text first occurs in the first (from 1), 0 if nowhere."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "text_position"
+
+
+@compiles(text_position, "sqlite")
+def _position_sqlite(element: text_position, compiler: Any, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(text_position, "postgresql")
+def _position_postgresql(element: text_position, compiler: Any, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
 #: The percentiles the analytics report, by name.

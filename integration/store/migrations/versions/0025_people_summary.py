@@ -1,4 +1,4 @@
-"""people summary: one row per person or deal of a workspace (first and last entry per stage, lead record's stage)
+"""people summary: one row per person or deal of a workspace (its records' stage entries merged, lead record's stage)
 
 The workspace funnel joined every linked record's journey events and ranked every linked record's
 state (2 to 16 s cold at a million records). The people pass now keeps one row per person or deal
@@ -22,7 +22,7 @@ down_revision = '0024'
 branch_labels = None
 depends_on = None
 
-SLOTS = range(12)
+SLOTS = range(16)
 
 
 def upgrade() -> None:
@@ -38,9 +38,9 @@ def upgrade() -> None:
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('lead_stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('lead_entered_at', UTCDateTime(), nullable=True),
+    sa.Column('path', sa.Text(), nullable=True),
     sa.Column('covered', sa.Boolean(), nullable=False),
-    *(sa.Column(f'first{slot}', UTCDateTime(), nullable=True) for slot in SLOTS),
-    *(sa.Column(f'last{slot}', UTCDateTime(), nullable=True) for slot in SLOTS),
+    *(sa.Column(f'at{slot}', UTCDateTime(), nullable=True) for slot in SLOTS),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
     sa.PrimaryKeyConstraint('tenant_id', 'group_key')
     )
