@@ -214,14 +214,17 @@ def funnel_columns(keys: list[str]) -> list[Any]:
 
 def funnel_counts(session: Session, per_unit: Any, stages: int) -> list[tuple[int, int, int]]:
     """Per stage, the (reached, entered, strict) counts of the units of ``per_unit`` (a subquery
-    of :func:`funnel_columns`), in one row computed in SQL."""
+    of :func:`funnel_columns`; with a column ``n``, each row stands for ``n`` units), in one row
+    computed in SQL."""
     c = per_unit.c
+    units = c.n if "n" in c else 1
     totals = []
     for i in range(stages):
         in_order = and_(*(c[f"f{j}"].is_not(None) for j in range(i + 1)),
                         *(c[f"f{j}"] >= c[f"f{j - 1}"] for j in range(1, i + 1)))
-        totals += [func.sum(case((c.furthest >= i, 1), else_=0)), func.count(c[f"f{i}"]),
-                   func.sum(case((in_order, 1), else_=0))]
+        totals += [func.sum(case((c.furthest >= i, units), else_=0)),
+                   func.sum(case((c[f"f{i}"].is_not(None), units), else_=0)),
+                   func.sum(case((in_order, units), else_=0))]
     row = session.execute(select(*totals)).one()
     return [tuple(int(v or 0) for v in row[3 * i:3 * i + 3]) for i in range(stages)]
 

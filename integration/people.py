@@ -215,11 +215,10 @@ def summary_funnel_counts(session: Session, tenant_id: int, kind: str, connectio
     covered person's first entry into each stage in the period, as a position in their row's
     path (positions order as times do), added up in SQL; the others' from their records' events."""
     p = PeopleSummary
-    firsts = people_summaries.period_positions(flt, len(keys))
-    furthest = case(*((first.is_not(None), slot) for slot, first in reversed(list(enumerate(firsts)))))
-    per_unit = select(furthest.label("furthest"), *(first.label(f"f{slot}")
-                                                    for slot, first in enumerate(firsts))) \
-        .where(p.tenant_id == tenant_id, p.kind == kind, p.covered == true()).subquery()
+    positions = people_summaries.period_positions(flt, len(keys), p.tenant_id == tenant_id,
+                                                  p.kind == kind).c
+    furthest = case(*((positions[f"f{i}"].is_not(None), i) for i in reversed(range(len(keys)))))
+    per_unit = select(furthest.label("furthest"), *positions).subquery()
     uncovered = select(p.group_key).where(p.tenant_id == tenant_id, p.kind == kind,
                                           p.covered == false())
     return add_counts(funnel_counts(session, per_unit, len(keys)), linked_funnel_counts(
