@@ -259,9 +259,10 @@ def _linked_events(tenant_id: int, kind: str, connection_ids: list[int], flt: Re
         link.tenant_id == tenant_id, link.kind == kind, event.connection_id.in_(connection_ids),
         *flt.in_period(event.occurred_at))
     if flt.narrows_records():
+        # the records' own connection condition lets the filter read its index (connection, value)
         query = flt.apply(query.join(RecordState, and_(
             RecordState.connection_id == event.connection_id, RecordState.object == event.object,
-            RecordState.crm_id == event.crm_id)))
+            RecordState.crm_id == event.crm_id)).where(RecordState.connection_id.in_(connection_ids)))
     return query
 
 
@@ -286,7 +287,8 @@ def linked_current_stages(session: Session, tenant_id: int, kind: str, connectio
     members = select(link.group_key, state.stage, state.entered_at, lead_first.label("rank")) \
         .select_from(link).join(state, and_(state.connection_id == link.connection_id,
                                             state.object == link.object, state.crm_id == link.crm_id)) \
-        .where(link.tenant_id == tenant_id, link.kind == kind, link.connection_id.in_(connection_ids))
+        .where(link.tenant_id == tenant_id, link.kind == kind, link.connection_id.in_(connection_ids),
+               state.connection_id.in_(connection_ids))
     leads = flt.apply(members).subquery()
     in_period = case((and_(True, *flt.in_period(leads.c.entered_at)), 1), else_=0)
     return _current_counts(session.execute(
