@@ -489,6 +489,10 @@ class PeopleSummary(SQLModel, table=True):
     """
 
     __table_args__ = (
+        # the funnel reads this index alone: a period the rows whose entries reach into it
+        # (through the table, a look-up per person), cut at its bounds by the entry times
+        Index("ix_peoplesummary_period", "tenant_id", "kind", "covered", "last_at", "path",
+              *(f"at{slot}" for slot in range(16))),
         Index("ix_peoplesummary_lead", "tenant_id", "kind", "lead_stage", "lead_entered_at"),
         Index("ix_peoplesummary_linked", "tenant_id", "kind", "email", "across_crms", "records"),
         # the people the events answer for
@@ -507,6 +511,8 @@ class PeopleSummary(SQLModel, table=True):
     lead_stage: str
     lead_entered_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     path: Optional[str] = Field(default=None, sa_type=Text)
+    #: The time of its last entry.
+    last_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     covered: bool
     at0: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     at1: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import reduce
-from operator import add
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy import and_, case, delete, func, insert, literal, select, true
 from sqlmodel import Session
 
 from integration.store.bulk import one_of
@@ -160,6 +158,7 @@ def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
                   func.min(m.email).label("email"), func.min(m.lead_stage).label("lead_stage"),
                   func.min(m.lead_entered_at).label("lead_entered_at"),
                   ordered_codes(m.code, m.n).label("path"),
+                  func.max(m.occurred_at).label("last_at"),
                   and_(func.count(m.event) <= SLOTS, in_order == 1).label("covered"),
                   *(func.max(case((m.n == slot, m.occurred_at))).label(f"at{slot}")
                     for slot in range(SLOTS))) \
@@ -171,24 +170,39 @@ def answers(jmap: JourneyMap) -> bool:
     return len(jmap.stage_keys) <= len(CODES)
 
 
+def entries_before(moment: Any, low: int = 0, high: int = SLOTS) -> Any:
+    """How many of a covered row's entries came before ``moment``: a binary search over its
+    increasing entry times ``at<low>``... ``at<high - 1>`` (an empty slot counts as after any
+    moment), a few comparisons per row instead of one per slot."""
+    if low == high:
+        return literal(low)
+    middle = (low + high) // 2
+    return case((getattr(P, f"at{middle}") < moment, entries_before(moment, middle + 1, high)),
+                else_=entries_before(moment, low, middle))
+
+
 def period_positions(flt: Any, stages: int, *rows: Any) -> Any:
-    """Subquery of the covered rows meeting ``rows``, grouped by the stretch of their path entered
-    in ``flt``'s period: per stage (by position in the map) ``f0``, ``f1``..., the stretch's first
-    position in it (None if it has none), and ``n``, the rows that entered that stretch.
-    Positions stand for times: a covered row's entries strictly increase.
+    """Subquery of the covered rows meeting ``rows`` whose entries reach into ``flt``'s period,
+    grouped by the stretch of their path entered in it: per stage (by position in the map)
+    ``f0``, ``f1``..., the stretch's first position in it (None if it has none), and ``n``, the
+    rows that entered that stretch. Positions stand for times: a covered row's entries strictly
+    increase.
 
     The positions are found once per distinct stretch (tens of thousands at a million people),
-    not once per row."""
-    def entries_before(moment: Any) -> Any:
-        return reduce(add, (case((getattr(P, f"at{slot}") < moment, 1), else_=0)
-                            for slot in range(SLOTS)))
+    not once per row; only the rows with entries after the period's end (few, for the usual
+    "last 90 days") are cut at its end."""
+    covered = [*rows, P.covered == true()]
+    reach = []
     stretch = P.path
     if flt.until is not None:
-        stretch = func.substr(stretch, 1, entries_before(flt.until))
+        reach.append(P.at0 < flt.until)
+        stretch = case((P.last_at >= flt.until, func.substr(stretch, 1, entries_before(flt.until))),
+                       else_=stretch)
     if flt.since is not None:
+        reach.append(P.last_at >= flt.since)
         stretch = func.substr(stretch, entries_before(flt.since) + 1)
     stretches = select(stretch.label("stretch"), func.count().label("n")) \
-        .where(*rows, P.covered.is_(True)).group_by(stretch).subquery("stretches")
+        .where(*covered, *reach).group_by(stretch).subquery("stretches")
     c = stretches.c
     # OFFSET 0 keeps the databases from computing a position again for each use of it in the
     # funnel's sums

@@ -39,11 +39,14 @@ def upgrade() -> None:
     sa.Column('lead_stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('lead_entered_at', UTCDateTime(), nullable=True),
     sa.Column('path', sa.Text(), nullable=True),
+    sa.Column('last_at', UTCDateTime(), nullable=True),
     sa.Column('covered', sa.Boolean(), nullable=False),
     *(sa.Column(f'at{slot}', UTCDateTime(), nullable=True) for slot in SLOTS),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
     sa.PrimaryKeyConstraint('tenant_id', 'group_key')
     )
+    op.create_index('ix_peoplesummary_period', 'peoplesummary',
+                    ['tenant_id', 'kind', 'covered', 'last_at', 'path', *(f'at{slot}' for slot in SLOTS)])
     op.create_index('ix_peoplesummary_lead', 'peoplesummary',
                     ['tenant_id', 'kind', 'lead_stage', 'lead_entered_at'])
     op.create_index('ix_peoplesummary_linked', 'peoplesummary',
@@ -53,7 +56,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ('uncovered', 'linked', 'lead'):
+    for name in ('uncovered', 'linked', 'lead', 'period'):
         op.drop_index(f'ix_peoplesummary_{name}', table_name='peoplesummary')
     op.drop_table('peoplesummary')
     with op.batch_alter_table('tenant') as batch:
