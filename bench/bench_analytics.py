@@ -187,9 +187,10 @@ def time_views(calls: dict, asked: list[dict], repeat: int, before_view=None) ->
 def print_latencies(heading: str, first_column: str, result: dict, floor_what: str) -> None:
     """Print a cold/warm latency table under ``heading`` and its summary against the goal."""
     print(heading)
-    print(f"   {first_column:<16} {'cold p50':>9} {'cold max':>9} {'warm p50':>9} {'warm p95':>9}  (ms)")
+    width = max(16, *(len(name) for name in result["figures"]))
+    print(f"   {first_column:<{width}} {'cold p50':>9} {'cold max':>9} {'warm p50':>9} {'warm p95':>9}  (ms)")
     for name, values in result["figures"].items():
-        print(f"   {name:<16} " + " ".join(f"{v * 1000:>9.0f}" for v in values))
+        print(f"   {name:<{width}} " + " ".join(f"{v * 1000:>9.0f}" for v in values))
     cold = max(v[1] for v in result["figures"].values())
     warm = max(v[3] for v in result["figures"].values())
     print(f"   slowest cold {cold * 1000:.0f} ms, slowest warm p95 {warm * 1000:.0f} ms (goal < "
