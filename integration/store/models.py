@@ -489,8 +489,10 @@ class PeopleSummary(SQLModel, table=True):
     """
 
     __table_args__ = (
-        # the funnel reads this index alone: a period the rows whose entries reach into it
-        # (through the table, a look-up per person), cut at its bounds by the entry times
+        # the all-time funnel groups the paths in this index's order (SQLite would sort them)
+        Index("ix_peoplesummary_paths", "tenant_id", "kind", "covered", "path"),
+        # a period's funnel reads this index alone: the rows whose entries reach into it (through
+        # the table, a look-up per person), cut at its bounds by the entry times
         Index("ix_peoplesummary_period", "tenant_id", "kind", "covered", "last_at", "path",
               *(f"at{slot}" for slot in range(16))),
         Index("ix_peoplesummary_lead", "tenant_id", "kind", "lead_stage", "lead_entered_at"),

@@ -45,6 +45,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], ),
     sa.PrimaryKeyConstraint('tenant_id', 'group_key')
     )
+    op.create_index('ix_peoplesummary_paths', 'peoplesummary', ['tenant_id', 'kind', 'covered', 'path'])
     op.create_index('ix_peoplesummary_period', 'peoplesummary',
                     ['tenant_id', 'kind', 'covered', 'last_at', 'path', *(f'at{slot}' for slot in SLOTS)])
     op.create_index('ix_peoplesummary_lead', 'peoplesummary',
@@ -56,7 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ('uncovered', 'linked', 'lead', 'period'):
+    for name in ('uncovered', 'linked', 'lead', 'period', 'paths'):
         op.drop_index(f'ix_peoplesummary_{name}', table_name='peoplesummary')
     op.drop_table('peoplesummary')
     with op.batch_alter_table('tenant') as batch:
