@@ -87,7 +87,10 @@ def refresh(session: Session, tenant_id: int, connection_ids: list[int], jmap: J
             groups: Iterable[str], made_from: str) -> None:
     """Make the rows of these groups afresh, or every row of the tenant when the connections or
     the people rule changed since they were made; then record ``made_from`` (the :func:`basis`
-    taken before the links and events were read) as what they hold."""
+    taken before the links and events were read) as what they hold. Nothing is made for a map
+    whose stages a path cannot name (see :func:`answers`): the funnel reads the events then."""
+    if not answers(jmap):
+        return
     tenant = session.get(Tenant, tenant_id)
     if tenant.people_summary_build != build_key(connection_ids, jmap):
         rebuild(session, tenant_id, connection_ids, jmap, made_from)
@@ -103,7 +106,10 @@ def refresh(session: Session, tenant_id: int, connection_ids: list[int], jmap: J
 
 def rebuild(session: Session, tenant_id: int, connection_ids: list[int], jmap: JourneyMap,
             made_from: str) -> None:
-    """Make every row of the tenant afresh, in set-based SQL (the full people pass)."""
+    """Make every row of the tenant afresh, in set-based SQL (the full people pass); nothing for a
+    map whose stages a path cannot name."""
+    if not answers(jmap):
+        return
     session.execute(delete(P).where(P.tenant_id == tenant_id)
                     .execution_options(synchronize_session=False))
     _insert(session, tenant_id, jmap, [])

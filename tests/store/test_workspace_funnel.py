@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from unittest.mock import patch
 
 import pytest
-from sqlalchemy import and_, insert, update
+from sqlalchemy import and_, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
@@ -315,3 +315,22 @@ def test_a_persons_row_merges_their_records_entries_in_time_order(services, work
         assert row.covered == (len(times) <= people_summaries.SLOTS and times == sorted(set(times)))
         assert [getattr(row, f"at{slot}") for slot in range(min(len(times), 16))] == times[:16]
         assert row.records == 2 and row.across_crms is False  # both connections are HubSpot
+
+
+def test_a_map_with_more_stages_than_a_path_can_name_is_left_to_the_events(services, workspace):
+    tenant_id, ids = workspace
+    document = map_to_dict(JMAP)
+    document["stages"] += [{"key": f"extra{n}", "label": f"Extra {n}"}
+                           for n in range(len(people_summaries.CODES) - len(KEYS) + 1)]
+    big = map_from_dict(document)
+    with services.session() as db:
+        people_summaries.rebuild(db, tenant_id, ids, JMAP, "test")
+        made = db.exec(select(func.count()).select_from(PeopleSummary)
+                       .where(PeopleSummary.tenant_id == tenant_id)).one()
+        people_summaries.rebuild(db, tenant_id, ids, big, "big")
+        kept = db.exec(select(func.count()).select_from(PeopleSummary)
+                       .where(PeopleSummary.tenant_id == tenant_id)).one()
+        db.rollback()
+    assert not people_summaries.answers(big) and people_summaries.answers(JMAP)
+    assert made == kept == COUNT  # untouched, and never read: the map is not the one they were made for
+    assert people_summaries.build_key(ids, big) != people_summaries.build_key(ids, JMAP)
