@@ -88,7 +88,8 @@ def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dic
     """People whose records are in more than one CRM (the first ``limit``, by e-mail), counted
     in SQL: one row per person comes back at most. Read from the people summary when it is
     current (:mod:`integration.store.people_summaries`), else from the links."""
-    if _summarised(session, tenant_id):
+    jmap = workspace_map(session, tenant_id).jmap
+    if _summarised(session, tenant_id, jmap, [c.id for c in list_connections(session, tenant_id)]):
         p = PeopleSummary
         query = select(p.email, p.records).where(
             p.tenant_id == tenant_id, p.kind == PERSON, p.across_crms == true(), p.email.is_not(None)) \
@@ -104,16 +105,14 @@ def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dic
     return [{"email": address, "records": records} for address, records in session.execute(query)]
 
 
-def _summarised(session: Session, tenant_id: int, connection_id: int | None = None,
-                flt: RecordFilter = RecordFilter()) -> bool:
-    """Whether the people summary answers this view: every connection, no condition on the
-    records but the period, a map whose stages its rows hold, and rows holding what the links
-    and events say now."""
-    if connection_id is not None or flt.narrows_records():
+def _summarised(session: Session, tenant_id: int, jmap: JourneyMap, connection_ids: list[int],
+                connection_id: int | None = None, flt: RecordFilter = RecordFilter()) -> bool:
+    """Whether the people summary answers this view of the workspace (map ``jmap``, connections
+    ``connection_ids``): every connection, no condition on the records but the period, a map
+    whose stages its rows hold, and rows holding what the links and events say now."""
+    if connection_id is not None or flt.narrows_records() or not people_summaries.answers(jmap):
         return False
-    jmap = workspace_map(session, tenant_id).jmap
-    ids = [c.id for c in list_connections(session, tenant_id)]
-    return people_summaries.answers(jmap) and people_summaries.is_current(session, tenant_id, ids, jmap)
+    return people_summaries.is_current(session, tenant_id, connection_ids, jmap)
 
 
 def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
@@ -138,7 +137,7 @@ def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
     jmap = workspace_map(session, tenant_id).jmap
     ids = [connection_id] if connection_id is not None else [
         c.id for c in list_connections(session, tenant_id)]
-    if _summarised(session, tenant_id, connection_id, flt):
+    if _summarised(session, tenant_id, jmap, ids, connection_id, flt):
         counts = summary_funnel_counts(session, tenant_id, UNITS[unit], ids, jmap.stage_keys, flt)
         total, current = summary_current_stages(session, tenant_id, UNITS[unit], jmap, flt)
     else:
