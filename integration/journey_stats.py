@@ -28,8 +28,6 @@ import heapq
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
-from functools import reduce
-from operator import add
 from typing import Any
 
 from sqlalchemy import Date, and_, case, false, func, literal, select, true, union_all
@@ -41,8 +39,9 @@ from integration.store.bulk import one_of
 from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
 from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
 from integration.store.summaries import ENTRY_TIMES, SEPARATOR
-from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, histogram, month_start,
-                                        ordered_concat, percentile_columns, stage_index, utc_date)
+from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, count_before, histogram,
+                                        month_start, ordered_concat, percentile_columns, stage_index,
+                                        utc_date)
 from integration.store.types import utcnow
 from mapping import JourneyMap
 from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
@@ -161,8 +160,8 @@ def _summarised(query: Any, *conditions: Any) -> Any:
 
 
 def _entries_before(moment: datetime) -> Any:
-    """How many of a covered record's entries came before ``moment``."""
-    return reduce(add, (case((at < moment, 1), else_=0) for at in ENTRY_TIMES))
+    """How many of a covered record's entries came before ``moment`` (its entry times increase)."""
+    return count_before(moment, ENTRY_TIMES)
 
 
 def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple[list[str], int]]:

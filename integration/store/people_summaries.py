@@ -26,7 +26,7 @@ from sqlmodel import Session
 from integration.store.bulk import one_of
 from integration.store.records import last_writes
 from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant
-from integration.store.sqlfuncs import ordered_codes, stage_index, text_position
+from integration.store.sqlfuncs import count_before, ordered_codes, stage_index, text_position
 from mapping import JourneyMap
 
 E, L, P, S = JourneyEvent, RecordLink, PeopleSummary, RecordState
@@ -176,15 +176,9 @@ def answers(jmap: JourneyMap) -> bool:
     return len(jmap.stage_keys) <= len(CODES)
 
 
-def entries_before(moment: Any, low: int = 0, high: int = SLOTS) -> Any:
-    """How many of a covered row's entries came before ``moment``: a binary search over its
-    increasing entry times ``at<low>``... ``at<high - 1>`` (an empty slot counts as after any
-    moment), a few comparisons per row instead of one per slot."""
-    if low == high:
-        return literal(low)
-    middle = (low + high) // 2
-    return case((getattr(P, f"at{middle}") < moment, entries_before(moment, middle + 1, high)),
-                else_=entries_before(moment, low, middle))
+def entries_before(moment: Any) -> Any:
+    """How many of a covered row's entries came before ``moment`` (its entry times increase)."""
+    return count_before(moment, [getattr(P, f"at{slot}") for slot in range(SLOTS)])
 
 
 def period_positions(flt: Any, stages: int, *rows: Any) -> Any:

@@ -235,3 +235,14 @@ def stage_index(column: Any, keys: Sequence[str]) -> Any:
 def all_of(conditions: Sequence[Any]) -> Any:
     """The conditions joined with AND (true when there are none)."""
     return and_(True, *conditions)
+
+
+def count_before(moment: Any, times: Sequence[Any], skipped: int = 0) -> Any:
+    """How many of ``times`` (columns of increasing dates and times, an empty one counting as
+    after any moment) come before ``moment``, plus ``skipped``: a binary search, a few comparisons
+    per row instead of one per column."""
+    if not times:
+        return literal_column(str(skipped))
+    middle = len(times) // 2
+    return case((times[middle] < moment, count_before(moment, times[middle + 1:], skipped + middle + 1)),
+                else_=count_before(moment, times[:middle], skipped))
