@@ -23,17 +23,15 @@ from typing import Any, Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
+from integration.store.bulk import INSERTS
 from integration.store.models import AnalyticsCache
 from integration.store.records import last_writes
 from integration.store.types import utcnow
 from mapping import JourneyMap
 
-_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 #: Days an answer stays stored without being computed again.
 KEEP_DAYS = 7
 log = logging.getLogger("journey.analytics")
@@ -108,7 +106,7 @@ class CachedAnalytics:
             AnalyticsCache.connection_id == self.connection_id, AnalyticsCache.key == key)).first()
 
     def _store(self, key: str, answer: Any) -> None:
-        insert = _INSERTS[self.session.get_bind().dialect.name]
+        insert = INSERTS[self.session.get_bind().dialect.name]
         values = {"stamp": self.stamp, "value": {"answer": answer}, "computed_at": utcnow()}
         try:
             with self.session.begin_nested():

@@ -1,9 +1,11 @@
 """The figures of the dashboard and the journeys page for one filter, read through the analytics
 cache, and the worker's warm-up of the views people open first after the data changes (the
 dashboard, the journeys page, the records page's counts, the map history's figures of the
-newest versions, and the workspace page)."""
+newest versions, and the workspace page, each as it first opens and as people opened it with
+their own period and filters this week)."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -16,8 +18,11 @@ from integration.map_review import warm_versions_effect
 from integration.people import warm_workspace
 from integration.record_pages import FIRST_COUNTS, cached_count
 from integration.services import Services
+from integration.store import opened_views
 from integration.store.models import Connection
+from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
+from integration.view_args import FilterError, view_filter
 from mapping import JourneyMap
 
 #: Common paths the journeys page lists.
@@ -57,16 +62,26 @@ def journeys_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: Rec
 
 
 def warm_analytics(services: Services, connection_id: int) -> None:
-    """Compute the first-opened views of the connection's pages, so they open from the cache,
-    and forget answers nobody asked for in a week.
+    """Compute the first-opened views of the connection's pages, and the views people opened
+    with filters of their own this week (:mod:`integration.store.opened_views`), so they open
+    from the cache; forget answers nobody asked for in a week.
 
     Views already computed for the current data are only read."""
     with services.session() as db:
+        conn = db.get(Connection, connection_id)
+        if conn is None:
+            return
         prune(db, connection_id)
+        opened_views.prune(db, conn.tenant_id)
         jmap, _ = connection_map(db, connection_id)
         for flt in WARM_VIEWS:
             dashboard_figures(db, connection_id, jmap, flt)
             journeys_figures(db, connection_id, jmap, flt)
+        for page, args, flt in opened(db, conn.tenant_id, connection_id):
+            if page == "dashboard":
+                dashboard_figures(db, connection_id, jmap, flt)
+            else:
+                journeys_figures(db, connection_id, jmap, flt, args.get("unit", "month"))
         cache = CachedAnalytics(db, connection_id, jmap)
         for flt in FIRST_COUNTS:  # the records page as it first opens
             cached_count(cache, flt)
@@ -74,6 +89,19 @@ def warm_analytics(services: Services, connection_id: int) -> None:
         # versions' figures are kept a day, computed here when older than that.
         warm_versions_effect(db, connection_id)
         # the connection's new data changes the workspace's answers too
-        conn = db.get(Connection, connection_id)
-        if conn is not None:
-            warm_workspace(db, conn.tenant_id)
+        warm_workspace(db, conn.tenant_id, [flt for _, _, flt in opened(db, conn.tenant_id, None)])
+
+
+def opened(db: Session, tenant_id: int, connection_id: int | None,
+           today: date | None = None) -> list[tuple[str, dict[str, str], RecordFilter]]:
+    """The views of the connection's pages (None: the workspace page) opened this week, the most
+    recent first, as (page, query arguments, the filter they choose today: "last 90 days" is
+    warmed for the day it is warmed on). A view whose arguments no longer make a view is
+    forgotten."""
+    views = []
+    for view in opened_views.recent(db, tenant_id, connection_id):
+        try:
+            views.append((view.page, dict(view.args), view_filter(view.args, today or utcnow().date())))
+        except FilterError:
+            opened_views.forget(db, view)
+    return views

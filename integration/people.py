@@ -5,7 +5,7 @@ Links come from the people pass (``integration.sync.people``); these functions o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 from sqlalchemy import and_, case, false, func, select, true
 from sqlmodel import Session
@@ -183,14 +183,16 @@ def kept_linked_people(session: Session, tenant_id: int,
                      tenant=tenant_id)
 
 
-def warm_workspace(session: Session, tenant_id: int) -> None:
+def warm_workspace(session: Session, tenant_id: int, filters: Iterable[RecordFilter] = ()) -> None:
     """Compute the workspace page as it first opens (all time, no filter: both funnels and the
-    people linked across CRMs), so it opens from the cache; answers already kept are only read."""
+    people linked across CRMs), and both funnels for each of ``filters`` (views people opened),
+    so they open from the cache; answers already kept are only read."""
     cache = workspace_answers(session, tenant_id)
     if cache is None:
         return
-    for unit in ("people", "deals"):
-        kept_funnel_report(session, tenant_id, unit, cache=cache)
+    for flt in (RecordFilter(), *filters):
+        for unit in ("people", "deals"):
+            kept_funnel_report(session, tenant_id, unit, flt=flt, cache=cache)
     kept_linked_people(session, tenant_id, cache)
 
 

@@ -6,8 +6,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import any_, bindparam, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+
+
+#: INSERT with ON CONFLICT, by dialect name: the two databases' own constructs.
+INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def is_postgres(session: Session) -> bool:

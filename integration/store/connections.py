@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from integration.store.models import (AnalyticsCache, Connection, ConnectorCache, CrmOwner, CrmTask,
                                       JourneyEvent, JourneyRollup, JourneySummary, MapReview,
-                                      MapVersion, OutboxItem, PendingRecord, RecordLink, RecordState,
-                                      SyncRun, WebhookDelivery)
+                                      MapVersion, OpenedView, OutboxItem, PendingRecord, RecordLink,
+                                      RecordState, SyncRun, WebhookDelivery)
 from integration.store.secrets import SecretBox
 from integration.store.types import id_or_none, utcnow
 
@@ -76,7 +76,7 @@ def delete_connection(session: Session, conn: Connection) -> None:
     session.exec(select(Connection.id).where(Connection.id == conn.id).with_for_update())
     for model in (JourneyRollup, JourneySummary, JourneyEvent, RecordState, OutboxItem, SyncRun, MapVersion, MapReview,
                   WebhookDelivery, PendingRecord, RecordLink, ConnectorCache, CrmOwner, CrmTask,
-                  AnalyticsCache):
+                  AnalyticsCache, OpenedView):
         session.exec(delete(model).where(model.connection_id == conn.id))
     session.delete(conn)
 

@@ -532,3 +532,28 @@ class PeopleSummary(SQLModel, table=True):
     at13: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     at14: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
     at15: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class OpenedView(SQLModel, table=True):
+    """A page someone opened with a period and filters of their own, kept so the worker computes
+    it again after the data changes (``integration/store/opened_views.py``): the views a team
+    keeps coming back to open from the analytics cache, not from a cold computation.
+
+    ``connection_id`` is None for a workspace page; ``args`` are the page's query parameters
+    (the period by name, "last 90 days", not its dates: it is computed for the day it is warmed);
+    ``key`` names the view (scope, page and arguments) within the tenant.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key"),
+        # the most recently opened views of a connection (or of the workspace) first
+        Index("ix_openedview_recent", "tenant_id", "connection_id", "opened_at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id")
+    connection_id: Optional[int] = Field(default=None, foreign_key="connection.id")
+    key: str
+    page: str
+    args: dict = Field(sa_column=Column(JSON, nullable=False))
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

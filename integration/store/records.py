@@ -6,12 +6,10 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import delete, func
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from integration.store import rollups, summaries
-from integration.store.bulk import insert_rows, one_of
+from integration.store.bulk import INSERTS, insert_rows, one_of
 from integration.store.models import JourneyEvent, PendingRecord, RecordState
 from integration.store.types import utcnow
 
@@ -109,10 +107,6 @@ def events_for(session: Session, connection_id: int, object: str, crm_id: str) -
         JourneyEvent.crm_id == crm_id).order_by(JourneyEvent.seq)))
 
 
-#: The INSERT that can skip rows breaking a unique key, per database.
-_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
-
-
 def queue_records(session: Session, connection_id: int, keys: Sequence[tuple[str, str]],
                   now: datetime | None = None) -> int:
     """Ask for a targeted sync of these records; a record already queued is queued once.
@@ -125,7 +119,7 @@ def queue_records(session: Session, connection_id: int, keys: Sequence[tuple[str
              "requested_at": now or utcnow()} for obj, crm_id in dict.fromkeys(keys)]
     if not rows:
         return 0
-    insert = _INSERTS[session.get_bind().dialect.name]
+    insert = INSERTS[session.get_bind().dialect.name]
     statement = insert(PendingRecord).values(rows).on_conflict_do_nothing().returning(PendingRecord.id)
     return len(session.execute(statement).all())
 

@@ -25,17 +25,15 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, delete, func, literal_column, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
+from integration.store.bulk import INSERTS
 from integration.store.models import JourneyEvent, JourneyRollup
 from integration.store.sqlfuncs import calendar_days, month_day, utc_date
 
 E = JourneyEvent
 #: The next stay of the same record (events are numbered 0, 1, 2... per record).
 NEXT = aliased(JourneyEvent, name="next_event")
-_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 #: The rollup's key columns, in the order :func:`_stays` selects them.
 KEY = ("connection_id", "kind", "day", "object", "stage", "next_stage", "days")
 #: The kinds of rows (see the module docstring).
@@ -67,7 +65,7 @@ def _add(conn: Any, sign: int, *conditions: Any) -> None:
     """Add the stays of the events matching ``conditions``, times ``sign``, to the rollup."""
     dialect = conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect  # Connection, Session
     for kind in KINDS:
-        statement = _INSERTS[dialect.name](JourneyRollup).from_select(
+        statement = INSERTS[dialect.name](JourneyRollup).from_select(
             [*KEY, "n"], _stays(kind, sign, *conditions))
         conn.execute(statement.on_conflict_do_update(
             index_elements=list(KEY), set_={"n": JourneyRollup.__table__.c.n + statement.excluded.n}))
@@ -108,7 +106,7 @@ def add(session: Any, connection_id: int, counts: Counter) -> None:
         return
     # Core, executemany: the ORM's bulk INSERT would spend ~0.5 s of Python per page on the rows
     table = JourneyRollup.__table__
-    statement = _INSERTS[session.get_bind().dialect.name](table)
+    statement = INSERTS[session.get_bind().dialect.name](table)
     session.execute(statement.on_conflict_do_update(
         index_elements=list(KEY), set_={"n": table.c.n + statement.excluded.n}), rows)
     if any(row["n"] < 0 for row in rows):

@@ -13,14 +13,16 @@ from integration.analytics_views import dashboard_figures, journeys_figures
 from integration.api.analytics import UNITS
 from integration.api.helpers import services
 from integration.journey_view import record_journey
+from integration.store import opened_views
 from integration.store.owners import owner_names
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
 from integration.ui.charts import FUNNEL_TYPES, count_chart, days_chart, funnel_chart, timeline_chart
-from integration.ui.filters import FilterBar, FilterError, filter_bar
+from integration.ui.filters import FilterBar, filter_bar
 from integration.ui.records_page import COLUMNS, first_rows
+from integration.view_args import FilterError
 from mapping.analytics import kpi_rows
 
 #: Stalled records the dashboard lists (the top of the records page's stalled list).
@@ -41,6 +43,7 @@ def dashboard(connection_id: int):
         bar = _bar(db, conn.id, jmap)
         flt = bar.flt
         figures = dashboard_figures(db, conn.id, jmap, flt)
+        opened_views.note_opened(db, conn.tenant_id, conn.id, "dashboard", bar.params())
         funnel, days, outcomes, stalled = (figures[k] for k in ("funnel", "days", "outcomes", "stalled"))
         names = owner_names(db, conn.id, list(stalled["by_owner"]))
         rows = first_rows(db, conn.id, replace(flt, stalled=True), jmap, STALLED_ROWS)
@@ -86,6 +89,8 @@ def journeys_page(connection_id: int):
         jmap, _ = connection_map(db, conn.id)
         bar = _bar(db, conn.id, jmap)
         figures = journeys_figures(db, conn.id, jmap, bar.flt, unit)
+        opened_views.note_opened(db, conn.tenant_id, conn.id, "journeys",
+                                 bar.params(unit=unit if unit != "month" else None))
     journeys = figures["journeys"]
     skipped = count_chart([(r["label"], r["moves"]) for r in journeys["skipped"]])
     repeated = count_chart([(r["label"], r["moves"]) for r in journeys["repeated"]], "late")

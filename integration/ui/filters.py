@@ -1,17 +1,13 @@
 """The period and filter bar every analytics page shares (``templates/filter_bar.html``).
 
 A page reads its query string with :func:`filter_bar` and gets the :class:`RecordFilter` to run its
-queries with, the choices the bar draws, and the query parameters its links carry. The period is
-``period`` = ``30d`` / ``90d`` / ``365d`` (the last N days, today included), a quarter
-(``2026-Q3``), ``custom`` with ``from``/``to`` (ISO dates, both days included) or ``all``; ``from``
-and ``to`` alone mean custom. The filters are those of the REST API (``crm``, ``object``,
-``pipeline``, ``persona``, ``owner`` (an owner id, shown by name), ``country``, ``lead_source``).
+queries with (:mod:`integration.view_args` reads the period and filters), the choices the bar
+draws, and the query parameters its links carry. The owner filter is an owner id, shown by name.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
@@ -20,78 +16,11 @@ from sqlmodel import Session
 from integration.analytics import FILTER_NAMES, RecordFilter, filter_values
 from integration.analytics_cache import CachedAnalytics
 from integration.store.owners import owner_names
+from integration.view_args import ROLLING, Period, chosen_filters, parse_period, quarter_period
 from mapping import JourneyMap
 
-#: The rolling periods, by their query value: days back from today (today included).
-ROLLING = {"30d": 30, "90d": 90, "365d": 365}
-QUARTER = re.compile(r"(\d{4})-Q([1-4])")
-#: The bar's filter labels, in the order drawn.
-FILTER_TITLES = {"crm": "CRM", "object": "Object", "pipeline": "Pipeline", "persona": "Persona",
-                 "owner": "Owner", "country": "Country", "lead_source": "Lead source"}
 #: Quarters offered in the period menu besides the current one.
 PAST_QUARTERS = 4
-MAX_TEXT = 200
-
-
-class FilterError(ValueError):
-    """A period or filter in the query string that cannot be used; the message says why."""
-
-
-@dataclass(frozen=True)
-class Period:
-    """A chosen period: its query value, its days (both included; None for open) and its label."""
-
-    choice: str
-    first: date | None
-    last: date | None
-    label: str
-
-    def bounds(self) -> tuple[datetime | None, datetime | None]:
-        """The period as [since, until) in UTC, for :class:`RecordFilter`."""
-        since = datetime.combine(self.first, time(), timezone.utc) if self.first else None
-        until = (datetime.combine(self.last + timedelta(days=1), time(), timezone.utc)
-                 if self.last is not None and self.last < date.max else None)
-        return since, until
-
-
-def quarter_period(year: int, number: int) -> Period:
-    """Calendar quarter ``number`` (1-4) of ``year``."""
-    first = date(year, 3 * number - 2, 1)
-    after = date(year + (number == 4), 1 if number == 4 else 3 * number + 1, 1)
-    return Period(f"{year}-Q{number}", first, after - timedelta(days=1), f"{year} Q{number}")
-
-
-def _iso_day(args: Mapping[str, str], name: str) -> date | None:
-    raw = args.get(name) or ""
-    if not raw:
-        return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-        raise FilterError(f"{name}: a date as YYYY-MM-DD, not {raw[:40]!r}")
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise FilterError(f"{name}: {raw!r} is not a date") from None
-
-
-def parse_period(args: Mapping[str, str], today: date) -> Period:
-    """The period a query string chooses (see the module docstring); all time when none."""
-    choice = args.get("period") or ("custom" if args.get("from") or args.get("to") else "all")
-    if choice in ROLLING:
-        days = ROLLING[choice]
-        return Period(choice, today - timedelta(days=days - 1), today, f"Last {days} days")
-    if choice == "all":
-        return Period("all", None, None, "All time")
-    quarter = QUARTER.fullmatch(choice)
-    if quarter:
-        return quarter_period(int(quarter.group(1)), int(quarter.group(2)))
-    if choice != "custom":
-        raise FilterError(f"period: one of {', '.join(ROLLING)}, all, custom or a quarter "
-                          f"like {today.year}-Q1, not {choice[:40]!r}")
-    first, last = _iso_day(args, "from"), _iso_day(args, "to")
-    if first and last and first > last:
-        raise FilterError(f"from ({first}) is after to ({last})")
-    label = f"{first or '…'} – {last or '…'}"
-    return Period("custom", first, last, label)
 
 
 def period_choices(today: date) -> list[tuple[str, str]]:
@@ -134,17 +63,6 @@ class FilterBar:
     def records_url(self, connection_id: int, **extra: Any) -> str:
         """The records view narrowed to this choice and ``extra`` (stage=..., stalled=true)."""
         return f"/connections/{connection_id}/records?{urlencode(self.api_params(**extra))}"
-
-
-def _chosen(args: Mapping[str, str]) -> dict[str, str]:
-    chosen = {}
-    for name in FILTER_NAMES:
-        value = args.get(name) or ""
-        if len(value) > MAX_TEXT:
-            raise FilterError(f"{FILTER_TITLES[name]}: at most {MAX_TEXT} characters")
-        if value:
-            chosen[name] = value
-    return chosen
 
 
 def filter_options(db: Session, connection_id: int, jmap: JourneyMap) -> dict[str, list[tuple[str, str]]]:
@@ -195,7 +113,7 @@ def workspace_filter_bar(db: Session, connections: list[tuple[int, JourneyMap]],
 def _bar(args: Mapping[str, str], today: date, options: dict[str, list[tuple[str, str]]],
          fixed: dict[str, Any]) -> FilterBar:
     period = parse_period(args, today)
-    chosen = _chosen(args)
+    chosen = chosen_filters(args)
     since, until = period.bounds()
     flt = replace(RecordFilter(**chosen, since=since, until=until), **fixed)
     periods = period_choices(today)

@@ -28,7 +28,8 @@ from integration.sync.map_in_force import connection_map
 from integration.sync.tasks import REQUEST_LIMIT
 from integration.ui import bp
 from integration.ui.access import page_connection, signed_in
-from integration.ui.filters import FilterBar, FilterError, filter_bar
+from integration.ui.filters import FilterBar, filter_bar
+from integration.view_args import FilterError
 
 #: Records per page.
 PAGE_SIZE = 50

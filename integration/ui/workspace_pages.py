@@ -14,6 +14,7 @@ from integration.map_review import governed_connections, mark_reviewed, preview_
 from integration.people import (kept_funnel_report, kept_linked_people, person_report,
                                 workspace_answers)
 from integration.record_pages import COUNT_LIMIT, count_upto
+from integration.store import opened_views
 from integration.store.connections import list_connections
 from integration.store.models import Connection
 from integration.store.types import utcnow
@@ -23,8 +24,9 @@ from integration.ui.access import author, signed_in
 from integration.ui.charts import FUNNEL_TYPES, count_chart, funnel_chart
 from integration.ui.editor import (crm_stages, render_editor, render_history, render_preview,
                                    reviewed_redirect)
-from integration.ui.filters import FilterBar, FilterError, workspace_filter_bar
+from integration.ui.filters import FilterBar, workspace_filter_bar
 from integration.ui.records_page import MAX_TEXT, stage_label
+from integration.view_args import FilterError
 
 
 @bp.get("/workspace")
@@ -42,6 +44,7 @@ def workspace_dashboard():
         people = kept_funnel_report(db, g.tenant_id, "people", flt=bar.flt, cache=cache)
         deals = kept_funnel_report(db, g.tenant_id, "deals", flt=bar.flt, cache=cache)
         linked = kept_linked_people(db, g.tenant_id, cache)
+        opened_views.note_opened(db, g.tenant_id, None, "workspace", bar.params())
         keys = workspace_map(db, g.tenant_id).jmap.stage_keys
     links = [url_for("ui.workspace_records", stage=key, **bar.params()) for key in keys]
     charts = {unit: {"funnel": funnel_chart(report["stages"], kind, links),

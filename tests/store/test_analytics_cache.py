@@ -7,10 +7,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from bench.analytics_seed import seed
-from integration import people
+from integration import analytics_views, people
 from integration.analytics import RecordFilter
 from integration.analytics_cache import CachedAnalytics, prune
 from integration.analytics_views import dashboard_figures, journeys_figures, warm_analytics
@@ -18,9 +18,13 @@ from integration.journey_stats import funnel_report
 from integration.map_review import apply_map
 from integration.record_pages import FIRST_COUNTS, cached_count, count_records
 from integration.store.connections import delete_connection
-from integration.store.models import AnalyticsCache, Connection, JourneyEvent, RecordLink, RecordState
+from integration.store import opened_views
+from integration.store.models import (AnalyticsCache, Connection, JourneyEvent, OpenedView, RecordLink,
+                                      RecordState)
 from integration.store.tenancy import get_or_create_tenant
+from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
+from integration.view_args import view_filter
 from mapping import default_map, map_from_dict, map_to_dict, map_to_yaml
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
@@ -216,3 +220,116 @@ def test_warming_a_connection_computes_the_workspace_pages_first_view(services, 
         # a filtered view was not warmed
         people.kept_funnel_report(db, tenant_id, "people", flt=RecordFilter(country="Germany"), cache=cache)
     assert len(computed) == 1 and funnels[0]["total"] == 60
+
+
+def _record_moves(services, cid):
+    """A sync's write: one record's state changes (the connection's data stamp with it)."""
+    with services.session() as db:
+        db.execute(update(RecordState).where(RecordState.connection_id == cid,
+                                             RecordState.crm_id == "10000003")
+                   .values(updated_at=utcnow() + timedelta(minutes=1), stage="decision"))
+
+
+def test_the_views_people_opened_this_week_are_warmed_after_the_data_changes(services, book, monkeypatch):
+    now = utcnow()
+    with services.session() as db:
+        tenant_id = db.get(Connection, book).tenant_id
+        db.execute(delete(OpenedView).where(OpenedView.tenant_id == tenant_id))
+        opened_views.note_opened(db, tenant_id, book, "dashboard", {"period": "90d", "persona": "general"})
+        opened_views.note_opened(db, tenant_id, book, "journeys", {"country": "Germany", "unit": "week"})
+        # opened eight days ago: no longer warmed, and forgotten
+        opened_views.note_opened(db, tenant_id, book, "dashboard", {"country": "France"},
+                                 now=now - timedelta(days=8))
+        # the page as it first opens is warmed anyway: nothing to note
+        opened_views.note_opened(db, tenant_id, book, "dashboard", {})
+    _record_moves(services, book)
+    warm_analytics(services, book)
+    computed = []
+    monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
+    today = utcnow().date()
+    with services.session() as db:
+        jmap, _ = connection_map(db, book)
+        figures = dashboard_figures(db, book, jmap, view_filter({"period": "90d", "persona": "general"}, today))
+        journeys_figures(db, book, jmap, view_filter({"country": "Germany"}, today), "week")
+        assert computed == [] and figures["funnel"][0]["reached"] > 0
+        dashboard_figures(db, book, jmap, RecordFilter(country="France"))
+        assert computed  # not warmed
+        kept = db.execute(select(OpenedView.page, OpenedView.args).where(OpenedView.tenant_id == tenant_id)
+                          .order_by(OpenedView.page)).all()
+    assert [(page, args) for page, args in kept] == [
+        ("dashboard", {"period": "90d", "persona": "general"}), ("journeys", {"country": "Germany", "unit": "week"})]
+
+
+def test_the_latest_ten_views_of_a_connection_are_warmed_and_unusable_ones_forgotten(services, book):
+    now = utcnow()
+    with services.session() as db:
+        tenant_id = db.get(Connection, book).tenant_id
+        for n in range(12):
+            opened_views.note_opened(db, tenant_id, book, "dashboard", {"owner": str(300_000 + n)},
+                                     now=now - timedelta(hours=12 - n))
+        # opened again: the newest of all
+        opened_views.note_opened(db, tenant_id, book, "dashboard", {"owner": "300000"}, now=now)
+        db.add(OpenedView(tenant_id=tenant_id, connection_id=book, key="broken", page="dashboard",
+                          args={"period": "last-decade"}, opened_at=now - timedelta(minutes=1)))
+    with services.session() as db:
+        views = analytics_views.opened(db, tenant_id, book)
+        stranger = get_or_create_tenant(db, "cache-opened-stranger").id
+        assert analytics_views.opened(db, stranger, book) == []
+    with services.session() as db:
+        left = db.execute(select(OpenedView.key).where(OpenedView.key == "broken")).all()
+    owners = [flt.owner for _, _, flt in views]
+    # the newest ten but the broken one, which is gone
+    assert owners == ["300000", "300011", "300010", "300009", "300008", "300007", "300006", "300005",
+                      "300004"] and left == []
+    assert opened_views.WARM_AT_MOST == 10
+
+
+def test_warming_a_connection_computes_the_workspace_views_people_opened(services, workspace, monkeypatch):
+    tenant_id, (first, second) = workspace
+    with services.session() as db:
+        opened_views.note_opened(db, tenant_id, None, "workspace", {"country": "Germany", "period": "365d"})
+        # a connection's view is not the workspace's
+        opened_views.note_opened(db, tenant_id, first, "dashboard", {"country": "France"})
+    _record_moves(services, second)
+    warm_analytics(services, second)
+    computed = []
+    monkeypatch.setattr(CachedAnalytics, "_store", lambda self, key, answer: computed.append(key))
+    germany = view_filter({"country": "Germany", "period": "365d"}, utcnow().date())
+    with services.session() as db:
+        cache = people.workspace_answers(db, tenant_id)
+        funnels = [people.kept_funnel_report(db, tenant_id, unit, flt=germany, cache=cache)
+                   for unit in ("people", "deals")]
+        assert computed == []
+        assert funnels == [json.loads(json.dumps(people.funnel_report(db, tenant_id, unit, flt=germany)))
+                           for unit in ("people", "deals")]
+        people.kept_funnel_report(db, tenant_id, "people", flt=RecordFilter(country="France"), cache=cache)
+    assert len(computed) == 1
+
+
+def test_opened_views_go_with_their_connection(services, book):
+    with services.session() as db:
+        tenant_id = db.get(Connection, book).tenant_id
+        opened_views.note_opened(db, tenant_id, book, "dashboard", {"country": "Kenya"})
+    with services.session() as db:
+        delete_connection(db, db.get(Connection, book))
+    with services.session() as db:
+        assert db.execute(select(func.count()).select_from(OpenedView).where(
+            OpenedView.connection_id == book)).scalar() == 0
+
+
+def test_a_tenant_keeps_its_most_recently_opened_views_only(services, book, monkeypatch):
+    monkeypatch.setattr(opened_views, "KEPT_AT_MOST", 5)
+    now = utcnow()
+    with services.session() as db:
+        tenant_id = db.get(Connection, book).tenant_id
+        db.execute(delete(OpenedView).where(OpenedView.tenant_id == tenant_id))
+        for n in range(8):
+            opened_views.note_opened(db, tenant_id, book, "dashboard", {"country": f"C{n}"},
+                                     now=now - timedelta(minutes=10 - n))
+        opened_views.note_opened(db, tenant_id, book, "dashboard", {"country": "C0"}, now=now)
+    with services.session() as db:
+        assert opened_views.prune(db, tenant_id) == 3
+    with services.session() as db:
+        kept = db.execute(select(OpenedView.args).where(OpenedView.tenant_id == tenant_id)
+                          .order_by(OpenedView.opened_at)).scalars().all()
+    assert [args["country"] for args in kept] == ["C4", "C5", "C6", "C7", "C0"]

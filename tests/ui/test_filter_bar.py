@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from integration.store.types import utcnow
-from integration.ui.filters import FilterError, parse_period, period_choices
+from integration.ui.filters import period_choices
+from integration.view_args import FilterError, parse_period
 from tests.ui.test_dashboard import api, dashboard, section
 
 TODAY = date(2026, 11, 30)

@@ -1,0 +1,92 @@
+"""The views people open with a period and filters of their own (:class:`OpenedView`), which the
+worker computes again after each change of the data (``integration.analytics_views``).
+
+The analytics cache keeps an answer until the data it was computed from changes; after a sync,
+the first open of each view computed it again, cold. For the page as it first opens the worker
+always did that itself; a team's own views (a country, an owner, "last 90 days" of one pipeline)
+were left to whoever opened them first, and at a million records a workspace view filtered on
+records takes seconds cold. A page notes each view it shows (:func:`note_opened`, one small
+upsert); the worker warms the :data:`WARM_AT_MOST` most recently opened of the last
+:data:`KEEP_DAYS` days (:func:`recent`), so the views people come back to open from the cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Mapping
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from integration.store.bulk import INSERTS
+from integration.store.models import OpenedView
+from integration.store.types import utcnow
+
+#: Days a view stays warmed after it was last opened (the analytics cache keeps answers as long).
+KEEP_DAYS = 7
+#: Views of one connection (or of the workspace) warmed after a change, most recently opened first:
+#: what one change may cost the worker is bounded, however many views a team opens.
+WARM_AT_MOST = 10
+#: Views a tenant keeps at most (the most recently opened).
+KEPT_AT_MOST = 200
+log = logging.getLogger("journey.analytics")
+
+
+def view_key(connection_id: int | None, page: str, args: Mapping[str, str]) -> str:
+    """The name of a view within its tenant: its connection (or the workspace), page and arguments."""
+    described = json.dumps({"connection": connection_id, "page": page, "args": dict(args)},
+                           sort_keys=True)
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def note_opened(session: Session, tenant_id: int, connection_id: int | None, page: str,
+                args: Mapping[str, str], now: datetime | None = None) -> None:
+    """Remember that ``page`` of the connection (None: the workspace) was opened with ``args``
+    (its query parameters, as the page's filter bar keeps them). The page as it first opens (no
+    arguments) is not kept: the worker warms it anyway. Never fails the page: a database busy
+    with a sync's writes (SQLite) only costs the note."""
+    if not args:
+        return
+    values = {"connection_id": connection_id, "page": page, "args": dict(args),
+              "opened_at": now or utcnow()}
+    insert = INSERTS[session.get_bind().dialect.name]
+    try:
+        with session.begin_nested():
+            session.execute(insert(OpenedView).values(
+                tenant_id=tenant_id, key=view_key(connection_id, page, args), **values)
+                .on_conflict_do_update(index_elements=["tenant_id", "key"],
+                                       set_={"opened_at": values["opened_at"]}))
+    except OperationalError as exc:
+        log.warning("opened view of tenant %s not noted: %s", tenant_id, exc)
+
+
+def recent(session: Session, tenant_id: int, connection_id: int | None,
+           now: datetime | None = None) -> list[OpenedView]:
+    """The views of the connection (None: the workspace's) opened in the last :data:`KEEP_DAYS`
+    days, the most recently opened first, at most :data:`WARM_AT_MOST`."""
+    since = (now or utcnow()) - timedelta(days=KEEP_DAYS)
+    scope = OpenedView.connection_id.is_(None) if connection_id is None else \
+        OpenedView.connection_id == connection_id
+    return list(session.execute(select(OpenedView).where(
+        OpenedView.tenant_id == tenant_id, scope, OpenedView.opened_at >= since)
+        .order_by(OpenedView.opened_at.desc(), OpenedView.id.desc()).limit(WARM_AT_MOST)).scalars())
+
+
+def forget(session: Session, view: OpenedView) -> None:
+    """Stop warming a view (its arguments no longer make a view: a filter value gone, ...)."""
+    session.execute(delete(OpenedView).where(OpenedView.id == view.id))
+
+
+def prune(session: Session, tenant_id: int, now: datetime | None = None) -> int:
+    """Forget the tenant's views not opened for :data:`KEEP_DAYS` days, and all but the
+    :data:`KEPT_AT_MOST` most recently opened (a script opening endless views keeps no more);
+    returns how many."""
+    cutoff = (now or utcnow()) - timedelta(days=KEEP_DAYS)
+    newest = select(OpenedView.id).where(OpenedView.tenant_id == tenant_id) \
+        .order_by(OpenedView.opened_at.desc(), OpenedView.id.desc()).limit(KEPT_AT_MOST)
+    return session.execute(delete(OpenedView).where(
+        OpenedView.tenant_id == tenant_id,
+        or_(OpenedView.opened_at < cutoff, OpenedView.id.not_in(newest.scalar_subquery())))).rowcount
