@@ -130,6 +130,14 @@ class MapReview(SQLModel, table=True):
     reviewed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+#: What the analytics read of a filter's records besides the filter: the record (to join its
+#: events, summary and link) and where it stands (a person's lead record). The filter indexes hold
+#: it, so a filtered view reads its records from the index alone (migration 0027).
+FILTERED_READS = ("object", "crm_id", "crm", "stage", "entered_at")
+#: The filters whose index is a sort column's.
+SORTED_FILTERS = ("persona", "owner_id")
+
+
 class RecordState(SQLModel, table=True):
     """A CRM record's latest snapshot, its journey state, and the write-back values the CRM holds."""
 
@@ -138,14 +146,17 @@ class RecordState(SQLModel, table=True):
         UniqueConstraint("connection_id", "object", "crm_id"),
         # filters; e-mail and company are only searched (integration/store/search.py: trigram
         # and word-head indexes on PostgreSQL, FTS5 tables on SQLite)
-        Index("ix_recordstate_conn_country", "connection_id", "country"),
-        Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source"),
+        Index("ix_recordstate_conn_country", "connection_id", "country", *FILTERED_READS),
+        Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source", *FILTERED_READS),
         # the filter bar's choices are read from these indexes by a loose scan (one probe a value)
-        Index("ix_recordstate_conn_crm", "connection_id", "crm"),
-        Index("ix_recordstate_conn_pipeline", "connection_id", "pipeline"),
+        Index("ix_recordstate_conn_crm", "connection_id", "crm",
+              *(column for column in FILTERED_READS if column != "crm")),
+        Index("ix_recordstate_conn_pipeline", "connection_id", "pipeline", *FILTERED_READS),
         # One per sort column of the record list: a page is read by seeking in one of them
-        # (integration/record_pages.py); (connection_id, stage, id) also serves stage filters.
-        *(Index(f"ix_recordstate_sort_{column}", "connection_id", column, "id")
+        # (integration/record_pages.py); (connection_id, stage, id) also serves stage filters,
+        # and the persona and owner ones their filters, from the index alone
+        *(Index(f"ix_recordstate_sort_{column}", "connection_id", column, "id",
+                *(FILTERED_READS if column in SORTED_FILTERS else ()))
           for column in ("name", "stage", "persona", "owner_id", "entered_at", "days_over",
                          "amount", "next_best_action")),
         # the latest write of a connection's states (analytics_cache.data_stamp), and the stalled

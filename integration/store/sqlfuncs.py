@@ -186,6 +186,29 @@ def _position_postgresql(element: text_position, compiler: Any, **kw: Any) -> st
     return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
+class not_indexed(FunctionElement):  # noqa: N801
+    """SQL: the column, which SQLite is not to look up in an index (its documented unary ``+``):
+    for a join SQLite would otherwise lead with the wrong table. PostgreSQL plans by its
+    statistics and gets the plain column."""
+
+    inherit_cache = True
+    name = "not_indexed"
+
+    @property
+    def type(self) -> Any:  # the column's own type, so comparisons bind values as it does
+        return self.clauses.clauses[0].type
+
+
+@compiles(not_indexed, "sqlite")
+def _not_indexed_sqlite(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(not_indexed, "postgresql")
+def _not_indexed_postgresql(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
 #: The percentiles the analytics report, by name.
 PERCENTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9}
 
