@@ -34,7 +34,7 @@ from sqlalchemy import Date, and_, case, false, func, literal, select, true, uni
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from integration.analytics import RecordFilter
+from integration.analytics import RecordFilter, records_lead
 from integration.store.bulk import one_of
 from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
 from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
@@ -149,7 +149,7 @@ def _events(connection_id: int, flt: RecordFilter, *columns: Any, period: bool =
     within the period (unless ``period`` is False)."""
     query = _of_records(E, connection_id, flt, *columns)
     if period:
-        query = query.where(*flt.in_period(E.occurred_at))
+        query = query.where(*flt.in_period(records_lead(E.occurred_at, flt)))
     return query
 
 

@@ -10,7 +10,7 @@ from typing import Any, Iterable, Literal
 from sqlalchemy import and_, case, false, func, select, true
 from sqlmodel import Session
 
-from integration.analytics import RecordFilter, spans_from_events
+from integration.analytics import RecordFilter, records_lead, spans_from_events
 from integration.analytics_cache import CachedAnalytics, workspace_stamp
 from integration.journey_stats import funnel_columns, funnel_counts
 from integration.store import people_summaries
@@ -19,7 +19,6 @@ from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email
 from integration.store.models import (Connection, JourneyEvent, PeopleSummary, RecordLink,
                                       RecordState)
-from integration.store.sqlfuncs import not_indexed
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map, workspace_map
 from mapping import JourneyMap
@@ -250,15 +249,6 @@ def _current_counts(rows: Any, jmap: JourneyMap) -> tuple[int, dict[str, int]]:
     return total, current
 
 
-def _tenant_links(tenant_id: int, flt: RecordFilter) -> Any:
-    """The condition on the links of the tenant. Under a filter on records, the matching records
-    lead the join (found by the filter's index, a tenth of them for a country), each looking up
-    its link: SQLite would rather walk every link of the tenant in group order and look up each
-    one's record, as many look-ups as the tenant has records (3 s at a million)."""
-    column = not_indexed(RecordLink.tenant_id) if flt.narrows_records() else RecordLink.tenant_id
-    return column == tenant_id
-
-
 def _linked_events(tenant_id: int, kind: str, connection_ids: list[int], flt: RecordFilter,
                    *columns: Any) -> Any:
     """SELECT ``columns`` FROM the journey events entered in the period by the linked records
@@ -267,8 +257,8 @@ def _linked_events(tenant_id: int, kind: str, connection_ids: list[int], flt: Re
     query = select(*columns).select_from(event).join(link, and_(
         link.connection_id == event.connection_id, link.object == event.object,
         link.crm_id == event.crm_id)).where(
-        _tenant_links(tenant_id, flt), link.kind == kind, event.connection_id.in_(connection_ids),
-        *flt.in_period(event.occurred_at))
+        records_lead(link.tenant_id, flt) == tenant_id, link.kind == kind,
+        event.connection_id.in_(connection_ids), *flt.in_period(records_lead(event.occurred_at, flt)))
     if flt.narrows_records():
         # the records' own connection condition lets the filter read its index (connection, value)
         query = flt.apply(query.join(RecordState, and_(
@@ -298,7 +288,7 @@ def linked_current_stages(session: Session, tenant_id: int, kind: str, connectio
     members = select(link.group_key, state.stage, state.entered_at, lead_first.label("rank")) \
         .select_from(link).join(state, and_(state.connection_id == link.connection_id,
                                             state.object == link.object, state.crm_id == link.crm_id)) \
-        .where(_tenant_links(tenant_id, flt), link.kind == kind,
+        .where(records_lead(link.tenant_id, flt) == tenant_id, link.kind == kind,
                link.connection_id.in_(connection_ids), state.connection_id.in_(connection_ids))
     leads = flt.apply(members).subquery()
     in_period = case((and_(True, *flt.in_period(leads.c.entered_at)), 1), else_=0)
