@@ -30,6 +30,8 @@ KEEP_DAYS = 7
 #: Views of one connection (or of the workspace) warmed after a change, most recently opened first:
 #: what one change may cost the worker is bounded, however many views a team opens.
 WARM_AT_MOST = 10
+#: How old a view's note must be before opening it again writes a new one.
+NOTE_EVERY = timedelta(hours=1)
 #: Views a tenant keeps at most (the most recently opened).
 KEPT_AT_MOST = 200
 log = logging.getLogger("journey.analytics")
@@ -45,18 +47,23 @@ def view_key(connection_id: int | None, page: str, args: Mapping[str, str]) -> s
 def note_opened(session: Session, tenant_id: int, connection_id: int | None, page: str,
                 args: Mapping[str, str], now: datetime | None = None) -> None:
     """Remember that ``page`` of the connection (None: the workspace) was opened with ``args``
-    (its query parameters, as the page's filter bar keeps them). The page as it first opens (no
-    arguments) is not kept: the worker warms it anyway. Never fails the page: a database busy
-    with a sync's writes (SQLite) only costs the note."""
+    (its query parameters, as the page's filter bar keeps them), at ``now``; a view noted within
+    :data:`NOTE_EVERY` is not written again. The page as it first opens (no arguments) is not
+    kept: the worker warms it anyway. Never fails the page: a database busy with a sync's writes
+    (SQLite) only costs the note."""
     if not args:
         return
-    values = {"connection_id": connection_id, "page": page, "args": dict(args),
-              "opened_at": now or utcnow()}
+    now, key = now or utcnow(), view_key(connection_id, page, args)
+    noted = session.execute(select(OpenedView.opened_at).where(
+        OpenedView.tenant_id == tenant_id, OpenedView.key == key)).scalar()
+    if noted is not None and noted > now - NOTE_EVERY:
+        # a page seen again soon writes nothing: on SQLite each write waits for a sync's commit
+        return
+    values = {"connection_id": connection_id, "page": page, "args": dict(args), "opened_at": now}
     insert = INSERTS[session.get_bind().dialect.name]
     try:
         with session.begin_nested():
-            session.execute(insert(OpenedView).values(
-                tenant_id=tenant_id, key=view_key(connection_id, page, args), **values)
+            session.execute(insert(OpenedView).values(tenant_id=tenant_id, key=key, **values)
                 .on_conflict_do_update(index_elements=["tenant_id", "key"],
                                        set_={"opened_at": values["opened_at"]}))
     except OperationalError as exc:

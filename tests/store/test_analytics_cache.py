@@ -326,10 +326,28 @@ def test_a_tenant_keeps_its_most_recently_opened_views_only(services, book, monk
         for n in range(8):
             opened_views.note_opened(db, tenant_id, book, "dashboard", {"country": f"C{n}"},
                                      now=now - timedelta(minutes=10 - n))
-        opened_views.note_opened(db, tenant_id, book, "dashboard", {"country": "C0"}, now=now)
+        opened_views.note_opened(db, tenant_id, book, "dashboard", {"country": "C0"},
+                                 now=now + opened_views.NOTE_EVERY)
     with services.session() as db:
-        assert opened_views.prune(db, tenant_id) == 3
+        assert opened_views.prune(db, tenant_id, now=now + opened_views.NOTE_EVERY) == 3
     with services.session() as db:
         kept = db.execute(select(OpenedView.args).where(OpenedView.tenant_id == tenant_id)
                           .order_by(OpenedView.opened_at)).scalars().all()
     assert [args["country"] for args in kept] == ["C4", "C5", "C6", "C7", "C0"]
+
+
+def test_a_view_opened_again_soon_is_not_written_again(services, book):
+    now = utcnow()
+    args = {"country": "Japan"}
+
+    def opened_at(at):
+        with services.session() as db:
+            tenant_id = db.get(Connection, book).tenant_id
+            opened_views.note_opened(db, tenant_id, book, "dashboard", args, now=at)
+        with services.session() as db:
+            return db.execute(select(OpenedView.opened_at).where(
+                OpenedView.key == opened_views.view_key(book, "dashboard", args))).scalar()
+    assert opened_at(now) == now
+    assert opened_at(now + timedelta(minutes=59)) == now
+    later = now + opened_views.NOTE_EVERY + timedelta(seconds=1)
+    assert opened_at(later) == later
