@@ -16,7 +16,8 @@ from sqlmodel import Session
 from integration.analytics import FILTER_NAMES, RecordFilter, filter_values
 from integration.analytics_cache import CachedAnalytics
 from integration.store.owners import owner_names
-from integration.view_args import ROLLING, Period, chosen_filters, parse_period, quarter_period
+from integration.view_args import (ROLLING, Period, chosen_filters, parse_period, quarter_period,
+                                   view_filter)
 from mapping import JourneyMap
 
 #: Quarters offered in the period menu besides the current one.
@@ -114,8 +115,7 @@ def _bar(args: Mapping[str, str], today: date, options: dict[str, list[tuple[str
          fixed: dict[str, Any]) -> FilterBar:
     period = parse_period(args, today)
     chosen = chosen_filters(args)
-    since, until = period.bounds()
-    flt = replace(RecordFilter(**chosen, since=since, until=until), **fixed)
+    flt = replace(view_filter(args, today), **fixed)
     periods = period_choices(today)
     if period.choice not in dict(periods):  # an older quarter given in the URL
         periods.insert(len(ROLLING), (period.choice, period.label))
