@@ -83,7 +83,8 @@ def recent(session: Session, tenant_id: int, connection_id: int | None,
 
 
 def forget(session: Session, view: OpenedView) -> None:
-    """Stop warming a view (its arguments no longer make a view: a filter value gone, ...)."""
+    """Stop warming a view (its arguments no longer make a view: a period the bar no longer
+    takes, a value grown past its limit...)."""
     session.execute(delete(OpenedView).where(OpenedView.id == view.id))
 
 
