@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter
-from integration.store.bulk import INSERTS
+from integration.store.bulk import upsert_unless_busy
 from integration.store.models import AnalyticsCache
 from integration.store.records import last_writes
 from integration.store.types import utcnow
@@ -34,7 +32,6 @@ from mapping import JourneyMap
 
 #: Days an answer stays stored without being computed again.
 KEEP_DAYS = 7
-log = logging.getLogger("journey.analytics")
 
 
 def map_digest(jmap: JourneyMap) -> str:
@@ -106,16 +103,12 @@ class CachedAnalytics:
             AnalyticsCache.connection_id == self.connection_id, AnalyticsCache.key == key)).first()
 
     def _store(self, key: str, answer: Any) -> None:
-        insert = INSERTS[self.session.get_bind().dialect.name]
         values = {"stamp": self.stamp, "value": {"answer": answer}, "computed_at": utcnow()}
-        try:
-            with self.session.begin_nested():
-                self.session.execute(insert(AnalyticsCache).values(
-                    connection_id=self.connection_id, key=key, **values).on_conflict_do_update(
-                    index_elements=["connection_id", "key"], set_=values))
-        except OperationalError as exc:
-            # SQLite busy with a sync's writes past its timeout: the answer is served, not kept
-            log.warning("analytics answer for connection %s not kept: %s", self.connection_id, exc)
+        # the answer is served even when it cannot be kept
+        upsert_unless_busy(self.session, AnalyticsCache,
+                           {"connection_id": self.connection_id, "key": key, **values},
+                           ["connection_id", "key"], values,
+                           f"analytics answer for connection {self.connection_id}")
 
 
 def prune(session: Session, connection_id: int, now: datetime | None = None) -> int:

@@ -2,18 +2,37 @@
 rows in one statement, and fresh planner statistics after a bulk load."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable, Mapping, Sequence
 
 from sqlalchemy import any_, bindparam, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 
 #: INSERT with ON CONFLICT, by dialect name: the two databases' own constructs.
 INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
+
+log = logging.getLogger("journey.store")
+
+
+def upsert_unless_busy(session: Session, model: Any, row: Mapping[str, Any], key: Sequence[str],
+                       changed: Mapping[str, Any], what: str) -> None:
+    """Insert ``row``, or set ``changed`` on the row of the same ``key`` columns, in a savepoint
+    of its own. For writes a read serves along the way (an analytics answer kept, a view noted):
+    SQLite busy with a sync's writes past its timeout costs the write, logged as ``what``, never
+    the request."""
+    insert = INSERTS[session.get_bind().dialect.name]
+    try:
+        with session.begin_nested():
+            session.execute(insert(model).values(**row).on_conflict_do_update(
+                index_elements=list(key), set_=dict(changed)))
+    except OperationalError as exc:
+        log.warning("%s not kept: %s", what, exc)
 
 
 def is_postgres(session: Session) -> bool:

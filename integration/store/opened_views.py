@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from datetime import datetime, timedelta
 from typing import Mapping
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from integration.store.bulk import INSERTS
+from integration.store.bulk import upsert_unless_busy
 from integration.store.models import OpenedView
 from integration.store.types import utcnow
 
@@ -34,7 +32,6 @@ WARM_AT_MOST = 10
 NOTE_EVERY = timedelta(hours=1)
 #: Views a tenant keeps at most (the most recently opened).
 KEPT_AT_MOST = 200
-log = logging.getLogger("journey.analytics")
 
 
 def view_key(connection_id: int | None, page: str, args: Mapping[str, str]) -> str:
@@ -59,15 +56,10 @@ def note_opened(session: Session, tenant_id: int, connection_id: int | None, pag
     if noted is not None and noted > now - NOTE_EVERY:
         # a page seen again soon writes nothing: on SQLite each write waits for a sync's commit
         return
-    values = {"connection_id": connection_id, "page": page, "args": dict(args), "opened_at": now}
-    insert = INSERTS[session.get_bind().dialect.name]
-    try:
-        with session.begin_nested():
-            session.execute(insert(OpenedView).values(tenant_id=tenant_id, key=key, **values)
-                .on_conflict_do_update(index_elements=["tenant_id", "key"],
-                                       set_={"opened_at": values["opened_at"]}))
-    except OperationalError as exc:
-        log.warning("opened view of tenant %s not noted: %s", tenant_id, exc)
+    upsert_unless_busy(session, OpenedView, {"tenant_id": tenant_id, "key": key,
+                                             "connection_id": connection_id, "page": page,
+                                             "args": dict(args), "opened_at": now},
+                       ["tenant_id", "key"], {"opened_at": now}, f"opened view of tenant {tenant_id}")
 
 
 def recent(session: Session, tenant_id: int, connection_id: int | None,
