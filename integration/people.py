@@ -231,21 +231,23 @@ def summary_current_stages(session: Session, tenant_id: int, kind: str, jmap: Jo
     """:func:`linked_current_stages` over every record, period only, from the people summary's
     lead stages."""
     p = PeopleSummary
-    in_period = case((and_(True, *flt.in_period(p.lead_entered_at)), 1), else_=0)
-    return _current_counts(session.execute(
-        select(p.lead_stage, func.count(), func.sum(in_period))
-        .where(p.tenant_id == tenant_id, p.kind == kind).group_by(p.lead_stage)), jmap)
+    return _current_counts(session, jmap, flt, p.lead_stage, p.lead_entered_at,
+                           p.tenant_id == tenant_id, p.kind == kind)
 
 
-def _current_counts(rows: Any, jmap: JourneyMap) -> tuple[int, dict[str, int]]:
-    """(people, people now in each stage and exit of ``jmap`` entered in the period) from rows
-    of (stage, people, of them entered in the period)."""
+def _current_counts(session: Session, jmap: JourneyMap, flt: RecordFilter, stage: Any,
+                    entered_at: Any, *where: Any) -> tuple[int, dict[str, int]]:
+    """(people, people now in each stage and exit of ``jmap`` entered in ``flt``'s period),
+    counted in SQL over the rows meeting ``where``, one per person, of their ``stage`` now and
+    when they entered it (``entered_at``)."""
+    in_period = case((and_(True, *flt.in_period(entered_at)), 1), else_=0)
     current = dict.fromkeys((*jmap.stage_keys, *sorted(jmap.exit_keys)), 0)
     total = 0
-    for stage, people, entered in rows:
+    for key, people, entered in session.execute(
+            select(stage, func.count(), func.sum(in_period)).where(*where).group_by(stage)):
         total += people
-        if stage in current:
-            current[stage] = int(entered or 0)
+        if key in current:
+            current[key] = int(entered or 0)
     return total, current
 
 
@@ -280,9 +282,9 @@ def linked_current_stages(session: Session, tenant_id: int, kind: str, connectio
     positions of two maps do not compare. A stored stage ``jmap`` names neither as a stage nor
     as an exit is left out of the choice, as an unmapped record is.
     """
-    if not connection_ids:
-        return _current_counts([], jmap)
     state, link = RecordState, RecordLink
+    if not connection_ids:
+        return _current_counts(session, jmap, flt, state.stage, state.entered_at, false())
     lead_first = func.row_number().over(partition_by=link.group_key,
                                         order_by=people_summaries.lead_order(jmap))
     members = select(link.group_key, state.stage, state.entered_at, lead_first.label("rank")) \
@@ -291,7 +293,4 @@ def linked_current_stages(session: Session, tenant_id: int, kind: str, connectio
         .where(records_lead(link.tenant_id, flt) == tenant_id, link.kind == kind,
                link.connection_id.in_(connection_ids), state.connection_id.in_(connection_ids))
     leads = flt.apply(members).subquery()
-    in_period = case((and_(True, *flt.in_period(leads.c.entered_at)), 1), else_=0)
-    return _current_counts(session.execute(
-        select(leads.c.stage, func.count(), func.sum(in_period))
-        .where(leads.c.rank == 1).group_by(leads.c.stage)), jmap)
+    return _current_counts(session, jmap, flt, leads.c.stage, leads.c.entered_at, leads.c.rank == 1)
