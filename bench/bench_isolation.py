@@ -29,7 +29,7 @@ from integration.config import Settings
 from integration.connecting import provision
 from integration.demo.seed import demo_seed
 from integration.map_review import apply_map
-from integration.sandboxes import make_sandbox, sandbox_settings
+from integration.sandboxes import make_sandbox
 from integration.services import build_services
 from integration.store.connections import create_connection
 from integration.store.db import upgrade

@@ -22,18 +22,18 @@ from datetime import timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from sqlalchemy import delete, insert, text, update
+from sqlalchemy import insert, text, update
 from sqlmodel import select
 
 from bench.analytics_seed import journeys, seed
-from bench.bench_analytics import (EMAIL, PASSWORD, database, main_over_sizes, peak_rss_mb,
-                                   print_latencies, signed_in, time_views, timed_call)
+from bench.bench_analytics import (EMAIL, PASSWORD, database, forget_answers, main_over_sizes,
+                                   peak_rss_mb, print_latencies, signed_in, time_views, timed_call)
 from integration.analytics_views import warm_analytics
 from integration.app import create_app
 from integration.config import Settings
 from integration.services import build_services
 from integration.store import people_summaries
-from integration.store.models import AnalyticsCache, Connection, RecordLink, RecordState
+from integration.store.models import Connection, RecordLink, RecordState
 from integration.store.tenancy import create_user, get_or_create_tenant, issue_token
 from integration.store.types import utcnow
 from integration.sync.map_in_force import workspace_map
@@ -116,14 +116,10 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
             "workspace page": lambda q: web.get("/workspace", query_string={
                 **q, **({"period": "custom"} if q else {})}),
         }
-
-        def forget_answers() -> None:
-            with services.session() as db:
-                db.execute(delete(AnalyticsCache))
-                db.commit()
         rss_before = peak_rss_mb()
         figures = {f"{name}, {view}": timed for view, q in views().items()
-                   for name, timed in time_views(calls, [q], repeat, forget_answers).items()}
+                   for name, timed in time_views(calls, [q], repeat,
+                                                 lambda: forget_answers(services)).items()}
         reopened = after_a_sync(services, web, tenant_id, ids)
         services.engine.dispose()
         return {"seeded": seeded, "floor": floor, "figures": figures, "summary": summary_seconds,

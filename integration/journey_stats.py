@@ -8,16 +8,20 @@ record *entered* a stage (the event's ``occurred_at``): a stay belongs to the pe
 Days in a stage are calendar days (UTC) from the day the stay began to the day it ended, or to
 today while it lasts.
 
-Time in stage, outcomes, trends and the skipped/repeated stages add up the journey rollup instead
+Time in stage, outcomes, trends and the skipped/repeated stages add up the journey rollup
 (:mod:`integration.store.rollups`: stays counted per day begun, stage and next stage, or per day
 or month begun, stage and days lasted, kept up to date as events are written) when it covers the
 view: no filter on the records but their object, and a period of whole UTC days (the API's and
-the pages' periods are). Both paths give the same answers. The funnel, cohorts and common paths
-follow each record's own entries, which day counts cannot tell: they read the journey summary
-(:mod:`integration.store.summaries`: one row per record, its path and its entries' times), which
-hands back the run of stages each record entered in the period, grouped, for
-:mod:`mapping.journey_runs` to count; the few records the summary does not cover (many entries,
-or two at the same moment) are read from their events, and the two parts added up.
+the pages' periods are). Other views count the stays themselves (:func:`_stays`).
+
+The funnel, cohorts and common paths follow each record's own entries, which day counts cannot
+tell: they read the journey summary (:mod:`integration.store.summaries`: one row per record, its
+path and its entries' times), which hands back the run of stages each record entered in the
+period, grouped, for :mod:`mapping.journey_runs` to count. The stays of the views the rollup does
+not answer are read from it too: stay ``i`` of a record is its path's ``i``-th stage, from entry
+time ``i`` to the next. The few records the summary does not cover (many entries, or two at the
+same moment) are read from their events, and the two parts added up. All paths give the same
+answers.
 
 The shaping of those aggregates into rows (conversion, skipped stages, ...) is pure and lives in
 :mod:`mapping.analytics`.
@@ -30,7 +34,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Date, and_, case, false, func, literal, select, true, union_all
+from sqlalchemy import Date, and_, case, false, func, literal, literal_column, select, true, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -40,8 +44,8 @@ from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary
 from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
 from integration.store.summaries import ENTRY_TIMES, SEPARATOR
 from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, count_before, histogram,
-                                        month_start, ordered_concat, percentile_columns, stage_index,
-                                        utc_date)
+                                        month_start, ordered_concat, path_item, percentile_columns,
+                                        stage_index, utc_date)
 from integration.store.types import utcnow
 from mapping import JourneyMap
 from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
@@ -164,6 +168,21 @@ def _entries_before(moment: datetime) -> Any:
     return count_before(moment, ENTRY_TIMES)
 
 
+def _period_entries(flt: RecordFilter) -> dict[str, Any]:
+    """Columns of a covered record's summary: ``start``, how many of its entries came before the
+    period, and ``end``, before its end (each only when the period has that bound). Its entries
+    in the period are those from ``start`` up to ``end``."""
+    return {name: _entries_before(bound).label(name)
+            for name, bound in (("start", flt.since), ("end", flt.until)) if bound is not None}
+
+
+def _reaching(flt: RecordFilter) -> list[Any]:
+    """Conditions on the summary leaving out the records that entered nothing in the period:
+    their last entry came before its start, or their first at or after its end."""
+    return ([S.last_at >= flt.since] if flt.since is not None else []) + \
+        ([S.first_at < flt.until] if flt.until is not None else [])
+
+
 def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple[list[str], int]]:
     """The runs of stages (exits and others included) the filtered records the journey summary
     covers entered in the period, with how many records took each run.
@@ -172,12 +191,9 @@ def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple
     from the first entry at or after the period's start to the last one before its end: the
     entries before each bound are counted in SQL and the paths cut in Python, once per distinct
     (path, cuts)."""
-    bounds = {name: _entries_before(bound).label(name)
-              for name, bound in (("start", flt.since), ("end", flt.until)) if bound is not None}
-    reach = ([S.last_at >= flt.since] if flt.since is not None else []) + \
-        ([S.first_at < flt.until] if flt.until is not None else [])
+    bounds = _period_entries(flt)
     per_record = _of_records(S, connection_id, flt, S.path, *bounds.values()) \
-        .where(S.covered == true(), *reach).subquery()
+        .where(S.covered == true(), *_reaching(flt)).subquery()
     # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
     groups = [*(per_record.c[name] for name in bounds), per_record.c.path]
     runs = []
@@ -189,6 +205,44 @@ def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple
     return runs
 
 
+def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetime,
+           moves: bool = True) -> Any:
+    """Subquery (stage, next_stage, occurred_at, days) of the stays the filtered records began in
+    the period: the stage, the one entered next (NULL while the record is still in it, and
+    always unless ``moves``), when the stay began and its calendar days (to today while it
+    lasts).
+
+    On PostgreSQL a covered record's stays are read from its summary: stay ``i`` is its path's
+    ``i``-th stage, from entry time ``i`` to entry time ``i + 1``, and those of the period are the
+    ones whose entry time lies in it (the times increase). That is one look-up per record, where the events cost one
+    per record and one per stay for the next stay (one country over a year at 500,000 records:
+    moves 1.1 -> 0.43 s, trends 1.5 -> 0.8 s; bench/RESULTS.md). SQLite's look-ups cost less
+    than the expressions that cut a summary into stays (the same moves: 1.0 s from the events,
+    1.3 s from the summary), so it reads every record's stays from its events, as PostgreSQL
+    does for the records the summary does not cover."""
+    # the next stay costs a look-up per stay: joined only for the moves
+    next_stage = NEXT.to_stage if moves else literal_column("NULL")
+    from_events = _events(connection_id, flt, E.to_stage.label("stage"), next_stage.label("next_stage"),
+                          E.occurred_at, _days_between(E.occurred_at, E.exited_at, now).label("days"))
+    if moves:
+        from_events = _with_next(from_events)
+    if session.get_bind().dialect.name != "postgresql":
+        return from_events.subquery("stays")
+    records = _of_records(S, connection_id, flt, S.path, *ENTRY_TIMES) \
+        .where(S.covered == true(), *_reaching(flt)).subquery("covered_records")
+    slots = union_all(*(select(literal(i).label("slot")) for i in range(len(ENTRY_TIMES)))) \
+        .subquery("slots")
+    r, slot = records.c, slots.c.slot
+    began = case({i: r[column.key] for i, column in enumerate(ENTRY_TIMES)}, value=slot)
+    ended = case({i: r[column.key] for i, column in enumerate(ENTRY_TIMES[1:])}, value=slot)
+    from_summary = select(path_item(r.path, slot).label("stage"),
+                          (path_item(r.path, slot + 1) if moves else next_stage).label("next_stage"),
+                          began.label("occurred_at"),
+                          _days_between(began, ended, now).label("days")) \
+        .select_from(records).join(slots, and_(began.is_not(None), *flt.in_period(began)))
+    return union_all(from_summary, _summarised(from_events, UNCOVERED)).subquery("stays")
+
+
 def _with_next(query: Any) -> Any:
     """``query`` joined to each stay's next stay (none while the record is still in it)."""
     return query.outerjoin(NEXT, and_(NEXT.connection_id == E.connection_id,
@@ -196,10 +250,10 @@ def _with_next(query: Any) -> Any:
                                       NEXT.seq == E.seq + 1))
 
 
-def _days_in_stay(now: datetime) -> Any:
-    """Calendar days of a stay: to the day of its exit, or to today (``now``) while it lasts."""
-    return calendar_days(utc_date(E.occurred_at),
-                         utc_date(func.coalesce(E.exited_at, literal(now, E.occurred_at.type))))
+def _days_between(began: Any, ended: Any, now: datetime) -> Any:
+    """Calendar days of a stay from ``began`` to ``ended``, or to today (``now``) while it lasts
+    (``ended`` NULL)."""
+    return calendar_days(utc_date(began), utc_date(func.coalesce(ended, literal(now, E.occurred_at.type))))
 
 
 def funnel_columns(keys: list[str]) -> list[Any]:
@@ -251,9 +305,9 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
         hist = histogram(stays.days, [stage], select(stage).where(stays.stage.in_(jmap.stage_keys)),
                          weight=stays.n)
     else:
-        stage = E.to_stage.label("stage")
-        hist = histogram(_days_in_stay(now), [stage], _events(
-            connection_id, flt, stage).where(E.to_stage.in_(jmap.stage_keys)))
+        stays = _stays(session, connection_id, flt, now, moves=False).c
+        stage = stays.stage.label("stage")
+        hist = histogram(stays.days, [stage], select(stage).where(stays.stage.in_(jmap.stage_keys)))
     rows = session.execute(select(hist.c.stage, func.sum(hist.c.n), *percentile_columns(hist))
                            .group_by(hist.c.stage))
     found = {stage: {"count": int(n), **dict(zip(PERCENTILES, values))} for stage, n, *values in rows}
@@ -267,8 +321,8 @@ def transitions(session: Session, connection_id: int, flt: RecordFilter) -> dict
         query = _rollup(connection_id, flt, MOVES, _day_bounds(flt), R.stage, R.next_stage,
                         func.sum(R.n)).group_by(R.stage, R.next_stage)
     else:
-        query = _with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage, func.count())) \
-            .group_by(E.to_stage, NEXT.to_stage)
+        stays = _stays(session, connection_id, flt, utcnow()).c
+        query = select(stays.stage, stays.next_stage, func.count()).group_by(stays.stage, stays.next_stage)
     # the rollup names "no next stage yet" "" (a key column), the events NULL
     return {(stage, following or None): int(n) for stage, following, n in session.execute(query)}
 
@@ -311,11 +365,12 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
     keys, now = jmap.stage_keys, now or utcnow()
     if rollup_covers(flt):
         return trend_rows(_rollup_trend(session, connection_id, keys, flt, unit, now), jmap, unit)
-    bucket, stage = BUCKETS[unit](E.occurred_at).label("bucket"), E.to_stage.label("stage")
-    moved_on = func.sum(case((stage_index(NEXT.to_stage, keys) > stage_index(E.to_stage, keys), 1),
+    stays = _stays(session, connection_id, flt, now).c
+    bucket, stage = BUCKETS[unit](stays.occurred_at).label("bucket"), stays.stage.label("stage")
+    moved_on = func.sum(case((stage_index(stays.next_stage, keys) > stage_index(stays.stage, keys), 1),
                              else_=0)).label("moved_on")
-    hist = histogram(_days_in_stay(now), [bucket, stage], _with_next(_events(
-        connection_id, flt, bucket, stage, moved_on)).where(E.to_stage.in_(keys)))
+    hist = histogram(stays.days, [bucket, stage], select(bucket, stage, moved_on)
+                     .where(stays.stage.in_(keys)))
     h = hist.c
     rows = session.execute(
         select(h.bucket, h.stage, func.sum(h.n), func.sum(h.moved_on),

@@ -238,7 +238,10 @@ class RecordLink(SQLModel, table=True):
 
 
 class JourneyEvent(SQLModel, table=True):
-    """A record's move into a journey stage: the source of funnel and time-in-stage analytics."""
+    """A record's move into a journey stage: the source of funnel and time-in-stage analytics.
+
+    ``exited_at`` is when the record moved on: the next event's ``occurred_at``, None for the
+    last (:mod:`mapping.timeline`). The journey summary's stays rely on it."""
 
     __table_args__ = (Index("ix_journeyevent_record", "connection_id", "object", "crm_id"),
                       # the newest event of a connection, read by analytics_cache.data_stamp

@@ -269,3 +269,19 @@ def count_before(moment: Any, times: Sequence[Any], skipped: int = 0) -> Any:
     middle = len(times) // 2
     return case((times[middle] < moment, count_before(moment, times[middle + 1:], skipped + middle + 1)),
                 else_=count_before(moment, times[:middle], skipped))
+
+
+class path_item(FunctionElement):  # noqa: N801
+    """SQL: the item at a 0-based position of a ``>``-joined path of stage keys, NULL past its
+    end. PostgreSQL only: SQLite reads the stays it serves from the events
+    (:func:`integration.journey_stats._stays`)."""
+
+    type = String()
+    inherit_cache = True
+    name = "path_item"
+
+
+@compiles(path_item, "postgresql")
+def _path_item_postgresql(element: path_item, compiler: Any, **kw: Any) -> str:
+    path, position = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"NULLIF(split_part({path}, '>', ({position}) + 1), '')"

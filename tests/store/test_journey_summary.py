@@ -1,6 +1,7 @@
 """The journey summary, on SQLite and PostgreSQL: kept equal to a build from scratch as records'
-journeys are written, rewritten and removed, and answering the funnel, cohorts and common paths
-exactly as the events alone do, on random books and views; the migration backfills it."""
+journeys are written, rewritten and removed, and answering exactly as the events alone do, on
+random books and views: the funnel, cohorts and common paths, and where the rollup does not answer
+(a filter, a part-day period), time in stage, moves and trends; the migration backfills it."""
 from __future__ import annotations
 
 import uuid
@@ -63,7 +64,11 @@ def summary_rows(db, cid):
 def answers(db, cid, flt):
     return (journey_stats.funnel_report(db, cid, JMAP, flt),
             journey_stats.cohort_report(db, cid, JMAP, flt),
-            journey_stats.common_paths(db, cid, flt, journey_stats.MAX_PATHS))
+            journey_stats.common_paths(db, cid, flt, journey_stats.MAX_PATHS),
+            journey_stats.time_in_stage_report(db, cid, JMAP, flt, NOW),
+            journey_stats.transitions(db, cid, flt),
+            journey_stats.trend_report(db, cid, JMAP, flt, "week", NOW),
+            journey_stats.trend_report(db, cid, JMAP, flt, "month", NOW))
 
 
 def store_records(db, cid):

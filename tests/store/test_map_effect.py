@@ -64,8 +64,9 @@ def test_window_counts_reach_conversion_and_days(services, world):
         # skipped awareness, still in consideration: 20 days to now (open)
         *journey(conn, "2", ("consideration", start, None)),
         # awareness only, 36 hours from noon to midnight: two calendar days (days in a stage count
-        # the calendar days from entering to leaving)
-        *journey(conn, "3", ("awareness", start, start + 36 * timedelta(hours=1))),
+        # the calendar days from entering to leaving), then lost
+        *journey(conn, "3", ("awareness", start, start + 36 * timedelta(hours=1)),
+                 ("lost", start + 36 * timedelta(hours=1), None)),
         # entered before the window: not counted
         *journey(conn, "4", ("awareness", start - 5 * DAY, None)),
         # another connection: not counted
