@@ -26,8 +26,8 @@ from sqlalchemy import insert, text, update
 from sqlmodel import select
 
 from bench.analytics_seed import journeys, seed
-from bench.bench_analytics import (EMAIL, PASSWORD, database, forget_answers, main_over_sizes,
-                                   peak_rss_mb, print_latencies, signed_in, time_views, timed_call)
+from bench.bench_analytics import (EMAIL, PASSWORD, database, main_over_sizes, peak_rss_mb,
+                                   print_latencies, signed_in, time_each_view, timed_call)
 from integration.analytics_views import warm_analytics
 from integration.app import create_app
 from integration.config import Settings
@@ -117,9 +117,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
                 **q, **({"period": "custom"} if q else {})}),
         }
         rss_before = peak_rss_mb()
-        figures = {f"{name}, {view}": timed for view, q in views().items()
-                   for name, timed in time_views(calls, [q], repeat,
-                                                 lambda: forget_answers(services)).items()}
+        figures = time_each_view(calls, views(), repeat, services)
         reopened = after_a_sync(services, web, tenant_id, ids)
         services.engine.dispose()
         return {"seeded": seeded, "floor": floor, "figures": figures, "summary": summary_seconds,

@@ -408,10 +408,13 @@ def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,
     beginning elsewhere (an exit, a stage the map no longer has), are read from their events."""
     keys = jmap.stage_keys
     rows = []
-    # grouped in the order of the summary's paths index: no sort of the records
+    # grouped in the order of the summary's paths index: no sort of the records. Unless the
+    # records lead: SQLite would walk every record of the connection in that index for its order,
+    # looking each one up in the filter (5.8 s for one country at a million records, 1.1 s led)
+    path = records_lead(S.path, flt)
     for path, month, n in session.execute(
-            _of_records(S, connection_id, flt, S.path, S.first_month, func.count())
-            .where(S.covered == true(), *flt.in_period(S.first_at)).group_by(S.path, S.first_month)):
+            _of_records(S, connection_id, flt, path, S.first_month, func.count())
+            .where(S.covered == true(), *flt.in_period(S.first_at)).group_by(path, S.first_month)):
         run = path.split(SEPARATOR)
         if run[0] in keys:
             rows.append((month, furthest_stage(run, keys), n))
