@@ -17,11 +17,12 @@ the pages' periods are). Other views count the stays themselves (:func:`_stays`)
 The funnel, cohorts and common paths follow each record's own entries, which day counts cannot
 tell: they read the journey summary (:mod:`integration.store.summaries`: one row per record, its
 path and its entries' times), which hands back the run of stages each record entered in the
-period, grouped, for :mod:`mapping.journey_runs` to count. The stays of the views the rollup does
-not answer are read from it too: stay ``i`` of a record is its path's ``i``-th stage, from entry
-time ``i`` to the next. The few records the summary does not cover (many entries, or two at the
-same moment) are read from their events, and the two parts added up. All paths give the same
-answers.
+period, grouped, for :mod:`mapping.journey_runs` to count. The moves of the views the rollup does
+not answer are counted from the same runs (each entry followed by its path's next stage), and on
+PostgreSQL their stays are read from the summary too: stay ``i`` of a record is its path's
+``i``-th stage, from entry time ``i`` to the next. The few records the summary does not cover
+(many entries, or two at the same moment) are read from their events, and the two parts added
+up. All paths give the same answers.
 
 The shaping of those aggregates into rows (conversion, skipped stages, ...) is pure and lives in
 :mod:`mapping.analytics`.
@@ -50,7 +51,7 @@ from integration.store.types import utcnow
 from mapping import JourneyMap
 from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
                                trend_rows)
-from mapping.journey_runs import add_counts, furthest_stage, run_funnel_counts
+from mapping.journey_runs import add_counts, furthest_stage, path_moves, run_funnel_counts
 
 E = JourneyEvent
 R = JourneyRollup
@@ -183,9 +184,12 @@ def _reaching(flt: RecordFilter) -> list[Any]:
         ([S.first_at < flt.until] if flt.until is not None else [])
 
 
-def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple[list[str], int]]:
-    """The runs of stages (exits and others included) the filtered records the journey summary
-    covers entered in the period, with how many records took each run.
+def _period_paths(session: Session, connection_id: int,
+                  flt: RecordFilter) -> list[tuple[list[str], int, int, int]]:
+    """The paths of stages (exits and others included) of the filtered records the journey
+    summary covers that entered a stage in the period, each as (stages, start, end, records):
+    the period's entries are ``stages[start:end]``, and ``records`` records share that path and
+    those cuts.
 
     A covered record's entries strictly follow one another, so those of a period are its path
     from the first entry at or after the period's start to the last one before its end: the
@@ -196,13 +200,19 @@ def _runs(session: Session, connection_id: int, flt: RecordFilter) -> list[tuple
         .where(S.covered == true(), *_reaching(flt)).subquery()
     # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
     groups = [*(per_record.c[name] for name in bounds), per_record.c.path]
-    runs = []
+    paths = []
     for *cuts, path, records in session.execute(select(*groups, func.count()).group_by(*groups)):
-        cut = dict(zip(bounds, cuts))
-        run = path.split(SEPARATOR)[cut.get("start", 0):cut.get("end")]
-        if run:
-            runs.append((run, records))
-    return runs
+        cut, stages = dict(zip(bounds, cuts)), path.split(SEPARATOR)
+        start, end = cut.get("start", 0), cut.get("end", len(stages))
+        if start < end:
+            paths.append((stages, start, end, records))
+    return paths
+
+
+def _runs(periods: list[tuple[list[str], int, int, int]]) -> list[tuple[list[str], int]]:
+    """The runs of stages the records of ``periods`` (:func:`_period_paths`) entered in the
+    period, with how many records took each run."""
+    return [(stages[start:end], records) for stages, start, end, records in periods]
 
 
 def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetime,
@@ -214,12 +224,12 @@ def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetim
 
     On PostgreSQL a covered record's stays are read from its summary: stay ``i`` is its path's
     ``i``-th stage, from entry time ``i`` to entry time ``i + 1``, and those of the period are the
-    ones whose entry time lies in it (the times increase). That is one look-up per record, where the events cost one
-    per record and one per stay for the next stay (one country over a year at 500,000 records:
-    moves 1.1 -> 0.43 s, trends 1.5 -> 0.8 s; bench/RESULTS.md). SQLite's look-ups cost less
-    than the expressions that cut a summary into stays (the same moves: 1.0 s from the events,
-    1.3 s from the summary), so it reads every record's stays from its events, as PostgreSQL
-    does for the records the summary does not cover."""
+    ones whose entry time lies in it (the times increase). That is one look-up per record where
+    the events cost one per record and one per stay for the next stay (one country over a year
+    at 500,000 records: time in stage 0.8-0.9 -> 0.5-0.7 s, trends 1.2-1.4 -> 0.8-0.9 s;
+    bench/RESULTS.md). SQLite's look-ups cost less than the expressions that cut a summary into
+    stays, so it reads every record's stays from its events, as PostgreSQL does for the records
+    the summary does not cover. (The moves alone are counted from the paths: :func:`transitions`.)"""
     # the next stay costs a look-up per stay: joined only for the moves
     next_stage = NEXT.to_stage if moves else literal_column("NULL")
     from_events = _events(connection_id, flt, E.to_stage.label("stage"), next_stage.label("next_stage"),
@@ -290,8 +300,9 @@ def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
     keys = jmap.stage_keys
     per_record = _summarised(_events(connection_id, flt, *funnel_columns(keys)), UNCOVERED) \
         .where(E.to_stage.in_(keys)).group_by(E.object, E.crm_id).subquery()
+    runs = _runs(_period_paths(session, connection_id, flt))
     return funnel_rows(add_counts(funnel_counts(session, per_record, len(keys)),
-                                  run_funnel_counts(_runs(session, connection_id, flt), keys)), jmap)
+                                  run_funnel_counts(runs, keys)), jmap)
 
 
 def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
@@ -314,17 +325,26 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
     return stage_days_rows(found, jmap)
 
 
-def transitions(session: Session, connection_id: int, flt: RecordFilter) -> dict[tuple[str, str | None], int]:
+def transitions(session: Session, connection_id: int, flt: RecordFilter,
+                periods: list[tuple[list[str], int, int, int]] | None = None
+                ) -> dict[tuple[str, str | None], int]:
     """Stays begun in the period counted by (stage, the stage entered next); next is None while
-    the record is still in the stage."""
+    the record is still in the stage. ``periods``: the view's :func:`_period_paths`, if read."""
     if rollup_covers(flt):
         query = _rollup(connection_id, flt, MOVES, _day_bounds(flt), R.stage, R.next_stage,
                         func.sum(R.n)).group_by(R.stage, R.next_stage)
-    else:
-        stays = _stays(session, connection_id, flt, utcnow()).c
-        query = select(stays.stage, stays.next_stage, func.count()).group_by(stays.stage, stays.next_stage)
-    # the rollup names "no next stage yet" "" (a key column), the events NULL
-    return {(stage, following or None): int(n) for stage, following, n in session.execute(query)}
+        # the rollup names "no next stage yet" "" (a key column)
+        return {(stage, following or None): int(n) for stage, following, n in session.execute(query)}
+    # A covered record's stays of the period are its path's entries there, each followed by the
+    # path's next stage: counted per distinct (path, cuts). The others' from their events.
+    if periods is None:
+        periods = _period_paths(session, connection_id, flt)
+    moves = path_moves(periods)
+    uncovered = _summarised(_with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage,
+                                               func.count())), UNCOVERED).group_by(E.to_stage, NEXT.to_stage)
+    for stage, following, n in session.execute(uncovered):
+        moves[(stage, following)] += n
+    return dict(moves)
 
 
 def outcome_report(session: Session, connection_id: int, jmap: JourneyMap,
@@ -336,15 +356,18 @@ def outcome_report(session: Session, connection_id: int, jmap: JourneyMap,
 def journey_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
                    top: int = 10) -> dict[str, Any]:
     """Stages skipped, stages repeated (backward moves) and the ``top`` most common paths."""
-    return journey_rows(transitions(session, connection_id, flt), common_paths(
-        session, connection_id, flt, top), jmap)
+    periods = _period_paths(session, connection_id, flt)  # read once for both
+    return journey_rows(transitions(session, connection_id, flt, periods), common_paths(
+        session, connection_id, flt, top, periods), jmap)
 
 
-def common_paths(session: Session, connection_id: int, flt: RecordFilter,
-                 top: int) -> list[tuple[list[str], int]]:
+def common_paths(session: Session, connection_id: int, flt: RecordFilter, top: int,
+                 periods: list[tuple[list[str], int, int, int]] | None = None
+                 ) -> list[tuple[list[str], int]]:
     """The ``top`` most common sequences of stages (exits included) records entered in the
     period, with how many records took each (paths as common in the order of their text): the
-    runs of the records the journey summary covers, and the others' paths from their events."""
+    runs of the records the journey summary covers, and the others' paths from their events.
+    ``periods``: the view's :func:`_period_paths`, if read."""
     ordered = _summarised(_events(connection_id, flt, E.object, E.crm_id, E.seq, E.to_stage),
                           UNCOVERED).order_by(E.object, E.crm_id, E.seq).subquery()
     o = ordered.c
@@ -352,7 +375,9 @@ def common_paths(session: Session, connection_id: int, flt: RecordFilter,
         .subquery()
     paths = Counter(dict(session.execute(select(per_record.c.path, func.count())
                                          .group_by(per_record.c.path)).all()))
-    for run, records in _runs(session, connection_id, flt):
+    if periods is None:
+        periods = _period_paths(session, connection_id, flt)
+    for run, records in _runs(periods):
         paths[SEPARATOR.join(run)] += records
     ranked = heapq.nsmallest(min(top, MAX_PATHS), paths.items(), key=lambda item: (-item[1], item[0]))
     return [(path.split(SEPARATOR), n) for path, n in ranked]

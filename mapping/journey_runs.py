@@ -1,5 +1,5 @@
-"""The funnel and cohort figures of journeys given as runs: the stages a record entered in a
-period, in the order it entered them, each entry strictly after the one before.
+"""The funnel, cohort and move figures of journeys given as runs: the stages a record entered in
+a period, in the order it entered them, each entry strictly after the one before.
 
 The database hands back distinct runs with how many records took each (the journey summary,
 ``integration/store/summaries.py``), so this counts per run, not per record. The rules are those
@@ -7,6 +7,7 @@ of :func:`mapping.analytics.funnel_rows`; ordered entries let first positions st
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable, Sequence
 
 
@@ -49,3 +50,14 @@ def furthest_stage(run: Sequence[str], keys: Sequence[str]) -> int | None:
 def add_counts(*funnels: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
     """Funnel counts of disjoint sets of records added stage by stage."""
     return [tuple(map(sum, zip(*stage))) for stage in zip(*funnels)]
+
+
+def path_moves(paths: Iterable[tuple[Sequence[str], int, int, int]]) -> Counter:
+    """The stays begun in a period counted by (stage, the stage entered next, None while the
+    record is still in it), of records given as (path, start, end, records): ``records`` records
+    took the whole ``path``, and entered ``path[start:end]`` in the period."""
+    moves: Counter = Counter()
+    for path, start, end, records in paths:
+        for i in range(start, end):
+            moves[(path[i], path[i + 1] if i + 1 < len(path) else None)] += records
+    return moves

@@ -1,5 +1,5 @@
 """Funnel counts of runs of stages (what the journey summary hands back) against the funnel rules
-worked out from first entry times, on random runs."""
+worked out from first entry times, on random runs; the moves of a period's entries of paths."""
 from __future__ import annotations
 
 from collections import Counter
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from hypothesis import given, strategies as st
 
 from mapping import default_map
-from mapping.journey_runs import add_counts, furthest_stage, run_funnel_counts
+from mapping.journey_runs import add_counts, furthest_stage, path_moves, run_funnel_counts
 from tests.store.funnel_reference import count_into_funnels
 
 KEYS = default_map().stage_keys
@@ -37,3 +37,12 @@ def test_furthest_stage_is_the_latest_in_map_order_whatever_the_order_entered():
 
 def test_counts_of_disjoint_records_add_up_stage_by_stage():
     assert add_counts([(3, 2, 1), (1, 1, 0)], [(1, 0, 0), (2, 2, 2)]) == [(4, 2, 1), (3, 3, 2)]
+
+
+def test_moves_follow_each_entry_of_the_period_to_the_next_of_the_path():
+    paths = [(["awareness", "consideration", "lost"], 0, 2, 3),      # both stays moved on
+             (["awareness", "decision", "awareness"], 1, 3, 2),      # the last stay goes on
+             (["consideration", "decision", "purchase"], 0, 1, 1)]   # left after the period
+    assert path_moves(paths) == {("awareness", "consideration"): 3, ("consideration", "lost"): 3,
+                                 ("decision", "awareness"): 2, ("awareness", None): 2,
+                                 ("consideration", "decision"): 1}
