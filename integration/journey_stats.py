@@ -62,6 +62,8 @@ UNCOVERED = S.covered == false()
 NEXT = aliased(JourneyEvent, name="next_event")
 #: Most common paths reported at most.
 MAX_PATHS = 50
+#: Paths of covered records with the period's cuts: (stages, start, end, records) (:func:`_period_paths`).
+PeriodPaths = list[tuple[list[str], int, int, int]]
 #: The span trends and cohorts cover when the period has no start.
 TREND_SPAN = timedelta(days=365)
 
@@ -185,7 +187,7 @@ def _reaching(flt: RecordFilter) -> list[Any]:
 
 
 def _period_paths(session: Session, connection_id: int,
-                  flt: RecordFilter) -> list[tuple[list[str], int, int, int]]:
+                  flt: RecordFilter) -> PeriodPaths:
     """The paths of stages (exits and others included) of the filtered records the journey
     summary covers that entered a stage in the period, each as (stages, start, end, records):
     the period's entries are ``stages[start:end]``, and ``records`` records share that path and
@@ -209,7 +211,7 @@ def _period_paths(session: Session, connection_id: int,
     return paths
 
 
-def _runs(periods: list[tuple[list[str], int, int, int]]) -> list[tuple[list[str], int]]:
+def _runs(periods: PeriodPaths) -> list[tuple[list[str], int]]:
     """The runs of stages the records of ``periods`` (:func:`_period_paths`) entered in the
     period, with how many records took each run."""
     return [(stages[start:end], records) for stages, start, end, records in periods]
@@ -326,7 +328,7 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
 
 
 def transitions(session: Session, connection_id: int, flt: RecordFilter,
-                periods: list[tuple[list[str], int, int, int]] | None = None
+                periods: PeriodPaths | None = None
                 ) -> dict[tuple[str, str | None], int]:
     """Stays begun in the period counted by (stage, the stage entered next); next is None while
     the record is still in the stage. ``periods``: the view's :func:`_period_paths`, if read."""
@@ -362,7 +364,7 @@ def journey_report(session: Session, connection_id: int, jmap: JourneyMap, flt: 
 
 
 def common_paths(session: Session, connection_id: int, flt: RecordFilter, top: int,
-                 periods: list[tuple[list[str], int, int, int]] | None = None
+                 periods: PeriodPaths | None = None
                  ) -> list[tuple[list[str], int]]:
     """The ``top`` most common sequences of stages (exits included) records entered in the
     period, with how many records took each (paths as common in the order of their text): the
