@@ -26,8 +26,9 @@ def test_kill_nine_mid_task_push_then_take_over_at_once(env, tmp_path):
     db = database_url(env)
 
     def keys() -> Counter:
-        # a copy first: the sandbox's threads may be adding tasks (a batch landing)
-        return Counter(t.values["journey_task_key"] for t in list(tasks.values()))
+        # under the sandbox's lock: a batch landing adds each task, then writes its properties
+        with crm.sandbox.portal.lock:
+            return Counter(t.values["journey_task_key"] for t in tasks.values())
 
     def sending() -> set[str]:
         return {row[0] for row in query(db, "SELECT key FROM crmtask WHERE status = 'sending'")}
