@@ -40,7 +40,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter, records_lead
-from integration.store.bulk import one_of
+from integration.store.bulk import is_postgres, one_of
 from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
 from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
 from integration.store.summaries import ENTRY_TIMES, SEPARATOR
@@ -171,14 +171,6 @@ def _entries_before(moment: datetime) -> Any:
     return count_before(moment, ENTRY_TIMES)
 
 
-def _period_entries(flt: RecordFilter) -> dict[str, Any]:
-    """Columns of a covered record's summary: ``start``, how many of its entries came before the
-    period, and ``end``, before its end (each only when the period has that bound). Its entries
-    in the period are those from ``start`` up to ``end``."""
-    return {name: _entries_before(bound).label(name)
-            for name, bound in (("start", flt.since), ("end", flt.until)) if bound is not None}
-
-
 def _reaching(flt: RecordFilter) -> list[Any]:
     """Conditions on the summary leaving out the records that entered nothing in the period:
     their last entry came before its start, or their first at or after its end."""
@@ -197,7 +189,8 @@ def _period_paths(session: Session, connection_id: int,
     from the first entry at or after the period's start to the last one before its end: the
     entries before each bound are counted in SQL and the paths cut in Python, once per distinct
     (path, cuts)."""
-    bounds = _period_entries(flt)
+    bounds = {name: _entries_before(bound).label(name)
+              for name, bound in (("start", flt.since), ("end", flt.until)) if bound is not None}
     per_record = _of_records(S, connection_id, flt, S.path, *bounds.values()) \
         .where(S.covered == true(), *_reaching(flt)).subquery()
     # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
@@ -238,7 +231,7 @@ def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetim
                           E.occurred_at, _days_between(E.occurred_at, E.exited_at, now).label("days"))
     if moves:
         from_events = _with_next(from_events)
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         return from_events.subquery("stays")
     records = _of_records(S, connection_id, flt, S.path, *ENTRY_TIMES) \
         .where(S.covered == true(), *_reaching(flt)).subquery("covered_records")
