@@ -100,5 +100,10 @@ def chosen_filters(args: Mapping[str, str]) -> dict[str, str]:
 def view_filter(args: Mapping[str, str], today: date) -> RecordFilter:
     """The RecordFilter of the period and filters ``args`` choose, on ``today``. Raises
     :class:`FilterError`."""
-    since, until = parse_period(args, today).bounds()
-    return RecordFilter(**chosen_filters(args), since=since, until=until)
+    return record_filter(parse_period(args, today), chosen_filters(args))
+
+
+def record_filter(period: Period, chosen: Mapping[str, str]) -> RecordFilter:
+    """The RecordFilter of a parsed period and filters (:func:`chosen_filters`)."""
+    since, until = period.bounds()
+    return RecordFilter(**chosen, since=since, until=until)

@@ -17,7 +17,7 @@ from integration.analytics import FILTER_NAMES, RecordFilter, filter_values
 from integration.analytics_cache import CachedAnalytics
 from integration.store.owners import owner_names
 from integration.view_args import (ROLLING, Period, chosen_filters, parse_period, quarter_period,
-                                   view_filter)
+                                   record_filter)
 from mapping import JourneyMap
 
 #: Quarters offered in the period menu besides the current one.
@@ -115,7 +115,7 @@ def _bar(args: Mapping[str, str], today: date, options: dict[str, list[tuple[str
          fixed: dict[str, Any]) -> FilterBar:
     period = parse_period(args, today)
     chosen = chosen_filters(args)
-    flt = replace(view_filter(args, today), **fixed)
+    flt = replace(record_filter(period, chosen), **fixed)
     periods = period_choices(today)
     if period.choice not in dict(periods):  # an older quarter given in the URL
         periods.insert(len(ROLLING), (period.choice, period.label))
