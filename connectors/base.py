@@ -20,6 +20,8 @@ class CrmError(Exception):
     """A CRM call failed. ``code`` is the CRM's own error code (``INVALID_SESSION_ID``, ``RATE_LIMIT``);
     ``action`` is what the connector's error table says to do about it (see
     :mod:`connectors.actions`); ``retry_after`` is the CRM's hint in seconds (0 when it gave none).
+``status`` is the HTTP status of the CRM's answer: None (or 0) when the call got none, unless
+``unsent`` says the connector refused it before it went out (the quota ceiling).
 
     The subclasses name the common kinds and only set a default action; callers act on ``action``.
     Messages never carry credentials.
@@ -28,10 +30,12 @@ class CrmError(Exception):
     default_action: Action = Action.FAIL
 
     def __init__(self, message: str, *, code: str = "CRM_ERROR", status: int | None = None,
-                 details: Any = None, action: Action | None = None, retry_after: float = 0.0) -> None:
+                 details: Any = None, action: Action | None = None, retry_after: float = 0.0,
+                 unsent: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        self.unsent = unsent
         self.details = details
         self.action = action or self.default_action
         self.retry_after = retry_after
@@ -44,6 +48,13 @@ class CrmError(Exception):
     def retryable(self) -> bool:
         """Whether the same call may succeed if made again later (the action says so)."""
         return self.action.retryable
+
+    @property
+    def unanswered(self) -> bool:
+        """Whether the call went out and no answer came back (a timeout, a dropped connection, a
+        Bulk job given up on): what it carried may land in the CRM yet, so a write is settled
+        against the CRM afterwards, never sent again blind (that could apply it twice)."""
+        return not self.status and not self.unsent
 
 
 class AuthExpired(CrmError):

@@ -41,10 +41,11 @@ class BatchSink(Generic[T, R]):
 
     ``write_batch(batch)`` sends one batch and returns its results in the batch's order;
     ``split(items, size)`` makes the batches (plain slices unless the CRM needs more, such as no
-    repeated id in one batch). When a call fails after some batches went through and the action
-    says a later try may succeed (BACKOFF, RETRY, PAUSE_QUOTA), the items not sent get
-    ``failed(item, error)`` results, so what was written is kept; a failure before anything was
-    written, or one that trying again cannot fix, is raised.
+    repeated id in one batch). When a call the CRM answered fails after some batches went through
+    and the action says a later try may succeed (BACKOFF, RETRY, PAUSE_QUOTA), the items not sent
+    get ``failed(item, error)`` results, so what was written is kept. A failure before anything was
+    written, one that trying again cannot fix, and one without an answer (a timeout, a dropped
+    connection: that batch may still land, so failing its items would send them again) is raised.
     """
 
     def __init__(self, max_size: int, write_batch: Callable[[list[T]], Sequence[R]],
@@ -68,7 +69,8 @@ class BatchSink(Generic[T, R]):
             try:
                 done.extend(zip(batch, self.write_batch(batch)))
             except CrmError as exc:
-                if not done or not (exc.retryable or exc.action is Action.PAUSE_QUOTA):
+                if not done or exc.unanswered or not (exc.retryable
+                                                      or exc.action is Action.PAUSE_QUOTA):
                     raise
                 for rest in (batch, *batches):
                     done.extend((item, self.failed(item, exc)) for item in rest)

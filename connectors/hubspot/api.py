@@ -20,7 +20,7 @@ from hubspot.crm import owners as hs_owners, pipelines as hs_pipelines, properti
 from hubspot.crm.objects import tasks as hs_tasks
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-from connectors.base import ApiUsage, AuthFailed, ConfigError, timeouts_from
+from connectors.base import ApiUsage, AuthFailed, ConfigError, CrmError, timeouts_from
 
 from connectors.rest import call_with_refresh
 
@@ -147,12 +147,19 @@ class HubSpotSession:
         raise error
 
     def _request(self, route: str, fn: Callable[..., Any], *args: Any, search: bool = False,
-                 **kwargs: Any) -> Any:
-        """``fn(*args, **kwargs)`` within budget, retrying 429/5xx and refreshing once on 401."""
+                 idempotent: bool = True, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` within budget, retrying 429/5xx and refreshing once on 401.
+
+        A call that is not ``idempotent`` (a batch update or create) is retried only when HubSpot
+        answered: after no answer it may still land, and sending it again could apply it twice
+        (or create a second task); the error goes to the caller, whose outbox settles it."""
         self._refresh_if_due()
 
+        def worth_retrying(exc: BaseException) -> bool:
+            return isinstance(exc, CrmError) and exc.retryable and (idempotent or not exc.unanswered)
+
         def with_retries() -> Any:
-            for attempt in Retrying(retry=retry_if_exception(lambda e: getattr(e, "retryable", False)),
+            for attempt in Retrying(retry=retry_if_exception(worth_retrying),
                                     stop=stop_after_attempt(self.max_attempts), wait=_wait,
                                     reraise=True):
                 with attempt:
@@ -161,17 +168,18 @@ class HubSpotSession:
         return call_with_refresh(with_retries, self, max_refreshes=1)
 
     def call(self, route: str, api: str, method: str, *args: Any, search: bool = False,
-             raw: bool = False, **kwargs: Any) -> Any:
+             raw: bool = False, idempotent: bool = True, **kwargs: Any) -> Any:
         """Call ``self.apis[api].<method>(*args, **kwargs)`` within budget, with bounded retries.
 
         ``route`` names the call in usage counts and error messages (``POST /crm/v3/...``).
         ``raw`` returns the parsed JSON instead of the client's models: building a model per
         record (a dateutil parse per timestamp) costs more than the request on large pulls.
+        ``idempotent=False`` marks a write that must not be sent again after no answer.
         """
         fn = getattr(self.apis[api], method)
         unparsed = {"_preload_content": False} if raw else {}
-        response = self._request(route, fn, *args, search=search, _request_timeout=self.timeout,
-                                 **unparsed, **kwargs)
+        response = self._request(route, fn, *args, search=search, idempotent=idempotent,
+                                 _request_timeout=self.timeout, **unparsed, **kwargs)
         if not raw:
             return response
         self._note_quota(response.headers)

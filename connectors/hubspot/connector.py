@@ -342,9 +342,9 @@ class HubSpotConnector:
         try:
             response = self.session.call(
                 f"POST /crm/v3/objects/{path}/batch/update", f"{path}.batch", "update", raw=True,
-                batch_input_simple_public_object_batch_input={"inputs": inputs})
+                idempotent=False, batch_input_simple_public_object_batch_input={"inputs": inputs})
         except CrmError as exc:
-            if exc.action is not Action.FAIL or exc.status is None:
+            if exc.action is not Action.FAIL or exc.unanswered:
                 raise
             # HubSpot rejected the whole batch (400): every record carries the reason, and the
             # action stays the batch's (a missing property is the connection's problem, not the
@@ -409,10 +409,10 @@ class HubSpotConnector:
             try:
                 answer = self.session.call(
                     "POST /crm/v3/objects/tasks/batch/create", "tasks.batch", "create", raw=True,
-                    batch_input_simple_public_object_batch_input_for_create={
+                    idempotent=False, batch_input_simple_public_object_batch_input_for_create={
                         "inputs": [hs_tasks.task_input(t) for t in batch]})
             except CrmError as exc:
-                if exc.retryable or exc.status in (401, 403) or exc.status is None:
+                if exc.retryable or exc.status in (401, 403) or exc.unanswered:
                     raise
                 for task in batch:
                     results[task.key] = TaskResult(task.key, False, error_code=exc.code,

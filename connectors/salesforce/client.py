@@ -93,7 +93,8 @@ class SalesforceClient:
             self.ceiling_stop = (f"stopped at the configured ceiling of {self.settings.quota_share:.0%} of the "
                                  f"daily Salesforce API quota: {used} of {limit} calls used")
             log.warning("salesforce: %s", self.ceiling_stop)
-            raise QuotaReached(self.ceiling_stop, used=used, limit=limit, code="QUOTA_CEILING")
+            raise QuotaReached(self.ceiling_stop, used=used, limit=limit, code="QUOTA_CEILING",
+                               unsent=True)
 
     def call(self, route: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
         """Run ``fn`` (one HTTP call) with retries on transient errors and bounded token refresh.
@@ -102,7 +103,7 @@ class SalesforceClient:
         a lock): after no answer (a timeout, a dropped connection) it may still land, so sending it
         again could apply it twice; the error goes to the caller, whose outbox settles it."""
         def worth_retrying(exc: BaseException) -> bool:
-            return isinstance(exc, CrmError) and exc.retryable and (idempotent or exc.status is not None)
+            return isinstance(exc, CrmError) and exc.retryable and (idempotent or not exc.unanswered)
 
         retrying = Retrying(
             retry=retry_if_exception(worth_retrying),

@@ -370,8 +370,9 @@ class SyncRun(RunCounters, table=True):
 class OutboxItem(SQLModel, table=True):
     """A planned write-back waiting for, or failed at, the CRM. Nothing planned is lost.
 
-    ``status``: pending (due at ``next_attempt_at``), sending (handed to the CRM, outcome unknown
-    until confirmed), done, parked (gave up after the attempt limit; an admin may retry).
+    ``status``: pending (due at ``next_attempt_at``), sending (handed to the CRM, or planned over
+    an item that was and whose outcome no one recorded: unknown until confirmed or read back from
+    the CRM), done, parked (gave up after the attempt limit; an admin may retry).
     """
 
     __table_args__ = (Index("ix_outbox_conn_status", "connection_id", "status", "next_attempt_at"),

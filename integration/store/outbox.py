@@ -28,22 +28,25 @@ def replace_plans(session: Session, connection_id: int,
                   run_id: int | None = None) -> None:
     """Set each record's plan: ``values`` to queue, or None when the CRM already holds the plan.
 
-    The newest plan was computed against the CRM's latest values, so it replaces every open item
-    of the record, ``sending`` ones whose time in flight is over included (their process died or
-    lost its lease, and whatever they did or did not apply is in the values the plan was made
-    from). A ``sending`` item still in flight (``next_attempt_at`` in the future: a batch a
-    previous lease holder sent may yet land) is kept, and its record gets no plan now: the outcome
-    is settled against the CRM once its time is over, and the record planned again at its next
-    read. The record's failed attempts carry over to its new plan,
-    with their backoff and last error, so re-planning a failing record on every poll still parks it
-    after the attempt limit; a parked plan planned again unchanged stays parked. One SELECT and one
-    DELETE per object kind, one INSERT for the lot.
+    The newest plan replaces every open item of the record, ``sending`` ones whose time in flight
+    is over included (their process died or lost its lease). Whether such an update landed is
+    unknown, and a plan made from the values we stored (the stall pass, the people pass) or read
+    before the update's time was over cannot tell: so a plan replacing one stays ``sending``, due
+    now, and the flush asks the CRM before sending it (it is sent only if the CRM does not hold it
+    already), so no update is applied twice. A ``sending`` item still in flight
+    (``next_attempt_at`` in the future: a batch a previous lease holder sent may yet land) is
+    kept, and its record gets no plan now: the outcome is settled against the CRM once its time
+    is over, and the record planned again at its next read. The record's failed attempts carry
+    over to its new plan, with their backoff and last error, so re-planning a failing record on
+    every poll still parks it after the attempt limit; a parked plan planned again unchanged stays
+    parked. One SELECT and one DELETE per object kind, one INSERT for the lot.
     """
     by_object: dict[str, list[str]] = {}
     for obj, crm_id in plans:
         by_object.setdefault(obj, []).append(crm_id)
     failed: dict[tuple[str, str], Any] = {}
     flying: set[tuple[str, str]] = set()
+    unsettled: set[tuple[str, str]] = set()
     now = utcnow()
     landing = and_(OutboxItem.status == "sending", OutboxItem.next_attempt_at > now)
     for obj, ids in by_object.items():
@@ -53,11 +56,15 @@ def replace_plans(session: Session, connection_id: int,
                 OutboxItem.last_error_message, landing.label("landing")).where(
                 OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
                 one_of(session, OutboxItem.crm_id, ids), OutboxItem.status.in_(OPEN),
-                or_(OutboxItem.attempts > 0, landing))):
+                or_(OutboxItem.attempts > 0, OutboxItem.status == "sending"))):
+            key = (obj, row.crm_id)
             if row.landing:
-                flying.add((obj, row.crm_id))
-            else:
-                failed[(obj, row.crm_id)] = row
+                flying.add(key)
+                continue
+            if row.status == "sending":
+                unsettled.add(key)
+            if row.attempts > 0:
+                failed[key] = row
         session.execute(delete(OutboxItem).where(
             OutboxItem.connection_id == connection_id, OutboxItem.object == obj,
             one_of(session, OutboxItem.crm_id, ids), OutboxItem.status.in_(OPEN), not_(landing))
@@ -78,6 +85,8 @@ def replace_plans(session: Session, connection_id: int,
                        last_error_message=before.last_error_message,
                        status="parked" if (before.status == "parked"
                                            and before.values == encoded) else "pending")
+        if key in unsettled:
+            row.update(status="sending", next_attempt_at=now)
         rows.append(row)
     insert_rows(session, OutboxItem, rows)
 

@@ -106,7 +106,7 @@ def flush_outbox(services: Services, connection_id: int, connector: Connector, *
                                           for i in items],
                                          progress=batch_progress)
             except CrmError as exc:
-                if exc.status is not None:  # the CRM answered: nothing of this call is landing
+                if not exc.unanswered:  # the CRM answered (or it never went): nothing is landing
                     with services.session() as session:
                         outbox.release(session, [session.merge(i) for i in items])
                 # else no answer (a timeout, a dropped connection): the batch may still land, so

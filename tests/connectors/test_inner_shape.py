@@ -72,8 +72,13 @@ def test_the_batch_sink_sizes_batches_and_keeps_what_was_written():
     pairs = sink.write(range(5), progress=lambda what, done, total: progress.append((done, total)))
     assert sent == [[0, 1], [2, 3], [4]] and [r for _, r in pairs] == ["ok0", "ok1", "ok2", "ok3", "ok4"]
     assert progress == [(2, 5), (4, 5), (5, 5)]
-    sink, sent = _sink(1, QuotaReached("spent", code="Q"))
+    sink, sent = _sink(1, QuotaReached("spent", code="Q", status=403))
     assert [r for _, r in sink.write(range(5))] == ["ok0", "ok1", "failed2:Q", "failed3:Q", "failed4:Q"]
+    sink, sent = _sink(1, QuotaReached("ceiling", code="C", unsent=True))  # refused before sending
+    assert [r for _, r in sink.write(range(5))] == ["ok0", "ok1", "failed2:C", "failed3:C", "failed4:C"]
+    sink, _ = _sink(1, TransientError("timed out", code="T"))  # no answer: batch 2 may land yet
+    with pytest.raises(CrmError):
+        sink.write(range(5))
     sink, _ = _sink(1, CrmError("bad field", code="F"))  # retrying cannot fix it: raised
     with pytest.raises(CrmError):
         sink.write(range(5))

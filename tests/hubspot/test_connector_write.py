@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from connectors.actions import Action
-from connectors.base import AuthFailed, ConfigError, CrmError, FieldUpdate, TransientError
+from connectors.base import AuthFailed, ConfigError, CrmError, FieldUpdate, TaskSpec, TransientError
 from connectors.hubspot import HubSpotConnector, RateBudget
 from connectors.hubspot.sandbox.generate import synthetic_seed
 from tests.hubspot.conftest import Api, connector_for, settings_for
@@ -224,6 +225,33 @@ def test_transient_errors_are_retried_then_surface(make_hs_sandbox) -> None:
         api.control("faults", {"error_share": 0, "fail_next": []})
     assert (info.value.status, info.value.code) == (503, "SERVICE_UNAVAILABLE")
     assert impatient.usage.calls == 2
+
+
+def test_a_write_left_without_an_answer_is_not_sent_again(make_hs_sandbox) -> None:
+    """A batch update or task create that timed out may still land: the client does not send it
+    again (the outbox settles it against the CRM later), so it is applied once."""
+    sandbox = make_hs_sandbox()
+    api = Api(sandbox)
+    connector = connector_for(sandbox, read_timeout_seconds=0.5)
+    connector.provision()
+    deal = next(r for r in connector.pull() if r.object == "deal")
+    api.control("faults", {"latency_ms": 1500})
+    api.control("counters/reset")
+    try:
+        with pytest.raises(TransientError) as update:
+            connector.push([FieldUpdate("deal", deal.id, {"journey_stage": "decision"})])
+        with pytest.raises(TransientError) as create:
+            connector.create_tasks([TaskSpec("deal", deal.id, "stall-once", "Follow up", "Stalled", WHEN)])
+    finally:
+        api.control("faults", {"latency_ms": 0})
+    assert update.value.unanswered and create.value.unanswered
+    time.sleep(2)  # the calls land after their sender gave up
+    calls = api.session.get(sandbox.base_url + "/__sandbox__/counters").json()["by_route"]
+    assert {route: n for route, n in calls.items() if route.startswith("POST")} == {
+        "POST /crm/v3/objects/deals/batch/update": 1, "POST /crm/v3/objects/tasks/batch/create": 1}
+    landed = api.get(f"/crm/v3/objects/deals/{deal.id}", params={"properties": "journey_stage"})
+    assert landed.json()["properties"]["journey_stage"] == "decision"
+    assert list(connector.find_tasks(["stall-once"])) == ["stall-once"]
 
 
 def test_expired_token_is_refreshed_once_and_reported(make_hs_sandbox) -> None:

@@ -130,11 +130,13 @@ def test_a_new_plan_supersedes_every_open_item_of_the_record(services, conn):
         items = outbox.claim_due(s, conn.id, 10)
         assert [(i.crm_id, i.values["journey_stage"], i.status) for i in items] == [
             ("A", "Decision", "sending")]
-        # a process died mid-push; the next sync planned afresh from the CRM's values
+        # a process died mid-push; the next sync planned afresh, not knowing whether the update
+        # landed: the new plan is asked of the CRM before it is sent
         outbox.replace_plans(s, conn.id, {("opportunity", "A"): {"journey_stage": "Purchase"}})
     with services.session() as s:
         assert [(i.status, i.values["journey_stage"]) for i in outbox.list_items(s, conn.id)
-                if i.crm_id == "A"] == [("pending", "Purchase")]
+                if i.crm_id == "A"] == [("sending", "Purchase")]
+        assert [i.crm_id for i in outbox.in_flight(s, conn.id)] == ["A"]
         outbox.replace_plans(s, conn.id, {("opportunity", "A"): None})
     with services.session() as s:
         assert [i for i in outbox.list_items(s, conn.id) if i.crm_id == "A"] == []
