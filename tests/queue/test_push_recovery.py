@@ -11,18 +11,14 @@ import pytest
 from sqlmodel import select
 
 from connectors.salesforce.composite import RECORDS_PER_CALL
-from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
-from integration.map_review import apply_map
 from integration.queue.scheduler import Scheduler
 from integration.queue.tasks import make_celery
 from integration.store.models import Connection, OutboxItem, SyncRun
-from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
-from mapping import default_map_text
 from tests.kill_nine import assert_applied_once_as_the_map_wants, kill_nine_when
 from tests.support import wait_for
-from tests.sync.crms import start_crm
+from tests.sync.crms import connect_provisioned, start_crm
 
 #: Three write calls (1,000 updates a composite call): the kill lands after the first.
 RECORDS = 2500
@@ -52,13 +48,7 @@ def _outbox(services, cid) -> dict[str, int]:
 
 def test_updates_left_sending_by_a_killed_worker_are_settled_within_a_tick(
         services, queue_settings, celery_workers, crm):
-    with services.session() as s:
-        tenant = get_or_create_tenant(s, "push-recovery").id
-        conn = connect(s, services, tenant_id=tenant, name="sf-push", crm="salesforce",
-                       values=crm.settings(), sync_interval_seconds=3600)
-        apply_map(s, conn.id, default_map_text(), author="test")
-        cid = conn.id
-    provision(services, cid)
+    cid = connect_provisioned(services, crm, "push-recovery", sync_interval_seconds=3600)
     workers = {p.pid: p for p in celery_workers.start_workers(2)}
     scheduler = Scheduler(dataclasses.replace(services, settings=queue_settings),
                           make_celery(queue_settings))

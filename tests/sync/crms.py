@@ -9,8 +9,12 @@ import requests
 from hubspot import HubSpot
 from simple_salesforce import Salesforce
 
+from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
+from integration.map_review import apply_map
 from integration.sandboxes import SandboxControl, make_sandbox, sandbox_settings
+from integration.store.tenancy import get_or_create_tenant
+from mapping import default_map_text
 
 SF_FIELDS = {"journey_stage": "Journey_Stage__c", "persona": "Journey_Persona__c",
              "next_best_action": "Next_Best_Action__c", "stalled": "Journey_Stalled__c"}
@@ -59,3 +63,16 @@ def start_crm(crm: str, seed: dict[str, Any], **options: Any) -> SandboxCrm:
 def truthy(value: Any) -> bool:
     """A checkbox/bool property as the client returns it (bool or "true"/"false")."""
     return value is True or str(value).lower() == "true"
+
+
+def connect_provisioned(services: Any, crm: SandboxCrm, name: str, **options: Any) -> int:
+    """The id of a new connection to ``crm`` in a tenant of its own (both called ``name``), under
+    the default map, its write-back fields provisioned. ``options`` go to ``connect``."""
+    with services.session() as s:
+        tenant = get_or_create_tenant(s, name).id
+        conn = connect(s, services, tenant_id=tenant, name=name, crm=crm.crm,
+                       values=crm.settings(), **options)
+        apply_map(s, conn.id, default_map_text(), author="test")
+        connection_id = conn.id
+    provision(services, connection_id)
+    return connection_id

@@ -7,30 +7,20 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
-from integration.map_review import apply_map
 from integration.store import outbox
 from integration.store.models import Connection
-from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
 from integration.sync.lease import leased
-from mapping import default_map_text
-from tests.sync.crms import start_crm
+from tests.sync.crms import connect_provisioned, start_crm
 
 
 def test_a_holder_whose_lease_passed_on_claims_and_sends_nothing(services):
     crm = start_crm("salesforce", demo_seed(utcnow(), opportunities=300, leads=0, sf_contacts=0,
                                             deals=0, hs_contacts=0))
     try:
-        with services.session() as s:
-            tenant = get_or_create_tenant(s, "lease-fence").id
-            conn = connect(s, services, tenant_id=tenant, name="lease-fence", crm="salesforce",
-                           values=crm.settings())
-            apply_map(s, conn.id, default_map_text(), author="test")
-            cid = conn.id
-        provision(services, cid)
+        cid = connect_provisioned(services, crm, "lease-fence")
         with leased(services, cid, "test:old-holder") as lease:
             # Its lease lapsed while it stalled, and another process took the connection.
             with services.session() as s:

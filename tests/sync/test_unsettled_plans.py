@@ -9,20 +9,16 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from connectors.base import FieldUpdate
-from integration.connecting import connect, provision
 from integration.demo.seed import demo_seed
-from integration.map_review import apply_map
 from integration.store import outbox
 from integration.store.models import Connection
 from integration.store.records import crm_values_by_key
-from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
 from integration.sync.engine import sync_connection
 from integration.sync.flush import flush_outbox
 from integration.sync.lease import leased
 from integration.sync.reevaluate import reevaluate
-from mapping import default_map_text
-from tests.sync.crms import start_crm
+from tests.sync.crms import connect_provisioned, start_crm
 
 RECORDS = 120
 
@@ -31,13 +27,7 @@ def test_a_stall_pass_over_updates_a_dead_process_landed_sends_none_again(servic
     crm = start_crm("salesforce", demo_seed(utcnow(), opportunities=RECORDS, leads=0,
                                             sf_contacts=0, deals=0, hs_contacts=0))
     try:
-        with services.session() as s:
-            tenant = get_or_create_tenant(s, "unsettled").id
-            conn = connect(s, services, tenant_id=tenant, name="unsettled", crm="salesforce",
-                           values=crm.settings())
-            apply_map(s, conn.id, default_map_text(), author="test")
-            cid = conn.id
-        provision(services, cid)
+        cid = connect_provisioned(services, crm, "unsettled")
         # A sync that plans every update and sends none (its lease passed on at the first claim).
         with leased(services, cid, "test:planner") as lease:
             with services.session() as s:
