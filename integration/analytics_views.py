@@ -13,7 +13,8 @@ from sqlmodel import Session
 from integration.analytics import RecordFilter, stalled_report
 from integration.analytics_cache import CachedAnalytics, prune
 from integration.journey_stats import (cohort_report, funnel_report, journey_report, last_year,
-                                       outcome_report, time_in_stage_report, trend_report)
+                                       outcome_report, shared_paths, time_in_stage_report,
+                                       trend_report)
 from integration.map_review import warm_versions_effect
 from integration.people import warm_workspace
 from integration.record_pages import FIRST_COUNTS, cached_count
@@ -36,10 +37,11 @@ def dashboard_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: Re
                       only: tuple[str, ...] = ("funnel", "days", "outcomes", "stalled")) -> dict[str, Any]:
     """Funnel, time in stage, outcomes and stalled counts for ``flt`` (or ``only`` those)."""
     cache = CachedAnalytics(db, connection_id, jmap)
+    paths = shared_paths(db, connection_id, flt)  # the funnel's and the outcomes' one read
     answers = {
-        "funnel": ("funnel_report", lambda: funnel_report(db, connection_id, jmap, flt)),
+        "funnel": ("funnel_report", lambda: funnel_report(db, connection_id, jmap, flt, paths)),
         "days": ("time_in_stage_report", lambda: time_in_stage_report(db, connection_id, jmap, flt)),
-        "outcomes": ("outcome_report", lambda: outcome_report(db, connection_id, jmap, flt)),
+        "outcomes": ("outcome_report", lambda: outcome_report(db, connection_id, jmap, flt, paths)),
         "stalled": ("stalled_report", lambda: stalled_report(db, connection_id, flt)),
     }
     return {name: cache.get(answers[name][0], flt, answers[name][1]) for name in only}

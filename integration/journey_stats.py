@@ -33,7 +33,8 @@ import heapq
 from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from functools import cache
+from typing import Any, Callable
 
 from sqlalchemy import Date, and_, case, false, func, literal, literal_column, select, true, union_all
 from sqlalchemy.orm import aliased
@@ -204,6 +205,18 @@ def _period_paths(session: Session, connection_id: int,
     return paths
 
 
+def shared_paths(session: Session, connection_id: int, flt: RecordFilter) -> Callable[[], PeriodPaths]:
+    """The view's period paths (:func:`_period_paths`) read on the first call only: the reports
+    of one page that need them (funnel and outcomes, moves and common paths) take it as
+    ``paths`` and share one read."""
+    return cache(lambda: _period_paths(session, connection_id, flt))
+
+
+def _paths_of(session: Session, connection_id: int, flt: RecordFilter,
+              paths: Callable[[], PeriodPaths] | None) -> PeriodPaths:
+    return paths() if paths is not None else _period_paths(session, connection_id, flt)
+
+
 def _runs(periods: PeriodPaths) -> list[tuple[list[str], int]]:
     """The runs of stages the records of ``periods`` (:func:`_period_paths`) entered in the
     period, with how many records took each run."""
@@ -287,15 +300,16 @@ def funnel_counts(session: Session, per_unit: Any, stages: int) -> list[tuple[in
     return [tuple(int(v or 0) for v in row[3 * i:3 * i + 3]) for i in range(stages)]
 
 
-def funnel_report(session: Session, connection_id: int, jmap: JourneyMap,
-                  flt: RecordFilter) -> list[dict[str, Any]]:
+def funnel_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
+                  paths: Callable[[], PeriodPaths] | None = None) -> list[dict[str, Any]]:
     """Per stage, the three funnel counts over stage entries in the period (see
     :func:`mapping.analytics.funnel_rows` for their definitions): the records the journey
-    summary covers from their runs, the others from one row per record of their events."""
+    summary covers from their runs, the others from one row per record of their events.
+    ``paths``: the page's :func:`shared_paths`, if it has one."""
     keys = jmap.stage_keys
     per_record = _summarised(_events(connection_id, flt, *funnel_columns(keys)), UNCOVERED) \
         .where(E.to_stage.in_(keys)).group_by(E.object, E.crm_id).subquery()
-    runs = _runs(_period_paths(session, connection_id, flt))
+    runs = _runs(_paths_of(session, connection_id, flt, paths))
     return funnel_rows(add_counts(funnel_counts(session, per_record, len(keys)),
                                   run_funnel_counts(runs, keys)), jmap)
 
@@ -321,10 +335,10 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
 
 
 def transitions(session: Session, connection_id: int, flt: RecordFilter,
-                periods: PeriodPaths | None = None
+                paths: Callable[[], PeriodPaths] | None = None
                 ) -> dict[tuple[str, str | None], int]:
     """Stays begun in the period counted by (stage, the stage entered next); next is None while
-    the record is still in the stage. ``periods``: the view's :func:`_period_paths`, if read."""
+    the record is still in the stage. ``paths``: the page's :func:`shared_paths`, if it has one."""
     if rollup_covers(flt):
         query = _rollup(connection_id, flt, MOVES, _day_bounds(flt), R.stage, R.next_stage,
                         func.sum(R.n)).group_by(R.stage, R.next_stage)
@@ -332,9 +346,7 @@ def transitions(session: Session, connection_id: int, flt: RecordFilter,
         return {(stage, following or None): int(n) for stage, following, n in session.execute(query)}
     # A covered record's stays of the period are its path's entries there, each followed by the
     # path's next stage: counted per distinct (path, cuts). The others' from their events.
-    if periods is None:
-        periods = _period_paths(session, connection_id, flt)
-    moves = path_moves(periods)
+    moves = path_moves(_paths_of(session, connection_id, flt, paths))
     uncovered = _summarised(_with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage,
                                                func.count())), UNCOVERED).group_by(E.to_stage, NEXT.to_stage)
     for stage, following, n in session.execute(uncovered):
@@ -342,39 +354,38 @@ def transitions(session: Session, connection_id: int, flt: RecordFilter,
     return dict(moves)
 
 
-def outcome_report(session: Session, connection_id: int, jmap: JourneyMap,
-                   flt: RecordFilter) -> list[dict[str, Any]]:
-    """Per stage: how the stays begun in the period ended (see :func:`mapping.analytics.outcome_rows`)."""
-    return outcome_rows(transitions(session, connection_id, flt), jmap)
+def outcome_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
+                   paths: Callable[[], PeriodPaths] | None = None) -> list[dict[str, Any]]:
+    """Per stage: how the stays begun in the period ended (see :func:`mapping.analytics.outcome_rows`).
+    ``paths``: the page's :func:`shared_paths`, if it has one."""
+    return outcome_rows(transitions(session, connection_id, flt, paths), jmap)
 
 
 def journey_report(session: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
                    top: int = 10) -> dict[str, Any]:
     """Stages skipped, stages repeated (backward moves) and the ``top`` most common paths."""
-    periods = _period_paths(session, connection_id, flt)  # read once for both
-    return journey_rows(transitions(session, connection_id, flt, periods), common_paths(
-        session, connection_id, flt, top, periods), jmap)
+    paths = shared_paths(session, connection_id, flt)  # read once for both
+    return journey_rows(transitions(session, connection_id, flt, paths), common_paths(
+        session, connection_id, flt, top, paths), jmap)
 
 
 def common_paths(session: Session, connection_id: int, flt: RecordFilter, top: int,
-                 periods: PeriodPaths | None = None
+                 paths: Callable[[], PeriodPaths] | None = None
                  ) -> list[tuple[list[str], int]]:
     """The ``top`` most common sequences of stages (exits included) records entered in the
     period, with how many records took each (paths as common in the order of their text): the
     runs of the records the journey summary covers, and the others' paths from their events.
-    ``periods``: the view's :func:`_period_paths`, if read."""
+    ``paths``: the page's :func:`shared_paths`, if it has one."""
     ordered = _summarised(_events(connection_id, flt, E.object, E.crm_id, E.seq, E.to_stage),
                           UNCOVERED).order_by(E.object, E.crm_id, E.seq).subquery()
     o = ordered.c
     per_record = select(ordered_concat(o.to_stage, o.seq).label("path")).group_by(o.object, o.crm_id) \
         .subquery()
-    paths = Counter(dict(session.execute(select(per_record.c.path, func.count())
-                                         .group_by(per_record.c.path)).all()))
-    if periods is None:
-        periods = _period_paths(session, connection_id, flt)
-    for run, records in _runs(periods):
-        paths[SEPARATOR.join(run)] += records
-    ranked = heapq.nsmallest(min(top, MAX_PATHS), paths.items(), key=lambda item: (-item[1], item[0]))
+    counted = Counter(dict(session.execute(select(per_record.c.path, func.count())
+                                           .group_by(per_record.c.path)).all()))
+    for run, records in _runs(_paths_of(session, connection_id, flt, paths)):
+        counted[SEPARATOR.join(run)] += records
+    ranked = heapq.nsmallest(min(top, MAX_PATHS), counted.items(), key=lambda item: (-item[1], item[0]))
     return [(path.split(SEPARATOR), n) for path, n in ranked]
 
 

@@ -8,10 +8,11 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import event, insert, select, text, update
 
 from bench.analytics_seed import Journey, rows as seed_rows
 from integration import journey_stats
+from integration.analytics_views import dashboard_figures
 from integration.analytics import RecordFilter
 from integration.store.db import make_engine, upgrade
 from integration.store.models import JourneySummary, RecordState
@@ -133,3 +134,32 @@ def test_migration_backfills_the_stored_events(empty_db_url):
     row = found["in-order"]
     assert [row.at0, row.at1, row.at2, row.at3] == [day, day + timedelta(days=1), day + timedelta(days=2), None]
     assert (row.first_at, row.last_at) == (day, day + timedelta(days=2))
+
+
+def test_a_page_reads_the_period_paths_its_reports_share_once(services):
+    """The dashboard's funnel and outcomes of a filtered view (which the rollup does not answer)
+    share one read of the summary's paths, and answer as each report alone does."""
+    flt = VIEWS[-2]  # one owner's records
+    with services.session() as db:
+        tag = uuid.uuid4().hex
+        cid = add_connection(db, "shared", f"shared {tag}", account_id=tag)
+        store_records(db, cid)
+        walk = [(JMAP.stage_keys[0], 30), (JMAP.stage_keys[1], 50), (JMAP.stage_keys[2], 10)]
+        replace_events(db, cid, {("deal", str(n)): journey(20 + n, walk[:1 + n % 3]) for n in range(12)})
+        db.commit()
+        alone = (journey_stats.funnel_report(db, cid, JMAP, flt),
+                 journey_stats.outcome_report(db, cid, JMAP, flt))
+        reads = []
+
+        def keep(_conn, _cursor, statement, *_args) -> None:
+            if "journeysummary.path" in statement:
+                reads.append(statement)
+
+        event.listen(services.engine, "before_cursor_execute", keep)
+        try:
+            figures = dashboard_figures(db, cid, JMAP, flt, only=("funnel", "outcomes"))
+        finally:
+            event.remove(services.engine, "before_cursor_execute", keep)
+        assert (figures["funnel"], figures["outcomes"]) == alone
+        assert any(row["reached"] for row in alone[0])  # the view has records to read
+        assert len(reads) == 1
