@@ -243,11 +243,14 @@ class JourneyEvent(SQLModel, table=True):
     ``exited_at`` is when the record moved on: the next event's ``occurred_at``, None for the
     last (:mod:`mapping.timeline`). The journey summary's stays rely on it."""
 
-    __table_args__ = (Index("ix_journeyevent_record", "connection_id", "object", "crm_id"),
-                      # the newest event of a connection, read by analytics_cache.data_stamp
-                      Index("ix_journeyevent_conn_id", "connection_id", "id"),
-                      # analytics over a period read only its stage entries
-                      Index("ix_journeyevent_conn_occurred", "connection_id", "occurred_at"))
+    __table_args__ = (
+        # a record's events, and its stays with their next ones from the index alone (0028)
+        Index("ix_journeyevent_record", "connection_id", "object", "crm_id", "seq", "to_stage",
+              "occurred_at", "exited_at"),
+        # the newest event of a connection, read by analytics_cache.data_stamp
+        Index("ix_journeyevent_conn_id", "connection_id", "id"),
+        # analytics over a period read only its stage entries
+        Index("ix_journeyevent_conn_occurred", "connection_id", "occurred_at"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     connection_id: int = Field(foreign_key="connection.id", index=True)

@@ -8,7 +8,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import event, func, insert, select, text, update
+from sqlmodel import Session
 
 from bench.analytics_seed import Journey, rows as seed_rows
 from integration import journey_stats
@@ -163,3 +164,27 @@ def test_a_page_reads_the_period_paths_its_reports_share_once(services):
         assert (figures["funnel"], figures["outcomes"]) == alone
         assert any(row["reached"] for row in alone[0])  # the view has records to read
         assert len(reads) == 1
+
+
+def test_sqlite_reads_a_filtered_views_stays_and_next_stays_from_the_record_index(tmp_path):
+    """SQLite reads every filtered record's stays from its events: each stay, and the next stay
+    its trend counts a move to, come from the record index alone (migration 0028), not from one
+    row read per event and a scan of the record's events per next stay."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'stays.sqlite3'}")
+    upgrade(str(engine.url))
+    flt = VIEWS[-1]
+    with Session(engine) as db:
+        cid = add_connection(db, "stays", "stays", account_id="stays")
+        store_records(db, cid)
+        replace_events(db, cid, {("contact", "1"): journey(30, [(JMAP.stage_keys[0], 30),
+                                                                 (JMAP.stage_keys[1], 9)])})
+        db.commit()
+        query = select(func.count()).select_from(journey_stats._stays(db, cid, flt, NOW))
+        compiled = query.compile(engine)
+        params = compiled.construct_params()
+        plan = [row[-1] for row in db.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + str(compiled), tuple(params[k] for k in compiled.positiontup))]
+        assert db.execute(query).scalar() == 2
+    engine.dispose()
+    events = [step for step in plan if "journeyevent" in step or "next_event" in step]
+    assert len(events) == 2 and all("COVERING INDEX ix_journeyevent_record" in s for s in events), plan
