@@ -102,7 +102,8 @@ def rows(connection_id: int, jmap: JourneyMap, journey: Journey, now: datetime
               "state": {}, "crm_values": {}, "modified_at": entered, "updated_at": now}
     events = [{"connection_id": connection_id, "object": journey.object, "crm_id": journey.crm_id,
                "seq": seq, "from_stage": journey.stays[seq - 1][0] if seq else None,
-               "to_stage": to_stage, "occurred_at": at, "exited_at": until, "crm_stages": []}
+               "to_stage": to_stage, "occurred_at": at, "exited_at": until, "crm_stages": [],
+               "next_stage": journey.stays[seq + 1][0] if seq + 1 < len(journey.stays) else None}
               for seq, (to_stage, at, until) in enumerate(journey.stays)]
     return record, events
 

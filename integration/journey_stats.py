@@ -37,7 +37,6 @@ from functools import cache
 from typing import Any, Callable
 
 from sqlalchemy import Date, and_, case, false, func, literal, literal_column, select, true, union_all
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from integration.analytics import RecordFilter, records_lead
@@ -59,8 +58,6 @@ R = JourneyRollup
 S = JourneySummary
 #: The records the journey summary does not cover, read from their events.
 UNCOVERED = S.covered == false()
-#: The next stay of the same record (events are numbered 0, 1, 2... per record).
-NEXT = aliased(JourneyEvent, name="next_event")
 #: Most common paths reported at most.
 MAX_PATHS = 50
 #: Paths of covered records with the period's cuts: (stages, start, end, records) (:func:`_period_paths`).
@@ -228,22 +225,21 @@ def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetim
     """Subquery (stage, next_stage, occurred_at, days) of the stays the filtered records began in
     the period: the stage, the one entered next (NULL while the record is still in it, and
     always unless ``moves``), when the stay began and its calendar days (to today while it
-    lasts).
+    lasts). An event holds its stay's next stage, and the record index all of it: SQLite reads
+    each stay from the index alone (one country over a year at 1,000,000 records: the stays with
+    their moves 790 -> 450 ms with the next event joined, less without it; bench/RESULTS.md).
 
     On PostgreSQL a covered record's stays are read from its summary: stay ``i`` is its path's
     ``i``-th stage, from entry time ``i`` to entry time ``i + 1``, and those of the period are the
     ones whose entry time lies in it (the times increase). That is one look-up per record where
-    the events cost one per record and one per stay for the next stay (one country over a year
+    the events cost one per record and one per stay (one country over a year
     at 500,000 records: time in stage 0.8-0.9 -> 0.5-0.7 s, trends 1.2-1.4 -> 0.8-0.9 s;
     bench/RESULTS.md). SQLite's look-ups cost less than the expressions that cut a summary into
     stays, so it reads every record's stays from its events, as PostgreSQL does for the records
     the summary does not cover. (The moves alone are counted from the paths: :func:`transitions`.)"""
-    # the next stay costs a look-up per stay: joined only for the moves
-    next_stage = NEXT.to_stage if moves else literal_column("NULL")
+    next_stage = E.next_stage if moves else literal_column("NULL")
     from_events = _events(connection_id, flt, E.to_stage.label("stage"), next_stage.label("next_stage"),
                           E.occurred_at, _days_between(E.occurred_at, E.exited_at, now).label("days"))
-    if moves:
-        from_events = _with_next(from_events)
     if not is_postgres(session):
         return from_events.subquery("stays")
     records = _of_records(S, connection_id, flt, S.path, *ENTRY_TIMES) \
@@ -259,13 +255,6 @@ def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetim
                           _days_between(began, ended, now).label("days")) \
         .select_from(records).join(slots, and_(began.is_not(None), *flt.in_period(began)))
     return union_all(from_summary, _summarised(from_events, UNCOVERED)).subquery("stays")
-
-
-def _with_next(query: Any) -> Any:
-    """``query`` joined to each stay's next stay (none while the record is still in it)."""
-    return query.outerjoin(NEXT, and_(NEXT.connection_id == E.connection_id,
-                                      NEXT.object == E.object, NEXT.crm_id == E.crm_id,
-                                      NEXT.seq == E.seq + 1))
 
 
 def _days_between(began: Any, ended: Any, now: datetime) -> Any:
@@ -347,8 +336,8 @@ def transitions(session: Session, connection_id: int, flt: RecordFilter,
     # A covered record's stays of the period are its path's entries there, each followed by the
     # path's next stage: counted per distinct (path, cuts). The others' from their events.
     moves = path_moves(_paths_of(session, connection_id, flt, paths))
-    uncovered = _summarised(_with_next(_events(connection_id, flt, E.to_stage, NEXT.to_stage,
-                                               func.count())), UNCOVERED).group_by(E.to_stage, NEXT.to_stage)
+    uncovered = _summarised(_events(connection_id, flt, E.to_stage, E.next_stage, func.count()),
+                            UNCOVERED).group_by(E.to_stage, E.next_stage)
     for stage, following, n in session.execute(uncovered):
         moves[(stage, following)] += n
     return dict(moves)

@@ -241,12 +241,14 @@ class JourneyEvent(SQLModel, table=True):
     """A record's move into a journey stage: the source of funnel and time-in-stage analytics.
 
     ``exited_at`` is when the record moved on: the next event's ``occurred_at``, None for the
-    last (:mod:`mapping.timeline`). The journey summary's stays rely on it."""
+    last (:mod:`mapping.timeline`). The journey summary's stays rely on it. ``next_stage`` is the
+    stage it moved on to (the next event's ``to_stage``), so a stay's move is read with the stay.
+    Both are written with the record's journey (:func:`integration.store.records.replace_events`)."""
 
     __table_args__ = (
-        # a record's events, and its stays with their next ones from the index alone (0028)
+        # a record's events, and its stays with their moves from the index alone (0028)
         Index("ix_journeyevent_record", "connection_id", "object", "crm_id", "seq", "to_stage",
-              "occurred_at", "exited_at"),
+              "occurred_at", "exited_at", "next_stage"),
         # the newest event of a connection, read by analytics_cache.data_stamp
         Index("ix_journeyevent_conn_id", "connection_id", "id"),
         # analytics over a period read only its stage entries
@@ -261,6 +263,7 @@ class JourneyEvent(SQLModel, table=True):
     to_stage: str
     occurred_at: datetime = Field(sa_type=UTCDateTime)
     exited_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    next_stage: Optional[str] = None
     crm_stages: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 

@@ -79,7 +79,8 @@ def last_writes(session: Session, connection_id: int) -> tuple[int | None, datet
 
 def replace_events(session: Session, connection_id: int,
                    journeys: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> None:
-    """Store records' journeys (one row per stage entered), replacing what was there.
+    """Store records' journeys (one row per stage entered, in order; each event's next stage is
+    the following one's), replacing what was there.
 
     One DELETE per object kind and one INSERT for the lot; the journey rollup follows in the same
     transaction: the stays of the deleted events (the DELETE returns them) out, the inserted ones
@@ -92,7 +93,8 @@ def replace_events(session: Session, connection_id: int,
             one_of(session, JourneyEvent.crm_id, ids)).returning(*rollups.STAY_COLUMNS)
             .execution_options(synchronize_session=False)).mappings(), -1)
         summaries.forget(session, connection_id, obj, ids)
-    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev}
+    rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev,
+             "next_stage": events[seq + 1]["to_stage"] if seq + 1 < len(events) else None}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
     insert_rows(session, JourneyEvent, rows)
     rollups.tally(counts, connection_id, rows, 1)

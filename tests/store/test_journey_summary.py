@@ -137,6 +137,34 @@ def test_migration_backfills_the_stored_events(empty_db_url):
     assert (row.first_at, row.last_at) == (day, day + timedelta(days=2))
 
 
+def test_migration_gives_the_stored_events_their_next_stage(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_event_stays_and_moves_in_record_index.py")
+    upgrade(empty_db_url, before)
+    engine = make_engine(empty_db_url)
+    day = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    walks = {"1": ["awareness", "consideration", "lost"], "2": ["decision"],
+             "3": ["consideration", "awareness"]}
+    with engine.begin() as db:
+        insert_connection_one(db)
+        for crm_id, walk in walks.items():
+            for seq, stage in enumerate(walk):
+                last = seq == len(walk) - 1
+                db.execute(text("INSERT INTO journeyevent (connection_id, object, crm_id, seq, "
+                                "to_stage, occurred_at, exited_at, crm_stages) VALUES (1, 'deal', "
+                                ":id, :seq, :stage, :at, :left, '[]')"),
+                           {"id": crm_id, "seq": seq, "stage": stage,
+                            "at": (day + timedelta(days=seq)).strftime("%Y-%m-%d %H:%M:%S"),
+                            "left": None if last else (day + timedelta(days=seq + 1)).strftime(
+                                "%Y-%m-%d %H:%M:%S")})
+    upgrade(empty_db_url, mine)
+    with engine.connect() as db:
+        found = {(row.crm_id, row.seq): row.next_stage for row in db.execute(
+            text("SELECT crm_id, seq, next_stage FROM journeyevent"))}
+    engine.dispose()
+    assert found == {(crm_id, seq): walk[seq + 1] if seq + 1 < len(walk) else None
+                     for crm_id, walk in walks.items() for seq in range(len(walk))}
+
+
 def test_a_page_reads_the_period_paths_its_reports_share_once(services):
     """The dashboard's funnel and outcomes of a filtered view (which the rollup does not answer)
     share one read of the summary's paths, and answer as each report alone does."""
@@ -166,10 +194,10 @@ def test_a_page_reads_the_period_paths_its_reports_share_once(services):
         assert len(reads) == 1
 
 
-def test_sqlite_reads_a_filtered_views_stays_and_next_stays_from_the_record_index(tmp_path):
-    """SQLite reads every filtered record's stays from its events: each stay, and the next stay
-    its trend counts a move to, come from the record index alone (migration 0028), not from one
-    row read per event and a scan of the record's events per next stay."""
+def test_sqlite_reads_a_filtered_views_stays_and_moves_from_the_record_index(tmp_path):
+    """SQLite reads every filtered record's stays from its events: each stay with the stage it
+    moved on to (which trends count) comes from the record index alone (migration 0028), not from
+    one row read per event and a look-up of the next event per stay."""
     engine = make_engine(f"sqlite:///{tmp_path / 'stays.sqlite3'}")
     upgrade(str(engine.url))
     flt = VIEWS[-1]
@@ -184,7 +212,8 @@ def test_sqlite_reads_a_filtered_views_stays_and_next_stays_from_the_record_inde
         params = compiled.construct_params()
         plan = [row[-1] for row in db.connection().exec_driver_sql(
             "EXPLAIN QUERY PLAN " + str(compiled), tuple(params[k] for k in compiled.positiontup))]
-        assert db.execute(query).scalar() == 2
+        moves = select(journey_stats._stays(db, cid, flt, NOW).c.next_stage)
+        assert db.execute(moves).scalars().all() == [JMAP.stage_keys[1], None]
     engine.dispose()
-    events = [step for step in plan if "journeyevent" in step or "next_event" in step]
-    assert len(events) == 2 and all("COVERING INDEX ix_journeyevent_record" in s for s in events), plan
+    events = [step for step in plan if "journeyevent" in step]
+    assert len(events) == 1 and "COVERING INDEX ix_journeyevent_record" in events[0], plan
