@@ -32,7 +32,9 @@ from integration.store.models import JourneyEvent, JourneyRollup
 from integration.store.sqlfuncs import calendar_days, month_day, utc_date
 
 E = JourneyEvent
-#: The next stay of the same record (events are numbered 0, 1, 2... per record).
+#: The next stay of the same record (events are numbered 0, 1, 2... per record). Joined rather
+#: than read from ``next_stage``: migration 0020 builds the rollup with this code, before events
+#: had that column (0028).
 NEXT = aliased(JourneyEvent, name="next_event")
 #: The rollup's key columns, in the order :func:`_stays` selects them.
 KEY = ("connection_id", "kind", "day", "object", "stage", "next_stage", "days")

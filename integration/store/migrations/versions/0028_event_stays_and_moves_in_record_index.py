@@ -8,7 +8,10 @@ for one country at a million records, and a scan of the record's events for each
 event now holds the stage the record moved on to (``next_stage``: the next event's ``to_stage``,
 as ``exited_at`` is its ``occurred_at``), filled in here for the stored events, and the record
 index goes on with ``seq``, the stage, the times and the next stage, so the stays and their moves
-come from the index alone. Analysed where the others were (see 0019).
+come from the index alone (SQLite, one country over a year at 1,000,000 records: the stays with
+their moves 790 -> 270 ms, trends 1.4 -> 0.9-1.0 s). Filling in 3.9 million events took 5.6 s on
+SQLite and 106 s on PostgreSQL (every row rewritten), each index build 6 s and 15 s. Analysed
+where the others were (see 0019).
 
 Revision ID: 0028
 Revises: 0027
