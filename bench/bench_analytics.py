@@ -101,6 +101,23 @@ def views() -> dict[str, dict[str, str]]:
                                   "to": today.isoformat(), "country": "Germany"}}
 
 
+#: What :func:`settle` did, per database kind, as the figures' heading says it.
+SETTLED = {"postgres": "seeded, vacuumed and analysed", "sqlite": "seeded and analysed"}
+
+
+def settle(engine) -> None:
+    """Leave the seeded tables as a running service's are: analysed, and on PostgreSQL vacuumed
+    too, as autovacuum leaves them. Freshly bulk-written pages are not marked all-visible, so an
+    index-only scan still reads the table (one country's records: a parallel scan of the whole
+    table, 167 ms, where the covering index takes 17 ms once vacuumed)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("VACUUM ANALYZE"))
+    else:
+        with engine.begin() as c:
+            c.execute(text("ANALYZE"))
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -133,8 +150,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
         started = time.monotonic()
         events = seed(services.engine, cid, default_map(), size, utcnow()) if not seeded_before else \
             services.engine.connect().execute(text("SELECT count(*) FROM journeyevent")).scalar()
-        with services.engine.begin() as c:
-            c.execute(text("ANALYZE"))
+        settle(services.engine)
         seeded = time.monotonic() - started
         with services.engine.connect() as c:
             floor, _ = timed_call(lambda: c.execute(text(
@@ -243,7 +259,7 @@ def main_over_sizes(doc: str, run, report, argv: list[str] | None, repeat: int =
 def report(kind: str, size: int, result: dict) -> None:
     """Print one database and size's figures."""
     load = os.getloadavg()[0]
-    print_latencies(f"-- {kind}, {size:,} records, {result['events']:,} events (seeded and analysed "
+    print_latencies(f"-- {kind}, {size:,} records, {result['events']:,} events ({SETTLED[kind]} "
                     f"in {result['seeded']:.0f} s; load average {load:.1f} on 2 cores)", "endpoint",
                     result, "one COUNT over the events")
 

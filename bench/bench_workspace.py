@@ -26,8 +26,9 @@ from sqlalchemy import insert, text, update
 from sqlmodel import select
 
 from bench.analytics_seed import journeys, seed
-from bench.bench_analytics import (EMAIL, PASSWORD, database, main_over_sizes, peak_rss_mb,
-                                   print_latencies, signed_in, time_each_view, timed_call)
+from bench.bench_analytics import (EMAIL, PASSWORD, SETTLED, database, main_over_sizes,
+                                   peak_rss_mb, print_latencies, settle, signed_in,
+                                   time_each_view, timed_call)
 from integration.analytics_views import warm_analytics
 from integration.app import create_app
 from integration.config import Settings
@@ -94,8 +95,7 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
         started = time.monotonic()
         if not seeded_before:
             seed_workspace(services, tenant_id, ids, size)
-        with services.engine.begin() as c:
-            c.execute(text("ANALYZE"))
+        settle(services.engine)
         seeded = time.monotonic() - started
         summary_seconds = make_people_summary(services, tenant_id, ids)
         with services.engine.connect() as c:
@@ -175,7 +175,7 @@ def make_people_summary(services, tenant_id: int, ids: list[int]) -> float | Non
 def report(kind: str, size: int, result: dict) -> None:
     """Print one database and size's figures."""
     load = os.getloadavg()
-    print_latencies(f"-- {kind}, {size:,} records in two connections (seeded and analysed in "
+    print_latencies(f"-- {kind}, {size:,} records in two connections ({SETTLED[kind]} in "
                     f"{result['seeded']:.0f} s; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
                     "on 2 cores)", "call", result, "one COUNT over the people summary")
     after = result["reopened"]
