@@ -20,8 +20,8 @@ class CrmError(Exception):
     """A CRM call failed. ``code`` is the CRM's own error code (``INVALID_SESSION_ID``, ``RATE_LIMIT``);
     ``action`` is what the connector's error table says to do about it (see
     :mod:`connectors.actions`); ``retry_after`` is the CRM's hint in seconds (0 when it gave none).
-``status`` is the HTTP status of the CRM's answer: None (or 0) when the call got none, unless
-``unsent`` says the connector refused it before it went out (the quota ceiling).
+    ``status`` is the HTTP status of the CRM's answer: None (or 0) when the call got none, unless
+    ``unsent`` says the connector refused it before it went out (the quota ceiling).
 
     The subclasses name the common kinds and only set a default action; callers act on ``action``.
     Messages never carry credentials.

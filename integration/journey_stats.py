@@ -227,7 +227,7 @@ def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetim
     always unless ``moves``), when the stay began and its calendar days (to today while it
     lasts). An event holds its stay's next stage, and the record index all of it: SQLite reads
     each stay from the index alone (one country over a year at 1,000,000 records: the stays with
-    their moves 790 -> 450 ms with the next event joined, less without it; bench/RESULTS.md).
+    their moves 790 -> 270 ms, against a row and a next-event look-up each; bench/RESULTS.md).
 
     On PostgreSQL a covered record's stays are read from its summary: stay ``i`` is its path's
     ``i``-th stage, from entry time ``i`` to entry time ``i + 1``, and those of the period are the

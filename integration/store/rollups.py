@@ -74,7 +74,7 @@ def _add(conn: Any, sign: int, *conditions: Any) -> None:
 
 
 #: The event columns :func:`tally` reads (what the DELETE of replaced events hands back).
-STAY_COLUMNS = (E.object, E.crm_id, E.seq, E.to_stage, E.occurred_at, E.exited_at)
+STAY_COLUMNS = (E.object, E.to_stage, E.occurred_at, E.exited_at, E.next_stage)
 
 
 def _utc_day(moment: datetime) -> date:
@@ -83,14 +83,11 @@ def _utc_day(moment: datetime) -> date:
 
 
 def tally(counts: Counter, connection_id: int, events: Iterable[Mapping[str, Any]], sign: int) -> None:
-    """Add the stays of ``events`` (whole journeys: every event of each record, with the
-    :data:`STAY_COLUMNS`), times ``sign``, to ``counts`` by rollup key: :func:`_stays` in Python."""
-    events = list(events)
-    to_stage = {(ev["object"], ev["crm_id"], ev["seq"]): ev["to_stage"] for ev in events}
+    """Add the stays of ``events`` (with the :data:`STAY_COLUMNS`), times ``sign``, to ``counts``
+    by rollup key: :func:`_stays` in Python."""
     for ev in events:
         obj, stage, day = ev["object"], ev["to_stage"], _utc_day(ev["occurred_at"])
-        after = to_stage.get((obj, ev["crm_id"], ev["seq"] + 1), "")
-        counts[(connection_id, MOVES, day, obj, stage, after, 0)] += sign
+        counts[(connection_id, MOVES, day, obj, stage, ev["next_stage"] or "", 0)] += sign
         if ev["exited_at"] is None:
             counts[(connection_id, OPEN_BY_DAY, day, obj, stage, "", 0)] += sign
         else:
