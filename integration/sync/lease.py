@@ -127,13 +127,7 @@ def leased(services: Services, connection_id: int, owner: str) -> Iterator[Lease
     """
     seconds = services.settings.lease_seconds
     lease = Lease(connection_id, owner, seconds)
-    with services.session() as session:
-        if not acquire_lease(session, connection_id, owner, seconds):
-            holder = lease_holder(session, connection_id)
-            if not (holder and _dead_here(holder)
-                    and take_over_lease(session, connection_id, holder, owner, seconds)):
-                raise Busy(f"connection {connection_id} is busy: {holder or 'another process'} "
-                           "holds it; try again when it finishes")
+    _acquire(services, connection_id, owner, seconds)
     stop = threading.Event()
     renewer = threading.Thread(target=_renew, args=(services, lease, stop),
                                name=f"lease-{connection_id}", daemon=True)
@@ -145,6 +139,30 @@ def leased(services: Services, connection_id: int, owner: str) -> Iterator[Lease
         renewer.join()
         with services.session() as session:
             release_lease(session, connection_id, owner)
+
+
+#: Rounds of take-or-look before giving up: a lease can lapse, be released or change hands
+#: between the failed take and the look at its holder; each round that sees that tries again.
+_ACQUIRE_ROUNDS = 3
+
+
+def _acquire(services: Services, connection_id: int, owner: str, seconds: int) -> None:
+    """Take the lease, or take it over from a holder that died on this host; raise :class:`Busy`
+    when a live process holds it."""
+    holder = None
+    for _ in range(_ACQUIRE_ROUNDS):
+        with services.session() as session:
+            if acquire_lease(session, connection_id, owner, seconds):
+                return
+            holder = lease_holder(session, connection_id)
+            if holder is None:
+                continue  # it lapsed or was released since the take failed
+            if not _dead_here(holder):
+                break
+            if take_over_lease(session, connection_id, holder, owner, seconds):
+                return
+    raise Busy(f"connection {connection_id} is busy: {holder or 'another process'} "
+               "holds it; try again when it finishes")
 
 
 def _renew(services: Services, lease: Lease, stop: threading.Event) -> None:

@@ -120,3 +120,36 @@ def test_a_lease_left_by_a_dead_process_is_taken_over_but_not_a_live_ones(servic
         finally:
             with services.session() as s:
                 release_lease(s, hubspot, holder)
+
+
+def test_a_lease_that_lapses_while_it_is_being_looked_at_is_taken(services, hubspot, monkeypatch):
+    """The take fails on a live lease that lapses before its holder is read (a killed process's
+    last renewal running out in between): the next round takes it, rather than report a busy
+    connection nobody holds."""
+    from sqlalchemy import update
+
+    from integration.sync import lease as lease_module
+
+    real_acquire = lease_module.acquire_lease
+    failed = []
+
+    def acquire_then_lapse(session, connection_id, owner, seconds):
+        taken = real_acquire(session, connection_id, owner, seconds)
+        if not taken and not failed:
+            failed.append(owner)
+            session.execute(update(Connection).where(Connection.id == connection_id)
+                            .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+            session.commit()
+        return taken
+
+    with services.session() as s:
+        assert acquire_lease(s, hubspot, "worker:elsewhere:1", 600)
+    monkeypatch.setattr(lease_module, "acquire_lease", acquire_then_lapse)
+    try:
+        with lease_module.leased(services, hubspot, "me"):
+            with services.session() as s:
+                assert s.get(Connection, hubspot).lease_owner == "me"
+        assert failed == ["me"]
+    finally:
+        with services.session() as s:
+            release_lease(s, hubspot, "worker:elsewhere:1")
