@@ -257,6 +257,16 @@ def _stays(session: Session, connection_id: int, flt: RecordFilter, now: datetim
     return union_all(from_summary, _summarised(from_events, UNCOVERED)).subquery("stays")
 
 
+def _of_map(session: Session, stays: Any, keys: list[str]) -> list[Any]:
+    """The condition that keeps the map's stages of :func:`_stays` out of the exits, on SQLite;
+    PostgreSQL counts the exits too (their rows are dropped when shaped). There a condition on
+    the stage of stays cut from summaries looks to the planner as if it kept 3% of them (85% do),
+    and for so few rows it sorts them, on disk, to group them; unfiltered it hashes them (one
+    country over a year at 1,000,000 records: time in stage 515 -> 375 ms, trends 715 -> 480 ms).
+    On SQLite the condition saves the exits' rows (5%)."""
+    return [] if is_postgres(session) else [stays.stage.in_(keys)]
+
+
 def _days_between(began: Any, ended: Any, now: datetime) -> Any:
     """Calendar days of a stay from ``began`` to ``ended``, or to today (``now``) while it lasts
     (``ended`` NULL)."""
@@ -316,7 +326,8 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
     else:
         stays = _stays(session, connection_id, flt, now, moves=False).c
         stage = stays.stage.label("stage")
-        hist = histogram(stays.days, [stage], select(stage).where(stays.stage.in_(jmap.stage_keys)))
+        hist = histogram(stays.days, [stage],
+                         select(stage).where(*_of_map(session, stays, jmap.stage_keys)))
     rows = session.execute(select(hist.c.stage, func.sum(hist.c.n), *percentile_columns(hist))
                            .group_by(hist.c.stage))
     found = {stage: {"count": int(n), **dict(zip(PERCENTILES, values))} for stage, n, *values in rows}
@@ -390,7 +401,7 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
     moved_on = func.sum(case((stage_index(stays.next_stage, keys) > stage_index(stays.stage, keys), 1),
                              else_=0)).label("moved_on")
     hist = histogram(stays.days, [bucket, stage], select(bucket, stage, moved_on)
-                     .where(stays.stage.in_(keys)))
+                     .where(*_of_map(session, stays, keys)))
     h = hist.c
     rows = session.execute(
         select(h.bucket, h.stage, func.sum(h.n), func.sum(h.moved_on),
