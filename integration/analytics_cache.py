@@ -86,8 +86,16 @@ class CachedAnalytics:
                 kept_for is not None and found.computed_at > utcnow() - kept_for
                 and found.stamp.split("|")[2] == map_digest(self.jmap))):
             return found.value["answer"]
+        return self._put(key, compute())
+
+    def put(self, name: str, flt: RecordFilter, answer: Any, **params: Any) -> Any:
+        """Keep ``answer`` (computed for the current stamp) as ``name`` for ``flt`` and
+        ``params``; returns it as it is kept, and served from now on."""
+        return self._put(_answer_key(name, flt, params), answer)
+
+    def _put(self, key: str, answer: Any) -> Any:
         # JSON round trip: the stored and the fresh answer are the same plain values
-        answer = json.loads(json.dumps(compute(), default=str))
+        answer = json.loads(json.dumps(answer, default=str))
         self._store(key, answer)
         return answer
 

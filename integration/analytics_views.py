@@ -6,7 +6,7 @@ their own period and filters this week)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from sqlmodel import Session
 
@@ -20,6 +20,7 @@ from integration.people import warm_workspace
 from integration.record_pages import FIRST_COUNTS, cached_count
 from integration.services import Services
 from integration.store import opened_views
+from integration.store.side_by_side import SideBySide
 from integration.store.models import Connection
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map
@@ -33,34 +34,74 @@ PAGE_PATHS = 10
 WARM_VIEWS = (RecordFilter(),)
 
 
+#: A page's figures: the name a page knows each by, and its answer's name and parameters in the
+#: analytics cache.
+Wanted = dict[str, tuple[str, dict[str, Any]]]
+#: A part of a page, read on its own: the figures it computes, and how, in one session (given
+#: the names of those it is asked for).
+Part = tuple[tuple[str, ...], Callable[[Session, list[str]], dict[str, Any]]]
+#: The dashboard's figures.
+DASHBOARD = ("funnel", "days", "outcomes", "stalled")
+
+
 def dashboard_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
-                      only: tuple[str, ...] = ("funnel", "days", "outcomes", "stalled")) -> dict[str, Any]:
-    """Funnel, time in stage, outcomes and stalled counts for ``flt`` (or ``only`` those)."""
-    cache = CachedAnalytics(db, connection_id, jmap)
-    paths = shared_paths(db, connection_id, flt)  # the funnel's and the outcomes' one read
-    answers = {
-        "funnel": ("funnel_report", lambda: funnel_report(db, connection_id, jmap, flt, paths)),
-        "days": ("time_in_stage_report", lambda: time_in_stage_report(db, connection_id, jmap, flt)),
-        "outcomes": ("outcome_report", lambda: outcome_report(db, connection_id, jmap, flt, paths)),
-        "stalled": ("stalled_report", lambda: stalled_report(db, connection_id, flt)),
-    }
-    return {name: cache.get(answers[name][0], flt, answers[name][1]) for name in only}
+                      only: tuple[str, ...] = DASHBOARD, reads: SideBySide | None = None,
+                      extra: dict[str, Callable[[Session], Any]] | None = None) -> dict[str, Any]:
+    """Funnel, time in stage, outcomes and stalled counts for ``flt`` (or ``only`` those), and
+    what the page reads besides (``extra``: name -> read, never kept). Those not kept in the
+    cache are computed side by side with ``reads`` (else one after another)."""
+    def funnel_and_outcomes(s: Session, names: list[str]) -> dict[str, Any]:
+        paths = shared_paths(s, connection_id, flt)  # the funnel's and the outcomes' one read
+        reports = {"funnel": lambda: funnel_report(s, connection_id, jmap, flt, paths),
+                   "outcomes": lambda: outcome_report(s, connection_id, jmap, flt, paths)}
+        return {name: reports[name]() for name in names}
+
+    # the slowest first: it runs in the request's own thread
+    parts: list[Part] = [
+        (("days",), lambda s, _: {"days": time_in_stage_report(s, connection_id, jmap, flt)}),
+        (("funnel", "outcomes"), funnel_and_outcomes),
+        (("stalled",), lambda s, _: {"stalled": stalled_report(s, connection_id, flt)}),
+        *(((name,), lambda s, _, name=name, read=read: {name: read(s)})
+          for name, read in (extra or {}).items())]
+    names = {"funnel": "funnel_report", "days": "time_in_stage_report",
+             "outcomes": "outcome_report", "stalled": "stalled_report"}
+    wanted = {name: (names[name], {}) for name in only}
+    return _side_by_side(db, CachedAnalytics(db, connection_id, jmap), flt, wanted,
+                         [*(extra or {})], parts, reads)
 
 
 def journeys_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
-                     unit: str = "month") -> dict[str, Any]:
+                     unit: str = "month", reads: SideBySide | None = None) -> dict[str, Any]:
     """Trends by ``unit`` and cohorts (over the last year unless the period starts earlier), and
-    skipped and repeated stages and common paths over the period, for ``flt``."""
-    cache = CachedAnalytics(db, connection_id, jmap)
+    skipped and repeated stages and common paths over the period, for ``flt``; those not kept in
+    the cache computed side by side with ``reads`` (else one after another)."""
     year = last_year(flt)
-    return {
-        "trends": cache.get("trends", flt, lambda: trend_report(db, connection_id, jmap, year, unit),
-                            unit=unit),
-        "cohorts": cache.get("cohorts", flt, lambda: cohort_report(db, connection_id, jmap, year)),
-        "journeys": cache.get("journeys", flt, lambda: journey_report(
-            db, connection_id, jmap, flt, PAGE_PATHS), top=PAGE_PATHS),
-        "since": year.since,
-    }
+    parts: list[Part] = [
+        (("trends",), lambda s, _: {"trends": trend_report(s, connection_id, jmap, year, unit)}),
+        (("cohorts",), lambda s, _: {"cohorts": cohort_report(s, connection_id, jmap, year)}),
+        (("journeys",), lambda s, _: {"journeys": journey_report(s, connection_id, jmap, flt,
+                                                                 PAGE_PATHS)})]
+    wanted = {"trends": ("trends", {"unit": unit}), "cohorts": ("cohorts", {}),
+              "journeys": ("journeys", {"top": PAGE_PATHS})}
+    figures = _side_by_side(db, CachedAnalytics(db, connection_id, jmap), flt, wanted, [], parts,
+                            reads)
+    return {**figures, "since": year.since}
+
+
+def _side_by_side(db: Session, cache: CachedAnalytics, flt: RecordFilter, wanted: Wanted,
+                  unkept: list[str], parts: list[Part], reads: SideBySide | None) -> dict[str, Any]:
+    """The ``wanted`` figures found in ``cache``, the others (and the ``unkept`` ones) computed
+    by their ``parts`` side by side, and the wanted ones kept."""
+    figures = {name: cache.stored(key, flt, **params) for name, (key, params) in wanted.items()}
+    missing = {name for name, figure in figures.items() if figure is None} | set(unkept)
+    todo = [(part, [name for name in names if name in missing])
+            for names, part in parts if missing.intersection(names)]
+    to_read = [lambda s, part=part, names=names: part(s, names) for part, names in todo]
+    for computed in reads.run(db, to_read) if reads else [read(db) for read in to_read]:
+        for name, figure in computed.items():
+            figures[name] = figure if name in unkept else cache.put(
+                wanted[name][0], flt, figure, **wanted[name][1])
+    return figures
 
 
 def warm_analytics(services: Services, connection_id: int) -> None:

@@ -62,6 +62,9 @@ class Settings:
     worker_threads: int = 4
     #: Longest one sync may run before it stops (the next sync continues where it left off).
     sync_time_limit_seconds: int = 1800
+    #: Threads (each with a database connection) a process lends to the reads of a page, which
+    #: run side by side (integration/store/side_by_side.py); 0 runs them one after another.
+    read_helpers: int = 2
     #: Seconds to open a connection to a CRM, and to wait for each answer, on every CRM call.
     crm_connect_timeout_seconds: float = 10.0
     crm_read_timeout_seconds: float = 60.0
@@ -170,6 +173,18 @@ def _broker_url(env: Mapping[str, str]) -> str:
     return url
 
 
+#: Most read helpers: with the request's own, within the ten connections of an engine's pool.
+MAX_READ_HELPERS = 8
+
+
+def _read_helpers(env: Mapping[str, str]) -> int:
+    helpers = _int(env, "JOURNEY_READ_HELPERS", 2)
+    if helpers > MAX_READ_HELPERS:
+        raise ValueError(f"JOURNEY_READ_HELPERS: at most {MAX_READ_HELPERS} (each holds one of the "
+                         f"database pool's connections), got {helpers}")
+    return helpers
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default: ``os.environ``). Raises ValueError on bad values."""
     env = os.environ if env is None else env
@@ -196,6 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=_int(env, "JOURNEY_LEASE_SECONDS", 120),
         worker_threads=max(1, _int(env, "JOURNEY_WORKER_THREADS", 4)),
         sync_time_limit_seconds=_int(env, "JOURNEY_SYNC_TIME_LIMIT", 1800),
+        read_helpers=_read_helpers(env),
         crm_connect_timeout_seconds=_positive(env, "JOURNEY_CRM_CONNECT_TIMEOUT", 10.0),
         crm_read_timeout_seconds=_positive(env, "JOURNEY_CRM_READ_TIMEOUT", 60.0),
         in_flight_margin_seconds=max(0.0, _float(env, "JOURNEY_IN_FLIGHT_MARGIN", 30.0)),

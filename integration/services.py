@@ -23,6 +23,7 @@ from integration.store.connector_cache import StoredCache
 from integration.store.db import make_engine, session_scope
 from integration.store.models import Connection
 from integration.store.secrets import SecretBox
+from integration.store.side_by_side import SideBySide
 
 
 class ProcessResources:
@@ -54,6 +55,8 @@ class Services:
     settings: Settings
     engine: Engine
     secret_box: SecretBox
+    #: Runs a page's independent reads side by side.
+    reads: SideBySide
     #: Objects shared by every connector of one CRM account in this process (rate budgets).
     resources: SharedResources = field(default_factory=lambda: ProcessResources())
 
@@ -85,5 +88,6 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Connect to the configured database and prepare the secret box."""
-    return Services(settings=settings, engine=make_engine(settings.resolved_database_url),
-                    secret_box=SecretBox(settings.secret_key))
+    engine = make_engine(settings.resolved_database_url)
+    return Services(settings=settings, engine=engine, secret_box=SecretBox(settings.secret_key),
+                    reads=SideBySide(engine, settings.read_helpers))

@@ -42,11 +42,12 @@ def dashboard(connection_id: int):
         jmap, version = connection_map(db, conn.id)
         bar = _bar(db, conn.id, jmap)
         flt = bar.flt
-        figures = dashboard_figures(db, conn.id, jmap, flt)
+        figures = dashboard_figures(db, conn.id, jmap, flt, reads=services().reads, extra={
+            "rows": lambda s: first_rows(s, conn.id, replace(flt, stalled=True), jmap, STALLED_ROWS)})
         opened_views.note_opened(db, conn.tenant_id, conn.id, "dashboard", bar.params())
-        funnel, days, outcomes, stalled = (figures[k] for k in ("funnel", "days", "outcomes", "stalled"))
+        funnel, days, outcomes, stalled, rows = (
+            figures[k] for k in ("funnel", "days", "outcomes", "stalled", "rows"))
         names = owner_names(db, conn.id, list(stalled["by_owner"]))
-        rows = first_rows(db, conn.id, replace(flt, stalled=True), jmap, STALLED_ROWS)
     stages = sorted(stalled["by_stage"].items(), key=lambda kv: jmap.stage_index(kv[0]) or 0)
     owners = sorted(stalled["by_owner"].items(), key=lambda kv: -kv[1])[:10]
     by_stage = [(jmap.label(k) if k in jmap.stage_keys else k, n) for k, n in stages]
@@ -88,7 +89,7 @@ def journeys_page(connection_id: int):
         conn = page_connection(db, connection_id)
         jmap, _ = connection_map(db, conn.id)
         bar = _bar(db, conn.id, jmap)
-        figures = journeys_figures(db, conn.id, jmap, bar.flt, unit)
+        figures = journeys_figures(db, conn.id, jmap, bar.flt, unit, reads=services().reads)
         opened_views.note_opened(db, conn.tenant_id, conn.id, "journeys",
                                  bar.params(unit=unit if unit != "month" else None))
     journeys = figures["journeys"]

@@ -3,6 +3,8 @@ huge numbers, NUL bytes, wrong JSON types, deep JSON, ids past 2**31, bodies ove
 hostile map documents."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from integration.app import create_app
@@ -14,8 +16,8 @@ from tests.mapping.test_hostile_maps import BILLION_LAUGHS
 
 @pytest.fixture(scope="module")
 def client(services):
-    services = services.__class__(settings=services.settings.with_overrides(max_body_bytes=100_000),
-                                  engine=services.engine, secret_box=services.secret_box)
+    services = dataclasses.replace(
+        services, settings=services.settings.with_overrides(max_body_bytes=100_000))
     return create_app(services.settings, services).test_client()
 
 

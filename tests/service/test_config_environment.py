@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 from integration.config import Settings, load_settings
@@ -30,3 +31,11 @@ def test_without_a_database_url_the_child_opens_the_parents_sqlite_file(tmp_path
     child = load_settings(parent.environment())
     assert child.resolved_database_url == parent.resolved_database_url
     assert child.resolved_database_url.endswith(str(tmp_path / "journey.sqlite3"))
+
+
+def test_read_helpers_default_to_two_and_stay_within_the_database_pool(tmp_path):
+    keys = {"JOURNEY_DATA_DIR": str(tmp_path), "JOURNEY_SECRET_KEY": Fernet.generate_key().decode()}
+    assert load_settings(keys).read_helpers == 2
+    assert load_settings({**keys, "JOURNEY_READ_HELPERS": "0"}).read_helpers == 0
+    with pytest.raises(ValueError, match="JOURNEY_READ_HELPERS: at most 8"):
+        load_settings({**keys, "JOURNEY_READ_HELPERS": "9"})

@@ -2,6 +2,8 @@
 deliveries naming the same record all get a normal answer and queue it once."""
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import hashlib
 import hmac
@@ -24,8 +26,8 @@ URL = "http://localhost/webhooks/hubspot"
 
 @pytest.fixture(scope="module")
 def app(services):
-    services = services.__class__(settings=services.settings.with_overrides(max_body_bytes=50_000),
-                                  engine=services.engine, secret_box=services.secret_box)
+    services = dataclasses.replace(
+        services, settings=services.settings.with_overrides(max_body_bytes=50_000))
     with services.session() as session:
         tenant = get_or_create_tenant(session, "webhooked")
         conn = create_connection(session, services.secret_box, tenant_id=tenant.id, name="hs", crm="hubspot",
