@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, true
 from sqlmodel import Session, select
 
 from integration.store.models import CrmOwner, JourneyEvent, RecordState
@@ -159,10 +159,18 @@ def stalled_report(session: Session, connection_id: int, flt: RecordFilter) -> d
     by owner alone, SQLite walked every record of the connection in the owners' index instead
     (1.6 s at 1,000,000 records against 0.06 s for the stages).
     """
-    stalled = replace(flt, stalled=True)
-    query = stalled.apply(select(RecordState.stage, RecordState.owner_id, func.count()).where(
-        RecordState.connection_id == connection_id,
-        *stalled.in_period(RecordState.entered_at))).group_by(RecordState.stage, RecordState.owner_id)
+    # A filter whose index holds whether records are stalled (FILTERED_READS) leads, whatever
+    # SQLite's statistics say: it would rather read every stalled record of the period and look
+    # up each one's row for the filter (one country at 1,000,000 records: 240-400 -> 20 ms), or
+    # without statistics walk every record in stage order for the grouping.
+    lead = replace(flt, stalled=None, stage=None, q=None)
+    stage, owner = (records_lead(c, lead) for c in (RecordState.stage, RecordState.owner_id))
+    query = replace(flt, stalled=None).apply(
+        select(stage, owner, func.count()).select_from(RecordState).where(
+            RecordState.connection_id == connection_id,
+            records_lead(RecordState.stalled, lead) == true(),
+            *flt.in_period(records_lead(RecordState.entered_at, lead))))
+    query = query.group_by(stage, owner)
     by_stage: Counter = Counter()
     by_owner: Counter = Counter()
     for stage, owner, n in session.exec(query):

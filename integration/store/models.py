@@ -131,9 +131,17 @@ class MapReview(SQLModel, table=True):
 
 
 #: What the analytics read of a filter's records besides the filter: the record (to join its
-#: events, summary and link) and where it stands (a person's lead record). The filter indexes hold
-#: it, so a filtered view reads its records from the index alone (migration 0027).
-FILTERED_READS = ("object", "crm_id", "crm", "stage", "entered_at")
+#: events, summary and link), where it stands (a person's lead record), and whether it is stalled
+#: and whose it is (the stalled counts). The filter indexes hold it, so a filtered view reads its
+#: records from the index alone (migrations 0027 and 0029).
+FILTERED_READS = ("object", "crm_id", "crm", "stage", "entered_at", "stalled", "owner_id")
+
+
+def _reads_besides(column: str) -> tuple[str, ...]:
+    """:data:`FILTERED_READS` for the index of ``column``, which holds it already."""
+    return tuple(read for read in FILTERED_READS if read != column)
+
+
 #: The filters whose index is a sort column's.
 SORTED_FILTERS = ("persona", "owner_id")
 
@@ -149,14 +157,13 @@ class RecordState(SQLModel, table=True):
         Index("ix_recordstate_conn_country", "connection_id", "country", *FILTERED_READS),
         Index("ix_recordstate_conn_lead_source", "connection_id", "lead_source", *FILTERED_READS),
         # the filter bar's choices are read from these indexes by a loose scan (one probe a value)
-        Index("ix_recordstate_conn_crm", "connection_id", "crm",
-              *(column for column in FILTERED_READS if column != "crm")),
+        Index("ix_recordstate_conn_crm", "connection_id", "crm", *_reads_besides("crm")),
         Index("ix_recordstate_conn_pipeline", "connection_id", "pipeline", *FILTERED_READS),
         # One per sort column of the record list: a page is read by seeking in one of them
         # (integration/record_pages.py); (connection_id, stage, id) also serves stage filters,
         # and the persona and owner ones their filters, from the index alone
         *(Index(f"ix_recordstate_sort_{column}", "connection_id", column, "id",
-                *(FILTERED_READS if column in SORTED_FILTERS else ()))
+                *(_reads_besides(column) if column in SORTED_FILTERS else ()))
           for column in ("name", "stage", "persona", "owner_id", "entered_at", "days_over",
                          "amount", "next_best_action")),
         # the latest write of a connection's states (analytics_cache.data_stamp), and the stalled

@@ -71,3 +71,35 @@ def test_the_migration_analyses_its_indexes_where_the_others_were(tmp_path):
     assert {"ix_recordstate_conn_crm", "ix_recordstate_conn_pipeline"} <= analysed
     assert "ix_recordstate_conn_updated" in plan[-1][-1]
     engine.dispose()
+
+
+def test_a_filtered_views_stalled_counts_are_read_from_the_filters_index(services, book):
+    """The stalled counts of one country come from the country's index alone (migration 0029):
+    not from every stalled record of the period, each looked up for its country; and they are the
+    counts of the stalled records of that country."""
+    from sqlalchemy import event, func
+
+    from integration.analytics import RecordFilter, stalled_report
+
+    with services.session() as db:
+        country = db.execute(select(RecordState.country).where(
+            RecordState.connection_id == book, RecordState.stalled.is_(True))
+            .order_by(RecordState.id).limit(1)).scalar_one()
+        since = datetime(2020, 1, 1, tzinfo=timezone.utc)
+        expected = db.execute(select(func.count()).where(
+            RecordState.connection_id == book, RecordState.country == country,
+            RecordState.stalled.is_(True), RecordState.entered_at >= since)).scalar_one()
+    sent = []
+    listen = lambda conn, cursor, statement, params, context, many: sent.append((statement, params))
+    event.listen(services.engine, "before_cursor_execute", listen)
+    try:
+        with services.session() as db:
+            report = stalled_report(db, book, RecordFilter(country=country, since=since))
+    finally:
+        event.remove(services.engine, "before_cursor_execute", listen)
+    assert report["total"] == expected > 0
+    if services.engine.dialect.name == "sqlite":
+        statement, params = next((s, p) for s, p in sent if "recordstate" in s)
+        with services.engine.connect() as db:
+            plan = [row[-1] for row in db.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)]
+        assert any("COVERING INDEX ix_recordstate_conn_country" in step for step in plan), plan
