@@ -21,14 +21,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import func, tuple_
 from sqlmodel import Session, select
 
-from integration.analytics import RecordFilter, distinct_values, plan_search
+from integration.analytics import RecordFilter, distinct_values, plan_search, records_lead
 from integration.analytics_cache import CachedAnalytics
 from integration.store.models import RecordState
 from integration.store.owners import owner_names
@@ -188,11 +188,21 @@ def _seek(spec: SortColumn, segment: Segment, descending: bool, value: Any, row_
     return RecordState.id < row_id if descending else RecordState.id > row_id
 
 
+def _in_period(flt: RecordFilter) -> list[Any]:
+    """The period's conditions on the records, on SQLite left to the filter's index when one
+    narrows them: each of those indexes holds the entry date (``FILTERED_READS``), so SQLite then
+    reads the filter's records in the period from it and looks up those alone. Left to choose, it
+    estimates a two-sided range of dates at a sixty-fourth of the records and walks every record
+    of the period instead (one country over a year at 1,000,000 records: 722,000 look-ups for
+    91,000 matches, its first page of records 1.6-2.2 s against 0.2 s)."""
+    lead = replace(flt, stage=None, q=None)  # no index of a stage or a search holds the date
+    return flt.in_period(records_lead(RecordState.entered_at, lead))
+
+
 def _segment_query(connection_id: int, flt: RecordFilter, spec: SortColumn, segment: Segment,
                    descending: bool) -> Any:
     query = flt.apply(select(RecordState).where(
-        RecordState.connection_id == connection_id, *flt.in_period(RecordState.entered_at),
-        segment.condition))
+        RecordState.connection_id == connection_id, *_in_period(flt), segment.condition))
     order = [spec.column] if segment.by_value else []
     return query.order_by(*((c.desc() for c in [*order, RecordState.id]) if descending
                             else [*order, RecordState.id]))
@@ -252,7 +262,7 @@ def stream_sorted(session: Session, connection_id: int, flt: RecordFilter, jmap:
 
 def _matching(connection_id: int, flt: RecordFilter, *columns: Any) -> Any:
     return flt.apply(select(*columns).select_from(RecordState).where(
-        RecordState.connection_id == connection_id, *flt.in_period(RecordState.entered_at)))
+        RecordState.connection_id == connection_id, *_in_period(flt)))
 
 
 def count_records(session: Session, connection_id: int, flt: RecordFilter) -> int:

@@ -170,8 +170,10 @@ class RecordState(SQLModel, table=True):
         # counts by stage and owner read from the index alone
         Index("ix_recordstate_conn_updated", "connection_id", "updated_at"),
         Index("ix_recordstate_conn_stalled", "connection_id", "stalled", "stage", "owner_id"),
-        # the dashboard's stalled table: the stalled records of a period in days-over order
-        Index("ix_recordstate_conn_stalled_entered", "connection_id", "stalled", "entered_at", "days_over"),
+        # the dashboard's stalled table: the stalled records of a period in days-over order; and
+        # a period's stalled counts by stage and owner, read from the index alone (migration 0029)
+        Index("ix_recordstate_conn_stalled_entered", "connection_id", "stalled", "entered_at", "days_over",
+              "stage", "owner_id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
