@@ -106,8 +106,10 @@ SETTLED = {"postgres": "seeded, vacuumed and analysed", "sqlite": "seeded and an
 
 
 def settle(engine) -> None:
-    """Leave the seeded tables as a running service's are: analysed, and on PostgreSQL vacuumed
-    too, as autovacuum leaves them. Freshly bulk-written pages are not marked all-visible, so an
+    """Leave the seeded tables as a running service's are: analysed (a sync analyses the tables
+    it fills as they double, and the stall pass any left unanalysed:
+    ``integration/store/planner_statistics.py``), and on PostgreSQL vacuumed too, as autovacuum
+    leaves them. Freshly bulk-written pages are not marked all-visible, so an
     index-only scan still reads the table (one country's records: a parallel scan of the whole
     table, 167 ms, where the covering index takes 17 ms once vacuumed)."""
     if engine.dialect.name == "postgresql":

@@ -1,5 +1,5 @@
-"""Statements that stay fast as tables grow, on SQLite and PostgreSQL alike: a key among many, many
-rows in one statement, and fresh planner statistics after a bulk load."""
+"""Statements that stay fast as tables grow, on SQLite and PostgreSQL alike: a key among many, and
+many rows in one statement (planner statistics after a bulk load: ``planner_statistics.py``)."""
 from __future__ import annotations
 
 import logging
@@ -123,38 +123,3 @@ def _binder(table: Any, name: str, dialect: Any) -> Any:
     stamps, JSON), or None when the driver takes the value as it is: statements written here by
     hand must bind as the ORM would."""
     return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-
-
-class Statistics:
-    """Keeps PostgreSQL's planner statistics of tables a long sync fills (SQLite plans without).
-
-    A first sync loads a connection's rows into tables whose statistics still say "empty", and
-    autovacuum's ANALYZE comes minutes later: until then every lookup may be planned as a scan.
-    ``grew`` runs ANALYZE each time the rows added since the start have doubled (from ``first``),
-    so a load of N rows costs about log2(N / first) short ANALYZEs, and once more at ``done``.
-    """
-
-    def __init__(self, tables: Sequence[str], first: int = 1000) -> None:
-        self.tables = tables
-        self.added = 0
-        self.analysed = 0
-        self.next = first
-
-    def grew(self, session: Session, rows: int) -> None:
-        """``rows`` more rows were added to the tables."""
-        self.added += rows
-        if self.added >= self.next:
-            self.next = self.added * 2
-            self.analyse(session)
-
-    def done(self, session: Session) -> None:
-        """The load is over: bring the statistics up to date if rows came since the last ANALYZE."""
-        if self.added > self.analysed:
-            self.analyse(session)
-
-    def analyse(self, session: Session) -> None:
-        """ANALYZE the tables now (on PostgreSQL)."""
-        self.analysed = self.added
-        if is_postgres(session):
-            for table in self.tables:
-                session.execute(text(f'ANALYZE "{table}"'))

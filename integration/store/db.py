@@ -14,16 +14,22 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: How long a pooled SQLite connection is used before it is closed and opened afresh.
+SQLITE_RENEW_SECONDS = 600
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``. SQLite gets WAL and a busy timeout so web and worker can share it;
-    PostgreSQL sessions run without JIT compilation."""
+    """An engine for ``url``. SQLite gets WAL and a busy timeout so web and worker can share it,
+    and connections renewed every :data:`SQLITE_RENEW_SECONDS`; PostgreSQL sessions run without
+    JIT compilation."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(Path(parsed.database))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # A connection reads the planner statistics when it opens: renewed every ten minutes,
+        # the pool's connections plan with those a sync's ANALYZE left (planner_statistics.py).
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_recycle=SQLITE_RENEW_SECONDS)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial

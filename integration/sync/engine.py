@@ -18,7 +18,7 @@ from connectors.actions import Action
 from connectors.base import Connector, CrmError
 from integration.services import Services
 from integration.store import records as record_store
-from integration.store.bulk import Statistics
+from integration.store.planner_statistics import SYNC_TABLES, Statistics
 from integration.store.connections import connection_by_id
 from integration.store.links import person_values_of
 from integration.store.models import Connection, RunCounters, SyncRun
@@ -41,10 +41,6 @@ log = logging.getLogger("journey.sync")
 
 #: Records stored per database transaction while pulling.
 PAGE = 500
-#: Tables a first sync fills; their planner statistics are kept fresh as they grow (without,
-#: PostgreSQL planned each page's DELETE of 500 journey summaries as a walk through the table:
-#: 129 s of a 355 s first sync of 100,000 records).
-GROWING_TABLES = ("recordstate", "journeyevent", "journeysummary", "outboxitem")
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -239,7 +235,7 @@ def _pull_and_plan(services: Services, connector: Connector, connection_id: int,
     storing the page in hand: the next sync picks up from the unchanged watermark."""
     newest: datetime | None = None
     page: list[CrmRecord] = []
-    statistics = Statistics(GROWING_TABLES)
+    statistics = Statistics(SYNC_TABLES)
     sent: set[str] = set()
 
     def store_page() -> None:

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from integration.store import outbox, people_summaries
 from integration.store import records as record_store
 from integration.services import Services
-from integration.store.bulk import Statistics
+from integration.store.planner_statistics import Statistics
 from integration.store.connections import connection_by_id, list_connections
 from integration.store.links import (StoredIdentity, StoredLink, delete_orphan_links,
                                      groups_around, identity_pages, links_by_key, links_of_groups,

@@ -16,6 +16,7 @@ from connectors import registry
 from integration.services import Services
 from integration.store.connections import connection_by_id
 from integration.store.links import person_values_of
+from integration.store.planner_statistics import keep_sqlite_statistics
 from integration.store.records import iter_states
 from integration.store.types import utcnow
 from integration.sync.verdicts import Judged, judge, save_page, stored_crm_values
@@ -76,6 +77,9 @@ def reevaluate(services: Services, connection_id: int, *, now: datetime | None =
         session.add(conn)
     # Time moves people too (a person turns stalled), and a new map may re-link them.
     people_pass(services, connection_id, now, full=True)
+    # SQLite tables that grew a little at a time, or were never analysed, get their statistics
+    with services.session() as session:
+        keep_sqlite_statistics(session)
     return result
 
 
