@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from tests.fixtures_salesforce import OPP_ACME, OPP_GLOBEX, OPP_WON, sf_seed
 from tests.support import require_or_skip

@@ -1,7 +1,7 @@
 """Pull through the real client: records, stage history with and without hs_v2_*, caps, since."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 

@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from integration.connecting import connect, provision, reconnect
 from integration.map_review import apply_map
-from integration.sandboxes import sandbox_settings
 from integration.status import connection_status
 from integration.store.connections import (acquire_lease, create_connection, delete_connection,
                                            store_tokens)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from sqlalchemy import select, text
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, inspect
 
 from integration.store import outbox
 from integration.store.connections import create_connection

@@ -4,7 +4,6 @@ search gets trigram indexes on PostgreSQL."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from sqlalchemy import inspect, text
 
