@@ -165,8 +165,9 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool = False,
                  for name in ENDPOINTS}
         calls["records page"] = lambda q: api.get(f"/api/v1/connections/{cid}/records",
                                                   headers=headers, query_string={**q, "stalled": "true"})
-        calls["dashboard page"] = lambda q: web.get(f"/connections/{cid}/dashboard", query_string={
-            **{k: v for k, v in q.items()}, **({"period": "custom"} if q else {})})
+        for page in ("dashboard", "journeys"):
+            calls[f"{page} page"] = lambda q, page=page: web.get(
+                f"/connections/{cid}/{page}", query_string={**q, **({"period": "custom"} if q else {})})
         rss_before = peak_rss_mb()
         figures = time_each_view(calls, views(), repeat, services)
         services.engine.dispose()
