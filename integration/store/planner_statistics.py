@@ -2,9 +2,9 @@
 
 Both planners choose among the indexes by the statistics ANALYZE leaves. A table loaded without
 them is planned as if it were empty or of a guessed shape: PostgreSQL's autovacuum analyses it
-minutes later, SQLite never. At 1,000,000 records an unanalysed SQLite book took 3.6-7.0 s for
-views that take 0.3-0.7 s once analysed (a country's funnel, the all-time dashboard;
-bench/RESULTS.md), and lookups during a first load are planned as walks.
+minutes later, SQLite never. At 1,000,000 records an unanalysed SQLite book took 3.0-7.0 s for
+views that take 0.16-0.64 s once analysed (a country's funnel and KPIs, an owner's cohorts, the
+all-time dashboard; bench/RESULTS.md), and lookups during a first load are planned as walks.
 
 The two ANALYZEs differ in cost. PostgreSQL's reads a sample of rows, so it is run each time the
 rows a load added have doubled. SQLite's reads every row of every index of the table (10-30 s for
