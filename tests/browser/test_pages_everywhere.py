@@ -217,6 +217,9 @@ def test_the_editor_warns_before_unsaved_changes_are_lost(page, live_service):
     page.fill("#comment", "Consideration takes longer")
     page.click("#save-button")
     page.wait_for_selector("#saved-flash")
+    # the saved page's editor script has run (its guard takes the form as it finds it): the flash
+    # is there before it, and an edit made in between would be the guard's starting point
+    page.wait_for_load_state("load")
     assert len(dialogs) == 2
     # A problem is named in the editor's words, not as a map path.
     days.fill("-1")
