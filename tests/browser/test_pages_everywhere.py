@@ -217,9 +217,6 @@ def test_the_editor_warns_before_unsaved_changes_are_lost(page, live_service):
     page.fill("#comment", "Consideration takes longer")
     page.click("#save-button")
     page.wait_for_selector("#saved-flash")
-    # the saved page's editor script has run (its guard takes the form as it finds it): the flash
-    # is there before it, and an edit made in between would be the guard's starting point
-    page.wait_for_load_state("load")
     assert len(dialogs) == 2
     # A problem is named in the editor's words, not as a map path.
     days.fill("-1")
@@ -231,6 +228,20 @@ def test_the_editor_warns_before_unsaved_changes_are_lost(page, live_service):
     page.click("nav.tabs >> text=Dashboard")
     page.wait_for_url(re.compile(r"/dashboard"))
     assert [kind for kind, _ in dialogs] == ["confirm", "beforeunload", "confirm"]
+
+
+def test_the_editor_takes_no_edit_before_its_guard_knows_the_form(page, live_service):
+    """Until editor.js has taken the form as loaded, its fields are disabled: an edit made before
+    (a slow script, a quick hand) would have become the guard's starting point, unguarded."""
+    conn_id = live_service["connections"]["hubspot"]
+    page.route("**/editor.js", lambda route: route.abort())  # the script never comes
+    page.goto(f"/connections/{conn_id}/map")
+    fields = page.locator("#editor input, #editor select, #editor button")
+    assert fields.count() > 10
+    assert all(fields.nth(i).is_disabled() for i in range(fields.count()))
+    page.unroute("**/editor.js")
+    page.goto(f"/connections/{conn_id}/map")
+    assert all(fields.nth(i).is_enabled() for i in range(fields.count()))
 
 
 def test_the_start_page_reminds_of_a_map_review_until_it_is_marked(page, live_service, shot):

@@ -267,4 +267,8 @@
   document.getElementById("save-button").addEventListener("click", save);
   renumber();
   baseline = JSON.stringify(buildMap());
+  // the form opens for edits only now that the guard knows it as loaded (editor.html)
+  const fields = document.getElementById("editor-fields");
+  fields.disabled = false;
+  fields.removeAttribute("aria-busy");
 })();
