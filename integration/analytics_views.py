@@ -40,12 +40,13 @@ Wanted = dict[str, tuple[str, dict[str, Any]]]
 #: A part of a page, read on its own: the figures it computes, and how, in one session (given
 #: the names of those it is asked for).
 Part = tuple[tuple[str, ...], Callable[[Session, list[str]], dict[str, Any]]]
-#: The dashboard's figures.
-DASHBOARD = ("funnel", "days", "outcomes", "stalled")
+#: The dashboard's figures: the name the page knows each by, and its answer's in the cache.
+DASHBOARD = {"funnel": "funnel_report", "days": "time_in_stage_report",
+             "outcomes": "outcome_report", "stalled": "stalled_report"}
 
 
 def dashboard_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: RecordFilter,
-                      only: tuple[str, ...] = DASHBOARD, reads: SideBySide | None = None,
+                      only: tuple[str, ...] = tuple(DASHBOARD), reads: SideBySide | None = None,
                       extra: dict[str, Callable[[Session], Any]] | None = None) -> dict[str, Any]:
     """Funnel, time in stage, outcomes and stalled counts for ``flt`` (or ``only`` those), and
     what the page reads besides (``extra``: name -> read, never kept). Those not kept in the
@@ -63,9 +64,7 @@ def dashboard_figures(db: Session, connection_id: int, jmap: JourneyMap, flt: Re
         (("stalled",), lambda s, _: {"stalled": stalled_report(s, connection_id, flt)}),
         *(((name,), lambda s, _, name=name, read=read: {name: read(s)})
           for name, read in (extra or {}).items())]
-    names = {"funnel": "funnel_report", "days": "time_in_stage_report",
-             "outcomes": "outcome_report", "stalled": "stalled_report"}
-    wanted = {name: (names[name], {}) for name in only}
+    wanted = {name: (DASHBOARD[name], {}) for name in only}
     return _side_by_side(db, CachedAnalytics(db, connection_id, jmap), flt, wanted,
                          [*(extra or {})], parts, reads)
 
