@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 import re
 import time
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import pytest
+from sqlalchemy import event
 
 
 def require_or_skip(kind: str, reason: str) -> None:
@@ -60,3 +63,18 @@ def search_holds(value: str | None, q: str) -> bool:
     if len(needle) <= 2 and re.fullmatch("[a-z0-9]+", needle):
         return re.search(f"(^|{WORD_SEPARATOR}){needle}", value) is not None
     return needle in value
+
+
+@contextmanager
+def statements_sent(engine) -> Iterator[list[tuple[str, Any]]]:
+    """The (statement, parameters) ``engine`` sends while the block runs, in order."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)

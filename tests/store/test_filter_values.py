@@ -14,6 +14,7 @@ from integration.store.models import Connection, RecordState
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
 from tests.fixtures_store import insert_connection_one, revisions_of
+from tests.support import statements_sent
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 
@@ -76,16 +77,8 @@ def test_the_migration_analyses_its_indexes_where_the_others_were(tmp_path):
 def _read_with_plan(services, read):
     """``read(session)``'s answer, and on SQLite the plan of its first query of the records (on
     PostgreSQL None)."""
-    from sqlalchemy import event
-
-    sent = []
-    listen = lambda conn, cursor, statement, params, context, many: sent.append((statement, params))
-    event.listen(services.engine, "before_cursor_execute", listen)
-    try:
-        with services.session() as db:
-            answer = read(db)
-    finally:
-        event.remove(services.engine, "before_cursor_execute", listen)
+    with statements_sent(services.engine) as sent, services.session() as db:
+        answer = read(db)
     if services.engine.dialect.name != "sqlite":
         return answer, None
     statement, params = next((s, p) for s, p in sent if "FROM recordstate" in s)

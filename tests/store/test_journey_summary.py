@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
-from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlmodel import Session
 
 from bench.analytics_seed import Journey, rows as seed_rows
@@ -21,6 +21,7 @@ from integration.store.records import replace_events
 from integration.store.summaries import SLOTS, rebuild
 from mapping import default_map
 from tests.fixtures_store import add_connection, insert_connection_one, revisions_of
+from tests.support import statements_sent
 
 NOW = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)
 TODAY = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -178,17 +179,9 @@ def test_a_page_reads_the_period_paths_its_reports_share_once(services):
         db.commit()
         alone = (journey_stats.funnel_report(db, cid, JMAP, flt),
                  journey_stats.outcome_report(db, cid, JMAP, flt))
-        reads = []
-
-        def keep(_conn, _cursor, statement, *_args) -> None:
-            if "journeysummary.path" in statement:
-                reads.append(statement)
-
-        event.listen(services.engine, "before_cursor_execute", keep)
-        try:
+        with statements_sent(services.engine) as sent:
             figures = dashboard_figures(db, cid, JMAP, flt, only=("funnel", "outcomes"))
-        finally:
-            event.remove(services.engine, "before_cursor_execute", keep)
+        reads = [statement for statement, _ in sent if "journeysummary.path" in statement]
         assert (figures["funnel"], figures["outcomes"]) == alone
         assert any(row["reached"] for row in alone[0])  # the view has records to read
         assert len(reads) == 1

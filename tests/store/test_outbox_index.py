@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 
 from integration.store import outbox
 from integration.store.connections import create_connection
 from integration.store.tenancy import get_or_create_tenant
 from tests.fixtures_store import db_url, services  # noqa: F401 (fixtures)
+from tests.support import statements_sent
 
 
 def _connection(services) -> int:
@@ -29,18 +30,10 @@ def test_replacing_plans_reads_only_the_records_of_the_page(services, db_url):
     with services.session() as s:
         outbox.replace_plans(s, connection_id, {("contact", str(n)): {"persona": "x"}
                                                 for n in range(2000)})
-    statements: list[tuple[str, object]] = []
-
-    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if "outboxitem" in statement and statement.lstrip().upper().startswith(("SELECT", "DELETE")):
-            statements.append((statement, parameters))
-
-    event.listen(services.engine, "before_cursor_execute", keep)
-    try:
-        with services.session() as s:
-            outbox.replace_plans(s, connection_id, {("contact", "7"): {"persona": "y"}})
-    finally:
-        event.remove(services.engine, "before_cursor_execute", keep)
+    with statements_sent(services.engine) as sent, services.session() as s:
+        outbox.replace_plans(s, connection_id, {("contact", "7"): {"persona": "y"}})
+    statements = [(statement, parameters) for statement, parameters in sent if "outboxitem" in statement
+                  and statement.lstrip().upper().startswith(("SELECT", "DELETE"))]
     assert len(statements) == 2  # the failed items' SELECT and the DELETE
     with services.session() as s:
         assert [(i.crm_id, i.values) for i in outbox.list_items(s, connection_id, limit=5000)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlmodel import Session
 
 from integration.store import db as store_db
 from integration.store.db import make_engine
 from integration.store.planner_statistics import SQLITE_FEWEST_ROWS, Statistics
 from tests.fixtures_store import _postgres_database
+from tests.support import statements_sent
 
 
 def _sqlite(tmp_path, name="stats"):
@@ -81,14 +82,9 @@ def test_a_long_sqlite_load_is_analysed_as_it_doubles(tmp_path):
 def test_a_small_sqlite_load_does_not_count_the_tables(tmp_path):
     engine = _sqlite(tmp_path)
     _load(engine, 0, 5000)
-    sent = []
-    listen = lambda conn, cursor, statement, *_: sent.append(statement)
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with statements_sent(engine) as sent:
         _load(engine, 5000, 999)
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    assert [s for s in sent if "count(" in s or "ANALYZE" in s or "sqlite_stat1" in s] == []
+    assert [s for s, _ in sent if "count(" in s or "ANALYZE" in s or "sqlite_stat1" in s] == []
     assert _counted(engine) == 5000
     engine.dispose()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import sqlite
 
 from integration.analytics import RecordFilter, plan_search
@@ -20,7 +20,7 @@ from integration.store.search import FTS_TABLE, SQLITE_TRIGRAM, WORDS_TABLE, den
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map
 from tests.fixtures_store import add_connection, insert_connection_one, revisions_of
-from tests.support import search_holds
+from tests.support import search_holds, statements_sent
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 #: (name, e-mail, company) of the book; ids are their positions from 1.
@@ -86,16 +86,10 @@ def test_search_finds_what_a_scan_finds(services, book, q):
 def test_a_session_weighs_a_word_head_once(services, book, monkeypatch):
     # a page and its count, or each page of a CSV export, ask in one session: one look each
     monkeypatch.setattr(search, "DENSE_READS", 1)
-    statements: list[str] = []
-    listen = lambda conn, cursor, sql, *rest: statements.append(sql)  # noqa: E731
-    event.listen(services.engine, "before_cursor_execute", listen)
-    try:
-        with services.session() as db:
-            answers = [dense_head(db, q) for q in ("a", "A", "a", "b")]
-    finally:
-        event.remove(services.engine, "before_cursor_execute", listen)
+    with statements_sent(services.engine) as statements, services.session() as db:
+        answers = [dense_head(db, q) for q in ("a", "A", "a", "b")]
     assert answers[:3] == [answers[0]] * 3
-    looks = [sql for sql in statements if WORDS_TABLE in sql]
+    looks = [sql for sql, _ in statements if WORDS_TABLE in sql]
     sqlite_index = services.engine.dialect.name == "sqlite" and SQLITE_TRIGRAM
     assert len(looks) == (2 if sqlite_index else 0)  # "a" once (any case), "b" once
 

@@ -3,10 +3,9 @@ against the sandbox, the real store, the sync engine. Tests build on each other 
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlmodel import select
 
 from integration.map_review import apply_map
@@ -20,6 +19,7 @@ from integration.sync.map_in_force import connection_map
 from integration.sync.reevaluate import reevaluate
 from mapping import (classify, record_from_dict, default_map, desired_writeback, map_from_dict,
                      map_to_dict, map_to_yaml, plan_writeback)
+from tests.support import statements_sent
 from tests.sync.crms import truthy
 
 MOVES = {"salesforce": ("opportunity", "Closed Won"), "hubspot": ("deal", "closedwon")}
@@ -92,30 +92,19 @@ def test_second_sync_writes_nothing(services, synced_world):
     assert (again.changed, again.written, again.failed) == (0, 0, 0)
 
 
-@contextmanager
-def statements_writing(engine, tables):
-    """The INSERT, UPDATE and DELETE statements sent on ``engine`` to any of ``tables``."""
-    seen = []
-
-    def note(conn, cursor, statement, parameters, context, executemany):
-        words = statement.split()
-        verb = words[0].upper()
-        target = words[2] if verb in ("INSERT", "DELETE") else words[1]
-        if verb in ("INSERT", "UPDATE", "DELETE") and target.strip('"') in tables:
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+def writes_to(statement: str, tables: set[str]) -> bool:
+    """Whether ``statement`` is an INSERT, UPDATE or DELETE of any of ``tables``."""
+    words = statement.split()
+    verb = words[0].upper()
+    target = words[2] if verb in ("INSERT", "DELETE") else words[1]
+    return verb in ("INSERT", "UPDATE", "DELETE") and target.strip('"') in tables
 
 
 def test_a_full_re_sync_with_nothing_changed_writes_no_state_event_or_outbox_row(services, synced_world):
-    with statements_writing(services.engine, {"recordstate", "journeyevent", "outboxitem"}) as seen:
+    with statements_sent(services.engine) as sent:
         again = sync_connection(services, synced_world.connection_id, full=True)
     assert again.status == "succeeded" and again.read == synced_world.first.read
-    assert seen == []
+    assert [s for s, _ in sent if writes_to(s, {"recordstate", "journeyevent", "outboxitem"})] == []
 
 
 def test_stage_moved_in_the_crm_is_picked_up_by_polling(services, synced_world):
