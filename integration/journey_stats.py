@@ -2,8 +2,9 @@
 skipped and repeated stages, common paths.
 
 Every figure is one SQL query over the journey events (one row per stage a record entered) of the
-records a :class:`~integration.analytics.RecordFilter` selects; only counts and percentiles come
-back, so time and memory do not grow with the rows read in Python. The period bounds the date a
+records a :class:`~integration.analytics.RecordFilter` selects; only counts come back (of days
+spent in a stage, a histogram: its percentiles are picked in :mod:`mapping.analytics`), so memory
+does not grow with the rows read. The period bounds the date a
 record *entered* a stage (the event's ``occurred_at``): a stay belongs to the period it began in.
 Days in a stage are calendar days (UTC) from the day the stay began to the day it ended, or to
 today while it lasts.
@@ -30,7 +31,7 @@ The shaping of those aggregates into rows (conversion, skipped stages, ...) is p
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cache
@@ -44,13 +45,12 @@ from integration.store.bulk import is_postgres, one_of
 from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
 from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
 from integration.store.summaries import ENTRY_TIMES, SEPARATOR
-from integration.store.sqlfuncs import (BUCKETS, PERCENTILES, calendar_days, count_before, histogram,
-                                        month_start, ordered_concat, path_item, percentile_columns,
-                                        stage_index, utc_date)
+from integration.store.sqlfuncs import (BUCKETS, calendar_days, count_before, month_start, ordered_concat,
+                                        path_item, stage_index, utc_date)
 from integration.store.types import utcnow
 from mapping import JourneyMap
-from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, stage_days_rows,
-                               trend_rows)
+from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, outcome_rows, percentiles,
+                               stage_days_rows, trend_rows)
 from mapping.journey_runs import add_counts, furthest_stage, path_moves, run_funnel_counts
 
 E = JourneyEvent
@@ -202,17 +202,42 @@ def _period_paths(session: Session, connection_id: int,
     return paths
 
 
-def _grouped(session: Session, groups: list[Any], sorted_already: bool) -> Any:
-    """Each distinct value of ``groups`` with how many rows hold it. PostgreSQL groups them by
-    hashing. SQLite groups rows it reads in an index's order as they come (``sorted_already``:
-    the summaries' paths, all time), but can only sort every other row to group them (a temp
-    B-tree), so those are counted here as they stream, a distinct value kept once (the last 90
-    days at 1,000,000 records: 320,000 rows into 6,800 groups, 540-860 -> 330-450 ms; streamed
-    in the index's order, the 1,000,000 paths of all time would take 1.0 s, not 0.25)."""
+def _grouped(session: Session, groups: list[Any], *where: Any, weight: Any = None,
+             sorted_already: bool = False) -> Any:
+    """Each distinct value of ``groups`` among the rows meeting ``where``, with how many rows hold
+    it (or the sum of their ``weight``: rollup rows stand for several stays). PostgreSQL groups
+    them by hashing. SQLite groups rows it reads in an index's order as they come
+    (``sorted_already``: the summaries' paths, all time), but can only sort every other row to
+    group them (a temp B-tree), so those are counted here as they stream, a distinct value kept
+    once (the last 90 days' paths at 1,000,000 records: 320,000 rows into 6,800 groups, 540-860
+    -> 330-450 ms; streamed in the index's order, the 1,000,000 paths of all time would take
+    1.0 s, not 0.25)."""
+    rows = select(*(group.label(f"g{i}") for i, group in enumerate(groups)),
+                  *([] if weight is None else [weight.label("weight")])).where(*where).subquery()
+    keys = [rows.c[f"g{i}"] for i in range(len(groups))]
     if is_postgres(session) or sorted_already:
-        return session.execute(select(*groups, func.count()).group_by(*groups))
-    streamed = session.connection().execute(select(*groups))
-    return ((*value, rows) for value, rows in Counter(map(tuple, streamed)).items())
+        counted = func.count() if weight is None else func.sum(rows.c.weight)
+        return session.execute(select(*keys, counted).group_by(*keys))
+    streamed = session.connection().execute(select(*rows.c))
+    if weight is None:
+        return ((*value, n) for value, n in Counter(map(tuple, streamed)).items())
+    summed: Counter = Counter()
+    for *value, n in streamed:
+        summed[tuple(value)] += n
+    return ((*value, n) for value, n in summed.items())
+
+
+def _day_histograms(session: Session, groups: list[Any], days: Any, *where: Any,
+                    weight: Any = None) -> dict[tuple[Any, ...], Counter]:
+    """Per distinct value of ``groups`` among the stays meeting ``where``: how many stays lasted
+    each number of ``days``, for :func:`mapping.analytics.percentiles`. Only the histogram
+    leaves the database (a few thousand rows for a year of stays), and SQLite counts it without
+    sorting the stays (:func:`_grouped`: one country over a year at 1,000,000 records, trends
+    1.06-1.22 s -> see bench/RESULTS.md)."""
+    found: dict[tuple[Any, ...], Counter] = defaultdict(Counter)
+    for *group, value, n in _grouped(session, [*groups, days], *where, weight=weight):
+        found[tuple(group)][value] += int(n)
+    return found
 
 
 def shared_paths(session: Session, connection_id: int, flt: RecordFilter) -> Callable[[], PeriodPaths]:
@@ -330,20 +355,14 @@ def time_in_stage_report(session: Session, connection_id: int, jmap: JourneyMap,
                          now: datetime | None = None) -> list[dict[str, Any]]:
     """Per stage: count, median, p25, p75 and p90 calendar days of the stays begun in the period
     (a stay runs to its exit, or to today while it lasts), against the expected days."""
-    now = now or utcnow()
+    now, keys = now or utcnow(), jmap.stage_keys
     if rollup_covers(flt):
         stays = _stay_days(connection_id, flt, now).c
-        stage = stays.stage.label("stage")
-        hist = histogram(stays.days, [stage], select(stage).where(stays.stage.in_(jmap.stage_keys)),
-                         weight=stays.n)
+        hists = _day_histograms(session, [stays.stage], stays.days, stays.stage.in_(keys), weight=stays.n)
     else:
         stays = _stays(session, connection_id, flt, now, moves=False).c
-        stage = stays.stage.label("stage")
-        hist = histogram(stays.days, [stage],
-                         select(stage).where(*_of_map(session, stays, jmap.stage_keys)))
-    rows = session.execute(select(hist.c.stage, func.sum(hist.c.n), *percentile_columns(hist))
-                           .group_by(hist.c.stage))
-    found = {stage: {"count": int(n), **dict(zip(PERCENTILES, values))} for stage, n, *values in rows}
+        hists = _day_histograms(session, [stays.stage], stays.days, *_of_map(session, stays, keys))
+    found = {stage: {"count": sum(days.values()), **percentiles(days)} for (stage,), days in hists.items()}
     return stage_days_rows(found, jmap)
 
 
@@ -410,17 +429,25 @@ def trend_report(session: Session, connection_id: int, jmap: JourneyMap, flt: Re
     if rollup_covers(flt):
         return trend_rows(_rollup_trend(session, connection_id, keys, flt, unit, now), jmap, unit)
     stays = _stays(session, connection_id, flt, now).c
-    bucket, stage = BUCKETS[unit](stays.occurred_at).label("bucket"), stays.stage.label("stage")
-    moved_on = func.sum(case((stage_index(stays.next_stage, keys) > stage_index(stays.stage, keys), 1),
-                             else_=0)).label("moved_on")
-    hist = histogram(stays.days, [bucket, stage], select(bucket, stage, moved_on)
-                     .where(*_of_map(session, stays, keys)))
-    h = hist.c
-    rows = session.execute(
-        select(h.bucket, h.stage, func.sum(h.n), func.sum(h.moved_on),
-               *percentile_columns(hist, {"median": 0.5}))
-        .group_by(h.bucket, h.stage).order_by(h.bucket))
-    return trend_rows([(b, s, int(n), int(m or 0), median) for b, s, n, m, median in rows], jmap, unit)
+    moved_on = case((stage_index(stays.next_stage, keys) > stage_index(stays.stage, keys), 1), else_=0)
+    hists = _day_histograms(session, [BUCKETS[unit](stays.occurred_at), stays.stage, moved_on], stays.days,
+                            *_of_map(session, stays, keys))
+    per_point: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    moved: Counter = Counter()
+    for (bucket, stage, moved_flag), days in hists.items():
+        per_point[(bucket, stage)].update(days)
+        if moved_flag:
+            moved[(bucket, stage)] += sum(days.values())
+    return trend_rows(_trend_points(per_point, moved), jmap, unit)
+
+
+def _trend_points(per_point: dict[tuple[str, str], Counter], moved: Counter
+                  ) -> list[tuple[str, str, int, int, float | None]]:
+    """(bucket, stage, stays, moved on, median days) in the order of the buckets, from each
+    point's histogram of days and the stays of it that moved on."""
+    return [(bucket, stage, sum(days.values()), moved[(bucket, stage)],
+             percentiles(days, {"median": 0.5})["median"])
+            for (bucket, stage), days in sorted(per_point.items())]
 
 
 def _rollup_trend(session: Session, connection_id: int, keys: list[str], flt: RecordFilter, unit: str,
@@ -428,18 +455,14 @@ def _rollup_trend(session: Session, connection_id: int, keys: list[str], flt: Re
     """:func:`trend_report`'s points from the rollup: stays and median days per bucket and stage
     from the stays' days (months whole for monthly buckets), moved on from the moves."""
     stays = _stay_days(connection_id, flt, now, by_month=unit == "month").c
-    bucket, stage = BUCKETS[unit](stays.day).label("bucket"), stays.stage.label("stage")
-    hist = histogram(stays.days, [bucket, stage], select(bucket, stage).where(stays.stage.in_(keys)),
-                     weight=stays.n)
-    h = hist.c
-    rows = session.execute(select(h.bucket, h.stage, func.sum(h.n), *percentile_columns(
-        hist, {"median": 0.5})).group_by(h.bucket, h.stage).order_by(h.bucket))
+    hists = _day_histograms(session, [BUCKETS[unit](stays.day), stays.stage], stays.days,
+                            stays.stage.in_(keys), weight=stays.n)
     move_bucket = BUCKETS[unit](R.day)
-    moved = dict(((b, s), int(m or 0)) for b, s, m in session.execute(_rollup(
+    moved = Counter({(b, s): int(m or 0) for b, s, m in session.execute(_rollup(
         connection_id, flt, MOVES, _day_bounds(flt), move_bucket, R.stage,
         func.sum(case((stage_index(R.next_stage, keys) > stage_index(R.stage, keys), R.n), else_=0)))
-        .group_by(move_bucket, R.stage)))
-    return [(b, s, int(n), moved.get((b, s), 0), median) for b, s, n, median in rows]
+        .group_by(move_bucket, R.stage))})
+    return _trend_points(hists, moved)
 
 
 def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,

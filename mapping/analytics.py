@@ -6,10 +6,15 @@ put stages in map order and derive ratios, so each definition is written down on
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
+from itertools import accumulate
 from typing import Any, Iterable, Mapping, Sequence
 
 from mapping.model import JourneyMap
+
+#: The percentiles of days in a stage the analytics report, by name.
+PERCENTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9}
 
 #: How a stay ended, by outcome name (besides the map's exits).
 MOVED_ON, MOVED_BACK, STILL_THERE, OTHER = "moved_on", "moved_back", "still_there", "other"
@@ -61,6 +66,29 @@ def funnel_rows(counts: Sequence[tuple[int, int, int]], jmap: JourneyMap) -> lis
                      "strict_conversion": _ratio(strict, previous[2]) if previous else None})
         previous = (reached, entered, strict)
     return rows
+
+
+def percentiles(counts: Mapping[int, int], wanted: Mapping[str, float] = PERCENTILES
+                ) -> dict[str, float | None]:
+    """Each wanted percentile (name -> share) of values given as a histogram (value -> how many
+    times it occurs), interpolated linearly between the two nearest ranks (PostgreSQL's
+    ``percentile_cont``, Python's ``statistics.quantiles(method="inclusive")``); None without
+    values. The histogram, not the values, keeps this as cheap for a million stays as for ten."""
+    values = sorted(value for value, n in counts.items() if n)
+    upto = list(accumulate(counts[value] for value in values))  # rows up to and including each
+    if not upto:
+        return dict.fromkeys(wanted)
+
+    def at(rank: int) -> int:
+        return values[bisect_right(upto, rank)]
+
+    found: dict[str, float | None] = {}
+    for name, share in wanted.items():
+        exact = (upto[-1] - 1) * share
+        low = int(exact)
+        fraction = exact - low
+        found[name] = at(low) + (at(low + 1) - at(low)) * fraction if fraction else float(at(low))
+    return found
 
 
 def stage_days_rows(found: Mapping[str, Mapping[str, Any]], jmap: JourneyMap) -> list[dict[str, Any]]:

@@ -1,15 +1,14 @@
 """SQL expressions that mean the same on SQLite and PostgreSQL, so analytics keep one code path.
 
 Each is a SQLAlchemy function element compiled per dialect: calendar dates, calendar buckets and
-ordered string aggregation are where the two databases differ. Percentiles are picked with
-window functions over a histogram (:func:`histogram`, :func:`percentile_columns`), which both
-databases run alike.
+ordered string aggregation are where the two databases differ. (Percentiles are picked in Python
+from histograms the database counts: :func:`mapping.analytics.percentiles`.)
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import Date, Integer, String, and_, case, func, literal_column, select
+from sqlalchemy import Date, Integer, String, and_, case, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -70,25 +69,6 @@ def _calendar_days_sqlite(element: calendar_days, compiler: Any, **kw: Any) -> s
 def _calendar_days_postgresql(element: calendar_days, compiler: Any, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"GREATEST(0, ({end}) - ({start}))"
-
-
-class floor_int(FunctionElement):  # noqa: N801
-    """The largest whole number not over a (non-negative) number."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "floor_int"
-
-
-@compiles(floor_int, "sqlite")
-def _floor_sqlite(element: floor_int, compiler: Any, **kw: Any) -> str:
-    # CAST truncates toward zero: the floor for the non-negative values it is given
-    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
-
-
-@compiles(floor_int, "postgresql")
-def _floor_postgresql(element: floor_int, compiler: Any, **kw: Any) -> str:
-    return f"CAST(FLOOR({compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
 class week_start(FunctionElement):  # noqa: N801
@@ -207,45 +187,6 @@ def _not_indexed_sqlite(element: not_indexed, compiler: Any, **kw: Any) -> str:
 @compiles(not_indexed, "postgresql")
 def _not_indexed_postgresql(element: not_indexed, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)
-
-
-#: The percentiles the analytics report, by name.
-PERCENTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75, "p90": 0.9}
-
-
-def histogram(value: Any, groups: Sequence[Any], query: Any, weight: Any = None) -> Any:
-    """``query`` (selecting the labelled ``groups`` and maybe aggregates) as a histogram subquery:
-    per group and distinct ``value``, its columns, ``n`` rows (or the sum of ``weight``, for rows
-    that count several: rollups), ``upto`` the rows up to and including this value, ``total`` the
-    group's rows. Percentiles are then picked from it with :func:`percentile_columns`: the
-    window functions run over the distinct values, not over every row."""
-    rows = func.count() if weight is None else func.sum(weight)
-    counted = query.add_columns(value.label("value"), rows.label("n")) \
-        .group_by(*groups, value).subquery()
-    keys = [counted.c[g.key] for g in groups]
-    return select(*counted.c,
-                  func.sum(counted.c.n).over(partition_by=keys, order_by=counted.c.value).label("upto"),
-                  func.sum(counted.c.n).over(partition_by=keys).label("total")).subquery()
-
-
-def percentile_columns(hist: Any, wanted: dict[str, float] = PERCENTILES) -> list[Any]:
-    """Aggregate columns over a :func:`histogram` giving each wanted percentile of the values of
-    a group, interpolated linearly between the two nearest ranks (PostgreSQL's
-    ``percentile_cont``, Python's ``statistics.quantiles(method="inclusive")``)."""
-    c = hist.c
-    first = c.upto - c.n  # the 0-based rank of the first row holding this value
-
-    def at(rank: Any) -> Any:
-        return and_(first <= rank, rank < c.upto)
-
-    columns = []
-    for name, share in wanted.items():
-        exact = (c.total - 1) * share
-        low = floor_int(exact)
-        fraction = exact - low
-        columns.append(func.sum(case((at(low), c.value * (1 - fraction)), else_=0)
-                                + case((at(low + 1), c.value * fraction), else_=0)).label(name))
-    return columns
 
 
 def stage_index(column: Any, keys: Sequence[str]) -> Any:

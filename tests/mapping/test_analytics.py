@@ -2,10 +2,15 @@
 cohorts, and stage KPIs against the map's targets."""
 from __future__ import annotations
 
+import statistics
+from collections import Counter
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mapping import parse_map
-from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, kpi_rows, outcome_rows,
+from mapping.analytics import (cohort_rows, funnel_rows, journey_rows, kpi_rows, outcome_rows, percentiles,
                                stage_days_rows, trend_rows)
 from tests.mapping.helpers import SMALL_MAP_YAML, small_map
 
@@ -26,6 +31,19 @@ def test_funnel_conversions_per_type():
     assert rows[1]["strict_conversion"] == pytest.approx(0.5)
     assert rows[2]["conversion"] == 0.0
     assert funnel_rows([(0, 0, 0), (0, 0, 0), (0, 0, 0)], small_map())[1]["conversion"] is None
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), min_size=2, max_size=300))
+def test_percentiles_of_a_histogram_are_those_of_its_values(days):
+    cuts = statistics.quantiles(days, n=100, method="inclusive")
+    found = percentiles({**Counter(days), 999: 0})  # a value counted no times is no value
+    assert found["median"] == pytest.approx(statistics.median(days))
+    assert (found["p25"], found["p75"], found["p90"]) == pytest.approx((cuts[24], cuts[74], cuts[89]))
+
+
+def test_percentiles_of_one_value_and_of_none():
+    assert percentiles({7: 1}) == {"p25": 7, "median": 7, "p75": 7, "p90": 7}
+    assert percentiles({3: 0}, {"median": 0.5}) == {"median": None}
 
 
 def test_stage_days_rows_fill_stages_without_stays():
