@@ -246,7 +246,8 @@ def main_over_sizes(doc: str, run, report, argv: list[str] | None, repeat: int =
     ``--dbs`` with ``run`` and print each with ``report``."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--sizes", default="100000", help="record counts, comma-separated")
-    parser.add_argument("--dbs", default="sqlite,postgres")
+    parser.add_argument("--dbs", default="sqlite,postgres", type=_databases,
+                        help="comma-separated: sqlite, postgres")
     parser.add_argument("--repeat", type=int, default=repeat, help="warm calls of each view")
     parser.add_argument("--keep", action="store_true",
                         help="keep the seeded databases (<prefix>_<size>) and reuse them")
@@ -255,8 +256,16 @@ def main_over_sizes(doc: str, run, report, argv: list[str] | None, repeat: int =
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            for kind in args.dbs.split(","):
+            for kind in args.dbs:
                 report(kind, size, run(kind, size, args.repeat, Path(tmp), args.keep, args.prefix))
+
+
+def _databases(value: str) -> list[str]:
+    kinds = value.split(",")
+    unknown = [kind for kind in kinds if kind not in SETTLED]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown database {', '.join(unknown)}: use {', '.join(SETTLED)}")
+    return kinds
 
 
 def report(kind: str, size: int, result: dict) -> None:

@@ -194,7 +194,7 @@ def _period_paths(session: Session, connection_id: int,
     # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
     groups = [*(per_record.c[name] for name in bounds), per_record.c.path]
     paths = []
-    for *cuts, path, records in _grouped(session, groups, sorted_already=not bounds):
+    for *cuts, path, records in _grouped(session, groups, stream=bool(bounds)):
         cut, stages = dict(zip(bounds, cuts)), path.split(SEPARATOR)
         start, end = cut.get("start", 0), cut.get("end", len(stages))
         if start < end:
@@ -203,37 +203,33 @@ def _period_paths(session: Session, connection_id: int,
 
 
 def _grouped(session: Session, groups: list[Any], *where: Any, weight: Any = None,
-             sorted_already: bool = False) -> Any:
+             stream: bool = False) -> Any:
     """Each distinct value of ``groups`` among the rows meeting ``where``, with how many rows hold
-    it (or the sum of their ``weight``: rollup rows stand for several stays). PostgreSQL groups
-    them by hashing. SQLite groups rows it reads in an index's order as they come
-    (``sorted_already``: the summaries' paths, all time), but can only sort every other row to
-    group them (a temp B-tree), so those are counted here as they stream, a distinct value kept
-    once (the last 90 days' paths at 1,000,000 records: 320,000 rows into 6,800 groups, 540-860
-    -> 330-450 ms; streamed in the index's order, the 1,000,000 paths of all time would take
-    1.0 s, not 0.25)."""
+    it (or the sum of their ``weight``: rollup rows stand for several stays).
+
+    PostgreSQL groups by hashing; SQLite only by sorting every row (a temp B-tree) unless it reads
+    them in an index's order. With ``stream`` SQLite's rows are counted here as they come instead,
+    each distinct value kept once: worth it for many long rows into few groups (the last 90 days'
+    paths at 1,000,000 records: 320,000 rows into 6,800 groups, 540-860 -> 330-450 ms), not for
+    short ones, and only for one read at a time: each row fetched takes Python's lock, so two
+    reads streaming side by side hand it to each other row by row (a page's stays and paths
+    streamed together at 1,000,000 records: the KPIs of one country 1.45 -> 2.3-2.5 s).
+    Streamed values come as the driver reads them: numbers and text, not dates."""
     rows = select(*(group.label(f"g{i}") for i, group in enumerate(groups)),
                   *([] if weight is None else [weight.label("weight")])).where(*where).subquery()
     keys = [rows.c[f"g{i}"] for i in range(len(groups))]
-    if is_postgres(session) or sorted_already:
+    if is_postgres(session) or not stream or weight is not None:
         counted = func.count() if weight is None else func.sum(rows.c.weight)
         return session.execute(select(*keys, counted).group_by(*keys))
-    streamed = session.connection().execute(select(*rows.c))
-    if weight is None:
-        return ((*value, n) for value, n in Counter(map(tuple, streamed)).items())
-    summed: Counter = Counter()
-    for *value, n in streamed:
-        summed[tuple(value)] += n
-    return ((*value, n) for value, n in summed.items())
+    # the driver's own cursor: its rows come as plain tuples, where result rows cost 1-2 µs each
+    return ((*value, n) for value, n in Counter(session.connection().execute(select(*keys)).cursor).items())
 
 
 def _day_histograms(session: Session, groups: list[Any], days: Any, *where: Any,
                     weight: Any = None) -> dict[tuple[Any, ...], Counter]:
     """Per distinct value of ``groups`` among the stays meeting ``where``: how many stays lasted
-    each number of ``days``, for :func:`mapping.analytics.percentiles`. Only the histogram
-    leaves the database (a few thousand rows for a year of stays), and SQLite counts it without
-    sorting the stays (:func:`_grouped`: one country over a year at 1,000,000 records, trends
-    1.06-1.22 s -> see bench/RESULTS.md)."""
+    each number of ``days``, for :func:`mapping.analytics.percentiles`: only the histogram leaves
+    the database (16,000 rows for a year of one country's stays by month at 1,000,000 records)."""
     found: dict[tuple[Any, ...], Counter] = defaultdict(Counter)
     for *group, value, n in _grouped(session, [*groups, days], *where, weight=weight):
         found[tuple(group)][value] += int(n)
