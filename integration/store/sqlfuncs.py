@@ -60,9 +60,17 @@ class calendar_days(FunctionElement):  # noqa: N801
 
 @compiles(calendar_days, "sqlite")
 def _calendar_days_sqlite(element: calendar_days, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    # both julian days fall on noon of whole days, so the difference is a whole number
-    return f"max(0, CAST(julianday({end}) - julianday({start}) AS INTEGER))"
+    # The julian days of both days' midnights, whole days apart. A utc_date argument is read as
+    # the time it wraps, 'start of day' taking its date as parsed: no date() to format it and
+    # julianday() to parse it back (about 200 of the 800 ms one country's year of stays took at
+    # 1,000,000 records). Not a rounded julianday of the time itself: SQLite rounds the last
+    # half millisecond of a day up to the next day, which date() does not.
+    start, end = (compiler.process(_inner_time(clause), **kw) for clause in element.clauses)
+    return f"max(0, CAST(julianday({end}, 'start of day') - julianday({start}, 'start of day') AS INTEGER))"
+
+
+def _inner_time(clause: Any) -> Any:
+    return clause.clauses.clauses[0] if isinstance(clause, utc_date) else clause
 
 
 @compiles(calendar_days, "postgresql")
