@@ -87,7 +87,8 @@ def percentiles(counts: Mapping[int, int], wanted: Mapping[str, float] = PERCENT
         exact = (upto[-1] - 1) * share
         low = int(exact)
         fraction = exact - low
-        found[name] = at(low) + (at(low + 1) - at(low)) * fraction if fraction else float(at(low))
+        below = at(low)
+        found[name] = below + (at(low + 1) - below) * fraction if fraction else float(below)
     return found
 
 

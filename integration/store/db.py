@@ -46,9 +46,9 @@ def make_engine(url: str) -> Engine:
     # spinning disks; its documentation suggests lower values for solid-state storage or data
     # mostly in memory). Measured at 1,000,000 records: at 4 the planner scans a whole table to
     # join a few records it could look up by key (one owner's analytics read 720,000 journey
-    # summaries for 20,000: that owner's pages 0.95 -> 0.65-0.70 s and 1.5 -> 0.8-0.9 s); at 1.1
-    # it also walks whole indexes one row at a time where a parallel scan takes half as long
-    # (90 days' cohorts 170 -> 346 ms).
+    # summaries for 20,000: that owner's dashboard 0.58-0.94 -> 0.49-0.83 s, journeys page
+    # 1.09-1.48 -> 0.73-0.99 s, bench/RESULTS.md); at 1.1 it also walks whole indexes one row at
+    # a time where a parallel scan takes half as long (90 days' cohorts 170 -> 346 ms).
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
                          connect_args={"options": "-c jit=off -c random_page_cost=2"})
 
