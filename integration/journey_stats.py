@@ -11,8 +11,9 @@ today while it lasts.
 
 Time in stage, outcomes, trends and the skipped/repeated stages add up the journey rollup
 (:mod:`integration.store.rollups`: stays counted per day begun, stage and next stage, or per day
-or month begun, stage and days lasted, kept up to date as events are written) when it covers the
-view: no filter on the records but their object, and a period of whole UTC days (the API's and
+or month begun, stage and days lasted, for the whole connection and per persona, country, lead
+source and pipeline, kept up to date as events are written) when it covers the view: no filter
+on the records but their object and one of those, and a period of whole UTC days (the API's and
 the pages' periods are). Other views count the stays themselves (:func:`_stays`).
 
 The funnel, cohorts and common paths follow each record's own entries, which day counts cannot
@@ -43,7 +44,7 @@ from sqlmodel import Session
 from integration.analytics import RecordFilter, records_lead
 from integration.store.bulk import is_postgres, one_of
 from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
-from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY
+from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY, SEGMENTS
 from integration.store.summaries import ENTRY_TIMES, SEPARATOR
 from integration.store.sqlfuncs import (BUCKETS, calendar_days, count_before, month_start, ordered_concat,
                                         path_item, stage_index, utc_date)
@@ -81,10 +82,27 @@ def _midnight(day: date) -> datetime:
 
 def rollup_covers(flt: RecordFilter) -> bool:
     """Whether the journey rollup answers views of ``flt``: no condition on the records but their
-    object, and a period bounded (if at all) at the start of UTC days."""
-    return not replace(flt, object=None).narrows_records() and all(
+    object and at most one of the rollup's segments, and a period bounded (if at all) at the
+    start of UTC days."""
+    return _segment(flt) is not None and all(
         bound is None or bound == _midnight(bound.astimezone(timezone.utc).date())
         for bound in (flt.since, flt.until))
+
+
+def _segment(flt: RecordFilter) -> str | None:
+    """The rollup segment whose rows count the records of ``flt`` (``""``: the whole
+    connection's), None if no segment does (a condition the rollup does not count by)."""
+    chosen = [segment for segment in SEGMENTS if getattr(flt, segment) is not None]
+    rest = replace(flt, object=None, **{segment: None for segment in SEGMENTS})
+    if rest.narrows_records() or len(chosen) > 1:
+        return None
+    return chosen[0] if chosen else ""
+
+
+def _in_segment(flt: RecordFilter) -> list[Any]:
+    """Conditions picking the rollup rows of the segment and value ``flt`` filters by."""
+    segment = _segment(flt)
+    return [R.segment == segment, R.value == (getattr(flt, segment) if segment else "")]
 
 
 def _day_bounds(flt: RecordFilter) -> tuple[date | None, date | None]:
@@ -96,8 +114,8 @@ def _day_bounds(flt: RecordFilter) -> tuple[date | None, date | None]:
 def _rollup(connection_id: int, flt: RecordFilter, kind: int, days: tuple[date | None, date | None],
             *columns: Any) -> Any:
     """SELECT ``columns`` FROM the connection's rollup rows of ``kind`` whose day lies within
-    ``days`` ([first, end), None unbounded), of the filter's object."""
-    query = select(*columns).where(R.connection_id == connection_id, R.kind == kind)
+    ``days`` ([first, end), None unbounded), of the filter's segment value and object."""
+    query = select(*columns).where(R.connection_id == connection_id, *_in_segment(flt), R.kind == kind)
     if flt.object is not None:
         query = query.where(R.object == flt.object)
     if days[0] is not None:

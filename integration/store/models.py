@@ -285,12 +285,21 @@ class JourneyRollup(SQLModel, table=True):
     calendar ``days`` they lasted (per ``day`` they began, or per month: ``day`` is then its
     first day), stays still open (their days counted at read time from ``day``). ``n`` stays.
     Rows whose count fell to 0 are removed after each write.
+
+    Each stay is counted for the whole connection (``segment`` and ``value`` ``""``) and again
+    under each segment its record has a value of (``segment`` ``"country"``, ``value`` ``"DE"``;
+    ``integration.store.rollups.SEGMENTS``): a view filtered by one of them reads its rows only.
     """
 
     __table_args__ = (Index("ix_journeyrollup_empty", "connection_id",
-                            postgresql_where=text("n = 0"), sqlite_where=text("n = 0")),)
+                            postgresql_where=text("n = 0"), sqlite_where=text("n = 0")),
+                      # SQLite: the rows live in the primary key's b-tree, not in a table beside
+                      # a copy of their key (a rollup half the size, rebuilt in 3/4 of the time)
+                      {"sqlite_with_rowid": False})
 
     connection_id: int = Field(foreign_key="connection.id", primary_key=True)
+    segment: str = Field(primary_key=True)
+    value: str = Field(primary_key=True)
     kind: int = Field(primary_key=True)
     day: date = Field(primary_key=True)
     object: str = Field(primary_key=True)

@@ -78,28 +78,52 @@ def last_writes(session: Session, connection_id: int) -> tuple[int | None, datet
 
 
 def replace_events(session: Session, connection_id: int,
-                   journeys: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> None:
+                   journeys: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]],
+                   segments: Mapping[tuple[str, str], tuple[rollups.Segments, rollups.Segments]]
+                   | None = None) -> None:
     """Store records' journeys (one row per stage entered, in order; each event's next stage is
     the following one's), replacing what was there.
 
     One DELETE per object kind and one INSERT for the lot; the journey rollup follows in the same
     transaction: the stays of the deleted events (the DELETE returns them) out, the inserted ones
     in, one upsert of their difference; so do the records' journey summaries, replaced whole.
+    ``segments`` gives each record's rollup segment values (``rollups.SEGMENTS``) before and after
+    this write: its old stays leave the segments it was in, its new ones join those it is in now.
+    Without them both are those of its stored state.
     """
+    if segments is None:
+        held = stored_segments(session, connection_id, list(journeys))
+        segments = {key: (values, values) for key, values in held.items()}
+    before = {key: pair[0] for key, pair in segments.items()}
+    after = {key: pair[1] for key, pair in segments.items()}
     counts: Counter = Counter()
     for obj, ids in _ids_by_object(journeys).items():
         rollups.tally(counts, connection_id, session.execute(delete(JourneyEvent).where(
             JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
             one_of(session, JourneyEvent.crm_id, ids)).returning(*rollups.STAY_COLUMNS)
-            .execution_options(synchronize_session=False)).mappings(), -1)
+            .execution_options(synchronize_session=False)).mappings(), -1, before)
         summaries.forget(session, connection_id, obj, ids)
     rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev,
              "next_stage": events[seq + 1]["to_stage"] if seq + 1 < len(events) else None}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
     insert_rows(session, JourneyEvent, rows)
-    rollups.tally(counts, connection_id, rows, 1)
+    rollups.tally(counts, connection_id, rows, 1, after)
     rollups.add(session, connection_id, counts)
     summaries.add(session, connection_id, journeys)
+
+
+def stored_segments(session: Session, connection_id: int, keys: Sequence[tuple[str, str]]
+                    ) -> dict[tuple[str, str], rollups.Segments]:
+    """The rollup segment values of the stored states of (object, crm_id) keys, one query per
+    object kind."""
+    found: dict[tuple[str, str], rollups.Segments] = {}
+    columns = [getattr(RecordState, segment) for segment in rollups.SEGMENTS]
+    for obj, ids in _ids_by_object(keys).items():
+        for crm_id, *values in session.execute(select(RecordState.crm_id, *columns).where(
+                RecordState.connection_id == connection_id, RecordState.object == obj,
+                one_of(session, RecordState.crm_id, ids))):
+            found[(obj, crm_id)] = rollups.segments_of(dict(zip(rollups.SEGMENTS, values)))
+    return found
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

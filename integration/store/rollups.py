@@ -1,7 +1,10 @@
 """The journey rollup (:class:`~integration.store.models.JourneyRollup`) kept up to date with the
 journey events, in the transaction that writes them.
 
-Four kinds of rows count the stays (one per stage a record entered):
+Each stay is counted once for the whole connection (segment and value ``""``) and once in each
+:data:`SEGMENTS` value its record holds (its persona, country, lead source, pipeline; none for a
+value the record lacks), so a view filtered by one of them reads its own rows. Four kinds of rows
+count the stays (one per stage a record entered):
 
 - :data:`MOVES` by the UTC day a stay began, its object, stage and the stage entered next (``""``
   while the record is still in it): outcomes, skipped and repeated stages, trends' conversion;
@@ -15,7 +18,9 @@ Records' events are replaced whole (:func:`integration.store.records.replace_eve
 of the events it deleted (handed back by the DELETE) count -1, those of the rows it inserted +1,
 tallied here in Python (:func:`tally`, the same arithmetic as :func:`_stays`' SQL) and added to the
 rollup by one ``INSERT ... ON CONFLICT`` executemany (:func:`add`): no re-read of what was just
-written, and nothing subtracted on a first sync. :func:`rebuild` counts from scratch in set-based SQL (the
+written, and nothing subtracted on a first sync. The deleted stays count out of the segments the
+record was in, the inserted ones into those it is in now: a record that moved to another country
+moves its stays with it. :func:`rebuild` counts from scratch in set-based SQL (the
 migration's backfill and the benchmark's seed); the property test holds the two equal.
 """
 from __future__ import annotations
@@ -25,56 +30,75 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import and_, delete, func, literal_column, select
-from sqlalchemy.orm import aliased
 
 from integration.store.bulk import INSERTS
-from integration.store.models import JourneyEvent, JourneyRollup
+from integration.store.models import JourneyEvent, JourneyRollup, RecordState
 from integration.store.sqlfuncs import calendar_days, month_day, utc_date
 
 E = JourneyEvent
-#: The next stay of the same record (events are numbered 0, 1, 2... per record). Joined rather
-#: than read from ``next_stage``: migration 0020 builds the rollup with this code, before events
-#: had that column (0028).
-NEXT = aliased(JourneyEvent, name="next_event")
 #: The rollup's key columns, in the order :func:`_stays` selects them.
-KEY = ("connection_id", "kind", "day", "object", "stage", "next_stage", "days")
+KEY = ("connection_id", "segment", "value", "kind", "day", "object", "stage", "next_stage", "days")
+#: The record columns the rollup counts stays by, each its own segment. Not the owner: a book has
+#: thousands of owners with a few hundred records each, whose views the records' own indexes
+#: already answer within a second, and a row per owner, day, stage and days lasted would hold
+#: nearly one row per stay (bench/RESULTS.md, "A rollup per filter value, tried and taken out").
+SEGMENTS = ("country", "lead_source", "persona", "pipeline")
+#: The segment and value of the rows counting the whole connection's stays.
+WHOLE = ("", "")
+#: A record's value of each segment (None where it has none).
+Segments = Mapping[str, "str | None"]
 #: The kinds of rows (see the module docstring).
 MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY = 0, 1, 2, 3
 KINDS = (MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY)
 
 
-def _stays(kind: int, sign: int, *conditions: Any) -> Any:
-    """The stays of the events matching ``conditions`` as rows of ``kind``, grouped by the
-    rollup's key, with their count times ``sign`` (1 counts them in, -1 out)."""
+def segments_of(values: Mapping[str, Any]) -> dict[str, str | None]:
+    """A record's :data:`SEGMENTS` values, from its state row's column values."""
+    return {segment: values.get(segment) or None for segment in SEGMENTS}
+
+
+def stored_segments(row: RecordState) -> dict[str, str | None]:
+    """The :data:`SEGMENTS` values a stored state row holds."""
+    return segments_of({segment: getattr(row, segment) for segment in SEGMENTS})
+
+
+def _stays(kind: int, sign: int, segment: str, *conditions: Any) -> Any:
+    """The stays of the events matching ``conditions`` as rows of ``kind`` in ``segment`` (``""``:
+    the whole connection), grouped by the rollup's key, with their count times ``sign`` (1 counts
+    them in, -1 out)."""
     day, none = utc_date(E.occurred_at), literal_column("''")
     lasted = calendar_days(day, utc_date(E.exited_at))
-    columns = {MOVES: (day, func.coalesce(NEXT.to_stage, none), literal_column("0")),
+    columns = {MOVES: (day, func.coalesce(E.next_stage, none), literal_column("0")),
                CLOSED_BY_DAY: (day, none, lasted),
                CLOSED_BY_MONTH: (month_day(E.occurred_at), none, lasted),
                OPEN_BY_DAY: (day, none, literal_column("0"))}[kind]
     ended = {MOVES: [], OPEN_BY_DAY: [E.exited_at.is_(None)]}.get(kind, [E.exited_at.is_not(None)])
-    query = select(E.connection_id, literal_column(str(kind)), columns[0], E.object, E.to_stage,
-                   *columns[1:], func.count() * sign).select_from(E)
-    if kind == MOVES:
-        query = query.outerjoin(NEXT, and_(NEXT.connection_id == E.connection_id, NEXT.object == E.object,
-                                           NEXT.crm_id == E.crm_id, NEXT.seq == E.seq + 1))
+    value = none if not segment else getattr(RecordState, segment)
+    query = select(E.connection_id, literal_column(f"'{segment}'"), value, literal_column(str(kind)),
+                   columns[0], E.object, E.to_stage, *columns[1:], func.count() * sign).select_from(E)
+    if segment:
+        query = query.join(RecordState, and_(
+            RecordState.connection_id == E.connection_id, RecordState.object == E.object,
+            RecordState.crm_id == E.crm_id)).where(value.is_not(None), value != "")
     # positional GROUP BY: PostgreSQL would not match the expressions' bound parameters
     return query.where(*conditions, *ended).group_by(
         *(literal_column(str(i)) for i in range(1, len(KEY) + 1)))
 
 
 def _add(conn: Any, sign: int, *conditions: Any) -> None:
-    """Add the stays of the events matching ``conditions``, times ``sign``, to the rollup."""
+    """Add the stays of the events matching ``conditions``, times ``sign``, to the rollup: to the
+    whole connection's rows and to each segment's."""
     dialect = conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect  # Connection, Session
-    for kind in KINDS:
-        statement = INSERTS[dialect.name](JourneyRollup).from_select(
-            [*KEY, "n"], _stays(kind, sign, *conditions))
-        conn.execute(statement.on_conflict_do_update(
-            index_elements=list(KEY), set_={"n": JourneyRollup.__table__.c.n + statement.excluded.n}))
+    for segment in ("", *SEGMENTS):
+        for kind in KINDS:
+            statement = INSERTS[dialect.name](JourneyRollup).from_select(
+                [*KEY, "n"], _stays(kind, sign, segment, *conditions))
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=list(KEY), set_={"n": JourneyRollup.__table__.c.n + statement.excluded.n}))
 
 
 #: The event columns :func:`tally` reads (what the DELETE of replaced events hands back).
-STAY_COLUMNS = (E.object, E.to_stage, E.occurred_at, E.exited_at, E.next_stage)
+STAY_COLUMNS = (E.object, E.crm_id, E.to_stage, E.occurred_at, E.exited_at, E.next_stage)
 
 
 def _utc_day(moment: datetime) -> date:
@@ -82,18 +106,24 @@ def _utc_day(moment: datetime) -> date:
     return moment.astimezone(timezone.utc).date()
 
 
-def tally(counts: Counter, connection_id: int, events: Iterable[Mapping[str, Any]], sign: int) -> None:
+def tally(counts: Counter, connection_id: int, events: Iterable[Mapping[str, Any]], sign: int,
+          segments: Mapping[tuple[str, str], Segments]) -> None:
     """Add the stays of ``events`` (with the :data:`STAY_COLUMNS`), times ``sign``, to ``counts``
-    by rollup key: :func:`_stays` in Python."""
+    by rollup key, for the whole connection and each segment value their record holds in
+    ``segments`` (by (object, crm_id); a record not in it counts for the whole only): :func:`_stays`
+    in Python."""
     for ev in events:
         obj, stage, day = ev["object"], ev["to_stage"], _utc_day(ev["occurred_at"])
-        counts[(connection_id, MOVES, day, obj, stage, ev["next_stage"] or "", 0)] += sign
-        if ev["exited_at"] is None:
-            counts[(connection_id, OPEN_BY_DAY, day, obj, stage, "", 0)] += sign
-        else:
-            lasted = max(0, (_utc_day(ev["exited_at"]) - day).days)
-            counts[(connection_id, CLOSED_BY_DAY, day, obj, stage, "", lasted)] += sign
-            counts[(connection_id, CLOSED_BY_MONTH, day.replace(day=1), obj, stage, "", lasted)] += sign
+        held = segments.get((obj, ev["crm_id"])) or {}
+        for where in (WHOLE, *((s, v) for s, v in held.items() if v)):
+            counts[(connection_id, *where, MOVES, day, obj, stage, ev["next_stage"] or "", 0)] += sign
+            if ev["exited_at"] is None:
+                counts[(connection_id, *where, OPEN_BY_DAY, day, obj, stage, "", 0)] += sign
+            else:
+                lasted = max(0, (_utc_day(ev["exited_at"]) - day).days)
+                counts[(connection_id, *where, CLOSED_BY_DAY, day, obj, stage, "", lasted)] += sign
+                counts[(connection_id, *where, CLOSED_BY_MONTH, day.replace(day=1), obj, stage, "",
+                        lasted)] += sign
 
 
 def add(session: Any, connection_id: int, counts: Counter) -> None:

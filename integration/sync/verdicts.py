@@ -11,7 +11,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 from sqlalchemy import update
 from sqlmodel import Session
 
-from integration.store import outbox
+from integration.store import outbox, rollups
 from integration.store.bulk import insert_rows
 from integration.store.models import RecordState
 from integration.store.records import replace_events
@@ -91,8 +91,12 @@ def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap
     statements, and no per-record attribute bookkeeping.
     """
     new, known, changed, planned = [], [], [], []
+    segments = {}
     for j in page:
         values = _row_values(connection_id, j, now)
+        after = rollups.segments_of(values)
+        segments[(j.record.object, j.record.id)] = (
+            after if j.row is None else rollups.stored_segments(j.row), after)
         if j.row is None:
             new.append(values)
         elif not _same(values, j):
@@ -112,7 +116,7 @@ def save_page(session: Session, connection_id: int, page: Sequence[Judged], jmap
     if rewrite:
         replace_events(session, connection_id,
                        {(j.record.object, j.record.id): journey_events(j.verdict, jmap, now)
-                        for j in rewrite})
+                        for j in rewrite}, segments)
     if changed or planned:
         outbox.replace_plans(session, connection_id,
                              {(j.record.object, j.record.id): j.verdict.changes or None

@@ -1,22 +1,25 @@
 """The journey rollup, on SQLite and PostgreSQL: kept equal to a count from scratch as records'
-journeys are written, rewritten and removed, and answering time in stage, outcomes, journeys and
-trends exactly as the events do, on random books; the migration backfills it from stored events."""
+journeys are written, rewritten and removed and as records move between segments (persona,
+country, lead source, pipeline), and answering time in stage, outcomes, journeys and trends
+exactly as the events do, on random books, for the whole connection and for each segment; the
+migration fills it from stored events and record states."""
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from alembic import command
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import inspect as sa_inspect, insert, select, text, update
 
 from integration import journey_stats
 from integration.analytics import RecordFilter
-from integration.store.db import make_engine, upgrade
-from integration.store.models import JourneyRollup
-from integration.store.records import replace_events
-from integration.store.rollups import (CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY,
-                                       rebuild)
-from mapping import default_map
+from integration.store.db import alembic_config, make_engine, upgrade
+from integration.store.models import JourneyRollup, RecordState
+from integration.store.records import replace_events, states_by_key
+from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY, rebuild
+from integration.sync.verdicts import Judged, judge, save_page
+from mapping import CrmRecord, StageChange, default_map
 from tests.fixtures_store import add_connection, insert_connection_one, revisions_of
 
 NOW = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)
@@ -24,18 +27,24 @@ TODAY = datetime(2026, 11, 30, tzinfo=timezone.utc)
 JMAP = default_map()
 #: Stages a random journey walks: the map's, its exits, and one the map does not name.
 STAGES = [*JMAP.stage_keys, *sorted(JMAP.exit_keys), "retired_stage"]
+LAST_90 = dict(since=TODAY - timedelta(days=90), until=TODAY)
 #: Views the rollup answers: whole-day periods (whole months and edges, within one month), the
-#: object filter.
-VIEWS = [RecordFilter(), RecordFilter(object="deal"),
-         RecordFilter(since=TODAY - timedelta(days=90), until=TODAY),
+#: object filter, one segment filter.
+VIEWS = [RecordFilter(), RecordFilter(object="deal"), RecordFilter(**LAST_90),
          RecordFilter(object="contact", since=TODAY - timedelta(days=200),
                       until=TODAY - timedelta(days=30)),
-         RecordFilter(since=TODAY - timedelta(days=20), until=TODAY - timedelta(days=5))]
+         RecordFilter(since=TODAY - timedelta(days=20), until=TODAY - timedelta(days=5)),
+         RecordFilter(persona="buyer"), RecordFilter(country="DE", **LAST_90),
+         RecordFilter(object="deal", country="FR"), RecordFilter(lead_source="web", **LAST_90),
+         RecordFilter(pipeline="renewals", object="contact")]
 
 stays = st.lists(st.tuples(st.sampled_from(STAGES),
                            st.floats(min_value=0, max_value=120, allow_nan=False)), max_size=5)
-books = st.dictionaries(st.tuples(st.sampled_from(["deal", "contact"]),
-                                  st.sampled_from([str(n) for n in range(12)])), stays, max_size=12)
+segment_values = st.fixed_dictionaries({
+    "persona": st.sampled_from(["buyer", "champion", None]), "country": st.sampled_from(["DE", "FR", None]),
+    "lead_source": st.sampled_from(["web", None]), "pipeline": st.sampled_from(["renewals", "new", None])})
+keys = st.tuples(st.sampled_from(["deal", "contact"]), st.sampled_from([str(n) for n in range(12)]))
+books = st.dictionaries(keys, st.tuples(stays, segment_values), max_size=12)
 
 
 def journey(start: float, walk: list[tuple[str, float]]) -> list[dict]:
@@ -52,10 +61,23 @@ def journey(start: float, walk: list[tuple[str, float]]) -> list[dict]:
     return events
 
 
-def rollup_rows(db, cid):
+def store_states(db, cid, book: dict) -> None:
+    """Record states holding the book's segment values: inserted, or updated where stored."""
+    held = states_by_key(db, cid, list(book))
+    for (obj, crm_id), (_walk, values) in book.items():
+        if (obj, crm_id) in held:
+            db.execute(update(RecordState).where(RecordState.id == held[(obj, crm_id)].id).values(**values))
+        else:
+            db.execute(insert(RecordState).values(connection_id=cid, object=obj, crm_id=crm_id, stage="x",
+                                                  record={}, state={}, crm_values={}, **values))
+
+
+def rollup_rows(db, cid, segment=None):
+    where = [] if segment is None else [JourneyRollup.segment == segment]
     return sorted(tuple(r) for r in db.execute(select(
-        JourneyRollup.kind, JourneyRollup.day, JourneyRollup.object, JourneyRollup.stage, JourneyRollup.next_stage,
-        JourneyRollup.days, JourneyRollup.n).where(JourneyRollup.connection_id == cid)))
+        JourneyRollup.segment, JourneyRollup.value, JourneyRollup.kind, JourneyRollup.day,
+        JourneyRollup.object, JourneyRollup.stage, JourneyRollup.next_stage, JourneyRollup.days,
+        JourneyRollup.n).where(JourneyRollup.connection_id == cid, *where)))
 
 
 def answers(db, cid, flt):
@@ -75,10 +97,15 @@ def test_rollup_answers_as_the_events_do(services, monkeypatch, first, second, s
     with services.session() as db:
         tag = uuid.uuid4().hex
         cid = add_connection(db, "rollup", f"rollup {tag}", account_id=tag)
-        # written, then rewritten: the second book replaces (or empties) some records' journeys
-        replace_events(db, cid, {key: journey(start, walk) for key, walk in first.items()})
+        # written with the segments stored, then rewritten as a sync does: the second book
+        # replaces (or empties) some records' journeys and moves some records between segments
+        store_states(db, cid, first)
+        replace_events(db, cid, {key: journey(start, walk) for key, (walk, _) in first.items()})
         db.commit()
-        replace_events(db, cid, {key: journey(start / 2, walk) for key, walk in second.items()})
+        was = {key: values for key, (_, values) in first.items()}
+        store_states(db, cid, second)
+        replace_events(db, cid, {key: journey(start / 2, walk) for key, (walk, _) in second.items()},
+                       {key: (was.get(key, values), values) for key, (_, values) in second.items()})
         db.commit()
         kept = rollup_rows(db, cid)
         assert all(row[-1] > 0 for row in kept)  # emptied rows are dropped
@@ -93,33 +120,77 @@ def test_rollup_answers_as_the_events_do(services, monkeypatch, first, second, s
                 assert answers(db, cid, flt) == from_rollup, flt
 
 
+def _contact(country: str) -> CrmRecord:
+    created = NOW - timedelta(days=30)
+    return CrmRecord(crm="hubspot", object="contact", id="c1", stage_value="lead", created_at=created,
+                     modified_at=NOW, name="Ada", history=(StageChange("lead", created),),
+                     fields={"country": country})
+
+
+def test_a_sync_that_changes_a_records_country_moves_its_stays_to_the_new_country(services):
+    with services.session() as db:
+        cid = add_connection(db, "rollup", f"rollup {uuid.uuid4().hex}")
+        for country in ("DE", "FR"):
+            record = _contact(country)
+            row = states_by_key(db, cid, [("contact", "c1")]).get(("contact", "c1"))
+            save_page(db, cid, [Judged(record, judge(record, JMAP, NOW, {}), row, {})], JMAP, NOW,
+                      refresh_events=False, run_id=None)
+            db.commit()
+        by_country = rollup_rows(db, cid, "country")
+        assert by_country and {row[1] for row in by_country} == {"FR"}
+        # the country's rows count what the whole connection's do
+        assert [row[2:] for row in by_country] == [row[2:] for row in rollup_rows(db, cid, "")]
+        kept = rollup_rows(db, cid)
+        rebuild(db, cid)
+        assert rollup_rows(db, cid) == kept
+
+
 def test_views_the_rollup_cannot_answer_read_the_events():
-    assert not journey_stats.rollup_covers(RecordFilter(owner="300003"))
-    assert not journey_stats.rollup_covers(RecordFilter(since=NOW - timedelta(days=30)))
-    assert not journey_stats.rollup_covers(RecordFilter(until=TODAY + timedelta(hours=1)))
+    for flt in (RecordFilter(owner="300003"), RecordFilter(owner_name="Dana Reyes"),
+                RecordFilter(country="DE", persona="buyer"), RecordFilter(q="acme"),
+                RecordFilter(stalled=True), RecordFilter(crm="hubspot"), RecordFilter(stage="decision"),
+                RecordFilter(since=NOW - timedelta(days=30)),
+                RecordFilter(until=TODAY + timedelta(hours=1))):
+        assert not journey_stats.rollup_covers(flt), flt
     assert journey_stats.rollup_covers(RecordFilter(object="deal", until=TODAY))
+    assert journey_stats.rollup_covers(RecordFilter(object="deal", lead_source="web", until=TODAY))
 
 
-def test_migration_backfills_the_stored_events(empty_db_url):
-    before, mine = revisions_of(empty_db_url, "_journey_rollup.py")
+def test_migration_counts_the_stored_events_by_segment_and_downgrades_to_the_whole(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_journey_rollup_segments.py")
     upgrade(empty_db_url, before)
     engine = make_engine(empty_db_url)
     with engine.begin() as db:
         insert_connection_one(db)
-        for seq, (stage, at, until) in enumerate([("awareness", "2026-03-01 23:00:00", "2026-03-03 01:00:00"),
-                                                  ("consideration", "2026-03-03 01:00:00", None)]):
+        db.execute(insert(RecordState.__table__).values(
+            connection_id=1, object="deal", crm_id="7", stage="consideration", country="DE",
+            persona="buyer", record={}, state={}, crm_values={}))
+        for seq, (stage, nxt, at, until) in enumerate([
+                ("awareness", "consideration", "2026-03-01 23:00:00", "2026-03-03 01:00:00"),
+                ("consideration", None, "2026-03-03 01:00:00", None)]):
             db.execute(text("INSERT INTO journeyevent (connection_id, object, crm_id, seq, to_stage, "
-                            "occurred_at, exited_at, crm_stages) VALUES (1, 'deal', '7', :seq, :stage, "
-                            ":at, :until, '[]')"), {"seq": seq, "stage": stage, "at": at, "until": until})
+                            "next_stage, occurred_at, exited_at, crm_stages) VALUES (1, 'deal', '7', "
+                            ":seq, :stage, :nxt, :at, :until, '[]')"),
+                       {"seq": seq, "stage": stage, "nxt": nxt, "at": at, "until": until})
     upgrade(empty_db_url, mine)
+    # 23:00 on the 1st to 01:00 on the 3rd: two calendar days, counted by day and by month
+    counted = [(MOVES, "2026-03-01", "deal", "awareness", "consideration", 0, 1),
+               (MOVES, "2026-03-03", "deal", "consideration", "", 0, 1),
+               (CLOSED_BY_DAY, "2026-03-01", "deal", "awareness", "", 2, 1),
+               (CLOSED_BY_MONTH, "2026-03-01", "deal", "awareness", "", 2, 1),
+               (OPEN_BY_DAY, "2026-03-03", "deal", "consideration", "", 0, 1)]
+    columns = "kind, CAST(day AS VARCHAR(10)), object, stage, next_stage, days, n"
     with engine.connect() as db:
         rows = [tuple(r) for r in db.execute(text(
-            "SELECT kind, CAST(day AS VARCHAR(10)), object, stage, next_stage, days, n "
-            "FROM journeyrollup ORDER BY kind, day"))]
-    # 23:00 on the 1st to 01:00 on the 3rd: two calendar days, counted by day and by month
-    assert rows == [(MOVES, "2026-03-01", "deal", "awareness", "consideration", 0, 1),
-                    (MOVES, "2026-03-03", "deal", "consideration", "", 0, 1),
-                    (CLOSED_BY_DAY, "2026-03-01", "deal", "awareness", "", 2, 1),
-                    (CLOSED_BY_MONTH, "2026-03-01", "deal", "awareness", "", 2, 1),
-                    (OPEN_BY_DAY, "2026-03-03", "deal", "consideration", "", 0, 1)]
+            f"SELECT segment, value, {columns} FROM journeyrollup ORDER BY segment, kind, day"))]
+    # counted for the whole connection and for the deal's country and persona, not for the
+    # lead source and pipeline it has none of
+    assert rows == [(segment, value, *row) for segment, value in (("", ""), ("country", "DE"),
+                                                                  ("persona", "buyer"))
+                    for row in counted]
+    command.downgrade(alembic_config(empty_db_url), before)
+    with engine.connect() as db:
+        rows = [tuple(r) for r in db.execute(text(f"SELECT {columns} FROM journeyrollup ORDER BY kind, day"))]
+        names = [c["name"] for c in sa_inspect(db).get_columns("journeyrollup")]
+    assert rows == counted and "segment" not in names
     engine.dispose()

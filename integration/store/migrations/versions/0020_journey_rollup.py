@@ -1,4 +1,7 @@
-"""journey rollup: stage stays counted by day (or month), stage, next stage or days, backfilled from the events
+"""journey rollup: stage stays counted by day (or month), stage, next stage or days
+
+The table is filled by 0030, which gives it its segments: the rollup code counts by the columns
+of that revision's table, not of this one's.
 
 Revision ID: 0020
 Revises: 0019
@@ -7,8 +10,6 @@ Create Date: 2026-11-30 13:40:00
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
-from integration.store.rollups import rebuild
 
 
 revision = '0020'
@@ -32,8 +33,6 @@ def upgrade() -> None:
     )
     op.create_index('ix_journeyrollup_empty', 'journeyrollup', ['connection_id'],
                     postgresql_where=sa.text('n = 0'), sqlite_where=sa.text('n = 0'))
-    # every connection's stays counted in one grouped INSERT ... SELECT
-    rebuild(op.get_bind())
 
 
 def downgrade() -> None:
