@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, PrimaryKeyConstraint, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from integration.store.packed import PackedJSON
@@ -291,11 +291,16 @@ class JourneyRollup(SQLModel, table=True):
     ``integration.store.rollups.SEGMENTS``): a view filtered by one of them reads its rows only.
     """
 
-    __table_args__ = (Index("ix_journeyrollup_empty", "connection_id",
-                            postgresql_where=text("n = 0"), sqlite_where=text("n = 0")),
-                      # SQLite: the rows live in the primary key's b-tree, not in a table beside
-                      # a copy of their key (a rollup half the size, rebuilt in 3/4 of the time)
-                      {"sqlite_with_rowid": False})
+    __table_args__ = (
+        # PostgreSQL: the key's index holds the count too, so a view reads the index alone (a
+        # country's year of time in stage: 28,598 -> 431 pages)
+        PrimaryKeyConstraint("connection_id", "segment", "value", "kind", "day", "object", "stage",
+                             "next_stage", "days", postgresql_include=["n"]),
+        Index("ix_journeyrollup_empty", "connection_id",
+              postgresql_where=text("n = 0"), sqlite_where=text("n = 0")),
+        # SQLite: the rows live in the primary key's b-tree, not in a table beside a copy of
+        # their key (a rollup half the size, rebuilt in 3/4 of the time)
+        {"sqlite_with_rowid": False})
 
     connection_id: int = Field(foreign_key="connection.id", primary_key=True)
     segment: str = Field(primary_key=True)

@@ -4,8 +4,12 @@ A view filtered by one of them (one country over the last year) counted its stay
 events of its records: at 1,000,000 records one country's journeys page took 1.0-1.2 s, its KPIs
 0.74-0.83 s. The rollup now holds a copy of its rows per value of each of those record columns
 (``segment``, ``value``; ``""`` for the whole connection), which such views add up instead
-(``integration/store/rollups.py``). On SQLite the table is WITHOUT ROWID: its rows live in the
-primary key's b-tree.
+(``integration/store/rollups.py``). Views read the key's index alone: on SQLite the table is
+WITHOUT ROWID (its rows live in the primary key's b-tree), on PostgreSQL the key's index
+INCLUDEs the count (one country's year of time in stage read 28,598 pages of index and table,
+now 431 of index). PostgreSQL's index-only scans skip only the table pages its visibility map
+marks all-visible, which a VACUUM does: the upgrade runs one (outside the migration's
+transaction, which is committed first) rather than leave the views slow until autovacuum comes.
 
 The table is remade and counted afresh from the events and record states, with one grouped
 INSERT ... SELECT per segment and kind: 3-4 minutes and under 100 MB of memory per million
@@ -46,7 +50,8 @@ def _create(segmented: bool) -> None:
         sa.Column('days', sa.Integer(), nullable=False),
         sa.Column('n', sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(['connection_id'], ['connection.id'], ),
-        sa.PrimaryKeyConstraint('connection_id', *(['segment', 'value'] if segmented else []), *COUNTED),
+        sa.PrimaryKeyConstraint('connection_id', *(['segment', 'value'] if segmented else []), *COUNTED,
+                                **({'postgresql_include': ['n']} if segmented else {})),
         **({'sqlite_with_rowid': False} if segmented else {}))
     op.create_index('ix_journeyrollup_empty', 'journeyrollup', ['connection_id'],
                     postgresql_where=sa.text('n = 0'), sqlite_where=sa.text('n = 0'))
@@ -62,8 +67,10 @@ def upgrade() -> None:
     _create(segmented=True)
     bind = op.get_bind()
     rebuild(bind)
-    if bind.dialect.name == 'postgresql' or bind.execute(sa.text(
-            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+    if bind.dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            op.execute('VACUUM ANALYZE journeyrollup')
+    elif bind.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
         op.execute('ANALYZE journeyrollup')
 
 
