@@ -57,6 +57,8 @@ PG_DATABASE = "journey_bench_store"
 BOOKS = {"plain": lambda n: {"salesforce": opportunity_seed(n)},
          "demo": lambda n: demo_seed(utcnow(), opportunities=n, leads=0, sf_contacts=0, deals=0,
                                      hs_contacts=0)}
+#: The most opportunities a book holds (the demo's ids have four digits).
+MOST = {"demo": 9_999}
 #: The stored documents of a state row, measured apart from the rest of the row.
 DOCUMENTS = ("record", "state", "crm_values")
 
@@ -182,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, help="write a cProfile of each sync here "
                                                       "(named PROFILE.<database>.<first|echo>.prof)")
     args = parser.parse_args(argv)
+    if args.records > MOST.get(args.book, args.records):
+        parser.error(f"--records: the {args.book} book holds at most {MOST[args.book]:,} opportunities")
     print(f"store at scale: first and echo sync of {args.records} Salesforce opportunities "
           f"({args.book} book), "
           f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
