@@ -53,12 +53,12 @@ from mapping import default_map_text
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "journey_bench_store"
 #: Books of N opportunities: ``plain`` (bench_salesforce's: two or three history rows each, any
-#: size) or ``demo`` (the demo's: richer records and histories, at most 9,999 opportunities).
+#: size) or ``demo`` (the demo's: richer records and histories, at most 10,000 opportunities).
 BOOKS = {"plain": lambda n: {"salesforce": opportunity_seed(n)},
          "demo": lambda n: demo_seed(utcnow(), opportunities=n, leads=0, sf_contacts=0, deals=0,
                                      hs_contacts=0)}
-#: The most opportunities a book holds (the demo's ids have four digits).
-MOST = {"demo": 9_999}
+#: The most opportunities a book holds (the demo's ids number them in four digits, 0000-9999).
+MOST = {"demo": 10_000}
 #: The stored documents of a state row, measured apart from the rest of the row.
 DOCUMENTS = ("record", "state", "crm_values")
 
