@@ -92,8 +92,8 @@ def replace_events(session: Session, connection_id: int,
     Without them both are those of its stored state.
     """
     if segments is None:
-        held = stored_segments(session, connection_id, list(journeys))
-        segments = {key: (values, values) for key, values in held.items()}
+        segments = {key: (rollups.stored_segments(row),) * 2
+                    for key, row in states_by_key(session, connection_id, list(journeys)).items()}
     before = {key: pair[0] for key, pair in segments.items()}
     after = {key: pair[1] for key, pair in segments.items()}
     counts: Counter = Counter()
@@ -110,20 +110,6 @@ def replace_events(session: Session, connection_id: int,
     rollups.tally(counts, connection_id, rows, 1, after)
     rollups.add(session, connection_id, counts)
     summaries.add(session, connection_id, journeys)
-
-
-def stored_segments(session: Session, connection_id: int, keys: Sequence[tuple[str, str]]
-                    ) -> dict[tuple[str, str], rollups.Segments]:
-    """The rollup segment values of the stored states of (object, crm_id) keys, one query per
-    object kind."""
-    found: dict[tuple[str, str], rollups.Segments] = {}
-    columns = [getattr(RecordState, segment) for segment in rollups.SEGMENTS]
-    for obj, ids in _ids_by_object(keys).items():
-        for crm_id, *values in session.execute(select(RecordState.crm_id, *columns).where(
-                RecordState.connection_id == connection_id, RecordState.object == obj,
-                one_of(session, RecordState.crm_id, ids))):
-            found[(obj, crm_id)] = rollups.segments_of(dict(zip(rollups.SEGMENTS, values)))
-    return found
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

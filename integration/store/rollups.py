@@ -114,16 +114,17 @@ def tally(counts: Counter, connection_id: int, events: Iterable[Mapping[str, Any
     in Python."""
     for ev in events:
         obj, stage, day = ev["object"], ev["to_stage"], _utc_day(ev["occurred_at"])
+        counted = [(MOVES, day, obj, stage, ev["next_stage"] or "", 0)]
+        if ev["exited_at"] is None:
+            counted.append((OPEN_BY_DAY, day, obj, stage, "", 0))
+        else:
+            lasted = max(0, (_utc_day(ev["exited_at"]) - day).days)
+            counted += [(CLOSED_BY_DAY, day, obj, stage, "", lasted),
+                        (CLOSED_BY_MONTH, day.replace(day=1), obj, stage, "", lasted)]
         held = segments.get((obj, ev["crm_id"])) or {}
         for where in (WHOLE, *((s, v) for s, v in held.items() if v)):
-            counts[(connection_id, *where, MOVES, day, obj, stage, ev["next_stage"] or "", 0)] += sign
-            if ev["exited_at"] is None:
-                counts[(connection_id, *where, OPEN_BY_DAY, day, obj, stage, "", 0)] += sign
-            else:
-                lasted = max(0, (_utc_day(ev["exited_at"]) - day).days)
-                counts[(connection_id, *where, CLOSED_BY_DAY, day, obj, stage, "", lasted)] += sign
-                counts[(connection_id, *where, CLOSED_BY_MONTH, day.replace(day=1), obj, stage, "",
-                        lasted)] += sign
+            for key in counted:
+                counts[(connection_id, *where, *key)] += sign
 
 
 def add(session: Any, connection_id: int, counts: Counter) -> None:
