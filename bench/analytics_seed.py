@@ -133,6 +133,6 @@ def seed(engine: Engine, connection_id: int, jmap: JourneyMap, count: int, now: 
             if progress:
                 progress(n)
     with engine.begin() as conn:
-        rollups.rebuild(conn, connection_id)
         summaries.rebuild(conn, connection_id)
+        rollups.rebuild(conn, connection_id)  # its cohorts are counted from the summaries
     return written

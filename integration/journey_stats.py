@@ -9,15 +9,16 @@ record *entered* a stage (the event's ``occurred_at``): a stay belongs to the pe
 Days in a stage are calendar days (UTC) from the day the stay began to the day it ended, or to
 today while it lasts.
 
-Time in stage, outcomes, trends and the skipped/repeated stages add up the journey rollup
-(:mod:`integration.store.rollups`: stays counted per day begun, stage and next stage, or per day
-or month begun, stage and days lasted, for the whole connection and per persona, country, lead
-source and pipeline, kept up to date as events are written) when it covers the view: no filter
+Time in stage, outcomes, trends, cohorts and the skipped/repeated stages add up the journey
+rollup (:mod:`integration.store.rollups`: stays counted per day begun, stage and next stage, or
+per day or month begun, stage and days lasted, and records per day of their first entry, first
+stage and stages reached, for the whole connection and per persona, country, lead source and
+pipeline, kept up to date as events are written) when it covers the view: no filter
 on the records but their object and one of those, and a period of whole UTC days (the API's and
 the pages' periods are). Other views count the stays themselves (:func:`_stays`).
 
-The funnel, cohorts and common paths follow each record's own entries, which day counts cannot
-tell: they read the journey summary (:mod:`integration.store.summaries`: one row per record, its
+The funnel, common paths (and cohorts the rollup does not answer) follow each record's own
+entries, which day counts cannot tell: they read the journey summary (:mod:`integration.store.summaries`: one row per record, its
 path and its entries' times), which hands back the run of stages each record entered in the
 period, grouped, for :mod:`mapping.journey_runs` to count. The moves of the views the rollup does
 not answer are counted from the same runs (each entry followed by its path's next stage), and on
@@ -44,7 +45,7 @@ from sqlmodel import Session
 from integration.analytics import RecordFilter, records_lead
 from integration.store.bulk import is_postgres, one_of
 from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
-from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY, SEGMENTS
+from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, COHORTS, MOVES, OPEN_BY_DAY, SEGMENTS
 from integration.store.summaries import ENTRY_TIMES, SEPARATOR
 from integration.store.sqlfuncs import (BUCKETS, calendar_days, count_before, month_start, ordered_concat,
                                         path_item, stage_index, utc_date)
@@ -486,9 +487,13 @@ def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,
     how many of each month's records reached each stage by now (furthest stage, any date).
 
     A covered record whose journey begins in a stage of the map entered it first: its summary's
-    month and path tell its cohort and furthest stage. The uncovered records, and the covered ones
-    beginning elsewhere (an exit, a stage the map no longer has), are read from their events."""
+    month and path tell its cohort and furthest stage, and the rollup's cohort rows count such
+    records by day, first stage and stages reached (:func:`_rollup_cohorts`, when it covers the
+    view). The uncovered records, and the covered ones beginning elsewhere (an exit, a stage the
+    map no longer has), are read from their events."""
     keys = jmap.stage_keys
+    if rollup_covers(flt):
+        return cohort_rows(_rollup_cohorts(session, connection_id, keys, flt), jmap)
     rows = []
     # grouped in the order of the summary's paths index: no sort of the records. Unless the
     # records lead: SQLite would walk every record of the connection in that index for its order,
@@ -511,6 +516,35 @@ def cohort_report(session: Session, connection_id: int, jmap: JourneyMap,
         rows += _event_cohorts(session, connection_id, flt, keys,
                                and_(S.covered == true(), one_of(session, S.path, elsewhere)))
     return cohort_rows(rows, jmap)
+
+
+def _rollup_cohorts(session: Session, connection_id: int, keys: list[str],
+                    flt: RecordFilter) -> list[tuple[str, int, int]]:
+    """:func:`cohort_report`'s (month, furthest stage, records) from the rollup's cohort rows of
+    the records beginning in a stage of the map. The uncovered records are read from their
+    events, as the summary's view reads them; so are the covered ones beginning elsewhere when
+    the rollup counts any that reached the map and began before the period's end (their first
+    entry into the map may lie in it): one read of the cohort rows up to that end tells both."""
+    low, high = _day_bounds(flt)
+    groups = [month_start(R.day), R.stage, R.next_stage]
+    if low is not None:  # whether the record began in the period
+        groups.insert(0, (R.day >= low).label("inside"))
+    rows, elsewhere = [], set()
+    for *within, month_of, first, stages, n in session.execute(
+            _rollup(connection_id, flt, COHORTS, (None, high), *groups, func.sum(R.n))
+            .where(R.stage != "").group_by(*groups)):
+        furthest = furthest_stage(stages.split(SEPARATOR), keys)
+        if furthest is None:
+            continue
+        if first not in keys:
+            elsewhere.add(first)
+        elif all(within):
+            rows.append((month_of, furthest, int(n)))
+    rows += _event_cohorts(session, connection_id, flt, keys, UNCOVERED)
+    if elsewhere:
+        rows += _event_cohorts(session, connection_id, flt, keys, and_(
+            S.covered == true(), S.first_stage.in_(sorted(elsewhere)), *_reaching(flt)))
+    return rows
 
 
 def _event_cohorts(session: Session, connection_id: int, flt: RecordFilter, keys: list[str],

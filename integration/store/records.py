@@ -86,7 +86,8 @@ def replace_events(session: Session, connection_id: int,
 
     One DELETE per object kind and one INSERT for the lot; the journey rollup follows in the same
     transaction: the stays of the deleted events (the DELETE returns them) out, the inserted ones
-    in, one upsert of their difference; so do the records' journey summaries, replaced whole.
+    in, and so the cohorts of the records' journey summaries, replaced whole; one upsert of their
+    difference.
     ``segments`` gives each record's rollup segment values (``rollups.SEGMENTS``) before and after
     this write: its old stays leave the segments it was in, its new ones join those it is in now.
     Without them both are those of its stored state.
@@ -102,14 +103,15 @@ def replace_events(session: Session, connection_id: int,
             JourneyEvent.connection_id == connection_id, JourneyEvent.object == obj,
             one_of(session, JourneyEvent.crm_id, ids)).returning(*rollups.STAY_COLUMNS)
             .execution_options(synchronize_session=False)).mappings(), -1, before)
-        summaries.forget(session, connection_id, obj, ids)
+        rollups.tally_cohorts(counts, connection_id, summaries.forget(
+            session, connection_id, obj, ids, rollups.COHORT_COLUMNS), -1, before)
     rows = [{"connection_id": connection_id, "object": obj, "crm_id": crm_id, "seq": seq, **ev,
              "next_stage": events[seq + 1]["to_stage"] if seq + 1 < len(events) else None}
             for (obj, crm_id), events in journeys.items() for seq, ev in enumerate(events)]
     insert_rows(session, JourneyEvent, rows)
     rollups.tally(counts, connection_id, rows, 1, after)
+    rollups.tally_cohorts(counts, connection_id, summaries.add(session, connection_id, journeys), 1, after)
     rollups.add(session, connection_id, counts)
-    summaries.add(session, connection_id, journeys)
 
 
 def events_for(session: Session, connection_id: int, object: str, crm_id: str) -> list[JourneyEvent]:

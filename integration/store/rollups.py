@@ -14,14 +14,24 @@ count the stays (one per stage a record entered):
 - :data:`OPEN_BY_DAY`, the stays still going, by day, object and stage: their days grow each day,
   so they are counted at read time from the day.
 
+One more kind counts records, not stays: :data:`COHORTS`, each record with a journey by the UTC
+day of its first entry, its object, the stage it entered first (``""`` when its journey summary
+does not cover it: its entries are not strictly ordered, so the events tell) and in
+``next_stage`` every stage it ever entered (:func:`reached`, sorted: a set, which any version of
+the map reads). A map's cohort of a record beginning in one of its stages is that day's month,
+and its furthest stage the last of the map's stages in the set.
+
 Records' events are replaced whole (:func:`integration.store.records.replace_events`): the stays
 of the events it deleted (handed back by the DELETE) count -1, those of the rows it inserted +1,
 tallied here in Python (:func:`tally`, the same arithmetic as :func:`_stays`' SQL) and added to the
 rollup by one ``INSERT ... ON CONFLICT`` executemany (:func:`add`): no re-read of what was just
-written, and nothing subtracted on a first sync. The deleted stays count out of the segments the
+written, and nothing subtracted on a first sync. Cohort rows are tallied the same way from the
+journey summaries the write replaces (:func:`tally_cohorts`). The deleted stays count out of the segments the
 record was in, the inserted ones into those it is in now: a record that moved to another country
-moves its stays with it. :func:`rebuild` counts from scratch in set-based SQL (the
-migration's backfill and the benchmark's seed); the property test holds the two equal.
+moves its stays with it. :func:`rebuild` counts from scratch (the migrations' backfill and the
+benchmark's seed): the stays in set-based SQL, the cohorts from the stored summaries with
+:func:`tally_cohorts` (a path's set of stages has no portable SQL); the property test holds the
+two ways equal.
 """
 from __future__ import annotations
 
@@ -32,8 +42,9 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import and_, delete, func, literal_column, select
 
 from integration.store.bulk import INSERTS
-from integration.store.models import JourneyEvent, JourneyRollup, RecordState
+from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
 from integration.store.sqlfuncs import calendar_days, month_day, utc_date
+from integration.store.summaries import SEPARATOR
 
 E = JourneyEvent
 #: The rollup's key columns, in the order :func:`_stays` selects them.
@@ -48,7 +59,8 @@ WHOLE = ("", "")
 #: A record's value of each segment (None where it has none).
 Segments = Mapping[str, "str | None"]
 #: The kinds of rows (see the module docstring).
-MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY = 0, 1, 2, 3
+MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY, COHORTS = 0, 1, 2, 3, 4
+#: The kinds of rows that count stays.
 KINDS = (MOVES, CLOSED_BY_DAY, CLOSED_BY_MONTH, OPEN_BY_DAY)
 
 
@@ -85,10 +97,15 @@ def _stays(kind: int, sign: int, segment: str, *conditions: Any) -> Any:
         *(literal_column(str(i)) for i in range(1, len(KEY) + 1)))
 
 
+def _dialect(conn: Any) -> Any:
+    """The SQL dialect of a Connection or a Session."""
+    return conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect
+
+
 def _add(conn: Any, sign: int, *conditions: Any) -> None:
     """Add the stays of the events matching ``conditions``, times ``sign``, to the rollup: to the
     whole connection's rows and to each segment's."""
-    dialect = conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect  # Connection, Session
+    dialect = _dialect(conn)
     for segment in ("", *SEGMENTS):
         for kind in KINDS:
             statement = INSERTS[dialect.name](JourneyRollup).from_select(
@@ -121,32 +138,101 @@ def tally(counts: Counter, connection_id: int, events: Iterable[Mapping[str, Any
             lasted = max(0, (_utc_day(ev["exited_at"]) - day).days)
             counted += [(CLOSED_BY_DAY, day, obj, stage, "", lasted),
                         (CLOSED_BY_MONTH, day.replace(day=1), obj, stage, "", lasted)]
-        held = segments.get((obj, ev["crm_id"])) or {}
-        for where in (WHOLE, *((s, v) for s, v in held.items() if v)):
-            for key in counted:
-                counts[(connection_id, *where, *key)] += sign
+        _count(counts, connection_id, counted, segments.get((obj, ev["crm_id"])), sign)
+
+
+def _count(counts: Counter, connection_id: int, keys: list[tuple[Any, ...]], held: Segments | None,
+           sign: int) -> None:
+    """Add ``sign`` to each of one record's ``keys`` (rollup keys from the kind on), for the whole
+    connection and each segment value the record holds."""
+    for where in (WHOLE, *((s, v) for s, v in (held or {}).items() if v)):
+        for key in keys:
+            counts[(connection_id, *where, *key)] += sign
+
+
+#: The summary columns :func:`tally_cohorts` reads (what the DELETE of replaced summaries hands back).
+COHORT_COLUMNS = (JourneySummary.object, JourneySummary.crm_id, JourneySummary.path,
+                  JourneySummary.first_stage, JourneySummary.first_at, JourneySummary.covered)
+
+
+def reached(path: str) -> str:
+    """Every stage of a journey summary's ``path``, sorted and joined as paths are: the
+    :data:`COHORTS` rows' ``next_stage``."""
+    return SEPARATOR.join(sorted(set(path.split(SEPARATOR))))
+
+
+def tally_cohorts(counts: Counter, connection_id: int, rows: Iterable[Mapping[str, Any]], sign: int,
+                  segments: Mapping[tuple[str, str], Segments]) -> None:
+    """Add the :data:`COHORTS` rows of records' journey summaries (``rows`` with the
+    :data:`COHORT_COLUMNS`), times ``sign``, to ``counts``, as :func:`tally` does the stays."""
+    for row in rows:
+        first = row["first_stage"] if row["covered"] else ""
+        key = (COHORTS, _utc_day(row["first_at"]), row["object"], first, reached(row["path"]), 0)
+        _count(counts, connection_id, [key], segments.get((row["object"], row["crm_id"])), sign)
 
 
 def add(session: Any, connection_id: int, counts: Counter) -> None:
     """Add ``counts`` (from :func:`tally`) to the connection's rollup, then drop the rows whose
     count fell to 0 (a stay that ended leaves its open row empty) if any count went down."""
-    # sorted: two transactions upserting the same keys take their row locks in the same order
-    rows = [dict(zip(KEY, key), n=n) for key, n in sorted(counts.items()) if n]
-    if not rows:
-        return
-    # Core, executemany: the ORM's bulk INSERT would spend ~0.5 s of Python per page on the rows
-    table = JourneyRollup.__table__
-    statement = INSERTS[session.get_bind().dialect.name](table)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=list(KEY), set_={"n": table.c.n + statement.excluded.n}), rows)
-    if any(row["n"] < 0 for row in rows):
+    if _upsert(session, counts):
         session.execute(delete(JourneyRollup).where(JourneyRollup.connection_id == connection_id,
                                                     JourneyRollup.n == 0))
 
 
+def _upsert(conn: Any, counts: Counter) -> bool:
+    """Add ``counts`` to the rollup rows of their keys (any connections'); True if a count went
+    down."""
+    # sorted: two transactions upserting the same keys take their row locks in the same order
+    rows = [dict(zip(KEY, key), n=n) for key, n in sorted(counts.items()) if n]
+    if not rows:
+        return False
+    # Core, executemany: the ORM's bulk INSERT would spend ~0.5 s of Python per page on the rows
+    table = JourneyRollup.__table__
+    statement = INSERTS[_dialect(conn).name](table)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=list(KEY), set_={"n": table.c.n + statement.excluded.n}), rows)
+    return any(row["n"] < 0 for row in rows)
+
+
 def rebuild(conn: Any, connection_id: int | None = None) -> None:
-    """Count one connection's stays (every connection's without ``connection_id``) afresh, in
-    set-based SQL: the backfill of the migration and of events written in bulk (the benchmark)."""
+    """Count one connection's stays and cohorts (every connection's without ``connection_id``)
+    afresh: the backfill of the migrations and of events written in bulk (the benchmark), after
+    the journey summaries are made."""
+    rebuild_stays(conn, connection_id)
+    rebuild_cohorts(conn, connection_id)
+
+
+def rebuild_stays(conn: Any, connection_id: int | None = None) -> None:
+    """Count the rows of stays afresh from the stored events and record states, in set-based SQL."""
     only = [] if connection_id is None else [JourneyRollup.connection_id == connection_id]
-    conn.execute(delete(JourneyRollup).where(*only))
+    conn.execute(delete(JourneyRollup).where(*only, JourneyRollup.kind.in_(KINDS)))
     _add(conn, 1, *([] if connection_id is None else [E.connection_id == connection_id]))
+
+
+#: Records whose cohort rows :func:`rebuild_cohorts` tallies before adding them to the table.
+COHORT_CHUNK = 50_000
+
+
+def rebuild_cohorts(conn: Any, connection_id: int | None = None) -> None:
+    """Count the :data:`COHORTS` rows afresh from the stored journey summaries and record states,
+    in chunks of records (memory bounded by a chunk's distinct keys)."""
+    only = [] if connection_id is None else [JourneyRollup.connection_id == connection_id]
+    conn.execute(delete(JourneyRollup).where(*only, JourneyRollup.kind == COHORTS))
+    S = JourneySummary
+    rows = select(S.connection_id, *COHORT_COLUMNS, *(getattr(RecordState, s) for s in SEGMENTS)) \
+        .outerjoin(RecordState, and_(RecordState.connection_id == S.connection_id,
+                                     RecordState.object == S.object, RecordState.crm_id == S.crm_id))
+    if connection_id is not None:
+        rows = rows.where(S.connection_id == connection_id)
+    counts: Counter = Counter()
+    # streamed (a server-side cursor on PostgreSQL) and added a chunk at a time: memory holds a
+    # chunk's distinct keys, not a million records' rows; in order of first entry, so a chunk's
+    # records share their days and few keys are upserted by more than one chunk
+    rows = rows.order_by(S.connection_id, S.first_at)
+    for n, row in enumerate(conn.execute(rows.execution_options(yield_per=COHORT_CHUNK)).mappings(), 1):
+        tally_cohorts(counts, row["connection_id"], [row], 1,
+                      {(row["object"], row["crm_id"]): segments_of(row)})
+        if n % COHORT_CHUNK == 0:
+            _upsert(conn, counts)
+            counts.clear()
+    _upsert(conn, counts)

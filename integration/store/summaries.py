@@ -41,18 +41,23 @@ def summary_row(connection_id: int, obj: str, crm_id: str,
                for slot, column in enumerate(ENTRY_TIMES)}}
 
 
-def forget(session: Any, connection_id: int, obj: str, crm_ids: Sequence[str]) -> None:
-    """Remove the summaries of these records of one object kind."""
-    session.execute(delete(S).where(S.connection_id == connection_id, S.object == obj,
-                                    one_of(session, S.crm_id, crm_ids))
-                    .execution_options(synchronize_session=False))
+def forget(session: Any, connection_id: int, obj: str, crm_ids: Sequence[str],
+           returning: Sequence[Any]) -> Iterable[Mapping[str, Any]]:
+    """Remove the summaries of these records of one object kind; hands back the ``returning``
+    columns of the rows removed."""
+    return session.execute(delete(S).where(S.connection_id == connection_id, S.object == obj,
+                                           one_of(session, S.crm_id, crm_ids))
+                           .returning(*returning).execution_options(synchronize_session=False)).mappings()
 
 
 def add(session: Any, connection_id: int,
-        journeys: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> None:
-    """Store the summaries of these journeys (records without events have none)."""
-    insert_rows(session, S, [summary_row(connection_id, obj, crm_id, events)
-                             for (obj, crm_id), events in journeys.items() if events])
+        journeys: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Store the summaries of these journeys (records without events have none); hands back
+    the rows stored."""
+    rows = [summary_row(connection_id, obj, crm_id, events)
+            for (obj, crm_id), events in journeys.items() if events]
+    insert_rows(session, S, rows)
+    return rows
 
 
 def _rows_from_events(conditions: Iterable[Any]) -> Any:

@@ -17,7 +17,7 @@ from integration.analytics import RecordFilter
 from integration.store.db import alembic_config, make_engine, upgrade
 from integration.store.models import JourneyRollup, RecordState
 from integration.store.records import replace_events, states_by_key
-from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, MOVES, OPEN_BY_DAY, rebuild
+from integration.store.rollups import CLOSED_BY_DAY, CLOSED_BY_MONTH, COHORTS, MOVES, OPEN_BY_DAY, rebuild
 from integration.sync.verdicts import Judged, judge, save_page
 from mapping import CrmRecord, StageChange, default_map
 from tests.fixtures_store import add_connection, insert_connection_one, revisions_of
@@ -86,7 +86,8 @@ def answers(db, cid, flt):
             journey_stats.transitions(db, cid, flt),
             journey_stats.trend_report(db, cid, JMAP, journey_stats.last_year(flt, NOW), "week", NOW),
             journey_stats.trend_report(db, cid, JMAP, journey_stats.last_year(flt, NOW), "month", NOW),
-            journey_stats.trend_report(db, cid, JMAP, flt, "month", NOW))
+            journey_stats.trend_report(db, cid, JMAP, flt, "month", NOW),
+            journey_stats.cohort_report(db, cid, JMAP, journey_stats.last_year(flt, NOW)))
 
 
 # no shrinking: each example writes a book to a database, and shrinking one takes minutes
@@ -197,4 +198,42 @@ def test_migration_counts_the_stored_events_by_segment_and_downgrades_to_the_who
         rows = [tuple(r) for r in db.execute(text(f"SELECT {columns} FROM journeyrollup ORDER BY kind, day"))]
         names = [c["name"] for c in sa_inspect(db).get_columns("journeyrollup")]
     assert rows == counted and "segment" not in names
+    engine.dispose()
+
+
+def test_migration_counts_the_stored_journeys_into_cohorts_and_downgrade_drops_them(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_journey_rollup_cohorts.py")
+    upgrade(empty_db_url, before)
+    engine = make_engine(empty_db_url)
+    walks = {"7": (["awareness", "consideration", "awareness"], 1), "8": (["lost", "decision"], 1),
+             "9": (["awareness", "consideration", "awareness"], 1), "10": (["decision"], 0)}
+    with engine.begin() as db:
+        insert_connection_one(db)
+        for crm_id in ("7", "8"):
+            db.execute(insert(RecordState.__table__).values(
+                connection_id=1, object="deal", crm_id=crm_id, stage="x", country="DE", record={},
+                state={}, crm_values={}))
+        for crm_id, (walk, step) in walks.items():  # "10": two entries at one moment, uncovered
+            db.execute(text(
+                "INSERT INTO journeysummary (connection_id, object, crm_id, events, path, first_stage, "
+                "first_at, first_month, last_at, covered) VALUES (1, 'deal', :id, :events, :path, "
+                ":first, '2026-03-01 23:00:00', '2026-03-01', '2026-03-04 00:00:00', :covered)"),
+                {"id": crm_id, "events": len(walk), "path": ">".join(walk), "first": walk[0],
+                 "covered": step == 1})
+        stays = db.execute(text("SELECT count(*) FROM journeyrollup")).scalar()
+    upgrade(empty_db_url, mine)
+    cohorts = f"SELECT segment, value, CAST(day AS VARCHAR(10)), stage, next_stage, n FROM journeyrollup " \
+              f"WHERE kind = {COHORTS} ORDER BY segment, stage, next_stage"
+    with engine.connect() as db:
+        rows = [tuple(r) for r in db.execute(text(cohorts))]
+    # by the day of the first entry, the first stage ("" uncovered) and the stages reached, as a
+    # set; for the whole connection, and for the country of the records that have one
+    whole = [("", "", "2026-03-01", "", "decision", 1),
+             ("", "", "2026-03-01", "awareness", "awareness>consideration", 2),
+             ("", "", "2026-03-01", "lost", "decision>lost", 1)]
+    assert rows == whole + [("country", "DE", "2026-03-01", "awareness", "awareness>consideration", 1),
+                            ("country", "DE", "2026-03-01", "lost", "decision>lost", 1)]
+    command.downgrade(alembic_config(empty_db_url), before)
+    with engine.connect() as db:
+        assert db.execute(text("SELECT count(*) FROM journeyrollup")).scalar() == stays
     engine.dispose()

@@ -86,7 +86,7 @@ def store_records(db, cid):
 @settings(max_examples=20, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=books, second=books, start=st.floats(min_value=0, max_value=500, allow_nan=False))
-def test_summary_answers_as_the_events_do(services, first, second, start):
+def test_summary_answers_as_the_events_do(services, monkeypatch, first, second, start):
     with services.session() as db:
         tag = uuid.uuid4().hex
         cid = add_connection(db, "summary", f"summary {tag}", account_id=tag)
@@ -100,10 +100,13 @@ def test_summary_answers_as_the_events_do(services, first, second, start):
         rebuild(db, cid)
         assert summary_rows(db, cid) == kept
         from_summary = [answers(db, cid, flt) for flt in VIEWS]
-        # the same views with every record read from its events
+        # the same views with every record read from its events (the rollup, which counts
+        # covered records' cohorts, left aside)
         db.execute(update(JourneySummary).where(JourneySummary.connection_id == cid).values(covered=False))
-        for flt, found in zip(VIEWS, from_summary):
-            assert answers(db, cid, flt) == found, flt
+        with monkeypatch.context() as patch:
+            patch.setattr(journey_stats, "rollup_covers", lambda _flt: False)
+            for flt, found in zip(VIEWS, from_summary):
+                assert answers(db, cid, flt) == found, flt
         db.rollback()
 
 

@@ -24,7 +24,7 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 
-from integration.store.rollups import rebuild
+from integration.store.rollups import rebuild_stays
 
 
 revision = '0030'
@@ -66,7 +66,7 @@ def upgrade() -> None:
     _drop()
     _create(segmented=True)
     bind = op.get_bind()
-    rebuild(bind)
+    rebuild_stays(bind)
     if bind.dialect.name == 'postgresql':
         with op.get_context().autocommit_block():
             op.execute('VACUUM ANALYZE journeyrollup')
