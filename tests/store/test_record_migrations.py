@@ -118,3 +118,20 @@ def test_lean_indexes_drop_what_no_query_reads_and_leave_room_for_updates_on_pos
     command.downgrade(alembic_config(empty_db_url), before)
     names, options = schema()
     assert dropped <= names and options is None
+
+
+def test_the_days_over_index_comes_to_hold_the_entry_date_and_stalled_and_a_downgrade_drops_them(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_days_over_index_holds_period_and_stalled.py")
+
+    def columns() -> list[str]:
+        engine = create_engine(empty_db_url)
+        found = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("recordstate")}
+        engine.dispose()
+        return found["ix_recordstate_sort_days_over"]
+
+    upgrade(empty_db_url, before)
+    assert columns() == ["connection_id", "days_over", "id"]
+    upgrade(empty_db_url, mine)
+    assert columns() == ["connection_id", "days_over", "id", "entered_at", "stalled"]
+    command.downgrade(alembic_config(empty_db_url), before)
+    assert columns() == ["connection_id", "days_over", "id"]
