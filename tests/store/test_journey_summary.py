@@ -8,14 +8,15 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
-from sqlalchemy import func, insert, select, text, update
+from alembic import command
+from sqlalchemy import func, insert, inspect as sa_inspect, select, text, update
 from sqlmodel import Session
 
 from bench.analytics_seed import Journey, rows as seed_rows
 from integration import journey_stats
 from integration.analytics_views import dashboard_figures
 from integration.analytics import RecordFilter
-from integration.store.db import make_engine, upgrade
+from integration.store.db import alembic_config, make_engine, upgrade
 from integration.store.models import JourneySummary, RecordState
 from integration.store.records import replace_events
 from integration.store.summaries import SLOTS, rebuild
@@ -213,3 +214,20 @@ def test_sqlite_reads_a_filtered_views_stays_and_moves_from_the_record_index(tmp
     engine.dispose()
     events = [step for step in plan if "journeyevent" in step]
     assert len(events) == 1 and "COVERING INDEX ix_journeyevent_record" in events[0], plan
+
+
+def test_postgresql_drops_the_period_index_and_sqlite_keeps_it(empty_db_url):
+    before, mine = revisions_of(empty_db_url, "_no_summary_period_index_on_postgresql.py")
+
+    def indexes() -> set[str]:
+        engine = make_engine(empty_db_url)
+        names = {ix["name"] for ix in sa_inspect(engine).get_indexes("journeysummary")}
+        engine.dispose()
+        return names
+
+    upgrade(empty_db_url, before)
+    assert "ix_journeysummary_period" in indexes()
+    upgrade(empty_db_url, mine)
+    assert ("ix_journeysummary_period" in indexes()) == empty_db_url.startswith("sqlite")
+    command.downgrade(alembic_config(empty_db_url), before)
+    assert "ix_journeysummary_period" in indexes()

@@ -25,6 +25,16 @@ def _not_search(diff) -> bool:
                 or kind == "remove_index" and thing.name.startswith(TRIGRAM_INDEXES))
 
 
+def _declared_here(diff, dialect: str) -> bool:
+    """False for an index the models declare for another database only (``ddl_if``), which
+    alembic's comparison (on copies of the models' indexes) does not heed."""
+    if diff[0] != "add_index":
+        return True
+    declared = {index.name: index for index in SQLModel.metadata.tables[diff[1].table.name].indexes}
+    only = declared[diff[1].name]._ddl_if
+    return only is None or only.dialect in (None, dialect)
+
+
 def test_the_migrated_schema_is_the_models_schema(empty_db_url):
     upgrade(empty_db_url)
     engine = make_engine(empty_db_url)
@@ -33,4 +43,4 @@ def test_the_migrated_schema_is_the_models_schema(empty_db_url):
             diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     finally:
         engine.dispose()
-    assert [diff for diff in diffs if _not_search(diff)] == []
+    assert [diff for diff in diffs if _not_search(diff) and _declared_here(diff, engine.dialect.name)] == []
