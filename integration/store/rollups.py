@@ -46,7 +46,7 @@ from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary
 from integration.store.sqlfuncs import calendar_days, month_day, utc_date
 from integration.store.summaries import SEPARATOR
 
-E = JourneyEvent
+E, S = JourneyEvent, JourneySummary
 #: The rollup's key columns, in the order :func:`_stays` selects them.
 KEY = ("connection_id", "segment", "value", "kind", "day", "object", "stage", "next_stage", "days")
 #: The record columns the rollup counts stays by, each its own segment. Not the owner: a book has
@@ -151,8 +151,7 @@ def _count(counts: Counter, connection_id: int, keys: list[tuple[Any, ...]], hel
 
 
 #: The summary columns :func:`tally_cohorts` reads (what the DELETE of replaced summaries hands back).
-COHORT_COLUMNS = (JourneySummary.object, JourneySummary.crm_id, JourneySummary.path,
-                  JourneySummary.first_stage, JourneySummary.first_at, JourneySummary.covered)
+COHORT_COLUMNS = (S.object, S.crm_id, S.path, S.first_stage, S.first_at, S.covered)
 
 
 def reached(path: str) -> str:
@@ -218,21 +217,18 @@ def rebuild_cohorts(conn: Any, connection_id: int | None = None) -> None:
     in chunks of records (memory bounded by a chunk's distinct keys)."""
     only = [] if connection_id is None else [JourneyRollup.connection_id == connection_id]
     conn.execute(delete(JourneyRollup).where(*only, JourneyRollup.kind == COHORTS))
-    S = JourneySummary
     rows = select(S.connection_id, *COHORT_COLUMNS, *(getattr(RecordState, s) for s in SEGMENTS)) \
         .outerjoin(RecordState, and_(RecordState.connection_id == S.connection_id,
                                      RecordState.object == S.object, RecordState.crm_id == S.crm_id))
     if connection_id is not None:
         rows = rows.where(S.connection_id == connection_id)
-    counts: Counter = Counter()
     # streamed (a server-side cursor on PostgreSQL) and added a chunk at a time: memory holds a
     # chunk's distinct keys, not a million records' rows; in order of first entry, so a chunk's
     # records share their days and few keys are upserted by more than one chunk
-    rows = rows.order_by(S.connection_id, S.first_at)
-    for n, row in enumerate(conn.execute(rows.execution_options(yield_per=COHORT_CHUNK)).mappings(), 1):
-        tally_cohorts(counts, row["connection_id"], [row], 1,
-                      {(row["object"], row["crm_id"]): segments_of(row)})
-        if n % COHORT_CHUNK == 0:
-            _upsert(conn, counts)
-            counts.clear()
-    _upsert(conn, counts)
+    rows = rows.order_by(S.connection_id, S.first_at).execution_options(yield_per=COHORT_CHUNK)
+    for chunk in conn.execute(rows).mappings().partitions():
+        counts: Counter = Counter()
+        for row in chunk:
+            tally_cohorts(counts, row["connection_id"], [row], 1,
+                          {(row["object"], row["crm_id"]): segments_of(row)})
+        _upsert(conn, counts)
