@@ -18,7 +18,7 @@ from integration.store import records as record_store
 from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email
 from integration.store.models import (Connection, JourneyEvent, PeopleSummary, RecordLink,
-                                      RecordState)
+                                      RecordState, same_record)
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map, workspace_map
 from mapping import JourneyMap
@@ -256,16 +256,13 @@ def _linked_events(tenant_id: int, kind: str, connection_ids: list[int], flt: Re
     """SELECT ``columns`` FROM the journey events entered in the period by the linked records
     of ``kind`` (person or deal) of these connections that match ``flt``."""
     event, link = JourneyEvent, RecordLink
-    query = select(*columns).select_from(event).join(link, and_(
-        link.connection_id == event.connection_id, link.object == event.object,
-        link.crm_id == event.crm_id)).where(
+    query = select(*columns).select_from(event).join(link, same_record(link, event)).where(
         records_lead(link.tenant_id, flt) == tenant_id, link.kind == kind,
         event.connection_id.in_(connection_ids), *flt.in_period(records_lead(event.occurred_at, flt)))
     if flt.narrows_records():
         # the records' own connection condition lets the filter read its index (connection, value)
-        query = flt.apply(query.join(RecordState, and_(
-            RecordState.connection_id == event.connection_id, RecordState.object == event.object,
-            RecordState.crm_id == event.crm_id)).where(RecordState.connection_id.in_(connection_ids)))
+        query = flt.apply(query.join(RecordState, same_record(RecordState, event))
+                          .where(RecordState.connection_id.in_(connection_ids)))
     return query
 
 
@@ -288,8 +285,7 @@ def linked_current_stages(session: Session, tenant_id: int, kind: str, connectio
     lead_first = func.row_number().over(partition_by=link.group_key,
                                         order_by=people_summaries.lead_order(jmap))
     members = select(link.group_key, state.stage, state.entered_at, lead_first.label("rank")) \
-        .select_from(link).join(state, and_(state.connection_id == link.connection_id,
-                                            state.object == link.object, state.crm_id == link.crm_id)) \
+        .select_from(link).join(state, same_record(state, link)) \
         .where(records_lead(link.tenant_id, flt) == tenant_id, link.kind == kind,
                link.connection_id.in_(connection_ids), state.connection_id.in_(connection_ids))
     leads = flt.apply(members).subquery()

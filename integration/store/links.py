@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import and_, delete, or_, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from integration.store.bulk import insert_rows, one_of
-from integration.store.models import RecordLink, RecordState
+from integration.store.models import RecordLink, RecordState, same_record
 from integration.store.values import values_from_json
 
 
@@ -47,9 +47,7 @@ def identity_pages(session: Session, connection_ids: Sequence[int], size: int = 
                    RecordState.updated_at).where(
         RecordState.connection_id.in_(connection_ids))
     if since_linked:
-        link = and_(RecordLink.connection_id == RecordState.connection_id,
-                    RecordLink.object == RecordState.object, RecordLink.crm_id == RecordState.crm_id)
-        query = query.outerjoin(RecordLink, link).where(
+        query = query.outerjoin(RecordLink, same_record(RecordLink, RecordState)).where(
             or_(RecordLink.id.is_(None), RecordState.updated_at > RecordLink.updated_at))
     last = 0
     while True:
@@ -123,9 +121,7 @@ def groups_around(session: Session, tenant_id: int, keys: Sequence[Key], emails:
 
 def delete_orphan_links(session: Session, tenant_id: int) -> None:
     """Delete the tenant's link rows whose record is no longer stored."""
-    stored = select(RecordState.id).where(RecordState.connection_id == RecordLink.connection_id,
-                                          RecordState.object == RecordLink.object,
-                                          RecordState.crm_id == RecordLink.crm_id)
+    stored = select(RecordState.id).where(same_record(RecordState, RecordLink))
     session.execute(delete(RecordLink).where(RecordLink.tenant_id == tenant_id, ~stored.exists())
                     .execution_options(synchronize_session=False))
 

@@ -6,9 +6,9 @@ the migrations are written from.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, PrimaryKeyConstraint, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, PrimaryKeyConstraint, Text, UniqueConstraint, and_, text
 from sqlmodel import Field, SQLModel
 
 from integration.store.packed import PackedJSON
@@ -611,3 +611,10 @@ class OpenedView(SQLModel, table=True):
     page: str
     args: dict = Field(sa_column=Column(JSON, nullable=False))
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+def same_record(one: Any, other: Any, *more: Any) -> Any:
+    """The join condition pairing rows of two tables keyed by record (connection, object, CRM
+    id: records, journey events and summaries, links), and ``more``."""
+    return and_(one.connection_id == other.connection_id, one.object == other.object,
+                one.crm_id == other.crm_id, *more)

@@ -25,7 +25,7 @@ from sqlmodel import Session
 
 from integration.store.bulk import one_of
 from integration.store.records import last_writes
-from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant
+from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant, same_record
 from integration.store.sqlfuncs import count_before, ordered_codes, stage_index, text_position
 from mapping import JourneyMap
 
@@ -150,10 +150,8 @@ def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
                     func.lag(E.occurred_at).over(**group, order_by=order).label("earlier"),
                     func.first_value(S.stage).over(**lead).label("lead_stage"),
                     func.first_value(S.entered_at).over(**lead).label("lead_entered_at")) \
-        .select_from(L).join(S, and_(L.connection_id == S.connection_id, L.object == S.object,
-                                     L.crm_id == S.crm_id)) \
-        .outerjoin(E, and_(E.connection_id == S.connection_id, E.object == S.object,
-                           E.crm_id == S.crm_id, E.to_stage.in_(jmap.stage_keys))) \
+        .select_from(L).join(S, same_record(L, S)) \
+        .outerjoin(E, same_record(E, S, E.to_stage.in_(jmap.stage_keys))) \
         .where(*links).order_by(L.group_key, *order).subquery("stream")  # fed in order: see ordered_codes
     m = stream.c
     in_order = func.min(case((m.occurred_at.is_(None), 1), (m.earlier.is_(None), 1),

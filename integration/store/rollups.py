@@ -39,10 +39,10 @@ from collections import Counter
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, delete, func, literal_column, select
+from sqlalchemy import delete, func, literal_column, select
 
 from integration.store.bulk import INSERTS
-from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState
+from integration.store.models import JourneyEvent, JourneyRollup, JourneySummary, RecordState, same_record
 from integration.store.sqlfuncs import calendar_days, month_day, utc_date
 from integration.store.summaries import SEPARATOR
 
@@ -89,9 +89,7 @@ def _stays(kind: int, sign: int, segment: str, *conditions: Any) -> Any:
     query = select(E.connection_id, literal_column(f"'{segment}'"), value, literal_column(str(kind)),
                    columns[0], E.object, E.to_stage, *columns[1:], func.count() * sign).select_from(E)
     if segment:
-        query = query.join(RecordState, and_(
-            RecordState.connection_id == E.connection_id, RecordState.object == E.object,
-            RecordState.crm_id == E.crm_id)).where(value.is_not(None), value != "")
+        query = query.join(RecordState, same_record(RecordState, E)).where(value.is_not(None), value != "")
     # positional GROUP BY: PostgreSQL would not match the expressions' bound parameters
     return query.where(*conditions, *ended).group_by(
         *(literal_column(str(i)) for i in range(1, len(KEY) + 1)))
@@ -218,8 +216,7 @@ def rebuild_cohorts(conn: Any, connection_id: int | None = None) -> None:
     only = [] if connection_id is None else [JourneyRollup.connection_id == connection_id]
     conn.execute(delete(JourneyRollup).where(*only, JourneyRollup.kind == COHORTS))
     rows = select(S.connection_id, *COHORT_COLUMNS, *(getattr(RecordState, s) for s in SEGMENTS)) \
-        .outerjoin(RecordState, and_(RecordState.connection_id == S.connection_id,
-                                     RecordState.object == S.object, RecordState.crm_id == S.crm_id))
+        .outerjoin(RecordState, same_record(RecordState, S))
     if connection_id is not None:
         rows = rows.where(S.connection_id == connection_id)
     # streamed (a server-side cursor on PostgreSQL) and added a chunk at a time: memory holds a
