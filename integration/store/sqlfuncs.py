@@ -209,15 +209,17 @@ def all_of(conditions: Sequence[Any]) -> Any:
     return and_(True, *conditions)
 
 
-def count_before(moment: Any, times: Sequence[Any], skipped: int = 0) -> Any:
+def count_before(moment: Any, times: Sequence[Any], skipped: int = 0, code: int | None = None) -> Any:
     """How many of ``times`` (columns of increasing dates and times, an empty one counting as
     after any moment) come before ``moment``, plus ``skipped``: a binary search, a few comparisons
-    per row instead of one per column."""
+    per row instead of one per column. With ``code``, the count as one character, of code point
+    ``code`` + the count (text: no function call per row to make it one)."""
     if not times:
-        return literal_column(str(skipped))
+        return literal_column(str(skipped)) if code is None else \
+            literal_column(f"'{chr(code + skipped)}'", String)
     middle = len(times) // 2
-    return case((times[middle] < moment, count_before(moment, times[middle + 1:], skipped + middle + 1)),
-                else_=count_before(moment, times[:middle], skipped))
+    return case((times[middle] < moment, count_before(moment, times[middle + 1:], skipped + middle + 1, code)),
+                else_=count_before(moment, times[:middle], skipped, code))
 
 
 class path_item(FunctionElement):  # noqa: N801
