@@ -214,30 +214,36 @@ def _period_paths(session: Session, connection_id: int,
               if bound is not None}
     read = _coded_cuts if bounds and not is_postgres(session) and not _joins_records(flt) else _counted_cuts
     paths = []
-    for path, start, end, records in read(session, connection_id, flt, bounds):
+    for path, cut, records in read(session, connection_id, flt, bounds):
         stages = path.split(SEPARATOR)
-        end = len(stages) if end is None else end
+        start, end = cut.get("start", 0), cut.get("end", len(stages))
         if start < end:
             paths.append((stages, start, end, records))
     return paths
 
 
+def _covered_reaching(connection_id: int, flt: RecordFilter, bounds: dict[str, datetime],
+                      *columns: Any) -> Any:
+    """SELECT ``columns`` FROM the summaries of the filtered records it covers whose journey
+    reaches into the period as cut by ``bounds`` (:func:`_period_paths`)."""
+    return _of_records(S, connection_id, flt, *columns) \
+        .where(S.covered == true(), *_reaching(bounds.get("start"), bounds.get("end")))
+
+
 def _counted_cuts(session: Session, connection_id: int, flt: RecordFilter,
-                  bounds: dict[str, datetime]) -> Iterator[tuple[str, int, int | None, int]]:
-    """(path, start, end, records) of :func:`_period_paths`' records (``end`` None: its path's
-    end), one row per record grouped by path and cuts (:func:`_grouped`)."""
+                  bounds: dict[str, datetime]) -> Iterator[tuple[str, dict[str, int], int]]:
+    """(path, cuts, records) of :func:`_period_paths`' records: ``cuts`` holds, per bound, the
+    entries before it (none: the path is not cut there); one row per record grouped by path and
+    cuts (:func:`_grouped`)."""
     cuts = {name: _entries_before(bound).label(name) for name, bound in bounds.items()}
-    per_record = _of_records(S, connection_id, flt, S.path, *cuts.values()) \
-        .where(S.covered == true(), *_reaching(bounds.get("start"), bounds.get("end"))).subquery()
-    # the cuts first: grouped by path first, SQLite would walk the paths index, not the period's
+    per_record = _covered_reaching(connection_id, flt, bounds, S.path, *cuts.values()).subquery()
     groups = [*(per_record.c[name] for name in cuts), per_record.c.path]
     for *found, path, records in _grouped(session, groups, stream=bool(cuts)):
-        cut = dict(zip(cuts, found))
-        yield path, cut.get("start", 0), cut.get("end"), records
+        yield path, dict(zip(cuts, found)), records
 
 
 def _coded_cuts(session: Session, connection_id: int, flt: RecordFilter,
-                bounds: dict[str, datetime]) -> Iterator[tuple[str, int, int | None, int]]:
+                bounds: dict[str, datetime]) -> Iterator[tuple[str, dict[str, int], int]]:
     """:func:`_counted_cuts` on SQLite for a view reading the summary alone: one row per path,
     grouped in the order of its period index (no sort), with how many records took it and, in
     one text, a character per bound of each record the bounds cut (entries before the bound as
@@ -256,20 +262,18 @@ def _coded_cuts(session: Session, connection_id: int, flt: RecordFilter,
               *([S.last_at >= bounds["end"]] if "end" in bounds else []))
     codes = functools.reduce(operator.add, (_entries_before(bound, CUT_CODE) for bound in bounds.values()))
     paths = select(S.path).where(S.connection_id == connection_id).distinct().scalar_subquery()
-    query = _of_records(S, connection_id, flt, S.path, func.count(),
-                        func.group_concat(case((cut, codes)), "")) \
-        .where(S.path.in_(paths), S.covered == true(), *_reaching(bounds.get("start"), bounds.get("end"))) \
-        .group_by(S.path)
+    query = _covered_reaching(connection_id, flt, bounds, S.path, func.count(),
+                              func.group_concat(case((cut, codes)), "")) \
+        .where(S.path.in_(paths)).group_by(S.path)
     width = len(bounds)
     for path, records, coded in session.execute(query):
         coded = coded or ""
         cut_records = len(coded) // width
         if records > cut_records:
-            yield path, 0, None, records - cut_records
+            yield path, {}, records - cut_records
         # each record's characters side by side: counted in C, not one slice a record in Python
         for code, n in Counter(zip(*(coded[i::width] for i in range(width)))).items():
-            cuts = dict(zip(bounds, (ord(c) - CUT_CODE for c in code)))
-            yield path, cuts.get("start", 0), cuts.get("end"), n
+            yield path, {name: ord(c) - CUT_CODE for name, c in zip(bounds, code)}, n
 
 
 def _joins_records(flt: RecordFilter) -> bool:
@@ -296,8 +300,9 @@ def _grouped(session: Session, groups: list[Any], *where: Any, weight: Any = Non
 
     PostgreSQL groups by hashing; SQLite only by sorting every row (a temp B-tree) unless it reads
     them in an index's order. With ``stream`` SQLite's rows are counted here as they come instead,
-    each distinct value kept once: worth it for many long rows into few groups (the last 90 days'
-    paths at 1,000,000 records: 320,000 rows into 6,800 groups, 540-860 -> 330-450 ms), not for
+    each distinct value kept once: worth it for many long rows into few groups (the whole connection's last
+    90 days' paths at 1,000,000 records, before :func:`_coded_cuts` read them per path: 320,000
+    rows into 6,800 groups, 540-860 -> 330-450 ms), not for
     short ones, and only for one read at a time: each row fetched takes Python's lock, so two
     reads streaming side by side hand it to each other row by row (a page's stays and paths
     streamed together at 1,000,000 records: the KPIs of one country 1.45 -> 2.3-2.5 s).
