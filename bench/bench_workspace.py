@@ -75,7 +75,8 @@ def seed_workspace(services, tenant_id: int, ids: list[int], size: int) -> None:
             rows = []
 
 
-def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: str) -> dict:
+def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: str, runs: int = 1,
+        from_disk: bool = False) -> dict:
     """Seed (unless kept) and time the workspace calls; returns the figures."""
     with database(kind, size, workdir, keep, prefix) as (url, seeded_before):
         settings = Settings(data_dir=workdir, database_url=url, secret_key=Fernet.generate_key().decode(),
@@ -117,11 +118,12 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
                 **q, **({"period": "custom"} if q else {})}),
         }
         rss_before = peak_rss_mb()
-        figures = time_each_view(calls, views(), repeat, services)
+        figures = time_each_view(calls, views(), repeat, services, runs, from_disk)
         reopened = after_a_sync(services, web, tenant_id, ids)
         services.engine.dispose()
         return {"seeded": seeded, "floor": floor, "figures": figures, "summary": summary_seconds,
-                "events": events, "rss_growth": peak_rss_mb() - rss_before, "reopened": reopened}
+                "events": events, "rss_growth": peak_rss_mb() - rss_before, "reopened": reopened,
+                "runs": runs, "from_disk": from_disk}
 
 
 def after_a_sync(services, web, tenant_id: int, ids: list[int]) -> dict[str, float]:
@@ -189,7 +191,7 @@ def report(kind: str, size: int, result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Seed, time and print (see the module docstring)."""
-    main_over_sizes(__doc__, run, report, argv, prefix="journey_bench_ws")
+    main_over_sizes(__doc__, run, report, argv, prefix="journey_bench_ws", cold_runs=True)
 
 
 if __name__ == "__main__":
