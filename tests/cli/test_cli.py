@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
+import sqlite3
 import subprocess
 
 import pytest
@@ -26,8 +28,28 @@ def test_every_command_has_help(env):
                     "db", "classify", "status"):
         assert command in top
     for args in (["map", "validate", "--help"], ["connect", "hubspot", "--help"],
-                 ["connect", "salesforce", "--help"], ["sync", "--help"], ["db", "upgrade", "--help"]):
+                 ["connect", "salesforce", "--help"], ["sync", "--help"], ["db", "upgrade", "--help"],
+                 ["db", "vacuum", "--help"]):
         assert "Usage:" in journey(*args, env=env).stdout
+
+
+def test_db_vacuum_compacts_the_sqlite_book_and_says_by_how_much(env, tmp_path):
+    journey("db", "upgrade", env=env)
+    book = tmp_path / "var" / "journey.sqlite3"
+    conn = sqlite3.connect(book)
+    conn.execute("CREATE TABLE filler (payload TEXT)")
+    conn.executemany("INSERT INTO filler VALUES (?)", [("x" * 1000,)] * 2000)
+    conn.commit()
+    conn.execute("DELETE FROM filler")
+    conn.commit()
+    conn.close()
+    out = journey("db", "vacuum", "--wait", "5", env=env).stdout
+    before, after = (float(mb) for mb in re.search(r"vacuumed .*journey\.sqlite3: ([\d.,]+) MB -> ([\d.,]+) MB "
+                                                    r"in [\d.]+ s", out).groups())
+    assert after < before / 4
+    assert after == pytest.approx(book.stat().st_size / 1e6, abs=0.05)
+    bad = journey("db", "vacuum", "--wait", "-1", env=env, check=False)
+    assert bad.returncode == 2 and "--wait" in bad.stderr
 
 
 def test_map_validate_summarises_a_good_map_and_lists_every_problem_of_a_bad_one(env, tmp_path):
