@@ -82,8 +82,8 @@ def vacuum(path: Path, wait_seconds: float) -> Compacted:
     try:
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
             raise CompactionRefused(
                 f"{path}: the database stayed busy for {wait_seconds:g} s (a sync or the web app "
                 "is writing); nothing was changed: run it again in a quiet hour, or wait longer "

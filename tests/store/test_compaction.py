@@ -122,6 +122,14 @@ def test_a_missing_file_is_refused(tmp_path):
         vacuum(tmp_path / "nowhere.sqlite3", wait_seconds=1)
 
 
+def test_a_file_that_is_no_database_is_refused_untouched(tmp_path):
+    path = tmp_path / "notes.sqlite3"
+    path.write_bytes(b"not a database, " * 1000)
+    with pytest.raises(CompactionRefused, match=r"notes.sqlite3: VACUUM failed, nothing was changed: .*not a database"):
+        vacuum(path, wait_seconds=1)
+    assert path.read_bytes() == b"not a database, " * 1000
+
+
 @pytest.mark.parametrize("url, expected", [
     ("sqlite:///var/journey.sqlite3", "var/journey.sqlite3"),
     ("sqlite:////srv/book.sqlite3", "/srv/book.sqlite3"),
