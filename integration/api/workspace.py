@@ -98,7 +98,8 @@ def workspace_funnel():
     with services().session() as session:
         ref = request.args.get("connection")
         connection_id = caller_connection(session, ref).id if ref else None
-        report = kept_funnel_report(session, g.tenant_id, unit, connection_id, flt)
+        report = kept_funnel_report(session, g.tenant_id, unit, connection_id, flt,
+                                    reads=services().reads)
     if kind:
         report = {**report, "funnel": kind, "stages": funnel_of_type(report["stages"], kind)}
     return jsonify(report)

@@ -11,7 +11,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from integration.api.helpers import json_body, services
 from integration.api.map_endpoints import map_from_body
 from integration.map_review import governed_connections, mark_reviewed, preview_workspace_map
-from integration.people import (kept_funnel_report, kept_linked_people, person_report,
+from integration.people import (kept_funnel_reports, kept_linked_people, person_report,
                                 workspace_answers)
 from integration.record_pages import COUNT_LIMIT, count_upto
 from integration.store import opened_views
@@ -41,8 +41,9 @@ def workspace_dashboard():
         connections = list_connections(db, g.tenant_id)
         bar = _workspace_bar(db, connections)
         cache = workspace_answers(db, g.tenant_id)
-        people = kept_funnel_report(db, g.tenant_id, "people", flt=bar.flt, cache=cache)
-        deals = kept_funnel_report(db, g.tenant_id, "deals", flt=bar.flt, cache=cache)
+        funnels = kept_funnel_reports(db, g.tenant_id, ("people", "deals"), flt=bar.flt, cache=cache,
+                                      reads=services().reads)
+        people, deals = funnels["people"], funnels["deals"]
         linked = kept_linked_people(db, g.tenant_id, cache)
         opened_views.note_opened(db, g.tenant_id, None, "workspace", bar.params())
         keys = workspace_map(db, g.tenant_id).jmap.stage_keys

@@ -150,13 +150,13 @@ def workspace(services):
 def workspace_answer(services, tenant_id, monkeypatch, unit="people"):
     """The workspace funnel through the cache, and whether it was computed this time."""
     computed = []
-    real = people.funnel_report
-    monkeypatch.setattr(people, "funnel_report", lambda *a, **k: computed.append(True) or real(*a, **k))
+    real = people.funnel_reports
+    monkeypatch.setattr(people, "funnel_reports", lambda *a, **k: computed.append(True) or real(*a, **k))
     with services.session() as db:
         value = people.kept_funnel_report(db, tenant_id, unit)
-    monkeypatch.setattr(people, "funnel_report", real)
+    monkeypatch.setattr(people, "funnel_reports", real)
     with services.session() as db:
-        assert value == json.loads(json.dumps(real(db, tenant_id, unit)))
+        assert value == json.loads(json.dumps(people.funnel_report(db, tenant_id, unit)))
     return value, bool(computed)
 
 

@@ -16,10 +16,12 @@ from sqlmodel import select
 
 from bench.analytics_seed import journeys, seed
 from integration.analytics import RecordFilter
-from integration.people import (funnel_report, linked_current_stages, linked_funnel_counts,
-                                linked_people, summary_current_stages, summary_funnel_counts)
+from integration.people import (funnel_report, funnel_reports, linked_current_stages,
+                                linked_funnel_counts, linked_people, summary_current_stages,
+                                summary_funnel_counts)
 from integration.store import people_summaries
 from integration.store.models import Connection, PeopleSummary, RecordLink, RecordState
+from integration.store.side_by_side import SideBySide
 from integration.store.tenancy import get_or_create_tenant
 from mapping import default_map, map_from_dict, map_to_dict
 from mapping.classify import JourneyState
@@ -334,3 +336,32 @@ def test_a_map_with_more_stages_than_a_path_can_name_is_left_to_the_events(servi
     assert not people_summaries.answers(big) and people_summaries.answers(JMAP)
     assert made == kept == COUNT  # untouched, and never read: the map is not the one they were made for
     assert people_summaries.build_key(ids, big) != people_summaries.build_key(ids, JMAP)
+
+
+class CountedHelpers(SideBySide):
+    """Side by side reads that count those a helper ran."""
+
+    helped = 0
+
+    def _helped(self, read):
+        self.helped += 1
+        return super()._helped(read)
+
+
+@pytest.mark.parametrize("case", ["all", "country+period"])
+def test_both_units_read_side_by_side_give_each_units_own_funnel(services, workspace, case):
+    tenant_id, ids = workspace
+    with services.session() as db:
+        # unfiltered, the people summary answers; filtered, the records' events and states
+        people_summaries.rebuild(db, tenant_id, ids, JMAP, people_summaries.basis(db, ids, JMAP))
+        db.commit()
+        one_by_one = {unit: funnel_report(db, tenant_id, unit, flt=CASES[case]) for unit in ("people", "deals")}
+        reads = CountedHelpers(services.engine, helpers=2)
+        together = funnel_reports(db, tenant_id, ("people", "deals"), flt=CASES[case], reads=reads)
+    assert together == one_by_one
+    assert together["people"]["stages"][0]["reached"] > 0
+    # each unit's counts and current stages: four reads; the two helpers take two of them at
+    # once, and the last too if one is free again by then
+    assert reads.helped in (2, 3)
+    with pytest.raises(ValueError, match="unit must be one of"):
+        funnel_reports(db, tenant_id, ("people", "households"))
