@@ -348,20 +348,36 @@ class CountedHelpers(SideBySide):
         return super()._helped(read)
 
 
-@pytest.mark.parametrize("case", ["all", "country+period"])
-def test_both_units_read_side_by_side_give_each_units_own_funnel(services, workspace, case):
+@pytest.fixture()
+def some_deals(services, workspace):
+    """A third of the workspace's people made deals (committed: side by side reads use sessions
+    of their own), people again afterwards."""
     tenant_id, ids = workspace
+    deals = [f"p{n}" for n in range(0, COUNT, 3)]
+
+    def make(kind):
+        with services.session() as db:
+            db.execute(update(RecordLink).where(RecordLink.tenant_id == tenant_id,
+                                                RecordLink.group_key.in_(deals)).values(kind=kind))
+            people_summaries.rebuild(db, tenant_id, ids, JMAP, people_summaries.basis(db, ids, JMAP))
+    make("deal")
+    yield deals
+    make(PERSON)
+
+
+@pytest.mark.parametrize("case", ["all", "country+period"])
+def test_both_units_read_side_by_side_give_each_units_own_funnel(services, workspace, some_deals, case):
+    tenant_id, _ = workspace
     with services.session() as db:
-        # unfiltered, the people summary answers; filtered, the records' events and states
-        people_summaries.rebuild(db, tenant_id, ids, JMAP, people_summaries.basis(db, ids, JMAP))
-        db.commit()
+        # unfiltered the people summary answers, filtered the records' events and states: each
+        # unit's counts and current stages, four reads
         one_by_one = {unit: funnel_report(db, tenant_id, unit, flt=CASES[case]) for unit in ("people", "deals")}
         reads = CountedHelpers(services.engine, helpers=2)
         together = funnel_reports(db, tenant_id, ("people", "deals"), flt=CASES[case], reads=reads)
+        with pytest.raises(ValueError, match="unit must be one of"):
+            funnel_reports(db, tenant_id, ("people", "households"))
     assert together == one_by_one
-    assert together["people"]["stages"][0]["reached"] > 0
-    # each unit's counts and current stages: four reads; the two helpers take two of them at
-    # once, and the last too if one is free again by then
+    assert together["people"]["total"] > 0 and together["deals"]["total"] > 0
+    assert together["people"]["stages"][0]["reached"] > 0 and together["deals"]["stages"][0]["reached"] > 0
+    # the two helpers take two reads at once, and another if one is free again by then
     assert reads.helped in (2, 3)
-    with pytest.raises(ValueError, match="unit must be one of"):
-        funnel_reports(db, tenant_id, ("people", "households"))
