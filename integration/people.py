@@ -154,15 +154,16 @@ def funnel_reports(session: Session, tenant_id: int, units: Iterable[Unit],
     ids = [connection_id] if connection_id is not None else [
         c.id for c in list_connections(session, tenant_id)]
     summarised = _summarised(session, tenant_id, jmap, ids, connection_id, flt)
+    counts_of = summary_funnel_counts if summarised else linked_funnel_counts
+
+    def current_of(s: Session, kind: str) -> tuple[int, dict[str, int]]:
+        return summary_current_stages(s, tenant_id, kind, jmap, flt) if summarised else \
+            linked_current_stages(s, tenant_id, kind, ids, jmap, flt)
+
     parts = []
-    for unit in units:
-        kind = UNITS[unit]
-        if summarised:
-            parts += [lambda s, kind=kind: summary_funnel_counts(s, tenant_id, kind, ids, jmap.stage_keys, flt),
-                      lambda s, kind=kind: summary_current_stages(s, tenant_id, kind, jmap, flt)]
-        else:
-            parts += [lambda s, kind=kind: linked_funnel_counts(s, tenant_id, kind, ids, jmap.stage_keys, flt),
-                      lambda s, kind=kind: linked_current_stages(s, tenant_id, kind, ids, jmap, flt)]
+    for kind in (UNITS[unit] for unit in units):
+        parts += [lambda s, kind=kind: counts_of(s, tenant_id, kind, ids, jmap.stage_keys, flt),
+                  lambda s, kind=kind: current_of(s, kind)]
     answers = reads.run(session, parts) if reads else [read(session) for read in parts]
     return {unit: _funnel_answer(unit, answers[2 * i], *answers[2 * i + 1], jmap)
             for i, unit in enumerate(units)}
