@@ -105,7 +105,8 @@ def run(kind: str, size: int, repeat: int, workdir: Path, keep: bool, prefix: st
                 "e.connection_id AND l.object = e.object AND l.crm_id = e.crm_id "
                 "WHERE l.tenant_id = :t"), {"t": tenant_id}).scalar())
             floor, _ = timed_call(lambda: c.execute(text(
-                "SELECT count(*) FROM peoplesummary WHERE tenant_id = :t"), {"t": tenant_id}).scalar())
+                "SELECT count(*) FROM peoplesummary WHERE tenant_id = :t AND segment = ''"),
+                {"t": tenant_id}).scalar())
         app = create_app(settings, services)
         api, web = app.test_client(), signed_in(app)
         headers = {"Authorization": f"Bearer {token}"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import func, true
 from sqlmodel import Session, select
@@ -74,6 +74,19 @@ class RecordFilter:
         """Whether any condition on the record itself (not the period) is set."""
         return any(getattr(self, name) is not None
                    for name in (*FILTER_NAMES, "owner_name", "stage", "stalled")) or bool(self.q)
+
+    def segment(self, segments: Iterable[str], ignoring: Iterable[str] = ()) -> tuple[str, str] | None:
+        """The one filter of ``segments`` (names of :data:`FILTER_NAMES`) that is the only
+        condition on the records (those ``ignoring`` aside), as (name, value); ``("", "")`` when
+        none is set; None when another condition narrows the records, or two of them do. Stores
+        that keep a copy of their rows per value of each of ``segments`` answer for the views
+        whose filter has one."""
+        segments = tuple(segments)
+        chosen = [name for name in segments if getattr(self, name) is not None]
+        rest = replace(self, **{name: None for name in (*segments, *ignoring)})
+        if rest.narrows_records() or len(chosen) > 1:
+            return None
+        return (chosen[0], getattr(self, chosen[0])) if chosen else ("", "")
 
     def in_period(self, column: Any) -> list[Any]:
         """SQL conditions putting ``column`` (a date and time) inside the period."""

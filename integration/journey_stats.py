@@ -95,20 +95,17 @@ def rollup_covers(flt: RecordFilter) -> bool:
         for bound in (flt.since, flt.until))
 
 
-def _segment(flt: RecordFilter) -> str | None:
-    """The rollup segment whose rows count the records of ``flt`` (``""``: the whole
-    connection's), None if no segment does (a condition the rollup does not count by)."""
-    chosen = [segment for segment in SEGMENTS if getattr(flt, segment) is not None]
-    rest = replace(flt, object=None, **{segment: None for segment in SEGMENTS})
-    if rest.narrows_records() or len(chosen) > 1:
-        return None
-    return chosen[0] if chosen else ""
+def _segment(flt: RecordFilter) -> tuple[str, str] | None:
+    """The rollup segment and value whose rows count the records of ``flt`` (``""``: the whole
+    connection's), None if no segment does (a condition the rollup does not count by); the
+    rows hold the records' object."""
+    return flt.segment(SEGMENTS, ignoring=("object",))
 
 
 def _in_segment(flt: RecordFilter) -> list[Any]:
     """Conditions picking the rollup rows of the segment and value ``flt`` filters by."""
-    segment = _segment(flt)
-    return [R.segment == segment, R.value == (getattr(flt, segment) if segment else "")]
+    segment, value = _segment(flt)
+    return [R.segment == segment, R.value == value]
 
 
 def _day_bounds(flt: RecordFilter) -> tuple[date | None, date | None]:

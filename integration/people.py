@@ -19,6 +19,7 @@ from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email
 from integration.store.models import (Connection, JourneyEvent, PeopleSummary, RecordLink,
                                       RecordState, same_record)
+from integration.store.rollups import SEGMENTS
 from integration.store.side_by_side import SideBySide
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map, workspace_map
@@ -93,7 +94,8 @@ def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dic
     if _summarised(session, tenant_id, jmap, [c.id for c in list_connections(session, tenant_id)]):
         p = PeopleSummary
         query = select(p.email, p.records).where(
-            p.tenant_id == tenant_id, p.kind == PERSON, p.across_crms == true(), p.email.is_not(None)) \
+            p.tenant_id == tenant_id, *_segment_rows(RecordFilter()), p.kind == PERSON,
+            p.across_crms == true(), p.email.is_not(None)) \
             .order_by(p.email).limit(limit)
     else:
         link = RecordLink
@@ -109,11 +111,19 @@ def linked_people(session: Session, tenant_id: int, limit: int = 10) -> list[dic
 def _summarised(session: Session, tenant_id: int, jmap: JourneyMap, connection_ids: list[int],
                 connection_id: int | None = None, flt: RecordFilter = RecordFilter()) -> bool:
     """Whether the people summary answers this view of the workspace (map ``jmap``, connections
-    ``connection_ids``): every connection, no condition on the records but the period, a map
-    whose stages its rows hold, and rows holding what the links and events say now."""
-    if connection_id is not None or flt.narrows_records() or not people_summaries.answers(jmap):
+    ``connection_ids``): every connection, no condition on the records but the period and at
+    most one segment value (its rows: :func:`_segment_rows`), a map whose stages its rows hold,
+    and rows holding what the links and events say now."""
+    if connection_id is not None or flt.segment(SEGMENTS) is None or not people_summaries.answers(jmap):
         return False
     return people_summaries.is_current(session, tenant_id, connection_ids, jmap)
+
+
+def _segment_rows(flt: RecordFilter) -> list[Any]:
+    """Conditions picking the people summary's rows of the segment value ``flt`` filters by
+    (each person's row of all of their records when it filters by none)."""
+    segment, value = flt.segment(SEGMENTS)
+    return [PeopleSummary.segment == segment, PeopleSummary.value == value]
 
 
 def funnel_report(session: Session, tenant_id: int, unit: Unit = "people",
@@ -143,9 +153,10 @@ def funnel_reports(session: Session, tenant_id: int, units: Iterable[Unit],
                    reads: SideBySide | None = None) -> dict[str, dict[str, Any]]:
     """:func:`funnel_report` of each of ``units``, by unit. Each unit's counts and current stages
     are separate reads, all of them run side by side with ``reads`` (else one after another):
-    a filtered view joins the matching records' events for the one and their states for the
-    other (one country over a year at 1,000,000 records on SQLite, the workspace page's four
-    reads: 1.7 -> 1.05-1.1 s; bench/RESULTS.md)."""
+    a view the people summary does not hold joins the matching records' events for the one and
+    their states for the other (one owner's, or one country's before the summary had a row per
+    country: over a year at 1,000,000 records on SQLite, the workspace page's four reads
+    1.7 -> 1.05-1.1 s side by side; bench/RESULTS.md)."""
     units = list(units)
     unknown = [unit for unit in units if unit not in UNITS]
     if unknown:
@@ -258,27 +269,27 @@ def linked_funnel_counts(session: Session, tenant_id: int, kind: str, connection
 
 def summary_funnel_counts(session: Session, tenant_id: int, kind: str, connection_ids: list[int],
                           keys: list[str], flt: RecordFilter) -> list[tuple[int, int, int]]:
-    """:func:`linked_funnel_counts` over every record, period only, from the people summary: each
-    covered person's first entry into each stage in the period, as a position in their row's
-    path (positions order as times do), added up in SQL; the others' from their records' events."""
+    """:func:`linked_funnel_counts` of the records of ``flt``'s segment value (or every record)
+    from the people summary: each covered person's first entry into each stage in the period, as
+    a position in their row's path (positions order as times do), added up in SQL; the others'
+    from their records' events."""
     p = PeopleSummary
-    positions = people_summaries.period_positions(flt, len(keys), p.tenant_id == tenant_id,
-                                                  p.kind == kind).c
+    rows = (p.tenant_id == tenant_id, *_segment_rows(flt), p.kind == kind)
+    positions = people_summaries.period_positions(flt, len(keys), *rows).c
     furthest = case(*((positions[f"f{i}"].is_not(None), i) for i in reversed(range(len(keys)))))
     per_unit = select(furthest.label("furthest"), *positions).subquery()
-    uncovered = select(p.group_key).where(p.tenant_id == tenant_id, p.kind == kind,
-                                          p.covered == false())
+    uncovered = select(p.group_key).where(*rows, p.covered == false())
     return add_counts(funnel_counts(session, per_unit, len(keys)), linked_funnel_counts(
         session, tenant_id, kind, connection_ids, keys, flt, RecordLink.group_key.in_(uncovered)))
 
 
 def summary_current_stages(session: Session, tenant_id: int, kind: str, jmap: JourneyMap,
                            flt: RecordFilter) -> tuple[int, dict[str, int]]:
-    """:func:`linked_current_stages` over every record, period only, from the people summary's
-    lead stages."""
+    """:func:`linked_current_stages` of the records of ``flt``'s segment value (or every record)
+    from the people summary's lead stages."""
     p = PeopleSummary
     return _current_counts(session, jmap, flt, p.lead_stage, p.lead_entered_at,
-                           p.tenant_id == tenant_id, p.kind == kind)
+                           p.tenant_id == tenant_id, *_segment_rows(flt), p.kind == kind)
 
 
 def _current_counts(session: Session, jmap: JourneyMap, flt: RecordFilter, stage: Any,

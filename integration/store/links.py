@@ -119,11 +119,11 @@ def groups_around(session: Session, tenant_id: int, keys: Sequence[Key], emails:
     return groups
 
 
-def delete_orphan_links(session: Session, tenant_id: int) -> None:
-    """Delete the tenant's link rows whose record is no longer stored."""
+def delete_orphan_links(session: Session, tenant_id: int) -> int:
+    """Delete the tenant's link rows whose record is no longer stored; returns how many."""
     stored = select(RecordState.id).where(same_record(RecordState, RecordLink))
-    session.execute(delete(RecordLink).where(RecordLink.tenant_id == tenant_id, ~stored.exists())
-                    .execution_options(synchronize_session=False))
+    return session.execute(delete(RecordLink).where(RecordLink.tenant_id == tenant_id, ~stored.exists())
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def save_links(session: Session, inserts: list[dict[str, Any]], updates: list[dict[str, Any]],

@@ -540,24 +540,33 @@ class PeopleSummary(SQLModel, table=True):
     ``covered`` when those are all of its entries and strictly increase: the entries of any
     period are then one stretch of the path. ``lead_stage`` and ``lead_entered_at`` are those of
     its lead record under the map's people rule.
+
+    ``segment`` and ``value`` are ``""`` for the row of all of its records; a person also has a
+    row per value of each rollup segment (``integration.store.rollups.SEGMENTS``: country,
+    persona...) their records hold, made from those records alone, which a workspace view
+    filtered by that value reads.
     """
 
     __table_args__ = (
         # the all-time funnel groups the paths in this index's order (SQLite would sort them)
-        Index("ix_peoplesummary_paths", "tenant_id", "kind", "covered", "path"),
+        Index("ix_peoplesummary_paths", "tenant_id", "segment", "value", "kind", "covered", "path"),
         # a period's funnel reads this index alone: the rows whose entries reach into it (through
         # the table, a look-up per person), cut at its bounds by the entry times
-        Index("ix_peoplesummary_period", "tenant_id", "kind", "covered", "last_at", "path",
-              *(f"at{slot}" for slot in range(16))),
-        Index("ix_peoplesummary_lead", "tenant_id", "kind", "lead_stage", "lead_entered_at"),
-        Index("ix_peoplesummary_linked", "tenant_id", "kind", "email", "across_crms", "records"),
+        Index("ix_peoplesummary_period", "tenant_id", "segment", "value", "kind", "covered", "last_at",
+              "path", *(f"at{slot}" for slot in range(16))),
+        Index("ix_peoplesummary_lead", "tenant_id", "segment", "value", "kind", "lead_stage",
+              "lead_entered_at"),
+        Index("ix_peoplesummary_linked", "tenant_id", "segment", "kind", "email", "across_crms", "records"),
         # the people the events answer for
-        Index("ix_peoplesummary_uncovered", "tenant_id", "kind", "group_key",
+        Index("ix_peoplesummary_uncovered", "tenant_id", "segment", "value", "kind", "group_key",
               postgresql_where=text("NOT covered"), sqlite_where=text("covered = 0")),
     )
 
     tenant_id: int = Field(foreign_key="tenant.id", primary_key=True)
+    # a person's rows together: the people pass makes them again per person
     group_key: str = Field(primary_key=True)
+    segment: str = Field(default="", primary_key=True)
+    value: str = Field(default="", primary_key=True)
     kind: str
     records: int
     #: Whether its records are in more than one CRM.

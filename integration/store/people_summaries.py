@@ -6,7 +6,10 @@ is a join of every linked record's events and a window over every linked record'
 cold at a million records). The summary keeps, per person, their records' entries into the
 workspace map's stages merged in time order (a character per entry, with the times) and their
 lead record's stage, so the unfiltered and period views add up one row per person in SQL
-(:func:`period_positions`).
+(:func:`period_positions`). A person has such a row for all of their records (segment ``""``)
+and one per value of each rollup segment (:data:`~integration.store.rollups.SEGMENTS`) their
+records hold, made from those records alone: a view of one country adds up that country's rows,
+as the journey rollup's segments serve the connection analytics.
 
 It is exactly as fresh as the links: the people pass, which runs after every sync that stored
 records, makes the rows of the people it re-linked (:func:`refresh`), or of everyone on a full pass
@@ -25,6 +28,7 @@ from sqlmodel import Session
 
 from integration.store.bulk import one_of
 from integration.store.records import last_writes
+from integration.store.rollups import SEGMENTS
 from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant, same_record
 from integration.store.sqlfuncs import count_before, ordered_codes, stage_index, text_position
 from mapping import JourneyMap
@@ -66,7 +70,7 @@ def build_key(connection_ids: list[int], jmap: JourneyMap) -> str:
     """What decides every row at once: the tenant's connections and the parts of the workspace
     map that choose a lead record (a change in either makes them all again)."""
     rule = {"connections": sorted(connection_ids), "stages": jmap.stage_keys,
-            "exits": sorted(jmap.exit_keys), "rule": jmap.people_rule.stage}
+            "exits": sorted(jmap.exit_keys), "rule": jmap.people_rule.stage, "segments": SEGMENTS}
     return hashlib.sha256(json.dumps(rule).encode()).hexdigest()[:32]
 
 
@@ -81,6 +85,15 @@ def is_current(session: Session, tenant_id: int, connection_ids: list[int], jmap
     made_from = session.execute(select(Tenant.people_summary_basis)
                                 .where(Tenant.id == tenant_id)).scalar()
     return made_from is not None and made_from == basis(session, connection_ids, jmap)
+
+
+def made_from(session: Session, tenant_id: int, connection_ids: list[int], jmap: JourneyMap,
+              stamp: str) -> bool:
+    """Whether the tenant's rows were made from ``stamp`` (a :func:`basis`) under today's
+    connections and map: they hold what they would be made from again, the links aside."""
+    tenant = session.get(Tenant, tenant_id)
+    return tenant.people_summary_basis == stamp and \
+        tenant.people_summary_build == build_key(connection_ids, jmap)
 
 
 def refresh(session: Session, tenant_id: int, connection_ids: list[int], jmap: JourneyMap,
@@ -124,14 +137,18 @@ def _made(session: Session, tenant: Tenant, connection_ids: list[int], jmap: Jou
 
 
 def _insert(session: Session, tenant_id: int, jmap: JourneyMap, only: list[Any]) -> None:
-    """INSERT ... SELECT the rows of the tenant's groups whose links meet ``only``."""
-    rows = _rows(tenant_id, jmap, [L.tenant_id == tenant_id, *only])
-    session.execute(insert(P).from_select([c.name for c in rows.selected_columns], rows))
+    """INSERT ... SELECT the rows of the tenant's groups whose links meet ``only``: each
+    group's whole row and its row of each segment value, one statement per segment."""
+    for segment in ("", *SEGMENTS):
+        rows = _rows(tenant_id, jmap, [L.tenant_id == tenant_id, *only], segment)
+        session.execute(insert(P).from_select([c.name for c in rows.selected_columns], rows))
 
 
-def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
+def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any], segment: str = "") -> Any:
     """SELECT one summary row per group of the links meeting ``links`` that has a stored record
-    (the others are links the next pass deletes).
+    (the others are links the next pass deletes), or with ``segment`` (a record column of
+    :data:`SEGMENTS`) one per group and value of that column its records hold, made from the
+    group's records of that value alone.
 
     One stream of the groups' records, each with its entries into the map's stages (one row
     without an entry if it has none), sorted by group and time, aggregated per group: the
@@ -139,24 +156,31 @@ def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
     covered, and the lead record's stage and date, picked by a window in the people rule's
     order. (Subqueries joined to one another instead, SQLite would pair every group with every
     other.)"""
-    group = {"partition_by": L.group_key}
+    # the whole group's rows have no value column: a constant in ORDER BY is an error on
+    # PostgreSQL, and grouped by one SQLite might sort the stream again (see ordered_codes)
+    values = [getattr(S, segment)] if segment else []
+    groups = (*values, L.group_key)
+    group = {"partition_by": groups}
     # rows without an entry last on both databases, after the entries they do not count among
     order = (E.id.is_(None), E.occurred_at, E.connection_id, E.object, E.crm_id, E.seq)
     lead = {**group, "order_by": lead_order(jmap)}
     code = case(*((E.to_stage == key, CODES[i]) for i, key in enumerate(jmap.stage_keys[:len(CODES)])))
-    stream = select(L.id.label("link"), L.group_key, L.kind, L.email, S.crm, E.id.label("event"),
-                    code.label("code"), E.occurred_at,
+    stream = select(L.id.label("link"), *(v.label("value") for v in values), L.group_key, L.kind,
+                    L.email, S.crm, E.id.label("event"), code.label("code"), E.occurred_at,
                     (func.row_number().over(**group, order_by=order) - 1).label("n"),
                     func.lag(E.occurred_at).over(**group, order_by=order).label("earlier"),
                     func.first_value(S.stage).over(**lead).label("lead_stage"),
                     func.first_value(S.entered_at).over(**lead).label("lead_entered_at")) \
         .select_from(L).join(S, same_record(L, S)) \
         .outerjoin(E, same_record(E, S, E.to_stage.in_(jmap.stage_keys))) \
-        .where(*links).order_by(L.group_key, *order).subquery("stream")  # fed in order: see ordered_codes
+        .where(*links, *(condition for v in values for condition in (v.is_not(None), v != ""))) \
+        .order_by(*groups, *order).subquery("stream")  # fed in order: see ordered_codes
     m = stream.c
     in_order = func.min(case((m.occurred_at.is_(None), 1), (m.earlier.is_(None), 1),
                              (m.earlier < m.occurred_at, 1), else_=0))
     return select(literal(tenant_id).label("tenant_id"), m.group_key,
+                  literal(segment).label("segment"),
+                  (m.value if segment else literal("")).label("value"),
                   func.min(m.kind).label("kind"), func.count(m.link.distinct()).label("records"),
                   (func.min(m.crm) != func.max(m.crm)).label("across_crms"),
                   func.min(m.email).label("email"), func.min(m.lead_stage).label("lead_stage"),
@@ -166,7 +190,7 @@ def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any]) -> Any:
                   and_(func.count(m.event) <= SLOTS, in_order == 1).label("covered"),
                   *(func.max(case((m.n == slot, m.occurred_at))).label(f"at{slot}")
                     for slot in range(SLOTS))) \
-        .group_by(m.group_key)
+        .group_by(*([m.value] if segment else []), m.group_key)
 
 
 def answers(jmap: JourneyMap) -> bool:

@@ -70,6 +70,8 @@ class PeopleResult:
     relinked: int = 0
     replanned: int = 0
     queued: int = 0
+    #: Link rows inserted, changed or deleted.
+    links_written: int = 0
 
 
 def _text_key(key: Key) -> str:
@@ -120,7 +122,11 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
             people_summaries.refresh(session, tenant_id, connection_ids, jmap, groups, made_from)
             return result
     result = _relink_all(session, tenant_id, connection_ids, connection_id, jmap, now, run_id)
-    people_summaries.rebuild(session, tenant_id, connection_ids, jmap, made_from)
+    # the hourly stall pass is a full pass: most hours it moves no link and writes no record,
+    # and the rows it would make again are those it has (4.7 minutes at a million records)
+    if result.links_written or not people_summaries.made_from(session, tenant_id, connection_ids,
+                                                              jmap, made_from):
+        people_summaries.rebuild(session, tenant_id, connection_ids, jmap, made_from)
     return result
 
 
@@ -194,8 +200,9 @@ def _relink_all(session: Any, tenant_id: int, connection_ids: list[int], connect
         inserts, updates = _link_rows(tenant_id, page_items, stored, links, desired, present,
                                       stamps, result, changed)
         save_links(session, inserts, updates, [])
+        result.links_written += len(inserts) + len(updates)
         statistics.grew(session, len(inserts))
-    delete_orphan_links(session, tenant_id)
+    result.links_written += delete_orphan_links(session, tenant_id)
     result.replanned, result.queued = _replan(session, changed, desired, connection_id, now, run_id)
     return result
 

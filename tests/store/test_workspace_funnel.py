@@ -37,7 +37,11 @@ CASES = {"all": RecordFilter(),
          "since": RecordFilter(since=NOW - timedelta(days=200)),
          "until": RecordFilter(until=NOW - timedelta(days=100)),
          "country": RecordFilter(country="Germany"),
-         "country+period": RecordFilter(country="Germany", since=NOW - timedelta(days=400))}
+         "country+period": RecordFilter(country="Germany", since=NOW - timedelta(days=400)),
+         "lead source+until": RecordFilter(lead_source="REFERRALS", until=NOW - timedelta(days=100)),
+         "persona": RecordFilter(persona="small_buyer")}
+#: The record columns of the filters above, as the synthetic journeys hold them.
+FILTERED = ("country", "lead_source", "persona")
 #: Records (connection 0 or 1, journey number) the map does not place: some people have one such
 #: record, a few (n % 7 == 1 and n + 1 % 7 == 2) have only such records.
 UNMAPPED = {(0, n) for n in range(COUNT) if n % 7 == 1} | {(1, n) for n in range(COUNT) if n % 7 == 2}
@@ -90,6 +94,10 @@ def workspace(services):
     return tenant_id, ids
 
 
+def _matches(flt, journey) -> bool:
+    return all(getattr(flt, name) in (None, getattr(journey, name)) for name in FILTERED)
+
+
 def expected(flt):
     """The three counts per stage, from each person's two records' stays in the period."""
     records = list(journeys(JMAP, COUNT, NOW))
@@ -97,7 +105,7 @@ def expected(flt):
     for n in range(COUNT):
         firsts = {}
         for j in (records[n], records[(n + 1) % COUNT]):
-            if flt.country and j.country != flt.country:
+            if not _matches(flt, j):
                 continue
             for stage, at, _ in j.stays:
                 if stage in KEYS and (flt.since is None or at >= flt.since) and (
@@ -149,7 +157,7 @@ def expected_current(jmap, flt):
         states = []
         for index, m in ((0, n), (1, (n + 1) % COUNT)):
             record = records[m]
-            if flt.country and record.country != flt.country:
+            if not _matches(flt, record):
                 continue
             stage, entered, _ = record.stays[-1]
             states.append(_state(jmap, "unmapped" if (index, m) in UNMAPPED else stage, entered, record))
@@ -218,10 +226,12 @@ def _summary_rows(db, tenant_id):
 
 
 @pytest.mark.parametrize("workspace_map", MAPS)
-@pytest.mark.parametrize("case", ["all", "period", "since", "until"])
+@pytest.mark.parametrize("case", CASES)
 def test_the_people_summary_gives_the_figures_of_the_events(services, workspace, case, workspace_map):
     """One row per person (their records' entries merged, their lead record's stage) counts as
-    the events and states do: the runs of the people it covers, the events of the others."""
+    the events and states do: the runs of the people it covers, the events of the others. One
+    country's figures come from each person's row of their records in that country (a person's
+    two records are often in two countries)."""
     tenant_id, ids = workspace
     jmap, flt = MAPS[workspace_map], CASES[case]
     with services.session() as db:
@@ -233,8 +243,8 @@ def test_the_people_summary_gives_the_figures_of_the_events(services, workspace,
         counts = summary_funnel_counts(db, tenant_id, PERSON, ids, jmap.stage_keys, flt)
         live = linked_funnel_counts(db, tenant_id, PERSON, ids, jmap.stage_keys, flt)
         stages = summary_current_stages(db, tenant_id, PERSON, jmap, flt)
-        covered = Counter(db.exec(select(PeopleSummary.covered)
-                                  .where(PeopleSummary.tenant_id == tenant_id)))
+        covered = Counter(db.exec(select(PeopleSummary.covered).where(
+            PeopleSummary.tenant_id == tenant_id, PeopleSummary.segment == "")))
         stranger = get_or_create_tenant(db, "workspace-funnel-stranger").id
         nobody = summary_current_stages(db, stranger, PERSON, jmap, flt)
     assert counts == live
@@ -252,10 +262,11 @@ def test_a_refresh_of_some_people_makes_the_rows_a_rebuild_makes(services, works
     with services.session() as db:
         people_summaries.rebuild(db, tenant_id, ids, JMAP, "test")
         whole = _summary_rows(db, tenant_id)
-        # the first record of each of those people moves to a stage of its own, entered now
+        # the first record of each of those people moves to a stage of its own, entered now, and
+        # to a country of its own (its old country's row goes, or loses that record)
         db.execute(update(RecordState).where(RecordState.connection_id == ids[0],
                                              RecordState.crm_id.in_(_first_records(db, ids[0], some)))
-                   .values(stage="advocacy", entered_at=NOW))
+                   .values(stage="advocacy", entered_at=NOW, country="Atlantis"))
         people_summaries.refresh(db, tenant_id, ids, JMAP, some, "test")
         refreshed = _summary_rows(db, tenant_id)
         people_summaries.rebuild(db, tenant_id, ids, JMAP, "test")
@@ -264,6 +275,7 @@ def test_a_refresh_of_some_people_makes_the_rows_a_rebuild_makes(services, works
     assert refreshed == rebuilt != whole
     changed = {row[0] for row in set(refreshed) - set(whole)}
     assert changed and changed <= set(some)
+    assert {row[0] for row in refreshed if "Atlantis" in row} == changed
 
 
 def _first_records(db, connection_id, groups):
@@ -286,9 +298,16 @@ def test_the_funnel_reads_the_summary_only_while_it_holds_what_the_events_say(se
                    .values(lead_stage="advocacy"))
         altered = funnel_report(db, tenant_id)
         assert altered["exits"] == dict.fromkeys(altered["exits"], 0) != live["exits"]
-        # the figures of one connection, or of a filter on records, never come from it
-        assert funnel_report(db, tenant_id, flt=RecordFilter(country="Germany")) == \
-            _live_report(db, tenant_id, RecordFilter(country="Germany"))
+        # one country's figures come from its rows too; those of one connection, or of a filter
+        # on records the rows are not made by, never do
+        germany = funnel_report(db, tenant_id, flt=RecordFilter(country="Germany"))
+        assert germany["exits"] == dict.fromkeys(germany["exits"], 0) != \
+            _live_report(db, tenant_id, RecordFilter(country="Germany"))["exits"]
+        for flt in (RecordFilter(country="Germany", persona="general"), RecordFilter(crm="hubspot"),
+                    RecordFilter(owner="300001")):
+            assert funnel_report(db, tenant_id, flt=flt) == _live_report(db, tenant_id, flt)
+        assert funnel_report(db, tenant_id, connection_id=ids[0]) == \
+            _live_report(db, tenant_id, RecordFilter(), connection_id=ids[0])
         db.execute(update(RecordState).where(RecordState.connection_id == ids[1])
                    .values(updated_at=NOW + timedelta(days=1)))
         assert not people_summaries.is_current(db, tenant_id, ids, JMAP)
@@ -296,9 +315,15 @@ def test_the_funnel_reads_the_summary_only_while_it_holds_what_the_events_say(se
         db.rollback()
 
 
-def _live_report(db, tenant_id, flt):
+def _live_report(db, tenant_id, flt, **scope):
     with patch.object(people_summaries, "is_current", return_value=False):
-        return funnel_report(db, tenant_id, flt=flt)
+        return funnel_report(db, tenant_id, flt=flt, **scope)
+
+
+def _row_counts(db, tenant_id):
+    """The tenant's summary rows by segment."""
+    return dict(db.execute(sa_select(PeopleSummary.segment, func.count()).where(
+        PeopleSummary.tenant_id == tenant_id).group_by(PeopleSummary.segment)).all())
 
 
 def test_a_persons_row_merges_their_records_entries_in_time_order(services, workspace):
@@ -307,7 +332,7 @@ def test_a_persons_row_merges_their_records_entries_in_time_order(services, work
     with services.session() as db:
         people_summaries.rebuild(db, tenant_id, ids, JMAP, "test")
         rows = {row.group_key: row for row in db.exec(
-            select(PeopleSummary).where(PeopleSummary.tenant_id == tenant_id))}
+            select(PeopleSummary).where(PeopleSummary.tenant_id == tenant_id, PeopleSummary.segment == ""))}
     for n in range(COUNT):
         entries = sorted((at, stage) for j in (records[n], records[(n + 1) % COUNT])
                          for stage, at, _ in j.stays if stage in KEYS)
@@ -327,14 +352,13 @@ def test_a_map_with_more_stages_than_a_path_can_name_is_left_to_the_events(servi
     big = map_from_dict(document)
     with services.session() as db:
         people_summaries.rebuild(db, tenant_id, ids, JMAP, "test")
-        made = db.exec(select(func.count()).select_from(PeopleSummary)
-                       .where(PeopleSummary.tenant_id == tenant_id)).one()
+        made = _row_counts(db, tenant_id)
         people_summaries.rebuild(db, tenant_id, ids, big, "big")
-        kept = db.exec(select(func.count()).select_from(PeopleSummary)
-                       .where(PeopleSummary.tenant_id == tenant_id)).one()
+        kept = _row_counts(db, tenant_id)
         db.rollback()
     assert not people_summaries.answers(big) and people_summaries.answers(JMAP)
-    assert made == kept == COUNT  # untouched, and never read: the map is not the one they were made for
+    # untouched, and never read: the map is not the one they were made for
+    assert made == kept and made[""] == COUNT
     assert people_summaries.build_key(ids, big) != people_summaries.build_key(ids, JMAP)
 
 

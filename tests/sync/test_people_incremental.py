@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
 from integration.store.connections import create_connection
-from integration.store.models import RecordLink
+from integration.store.models import PeopleSummary, RecordLink, RecordState
 from integration.store.records import states_by_key
 from integration.store.tenancy import get_or_create_tenant
 from integration.store.types import utcnow
@@ -124,3 +124,31 @@ def test_a_record_arriving_links_the_record_that_named_it_before(services, world
     links = _same_as_full(services, world)
     assert _group(links, world, "hubspot", 7) == _group(links, world, "salesforce", 7)
     assert links[(world["ids"]["hubspot"], "contact", _id("hubspot", 7))][3] is None
+
+
+def _lead_stages(services, world) -> set[str]:
+    with services.session() as s:
+        return set(s.exec(select(PeopleSummary.lead_stage).where(PeopleSummary.tenant_id == world["tenant"])))
+
+
+def test_a_full_pass_makes_the_people_summary_again_only_once_something_changed(services, world):
+    """The hourly stall pass is a full pass: when no record was written and no link moved since
+    the summary was made, its rows stand (rows altered by hand stay altered); a record written
+    since has every row made again."""
+    _pass(services, world, full=True)
+    made = _lead_stages(services, world)
+    assert made and "altered" not in made
+    with services.session() as s:
+        s.exec(update(PeopleSummary).where(PeopleSummary.tenant_id == world["tenant"])
+               .values(lead_stage="altered"))
+        s.commit()
+    quiet = _pass(services, world, full=True)
+    assert quiet.links_written == 0
+    assert _lead_stages(services, world) == {"altered"}
+    with services.session() as s:  # what a sync storing a record does to it
+        s.exec(update(RecordState).where(RecordState.connection_id == world["ids"]["salesforce"],
+                                         RecordState.crm_id == _id("salesforce", 2))
+               .values(updated_at=NOW + timedelta(minutes=15)))
+        s.commit()
+    _pass(services, world, full=True)
+    assert _lead_stages(services, world) == made
