@@ -160,8 +160,9 @@ def after_a_sync(services, web, tenant_id: int, ids: list[int]) -> dict[str, flo
 
 
 def make_people_summary(services, tenant_id: int, ids: list[int]) -> float | None:
-    """Make the workspace's people summary as the full people pass does (one set-based rebuild)
-    unless it is current, then analyse it; returns the seconds the rebuild took (None if none)."""
+    """Make the workspace's people summary as the full people pass does (one set-based rebuild,
+    then on PostgreSQL a VACUUM) unless it is current, then analyse it; returns the seconds that
+    took (None if none)."""
     with services.session() as db:
         jmap = workspace_map(db, tenant_id).jmap
         if people_summaries.is_current(db, tenant_id, ids, jmap):
@@ -169,7 +170,8 @@ def make_people_summary(services, tenant_id: int, ids: list[int]) -> float | Non
         started = time.monotonic()
         people_summaries.rebuild(db, tenant_id, ids, jmap, people_summaries.basis(db, ids, jmap))
         db.commit()
-        took = time.monotonic() - started
+    people_summaries.settle(services.engine)  # as the people pass does after it
+    took = time.monotonic() - started
     with services.engine.begin() as c:
         c.execute(text("ANALYZE peoplesummary"))
     return took

@@ -19,7 +19,6 @@ from integration.store.connections import list_connections
 from integration.store.links import group_members, groups_with_email
 from integration.store.models import (Connection, JourneyEvent, PeopleSummary, RecordLink,
                                       RecordState, same_record)
-from integration.store.rollups import SEGMENTS
 from integration.store.side_by_side import SideBySide
 from integration.store.types import utcnow
 from integration.sync.map_in_force import connection_map, workspace_map
@@ -114,7 +113,8 @@ def _summarised(session: Session, tenant_id: int, jmap: JourneyMap, connection_i
     ``connection_ids``): every connection, no condition on the records but the period and at
     most one segment value (its rows: :func:`_segment_rows`), a map whose stages its rows hold,
     and rows holding what the links and events say now."""
-    if connection_id is not None or flt.segment(SEGMENTS) is None or not people_summaries.answers(jmap):
+    if connection_id is not None or flt.segment(people_summaries.SEGMENTS) is None or \
+            not people_summaries.answers(jmap):
         return False
     return people_summaries.is_current(session, tenant_id, connection_ids, jmap)
 
@@ -122,7 +122,7 @@ def _summarised(session: Session, tenant_id: int, jmap: JourneyMap, connection_i
 def _segment_rows(flt: RecordFilter) -> list[Any]:
     """Conditions picking the people summary's rows of the segment value ``flt`` filters by
     (each person's row of all of their records when it filters by none)."""
-    segment, value = flt.segment(SEGMENTS)
+    segment, value = flt.segment(people_summaries.SEGMENTS)
     return [PeopleSummary.segment == segment, PeopleSummary.value == value]
 
 

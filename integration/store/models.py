@@ -542,9 +542,9 @@ class PeopleSummary(SQLModel, table=True):
     its lead record under the map's people rule.
 
     ``segment`` and ``value`` are ``""`` for the row of all of its records; a person also has a
-    row per value of each rollup segment (``integration.store.rollups.SEGMENTS``: country,
-    persona...) their records hold, made from those records alone, which a workspace view
-    filtered by that value reads.
+    row per value of each of the filters ``integration.store.people_summaries.SEGMENTS``
+    (country, persona, owner...) their records hold, made from those records alone, which a
+    workspace view filtered by that value reads.
     """
 
     __table_args__ = (

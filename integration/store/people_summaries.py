@@ -7,9 +7,9 @@ cold at a million records). The summary keeps, per person, their records' entrie
 workspace map's stages merged in time order (a character per entry, with the times) and their
 lead record's stage, so the unfiltered and period views add up one row per person in SQL
 (:func:`period_positions`). A person has such a row for all of their records (segment ``""``)
-and one per value of each rollup segment (:data:`~integration.store.rollups.SEGMENTS`) their
-records hold, made from those records alone: a view of one country adds up that country's rows,
-as the journey rollup's segments serve the connection analytics.
+and one per value of each of :data:`SEGMENTS` (country, lead source, persona, pipeline, owner)
+their records hold, made from those records alone: a view of one country adds up that country's
+rows, as the journey rollup's segments serve the connection analytics.
 
 It is exactly as fresh as the links: the people pass, which runs after every sync that stored
 records, makes the rows of the people it re-linked (:func:`refresh`), or of everyone on a full pass
@@ -23,12 +23,12 @@ import hashlib
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select, true
+from sqlalchemy import and_, case, delete, func, insert, literal, select, text, true
 from sqlmodel import Session
 
 from integration.store.bulk import one_of
 from integration.store.records import last_writes
-from integration.store.rollups import SEGMENTS
+from integration.store import rollups
 from integration.store.models import JourneyEvent, PeopleSummary, RecordLink, RecordState, Tenant, same_record
 from integration.store.sqlfuncs import count_before, ordered_codes, stage_index, text_position
 from mapping import JourneyMap
@@ -36,6 +36,11 @@ from mapping import JourneyMap
 E, L, P, S = JourneyEvent, RecordLink, PeopleSummary, RecordState
 #: Groups made per statement on a partial refresh.
 CHUNK = 500
+#: The filters (record columns; the owner's is ``owner_id``) a person has rows of, per value. The
+#: owner too, unlike the journey rollup: here it adds a row per person and owner, not one per
+#: owner, day, stage and days lasted, and one owner's workspace view joined 20,000 records'
+#: events and states (0.4-0.8 s at a million, up to 1.5 s read from disk).
+SEGMENTS = (*rollups.SEGMENTS, "owner")
 #: Entries a covered row holds.
 SLOTS = 16
 #: The characters standing for the map's stages in a path, by position: the summary answers for
@@ -129,6 +134,18 @@ def rebuild(session: Session, tenant_id: int, connection_ids: list[int], jmap: J
     _made(session, session.get(Tenant, tenant_id), connection_ids, jmap, made_from)
 
 
+def settle(engine: Any) -> None:
+    """After every row was made again (:func:`rebuild`, committed): on PostgreSQL, VACUUM the
+    table. The rows deleted stay in its indexes until then, and the views' index-only scans
+    look each entry up in the table while its pages are not marked all-visible: at a million
+    records the workspace funnels took 0.8-2.4 s instead of 0.1-0.5 s until autovacuum came
+    (bench/RESULTS.md). SQLite reuses the deleted rows' pages and has nothing to do."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE) peoplesummary"))
+
+
 def _made(session: Session, tenant: Tenant, connection_ids: list[int], jmap: JourneyMap,
           made_from: str) -> None:
     tenant.people_summary_basis = made_from
@@ -158,7 +175,7 @@ def _rows(tenant_id: int, jmap: JourneyMap, links: list[Any], segment: str = "")
     other.)"""
     # the whole group's rows have no value column: a constant in ORDER BY is an error on
     # PostgreSQL, and grouped by one SQLite might sort the stream again (see ordered_codes)
-    values = [getattr(S, segment)] if segment else []
+    values = [S.owner_id if segment == "owner" else getattr(S, segment)] if segment else []
     groups = (*values, L.group_key)
     group = {"partition_by": groups}
     # rows without an entry last on both databases, after the entries they do not count among

@@ -72,6 +72,8 @@ class PeopleResult:
     queued: int = 0
     #: Link rows inserted, changed or deleted.
     links_written: int = 0
+    #: Whether every people summary row of the tenant was made again.
+    summary_remade: bool = False
 
 
 def _text_key(key: Key) -> str:
@@ -95,11 +97,14 @@ def people_pass(services: Services, connection_id: int, now: datetime,
     try:
         with services.session() as session:
             tenant_id = connection_by_id(session, connection_id).tenant_id
-            return refresh_people(session, tenant_id, connection_id, now, run_id, full=full)
+            result = refresh_people(session, tenant_id, connection_id, now, run_id, full=full)
     except IntegrityError:
         log.warning("people pass of connection %s met a concurrent pass; the next one re-links",
                     connection_id)
         return None
+    if result.summary_remade:
+        people_summaries.settle(services.engine)
+    return result
 
 
 def refresh_people(session: Any, tenant_id: int, connection_id: int, now: datetime,
@@ -127,6 +132,7 @@ def refresh_people(session: Any, tenant_id: int, connection_id: int, now: dateti
     if result.links_written or not people_summaries.made_from(session, tenant_id, connection_ids,
                                                               jmap, made_from):
         people_summaries.rebuild(session, tenant_id, connection_ids, jmap, made_from)
+        result.summary_remade = True
     return result
 
 
